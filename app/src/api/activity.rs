@@ -1,0 +1,80 @@
+//! The Sync activity list: one page of runs, and the poll that keeps it live.
+
+use crate::domain::{RunId, SyncRun};
+use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunsResponse {
+    pub runs: Vec<SyncRun>,
+    /// Cursor of the previous (newer) page, when there is one.
+    pub newer: Option<RunId>,
+    /// Cursor of the next (older) page, when there is one.
+    pub older: Option<RunId>,
+    /// Parameters that were ignored, in words.
+    pub notes: Vec<String>,
+    /// Whether the workspace has any run at all, filters aside.
+    pub workspace_has_runs: bool,
+    /// Server time of the answer, Unix ms (durations of runs in progress are measured to it).
+    pub as_of: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunsPoll {
+    /// Runs newer than `newest` that match the filters, then the current state of watched runs.
+    pub runs: Vec<SyncRun>,
+    pub as_of: i64,
+}
+
+/// `GET /api/runs`: a page of runs, newest first.
+#[server(prefix = "/api", endpoint = "runs", input = GetUrl)]
+pub async fn list_runs(
+    direction: Option<String>,
+    object: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    tz: Option<String>,
+    before: Option<String>,
+    after: Option<String>,
+) -> Result<RunsResponse, ServerFnError> {
+    use super::ssr::{internal, no_store, state};
+    use crate::domain::RunsQuery;
+    use crate::store;
+
+    no_store();
+    let st = state()?;
+    let (filters, notes) = RunsQuery { direction, object, from, to, tz, before, after }.parse();
+    let page = store::list_runs(&st.pool, &st.workspace, &filters, store::PAGE_SIZE).await.map_err(internal)?;
+    let workspace_has_runs = if page.runs.is_empty() {
+        store::workspace_has_runs(&st.pool, &st.workspace).await.map_err(internal)?
+    } else {
+        true
+    };
+    Ok(RunsResponse { runs: page.runs, newer: page.newer, older: page.older, notes, workspace_has_runs, as_of: st.now_ms() })
+}
+
+/// `GET /api/runs/poll`: what changed for a live list. `newest` is the newest run shown (new runs
+/// are asked for only on the first page); `watch` is a comma-separated list of runs in progress.
+#[server(prefix = "/api", endpoint = "runs/poll", input = GetUrl)]
+pub async fn poll_runs(
+    direction: Option<String>,
+    object: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    tz: Option<String>,
+    newest: Option<String>,
+    watch: Option<String>,
+) -> Result<RunsPoll, ServerFnError> {
+    use super::ssr::{internal, no_store, state};
+    use crate::domain::RunsQuery;
+    use crate::store;
+
+    no_store();
+    let st = state()?;
+    let (filters, _notes) = RunsQuery { direction, object, from, to, tz, before: None, after: None }.parse();
+    let newest = newest.as_deref().and_then(RunId::parse);
+    let watch: Vec<RunId> = watch.as_deref().unwrap_or("").split(',').filter_map(RunId::parse).collect();
+    let runs = store::poll_runs(&st.pool, &st.workspace, &filters, newest, &watch).await.map_err(internal)?;
+    Ok(RunsPoll { runs, as_of: st.now_ms() })
+}

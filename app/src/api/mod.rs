@@ -1,0 +1,38 @@
+//! Server functions: the reads behind every page. Each is a GET with query parameters at a stable
+//! path under `/api`, so it doubles as the JSON API documented in `docs/API.md`.
+
+pub mod activity;
+pub mod health;
+pub mod run;
+
+#[cfg(feature = "ssr")]
+pub(crate) mod ssr {
+    use crate::state::AppState;
+    use leptos::prelude::*;
+
+    pub fn state() -> Result<AppState, ServerFnError> {
+        use_context::<AppState>().ok_or_else(|| ServerFnError::new("server state is missing"))
+    }
+
+    /// Logs the real cause and gives the browser a safe, human message.
+    pub fn internal(e: impl std::fmt::Display) -> ServerFnError {
+        tracing::error!(error = %e, "sync activity query failed");
+        ServerFnError::new("Sync activity could not be loaded. Try again in a moment.")
+    }
+
+    /// Live data must never be served from a cache.
+    pub fn no_store() {
+        if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+            resp.insert_header(
+                axum::http::header::CACHE_CONTROL,
+                axum::http::HeaderValue::from_static("no-store"),
+            );
+        }
+    }
+
+    pub fn not_found() {
+        if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+            resp.set_status(axum::http::StatusCode::NOT_FOUND);
+        }
+    }
+}

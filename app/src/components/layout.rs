@@ -1,0 +1,58 @@
+//! The settings frame: product bar, settings navigation, and the CRM & Syncing tabs.
+
+use leptos::prelude::*;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum CrmTab {
+    Overview,
+    SyncActivity,
+}
+
+#[component]
+pub fn SettingsLayout(active: CrmTab, children: Children) -> impl IntoView {
+    let tab = |this: CrmTab, href: &'static str, label: &'static str| {
+        let current = this == active;
+        view! {
+            <a class="page-tabs__tab" class:is-active=current href=href aria-current=current.then_some("page")>
+                {label}
+            </a>
+        }
+    };
+    view! {
+        <div class="app">
+            <header class="topbar">
+                <a class="topbar__brand" href="/settings/crm">
+                    <span class="topbar__logo" aria-hidden="true">"C"</span>
+                    "Conversion"
+                </a>
+                <span class="topbar__workspace">"Acme Inc."</span>
+            </header>
+            <div class="frame">
+                <nav class="sidenav" aria-label="Settings">
+                    <p class="sidenav__title">"Settings"</p>
+                    <ul>
+                        <li><span class="sidenav__item is-disabled">"Workspace"</span></li>
+                        <li><span class="sidenav__item is-disabled">"Users & permissions"</span></li>
+                        <li><a class="sidenav__item is-active" href="/settings/crm" aria-current="page">"CRM & Syncing"</a></li>
+                        <li><span class="sidenav__item is-disabled">"Email sending"</span></li>
+                        <li><span class="sidenav__item is-disabled">"Billing"</span></li>
+                    </ul>
+                </nav>
+                <main class="content" id="main">
+                    <nav class="breadcrumb" aria-label="Breadcrumb">
+                        <span>"Settings"</span>
+                        <span class="breadcrumb__sep" aria-hidden="true">"/"</span>
+                        <a href="/settings/crm">"CRM & Syncing"</a>
+                    </nav>
+                    <h1 class="page-title">"CRM & Syncing"</h1>
+                    <p class="page-subtitle">"Salesforce sync for contacts, companies, opportunities and events."</p>
+                    <nav class="page-tabs" aria-label="CRM & Syncing">
+                        {tab(CrmTab::Overview, "/settings/crm", "Overview")}
+                        {tab(CrmTab::SyncActivity, "/settings/crm/sync-activity", "Sync activity")}
+                    </nav>
+                    {children()}
+                </main>
+            </div>
+        </div>
+    }
+}

@@ -1,0 +1,7 @@
+//! Small pieces the pages share.
+
+pub mod badges;
+pub mod counts;
+pub mod layout;
+pub mod time;
+pub mod live;

@@ -1,0 +1,107 @@
+//! Times and durations. The browser's time zone is only known in the browser, so the server (and
+//! the first, hydrating render) shows UTC; once mounted, each time switches to local time. The
+//! exact UTC instant stays available on hover.
+
+use crate::domain::format_duration;
+use chrono::{DateTime, FixedOffset, Utc};
+use leptos::prelude::*;
+
+const DISPLAY: &str = "%b %-d, %Y, %-I:%M:%S %p";
+
+fn utc(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+/// "2026-11-30 13:12:03.120 UTC": the exact instant, for tooltips.
+pub fn exact_utc(ms: i64) -> String {
+    utc(ms).format("%Y-%m-%d %H:%M:%S%.3f UTC").to_string()
+}
+
+/// The machine-readable instant for `<time datetime>`.
+pub fn iso_utc(ms: i64) -> String {
+    utc(ms).format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// "Nov 30, 2026, 1:12:03 PM UTC": what the server can say without knowing the reader's zone.
+pub fn display_utc(ms: i64) -> String {
+    format!("{} UTC", utc(ms).format(DISPLAY))
+}
+
+/// The reader's UTC offset at that instant, in minutes east of UTC (browser only).
+#[cfg(feature = "hydrate")]
+pub fn browser_offset_minutes(ms: i64) -> i32 {
+    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+    -(d.get_timezone_offset() as i32)
+}
+
+#[cfg(not(feature = "hydrate"))]
+pub fn browser_offset_minutes(_ms: i64) -> i32 {
+    0
+}
+
+/// "Nov 30, 2026, 8:12:03 AM" in the given offset.
+pub fn display_in_offset(ms: i64, offset_minutes: i32) -> String {
+    let offset = FixedOffset::east_opt(offset_minutes * 60).unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero"));
+    utc(ms).with_timezone(&offset).format(DISPLAY).to_string()
+}
+
+/// The reader's clock, Unix ms (browser only; the server's clock elsewhere).
+pub fn client_now_ms() -> i64 {
+    #[cfg(feature = "hydrate")]
+    {
+        js_sys::Date::now() as i64
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        chrono::Utc::now().timestamp_millis()
+    }
+}
+
+/// A signal that is false while the server renders and hydrates, and true once mounted.
+pub fn use_mounted() -> ReadSignal<bool> {
+    let (mounted, set_mounted) = signal(false);
+    Effect::new(move |_| set_mounted.set(true));
+    mounted
+}
+
+/// An instant shown in the reader's local time zone.
+#[component]
+pub fn LocalTime(ms: i64) -> impl IntoView {
+    let mounted = use_mounted();
+    view! {
+        <time class="local-time" datetime=iso_utc(ms) title=exact_utc(ms)>
+            {move || if mounted.get() { display_in_offset(ms, browser_offset_minutes(ms)) } else { display_utc(ms) }}
+        </time>
+    }
+}
+
+/// Start to finish, ticking against `now` while unfinished.
+#[component]
+pub fn RunDuration(
+    #[prop(into)] started_at: Signal<i64>,
+    #[prop(into)] finished_at: Signal<Option<i64>>,
+    #[prop(into)] now: Signal<i64>,
+) -> impl IntoView {
+    view! {
+        <span class="duration num">
+            {move || {
+                let end = finished_at.get().unwrap_or_else(|| now.get());
+                format_duration(end - started_at.get())
+            }}
+        </span>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_in_offsets() {
+        let ms = DateTime::parse_from_rfc3339("2026-11-30T13:12:03Z").unwrap().timestamp_millis();
+        assert_eq!(display_utc(ms), "Nov 30, 2026, 1:12:03 PM UTC");
+        assert_eq!(display_in_offset(ms, -300), "Nov 30, 2026, 8:12:03 AM");
+        assert_eq!(display_in_offset(ms, 330), "Nov 30, 2026, 6:42:03 PM");
+        assert_eq!(exact_utc(ms), "2026-11-30 13:12:03.000 UTC");
+    }
+}

@@ -1,0 +1,343 @@
+//! Filters as they travel in URLs: lenient parsing of raw query values into typed filters.
+//!
+//! A link can be pasted from anywhere, so nothing here fails: a value that cannot be understood is
+//! dropped and a note saying so is returned for the page (and the API) to show.
+
+use super::{Direction, ObjectType, RecordStatus, RunId};
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, TimeZone};
+use serde::{Deserialize, Serialize};
+
+/// The run list's query parameters exactly as they appear in the URL and the API.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunsQuery {
+    pub direction: Option<String>,
+    pub object: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub tz: Option<String>,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+/// The run list's filters, understood.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunFilters {
+    pub direction: Option<Direction>,
+    pub object_type: Option<ObjectType>,
+    /// Inclusive lower bound of the start time, Unix ms.
+    pub from_ms: Option<i64>,
+    /// Exclusive upper bound of the start time, Unix ms.
+    pub to_ms: Option<i64>,
+    /// Older than this run (the next page).
+    pub before: Option<RunId>,
+    /// Newer than this run (the previous page).
+    pub after: Option<RunId>,
+}
+
+fn present(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// Parses "+05:30", "-0500", "Z" or "UTC" into an offset.
+pub fn parse_offset(s: &str) -> Option<FixedOffset> {
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("z") || s.eq_ignore_ascii_case("utc") {
+        return FixedOffset::east_opt(0);
+    }
+    let (sign, rest) = match s.as_bytes().first()? {
+        b'+' => (1, &s[1..]),
+        b'-' => (-1, &s[1..]),
+        _ => return None,
+    };
+    let digits: String = rest.chars().filter(|c| *c != ':').collect();
+    if digits.len() != 4 || !digits.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let h: i32 = digits[..2].parse().ok()?;
+    let m: i32 = digits[2..].parse().ok()?;
+    if h > 14 || m > 59 {
+        return None;
+    }
+    FixedOffset::east_opt(sign * (h * 3600 + m * 60))
+}
+
+/// Formats an offset the way `parse_offset` reads it back ("+05:30").
+pub fn format_offset(offset_minutes: i32) -> String {
+    let sign = if offset_minutes < 0 { '-' } else { '+' };
+    let m = offset_minutes.unsigned_abs();
+    format!("{sign}{:02}:{:02}", m / 60, m % 60)
+}
+
+/// A date ("2026-11-30", the whole day in `tz`) or an instant (RFC 3339). `end` picks the end of a
+/// date instead of its start. Returns Unix ms.
+fn parse_bound(s: &str, tz: FixedOffset, end: bool) -> Option<i64> {
+    if let Ok(date) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        let day = if end { date.checked_add_signed(Duration::days(1))? } else { date };
+        let local = tz.from_local_datetime(&day.and_hms_opt(0, 0, 0)?).single()?;
+        return Some(local.timestamp_millis());
+    }
+    DateTime::parse_from_rfc3339(s).ok().map(|d| d.timestamp_millis())
+}
+
+impl RunsQuery {
+    /// Understands what it can, and says what it ignored.
+    pub fn parse(&self) -> (RunFilters, Vec<String>) {
+        let mut notes = Vec::new();
+        let mut f = RunFilters::default();
+        if let Some(d) = present(&self.direction) {
+            match d {
+                "all" => {}
+                _ => match Direction::parse(d) {
+                    Some(d) => f.direction = Some(d),
+                    None => notes.push(format!(
+                        "Ignored direction \u{201c}{d}\u{201d}: use all, inbound or outbound."
+                    )),
+                },
+            }
+        }
+        if let Some(o) = present(&self.object) {
+            match o {
+                "all" => {}
+                _ => match ObjectType::parse(o) {
+                    Some(o) => f.object_type = Some(o),
+                    None => notes.push(format!(
+                        "Ignored object type \u{201c}{o}\u{201d}: it is not one Conversion syncs."
+                    )),
+                },
+            }
+        }
+        let tz = match present(&self.tz) {
+            None => FixedOffset::east_opt(0).expect("zero offset"),
+            Some(t) => parse_offset(t).unwrap_or_else(|| {
+                notes.push(format!(
+                    "Ignored time zone \u{201c}{t}\u{201d}: dates are read as UTC."
+                ));
+                FixedOffset::east_opt(0).expect("zero offset")
+            }),
+        };
+        if let Some(s) = present(&self.from) {
+            match parse_bound(s, tz, false) {
+                Some(ms) => f.from_ms = Some(ms),
+                None => notes.push(format!(
+                    "Ignored start date \u{201c}{s}\u{201d}: use a date like 2026-11-30."
+                )),
+            }
+        }
+        if let Some(s) = present(&self.to) {
+            match parse_bound(s, tz, true) {
+                Some(ms) => f.to_ms = Some(ms),
+                None => notes.push(format!(
+                    "Ignored end date \u{201c}{s}\u{201d}: use a date like 2026-11-30."
+                )),
+            }
+        }
+        if let (Some(from), Some(to)) = (f.from_ms, f.to_ms) {
+            if from >= to {
+                notes.push("Ignored the end date: it is before the start date.".to_string());
+                f.to_ms = None;
+            }
+        }
+        for (value, slot, name) in [(&self.before, &mut f.before, "before"), (&self.after, &mut f.after, "after")] {
+            if let Some(s) = present(value) {
+                match RunId::parse(s) {
+                    Some(id) => *slot = Some(id),
+                    None => notes.push(format!(
+                        "Ignored page position \u{201c}{name}={s}\u{201d}: showing the newest runs."
+                    )),
+                }
+            }
+        }
+        if f.before.is_some() && f.after.is_some() {
+            notes.push("Ignored \u{201c}after\u{201d}: a page is either before or after a run.".into());
+            f.after = None;
+        }
+        (f, notes)
+    }
+}
+
+/// The run page's query parameters as they appear in the URL and the API.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordsQuery {
+    pub status: Option<String>,
+    pub after: Option<String>,
+    pub before: Option<String>,
+}
+
+/// The run page's record filter, understood.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordFilter {
+    pub status: Option<RecordStatus>,
+    /// Records after this position (the next page).
+    pub after: Option<i64>,
+    /// Records before this position (the previous page).
+    pub before: Option<i64>,
+}
+
+impl RecordsQuery {
+    pub fn parse(&self) -> (RecordFilter, Vec<String>) {
+        let mut notes = Vec::new();
+        let mut f = RecordFilter::default();
+        if let Some(s) = present(&self.status) {
+            match s {
+                "all" => {}
+                _ => match RecordStatus::parse(s) {
+                    Some(st) => f.status = Some(st),
+                    None => notes.push(format!(
+                        "Ignored status \u{201c}{s}\u{201d}: use all, success, skipped or failed."
+                    )),
+                },
+            }
+        }
+        for (value, slot, name) in [(&self.after, &mut f.after, "after"), (&self.before, &mut f.before, "before")] {
+            if let Some(s) = present(value) {
+                match s.parse::<i64>() {
+                    Ok(n) if n >= 0 => *slot = Some(n),
+                    _ => notes.push(format!(
+                        "Ignored page position \u{201c}{name}={s}\u{201d}: showing the first records."
+                    )),
+                }
+            }
+        }
+        if f.before.is_some() && f.after.is_some() {
+            notes.push("Ignored \u{201c}before\u{201d}: a page is either before or after a record.".into());
+            f.before = None;
+        }
+        (f, notes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(pairs: &[(&str, &str)]) -> RunsQuery {
+        let mut q = RunsQuery::default();
+        for (k, v) in pairs {
+            let v = Some(v.to_string());
+            match *k {
+                "direction" => q.direction = v,
+                "object" => q.object = v,
+                "from" => q.from = v,
+                "to" => q.to = v,
+                "tz" => q.tz = v,
+                "before" => q.before = v,
+                "after" => q.after = v,
+                _ => unreachable!(),
+            }
+        }
+        q
+    }
+
+    #[test]
+    fn good_values_are_understood_without_notes() {
+        let (f, notes) = q(&[("direction", "inbound"), ("object", "company"), ("from", "2026-11-01"), ("to", "2026-11-01"), ("tz", "+05:30")]).parse();
+        assert!(notes.is_empty(), "{notes:?}");
+        assert_eq!(f.direction, Some(Direction::Inbound));
+        assert_eq!(f.object_type, Some(ObjectType::Company));
+        let start = DateTime::parse_from_rfc3339("2026-11-01T00:00:00+05:30").unwrap().timestamp_millis();
+        assert_eq!(f.from_ms, Some(start));
+        assert_eq!(f.to_ms, Some(start + 86_400_000));
+    }
+
+    #[test]
+    fn bad_values_are_dropped_with_a_note_each() {
+        let (f, notes) = q(&[("direction", "sideways"), ("object", "unicorns"), ("from", "yesterday"), ("to", "2026-13-45"), ("tz", "Mars"), ("before", "123")]).parse();
+        assert_eq!(f, RunFilters::default());
+        assert_eq!(notes.len(), 6, "{notes:?}");
+    }
+
+    #[test]
+    fn inverted_range_drops_the_end() {
+        let (f, notes) = q(&[("from", "2026-11-05"), ("to", "2026-11-01")]).parse();
+        assert!(f.from_ms.is_some() && f.to_ms.is_none());
+        assert_eq!(notes.len(), 1);
+    }
+
+    #[test]
+    fn offsets_round_trip() {
+        for m in [-720, -300, 0, 330, 345, 840] {
+            assert_eq!(parse_offset(&format_offset(m)).unwrap().local_minus_utc(), m * 60);
+        }
+        assert!(parse_offset("+25:00").is_none());
+    }
+
+    #[test]
+    fn record_query_parses_status_and_cursor() {
+        let (f, notes) = RecordsQuery { status: Some("failed".into()), after: Some("40".into()), before: None }.parse();
+        assert!(notes.is_empty());
+        assert_eq!(f.status, Some(RecordStatus::Failed));
+        assert_eq!(f.after, Some(40));
+        let (f, notes) = RecordsQuery { status: Some("weird".into()), after: Some("-3".into()), before: Some("x".into()) }.parse();
+        assert_eq!(f, RecordFilter::default());
+        assert_eq!(notes.len(), 3);
+    }
+}
+
+/// Percent-encodes a query value (everything but RFC 3986 unreserved characters).
+pub fn encode_query_value(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// `path?k=v&…` from the pairs whose value is present.
+pub fn href_with(path: &str, pairs: &[(&str, Option<&str>)]) -> String {
+    let query: Vec<String> = pairs
+        .iter()
+        .filter_map(|(k, v)| v.filter(|v| !v.is_empty()).map(|v| format!("{k}={}", encode_query_value(v))))
+        .collect();
+    if query.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{}", query.join("&"))
+    }
+}
+
+impl RunsQuery {
+    /// Whether any filter (not the page position) is set.
+    pub fn has_filters(&self) -> bool {
+        [&self.direction, &self.object, &self.from, &self.to]
+            .iter()
+            .any(|v| present(v).is_some_and(|v| v != "all"))
+    }
+
+    /// The list's URL for this query.
+    pub fn href(&self) -> String {
+        href_with(
+            "/settings/crm/sync-activity",
+            &[
+                ("direction", self.direction.as_deref()),
+                ("object", self.object.as_deref()),
+                ("from", self.from.as_deref()),
+                ("to", self.to.as_deref()),
+                ("tz", self.tz.as_deref().filter(|_| self.from.is_some() || self.to.is_some())),
+                ("before", self.before.as_deref()),
+                ("after", self.after.as_deref()),
+            ],
+        )
+    }
+
+    /// The same filters, back on the first page.
+    pub fn first_page(&self) -> Self {
+        Self { before: None, after: None, ..self.clone() }
+    }
+}
+
+#[cfg(test)]
+mod href_tests {
+    use super::*;
+
+    #[test]
+    fn hrefs_encode_values_and_skip_empty_ones() {
+        let q = RunsQuery { direction: Some("inbound".into()), from: Some("2026-11-01".into()), tz: Some("+05:30".into()), ..Default::default() };
+        assert_eq!(q.href(), "/settings/crm/sync-activity?direction=inbound&from=2026-11-01&tz=%2B05%3A30");
+        assert!(q.has_filters());
+        assert_eq!(RunsQuery::default().href(), "/settings/crm/sync-activity");
+        assert!(!RunsQuery { direction: Some("all".into()), ..Default::default() }.has_filters());
+    }
+}

@@ -1,0 +1,30 @@
+//! The Recent sync health summary shown on the Overview tab.
+
+use super::{RecordMessage, RunMessage, SyncRun};
+use serde::{Deserialize, Serialize};
+
+/// Records that share one message within the health window.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailureGroup {
+    pub message: RecordMessage,
+    pub records: i64,
+    pub runs: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncHealth {
+    /// Start of the window, Unix ms.
+    pub since_ms: i64,
+    pub runs_completed: i64,
+    pub runs_failed: i64,
+    pub runs_in_progress: i64,
+    pub records_synced: i64,
+    pub records_skipped: i64,
+    pub records_failed: i64,
+    pub last_inbound: Option<SyncRun>,
+    pub last_outbound: Option<SyncRun>,
+    /// Skipped and failed records grouped by message, most frequent first.
+    pub record_messages: Vec<FailureGroup>,
+    /// Failed runs grouped by whole-run message.
+    pub run_failures: Vec<(RunMessage, i64)>,
+}

@@ -1,0 +1,64 @@
+//! Sync activity: the part of Conversion that shows every sync run with Salesforce.
+//!
+//! - [`domain`]: runs, records, statuses, URL filters and the help article's message catalog.
+//! - [`api`]: server functions (the reads behind every page, also a small JSON API).
+//! - [`pages`]: one file per page; [`components`]: the small pieces they share.
+//! - [`store`] (server only): SQLite, migrations and queries. [`state`] (server only): AppState.
+
+pub mod api;
+pub mod components;
+pub mod domain;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod state;
+#[cfg(feature = "ssr")]
+pub mod store;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Redirect, Route, Router, Routes};
+use leptos_router::{path, SsrMode};
+
+/// The HTML document the server renders around the app.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Browser tests wait for this marker before they interact with the page.
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/sync-activity.css"/>
+        <Title formatter=|t: String| if t.is_empty() { "Conversion".to_string() } else { format!("{t} · Conversion") }/>
+        <Router>
+            <Routes fallback=pages::not_found::NotFoundPage>
+                <Route path=path!("/") view=|| view! { <Redirect path="/settings/crm"/> }/>
+                <Route path=path!("/settings/crm") view=pages::crm_overview::CrmOverviewPage ssr=SsrMode::Async/>
+                <Route path=path!("/settings/crm/sync-activity") view=pages::sync_activity::SyncActivityPage ssr=SsrMode::Async/>
+                <Route path=path!("/settings/crm/sync-activity/runs/:id") view=pages::run::RunPage ssr=SsrMode::Async/>
+            </Routes>
+        </Router>
+    }
+}

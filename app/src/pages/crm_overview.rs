@@ -1,0 +1,111 @@
+//! Settings → CRM & Syncing → Overview, with the Recent sync health card and its View logs link.
+
+use crate::api::health::{get_sync_health, HealthResponse};
+use crate::components::badges::StatusBadge;
+use crate::components::layout::{CrmTab, SettingsLayout};
+use crate::components::time::LocalTime;
+use crate::domain::{format_count, SyncRun};
+use crate::pages::sync_activity::run_href;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+pub fn CrmOverviewPage() -> impl IntoView {
+    let health = Resource::new(|| (), |_| get_sync_health());
+    view! {
+        <Title text="CRM & Syncing"/>
+        <SettingsLayout active=CrmTab::Overview>
+            <div class="overview-grid">
+                <section class="card health" aria-labelledby="health-title" data-testid="health-card">
+                    <header class="card__header">
+                        <div>
+                            <h2 id="health-title" class="card__title">"Recent sync health"</h2>
+                            <p class="card__subtitle">"The last 24 hours of syncing with Salesforce."</p>
+                        </div>
+                        <a class="btn btn--primary" href="/settings/crm/sync-activity">"View logs"</a>
+                    </header>
+                    <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                        {move || Suspend::new(async move {
+                            match health.await {
+                                Ok(h) => view! { <HealthSummary h/> }.into_any(),
+                                Err(_) => view! { <p role="alert">"Sync health could not be loaded. Try again in a moment."</p> }.into_any(),
+                            }
+                        })}
+                    </Transition>
+                </section>
+            </div>
+        </SettingsLayout>
+    }
+}
+
+#[component]
+fn HealthSummary(h: HealthResponse) -> impl IntoView {
+    let h = h.health;
+    let stat = |label: &'static str, value: i64, tone: &'static str| {
+        view! {
+            <div class=format!("stat stat--{tone}") data-stat=label.to_lowercase().replace(' ', "-")>
+                <dt>{label}</dt>
+                <dd class="num">{format_count(value)}</dd>
+            </div>
+        }
+    };
+    let attention = h.record_messages.iter().filter(|g| !g.message.is_skip()).count() + h.run_failures.len();
+    view! {
+        <dl class="stats">
+            {stat("Runs completed", h.runs_completed, "neutral")}
+            {stat("Runs failed", h.runs_failed, if h.runs_failed > 0 { "danger" } else { "neutral" })}
+            {stat("Records synced", h.records_synced, "neutral")}
+            {stat("Records skipped", h.records_skipped, "neutral")}
+            {stat("Records failed", h.records_failed, if h.records_failed > 0 { "danger" } else { "neutral" })}
+        </dl>
+        <div class="last-runs">
+            <LastRun label="Last inbound run" run=h.last_inbound/>
+            <LastRun label="Last outbound run" run=h.last_outbound/>
+        </div>
+        <div class="attention">
+            <h3 class="section-title">
+                {if attention == 0 { "Nothing needs attention".to_string() } else { "Needs attention".to_string() }}
+            </h3>
+            <ul class="attention__list">
+                {h.run_failures.iter().map(|(m, runs)| view! {
+                    <li class="attention__item attention__item--danger">
+                        <span class="attention__title">{m.title()}</span>
+                        <span class="muted">{format!("{} failed run{}", format_count(*runs), if *runs == 1 { "" } else { "s" })}</span>
+                        <a href="/settings/crm/sync-activity">"See runs"</a>
+                    </li>
+                }).collect_view()}
+                {h.record_messages.iter().take(6).map(|g| {
+                    let tone = if g.message.is_skip() { "skipped" } else { "danger" };
+                    view! {
+                        <li class=format!("attention__item attention__item--{tone}")>
+                            <span class="attention__title">{g.message.title()}</span>
+                            <span class="muted">
+                                {format!("{} record{} {} in {} run{}", format_count(g.records), if g.records == 1 { "" } else { "s" },
+                                    if g.message.is_skip() { "skipped" } else { "failed" }, format_count(g.runs), if g.runs == 1 { "" } else { "s" })}
+                            </span>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        </div>
+    }
+}
+
+#[component]
+fn LastRun(label: &'static str, run: Option<SyncRun>) -> impl IntoView {
+    view! {
+        <div class="last-run">
+            <p class="last-run__label">{label}</p>
+            {match run {
+                Some(r) => view! {
+                    <a class="last-run__link" href=run_href(r.id)>{r.description()}</a>
+                    <div class="last-run__meta">
+                        <StatusBadge status=r.status/>
+                        <LocalTime ms=r.started_at/>
+                    </div>
+                }.into_any(),
+                None => view! { <p class="muted">"No runs yet"</p> }.into_any(),
+            }}
+        </div>
+    }
+}

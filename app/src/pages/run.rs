@@ -1,0 +1,325 @@
+//! One run: what happened, why a failed run failed, and every record it touched.
+
+use crate::api::run::{get_run, poll_run, RunDetail, RECORDS_PAGE_SIZE};
+use crate::components::badges::{RecordStatusBadge, StatusBadge};
+use crate::components::counts::CountBreakdown;
+use crate::components::layout::{CrmTab, SettingsLayout};
+use crate::components::live::{use_interval_while, POLL_MS};
+use crate::components::time::{client_now_ms, LocalTime, RunDuration};
+use crate::domain::filters::href_with;
+use crate::domain::{format_count, RecordStatus, RecordsQuery, RunMessage, RunRecord, RunStatus, SyncRun};
+use crate::pages::sync_activity::{run_href, Notes};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+#[component]
+pub fn RunPage() -> impl IntoView {
+    let params = use_params_map();
+    let query_map = use_query_map();
+    let id = Memo::new(move |_| params.with(|p| p.get("id").unwrap_or_default()));
+    let query = Memo::new(move |_| {
+        query_map.with(|q| RecordsQuery { status: q.get("status"), after: q.get("after"), before: q.get("before") })
+    });
+    let detail = Resource::new(
+        move || (id.get(), query.get()),
+        |(id, q)| get_run(id, q.status, q.after, q.before),
+    );
+    view! {
+        <SettingsLayout active=CrmTab::SyncActivity>
+            <a class="back-link" href="/settings/crm/sync-activity">"← All sync activity"</a>
+            <Transition fallback=|| view! { <p class="loading">"Loading run…"</p> }>
+                {move || Suspend::new(async move {
+                    match detail.await {
+                        Ok(Some(d)) => view! { <RunView detail=d query=query.get_untracked()/> }.into_any(),
+                        Ok(None) => view! { <RunNotFound/> }.into_any(),
+                        Err(_) => view! {
+                            <div class="card empty-state" role="alert">
+                                <h3>"This run could not be loaded"</h3>
+                                <p>"Try again in a moment."</p>
+                            </div>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+        </SettingsLayout>
+    }
+}
+
+#[component]
+fn RunNotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+        resp.set_status(axum::http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <Title text="Run not found"/>
+        <div class="card empty-state" data-testid="run-not-found">
+            <p class="empty-state__code">"404"</p>
+            <h2>"Run not found"</h2>
+            <p>"There is no sync run at this address in this workspace. The link may be incomplete or mistyped."</p>
+            <a class="btn btn--primary" href="/settings/crm/sync-activity">"Back to Sync activity"</a>
+        </div>
+    }
+}
+
+#[component]
+fn RunView(detail: RunDetail, query: RecordsQuery) -> impl IntoView {
+    let run = RwSignal::new(detail.run.clone());
+    let records = RwSignal::new(detail.records.clone());
+    let later = detail.later;
+    let earlier = detail.earlier;
+    let now = RwSignal::new(detail.as_of);
+    let skew = StoredValue::new(0i64);
+    let as_of = detail.as_of;
+    Effect::new(move |_| skew.set_value(as_of - client_now_ms()));
+    let (status_filter, _) = query.parse();
+    let status_filter = status_filter.status;
+
+    let live = Memo::new(move |_| run.with(|r| r.status == RunStatus::InProgress));
+    use_interval_while(live, 1_000, move || async move { now.set(client_now_ms() + skew.get_value()) });
+    let id = detail.run.id.to_string();
+    let status_param = query.status.clone();
+    use_interval_while(live, POLL_MS, move || {
+        let id = id.clone();
+        let status = status_param.clone();
+        async move {
+            // New records join this page only when it is the last one and has room.
+            let (last, room) = records.with_untracked(|rs| {
+                let room = if later.is_none() { RECORDS_PAGE_SIZE - rs.len() as i64 } else { 0 };
+                (rs.last().map(|r| r.seq), room)
+            });
+            let Ok(Some(poll)) = poll_run(id, status, last, Some(room)).await else { return };
+            skew.set_value(poll.as_of - client_now_ms());
+            if !poll.records.is_empty() {
+                records.update(|rs| rs.extend(poll.records));
+            }
+            if run.with_untracked(|r| *r != poll.run) {
+                run.set(poll.run);
+            }
+        }
+    });
+
+    let first = detail.run.clone();
+    let description = first.description();
+    let title = description.clone();
+    view! {
+        <Title text=title/>
+        <Notes notes=detail.notes.clone()/>
+        <section class="card run-summary" data-run-id=first.id.to_string()>
+            <header class="run-summary__header">
+                <div>
+                    <h2 class="card__title">{description}</h2>
+                    <p class="run-summary__meta">
+                        <span class="chip">{first.object_type.label()}</span>
+                        <span>{first.direction.arrow_label()}</span>
+                        <span>{first.trigger.label()}</span>
+                    </p>
+                </div>
+                <StatusBadge status=Signal::derive(move || run.with(|r| r.status))/>
+            </header>
+            <dl class="facts">
+                <div><dt>"Started"</dt><dd><LocalTime ms=first.started_at/></dd></div>
+                <div>
+                    <dt>"Duration"</dt>
+                    <dd>
+                        <RunDuration
+                            started_at=first.started_at
+                            finished_at=Signal::derive(move || run.with(|r| r.finished_at))
+                            now
+                        />
+                    </dd>
+                </div>
+                <div><dt>"Records"</dt><dd class="num" data-testid="processed">{move || progress_text(&run.get())}</dd></div>
+                <div><dt>"Run ID"</dt><dd><code class="run-id">{first.id.to_string()}</code></dd></div>
+            </dl>
+            <Show when=move || run.with(|r| r.status == RunStatus::InProgress && r.expected_total.is_some())>
+                <div class="progress" role="progressbar" aria-label="Records processed"
+                    aria-valuemin="0"
+                    aria-valuemax=move || run.with(|r| r.expected_total.unwrap_or(0))
+                    aria-valuenow=move || run.with(|r| r.counts.processed())>
+                    <div class="progress__bar" style=move || run.with(|r| {
+                        let total = r.expected_total.unwrap_or(1).max(1);
+                        format!("width: {:.1}%", (r.counts.processed() as f64 / total as f64 * 100.0).min(100.0))
+                    })></div>
+                </div>
+            </Show>
+            <CountBreakdown counts=Signal::derive(move || run.with(|r| r.counts))/>
+            {move || run.with(|r| r.failure.clone()).map(|f| view! { <RunFailureCallout message=f.message detail=f.detail/> })}
+        </section>
+
+        <section class="card records" aria-labelledby="records-title">
+            <header class="card__header">
+                <div>
+                    <h2 id="records-title" class="card__title">"Records"</h2>
+                    <p class="card__subtitle">"Each record this batch touched. Skipped and failed records carry a message explaining why."</p>
+                </div>
+            </header>
+            <StatusFilter run_id=first.id.to_string() current=status_filter run/>
+            <RecordTable records/>
+            <nav class="pager" aria-label="Record pages">
+                {earlier.map(|seq| {
+                    let href = records_href(&first, query.status.as_deref(), None, Some(seq));
+                    view! { <a class="btn btn--secondary" href=href rel="prev">"← Previous"</a> }
+                })}
+                {later.map(|seq| {
+                    let href = records_href(&first, query.status.as_deref(), Some(seq), None);
+                    view! { <a class="btn btn--secondary" href=href rel="next">"Next →"</a> }
+                })}
+            </nav>
+        </section>
+    }
+}
+
+fn progress_text(r: &SyncRun) -> String {
+    let done = format_count(r.counts.processed());
+    match (r.status, r.expected_total) {
+        (RunStatus::InProgress, Some(total)) => format!("{done} of {} processed", format_count(total)),
+        (RunStatus::InProgress, None) => format!("{done} processed so far"),
+        _ => format!("{done} processed"),
+    }
+}
+
+fn records_href(run: &SyncRun, status: Option<&str>, after: Option<i64>, before: Option<i64>) -> String {
+    let after = after.map(|s| s.to_string());
+    let before = before.map(|s| s.to_string());
+    href_with(
+        &run_href(run.id),
+        &[("status", status.filter(|s| *s != "all")), ("after", after.as_deref()), ("before", before.as_deref())],
+    )
+}
+
+/// The article's explanation of a whole-run failure, with what to do about it.
+#[component]
+fn RunFailureCallout(message: RunMessage, detail: String) -> impl IntoView {
+    let action = match message {
+        RunMessage::AuthenticationFailure => Some(("/settings/crm", "Reconnect Salesforce")),
+        RunMessage::ApiLimitExceeded => Some(("/settings/crm#rate-limits", "Review rate limits")),
+        _ => None,
+    };
+    view! {
+        <div class="callout callout--danger" role="alert" data-testid="run-failure" data-message=message.code()>
+            <h3 class="callout__title">{message.title()}</h3>
+            <p>{message.meaning()}</p>
+            <p class="callout__todo"><strong>"What to do: "</strong>{message.what_to_do()}</p>
+            {action.map(|(href, label)| view! { <a class="btn btn--primary btn--sm" href=href>{label}</a> })}
+            {(!detail.is_empty()).then(|| view! {
+                <details class="callout__detail">
+                    <summary>"Technical details"</summary>
+                    <pre>{detail}</pre>
+                </details>
+            })}
+        </div>
+    }
+}
+
+/// All / Success / Skipped / Failed, with the run's counts beside each.
+#[component]
+fn StatusFilter(run_id: String, current: Option<RecordStatus>, run: RwSignal<SyncRun>) -> impl IntoView {
+    let options: [(Option<RecordStatus>, &'static str); 4] = [
+        (None, "All"),
+        (Some(RecordStatus::Success), "Success"),
+        (Some(RecordStatus::Skipped), "Skipped"),
+        (Some(RecordStatus::Failed), "Failed"),
+    ];
+    view! {
+        <div class="tabs tabs--compact" role="tablist" aria-label="Record status">
+            {options
+                .into_iter()
+                .map(|(status, label)| {
+                    let href = href_with(
+                        &format!("/settings/crm/sync-activity/runs/{run_id}"),
+                        &[("status", status.map(|s| s.as_str()))],
+                    );
+                    let count = move || run.with(|r| match status {
+                        None => r.counts.processed(),
+                        Some(RecordStatus::Success) => r.counts.synced(),
+                        Some(RecordStatus::Skipped) => r.counts.skipped,
+                        Some(RecordStatus::Failed) => r.counts.failed,
+                    });
+                    let selected = status == current;
+                    view! {
+                        <a class="tabs__tab" role="tab" href=href aria-selected=if selected { "true" } else { "false" }
+                            tabindex=if selected { "0" } else { "-1" } data-status=status.map(|s| s.as_str()).unwrap_or("all")>
+                            {label}
+                            <span class="tabs__count num">{move || format_count(count())}</span>
+                        </a>
+                    }
+                })
+                .collect_view()}
+        </div>
+    }
+}
+
+#[component]
+fn RecordTable(records: RwSignal<Vec<RunRecord>>) -> impl IntoView {
+    view! {
+        <Show
+            when=move || records.with(|r| !r.is_empty())
+            fallback=|| view! {
+                <div class="empty-state empty-state--small" data-testid="no-records">
+                    <h3>"No records here"</h3>
+                    <p>"No record of this run matches this status."</p>
+                </div>
+            }
+        >
+            <div class="table-wrap">
+                <table class="records-table">
+                    <thead>
+                        <tr>
+                            <th scope="col">"Record"</th>
+                            <th scope="col">"Salesforce ID"</th>
+                            <th scope="col">"Action"</th>
+                            <th scope="col">"Status"</th>
+                            <th scope="col">"Message"</th>
+                            <th scope="col">"Created in Salesforce"</th>
+                            <th scope="col">"Updated in Salesforce"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        <For each=move || records.get() key=|r| r.seq children=|r| view! { <RecordRow record=r/> }/>
+                    </tbody>
+                </table>
+            </div>
+        </Show>
+    }
+}
+
+#[component]
+fn RecordRow(record: RunRecord) -> impl IntoView {
+    let RunRecord { seq, status, action, message, detail, salesforce_id, conversion_id, label, external_created_at, external_updated_at } = record;
+    let time = |ms: Option<i64>| match ms {
+        Some(ms) => view! { <LocalTime ms/> }.into_any(),
+        None => view! { <span class="muted">"—"</span> }.into_any(),
+    };
+    view! {
+        <tr class="record-row" data-seq=seq data-status=status.as_str()>
+            <td data-label="Record">
+                <div class="record-row__label">{label.unwrap_or_else(|| "Unnamed record".to_string())}</div>
+                {conversion_id.map(|c| view! { <div class="muted small">{c}</div> })}
+            </td>
+            <td data-label="Salesforce ID">
+                {match salesforce_id {
+                    Some(id) => view! { <code>{id}</code> }.into_any(),
+                    None => view! { <span class="muted">"—"</span> }.into_any(),
+                }}
+            </td>
+            <td data-label="Action">{action.label()}</td>
+            <td data-label="Status"><RecordStatusBadge status/></td>
+            <td data-label="Message" class="record-row__message">
+                {match message {
+                    Some(m) => view! {
+                        <div class="message" data-message=m.code()>
+                            <div class="message__title">{m.title()}</div>
+                            <div class="message__meaning">{m.meaning()}</div>
+                            {detail.map(|d| view! { <div class="message__detail"><code>{d}</code></div> })}
+                        </div>
+                    }.into_any(),
+                    None => view! { <span class="muted">"—"</span> }.into_any(),
+                }}
+            </td>
+            <td data-label="Created in Salesforce">{time(external_created_at)}</td>
+            <td data-label="Updated in Salesforce">{time(external_updated_at)}</td>
+        </tr>
+    }
+}

@@ -1,0 +1,416 @@
+//! Settings → CRM & Syncing → Sync activity: every run, newest first, filterable, live.
+
+use crate::api::activity::{list_runs, poll_runs, RunsResponse};
+use crate::components::badges::StatusBadge;
+use crate::components::counts::{count_values, COUNT_LABELS};
+use crate::components::layout::{CrmTab, SettingsLayout};
+use crate::components::live::{use_interval_while, POLL_MS};
+use crate::components::time::{browser_offset_minutes, client_now_ms, LocalTime, RunDuration};
+use crate::domain::filters::format_offset;
+use crate::domain::{format_count, Direction, ObjectType, RunId, RunStatus, RunsQuery, SyncRun};
+use crate::domain::RUNS_PAGE_SIZE as PAGE_SIZE;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_navigate, use_query_map};
+
+/// The run page's address.
+pub fn run_href(id: RunId) -> String {
+    format!("/settings/crm/sync-activity/runs/{id}")
+}
+
+#[component]
+pub fn SyncActivityPage() -> impl IntoView {
+    let params = use_query_map();
+    let query = Memo::new(move |_| {
+        params.with(|p| RunsQuery {
+            direction: p.get("direction"),
+            object: p.get("object"),
+            from: p.get("from"),
+            to: p.get("to"),
+            tz: p.get("tz"),
+            before: p.get("before"),
+            after: p.get("after"),
+        })
+    });
+    let page = Resource::new(
+        move || query.get(),
+        |q| list_runs(q.direction, q.object, q.from, q.to, q.tz, q.before, q.after),
+    );
+
+    view! {
+        <Title text="Sync activity"/>
+        <SettingsLayout active=CrmTab::SyncActivity>
+            <section class="card activity" aria-labelledby="activity-title">
+                <header class="card__header">
+                    <div>
+                        <h2 id="activity-title" class="card__title">"Sync activity"</h2>
+                        <p class="card__subtitle">
+                            "Every sync between Conversion and Salesforce. Each entry is one batch; open it to see the records that changed."
+                        </p>
+                    </div>
+                </header>
+                <DirectionTabs query/>
+                <FilterBar query/>
+                <div role="tabpanel" id="runs-panel" class="activity__panel">
+                    <Transition fallback=|| view! { <p class="loading">"Loading sync activity…"</p> }>
+                        {move || Suspend::new(async move {
+                            match page.await {
+                                Ok(resp) => view! { <RunList resp query=query.get_untracked()/> }.into_any(),
+                                Err(_) => view! {
+                                    <div class="empty-state" role="alert">
+                                        <h3>"Sync activity could not be loaded"</h3>
+                                        <p>"Try again in a moment."</p>
+                                    </div>
+                                }.into_any(),
+                            }
+                        })}
+                    </Transition>
+                </div>
+            </section>
+        </SettingsLayout>
+    }
+}
+
+/// All / Inbound / Outbound as a real tablist (arrow keys move between tabs).
+#[component]
+fn DirectionTabs(query: Memo<RunsQuery>) -> impl IntoView {
+    let tabs: [(Option<Direction>, &'static str); 3] = [
+        (None, "All"),
+        (Some(Direction::Inbound), Direction::Inbound.tab_label()),
+        (Some(Direction::Outbound), Direction::Outbound.tab_label()),
+    ];
+    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
+        #[cfg(feature = "hydrate")]
+        {
+            use wasm_bindgen::JsCast;
+            let step: i32 = match ev.key().as_str() {
+                "ArrowRight" => 1,
+                "ArrowLeft" => -1,
+                _ => return,
+            };
+            ev.prevent_default();
+            let Some(current) = ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else { return };
+            let next = if step > 0 { current.next_element_sibling() } else { current.previous_element_sibling() };
+            let parent = current.parent_element();
+            let wrap = || {
+                parent.as_ref().and_then(|p| if step > 0 { p.first_element_child() } else { p.last_element_child() })
+            };
+            if let Some(el) = next.or_else(wrap).and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) {
+                let _ = el.focus();
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
+    };
+    view! {
+        <div class="tabs" role="tablist" aria-label="Direction" on:keydown=on_keydown>
+            {tabs
+                .into_iter()
+                .map(|(dir, label)| {
+                    let selected = move || {
+                        let q = query.get();
+                        let current = q.direction.as_deref().and_then(Direction::parse);
+                        current == dir
+                    };
+                    let href = move || {
+                        RunsQuery { direction: dir.map(|d| d.as_str().to_string()), ..query.get().first_page() }.href()
+                    };
+                    view! {
+                        <a
+                            class="tabs__tab"
+                            role="tab"
+                            href=href
+                            aria-selected=move || if selected() { "true" } else { "false" }
+                            aria-controls="runs-panel"
+                            tabindex=move || if selected() { "0" } else { "-1" }
+                            data-direction=dir.map(|d| d.as_str()).unwrap_or("all")
+                        >
+                            {label}
+                        </a>
+                    }
+                })
+                .collect_view()}
+        </div>
+    }
+}
+
+/// Object type and date range. Changes navigate, so the URL always holds the view.
+#[component]
+fn FilterBar(query: Memo<RunsQuery>) -> impl IntoView {
+    let navigate = use_navigate();
+    let go = move |q: RunsQuery| navigate(&q.first_page().href(), Default::default());
+    let date_value = move |v: Option<String>| v.map(|s| s.chars().take(10).collect::<String>()).unwrap_or_default();
+    let local_tz = || format_offset(browser_offset_minutes(client_now_ms()));
+
+    let on_object = {
+        let go = go.clone();
+        move |ev: leptos::ev::Event| {
+            let v = event_target_value(&ev);
+            go(RunsQuery { object: (v != "all").then_some(v), ..query.get_untracked() });
+        }
+    };
+    let on_from = {
+        let go = go.clone();
+        move |ev: leptos::ev::Event| {
+            let v = event_target_value(&ev);
+            go(RunsQuery { from: (!v.is_empty()).then_some(v), tz: Some(local_tz()), ..query.get_untracked() });
+        }
+    };
+    let on_to = {
+        let go = go.clone();
+        move |ev: leptos::ev::Event| {
+            let v = event_target_value(&ev);
+            go(RunsQuery { to: (!v.is_empty()).then_some(v), tz: Some(local_tz()), ..query.get_untracked() });
+        }
+    };
+    let clear_href = move || {
+        RunsQuery { direction: query.get().direction, ..Default::default() }.href()
+    };
+    view! {
+        <form class="filters" method="get" action="/settings/crm/sync-activity" on:submit=|ev| ev.prevent_default()>
+            <input type="hidden" name="direction" value=move || query.get().direction.unwrap_or_default()/>
+            <label class="field">
+                <span class="field__label">"Object type"</span>
+                <select name="object" class="input" on:change=on_object data-testid="object-filter">
+                    <option value="all" selected=move || query.get().object.is_none()>"All object types"</option>
+                    {ObjectType::ALL
+                        .iter()
+                        .map(|o| {
+                            let code = o.as_str();
+                            view! {
+                                <option value=code selected=move || query.get().object.as_deref() == Some(code)>
+                                    {o.label()}
+                                </option>
+                            }
+                        })
+                        .collect_view()}
+                </select>
+            </label>
+            <fieldset class="field field--range">
+                <legend class="field__label">"Date range"</legend>
+                <div class="range">
+                    <input type="date" name="from" class="input" aria-label="From date" data-testid="from-date"
+                        prop:value=move || date_value(query.get().from) on:change=on_from/>
+                    <span class="range__sep" aria-hidden="true">"–"</span>
+                    <input type="date" name="to" class="input" aria-label="To date" data-testid="to-date"
+                        prop:value=move || date_value(query.get().to) on:change=on_to/>
+                </div>
+            </fieldset>
+            <Show when=move || query.get().has_filters()>
+                <a class="btn btn--ghost filters__clear" href=clear_href>"Clear filters"</a>
+            </Show>
+            <noscript><button class="btn btn--secondary" type="submit">"Apply"</button></noscript>
+        </form>
+    }
+}
+
+/// The runs of one page, kept live while any of them is in progress.
+#[component]
+fn RunList(resp: RunsResponse, query: RunsQuery) -> impl IntoView {
+    let on_first_page = query.before.is_none() && query.after.is_none();
+    let rows: RwSignal<Vec<(RunId, RwSignal<SyncRun>)>> =
+        RwSignal::new(resp.runs.iter().cloned().map(|r| (r.id, RwSignal::new(r))).collect());
+    let older = RwSignal::new(resp.older);
+    let newer = resp.newer;
+    let now = RwSignal::new(resp.as_of);
+    let skew = StoredValue::new(0i64);
+    let as_of = resp.as_of;
+    Effect::new(move |_| skew.set_value(as_of - client_now_ms()));
+
+    let live = Memo::new(move |_| {
+        rows.with(|rs| rs.iter().any(|(_, r)| r.with(|r| r.status == RunStatus::InProgress)))
+    });
+    use_interval_while(live, 1_000, move || async move { now.set(client_now_ms() + skew.get_value()) });
+    let poll_query = query.clone();
+    use_interval_while(live, POLL_MS, move || {
+        let q = poll_query.clone();
+        async move {
+            let newest = on_first_page.then(|| rows.with_untracked(|rs| rs.first().map(|(id, _)| id.to_string()))).flatten();
+            let watch = rows.with_untracked(|rs| {
+                rs.iter()
+                    .filter(|(_, r)| r.with_untracked(|r| r.status == RunStatus::InProgress))
+                    .map(|(id, _)| id.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            });
+            let Ok(poll) = poll_runs(q.direction, q.object, q.from, q.to, q.tz, newest, Some(watch)).await else {
+                return;
+            };
+            skew.set_value(poll.as_of - client_now_ms());
+            apply_poll(rows, older, poll.runs, on_first_page);
+        }
+    });
+
+    if resp.runs.is_empty() {
+        return empty_state(&resp, &query).into_any();
+    }
+    let notes = resp.notes.clone();
+    view! {
+        <Notes notes/>
+        <div class="table-wrap">
+            <table class="runs">
+                <caption class="visually-hidden">"Sync runs, newest first"</caption>
+                <thead>
+                    <tr>
+                        <th scope="col">"Run"</th>
+                        <th scope="col">"Status"</th>
+                        {COUNT_LABELS.iter().map(|l| view! { <th scope="col" class="num">{*l}</th> }).collect_view()}
+                        <th scope="col" class="num">"Duration"</th>
+                        <th scope="col">"Started"</th>
+                        <th scope="col"><span class="visually-hidden">"Open"</span></th>
+                    </tr>
+                </thead>
+                <tbody>
+                    <For each=move || rows.get() key=|(id, _)| *id children=move |(_, run)| view! { <RunRow run now/> }/>
+                </tbody>
+            </table>
+        </div>
+        <nav class="pager" aria-label="Pages">
+            {(!on_first_page).then(|| view! { <a class="btn btn--ghost" href=query.first_page().href()>"Newest"</a> })}
+            {newer.map(|id| {
+                let href = RunsQuery { after: Some(id.to_string()), ..query.first_page() }.href();
+                view! { <a class="btn btn--secondary" href=href rel="prev">"← Newer"</a> }
+            })}
+            {move || older.get().map(|id| {
+                let href = RunsQuery { before: Some(id.to_string()), ..query.first_page() }.href();
+                view! { <a class="btn btn--secondary" href=href rel="next">"Older →"</a> }
+            })}
+        </nav>
+    }
+    .into_any()
+}
+
+/// Merges a poll into the rows: watched runs change in place, new runs go on top.
+fn apply_poll(
+    rows: RwSignal<Vec<(RunId, RwSignal<SyncRun>)>>,
+    older: RwSignal<Option<RunId>>,
+    runs: Vec<SyncRun>,
+    on_first_page: bool,
+) {
+    let mut fresh = Vec::new();
+    rows.with_untracked(|rs| {
+        for run in runs {
+            match rs.iter().find(|(id, _)| *id == run.id) {
+                Some((_, sig)) => {
+                    if sig.with_untracked(|r| *r != run) {
+                        sig.set(run);
+                    }
+                }
+                None if on_first_page => fresh.push(run),
+                None => {}
+            }
+        }
+    });
+    if fresh.is_empty() {
+        return;
+    }
+    fresh.sort_by(|a, b| b.id.cmp(&a.id));
+    rows.update(|rs| {
+        let newest = rs.first().map(|(id, _)| *id);
+        let mut merged: Vec<_> = fresh
+            .into_iter()
+            .filter(|r| newest.is_none_or(|n| r.id > n))
+            .map(|r| (r.id, RwSignal::new(r)))
+            .collect();
+        merged.append(rs);
+        if merged.len() > PAGE_SIZE as usize {
+            merged.truncate(PAGE_SIZE as usize);
+            older.set(merged.last().map(|(id, _)| *id));
+        }
+        *rs = merged;
+    });
+}
+
+fn empty_state(resp: &RunsResponse, query: &RunsQuery) -> impl IntoView {
+    let notes = resp.notes.clone();
+    let (title, body, action): (&str, &str, Option<(String, &str)>) = if !resp.workspace_has_runs {
+        ("No sync activity yet", "Activity appears here automatically once data begins syncing.", None)
+    } else if query.has_filters() {
+        (
+            "No runs match these filters",
+            "Sync activity exists, but none of it matches the tab, object type and dates you picked.",
+            Some((RunsQuery::default().href(), "Clear filters")),
+        )
+    } else {
+        ("No more runs", "There are no runs on this page.", Some((query.first_page().href(), "Go to the newest runs")))
+    };
+    view! {
+        <Notes notes/>
+        <div class="empty-state" data-testid="empty-state">
+            <div class="empty-state__icon" aria-hidden="true"></div>
+            <h3>{title}</h3>
+            <p>{body}</p>
+            {action.map(|(href, label)| view! { <a class="btn btn--primary" href=href>{label}</a> })}
+        </div>
+    }
+}
+
+/// Parameters the server ignored, in words.
+#[component]
+pub fn Notes(notes: Vec<String>) -> impl IntoView {
+    (!notes.is_empty()).then(|| {
+        view! {
+            <div class="notice" role="status" data-testid="notes">
+                <ul>{notes.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}</ul>
+            </div>
+        }
+    })
+}
+
+#[component]
+fn RunRow(run: RwSignal<SyncRun>, now: RwSignal<i64>) -> impl IntoView {
+    let first = run.get_untracked();
+    let href = run_href(first.id);
+    let description = first.description();
+    let status = Signal::derive(move || run.with(|r| r.status));
+    let progress = move || {
+        run.with(|r| {
+            (r.status == RunStatus::InProgress).then(|| {
+                let done = format_count(r.counts.processed());
+                match r.expected_total {
+                    Some(total) => format!("{done} of {} records", format_count(total)),
+                    None => format!("{done} records so far"),
+                }
+            })
+        })
+    };
+    view! {
+        <tr class="run-row" data-run-id=first.id.to_string() data-direction=first.direction.as_str()
+            data-object=first.object_type.as_str() data-status=move || status.get().as_str()>
+            <td class="run-row__what" data-label="Run">
+                <a class="run-row__title" href=href.clone()>{description.clone()}</a>
+                <div class="run-row__meta">
+                    <span class="chip">{first.object_type.label()}</span>
+                    <span class="run-row__dir">{first.direction.arrow_label()}</span>
+                    <span class="run-row__trigger">{first.trigger.label()}</span>
+                </div>
+                {move || progress().map(|p| view! { <div class="run-row__progress" data-testid="progress">{p}</div> })}
+            </td>
+            <td data-label="Status"><StatusBadge status/></td>
+            {COUNT_LABELS
+                .iter()
+                .enumerate()
+                .map(|(i, label)| {
+                    let key = label.to_lowercase();
+                    let value = move || run.with(|r| count_values(&r.counts)[i]);
+                    view! {
+                        <td class=format!("num count count--{key}") class:is-zero=move || value() == 0 data-label=*label data-count=key.clone()>
+                            {move || format_count(value())}
+                        </td>
+                    }
+                })
+                .collect_view()}
+            <td class="num" data-label="Duration">
+                <RunDuration
+                    started_at=Signal::derive(move || run.with(|r| r.started_at))
+                    finished_at=Signal::derive(move || run.with(|r| r.finished_at))
+                    now
+                />
+            </td>
+            <td data-label="Started"><LocalTime ms=first.started_at/></td>
+            <td class="run-row__open">
+                <a class="btn btn--secondary btn--sm" href=href aria-label=format!("View {}", description.to_lowercase())>"View"</a>
+            </td>
+        </tr>
+    }
+}

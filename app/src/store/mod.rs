@@ -1,0 +1,78 @@
+//! Storage (server only): the SQLite pool and the queries behind every page.
+//!
+//! Every read and write takes the workspace it is scoped to; nothing here reads across workspaces.
+
+mod records;
+mod runs;
+
+pub use records::{append_records, list_records, poll_records, NewRecord, RecordsPage};
+pub use runs::{
+    begin_run, fail_interrupted_runs, fail_run, finish_run, get_run, health, list_runs,
+    poll_runs, workspace_has_runs, NewRun, RunsPage, PAGE_SIZE,
+};
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+pub use sqlx::Error as StoreError;
+
+/// A workspace id. Access control comes later; the scoping is already everywhere.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct WorkspaceId(pub String);
+
+impl WorkspaceId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Opens (creating if needed) the database at `path`, in WAL mode with foreign keys on, and
+/// brings its schema up to date.
+pub async fn open(path: &Path) -> Result<SqlitePool, StoreError> {
+    if let Some(dir) = path.parent() {
+        if !dir.as_os_str().is_empty() {
+            tokio::fs::create_dir_all(dir).await.map_err(StoreError::Io)?;
+        }
+    }
+    let url = format!("sqlite://{}", path.display());
+    let options = SqliteConnectOptions::from_str(&url)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10));
+    let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+    migrate(&pool).await?;
+    Ok(pool)
+}
+
+/// An in-memory database for tests (one shared connection, so every query sees the same data).
+pub async fn open_in_memory() -> Result<SqlitePool, StoreError> {
+    let options = SqliteConnectOptions::from_str("sqlite::memory:")?.foreign_keys(true);
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .connect_with(options)
+        .await?;
+    migrate(&pool).await?;
+    Ok(pool)
+}
+
+pub async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
+    sqlx::migrate!("./migrations").run(pool).await.map_err(|e| StoreError::Migrate(Box::new(e)))
+}
+
+/// Creates the workspace if it does not exist yet.
+pub async fn ensure_workspace(pool: &SqlitePool, id: &WorkspaceId, name: &str, now_ms: i64) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO workspaces (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING")
+        .bind(id.as_str())
+        .bind(name)
+        .bind(now_ms)
+        .execute(pool)
+        .await?;
+    Ok(())
+}

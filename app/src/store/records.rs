@@ -1,0 +1,201 @@
+//! Run records: appended by the engine in chunks, read by the run page in keyset pages.
+
+use super::{StoreError, WorkspaceId};
+use crate::domain::{Counts, RecordAction, RecordFilter, RecordMessage, RecordStatus, RunId, RunRecord};
+use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+
+/// Rows per INSERT statement: 11 parameters each stays far below SQLite's parameter limit, and
+/// every full chunk reuses one prepared statement.
+const INSERT_CHUNK: usize = 200;
+
+/// A record as the engine reports it.
+#[derive(Clone, Debug)]
+pub struct NewRecord {
+    pub status: RecordStatus,
+    pub action: RecordAction,
+    pub message: Option<RecordMessage>,
+    pub detail: Option<String>,
+    pub salesforce_id: Option<String>,
+    pub conversion_id: Option<String>,
+    pub label: Option<String>,
+    pub external_created_at: Option<i64>,
+    pub external_updated_at: Option<i64>,
+}
+
+/// Appends records to an in-progress run and adds them to its counts in the same transaction, so
+/// the counts always equal what the records say. Returns the run's counts after the append.
+pub async fn append_records(
+    pool: &SqlitePool,
+    ws: &WorkspaceId,
+    run: RunId,
+    records: &[NewRecord],
+) -> Result<Counts, StoreError> {
+    let mut tx = pool.begin().await?;
+    let (next_seq, status): (i64, String) =
+        sqlx::query_as("SELECT next_seq, status FROM sync_runs WHERE workspace_id = ? AND id = ?")
+            .bind(ws.as_str())
+            .bind(run.0)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::RowNotFound)?;
+    if status != "in_progress" {
+        return Err(StoreError::Protocol(format!("run {run} is {status}; records can only be added while in progress")));
+    }
+    let mut delta = Counts::default();
+    for (chunk_no, chunk) in records.chunks(INSERT_CHUNK).enumerate() {
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "INSERT INTO run_records (run_id, seq, status, action, message_code, detail, salesforce_id, \
+             conversion_id, label, external_created_at, external_updated_at) ",
+        );
+        let base = next_seq + (chunk_no * INSERT_CHUNK) as i64;
+        qb.push_values(chunk.iter().enumerate(), |mut b, (i, r)| {
+            b.push_bind(run.0)
+                .push_bind(base + i as i64)
+                .push_bind(r.status.as_str())
+                .push_bind(r.action.as_str())
+                .push_bind(r.message.map(RecordMessage::code))
+                .push_bind(r.detail.clone())
+                .push_bind(r.salesforce_id.clone())
+                .push_bind(r.conversion_id.clone())
+                .push_bind(r.label.clone())
+                .push_bind(r.external_created_at)
+                .push_bind(r.external_updated_at);
+        });
+        qb.build().execute(&mut *tx).await?;
+        for r in chunk {
+            delta.add(r.status, r.action);
+        }
+    }
+    let counts: (i64, i64, i64, i64, i64) = sqlx::query_as(
+        "UPDATE sync_runs SET created = created + ?, updated = updated + ?, deleted = deleted + ?, \
+         skipped = skipped + ?, failed = failed + ?, next_seq = next_seq + ? \
+         WHERE workspace_id = ? AND id = ? RETURNING created, updated, deleted, skipped, failed",
+    )
+    .bind(delta.created)
+    .bind(delta.updated)
+    .bind(delta.deleted)
+    .bind(delta.skipped)
+    .bind(delta.failed)
+    .bind(records.len() as i64)
+    .bind(ws.as_str())
+    .bind(run.0)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Counts { created: counts.0, updated: counts.1, deleted: counts.2, skipped: counts.3, failed: counts.4 })
+}
+
+#[derive(sqlx::FromRow)]
+struct RecordRow {
+    seq: i64,
+    status: String,
+    action: String,
+    message_code: Option<String>,
+    detail: Option<String>,
+    salesforce_id: Option<String>,
+    conversion_id: Option<String>,
+    label: Option<String>,
+    external_created_at: Option<i64>,
+    external_updated_at: Option<i64>,
+}
+
+impl TryFrom<RecordRow> for RunRecord {
+    type Error = StoreError;
+    fn try_from(r: RecordRow) -> Result<Self, StoreError> {
+        let bad = |what: &str, v: &str| StoreError::Decode(format!("unknown {what} {v:?} in run_records").into());
+        Ok(RunRecord {
+            seq: r.seq,
+            status: RecordStatus::parse(&r.status).ok_or_else(|| bad("status", &r.status))?,
+            action: RecordAction::parse(&r.action).ok_or_else(|| bad("action", &r.action))?,
+            message: match r.message_code.as_deref() {
+                None => None,
+                Some(c) => Some(RecordMessage::from_code(c).ok_or_else(|| bad("message", c))?),
+            },
+            detail: r.detail,
+            salesforce_id: r.salesforce_id,
+            conversion_id: r.conversion_id,
+            label: r.label,
+            external_created_at: r.external_created_at,
+            external_updated_at: r.external_updated_at,
+        })
+    }
+}
+
+const RECORD_COLUMNS: &str = "seq, status, action, message_code, detail, salesforce_id, conversion_id, \
+    label, external_created_at, external_updated_at";
+
+/// One page of a run's records in order, with the cursors of its neighbours.
+#[derive(Clone, Debug)]
+pub struct RecordsPage {
+    pub records: Vec<RunRecord>,
+    /// Set when earlier records exist: the previous page is `before=<this>`.
+    pub earlier: Option<i64>,
+    /// Set when later records exist: the next page is `after=<this>`.
+    pub later: Option<i64>,
+}
+
+fn select_records(run: RunId, status: Option<RecordStatus>, columns: &str) -> QueryBuilder<'static, Sqlite> {
+    let mut qb = QueryBuilder::new(format!("SELECT {columns} FROM run_records WHERE run_id = "));
+    qb.push_bind(run.0);
+    if let Some(s) = status {
+        qb.push(" AND status = ").push_bind(s.as_str());
+    }
+    qb
+}
+
+async fn exists_beyond(pool: &SqlitePool, run: RunId, status: Option<RecordStatus>, seq: i64, later: bool) -> Result<bool, StoreError> {
+    let mut qb = select_records(run, status, "1");
+    qb.push(if later { " AND seq > " } else { " AND seq < " }).push_bind(seq).push(" LIMIT 1");
+    Ok(qb.build().fetch_optional(pool).await?.is_some())
+}
+
+/// The caller must have checked that `run` belongs to the workspace (with `get_run`): records
+/// are reached only through their run.
+pub async fn list_records(
+    pool: &SqlitePool,
+    _ws: &WorkspaceId,
+    run: RunId,
+    f: &RecordFilter,
+    limit: i64,
+) -> Result<RecordsPage, StoreError> {
+    let mut qb = select_records(run, f.status, RECORD_COLUMNS);
+    let descending = f.before.is_some() && f.after.is_none();
+    if let Some(after) = f.after {
+        qb.push(" AND seq > ").push_bind(after);
+    } else if let Some(before) = f.before {
+        qb.push(" AND seq < ").push_bind(before);
+    }
+    qb.push(if descending { " ORDER BY seq DESC" } else { " ORDER BY seq ASC" });
+    qb.push(" LIMIT ").push_bind(limit);
+    let rows: Vec<RecordRow> = qb.build_query_as().fetch_all(pool).await?;
+    let mut records: Vec<RunRecord> = rows.into_iter().map(RunRecord::try_from).collect::<Result<_, _>>()?;
+    if descending {
+        records.reverse();
+    }
+    let (earlier, later) = match (records.first(), records.last()) {
+        (Some(first), Some(last)) => (
+            exists_beyond(pool, run, f.status, first.seq, false).await?.then_some(first.seq),
+            exists_beyond(pool, run, f.status, last.seq, true).await?.then_some(last.seq),
+        ),
+        _ => (None, None),
+    };
+    Ok(RecordsPage { records, earlier, later })
+}
+
+/// Records appended after `after_seq` (for a live run page with room left), at most `limit`.
+pub async fn poll_records(
+    pool: &SqlitePool,
+    _ws: &WorkspaceId,
+    run: RunId,
+    status: Option<RecordStatus>,
+    after_seq: Option<i64>,
+    limit: i64,
+) -> Result<Vec<RunRecord>, StoreError> {
+    let mut qb = select_records(run, status, RECORD_COLUMNS);
+    if let Some(after) = after_seq {
+        qb.push(" AND seq > ").push_bind(after);
+    }
+    qb.push(" ORDER BY seq ASC LIMIT ").push_bind(limit);
+    let rows: Vec<RecordRow> = qb.build_query_as().fetch_all(pool).await?;
+    rows.into_iter().map(RunRecord::try_from).collect()
+}

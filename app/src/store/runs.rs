@@ -1,0 +1,334 @@
+//! Runs: the store API the sync engine writes through, and the list queries the pages read.
+
+use super::{StoreError, WorkspaceId};
+use crate::domain::{
+    Counts, Direction, ObjectType, RunFailure, RunFilters, RunId, RunMessage, RunStatus, SyncRun,
+    Trigger,
+};
+use crate::domain::health::{FailureGroup, SyncHealth};
+use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use uuid::Uuid;
+
+/// Runs per page of the list.
+pub const PAGE_SIZE: i64 = crate::domain::RUNS_PAGE_SIZE;
+/// A poll watches at most this many runs (a page's worth, with room for arrivals).
+const MAX_WATCHED: usize = 100;
+
+const RUN_COLUMNS: &str = "id, direction, object_type, trigger, status, started_at, finished_at, \
+    expected_total, created, updated, deleted, skipped, failed, failure_code, failure_detail";
+
+#[derive(sqlx::FromRow)]
+struct RunRow {
+    id: Uuid,
+    direction: String,
+    object_type: String,
+    trigger: String,
+    status: String,
+    started_at: i64,
+    finished_at: Option<i64>,
+    expected_total: Option<i64>,
+    created: i64,
+    updated: i64,
+    deleted: i64,
+    skipped: i64,
+    failed: i64,
+    failure_code: Option<String>,
+    failure_detail: Option<String>,
+}
+
+fn decode_err(what: &str, value: &str) -> StoreError {
+    StoreError::Decode(format!("unknown {what} code {value:?} in sync_runs").into())
+}
+
+impl TryFrom<RunRow> for SyncRun {
+    type Error = StoreError;
+    fn try_from(r: RunRow) -> Result<Self, StoreError> {
+        let failure = match r.failure_code.as_deref() {
+            None => None,
+            Some(code) => Some(RunFailure {
+                message: RunMessage::from_code(code).ok_or_else(|| decode_err("failure", code))?,
+                detail: r.failure_detail.unwrap_or_default(),
+            }),
+        };
+        Ok(SyncRun {
+            id: RunId(r.id),
+            direction: Direction::parse(&r.direction).ok_or_else(|| decode_err("direction", &r.direction))?,
+            object_type: ObjectType::parse(&r.object_type)
+                .ok_or_else(|| decode_err("object type", &r.object_type))?,
+            trigger: Trigger::parse(&r.trigger).ok_or_else(|| decode_err("trigger", &r.trigger))?,
+            status: RunStatus::parse(&r.status).ok_or_else(|| decode_err("status", &r.status))?,
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+            counts: Counts {
+                created: r.created,
+                updated: r.updated,
+                deleted: r.deleted,
+                skipped: r.skipped,
+                failed: r.failed,
+            },
+            expected_total: r.expected_total,
+            failure,
+        })
+    }
+}
+
+fn into_runs(rows: Vec<RunRow>) -> Result<Vec<SyncRun>, StoreError> {
+    rows.into_iter().map(SyncRun::try_from).collect()
+}
+
+/// What the engine knows when a batch starts.
+#[derive(Clone, Debug)]
+pub struct NewRun {
+    pub direction: Direction,
+    pub object_type: ObjectType,
+    pub trigger: Trigger,
+    pub started_at: i64,
+    pub expected_total: Option<i64>,
+}
+
+/// Starts a run (status in progress, all counts zero).
+pub async fn begin_run(pool: &SqlitePool, ws: &WorkspaceId, run: &NewRun) -> Result<RunId, StoreError> {
+    let id = RunId::new_at(run.started_at);
+    sqlx::query(
+        "INSERT INTO sync_runs (id, workspace_id, direction, object_type, trigger, status, started_at, expected_total) \
+         VALUES (?, ?, ?, ?, ?, 'in_progress', ?, ?)",
+    )
+    .bind(id.0)
+    .bind(ws.as_str())
+    .bind(run.direction.as_str())
+    .bind(run.object_type.as_str())
+    .bind(run.trigger.as_str())
+    .bind(run.started_at)
+    .bind(run.expected_total)
+    .execute(pool)
+    .await?;
+    Ok(id)
+}
+
+/// Marks a run completed. Returns false if it was not in progress (already finished or failed).
+pub async fn finish_run(pool: &SqlitePool, ws: &WorkspaceId, id: RunId, finished_at: i64) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE sync_runs SET status = 'completed', finished_at = ? \
+         WHERE workspace_id = ? AND id = ? AND status = 'in_progress'",
+    )
+    .bind(finished_at)
+    .bind(ws.as_str())
+    .bind(id.0)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Marks a whole run failed with one of the article's whole-run messages.
+pub async fn fail_run(
+    pool: &SqlitePool,
+    ws: &WorkspaceId,
+    id: RunId,
+    finished_at: i64,
+    failure: &RunFailure,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE sync_runs SET status = 'failed', finished_at = ?, failure_code = ?, failure_detail = ? \
+         WHERE workspace_id = ? AND id = ? AND status = 'in_progress'",
+    )
+    .bind(finished_at)
+    .bind(failure.message.code())
+    .bind(&failure.detail)
+    .bind(ws.as_str())
+    .bind(id.0)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// At start-up: runs a previous process left in progress can never finish; they fail with a
+/// clear message (the work itself is retried by whoever owns it).
+pub async fn fail_interrupted_runs(pool: &SqlitePool, now_ms: i64, detail: &str) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "UPDATE sync_runs SET status = 'failed', finished_at = ?, failure_code = ?, failure_detail = ? \
+         WHERE status = 'in_progress'",
+    )
+    .bind(now_ms)
+    .bind(RunMessage::UnknownError.code())
+    .bind(detail)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+pub async fn get_run(pool: &SqlitePool, ws: &WorkspaceId, id: RunId) -> Result<Option<SyncRun>, StoreError> {
+    let sql = format!("SELECT {RUN_COLUMNS} FROM sync_runs WHERE workspace_id = ? AND id = ?");
+    let row: Option<RunRow> = sqlx::query_as(&sql).bind(ws.as_str()).bind(id.0).fetch_optional(pool).await?;
+    row.map(SyncRun::try_from).transpose()
+}
+
+/// Adds the filter conditions (never the cursor) to a query that already says `WHERE workspace_id = ?`.
+fn push_filters(qb: &mut QueryBuilder<'_, Sqlite>, f: &RunFilters) {
+    if let Some(d) = f.direction {
+        qb.push(" AND direction = ").push_bind(d.as_str());
+    }
+    if let Some(o) = f.object_type {
+        qb.push(" AND object_type = ").push_bind(o.as_str());
+    }
+    if let Some(from) = f.from_ms {
+        qb.push(" AND id >= ").push_bind(RunId::lower_bound(from).0);
+    }
+    if let Some(to) = f.to_ms {
+        qb.push(" AND id < ").push_bind(RunId::lower_bound(to).0);
+    }
+}
+
+fn filtered<'a>(select: &str, ws: &'a WorkspaceId, f: &RunFilters) -> QueryBuilder<'a, Sqlite> {
+    let mut qb = QueryBuilder::new(select);
+    qb.push(" FROM sync_runs WHERE workspace_id = ").push_bind(ws.as_str().to_owned());
+    push_filters(&mut qb, f);
+    qb
+}
+
+/// Whether any run matching `f` lies beyond `id` (older when `older`, else newer).
+async fn exists_beyond(pool: &SqlitePool, ws: &WorkspaceId, f: &RunFilters, id: RunId, older: bool) -> Result<bool, StoreError> {
+    let mut qb = filtered("SELECT 1", ws, f);
+    qb.push(if older { " AND id < " } else { " AND id > " }).push_bind(id.0).push(" LIMIT 1");
+    Ok(qb.build().fetch_optional(pool).await?.is_some())
+}
+
+/// One page of the list, newest first, with the cursors of its neighbours.
+#[derive(Clone, Debug)]
+pub struct RunsPage {
+    pub runs: Vec<SyncRun>,
+    /// Set when newer runs exist: the previous page is `after=<this>`.
+    pub newer: Option<RunId>,
+    /// Set when older runs exist: the next page is `before=<this>`.
+    pub older: Option<RunId>,
+}
+
+/// A page of runs by keyset: `before` / `after` in `f` position it; the cost does not depend on
+/// how deep the page is.
+pub async fn list_runs(pool: &SqlitePool, ws: &WorkspaceId, f: &RunFilters, limit: i64) -> Result<RunsPage, StoreError> {
+    let mut qb = filtered(&format!("SELECT {RUN_COLUMNS}"), ws, f);
+    let ascending = f.after.is_some() && f.before.is_none();
+    if let Some(before) = f.before {
+        qb.push(" AND id < ").push_bind(before.0);
+    } else if let Some(after) = f.after {
+        qb.push(" AND id > ").push_bind(after.0);
+    }
+    qb.push(if ascending { " ORDER BY id ASC" } else { " ORDER BY id DESC" });
+    qb.push(" LIMIT ").push_bind(limit);
+    let rows: Vec<RunRow> = qb.build_query_as().fetch_all(pool).await?;
+    let mut runs = into_runs(rows)?;
+    if ascending {
+        runs.reverse();
+    }
+    let (newer, older) = match (runs.first(), runs.last()) {
+        (Some(first), Some(last)) => (
+            exists_beyond(pool, ws, f, first.id, false).await?.then_some(first.id),
+            exists_beyond(pool, ws, f, last.id, true).await?.then_some(last.id),
+        ),
+        _ => (None, None),
+    };
+    Ok(RunsPage { runs, newer, older })
+}
+
+/// What a live page needs since it last looked: runs newer than `newest` that match the filters
+/// (newest first, at most a page), and the current state of the runs it `watch`es. Its cost grows
+/// with what the page shows, not with the history.
+pub async fn poll_runs(
+    pool: &SqlitePool,
+    ws: &WorkspaceId,
+    f: &RunFilters,
+    newest: Option<RunId>,
+    watch: &[RunId],
+) -> Result<Vec<SyncRun>, StoreError> {
+    let mut out = Vec::new();
+    if let Some(newest) = newest {
+        let mut qb = filtered(&format!("SELECT {RUN_COLUMNS}"), ws, f);
+        qb.push(" AND id > ").push_bind(newest.0);
+        qb.push(" ORDER BY id DESC LIMIT ").push_bind(PAGE_SIZE);
+        out = into_runs(qb.build_query_as().fetch_all(pool).await?)?;
+    }
+    let watch: Vec<RunId> = watch.iter().copied().filter(|id| !out.iter().any(|r| r.id == *id)).take(MAX_WATCHED).collect();
+    if !watch.is_empty() {
+        let mut qb = QueryBuilder::new(format!("SELECT {RUN_COLUMNS} FROM sync_runs WHERE workspace_id = "));
+        qb.push_bind(ws.as_str()).push(" AND id IN (");
+        let mut sep = qb.separated(", ");
+        for id in &watch {
+            sep.push_bind(id.0);
+        }
+        qb.push(") ORDER BY id DESC");
+        out.extend(into_runs(qb.build_query_as().fetch_all(pool).await?)?);
+    }
+    Ok(out)
+}
+
+/// Whether the workspace has any run at all (tells "no sync activity yet" from "filters hide all").
+pub async fn workspace_has_runs(pool: &SqlitePool, ws: &WorkspaceId) -> Result<bool, StoreError> {
+    let row = sqlx::query("SELECT 1 FROM sync_runs WHERE workspace_id = ? LIMIT 1")
+        .bind(ws.as_str())
+        .fetch_optional(pool)
+        .await?;
+    Ok(row.is_some())
+}
+
+/// The Recent sync health card: runs started since `since_ms`.
+pub async fn health(pool: &SqlitePool, ws: &WorkspaceId, since_ms: i64) -> Result<SyncHealth, StoreError> {
+    let since = RunId::lower_bound(since_ms).0;
+    let (completed, failed, in_progress, created, updated, deleted, skipped, rec_failed): (i64, i64, i64, i64, i64, i64, i64, i64) =
+        sqlx::query_as(
+            "SELECT COALESCE(SUM(status = 'completed'), 0), COALESCE(SUM(status = 'failed'), 0), \
+                    COALESCE(SUM(status = 'in_progress'), 0), COALESCE(SUM(created), 0), COALESCE(SUM(updated), 0), \
+                    COALESCE(SUM(deleted), 0), COALESCE(SUM(skipped), 0), COALESCE(SUM(failed), 0) \
+             FROM sync_runs WHERE workspace_id = ? AND id >= ?",
+        )
+        .bind(ws.as_str())
+        .bind(since)
+        .fetch_one(pool)
+        .await?;
+    let mut last = Vec::new();
+    for d in [Direction::Inbound, Direction::Outbound] {
+        let sql = format!(
+            "SELECT {RUN_COLUMNS} FROM sync_runs WHERE workspace_id = ? AND direction = ? ORDER BY id DESC LIMIT 1"
+        );
+        let row: Option<RunRow> = sqlx::query_as(&sql).bind(ws.as_str()).bind(d.as_str()).fetch_optional(pool).await?;
+        last.push(row.map(SyncRun::try_from).transpose()?);
+    }
+    let groups: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT r.message_code, COUNT(*), COUNT(DISTINCT r.run_id) FROM sync_runs s \
+         JOIN run_records r ON r.run_id = s.id AND r.status IN ('skipped', 'failed') \
+         WHERE s.workspace_id = ? AND s.id >= ? AND r.message_code IS NOT NULL \
+         GROUP BY r.message_code ORDER BY COUNT(*) DESC",
+    )
+    .bind(ws.as_str())
+    .bind(since)
+    .fetch_all(pool)
+    .await?;
+    let run_failures: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT failure_code, COUNT(*) FROM sync_runs WHERE workspace_id = ? AND id >= ? \
+         AND status = 'failed' GROUP BY failure_code ORDER BY COUNT(*) DESC",
+    )
+    .bind(ws.as_str())
+    .bind(since)
+    .fetch_all(pool)
+    .await?;
+    let mut last = last.into_iter();
+    Ok(SyncHealth {
+        since_ms,
+        runs_completed: completed,
+        runs_failed: failed,
+        runs_in_progress: in_progress,
+        records_synced: created + updated + deleted,
+        records_skipped: skipped,
+        records_failed: rec_failed,
+        last_inbound: last.next().flatten(),
+        last_outbound: last.next().flatten(),
+        record_messages: groups
+            .into_iter()
+            .filter_map(|(code, records, runs)| {
+                crate::domain::RecordMessage::from_code(&code).map(|message| FailureGroup { message, records, runs })
+            })
+            .collect(),
+        run_failures: run_failures
+            .into_iter()
+            .filter_map(|(code, runs)| RunMessage::from_code(&code).map(|m| (m, runs)))
+            .collect(),
+    })
+}
