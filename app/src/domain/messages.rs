@@ -191,7 +191,8 @@ mod tests {
     use crate::domain::{Direction, RecordStatus, RunStatus};
     use std::collections::BTreeMap;
 
-    /// The article's tables, keyed by the line just above each table.
+    /// The article's tables, each keyed by both of the two lines above it (a heading, then
+    /// usually a sentence introducing the table).
     fn article_tables() -> BTreeMap<String, Vec<Vec<String>>> {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -200,13 +201,16 @@ mod tests {
         let text = std::fs::read_to_string(path)
             .unwrap_or_else(|e| panic!("the help article must be readable at {path}: {e}"));
         let mut tables: BTreeMap<String, Vec<Vec<String>>> = BTreeMap::new();
-        let mut heading = String::new();
+        let (mut above, mut heading) = (String::new(), String::new());
         let mut current: Option<String> = None;
         for line in text.lines() {
             let line = line.trim();
             if !line.starts_with('|') {
-                current = None;
-                heading = line.to_string();
+                if let Some(name) = current.take() {
+                    let rows = tables[&name].clone();
+                    tables.entry(above.clone()).or_insert(rows);
+                }
+                above = std::mem::replace(&mut heading, line.to_string());
                 continue;
             }
             let cells: Vec<String> = line

@@ -76,3 +76,6 @@ pub async fn ensure_workspace(pool: &SqlitePool, id: &WorkspaceId, name: &str, n
         .await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

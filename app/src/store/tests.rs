@@ -1,0 +1,260 @@
+//! Storage on a fresh in-memory SQLite: writes, counts, filters, pagination and scoping.
+
+use super::*;
+use crate::domain::{
+    Direction, ObjectType, RecordAction, RecordFilter, RecordMessage, RecordStatus, RunFailure,
+    RunFilters, RunId, RunMessage, RunStatus, Trigger,
+};
+use sqlx::SqlitePool;
+
+const T0: i64 = 1_764_000_000_000; // 2025-11-24
+
+async fn db() -> (SqlitePool, WorkspaceId) {
+    let pool = open_in_memory().await.expect("in-memory db");
+    let ws = WorkspaceId("ws-a".into());
+    ensure_workspace(&pool, &ws, "A", T0).await.unwrap();
+    ensure_workspace(&pool, &WorkspaceId("ws-b".into()), "B", T0).await.unwrap();
+    (pool, ws)
+}
+
+fn new_run(direction: Direction, object_type: ObjectType, started_at: i64) -> NewRun {
+    NewRun { direction, object_type, trigger: Trigger::Scheduled, started_at, expected_total: None }
+}
+
+fn rec(status: RecordStatus, action: RecordAction, message: Option<RecordMessage>) -> NewRecord {
+    NewRecord {
+        status,
+        action,
+        message,
+        detail: None,
+        salesforce_id: Some("0035g00000AbCdEAAV".into()),
+        conversion_id: Some("con_1".into()),
+        label: Some("Ava Patel".into()),
+        external_created_at: Some(T0 - 1000),
+        external_updated_at: Some(T0 - 10),
+    }
+}
+
+/// 30 runs a minute apart, alternating direction, cycling object types.
+async fn history(pool: &SqlitePool, ws: &WorkspaceId) -> Vec<RunId> {
+    let objects = [ObjectType::Contact, ObjectType::Company, ObjectType::Event];
+    let mut ids = Vec::new();
+    for i in 0..30 {
+        let dir = if i % 2 == 0 { Direction::Inbound } else { Direction::Outbound };
+        let id = begin_run(pool, ws, &new_run(dir, objects[i % 3], T0 + i as i64 * 60_000)).await.unwrap();
+        finish_run(pool, ws, id, T0 + i as i64 * 60_000 + 500).await.unwrap();
+        ids.push(id);
+    }
+    ids
+}
+
+#[tokio::test]
+async fn counts_always_equal_the_records() {
+    let (pool, ws) = db().await;
+    let id = begin_run(&pool, &ws, &new_run(Direction::Inbound, ObjectType::Contact, T0)).await.unwrap();
+    let chunk1 = vec![
+        rec(RecordStatus::Success, RecordAction::Created, None),
+        rec(RecordStatus::Success, RecordAction::Updated, None),
+        rec(RecordStatus::Skipped, RecordAction::Created, Some(RecordMessage::MissingEmail)),
+    ];
+    let c = append_records(&pool, &ws, id, &chunk1).await.unwrap();
+    assert_eq!((c.created, c.updated, c.skipped), (1, 1, 1));
+    // A chunk larger than one INSERT statement.
+    let chunk2: Vec<_> = (0..450)
+        .map(|i| match i % 3 {
+            0 => rec(RecordStatus::Success, RecordAction::Deleted, None),
+            1 => rec(RecordStatus::Failed, RecordAction::Updated, Some(RecordMessage::MalformedData)),
+            _ => rec(RecordStatus::Success, RecordAction::Updated, None),
+        })
+        .collect();
+    let c = append_records(&pool, &ws, id, &chunk2).await.unwrap();
+    assert_eq!(c.processed(), 453);
+    let (by_records,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM run_records WHERE run_id = ?").bind(id.0).fetch_one(&pool).await.unwrap();
+    assert_eq!(by_records, 453);
+    let (failed,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM run_records WHERE run_id = ? AND status = 'failed'").bind(id.0).fetch_one(&pool).await.unwrap();
+    assert_eq!(c.failed, failed);
+    assert_eq!(c.deleted, 150);
+    assert!(finish_run(&pool, &ws, id, T0 + 2_000).await.unwrap());
+    let run = get_run(&pool, &ws, id).await.unwrap().unwrap();
+    assert_eq!(run.status, RunStatus::Completed);
+    assert_eq!(run.counts, c);
+    assert_eq!(run.duration_ms(0), 2_000);
+    // Finished runs take no more records and cannot finish twice.
+    assert!(append_records(&pool, &ws, id, &chunk1).await.is_err());
+    assert!(!finish_run(&pool, &ws, id, T0 + 3_000).await.unwrap());
+}
+
+#[tokio::test]
+async fn failed_runs_keep_their_message_and_detail() {
+    let (pool, ws) = db().await;
+    let id = begin_run(&pool, &ws, &new_run(Direction::Inbound, ObjectType::Lead, T0)).await.unwrap();
+    let failure = RunFailure { message: RunMessage::ApiLimitExceeded, detail: "REQUEST_LIMIT_EXCEEDED".into() };
+    assert!(fail_run(&pool, &ws, id, T0 + 10, &failure).await.unwrap());
+    let run = get_run(&pool, &ws, id).await.unwrap().unwrap();
+    assert_eq!(run.status, RunStatus::Failed);
+    assert_eq!(run.failure, Some(failure));
+}
+
+#[tokio::test]
+async fn interrupted_runs_fail_at_start_up() {
+    let (pool, ws) = db().await;
+    let id = begin_run(&pool, &ws, &new_run(Direction::Outbound, ObjectType::Contact, T0)).await.unwrap();
+    assert_eq!(fail_interrupted_runs(&pool, T0 + 5, "stopped").await.unwrap(), 1);
+    let run = get_run(&pool, &ws, id).await.unwrap().unwrap();
+    assert_eq!(run.status, RunStatus::Failed);
+    assert_eq!(run.failure.unwrap().message, RunMessage::UnknownError);
+}
+
+#[tokio::test]
+async fn every_filter_narrows_the_list() {
+    let (pool, ws) = db().await;
+    let ids = history(&pool, &ws).await;
+    let all = list_runs(&pool, &ws, &RunFilters::default(), 100).await.unwrap();
+    assert_eq!(all.runs.len(), 30);
+    assert!(all.runs.windows(2).all(|w| w[0].id > w[1].id), "newest first");
+    assert_eq!(all.runs[0].id, *ids.last().unwrap());
+
+    let inbound = list_runs(&pool, &ws, &RunFilters { direction: Some(Direction::Inbound), ..Default::default() }, 100).await.unwrap();
+    assert_eq!(inbound.runs.len(), 15);
+    assert!(inbound.runs.iter().all(|r| r.direction == Direction::Inbound));
+
+    let events = list_runs(&pool, &ws, &RunFilters { object_type: Some(ObjectType::Event), ..Default::default() }, 100).await.unwrap();
+    assert_eq!(events.runs.len(), 10);
+    assert!(events.runs.iter().all(|r| r.object_type == ObjectType::Event));
+
+    let both = RunFilters { direction: Some(Direction::Outbound), object_type: Some(ObjectType::Contact), ..Default::default() };
+    let both = list_runs(&pool, &ws, &both, 100).await.unwrap();
+    assert_eq!(both.runs.len(), 5);
+
+    // Runs 10..=19 by start time: [from, to).
+    let range = RunFilters { from_ms: Some(T0 + 10 * 60_000), to_ms: Some(T0 + 20 * 60_000), ..Default::default() };
+    let range = list_runs(&pool, &ws, &range, 100).await.unwrap();
+    assert_eq!(range.runs.iter().map(|r| r.id).collect::<Vec<_>>(), ids[10..20].iter().rev().copied().collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn pages_have_no_gaps_or_duplicates_while_new_runs_arrive() {
+    let (pool, ws) = db().await;
+    let ids = history(&pool, &ws).await;
+    let mut seen = Vec::new();
+    let mut f = RunFilters::default();
+    let mut page_no = 0;
+    loop {
+        let page = list_runs(&pool, &ws, &f, 7).await.unwrap();
+        seen.extend(page.runs.iter().map(|r| r.id));
+        // New runs start while the reader pages through history.
+        let id = begin_run(&pool, &ws, &new_run(Direction::Inbound, ObjectType::Contact, T0 + 3_600_000 + page_no)).await.unwrap();
+        append_records(&pool, &ws, id, &[rec(RecordStatus::Success, RecordAction::Created, None)]).await.unwrap();
+        page_no += 1;
+        if page_no == 1 {
+            assert!(page.newer.is_none(), "the first page has nothing newer");
+        } else {
+            assert!(page.newer.is_some());
+        }
+        match page.older {
+            Some(older) => f.before = Some(older),
+            None => break,
+        }
+    }
+    let mut expected = ids.clone();
+    expected.reverse();
+    assert_eq!(seen, expected);
+
+    // Going back with `after` returns the page before, in the same order.
+    let second = list_runs(&pool, &ws, &RunFilters { before: Some(ids[23]), ..Default::default() }, 7).await.unwrap();
+    let back = list_runs(&pool, &ws, &RunFilters { after: Some(second.runs[0].id), ..Default::default() }, 7).await.unwrap();
+    let back_ids: Vec<_> = back.runs.iter().map(|r| r.id).collect();
+    assert_eq!(back_ids.len(), 7);
+    assert!(back_ids.windows(2).all(|w| w[0] > w[1]));
+    assert_eq!(*back_ids.last().unwrap(), ids[23]);
+}
+
+#[tokio::test]
+async fn polls_return_new_matching_runs_and_watched_runs_only() {
+    let (pool, ws) = db().await;
+    let ids = history(&pool, &ws).await;
+    let watched = begin_run(&pool, &ws, &new_run(Direction::Inbound, ObjectType::Contact, T0 + 40 * 60_000)).await.unwrap();
+    let newest = watched;
+    let fresh_in = begin_run(&pool, &ws, &new_run(Direction::Inbound, ObjectType::Company, T0 + 41 * 60_000)).await.unwrap();
+    let _fresh_out = begin_run(&pool, &ws, &new_run(Direction::Outbound, ObjectType::Company, T0 + 42 * 60_000)).await.unwrap();
+    append_records(&pool, &ws, watched, &[rec(RecordStatus::Success, RecordAction::Updated, None)]).await.unwrap();
+    let f = RunFilters { direction: Some(Direction::Inbound), ..Default::default() };
+    let polled = poll_runs(&pool, &ws, &f, Some(newest), &[watched, ids[0]]).await.unwrap();
+    let polled_ids: Vec<_> = polled.iter().map(|r| r.id).collect();
+    assert_eq!(polled_ids, vec![fresh_in, watched, ids[0]]);
+    assert_eq!(polled[1].counts.updated, 1);
+    // Another workspace's run is never returned, even when asked for by id.
+    let other = WorkspaceId("ws-b".into());
+    assert!(poll_runs(&pool, &other, &RunFilters::default(), None, &[watched]).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn workspaces_never_see_each_other() {
+    let (pool, ws) = db().await;
+    let other = WorkspaceId("ws-b".into());
+    let ids = history(&pool, &ws).await;
+    assert!(workspace_has_runs(&pool, &ws).await.unwrap());
+    assert!(!workspace_has_runs(&pool, &other).await.unwrap());
+    assert!(list_runs(&pool, &other, &RunFilters::default(), 50).await.unwrap().runs.is_empty());
+    assert!(get_run(&pool, &other, ids[0]).await.unwrap().is_none());
+    assert!(append_records(&pool, &other, ids[0], &[rec(RecordStatus::Success, RecordAction::Created, None)]).await.is_err());
+    assert!(!finish_run(&pool, &other, ids[0], T0).await.unwrap());
+    assert_eq!(health(&pool, &other, 0).await.unwrap().runs_completed, 0);
+}
+
+#[tokio::test]
+async fn records_page_by_status_with_cursors() {
+    let (pool, ws) = db().await;
+    let id = begin_run(&pool, &ws, &new_run(Direction::Outbound, ObjectType::Contact, T0)).await.unwrap();
+    let records: Vec<_> = (0..120)
+        .map(|i| if i % 4 == 0 { rec(RecordStatus::Failed, RecordAction::Updated, Some(RecordMessage::RecordLocked)) } else { rec(RecordStatus::Success, RecordAction::Updated, None) })
+        .collect();
+    append_records(&pool, &ws, id, &records).await.unwrap();
+
+    let first = list_records(&pool, &ws, id, &RecordFilter::default(), 50).await.unwrap();
+    assert_eq!(first.records.len(), 50);
+    assert_eq!(first.records[0].seq, 0);
+    assert_eq!(first.earlier, None);
+    assert_eq!(first.later, Some(49));
+    let second = list_records(&pool, &ws, id, &RecordFilter { after: first.later, ..Default::default() }, 50).await.unwrap();
+    assert_eq!(second.records[0].seq, 50);
+    assert_eq!(second.earlier, Some(50));
+    let back = list_records(&pool, &ws, id, &RecordFilter { before: second.earlier, ..Default::default() }, 50).await.unwrap();
+    assert_eq!(back.records.iter().map(|r| r.seq).collect::<Vec<_>>(), (0..50).collect::<Vec<_>>());
+
+    let failed = list_records(&pool, &ws, id, &RecordFilter { status: Some(RecordStatus::Failed), ..Default::default() }, 50).await.unwrap();
+    assert_eq!(failed.records.len(), 30);
+    assert!(failed.records.iter().all(|r| r.status == RecordStatus::Failed && r.message == Some(RecordMessage::RecordLocked)));
+    assert_eq!(failed.later, None);
+
+    let polled = poll_records(&pool, &ws, id, None, Some(115), 50).await.unwrap();
+    assert_eq!(polled.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![116, 117, 118, 119]);
+}
+
+#[tokio::test]
+async fn health_sums_the_window_and_groups_messages() {
+    let (pool, ws) = db().await;
+    let ok = begin_run(&pool, &ws, &new_run(Direction::Inbound, ObjectType::Contact, T0)).await.unwrap();
+    append_records(&pool, &ws, ok, &[
+        rec(RecordStatus::Success, RecordAction::Created, None),
+        rec(RecordStatus::Skipped, RecordAction::Created, Some(RecordMessage::MissingEmail)),
+        rec(RecordStatus::Skipped, RecordAction::Created, Some(RecordMessage::MissingEmail)),
+        rec(RecordStatus::Failed, RecordAction::Updated, Some(RecordMessage::InvalidTimestamp)),
+    ]).await.unwrap();
+    finish_run(&pool, &ws, ok, T0 + 100).await.unwrap();
+    let bad = begin_run(&pool, &ws, &new_run(Direction::Outbound, ObjectType::Contact, T0 + 1_000)).await.unwrap();
+    fail_run(&pool, &ws, bad, T0 + 1_100, &RunFailure { message: RunMessage::AuthenticationFailure, detail: String::new() }).await.unwrap();
+    // Older than the window: not counted.
+    let old = begin_run(&pool, &ws, &new_run(Direction::Inbound, ObjectType::Contact, T0 - 100_000_000)).await.unwrap();
+    append_records(&pool, &ws, old, &[rec(RecordStatus::Success, RecordAction::Created, None)]).await.unwrap();
+    finish_run(&pool, &ws, old, T0 - 99_000_000).await.unwrap();
+
+    let h = health(&pool, &ws, T0 - 1).await.unwrap();
+    assert_eq!((h.runs_completed, h.runs_failed), (1, 1));
+    assert_eq!((h.records_synced, h.records_skipped, h.records_failed), (1, 2, 1));
+    assert_eq!(h.last_inbound.unwrap().id, ok);
+    assert_eq!(h.last_outbound.unwrap().id, bad);
+    assert_eq!(h.record_messages[0].message, RecordMessage::MissingEmail);
+    assert_eq!(h.record_messages[0].records, 2);
+    assert_eq!(h.run_failures, vec![(RunMessage::AuthenticationFailure, 1)]);
+}
