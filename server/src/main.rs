@@ -15,6 +15,9 @@ use tokio_util::sync::CancellationToken;
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = Config::parse();
+    if let Some(config::Command::FakeOrg(args)) = config.command {
+        return server::fake_org::cli::run_standalone(args).await;
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

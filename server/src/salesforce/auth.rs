@@ -1,0 +1,99 @@
+//! OAuth 2.0 against Salesforce: the web-server flow (Connect / Reconnect) and the refresh-token
+//! grant the client uses to get a new access token.
+//!
+//! Doc: <https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_web_server_flow.htm>
+//! and <https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_refresh_token_flow.htm>
+
+use super::client::ClientConfig;
+use super::error::SalesforceError;
+use super::types::{OAuthErrorBody, TokenResponse};
+
+/// The URL to send a person to so they can approve the connection. Salesforce redirects back to
+/// `redirect_uri?code=...&state=...`.
+pub fn authorize_url(config: &ClientConfig, redirect_uri: &str, state: &str) -> Result<String, SalesforceError> {
+    let base = format!("{}/services/oauth2/authorize", config.login_url.trim_end_matches('/'));
+    let url = reqwest::Url::parse_with_params(
+        &base,
+        &[
+            ("response_type", "code"),
+            ("client_id", config.client_id.as_str()),
+            ("redirect_uri", redirect_uri),
+            ("state", state),
+        ],
+    )
+    .map_err(|e| SalesforceError::Config(format!("login URL {base:?}: {e}")))?;
+    Ok(url.into())
+}
+
+/// Exchanges the code from the redirect for tokens, including the refresh token to keep.
+pub async fn exchange_code(
+    http: &reqwest::Client,
+    config: &ClientConfig,
+    code: &str,
+    redirect_uri: &str,
+) -> Result<TokenResponse, SalesforceError> {
+    token_request(
+        http,
+        config,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("client_id", &config.client_id),
+            ("client_secret", &config.client_secret),
+            ("redirect_uri", redirect_uri),
+        ],
+    )
+    .await
+}
+
+/// Gets a new access token. `InvalidGrant` means the refresh token was revoked or expired.
+pub async fn refresh(
+    http: &reqwest::Client,
+    config: &ClientConfig,
+    refresh_token: &str,
+) -> Result<TokenResponse, SalesforceError> {
+    token_request(
+        http,
+        config,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+            ("client_id", &config.client_id),
+            ("client_secret", &config.client_secret),
+        ],
+    )
+    .await
+}
+
+async fn token_request(
+    http: &reqwest::Client,
+    config: &ClientConfig,
+    form: &[(&str, &str)],
+) -> Result<TokenResponse, SalesforceError> {
+    let url = format!("{}/services/oauth2/token", config.login_url.trim_end_matches('/'));
+    let response = http
+        .post(&url)
+        .header(reqwest::header::ACCEPT, "application/json")
+        .form(form)
+        .timeout(config.timeout)
+        .send()
+        .await?;
+    let status = response.status();
+    let body = response.bytes().await?;
+    if status.is_success() {
+        return serde_json::from_slice(&body).map_err(|e| SalesforceError::UnexpectedResponse {
+            status: status.as_u16(),
+            detail: format!("token response: {e}"),
+        });
+    }
+    match serde_json::from_slice::<OAuthErrorBody>(&body) {
+        Ok(err) if err.error == "invalid_grant" => {
+            Err(SalesforceError::InvalidGrant { error: err.error, description: err.error_description })
+        }
+        Ok(err) => Err(SalesforceError::OAuth { error: err.error, description: err.error_description }),
+        Err(_) => Err(SalesforceError::UnexpectedResponse {
+            status: status.as_u16(),
+            detail: String::from_utf8_lossy(&body).chars().take(300).collect(),
+        }),
+    }
+}

@@ -1,0 +1,321 @@
+//! The REST client: one authenticated session, refreshed once on `401 INVALID_SESSION_ID`,
+//! transient faults retried with jittered backoff, API usage read from every response.
+//!
+//! Everything environment-specific (login URL, API version, timeouts, secrets) is injected through
+//! [`ClientConfig`], so tests point the client at the local org on `127.0.0.1:0`.
+
+use super::auth;
+use super::backoff::{backoff_delay, RetryPolicy};
+use super::error::SalesforceError;
+use super::types::{ApiErrorBody, ApiUsage, TokenResponse};
+use bytes::Bytes;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
+use reqwest::{Method, StatusCode};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+/// Batch size asked for by default: the largest Salesforce allows.
+pub const DEFAULT_BATCH_SIZE: u32 = 2000;
+/// The API version the client speaks unless told otherwise.
+pub const DEFAULT_API_VERSION: &str = "62.0";
+
+/// Everything that differs between a real org, a sandbox and the local org.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// `https://login.salesforce.com`, `https://test.salesforce.com`, or the local org's URL.
+    pub login_url: String,
+    /// Without the `v`: `62.0`.
+    pub api_version: String,
+    pub client_id: String,
+    pub client_secret: String,
+    /// Per HTTP request.
+    pub timeout: Duration,
+    pub retry: RetryPolicy,
+    /// Records per query page; clamped to 200-2,000 as Salesforce does.
+    pub batch_size: u32,
+}
+
+impl ClientConfig {
+    pub fn new(login_url: impl Into<String>, client_id: impl Into<String>, client_secret: impl Into<String>) -> Self {
+        Self {
+            login_url: login_url.into(),
+            api_version: DEFAULT_API_VERSION.to_string(),
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+            timeout: Duration::from_secs(60),
+            retry: RetryPolicy::default(),
+            batch_size: DEFAULT_BATCH_SIZE,
+        }
+    }
+
+    /// Reads a real org's settings: `SALESFORCE_LOGIN_URL` (default
+    /// `https://login.salesforce.com`), `SALESFORCE_CLIENT_ID`, `SALESFORCE_CLIENT_SECRET`,
+    /// optional `SALESFORCE_API_VERSION`. Returns `None` when the client id is not set.
+    pub fn from_env() -> Option<Self> {
+        let client_id = std::env::var("SALESFORCE_CLIENT_ID").ok().filter(|s| !s.is_empty())?;
+        let login_url =
+            std::env::var("SALESFORCE_LOGIN_URL").unwrap_or_else(|_| "https://login.salesforce.com".to_string());
+        let secret = std::env::var("SALESFORCE_CLIENT_SECRET").unwrap_or_default();
+        let mut config = Self::new(login_url, client_id, secret);
+        if let Ok(v) = std::env::var("SALESFORCE_API_VERSION") {
+            config.api_version = v.trim_start_matches('v').to_string();
+        }
+        Some(config)
+    }
+
+    /// The path prefix of every data resource: `/services/data/v62.0`.
+    pub fn data_path(&self) -> String {
+        format!("/services/data/v{}", self.api_version)
+    }
+}
+
+/// Salesforce only serves 200 to 2,000 records a page; values outside are brought inside.
+pub fn clamp_batch_size(n: u32) -> u32 {
+    n.clamp(200, 2000)
+}
+
+/// The access token and the instance it is valid for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub instance_url: String,
+    pub access_token: String,
+}
+
+impl From<&TokenResponse> for Session {
+    fn from(t: &TokenResponse) -> Self {
+        Self { instance_url: t.instance_url.trim_end_matches('/').to_string(), access_token: t.access_token.clone() }
+    }
+}
+
+/// A client for one connected org. Cheap to clone; clones share the session and usage.
+#[derive(Clone)]
+pub struct SalesforceClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    config: ClientConfig,
+    refresh_token: String,
+    session: RwLock<Option<Arc<Session>>>,
+    // Serialises refreshes so that concurrent 401s cause one token request, not one each.
+    refresh_lock: tokio::sync::Mutex<()>,
+    usage: Mutex<Option<ApiUsage>>,
+}
+
+/// One request, described so that it can be sent again after a refresh or a transient fault.
+pub(crate) struct Call<'a> {
+    pub method: Method,
+    /// A path under the instance (`/services/data/...`) or a full URL.
+    pub path: &'a str,
+    pub query: &'a [(&'a str, &'a str)],
+    pub json: Option<Bytes>,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl<'a> Call<'a> {
+    pub fn new(method: Method, path: &'a str) -> Self {
+        Self { method, path, query: &[], json: None, headers: Vec::new() }
+    }
+}
+
+impl SalesforceClient {
+    /// A client that gets its first access token from `refresh_token` when first used.
+    pub fn new(config: ClientConfig, refresh_token: impl Into<String>) -> Result<Self, SalesforceError> {
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(Duration::from_secs(10).min(config.timeout))
+            .build()?;
+        Ok(Self::with_http(http, config, refresh_token))
+    }
+
+    /// Same, sharing an existing connection pool.
+    pub fn with_http(http: reqwest::Client, config: ClientConfig, refresh_token: impl Into<String>) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                http,
+                config,
+                refresh_token: refresh_token.into(),
+                session: RwLock::new(None),
+                refresh_lock: tokio::sync::Mutex::new(()),
+                usage: Mutex::new(None),
+            }),
+        }
+    }
+
+    /// Starts with a session already obtained (from the authorization-code exchange).
+    pub fn with_session(self, session: Session) -> Self {
+        if let Ok(mut guard) = self.inner.session.write() {
+            *guard = Some(Arc::new(session));
+        }
+        self
+    }
+
+    pub fn config(&self) -> &ClientConfig {
+        &self.inner.config
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
+    /// The last `Sforce-Limit-Info` usage seen on any response.
+    pub fn api_usage(&self) -> Option<ApiUsage> {
+        self.inner.usage.lock().ok().and_then(|u| *u)
+    }
+
+    /// The current session, obtaining one with the refresh token if there is none yet.
+    pub async fn session(&self) -> Result<Arc<Session>, SalesforceError> {
+        if let Some(s) = self.current_session() {
+            return Ok(s);
+        }
+        self.refresh_session(None).await
+    }
+
+    fn current_session(&self) -> Option<Arc<Session>> {
+        self.inner.session.read().ok().and_then(|s| s.clone())
+    }
+
+    /// Refreshes unless another task already replaced the token that failed (`stale`).
+    async fn refresh_session(&self, stale: Option<&str>) -> Result<Arc<Session>, SalesforceError> {
+        let _guard = self.inner.refresh_lock.lock().await;
+        if let Some(current) = self.current_session() {
+            if stale.is_none_or(|t| t != current.access_token) {
+                return Ok(current);
+            }
+        }
+        let token = auth::refresh(&self.inner.http, &self.inner.config, &self.inner.refresh_token).await?;
+        let session = Arc::new(Session::from(&token));
+        if let Ok(mut guard) = self.inner.session.write() {
+            *guard = Some(session.clone());
+        }
+        Ok(session)
+    }
+
+    fn record_usage(&self, headers: &HeaderMap) {
+        let usage = headers
+            .get(ApiUsage::HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(ApiUsage::parse_header);
+        if let (Some(usage), Ok(mut slot)) = (usage, self.inner.usage.lock()) {
+            *slot = Some(usage);
+        }
+    }
+
+    /// Sends `call` and returns the body of a 2xx response. Refreshes the session once on
+    /// `401 INVALID_SESSION_ID`; retries 5xx, timeouts and broken connections with backoff;
+    /// everything else is returned as is, because sending it again would fail the same way.
+    pub(crate) async fn execute(&self, call: &Call<'_>) -> Result<(StatusCode, Bytes), SalesforceError> {
+        let policy = self.inner.config.retry;
+        let mut refreshed = false;
+        let mut retry = 0u32;
+        loop {
+            let session = self.session().await?;
+            let outcome = self.send_once(&session, call).await;
+            let transient = match outcome {
+                Ok((status, body)) if status.is_success() => return Ok((status, body)),
+                Ok((status, body)) => {
+                    let err = api_error(status, &body);
+                    if status == StatusCode::UNAUTHORIZED && !refreshed && err.error_code() == Some("INVALID_SESSION_ID") {
+                        refreshed = true;
+                        self.refresh_session(Some(&session.access_token)).await?;
+                        continue;
+                    }
+                    if !status.is_server_error() {
+                        return Err(err);
+                    }
+                    err
+                }
+                Err(e) if is_transient_transport(&e) => SalesforceError::Unavailable { attempts: retry + 1, detail: e.to_string() },
+                Err(e) => return Err(SalesforceError::Transport(e)),
+            };
+            if retry + 1 >= policy.max_attempts {
+                return Err(match transient {
+                    SalesforceError::Unavailable { detail, .. } => {
+                        SalesforceError::Unavailable { attempts: retry + 1, detail }
+                    }
+                    other => other,
+                });
+            }
+            tracing::debug!(retry, error = %transient, "transient Salesforce fault, retrying");
+            tokio::time::sleep(backoff_delay(&policy, retry, rand::random::<f64>())).await;
+            retry += 1;
+        }
+    }
+
+    async fn send_once(&self, session: &Session, call: &Call<'_>) -> Result<(StatusCode, Bytes), reqwest::Error> {
+        let url = if call.path.starts_with("http://") || call.path.starts_with("https://") {
+            call.path.to_string()
+        } else {
+            format!("{}{}", session.instance_url, call.path)
+        };
+        let mut request = self
+            .inner
+            .http
+            .request(call.method.clone(), url)
+            .bearer_auth(&session.access_token)
+            .header(ACCEPT, "application/json");
+        if !call.query.is_empty() {
+            request = request.query(call.query);
+        }
+        for (name, value) in &call.headers {
+            request = request.header(name, value);
+        }
+        if let Some(body) = &call.json {
+            request = request.header(CONTENT_TYPE, "application/json").body(body.clone());
+        }
+        let response = request.send().await?;
+        self.record_usage(response.headers());
+        let status = response.status();
+        let body = response.bytes().await?;
+        Ok((status, body))
+    }
+}
+
+/// Timeouts, refused or reset connections, and bodies cut short are worth another try.
+fn is_transient_transport(e: &reqwest::Error) -> bool {
+    e.is_timeout() || e.is_connect() || e.is_request() || e.is_body()
+}
+
+/// Reads Salesforce's whole-request error array; anything else becomes `UnexpectedResponse`.
+pub(crate) fn api_error(status: StatusCode, body: &[u8]) -> SalesforceError {
+    match serde_json::from_slice::<Vec<ApiErrorBody>>(body) {
+        Ok(errors) => SalesforceError::Api { status: status.as_u16(), errors },
+        Err(_) => SalesforceError::UnexpectedResponse {
+            status: status.as_u16(),
+            detail: String::from_utf8_lossy(body).chars().take(300).collect(),
+        },
+    }
+}
+
+/// Decodes a 2xx body, reporting a shape mismatch with the status it came with.
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(status: StatusCode, body: &[u8]) -> Result<T, SalesforceError> {
+    serde_json::from_slice(body)
+        .map_err(|e| SalesforceError::UnexpectedResponse { status: status.as_u16(), detail: e.to_string() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_size_is_clamped_like_salesforce() {
+        assert_eq!(clamp_batch_size(1), 200);
+        assert_eq!(clamp_batch_size(500), 500);
+        assert_eq!(clamp_batch_size(10_000), 2000);
+    }
+
+    #[test]
+    fn error_arrays_keep_code_and_fields() {
+        let body = br#"[{"message":"No such column 'Foo' on entity 'Lead'","errorCode":"INVALID_FIELD","fields":["Foo"]}]"#;
+        match api_error(StatusCode::BAD_REQUEST, body) {
+            SalesforceError::Api { status, errors } => {
+                assert_eq!(status, 400);
+                assert_eq!(errors[0].error_code, "INVALID_FIELD");
+                assert_eq!(errors[0].fields.as_deref(), Some(&["Foo".to_string()][..]));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(matches!(api_error(StatusCode::BAD_GATEWAY, b"<html>"), SalesforceError::UnexpectedResponse { status: 502, .. }));
+    }
+}

@@ -1,0 +1,25 @@
+//! The Salesforce REST client: OAuth, paged queries, sObject Collections writes, limits.
+//!
+//! - [`client`]: configuration, session refresh, transient-fault retries, API usage.
+//! - [`auth`]: the OAuth web-server flow and the refresh-token grant.
+//! - [`query`]: `query` / `queryAll`, streamed page by page.
+//! - [`sobjects`]: collections create / update / upsert, single records, describe, limits.
+//! - [`types`]: the wire JSON, shared with the local org in `crate::fake_org`.
+//! - [`error`], [`backoff`], [`ids`], [`datetime`]: small pure pieces.
+
+pub mod auth;
+pub mod backoff;
+pub mod client;
+pub mod datetime;
+pub mod error;
+pub mod ids;
+pub mod query;
+pub mod sobjects;
+pub mod types;
+
+pub use backoff::RetryPolicy;
+pub use client::{ClientConfig, SalesforceClient, Session};
+pub use error::SalesforceError;
+pub use ids::SalesforceId;
+pub use query::QueryStream;
+pub use types::{ApiUsage, Record, RecordError, SaveResult};

@@ -1,0 +1,237 @@
+//! Wire types of the REST API, shared by the client and the local org so that both speak exactly
+//! the same JSON. Field names follow Salesforce's casing.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A record as Salesforce sends it: `attributes` plus the selected fields.
+pub type Record = serde_json::Map<String, serde_json::Value>;
+
+/// Successful token response of `/services/oauth2/token`.
+/// Doc: <https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_web_server_flow.htm>
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TokenResponse {
+    pub access_token: String,
+    /// Only sent by the authorization-code grant; the refresh grant keeps the old one valid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    pub instance_url: String,
+    /// Identity URL: `https://login.salesforce.com/id/<org id>/<user id>`.
+    pub id: String,
+    pub token_type: String,
+    /// Milliseconds since the epoch, as a string.
+    pub issued_at: String,
+    /// Base64 HMAC-SHA256 of `id + issued_at`, keyed with the client secret.
+    pub signature: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+/// Error body of the OAuth endpoints: `{"error":"invalid_grant","error_description":"..."}`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct OAuthErrorBody {
+    pub error: String,
+    #[serde(default)]
+    pub error_description: String,
+}
+
+/// One element of a whole-request error body, which is always a JSON array.
+/// Doc: <https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/errorcodes.htm>
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ApiErrorBody {
+    pub message: String,
+    #[serde(rename = "errorCode")]
+    pub error_code: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fields: Option<Vec<String>>,
+}
+
+/// A per-record error inside a SaveResult: note `statusCode`, not `errorCode`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RecordError {
+    #[serde(rename = "statusCode")]
+    pub status_code: String,
+    pub message: String,
+    #[serde(default)]
+    pub fields: Vec<String>,
+}
+
+impl RecordError {
+    pub fn new(status_code: &str, message: impl Into<String>, fields: &[&str]) -> Self {
+        Self {
+            status_code: status_code.to_string(),
+            message: message.into(),
+            fields: fields.iter().map(|f| f.to_string()).collect(),
+        }
+    }
+}
+
+/// The result of one record in an sObject Collections request, in request order.
+/// Doc: <https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_composite_sobjects_collections_create.htm>
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SaveResult {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub success: bool,
+    #[serde(default)]
+    pub errors: Vec<RecordError>,
+    /// Only in upsert results: whether the record was created rather than updated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<bool>,
+}
+
+/// Body of an sObject Collections POST/PATCH.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CollectionRequest<R> {
+    #[serde(rename = "allOrNone")]
+    pub all_or_none: bool,
+    pub records: Vec<R>,
+}
+
+/// One page of a query result.
+/// Doc: <https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_query.htm>
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct QueryPage<T> {
+    #[serde(rename = "totalSize")]
+    pub total_size: u64,
+    pub done: bool,
+    #[serde(rename = "nextRecordsUrl", default, skip_serializing_if = "Option::is_none")]
+    pub next_records_url: Option<String>,
+    pub records: Vec<T>,
+}
+
+/// `attributes` of a record.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Attributes {
+    #[serde(rename = "type")]
+    pub sobject_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// Successful single-record create: `201 {"id": "...", "success": true, "errors": []}`.
+pub type CreateResponse = SaveResult;
+
+/// One entry of `/limits`: `{"Max": 15000, "Remaining": 14998}`.
+/// Doc: <https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_limits.htm>
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LimitValue {
+    #[serde(rename = "Max")]
+    pub max: i64,
+    #[serde(rename = "Remaining")]
+    pub remaining: i64,
+}
+
+/// The `/limits` body: limit name to values (other keys Salesforce nests are ignored).
+pub type Limits = BTreeMap<String, LimitValue>;
+
+/// API usage as reported by `Sforce-Limit-Info: api-usage=18/5000`.
+/// Doc: <https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/headers_api_usage.htm>
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiUsage {
+    pub used: u64,
+    pub max: u64,
+}
+
+impl ApiUsage {
+    /// Name of the response header that carries the usage.
+    pub const HEADER: &'static str = "sforce-limit-info";
+
+    /// Parses the header value; it may list several comma-separated entries, of which only
+    /// `api-usage` is read. Returns `None` for anything unreadable (the header is informative).
+    pub fn parse_header(value: &str) -> Option<Self> {
+        value.split(',').find_map(|part| {
+            let (key, rest) = part.trim().split_once('=')?;
+            if key.trim() != "api-usage" {
+                return None;
+            }
+            let (used, max) = rest.trim().split_once('/')?;
+            Some(Self { used: used.trim().parse().ok()?, max: max.trim().parse().ok()? })
+        })
+    }
+
+    pub fn header_value(&self) -> String {
+        format!("api-usage={}/{}", self.used, self.max)
+    }
+}
+
+/// `/sobjects/{type}/describe`, reduced to what the sync engine reads.
+/// Doc: <https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_sobject_describe.htm>
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Describe {
+    pub name: String,
+    pub label: String,
+    pub custom: bool,
+    #[serde(rename = "keyPrefix")]
+    pub key_prefix: Option<String>,
+    pub createable: bool,
+    pub updateable: bool,
+    pub queryable: bool,
+    pub fields: Vec<FieldDescribe>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FieldDescribe {
+    pub name: String,
+    pub label: String,
+    #[serde(rename = "type")]
+    pub field_type: String,
+    pub length: u32,
+    pub nillable: bool,
+    pub createable: bool,
+    pub updateable: bool,
+    pub custom: bool,
+    #[serde(rename = "externalId")]
+    pub external_id: bool,
+    pub unique: bool,
+    #[serde(rename = "restrictedPicklist")]
+    pub restricted_picklist: bool,
+    #[serde(rename = "picklistValues")]
+    pub picklist_values: Vec<PicklistValue>,
+    #[serde(rename = "referenceTo")]
+    pub reference_to: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PicklistValue {
+    pub active: bool,
+    #[serde(rename = "defaultValue")]
+    pub default_value: bool,
+    pub label: String,
+    pub value: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_limit_header() {
+        assert_eq!(ApiUsage::parse_header("api-usage=18/5000"), Some(ApiUsage { used: 18, max: 5000 }));
+        assert_eq!(
+            ApiUsage::parse_header("per-app-api-usage=17/250(appName=sample), api-usage=25/5000"),
+            Some(ApiUsage { used: 25, max: 5000 })
+        );
+        assert_eq!(ApiUsage::parse_header("api-usage=x/5000"), None);
+        assert_eq!(ApiUsage { used: 1, max: 2 }.header_value(), "api-usage=1/2");
+    }
+
+    #[test]
+    fn save_results_read_the_documented_shape() {
+        let body = r#"[{"id":"001RM000003oLnnYAE","success":true,"errors":[]},
+            {"success":false,"errors":[{"statusCode":"REQUIRED_FIELD_MISSING",
+            "message":"Required fields are missing: [Name]","fields":["Name"]}]}]"#;
+        let results: Vec<SaveResult> = serde_json::from_str(body).unwrap();
+        assert!(results[0].success);
+        assert_eq!(results[1].errors[0].status_code, "REQUIRED_FIELD_MISSING");
+        assert_eq!(results[1].errors[0].fields, vec!["Name"]);
+    }
+
+    #[test]
+    fn limits_read_the_documented_shape() {
+        let body = r#"{"DailyApiRequests":{"Max":15000,"Remaining":14998},
+            "DataStorageMB":{"Max":5,"Remaining":5}}"#;
+        let limits: Limits = serde_json::from_str(body).unwrap();
+        assert_eq!(limits["DailyApiRequests"], LimitValue { max: 15000, remaining: 14998 });
+    }
+}
