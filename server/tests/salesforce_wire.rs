@@ -1,0 +1,247 @@
+//! The local org's responses, checked against the shapes in Salesforce's documentation (REST API
+//! Developer Guide examples, OAuth token responses, the Sforce-Limit-Info header), so clients
+//! written for a real org work unchanged. Also the `server fake-org` command.
+
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use serde_json::{json, Value};
+use server::fake_org::{self, FakeOrg, OrgConfig};
+use sha2::Sha256;
+use std::io::BufRead;
+use tokio::net::TcpListener;
+
+async fn start(records: usize) -> FakeOrg {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    fake_org::start(listener, OrgConfig { records, ..OrgConfig::default() }).await.unwrap()
+}
+
+/// A refresh-token grant done by hand, as any HTTP client would.
+async fn token(org: &FakeOrg) -> Value {
+    let c = org.credentials();
+    let response = reqwest::Client::new()
+        .post(format!("{}/services/oauth2/token", c.login_url))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", c.client_id.as_str()),
+            ("client_secret", c.client_secret.as_str()),
+            ("refresh_token", c.refresh_token.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+/// Sorted, so the checks hold whether or not serde_json keeps insertion order.
+fn keys(v: &Value) -> Vec<&str> {
+    let mut k: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    k.sort_unstable();
+    k
+}
+
+/// `2013-05-20T20:49:32.000+0000`
+fn is_sf_datetime(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 28
+        && s.ends_with("+0000")
+        && b.iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            10 => *c == b'T',
+            13 | 16 => *c == b':',
+            19 => *c == b'.',
+            23..=27 => true,
+            _ => c.is_ascii_digit(),
+        })
+}
+
+async fn get(org: &FakeOrg, access: &str, path_and_query: &str, options: Option<&str>) -> reqwest::Response {
+    let mut r = reqwest::Client::new().get(format!("{}{path_and_query}", org.credentials().instance_url)).bearer_auth(access);
+    if let Some(o) = options {
+        r = r.header("Sforce-Query-Options", o);
+    }
+    r.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn token_responses_have_the_documented_fields_and_signature() {
+    let org = start(0).await;
+    let t = token(&org).await;
+    assert_eq!(keys(&t), vec!["access_token", "id", "instance_url", "issued_at", "scope", "signature", "token_type"]);
+    assert_eq!(t["token_type"], "Bearer");
+    assert_eq!(t["instance_url"], org.credentials().instance_url.as_str());
+    assert!(t["issued_at"].as_str().unwrap().chars().all(|c| c.is_ascii_digit()));
+    assert!(t["id"].as_str().unwrap().contains("/id/00D"));
+    let mut mac = Hmac::<Sha256>::new_from_slice(org.credentials().client_secret.as_bytes()).unwrap();
+    mac.update(format!("{}{}", t["id"].as_str().unwrap(), t["issued_at"].as_str().unwrap()).as_bytes());
+    let expected = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    assert_eq!(t["signature"], expected.as_str());
+
+    let bad = reqwest::Client::new()
+        .post(format!("{}/services/oauth2/token", org.credentials().login_url))
+        .form(&[("grant_type", "refresh_token"), ("client_id", org.credentials().client_id.as_str()), ("refresh_token", "5Aepnope")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    let body: Value = bad.json().await.unwrap();
+    assert_eq!(body, json!({"error": "invalid_grant", "error_description": "expired access/refresh token"}));
+    org.shutdown().await;
+}
+
+#[tokio::test]
+async fn query_pages_match_the_documented_example() {
+    let org = start(3_000).await;
+    let access = token(&org).await["access_token"].as_str().unwrap().to_string();
+    let soql = "SELECT+Id,+Name,+CreatedDate,+SystemModstamp+FROM+Account";
+    let first = get(&org, &access, &format!("/services/data/v62.0/query?q={soql}"), Some("batchSize=200")).await;
+    assert_eq!(first.status(), 200);
+    let limit = first.headers()["sforce-limit-info"].to_str().unwrap().to_string();
+    let (used, max) = limit.strip_prefix("api-usage=").unwrap().split_once('/').unwrap();
+    assert!(used.parse::<u64>().is_ok() && max.parse::<u64>().is_ok(), "{limit}");
+
+    let text = first.text().await.unwrap();
+    // Key order as in the guide: totalSize, done, nextRecordsUrl, records.
+    let positions: Vec<usize> =
+        ["\"totalSize\"", "\"done\"", "\"nextRecordsUrl\"", "\"records\""].iter().map(|k| text.find(k).unwrap()).collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
+    let page: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(page["done"], false);
+    let next = page["nextRecordsUrl"].as_str().unwrap();
+    let locator = next.strip_prefix("/services/data/v62.0/query/").unwrap();
+    assert!(locator.starts_with("01g") && locator.ends_with("-200"), "{next}");
+    let record = &page["records"][0];
+    assert_eq!(keys(&record["attributes"]), vec!["type", "url"]);
+    assert_eq!(record["attributes"]["type"], "Account");
+    let id = record["Id"].as_str().unwrap();
+    assert!(id.starts_with("001") && id.len() == 18);
+    assert_eq!(record["attributes"]["url"], format!("/services/data/v62.0/sobjects/Account/{id}").as_str());
+    assert!(is_sf_datetime(record["CreatedDate"].as_str().unwrap()), "{}", record["CreatedDate"]);
+
+    // A locator can be fetched again and gives the same page.
+    let a = get(&org, &access, next, None).await.text().await.unwrap();
+    let b = get(&org, &access, next, None).await.text().await.unwrap();
+    assert_eq!(a, b);
+    let second: Value = serde_json::from_str(&a).unwrap();
+    assert_ne!(second["records"][0]["Id"], page["records"][0]["Id"]);
+
+    let bad = get(&org, &access, "/services/data/v62.0/query/01gnope-200", None).await;
+    assert_eq!(bad.status(), 400);
+    let body: Value = bad.json().await.unwrap();
+    assert_eq!(body[0]["errorCode"], "INVALID_QUERY_LOCATOR");
+
+    // A result that fits one page has done=true and no nextRecordsUrl.
+    let one: Value = get(&org, &access, "/services/data/v62.0/query?q=SELECT+Id+FROM+Account+LIMIT+3", None).await.json().await.unwrap();
+    assert_eq!((one["totalSize"].as_u64(), one["done"].as_bool()), (Some(3), Some(true)));
+    assert!(one.get("nextRecordsUrl").is_none());
+    org.shutdown().await;
+}
+
+#[tokio::test]
+async fn writes_limits_and_errors_match_the_documented_shapes() {
+    let org = start(0).await;
+    let access = token(&org).await["access_token"].as_str().unwrap().to_string();
+    let http = reqwest::Client::new();
+    let base = format!("{}/services/data/v62.0", org.credentials().instance_url);
+
+    let created = http
+        .post(format!("{base}/sobjects/Account"))
+        .bearer_auth(&access)
+        .json(&json!({"Name": "Express Logistics"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let body: Value = created.json().await.unwrap();
+    assert_eq!(keys(&body), vec!["errors", "id", "success"]);
+    assert_eq!((body["success"].as_bool(), body["errors"].as_array().map(Vec::len)), (Some(true), Some(0)));
+
+    let results: Value = http
+        .post(format!("{base}/composite/sobjects"))
+        .bearer_auth(&access)
+        .json(&json!({"allOrNone": false, "records": [
+            {"attributes": {"type": "Account"}, "Name": "Example.com"},
+            {"attributes": {"type": "Contact"}, "Email": "sample@example.com"}
+        ]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(keys(&results[0]), vec!["errors", "id", "success"]);
+    assert_eq!(
+        results[1],
+        json!({"success": false, "errors": [{"statusCode": "REQUIRED_FIELD_MISSING",
+            "message": "Required fields are missing: [LastName]", "fields": ["LastName"]}]})
+    );
+
+    // allOrNone=true rolls back the valid record too.
+    let rolled: Value = http
+        .post(format!("{base}/composite/sobjects"))
+        .bearer_auth(&access)
+        .json(&json!({"allOrNone": true, "records": [
+            {"attributes": {"type": "Account"}, "Name": "Rolled back"},
+            {"attributes": {"type": "Account"}}
+        ]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rolled[0]["errors"][0]["statusCode"], "ALL_OR_NONE_OPERATION_ROLLED_BACK");
+    assert_eq!(org.with_store(|s| s.table("Account").unwrap().rows.len()), 2);
+
+    let limits: Value = http.get(format!("{base}/limits")).bearer_auth(&access).send().await.unwrap().json().await.unwrap();
+    assert_eq!(keys(&limits["DailyApiRequests"]), vec!["Max", "Remaining"]);
+
+    let versions: Value = reqwest::get(format!("{}/services/data", org.credentials().instance_url)).await.unwrap().json().await.unwrap();
+    assert!(versions.as_array().unwrap().iter().any(|v| v["version"] == "62.0" && v["url"] == "/services/data/v62.0"));
+
+    // The admin endpoint injects a 500 in Salesforce's error shape.
+    let admin = format!("{}/__fake_org/faults", org.credentials().instance_url);
+    let state: Value = http.post(&admin).json(&json!({"action": "fail_next", "count": 1})).send().await.unwrap().json().await.unwrap();
+    assert_eq!(state["faults"]["fail_next"], 1);
+    let failed = http.get(format!("{base}/limits")).bearer_auth(&access).send().await.unwrap();
+    assert_eq!(failed.status(), 500);
+    assert!(failed.headers().contains_key("sforce-limit-info"));
+    let body: Value = failed.json().await.unwrap();
+    assert_eq!(body[0]["errorCode"], "UNKNOWN_EXCEPTION");
+    assert_eq!(keys(&body[0]), vec!["errorCode", "message"]);
+    org.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_fake_org_command_prints_its_credentials_and_serves() {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
+        .args(["fake-org", "--addr", "127.0.0.1:0", "--records", "300", "--seed", "9", "--activity-per-minute", "0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        std::io::BufReader::new(stdout).read_line(&mut line).map(|_| line)
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let creds: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(
+        keys(&creds),
+        vec!["client_id", "client_secret", "instance_url", "login_url", "refresh_token", "username"]
+    );
+    let config = server::salesforce::ClientConfig::new(
+        creds["login_url"].as_str().unwrap(),
+        creds["client_id"].as_str().unwrap(),
+        creds["client_secret"].as_str().unwrap(),
+    );
+    let client = server::salesforce::SalesforceClient::new(config, creds["refresh_token"].as_str().unwrap()).unwrap();
+    let mut q = client.query::<server::salesforce::Record>("SELECT Id FROM Lead");
+    let page = q.next_page().await;
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(page.unwrap().unwrap().total_size > 0);
+}
