@@ -381,7 +381,7 @@ fn RunRow(run: RwSignal<SyncRun>, now: RwSignal<i64>) -> impl IntoView {
                 <a class="run-row__title" href=href.clone()>{description.clone()}</a>
                 <div class="run-row__meta">
                     <span class="chip">{first.object_type.label()}</span>
-                    <span class="run-row__dir">{first.direction.arrow_label()}</span>
+                    <span class="run-row__dir">{first.direction.short_label()}</span>
                     <span class="run-row__trigger">{first.trigger.label()}</span>
                 </div>
                 {move || progress().map(|p| view! { <div class="run-row__progress" data-testid="progress">{p}</div> })}

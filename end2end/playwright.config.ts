@@ -1,0 +1,33 @@
+import { defineConfig } from "@playwright/test";
+
+// Two servers from the same build: one with the live demo history, one with an empty workspace.
+// Each starts on a fresh database under .data/ so every run sees the same situation.
+export const DEMO_URL = "http://127.0.0.1:3100";
+export const EMPTY_URL = "http://127.0.0.1:3101";
+
+const server = (name: string, port: number, extra: string) => ({
+  command: `rm -rf .data/${name} && ../target/debug/server --database .data/${name}/sync.db --addr 127.0.0.1:${port} ${extra}`,
+  url: `http://127.0.0.1:${port}/settings/crm`,
+  env: { LEPTOS_SITE_ROOT: "../target/site", RUST_LOG: "warn" },
+  reuseExistingServer: false,
+  timeout: 120_000,
+});
+
+export default defineConfig({
+  testDir: "./tests",
+  timeout: 90_000,
+  expect: { timeout: 15_000 },
+  fullyParallel: false,
+  workers: 1,
+  reporter: [["list"]],
+  use: {
+    baseURL: DEMO_URL,
+    launchOptions: {
+      executablePath: "/usr/bin/chromium",
+      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    },
+    timezoneId: "Europe/Berlin",
+    locale: "en-US",
+  },
+  webServer: [server("demo", 3100, ""), server("empty", 3101, "--demo false")],
+});

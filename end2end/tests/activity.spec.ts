@@ -1,0 +1,213 @@
+import { test, expect, open, inZone } from "./fixtures";
+
+const LIST = "/settings/crm/sync-activity";
+
+test("reached from Overview through Recent sync health → View logs", async ({ page }) => {
+  await open(page, "/settings/crm");
+  const card = page.getByTestId("health-card");
+  await expect(card.getByRole("heading", { name: "Recent sync health" })).toBeVisible();
+  await expect(card.locator("[data-stat=runs-completed] dd")).not.toHaveText("0");
+  await card.getByRole("link", { name: "View logs" }).click();
+  await expect(page).toHaveURL(/\/settings\/crm\/sync-activity$/);
+  await expect(page.locator("tr.run-row").first()).toBeVisible();
+});
+
+test("lists runs newest first with description, badge, counts, duration and time", async ({ page }) => {
+  await open(page, LIST);
+  const rows = page.locator("tr.run-row");
+  await expect(rows).toHaveCount(25);
+  const first = rows.first();
+  await expect(first.locator(".run-row__title")).toHaveText(/^(Synced|Backfilled) .+ from Salesforce$|^Pushed updates to Salesforce$/);
+  await expect(first.locator(".badge")).toHaveText(/In progress|Completed|Failed/);
+  for (const c of ["created", "updated", "deleted", "skipped", "failed"]) {
+    await expect(first.locator(`td[data-count=${c}]`)).toHaveText(/^[\d,]+$/);
+  }
+  await expect(first.locator(".duration")).toHaveText(/\d+(\.\d)? ?(ms|s|min)/);
+  const ids = await rows.evaluateAll((els) => els.map((e) => e.getAttribute("data-run-id")!));
+  expect([...ids].sort().reverse()).toEqual(ids);
+  await expect(page.getByRole("link", { name: "Older →" })).toBeVisible();
+});
+
+test("direction tabs filter and live in the URL, keyboard included", async ({ page }) => {
+  await open(page, LIST);
+  const tablist = page.getByRole("tablist", { name: "Direction" });
+  await tablist.getByRole("tab", { name: /^Inbound/ }).click();
+  await expect(page).toHaveURL(/direction=inbound/);
+  await expect(tablist.getByRole("tab", { name: /^Inbound/ })).toHaveAttribute("aria-selected", "true");
+  await expect(page.locator("tr.run-row").first()).toBeVisible();
+  expect(await page.locator("tr.run-row").evaluateAll((els) => els.every((e) => e.getAttribute("data-direction") === "inbound"))).toBe(true);
+
+  await tablist.getByRole("tab", { name: /^Inbound/ }).focus();
+  await page.keyboard.press("ArrowRight");
+  await expect(tablist.getByRole("tab", { name: /^Outbound/ })).toBeFocused();
+  await page.keyboard.press("Enter");
+  await expect(page).toHaveURL(/direction=outbound/);
+  await expect(page.locator("tr.run-row[data-direction=inbound]")).toHaveCount(0);
+  expect(await page.locator("tr.run-row").count()).toBeGreaterThan(0);
+
+  await page.goBack();
+  await expect(page).toHaveURL(/direction=inbound/);
+  await expect(tablist.getByRole("tab", { name: /^Inbound/ })).toHaveAttribute("aria-selected", "true");
+  await page.goForward();
+  await expect(page).toHaveURL(/direction=outbound/);
+});
+
+test("object type filter narrows the list and back restores it", async ({ page }) => {
+  await open(page, `${LIST}?direction=inbound`);
+  await page.getByTestId("object-filter").selectOption("company");
+  await expect(page).toHaveURL(/direction=inbound&object=company/);
+  await expect(page.locator("tr.run-row").first()).toBeVisible();
+  expect(await page.locator("tr.run-row").evaluateAll((els) => els.every((e) => e.dataset.object === "company" && e.dataset.direction === "inbound"))).toBe(true);
+  await page.goBack();
+  await expect(page).toHaveURL(/direction=inbound$/);
+  await expect(page.getByTestId("object-filter")).toHaveValue("all");
+});
+
+test("date range filter: a range with no runs says so and offers to clear", async ({ page }) => {
+  await open(page, LIST);
+  await page.getByTestId("from-date").fill("2020-01-01");
+  await expect(page).toHaveURL(/from=2020-01-01&tz=%2B01%3A00/);
+  await page.getByTestId("to-date").fill("2020-01-31");
+  await expect(page).toHaveURL(/to=2020-01-31/);
+  await expect(page.getByTestId("empty-state")).toContainText("No runs match these filters");
+  await page.getByTestId("empty-state").getByRole("link", { name: "Clear filters" }).click();
+  await expect(page).toHaveURL(/\/sync-activity$/);
+  await expect(page.locator("tr.run-row").first()).toBeVisible();
+});
+
+test("date range filter keeps the runs of the chosen days only", async ({ page }) => {
+  const today = new Intl.DateTimeFormat("en-CA", { timeZone: "Europe/Berlin" }).format(new Date());
+  await open(page, `${LIST}?from=${today}&to=${today}&tz=%2B01:00`);
+  await expect(page.getByTestId("from-date")).toHaveValue(today);
+  await expect(page.locator("tr.run-row").first()).toBeVisible();
+  const start = Date.parse(`${today}T00:00:00+01:00`);
+  const times = await page.locator("tr.run-row time").evaluateAll((els) => els.map((e) => Date.parse(e.getAttribute("datetime")!)));
+  expect(times.every((t) => t >= start && t < start + 86_400_000)).toBe(true);
+});
+
+test("pages move older and newer without gaps", async ({ page }) => {
+  await open(page, `${LIST}?direction=inbound`);
+  const firstIds = await page.locator("tr.run-row").evaluateAll((els) => els.map((e) => e.getAttribute("data-run-id")!));
+  await page.getByRole("link", { name: "Older →" }).click();
+  await expect(page).toHaveURL(/before=/);
+  const secondIds = await page.locator("tr.run-row").evaluateAll((els) => els.map((e) => e.getAttribute("data-run-id")!));
+  expect(secondIds.length).toBe(25);
+  expect(secondIds[0] < firstIds[firstIds.length - 1]).toBe(true);
+  await page.getByRole("link", { name: "← Newer" }).click();
+  await expect(page).toHaveURL(/after=/);
+  await expect(page.locator("tr.run-row").last()).toHaveAttribute("data-run-id", firstIds[firstIds.length - 1]);
+});
+
+test("View opens the run; its records filter by status; a pasted link reproduces it", async ({ page, context }) => {
+  await open(page, `${LIST}?direction=inbound&object=contact`);
+  const row = page.locator("tr.run-row[data-status=completed]").first();
+  const id = await row.getAttribute("data-run-id");
+  const description = await row.locator(".run-row__title").textContent();
+  await row.getByRole("link", { name: "View" }).click();
+  await expect(page).toHaveURL(new RegExp(`/runs/${id}$`));
+  await expect(page.getByRole("heading", { level: 2 }).first()).toHaveText(description!);
+  await expect(page.locator("tr.record-row").first()).toBeVisible();
+
+  const statusTabs = page.getByRole("tablist", { name: "Record status" });
+  await statusTabs.getByRole("tab", { name: /^Skipped/ }).click();
+  await expect(page).toHaveURL(/status=skipped/);
+  await expect(statusTabs.getByRole("tab", { name: /^Skipped/ })).toHaveAttribute("aria-selected", "true");
+  const skipped = page.locator("tr.record-row");
+  await expect(skipped.first()).toBeVisible();
+  expect(await skipped.evaluateAll((els) => els.every((e) => e.dataset.status === "skipped"))).toBe(true);
+  // Every skipped record explains itself with a message from the help article.
+  await expect(skipped.first().locator(".message__title")).not.toBeEmpty();
+  await expect(skipped.first().locator(".message__meaning")).not.toBeEmpty();
+
+  const pasted = await context.newPage();
+  await open(pasted, `/settings/crm/sync-activity/runs/${id}?status=success`);
+  await expect(pasted.locator("tr.record-row").first()).toBeVisible();
+  expect(await pasted.locator("tr.record-row").evaluateAll((els) => els.every((e) => e.dataset.status === "success"))).toBe(true);
+  await expect(pasted.getByRole("tab", { name: /^Success/ })).toHaveAttribute("aria-selected", "true");
+});
+
+test("a failed run shows the article's message, meaning and what to do", async ({ page }) => {
+  const res = await page.request.get("/api/runs?direction=inbound");
+  let body = await res.json();
+  let failed = body.runs.find((r: any) => r.status === "failed" && r.failure);
+  while (!failed && body.older) {
+    body = await (await page.request.get(`/api/runs?direction=inbound&before=${body.older}`)).json();
+    failed = body.runs.find((r: any) => r.status === "failed" && r.failure);
+  }
+  expect(failed).toBeTruthy();
+  await open(page, `/settings/crm/sync-activity/runs/${failed.id}`);
+  const callout = page.getByTestId("run-failure");
+  await expect(callout).toBeVisible();
+  await expect(callout.locator(".callout__title")).toHaveText(/Authentication failure|Insufficient permissions|API limit exceeded|Unknown error/);
+  await expect(callout).toContainText("What to do:");
+  await expect(page.locator(".badge[data-status=failed]").first()).toBeVisible();
+});
+
+test("a run in progress turns completed in place, without a reload", async ({ page }) => {
+  test.setTimeout(120_000);
+  await open(page, LIST);
+  const live = page.locator("tr.run-row[data-status=in_progress]").first();
+  await expect(live).toBeVisible({ timeout: 30_000 });
+  const id = await live.getAttribute("data-run-id");
+  await page.evaluate(() => ((window as any).__noReload = true));
+  const row = page.locator(`tr.run-row[data-run-id="${id}"]`);
+  await expect(row).toHaveAttribute("data-status", /completed|failed/, { timeout: 90_000 });
+  expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
+  // Newer runs arrived at the top of the first page meanwhile.
+  await expect(page.locator("tr.run-row").first()).not.toHaveAttribute("data-run-id", id!, { timeout: 30_000 });
+});
+
+for (const timeZone of ["America/Los_Angeles", "Asia/Kolkata"]) {
+  test.describe(`times in ${timeZone}`, () => {
+    test.use({ timezoneId: timeZone });
+    test("entries and records show the reader's local time, UTC on hover", async ({ page }) => {
+      await open(page, LIST);
+      const time = page.locator("tr.run-row time").first();
+      const iso = (await time.getAttribute("datetime"))!;
+      await expect(time).toHaveText(inZone(iso, timeZone));
+      await expect(time).toHaveAttribute("title", /UTC$/);
+      await page.locator("tr.run-row[data-status=completed] a.run-row__title").first().click();
+      const recordTime = page.locator("tr.record-row time").first();
+      const recordIso = (await recordTime.getAttribute("datetime"))!;
+      await expect(recordTime).toHaveText(inZone(recordIso, timeZone));
+    });
+  });
+}
+
+test("an unknown or malformed run id is a 404 'Run not found' page", async ({ page }) => {
+  for (const id of ["not-a-run", "0190a3c2-0000-7000-8000-000000000000", "%E2%9C%93"]) {
+    const res = await open(page, `/settings/crm/sync-activity/runs/${id}`);
+    expect(res!.status()).toBe(404);
+    await expect(page.getByTestId("run-not-found")).toContainText("Run not found");
+  }
+  const res = await open(page, "/settings/nowhere");
+  expect(res!.status()).toBe(404);
+  await expect(page.getByRole("heading", { name: "Page not found" })).toBeVisible();
+});
+
+test("malformed query values are ignored with a visible note", async ({ page }) => {
+  const res = await open(page, `${LIST}?direction=sideways&object=unicorns&from=yesterday&before=42`);
+  expect(res!.status()).toBe(200);
+  const notes = page.getByTestId("notes");
+  await expect(notes).toContainText("Ignored direction");
+  await expect(notes).toContainText("Ignored object type");
+  await expect(notes).toContainText("Ignored start date");
+  await expect(notes).toContainText("Ignored page position");
+  await expect(page.locator("tr.run-row").first()).toBeVisible();
+  const run = await open(page, `${LIST}/runs/${await page.locator("tr.run-row").first().getAttribute("data-run-id")}?status=maybe&after=-1`);
+  expect(run!.status()).toBe(200);
+  await expect(page.getByTestId("notes")).toContainText("Ignored status");
+});
+
+test("the JSON API answers with the same filters", async ({ request }) => {
+  const res = await request.get("/api/runs?direction=outbound&object=contact");
+  expect(res.status()).toBe(200);
+  expect(res.headers()["cache-control"]).toBe("no-store");
+  const body = await res.json();
+  expect(body.runs.length).toBeGreaterThan(0);
+  expect(body.runs.every((r: any) => r.direction === "outbound" && r.object_type === "contact")).toBe(true);
+  const run = await request.get(`/api/run?id=${body.runs[0].id}&status=failed`);
+  expect((await run.json()).records.every((r: any) => r.status === "failed")).toBe(true);
+  const missing = await request.get("/api/run?id=nope");
+  expect(missing.status()).toBe(404);
+});

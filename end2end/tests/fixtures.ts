@@ -1,0 +1,32 @@
+import { test as base, expect, Page } from "@playwright/test";
+
+/** Every page under test must keep the console free of errors and warnings. */
+export const test = base.extend<{ consoleProblems: string[] }>({
+  consoleProblems: [
+    async ({ page }, use) => {
+      const problems: string[] = [];
+      page.on("console", (m) => {
+        if (m.type() === "error" || m.type() === "warning") problems.push(`${m.type()}: ${m.text()}`);
+      });
+      page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
+      await use(problems);
+      expect(problems, "browser console must stay clean").toEqual([]);
+    },
+    { auto: true },
+  ],
+});
+export { expect };
+
+/** Opens a page and waits until it is hydrated (interactive). */
+export async function open(page: Page, url: string) {
+  const response = await page.goto(url);
+  await page.waitForSelector("body[data-hydrated]");
+  return response;
+}
+
+/** What Intl says the instant looks like in a zone, in the app's display format. */
+export function inZone(iso: string, timeZone: string): string {
+  return new Intl.DateTimeFormat("en-US", {
+    timeZone, month: "short", day: "numeric", year: "numeric", hour: "numeric", minute: "2-digit", second: "2-digit",
+  }).format(new Date(iso)).replace(/\u202f/g, " ");
+}
