@@ -4,7 +4,8 @@
 //! Doc: <https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_web_server_flow.htm>
 //! and <https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_refresh_token_flow.htm>
 
-use super::client::ClientConfig;
+use super::backoff::backoff_delay;
+use super::client::{is_transient_transport, ClientConfig};
 use super::error::SalesforceError;
 use super::types::{OAuthErrorBody, TokenResponse};
 
@@ -71,15 +72,34 @@ async fn token_request(
     form: &[(&str, &str)],
 ) -> Result<TokenResponse, SalesforceError> {
     let url = format!("{}/services/oauth2/token", config.login_url.trim_end_matches('/'));
-    let response = http
-        .post(&url)
-        .header(reqwest::header::ACCEPT, "application/json")
-        .form(form)
-        .timeout(config.timeout)
-        .send()
-        .await?;
-    let status = response.status();
-    let body = response.bytes().await?;
+    let mut retry = 0u32;
+    // Like data calls, the token endpoint is retried on 5xx and broken connections only: an
+    // OAuth error body is an answer, and asking again gives the same one.
+    let (status, body) = loop {
+        let sent = http
+            .post(&url)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .form(form)
+            .timeout(config.timeout)
+            .send()
+            .await;
+        let outcome = match sent {
+            Ok(response) => {
+                let status = response.status();
+                response.bytes().await.map(|body| (status, body))
+            }
+            Err(e) => Err(e),
+        };
+        let transient = match &outcome {
+            Ok((status, _)) => status.is_server_error(),
+            Err(e) => is_transient_transport(e),
+        };
+        if !transient || retry + 1 >= config.retry.max_attempts {
+            break outcome?;
+        }
+        tokio::time::sleep(backoff_delay(&config.retry, retry, rand::random::<f64>())).await;
+        retry += 1;
+    };
     if status.is_success() {
         return serde_json::from_slice(&body).map_err(|e| SalesforceError::UnexpectedResponse {
             status: status.as_u16(),

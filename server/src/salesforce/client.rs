@@ -129,6 +129,14 @@ impl SalesforceClient {
         Ok(Self::with_http(http, config, refresh_token))
     }
 
+    /// A client for a real org configured by environment: [`ClientConfig::from_env`] plus
+    /// `SALESFORCE_REFRESH_TOKEN`. `None` when either is not set.
+    pub fn from_env() -> Option<Result<Self, SalesforceError>> {
+        let config = ClientConfig::from_env()?;
+        let token = std::env::var("SALESFORCE_REFRESH_TOKEN").ok().filter(|t| !t.is_empty())?;
+        Some(Self::new(config, token))
+    }
+
     /// Same, sharing an existing connection pool.
     pub fn with_http(http: reqwest::Client, config: ClientConfig, refresh_token: impl Into<String>) -> Self {
         Self {
@@ -273,7 +281,7 @@ impl SalesforceClient {
 }
 
 /// Timeouts, refused or reset connections, and bodies cut short are worth another try.
-fn is_transient_transport(e: &reqwest::Error) -> bool {
+pub(crate) fn is_transient_transport(e: &reqwest::Error) -> bool {
     e.is_timeout() || e.is_connect() || e.is_request() || e.is_body()
 }
 
