@@ -6,7 +6,10 @@ export const test = base.extend<{ consoleProblems: string[] }>({
     async ({ page }, use) => {
       const problems: string[] = [];
       page.on("console", (m) => {
-        if (m.type() === "error" || m.type() === "warning") problems.push(`${m.type()}: ${m.text()}`);
+        if (m.type() !== "error" && m.type() !== "warning") return;
+        // A 404 page is itself a 404 response, which Chromium logs; that is the page working.
+        if (/status of 404/.test(m.text()) && m.location().url === page.url()) return;
+        problems.push(`${m.type()}: ${m.text()} (${m.location().url})`);
       });
       page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
       await use(problems);

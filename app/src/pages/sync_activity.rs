@@ -139,7 +139,13 @@ fn DirectionTabs(query: Memo<RunsQuery>) -> impl IntoView {
 fn FilterBar(query: Memo<RunsQuery>) -> impl IntoView {
     let navigate = use_navigate();
     let go = move |q: RunsQuery| navigate(&q.first_page().href(), Default::default());
-    let date_value = move |v: Option<String>| v.map(|s| s.chars().take(10).collect::<String>()).unwrap_or_default();
+    // The date as written in the link; a value the date input cannot hold stays out of it (the
+    // page's note already says it was ignored).
+    let date_value = move |v: Option<String>| {
+        v.map(|s| s.chars().take(10).collect::<String>())
+            .filter(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok())
+            .unwrap_or_default()
+    };
     let local_tz = || format_offset(browser_offset_minutes(client_now_ms()));
 
     let on_object = {

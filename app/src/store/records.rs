@@ -30,7 +30,10 @@ pub async fn append_records(
     run: RunId,
     records: &[NewRecord],
 ) -> Result<Counts, StoreError> {
-    let mut tx = pool.begin().await?;
+    // IMMEDIATE takes the write lock up front: a deferred transaction that reads first and then
+    // writes fails at once with SQLITE_BUSY (snapshot) when another writer got in between, while
+    // this waits its turn under the busy timeout.
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let (next_seq, status): (i64, String) =
         sqlx::query_as("SELECT next_seq, status FROM sync_runs WHERE workspace_id = ? AND id = ?")
             .bind(ws.as_str())

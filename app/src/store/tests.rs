@@ -258,3 +258,34 @@ async fn health_sums_the_window_and_groups_messages() {
     assert_eq!(h.record_messages[0].records, 2);
     assert_eq!(h.run_failures, vec![(RunMessage::AuthenticationFailure, 1)]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writers_on_a_file_database_all_succeed() {
+    let path = std::env::temp_dir().join(format!("sync-store-test-{}.db", uuid::Uuid::now_v7()));
+    let pool = open(&path).await.unwrap();
+    let ws = WorkspaceId("ws-a".into());
+    ensure_workspace(&pool, &ws, "A", T0).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let (pool, ws) = (pool.clone(), ws.clone());
+        tasks.push(tokio::spawn(async move {
+            let id = begin_run(&pool, &ws, &new_run(Direction::Inbound, ObjectType::Contact, T0 + i)).await?;
+            for _ in 0..25 {
+                // A reader between writes, as the live page does.
+                get_run(&pool, &ws, id).await?;
+                let chunk = vec![rec(RecordStatus::Success, RecordAction::Updated, None); 20];
+                append_records(&pool, &ws, id, &chunk).await?;
+            }
+            finish_run(&pool, &ws, id, T0 + 1_000).await?;
+            Ok::<_, StoreError>(id)
+        }));
+    }
+    for t in tasks {
+        let id = t.await.unwrap().expect("every writer succeeds");
+        assert_eq!(get_run(&pool, &ws, id).await.unwrap().unwrap().counts.updated, 500);
+    }
+    pool.close().await;
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+}
