@@ -272,8 +272,8 @@ fn RecordTable(records: RwSignal<Vec<RunRecord>>) -> impl IntoView {
                             <th scope="col">"Action"</th>
                             <th scope="col">"Status"</th>
                             <th scope="col">"Message"</th>
-                            <th scope="col">"Created in Salesforce"</th>
-                            <th scope="col">"Updated in Salesforce"</th>
+                            <th scope="col">"Created (Salesforce)"</th>
+                            <th scope="col">"Updated (Salesforce)"</th>
                         </tr>
                     </thead>
                     <tbody>
