@@ -28,6 +28,25 @@ pub struct RunPoll {
     pub as_of: i64,
 }
 
+/// The run `id` names in the server's workspace, or `None` (and status 404) when the id is
+/// malformed or unknown there.
+#[cfg(feature = "ssr")]
+async fn find_run(id: &str) -> Result<Option<(crate::state::AppState, SyncRun)>, ServerFnError> {
+    use super::ssr::{internal, no_store, not_found, state};
+    use crate::domain::RunId;
+
+    no_store();
+    let st = state()?;
+    let run = match RunId::parse(id) {
+        Some(run_id) => crate::store::get_run(&st.pool, &st.workspace, run_id).await.map_err(internal)?,
+        None => None,
+    };
+    if run.is_none() {
+        not_found();
+    }
+    Ok(run.map(|run| (st, run)))
+}
+
 /// `GET /api/run?id=…`: a run with one page of its records; `null` (status 404) when the id is
 /// unknown or malformed.
 #[server(prefix = "/api", endpoint = "run", input = GetUrl)]
@@ -37,20 +56,12 @@ pub async fn get_run(
     after: Option<String>,
     before: Option<String>,
 ) -> Result<Option<RunDetail>, ServerFnError> {
-    use super::ssr::{internal, no_store, not_found, state};
-    use crate::domain::{RecordsQuery, RunId};
+    use super::ssr::internal;
+    use crate::domain::RecordsQuery;
     use crate::store;
 
-    no_store();
-    let st = state()?;
-    let Some(run_id) = RunId::parse(&id) else {
-        not_found();
-        return Ok(None);
-    };
-    let Some(run) = store::get_run(&st.pool, &st.workspace, run_id).await.map_err(internal)? else {
-        not_found();
-        return Ok(None);
-    };
+    let Some((st, run)) = find_run(&id).await? else { return Ok(None) };
+    let run_id = run.id;
     let (filter, notes) = RecordsQuery { status, after, before }.parse();
     let page = store::list_records(&st.pool, &st.workspace, run_id, &filter, RECORDS_PAGE_SIZE)
         .await
@@ -66,20 +77,12 @@ pub async fn poll_run(
     after: Option<i64>,
     room: Option<i64>,
 ) -> Result<Option<RunPoll>, ServerFnError> {
-    use super::ssr::{internal, no_store, not_found, state};
-    use crate::domain::{RecordsQuery, RunId};
+    use super::ssr::internal;
+    use crate::domain::RecordsQuery;
     use crate::store;
 
-    no_store();
-    let st = state()?;
-    let Some(run_id) = RunId::parse(&id) else {
-        not_found();
-        return Ok(None);
-    };
-    let Some(run) = store::get_run(&st.pool, &st.workspace, run_id).await.map_err(internal)? else {
-        not_found();
-        return Ok(None);
-    };
+    let Some((st, run)) = find_run(&id).await? else { return Ok(None) };
+    let run_id = run.id;
     let (filter, _) = RecordsQuery { status, after: None, before: None }.parse();
     let room = room.unwrap_or(0).clamp(0, RECORDS_PAGE_SIZE);
     let records = if room > 0 {
