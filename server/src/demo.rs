@@ -1,6 +1,5 @@
-//! Demo activity: until the sync engine runs against an org, this fills an empty workspace with
-//! a realistic history and keeps producing live runs, all through the same store API the engine
-//! writes with. Switch it off with `--demo false`.
+//! Demo history: fills an empty workspace with a realistic 14-day history through the same store
+//! API the engine writes with. Off by default; `--demo-history` switches it on.
 
 use app::domain::{
     Direction, ObjectType, RecordAction, RecordMessage, RecordStatus, RunFailure, RunMessage,
@@ -10,8 +9,6 @@ use app::state::AppState;
 use app::store::{self, NewRecord, NewRun};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use std::time::Duration;
-use tokio_util::sync::CancellationToken;
 
 const HOUR: i64 = 3_600_000;
 const DAY: i64 = 24 * HOUR;
@@ -25,93 +22,18 @@ const INBOUND: [ObjectType; 6] = [
 ];
 const OUTBOUND: [ObjectType; 3] = [ObjectType::Contact, ObjectType::Lead, ObjectType::Company];
 
-/// Seeds history if the workspace has none, then produces live runs until cancelled.
-pub async fn run(state: AppState, seed: u64, stop: CancellationToken) {
+/// Seeds a 14-day history if the workspace has none (`--demo-history`: screenshots and the
+/// browser tests' paging). Live activity comes from the sync engine, not from here.
+pub async fn seed_if_empty(state: &AppState, seed: u64) {
     let mut rng = StdRng::seed_from_u64(seed);
     match store::workspace_has_runs(&state.pool, &state.workspace).await {
-        Ok(false) => {
-            if let Err(e) = seed_history(&state, &mut rng).await {
-                tracing::error!(error = %e, "demo history could not be written");
-                return;
-            }
-        }
+        Ok(false) => match seed_history(state, &mut rng).await {
+            Ok(()) => tracing::info!("demo history seeded"),
+            Err(e) => tracing::error!(error = %e, "demo history could not be written"),
+        },
         Ok(true) => {}
-        Err(e) => {
-            tracing::error!(error = %e, "demo could not read the workspace");
-            return;
-        }
+        Err(e) => tracing::error!(error = %e, "demo could not read the workspace"),
     }
-    tracing::info!("demo activity running");
-    // A backfill that completes while you watch, beside the steady stream below.
-    let backfill = tokio::spawn(live_run(
-        state.clone(),
-        Direction::Inbound,
-        ObjectType::Event,
-        Trigger::Backfill,
-        24_000,
-        1_000,
-        seed ^ 0xbac,
-        stop.clone(),
-    ));
-    let mut tick: u64 = 0;
-    loop {
-        tokio::select! {
-            _ = stop.cancelled() => break,
-            _ = tokio::time::sleep(Duration::from_millis(rng.gen_range(2_500..6_000))) => {}
-        }
-        tick += 1;
-        let (direction, object, trigger, total, per_step) = if tick % 3 == 0 {
-            let o = INBOUND[rng.gen_range(0..INBOUND.len())];
-            (Direction::Inbound, o, Trigger::Scheduled, rng.gen_range(400..4_800), 400)
-        } else {
-            let o = OUTBOUND[rng.gen_range(0..OUTBOUND.len())];
-            (Direction::Outbound, o, Trigger::Push, rng.gen_range(1..40), 20)
-        };
-        tokio::spawn(live_run(state.clone(), direction, object, trigger, total, per_step, rng.gen(), stop.clone()));
-    }
-    let _ = backfill.await;
-}
-
-/// One run that grows page by page in real time, then completes (or, rarely, fails).
-#[allow(clippy::too_many_arguments)]
-async fn live_run(
-    state: AppState,
-    direction: Direction,
-    object: ObjectType,
-    trigger: Trigger,
-    total: i64,
-    per_step: i64,
-    seed: u64,
-    stop: CancellationToken,
-) {
-    let mut rng = StdRng::seed_from_u64(seed);
-    let ws = &state.workspace;
-    let new_run = NewRun { direction, object_type: object, trigger, started_at: state.now_ms(), expected_total: Some(total) };
-    let Ok(id) = store::begin_run(&state.pool, ws, &new_run).await else { return };
-    let mut done = 0;
-    let fails = rng.gen_bool(0.04);
-    while done < total {
-        tokio::select! {
-            _ = stop.cancelled() => {
-                let failure = RunFailure { message: RunMessage::UnknownError, detail: "The server was shutting down; the batch is retried on the next run.".into() };
-                let _ = store::fail_run(&state.pool, ws, id, state.now_ms(), &failure).await;
-                return;
-            }
-            _ = tokio::time::sleep(Duration::from_millis(rng.gen_range(600..1_400))) => {}
-        }
-        if fails && done > total / 3 {
-            let failure = RunFailure { message: RunMessage::UnknownError, detail: "Salesforce returned HTTP 503 Service Unavailable three times in a row.".into() };
-            let _ = store::fail_run(&state.pool, ws, id, state.now_ms(), &failure).await;
-            return;
-        }
-        let n = per_step.min(total - done);
-        let records: Vec<NewRecord> = (0..n).map(|_| fake_record(&mut rng, direction, object, state.now_ms())).collect();
-        if store::append_records(&state.pool, ws, id, &records).await.is_err() {
-            return;
-        }
-        done += n;
-    }
-    let _ = store::finish_run(&state.pool, ws, id, state.now_ms()).await;
 }
 
 /// Two weeks of history: the first backfill of every object type, then scheduled inbound runs,

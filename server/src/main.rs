@@ -1,15 +1,19 @@
-//! The Sync activity server: serves the pages and the API, and hosts the background work.
+//! The Sync activity server: serves the pages and the API, and hosts the sync engine.
 
 mod config;
 mod demo;
 
-use app::state::{AppState, SystemClock};
+use app::state::{AppState, Clock, SystemClock};
 use app::store::{self, WorkspaceId};
 use clap::Parser;
 use config::Config;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use server::api::{self, ApiState};
+use server::fake_org::{self, FakeOrg, FaultCommand, OrgConfig};
+use server::sync::{scheduler, simulator, Engine, EngineConfig};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
@@ -32,7 +36,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr = leptos_options.site_addr;
 
     let pool = store::open(&config.database).await?;
-    let clock = Arc::new(SystemClock);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let state = AppState { pool, workspace: WorkspaceId(config.workspace.clone()), clock };
     app::store::ensure_workspace(&state.pool, &state.workspace, &config.workspace_name, state.now_ms()).await?;
     let interrupted = store::fail_interrupted_runs(
@@ -44,11 +48,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if interrupted > 0 {
         tracing::warn!(interrupted, "marked runs left in progress by the previous process as failed");
     }
+    if config.demo_history {
+        demo::seed_if_empty(&state, config.demo_seed).await;
+    }
 
     let shutdown = CancellationToken::new();
     let mut background = Vec::new();
+    let mut org: Option<FakeOrg> = None;
+    let mut engine: Option<Engine> = None;
     if config.demo {
-        background.push(tokio::spawn(demo::run(state.clone(), config.demo_seed, shutdown.clone())));
+        let (o, e) = start_engine(&config, &state, shutdown.clone()).await?;
+        background.push(tokio::spawn(scheduler::run_inbound(e.clone())));
+        background.push(tokio::spawn(scheduler::run_outbound(e.clone())));
+        if config.conversion_changes_per_minute > 0 {
+            let every = Duration::from_secs(60) / config.conversion_changes_per_minute;
+            background.push(tokio::spawn(simulator::run(e.clone(), every, config.demo_seed)));
+        }
+        org = Some(o);
+        engine = Some(e);
     }
 
     let routes = generate_route_list(app::App);
@@ -56,13 +73,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let state = state.clone();
         move || provide_context(state.clone())
     };
+    let api = api::router(ApiState { pool: state.pool.clone(), workspace: state.workspace.clone(), clock: state.clock.clone(), engine });
     let router = axum::Router::new()
         .leptos_routes_with_context(&leptos_options, routes, context.clone(), {
             let options = leptos_options.clone();
             move || app::shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler_with_context(context, app::shell))
-        .with_state(leptos_options);
+        .with_state(leptos_options)
+        .merge(api);
 
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     tracing::info!("Sync activity listening on http://{}", listener.local_addr()?);
@@ -74,10 +93,41 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .await?;
     shutdown.cancel();
+    // The loops finish (or roll back) the page in hand, then return.
     for task in background {
         let _ = task.await;
     }
+    if let Some(org) = org {
+        org.shutdown().await;
+    }
     Ok(())
+}
+
+/// Starts the local org in-process on an ephemeral port and the engine against it.
+async fn start_engine(config: &Config, state: &AppState, cancel: CancellationToken) -> Result<(FakeOrg, Engine), Box<dyn std::error::Error>> {
+    let mut faults = Vec::new();
+    if config.org_latency_ms > 0 {
+        faults.push(FaultCommand::SetLatency { ms: config.org_latency_ms });
+    }
+    let org_config = OrgConfig {
+        records: config.org_records,
+        seed: config.demo_seed,
+        activity_per_minute: config.org_activity_per_minute,
+        faults,
+        ..OrgConfig::default()
+    };
+    let org = fake_org::bind("127.0.0.1:0".parse()?, org_config).await?;
+    let org_url = org.credentials().instance_url.clone();
+    tracing::info!(%org_url, "local Salesforce org running in-process (faults: POST {org_url}/__fake_org/faults)");
+    let engine_config = EngineConfig {
+        interval: Duration::from_secs(config.sync_interval_secs.max(1)),
+        page_size: config.page_size,
+        // Short in the demo so a paused limit shows its recovery while you watch.
+        limit_pause: Duration::from_secs(60),
+        ..EngineConfig::default()
+    };
+    let engine = Engine::new(state.pool.clone(), state.workspace.clone(), org.client()?, state.clock.clone(), engine_config, Some(org_url), cancel);
+    Ok((org, engine))
 }
 
 async fn shutdown_signal() {

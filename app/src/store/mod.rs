@@ -4,8 +4,10 @@
 
 mod records;
 mod runs;
+mod sync_state;
 
 pub use records::{append_records, list_records, poll_records, NewRecord, RecordsPage};
+pub use sync_state::append_records_in;
 pub use runs::{
     begin_run, fail_interrupted_runs, fail_run, finish_run, get_run, health, list_runs,
     poll_runs, workspace_has_runs, NewRun, RunsPage, PAGE_SIZE,

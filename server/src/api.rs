@@ -1,0 +1,130 @@
+//! The server's JSON API beside the pages: Conversion's data ([`crate::conversion::api`]) and the
+//! sync controls: `POST /api/sync/now[?object=contact]`, `GET /api/sync/status`,
+//! `POST /api/sync/reconnect`, `GET|PUT /api/sync/settings`.
+
+use crate::sync::{scheduler, state, Engine};
+use app::domain::ObjectType;
+use app::state::Clock;
+use app::store::WorkspaceId;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use sqlx::SqlitePool;
+use std::sync::Arc;
+
+/// What the API handlers share.
+#[derive(Clone)]
+pub struct ApiState {
+    pub pool: SqlitePool,
+    pub workspace: WorkspaceId,
+    pub clock: Arc<dyn Clock>,
+    /// Absent when the server runs without the engine (`--demo false`).
+    pub engine: Option<Engine>,
+}
+
+/// `{"error": "..."}` with a status.
+pub fn error(status: StatusCode, message: &str) -> Response {
+    (status, Json(serde_json::json!({ "error": message }))).into_response()
+}
+
+pub fn router(state: ApiState) -> axum::Router {
+    Router::new()
+        .merge(crate::conversion::api::routes())
+        .route("/api/sync/now", post(sync_now))
+        .route("/api/sync/status", get(status))
+        .route("/api/sync/reconnect", post(reconnect))
+        .route("/api/sync/settings", get(get_settings).put(put_settings))
+        .with_state(state)
+}
+
+fn no_engine() -> Response {
+    error(StatusCode::SERVICE_UNAVAILABLE, "the sync engine is not running on this server")
+}
+
+#[derive(Deserialize)]
+struct NowParams {
+    object: Option<String>,
+}
+
+async fn sync_now(State(s): State<ApiState>, Query(p): Query<NowParams>) -> Response {
+    let Some(engine) = &s.engine else { return no_engine() };
+    let object = match p.object.as_deref() {
+        None | Some("") => None,
+        Some(code) => match ObjectType::parse(code) {
+            Some(o) => Some(o),
+            None => {
+                let known: Vec<&str> = ObjectType::ALL.iter().map(|o| o.as_str()).collect();
+                return error(StatusCode::BAD_REQUEST, &format!("unknown object {code:?}; one of {}", known.join(", ")));
+            }
+        },
+    };
+    if scheduler::sync_now(engine, object) {
+        (StatusCode::ACCEPTED, Json(serde_json::json!({ "started": object.map(|o| o.as_str()).unwrap_or("all") }))).into_response()
+    } else {
+        error(StatusCode::CONFLICT, "that object is already syncing")
+    }
+}
+
+async fn status(State(s): State<ApiState>) -> Response {
+    let Some(engine) = &s.engine else {
+        return Json(serde_json::json!({ "engine": false, "org_url": null })).into_response();
+    };
+    let connection = match state::connection(&s.pool, &s.workspace).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "status: connection state");
+            return error(StatusCode::INTERNAL_SERVER_ERROR, "status unavailable");
+        }
+    };
+    let pending = crate::conversion::changes::outbox_len(&s.pool, &s.workspace).await.unwrap_or(-1);
+    let running: Vec<&str> = engine.running().into_iter().map(|o| o.as_str()).collect();
+    Json(serde_json::json!({
+        "engine": true,
+        "org_url": engine.org_url(),
+        "connection": connection,
+        "running": running,
+        "outbox_pending": pending,
+        "api_usage": engine.client().api_usage().map(|u| serde_json::json!({ "used": u.used, "max": u.max })),
+        "interval_ms": engine.config().interval.as_millis() as u64,
+    }))
+    .into_response()
+}
+
+async fn reconnect(State(s): State<ApiState>) -> Response {
+    let Some(engine) = &s.engine else { return no_engine() };
+    match engine.reconnected().await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "reconnect");
+            error(StatusCode::INTERNAL_SERVER_ERROR, "could not reconnect")
+        }
+    }
+}
+
+async fn get_settings(State(s): State<ApiState>) -> Response {
+    match state::settings(&s.pool, &s.workspace).await {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "settings");
+            error(StatusCode::INTERNAL_SERVER_ERROR, "settings unavailable")
+        }
+    }
+}
+
+async fn put_settings(State(s): State<ApiState>, body: Bytes) -> Response {
+    let settings: state::Settings = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &format!("invalid settings: {e}")),
+    };
+    match state::save_settings(&s.pool, &s.workspace, &settings).await {
+        Ok(()) => Json(settings).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "save settings");
+            error(StatusCode::INTERNAL_SERVER_ERROR, "settings could not be saved")
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! Conversion's side of the data: contacts, companies, opportunities, opportunity-contact links
+//! and custom events, each with its Salesforce id and external times.
+//!
+//! - [`store`]: lookups and batched upserts for the inbound engine.
+//! - [`changes`]: changes made in Conversion, each written with its outbox row in one transaction.
+//! - [`api`]: the small JSON API the platform and the demo simulator call.
+
+pub mod api;
+pub mod changes;
+pub mod store;

@@ -1,0 +1,99 @@
+//! Batch sizes, pacing and the pure decisions of the loops: what a whole-run failure is called and
+//! how long to wait before trying again.
+
+use crate::salesforce::SalesforceError;
+use app::domain::RunMessage;
+use std::time::Duration;
+
+/// Everything tunable about the engine. Defaults are the help article's.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Time between scheduled inbound syncs.
+    pub interval: Duration,
+    /// How far before the cursor each incremental query starts, for late commits.
+    pub overlap: Duration,
+    /// Records per query page (~2,000).
+    pub page_size: u32,
+    /// Records per steady-state inbound run (~5,000).
+    pub batch_size: usize,
+    /// Records per backfill run (~50,000).
+    pub backfill_batch_size: usize,
+    /// Records per outbound run (sObject Collections take at most 200).
+    pub push_batch_size: usize,
+    /// No API calls for this long after the daily limit was exceeded.
+    pub limit_pause: Duration,
+    /// First retry delay of the outbound worker after a whole-run failure.
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            interval: Duration::from_secs(300),
+            overlap: Duration::from_secs(60),
+            page_size: 2_000,
+            batch_size: 5_000,
+            backfill_batch_size: 50_000,
+            push_batch_size: 200,
+            limit_pause: Duration::from_secs(15 * 60),
+            retry_base: Duration::from_secs(1),
+            retry_max: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The article's whole-run message for a Salesforce error.
+pub fn run_message(e: &SalesforceError) -> RunMessage {
+    if e.needs_reconnect() {
+        RunMessage::AuthenticationFailure
+    } else if e.is_limit_exceeded() {
+        RunMessage::ApiLimitExceeded
+    } else if e.is_insufficient_access() {
+        RunMessage::InsufficientPermissions
+    } else {
+        RunMessage::UnknownError
+    }
+}
+
+/// Delay before attempt `failures + 1` after `failures` whole-run failures in a row: doubling from
+/// `base`, capped at `max`.
+pub fn retry_delay(failures: u32, base: Duration, max: Duration) -> Duration {
+    if failures == 0 {
+        return Duration::ZERO;
+    }
+    base.saturating_mul(1u32.checked_shl(failures.saturating_sub(1).min(31)).unwrap_or(u32::MAX)).min(max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::salesforce::types::ApiErrorBody;
+
+    fn api(status: u16, code: &str) -> SalesforceError {
+        SalesforceError::Api { status, errors: vec![ApiErrorBody { message: "m".into(), error_code: code.into(), fields: None }] }
+    }
+
+    #[test]
+    fn whole_run_failures_get_the_articles_message() {
+        let grant = SalesforceError::InvalidGrant { error: "invalid_grant".into(), description: "expired".into() };
+        assert_eq!(run_message(&grant), RunMessage::AuthenticationFailure);
+        assert_eq!(run_message(&api(401, "INVALID_SESSION_ID")), RunMessage::AuthenticationFailure);
+        assert_eq!(run_message(&api(403, "REQUEST_LIMIT_EXCEEDED")), RunMessage::ApiLimitExceeded);
+        assert_eq!(run_message(&api(403, "INSUFFICIENT_ACCESS_OR_READONLY")), RunMessage::InsufficientPermissions);
+        assert_eq!(run_message(&api(500, "UNKNOWN_EXCEPTION")), RunMessage::UnknownError);
+        let down = SalesforceError::Unavailable { attempts: 4, detail: "503".into() };
+        assert_eq!(run_message(&down), RunMessage::UnknownError);
+    }
+
+    #[test]
+    fn retry_delay_doubles_and_caps() {
+        let (b, m) = (Duration::from_secs(1), Duration::from_secs(60));
+        assert_eq!(retry_delay(0, b, m), Duration::ZERO);
+        assert_eq!(retry_delay(1, b, m), Duration::from_secs(1));
+        assert_eq!(retry_delay(2, b, m), Duration::from_secs(2));
+        assert_eq!(retry_delay(4, b, m), Duration::from_secs(8));
+        assert_eq!(retry_delay(7, b, m), Duration::from_secs(60));
+        assert_eq!(retry_delay(u32::MAX, b, m), Duration::from_secs(60));
+    }
+}

@@ -1,0 +1,202 @@
+//! Inbound: Salesforce → Conversion for one object type.
+//!
+//! Incremental by `(SystemModstamp, Id)`: each query starts `overlap` before the last committed
+//! position (a transaction that commits late still has its records read), and records already
+//! processed inside that window are recognised by the seen set and dropped, so none is counted
+//! twice. Pages of ~2,000 are split into runs of up to ~5,000 (~50,000 for the first sync, the
+//! backfill). Each chunk commits Conversion's rows, the run's records and the cursor in one
+//! transaction: the cursor never moves past work that did not commit.
+
+use super::apply;
+use super::mapping::{self, SfRecord};
+use super::state::{self, Cursor};
+use super::{millis, Engine, SyncError};
+use app::domain::{Direction, ObjectType, RunFailure, RunId, Trigger};
+use app::store::{self, NewRun};
+use std::collections::HashMap;
+
+/// What one call to [`sync_object`] did.
+#[derive(Debug, Default, Clone)]
+pub struct InboundOutcome {
+    pub runs: Vec<RunId>,
+    /// Records reported in runs (dropped duplicates of the overlap not included).
+    pub records: usize,
+    /// Set when the last run failed as a whole.
+    pub failure: Option<RunFailure>,
+    /// The backfill of this object finished during this call.
+    pub backfill_finished: bool,
+}
+
+/// The current run and how many records it holds.
+struct Open {
+    id: RunId,
+    records: usize,
+}
+
+fn soql(object: ObjectType, from: Option<i64>) -> String {
+    let filter = from
+        .map(|ms| format!(" WHERE SystemModstamp >= {}", soql_datetime(ms)))
+        .unwrap_or_default();
+    format!("SELECT {} FROM {}{filter} ORDER BY SystemModstamp, Id", mapping::soql_fields(object), object.sobject())
+}
+
+/// A SOQL datetime literal with milliseconds: `2024-01-01T00:00:00.000Z`.
+pub fn soql_datetime(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// Syncs everything new of `object`: a backfill until the first one completes, then incremental.
+pub async fn sync_object(engine: &Engine, object: ObjectType, requested: Trigger) -> Result<InboundOutcome, SyncError> {
+    let _claim = engine.claim(object)?;
+    let (pool, ws, cfg) = (engine.pool(), engine.workspace(), engine.config());
+    let mut cursor = state::load_cursor(pool, ws, object).await?;
+    let backfill = !cursor.backfill_done;
+    let trigger = if backfill { Trigger::Backfill } else { requested };
+    let batch = if backfill { cfg.backfill_batch_size } else { cfg.batch_size }.max(1);
+    let overlap = millis(cfg.overlap);
+    let from = cursor.position.as_ref().map(|(m, _)| m - overlap);
+    let mut seen = match from {
+        Some(f) => state::load_seen(pool, ws, object, f).await?,
+        None => HashMap::new(),
+    };
+    let settings = state::settings(pool, ws).await?;
+    let query = soql(object, from);
+    // The backfill reads live records; afterwards queryAll also brings deletions.
+    let mut stream = if backfill {
+        engine.client().query::<SfRecord>(query)
+    } else {
+        engine.client().query_all::<SfRecord>(query)
+    }
+    .batch_size(cfg.page_size);
+
+    let mut out = InboundOutcome::default();
+    let mut open: Option<Open> = None;
+    let mut consumed: u64 = 0;
+    let new_run = |expected: Option<i64>| NewRun {
+        direction: Direction::Inbound,
+        object_type: object,
+        trigger,
+        started_at: engine.now_ms(),
+        expected_total: expected,
+    };
+    loop {
+        // SIGTERM: the page in hand has been committed or rolled back; stop here.
+        if engine.is_cancelled() {
+            break;
+        }
+        let page = match stream.next_page().await {
+            Ok(Some(page)) => page,
+            Ok(None) => break,
+            Err(e) => {
+                let e = SyncError::from(e);
+                out.failure = Some(engine.fail_whole_run(open.take().map(|o| o.id), new_run(None), &e).await?);
+                return Ok(out);
+            }
+        };
+        let total = stream.total_size().unwrap_or(0);
+        let last_page = page.done;
+        let page_len = page.records.len() as u64;
+        let records: Vec<SfRecord> = page
+            .records
+            .into_iter()
+            .filter(|r| match (r.id.as_deref(), r.modstamp()) {
+                (Some(id), Some(m)) => seen.get(id) != Some(&m),
+                _ => true,
+            })
+            .collect();
+        let mut rest = &records[..];
+        while !rest.is_empty() {
+            let current = match open.take() {
+                Some(o) => o,
+                None => {
+                    let remaining = total.saturating_sub(consumed).min(batch as u64) as i64;
+                    let id = store::begin_run(pool, ws, &new_run(Some(remaining.max(rest.len().min(batch) as i64)))).await?;
+                    out.runs.push(id);
+                    Open { id, records: 0 }
+                }
+            };
+            let take = (batch - current.records).min(rest.len());
+            let (chunk, tail) = rest.split_at(take);
+            rest = tail;
+            let finishes_backfill = backfill && last_page && rest.is_empty();
+            if let Err(e) = commit_chunk(engine, object, current.id, chunk, &mut cursor, finishes_backfill, &mut seen, &settings).await {
+                out.failure = Some(engine.fail_whole_run(Some(current.id), new_run(None), &e).await?);
+                return Ok(out);
+            }
+            consumed += take as u64;
+            out.records += take;
+            out.backfill_finished |= finishes_backfill;
+            let held = current.records + take;
+            if held >= batch {
+                store::finish_run(pool, ws, current.id, engine.now_ms()).await?;
+            } else {
+                open = Some(Open { id: current.id, records: held });
+            }
+        }
+        consumed += page_len - records.len() as u64;
+        if last_page {
+            if backfill && !cursor.backfill_done {
+                // The backfill ended on dropped records or an empty object.
+                cursor.backfill_done = true;
+                let mut conn = pool.acquire().await.map_err(SyncError::Store)?;
+                state::save_cursor(&mut conn, ws, object, &cursor).await?;
+                out.backfill_finished = true;
+            }
+            break;
+        }
+    }
+    if let Some(o) = open {
+        store::finish_run(pool, ws, o.id, engine.now_ms()).await?;
+    }
+    Ok(out)
+}
+
+/// Writes one chunk: Conversion's rows, the run's records, the cursor and the seen set, in one
+/// transaction.
+#[allow(clippy::too_many_arguments)]
+async fn commit_chunk(
+    engine: &Engine,
+    object: ObjectType,
+    run: RunId,
+    chunk: &[SfRecord],
+    cursor: &mut Cursor,
+    finishes_backfill: bool,
+    seen: &mut HashMap<String, i64>,
+    settings: &state::Settings,
+) -> Result<(), SyncError> {
+    let (pool, ws) = (engine.pool(), engine.workspace());
+    let now = engine.now_ms();
+    // IMMEDIATE: take the write lock up front rather than fail on upgrade under contention.
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let applied = apply::decide(&mut tx, ws, object, chunk, settings, now).await?;
+    let spec = crate::conversion::store::spec(object);
+    crate::conversion::store::upsert(&mut tx, spec, &applied.upserts).await?;
+    crate::conversion::store::delete_synced(&mut tx, ws, spec, &applied.deletes).await?;
+    store::append_records_in(&mut tx, ws, run, &applied.records).await?;
+    let mut next = cursor.clone();
+    // Rows modified while the query was paged carry a newer stamp than their place in the order:
+    // the position only ever moves forward.
+    if let Some(last) = chunk.iter().filter_map(|r| Some((r.modstamp()?, r.id.clone()?))).max() {
+        if next.position.as_ref().is_none_or(|p| last > *p) {
+            next.position = Some(last);
+        }
+    }
+    next.backfill_done |= finishes_backfill;
+    state::save_cursor(&mut tx, ws, object, &next).await?;
+    if let Some((m, _)) = &next.position {
+        let window = m - millis(engine.config().overlap);
+        let recent: Vec<(String, i64)> = chunk
+            .iter()
+            .filter_map(|r| Some((r.id.clone()?, r.modstamp()?)))
+            .filter(|(_, t)| *t >= window)
+            .collect();
+        state::save_seen(&mut tx, ws, object, &recent, window).await?;
+        tx.commit().await?;
+        seen.retain(|_, t| *t >= window);
+        seen.extend(recent);
+    } else {
+        tx.commit().await?;
+    }
+    *cursor = next;
+    Ok(())
+}

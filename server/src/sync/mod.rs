@@ -1,0 +1,220 @@
+//! The sync engine between Conversion and Salesforce. Every run it makes is written through the
+//! store API, so the Sync activity view shows real activity.
+//!
+//! - [`inbound`]: Salesforce → Conversion, incremental by `(SystemModstamp, Id)` with an overlap,
+//!   one run per batch; the first sync of an object is a backfill in larger batches.
+//! - [`apply`] + [`mapping`]: what each record becomes, or the article's message for why not.
+//! - [`outbound`]: Conversion → Salesforce from the outbox, sObject Collections, one run per batch.
+//! - [`scheduler`]: the cancellable loops; [`batching`]: sizes, backoff and failure classes.
+//! - [`state`]: cursors, connection state and sync settings; [`simulator`]: demo changes.
+
+pub mod apply;
+pub mod batching;
+pub mod inbound;
+pub mod mapping;
+pub mod outbound;
+pub mod scheduler;
+pub mod simulator;
+pub mod state;
+
+use crate::salesforce::{SalesforceClient, SalesforceError};
+use app::domain::ObjectType;
+use app::state::Clock;
+use app::store::{StoreError, WorkspaceId};
+use sqlx::SqlitePool;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+pub use batching::EngineConfig;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Salesforce(#[from] SalesforceError),
+    #[error("database error: {0}")]
+    Store(#[from] StoreError),
+    #[error("{} are already syncing", .0.plural())]
+    AlreadyRunning(ObjectType),
+    #[error("the Salesforce connection must be reconnected")]
+    ReconnectNeeded,
+}
+
+/// The engine of one workspace. Cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: SqlitePool,
+    ws: WorkspaceId,
+    client: SalesforceClient,
+    clock: Arc<dyn Clock>,
+    config: EngineConfig,
+    /// Rung when the outbox has work.
+    outbox: Notify,
+    /// Rung by "sync now" and by a reconnect.
+    wake: Notify,
+    /// Inbound objects being synced right now: never the same one twice at once.
+    running: Mutex<HashSet<ObjectType>>,
+    /// Base URL of the in-process local org, when there is one.
+    org_url: Option<String>,
+    cancel: CancellationToken,
+}
+
+/// Holds an object's inbound slot; frees it when dropped (also on panic or cancellation).
+pub struct Claim {
+    engine: Engine,
+    object: ObjectType,
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        lock(&self.engine.inner.running).remove(&self.object);
+    }
+}
+
+// A std Mutex is right here: it guards a tiny set and is never held across an await.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Engine {
+    pub fn new(
+        pool: SqlitePool,
+        ws: WorkspaceId,
+        client: SalesforceClient,
+        clock: Arc<dyn Clock>,
+        config: EngineConfig,
+        org_url: Option<String>,
+        cancel: CancellationToken,
+    ) -> Self {
+        Engine {
+            inner: Arc::new(Inner {
+                pool,
+                ws,
+                client,
+                clock,
+                config,
+                outbox: Notify::new(),
+                wake: Notify::new(),
+                running: Mutex::new(HashSet::new()),
+                org_url,
+                cancel,
+            }),
+        }
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.inner.pool
+    }
+    pub fn workspace(&self) -> &WorkspaceId {
+        &self.inner.ws
+    }
+    pub fn client(&self) -> &SalesforceClient {
+        &self.inner.client
+    }
+    pub fn config(&self) -> &EngineConfig {
+        &self.inner.config
+    }
+    pub fn now_ms(&self) -> i64 {
+        self.inner.clock.now_ms()
+    }
+    pub fn org_url(&self) -> Option<&str> {
+        self.inner.org_url.as_deref()
+    }
+    pub fn cancel_token(&self) -> &CancellationToken {
+        &self.inner.cancel
+    }
+    pub fn is_cancelled(&self) -> bool {
+        self.inner.cancel.is_cancelled()
+    }
+
+    /// Tells the outbound worker that changes are waiting.
+    pub fn outbox_changed(&self) {
+        self.inner.outbox.notify_one();
+    }
+    pub(crate) fn outbox_notified(&self) -> tokio::sync::futures::Notified<'_> {
+        self.inner.outbox.notified()
+    }
+    /// Wakes the scheduler (a manual "sync now" or a reconnect).
+    pub fn wake(&self) {
+        self.inner.wake.notify_waiters();
+        self.inner.wake.notify_one();
+    }
+    pub(crate) fn wake_notified(&self) -> tokio::sync::futures::Notified<'_> {
+        self.inner.wake.notified()
+    }
+
+    /// Takes the inbound slot of `object`, or says it is taken.
+    pub fn claim(&self, object: ObjectType) -> Result<Claim, SyncError> {
+        if !lock(&self.inner.running).insert(object) {
+            return Err(SyncError::AlreadyRunning(object));
+        }
+        Ok(Claim { engine: self.clone(), object })
+    }
+
+    pub fn running(&self) -> Vec<ObjectType> {
+        lock(&self.inner.running).iter().copied().collect()
+    }
+
+    /// Marks the connection usable again and wakes the loops.
+    pub async fn reconnected(&self) -> Result<(), SyncError> {
+        state::set_connection(self.pool(), self.workspace(), "connected", None, self.now_ms()).await?;
+        state::set_limit_pause(self.pool(), self.workspace(), None, self.now_ms()).await?;
+        self.wake();
+        self.outbox_changed();
+        Ok(())
+    }
+
+    /// Whether API calls are allowed now (connected, and not paused by the daily limit).
+    pub async fn may_call(&self) -> Result<bool, SyncError> {
+        let c = state::connection(self.pool(), self.workspace()).await?;
+        Ok(!c.needs_reconnect() && c.limit_paused_until.is_none_or(|t| t <= self.now_ms()))
+    }
+}
+
+/// A duration as i64 milliseconds.
+pub fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+impl Engine {
+    /// Fails a whole run (starting one to carry the failure if none was started yet) and applies
+    /// what the failure means for the connection: an authentication failure pauses syncing until
+    /// reconnected; an exceeded limit pauses API calls for `limit_pause`.
+    pub(crate) async fn fail_whole_run(
+        &self,
+        run: Option<app::domain::RunId>,
+        new_run: app::store::NewRun,
+        error: &SyncError,
+    ) -> Result<app::domain::RunFailure, SyncError> {
+        use app::domain::{RunFailure, RunMessage};
+        let message = match error {
+            SyncError::Salesforce(e) => batching::run_message(e),
+            SyncError::ReconnectNeeded => RunMessage::AuthenticationFailure,
+            _ => RunMessage::UnknownError,
+        };
+        let failure = RunFailure { message, detail: error.to_string() };
+        let now = self.now_ms();
+        match message {
+            RunMessage::AuthenticationFailure => {
+                state::set_connection(self.pool(), self.workspace(), "reconnect_needed", Some(&failure.detail), now).await?;
+            }
+            RunMessage::ApiLimitExceeded => {
+                state::set_limit_pause(self.pool(), self.workspace(), Some(now + millis(self.config().limit_pause)), now).await?;
+            }
+            _ => {}
+        }
+        let id = match run {
+            Some(id) => id,
+            None => app::store::begin_run(self.pool(), self.workspace(), &new_run).await?,
+        };
+        app::store::fail_run(self.pool(), self.workspace(), id, now, &failure).await?;
+        tracing::warn!(run = %id, object = %new_run.object_type, direction = %new_run.direction, error = %error, "sync run failed");
+        Ok(failure)
+    }
+}

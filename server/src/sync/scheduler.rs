@@ -1,0 +1,118 @@
+//! The engine's background loops, each small and cancellable: `tokio::select!` over a sleep, a
+//! `Notify` and the cancellation token.
+//!
+//! - Inbound: every `interval` (or at once on "sync now"), each object in dependency order. An
+//!   object is never synced twice at once ([`Engine::claim`]); a connection that needs
+//!   reconnecting or an exceeded daily limit pauses the loop.
+//! - Outbound: wakes at once when the outbox has work; after a whole-run failure it backs off.
+
+use super::batching::retry_delay;
+use super::mapping::INBOUND_ORDER;
+use super::{inbound, outbound, Engine, SyncError};
+use app::domain::{ObjectType, Trigger};
+use std::time::Duration;
+
+/// What an inbound pass did, deciding the next wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    /// Synced (or nothing to do): wait for the interval.
+    Done,
+    /// Paused (reconnect needed, limit exceeded): wait for a wake-up or the interval.
+    Paused,
+}
+
+/// Runs the inbound schedule until cancelled.
+pub async fn run_inbound(engine: Engine) {
+    let mut trigger = Trigger::Scheduled;
+    loop {
+        let pass = inbound_pass(&engine, None, trigger).await;
+        tracing::debug!(?pass, "inbound pass over");
+        let interval = engine.config().interval;
+        tokio::select! {
+            _ = engine.cancel_token().cancelled() => return,
+            _ = tokio::time::sleep(interval) => trigger = Trigger::Scheduled,
+            _ = engine.wake_notified() => trigger = Trigger::Manual,
+        }
+    }
+}
+
+/// Syncs `only` (or every object) once. Errors are logged: a failed run is already recorded.
+async fn inbound_pass(engine: &Engine, only: Option<ObjectType>, trigger: Trigger) -> Pass {
+    for object in INBOUND_ORDER {
+        if only.is_some_and(|o| o != object) {
+            continue;
+        }
+        if engine.is_cancelled() {
+            return Pass::Done;
+        }
+        match engine.may_call().await {
+            Ok(true) => {}
+            Ok(false) => return Pass::Paused,
+            Err(e) => {
+                tracing::error!(error = %e, "could not read the connection state");
+                return Pass::Paused;
+            }
+        }
+        match inbound::sync_object(engine, object, trigger).await {
+            Ok(outcome) if outcome.failure.is_some() => return Pass::Paused,
+            Ok(outcome) => {
+                if outcome.records > 0 {
+                    tracing::info!(%object, records = outcome.records, runs = outcome.runs.len(), "inbound sync");
+                }
+            }
+            Err(SyncError::AlreadyRunning(_)) => {}
+            Err(e) => tracing::error!(%object, error = %e, "inbound sync failed"),
+        }
+    }
+    Pass::Done
+}
+
+/// "Sync now": syncs one object (or all) in the background, at once. Returns false when that
+/// object is already syncing.
+pub fn sync_now(engine: &Engine, object: Option<ObjectType>) -> bool {
+    if let Some(o) = object {
+        if engine.running().contains(&o) {
+            return false;
+        }
+    }
+    let engine = engine.clone();
+    tokio::spawn(async move {
+        inbound_pass(&engine, object, Trigger::Manual).await;
+    });
+    true
+}
+
+/// Runs the outbound worker until cancelled.
+pub async fn run_outbound(engine: Engine) {
+    let mut failures: u32 = 0;
+    loop {
+        let wait = match engine.may_call().await {
+            Ok(true) => match outbound::push_pending(&engine).await {
+                Ok(o) if o.failure.is_some() => {
+                    failures += 1;
+                    retry_delay(failures, engine.config().retry_base, engine.config().retry_max)
+                }
+                Ok(o) => {
+                    failures = 0;
+                    if o.records > 0 {
+                        tracing::info!(records = o.records, runs = o.runs.len(), "outbound push");
+                    }
+                    // Changes are announced; the poll only catches writes made outside this process.
+                    Duration::from_secs(5)
+                }
+                Err(e) => {
+                    failures += 1;
+                    tracing::error!(error = %e, "outbound push failed");
+                    retry_delay(failures, engine.config().retry_base, engine.config().retry_max)
+                }
+            },
+            _ => engine.config().retry_max,
+        };
+        tokio::select! {
+            _ = engine.cancel_token().cancelled() => return,
+            _ = tokio::time::sleep(wait) => {}
+            _ = engine.outbox_notified(), if failures == 0 => {}
+            _ = engine.wake_notified() => failures = 0,
+        }
+    }
+}
