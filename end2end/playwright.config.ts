@@ -29,5 +29,5 @@ export default defineConfig({
     timezoneId: "Europe/Berlin",
     locale: "en-US",
   },
-  webServer: [server("demo", 3100, ""), server("empty", 3101, "--demo false")],
+  webServer: [server("demo", 3100, "--demo-history true"), server("empty", 3101, "--demo false")],
 });

@@ -21,7 +21,7 @@ struct Args {
 }
 
 fn args() -> Args {
-    let mut a = Args { runs: 1_000_000, records: 20_000_000, db: "target/bench/history.db".into(), iterations: 200 };
+    let mut a = Args { runs: 1_000_000, records: 20_000_000, db: concat!(env!("CARGO_MANIFEST_DIR"), "/../target/bench/history.db").into(), iterations: 200 };
     let argv: Vec<String> = std::env::args().collect();
     let mut i = 1;
     while i < argv.len() {
