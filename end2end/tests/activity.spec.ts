@@ -146,18 +146,37 @@ test("a failed run shows the article's message, meaning and what to do", async (
   await expect(page.locator(".badge[data-status=failed]").first()).toBeVisible();
 });
 
-test("a run in progress turns completed in place, without a reload", async ({ page }) => {
+test("a run in progress turns completed in place, without a reload", async ({ page, request }) => {
   test.setTimeout(120_000);
-  await open(page, LIST);
-  const live = page.locator("tr.run-row[data-status=in_progress]").first();
-  await expect(live).toBeVisible({ timeout: 30_000 });
-  const id = await live.getAttribute("data-run-id");
-  await page.evaluate(() => ((window as any).__noReload = true));
-  const row = page.locator(`tr.run-row[data-run-id="${id}"]`);
-  await expect(row).toHaveAttribute("data-status", /completed|failed/, { timeout: 90_000 });
-  expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
-  // Newer runs arrived at the top of the first page meanwhile.
-  await expect(page.locator("tr.run-row").first()).not.toHaveAttribute("data-run-id", id!, { timeout: 30_000 });
+  // Slow the local Salesforce org down so the next push stays in progress for a few seconds.
+  const { org_url } = await (await request.get("/api/sync/status")).json();
+  expect(org_url).toBeTruthy();
+  const slow = await request.post(`${org_url}/__fake_org/faults`, { data: { action: "set_latency", ms: 6000 } });
+  expect(slow.ok()).toBe(true);
+  try {
+    const change = await request.post("/api/conversion/contacts", {
+      data: { email: `live.${Date.now()}@example.com`, first_name: "Live", last_name: "Test" },
+    });
+    expect(change.status()).toBe(201);
+    let id = "";
+    await expect
+      .poll(async () => {
+        const body = await (await request.get("/api/runs?direction=outbound&object=contact")).json();
+        id = body.runs.find((r: any) => r.status === "in_progress")?.id ?? "";
+        return id;
+      }, { timeout: 30_000 })
+      .not.toBe("");
+    await open(page, `${LIST}?direction=outbound&object=contact`);
+    const row = page.locator(`tr.run-row[data-run-id="${id}"]`);
+    await expect(row).toHaveAttribute("data-status", "in_progress");
+    await expect(row.getByTestId("progress")).toContainText("0 of 1 record");
+    await page.evaluate(() => ((window as any).__noReload = true));
+    await expect(row).toHaveAttribute("data-status", /completed|failed/, { timeout: 60_000 });
+    await expect(row.getByTestId("progress")).toHaveCount(0);
+    expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
+  } finally {
+    await request.post(`${org_url}/__fake_org/faults`, { data: { action: "set_latency", ms: 300 } });
+  }
 });
 
 for (const timeZone of ["America/Los_Angeles", "Asia/Kolkata"]) {
@@ -169,7 +188,9 @@ for (const timeZone of ["America/Los_Angeles", "Asia/Kolkata"]) {
       const iso = (await time.getAttribute("datetime"))!;
       await expect(time).toHaveText(inZone(iso, timeZone));
       await expect(time).toHaveAttribute("title", /UTC$/);
-      await page.locator("tr.run-row[data-status=completed] a.run-row__title").first().click();
+      const { runs } = await (await page.request.get("/api/runs?direction=inbound")).json();
+      const withRecords = runs.find((r: any) => r.status === "completed" && r.counts.updated > 0);
+      await open(page, `${LIST}/runs/${withRecords.id}?status=success`);
       const recordTime = page.locator("tr.record-row time").first();
       const recordIso = (await recordTime.getAttribute("datetime"))!;
       await expect(recordTime).toHaveText(inZone(recordIso, timeZone));

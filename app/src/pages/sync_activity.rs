@@ -374,7 +374,7 @@ fn RunRow(run: RwSignal<SyncRun>, now: RwSignal<i64>) -> impl IntoView {
             (r.status == RunStatus::InProgress).then(|| {
                 let done = format_count(r.counts.processed());
                 match r.expected_total {
-                    Some(total) => format!("{done} of {} records", format_count(total)),
+                    Some(total) => format!("{done} of {} record{}", format_count(total), if total == 1 { "" } else { "s" }),
                     None => format!("{done} records so far"),
                 }
             })
