@@ -1,0 +1,138 @@
+//! Benchmarks of the sync engine (ignored by default; see docs/BENCHMARKS.md, "Sync engine"):
+//! backfill throughput from the local org over loopback into SQLite, against a bare SQLite insert
+//! of the same rows in the same run; peak memory of a backfill batch; outbound latency.
+//!
+//! cargo test --release -p server --test sync_bench -- --ignored --nocapture --test-threads 1
+
+use app::domain::{ObjectType, Trigger};
+use app::state::SystemClock;
+use app::store::{self, WorkspaceId};
+use server::conversion::changes::{self, ContactInput};
+use server::fake_org::{self, FakeOrg, OrgConfig};
+use server::sync::mapping::INBOUND_ORDER;
+use server::sync::{inbound, scheduler, Engine, EngineConfig};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+fn records() -> usize {
+    std::env::var("BENCH_RECORDS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000)
+}
+
+/// Resident set now and its peak since the last reset, in kB (Linux).
+fn rss_kb() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let get = |k: &str| status.lines().find(|l| l.starts_with(k)).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()).unwrap_or(0);
+    (get("VmRSS:"), get("VmHWM:"))
+}
+
+fn reset_peak() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+async fn setup(records: usize, config: EngineConfig, dir: &std::path::Path) -> (FakeOrg, Engine, sqlx::SqlitePool) {
+    let pool = store::open(&dir.join("bench.db")).await.unwrap();
+    let ws = WorkspaceId("bench".into());
+    store::ensure_workspace(&pool, &ws, "Bench", 0).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let org = fake_org::start(listener, OrgConfig { records, ..OrgConfig::default() }).await.unwrap();
+    let engine = Engine::new(pool.clone(), ws, org.client().unwrap(), Arc::new(SystemClock), config, None, CancellationToken::new());
+    (org, engine, pool)
+}
+
+/// The bare baseline: the same number of rows, same width, multi-row INSERTs in one transaction
+/// per 2,000 (a page), into a table with the same unique index.
+async fn bare_insert(pool: &sqlx::SqlitePool, n: usize) -> Duration {
+    sqlx::query("CREATE TABLE bare (id TEXT PRIMARY KEY, ws TEXT, email TEXT, first TEXT, last TEXT, title TEXT, sf TEXT, c INTEGER, u INTEGER)")
+        .execute(pool).await.unwrap();
+    sqlx::query("CREATE UNIQUE INDEX bare_sf ON bare (ws, sf)").execute(pool).await.unwrap();
+    let started = Instant::now();
+    for page in 0..n.div_ceil(2_000) {
+        let mut tx = pool.begin().await.unwrap();
+        let rows: Vec<usize> = (page * 2_000..((page + 1) * 2_000).min(n)).collect();
+        for chunk in rows.chunks(200) {
+            let mut qb = sqlx::QueryBuilder::new("INSERT INTO bare (id, ws, email, first, last, title, sf, c, u) ");
+            qb.push_values(chunk, |mut b, i| {
+                b.push_bind(format!("01a2-{i:012}")).push_bind("bench").push_bind(format!("p.{i}@acme.example.com"))
+                    .push_bind("Ann").push_bind("Lee").push_bind("CEO").push_bind(format!("003{i:015}")).push_bind(*i as i64).push_bind(*i as i64);
+            });
+            qb.build().execute(&mut *tx).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+    }
+    started.elapsed()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run with --release -- --ignored --nocapture"]
+async fn backfill_throughput_against_bare_sqlite() {
+    let n = records();
+    let dir = tempfile::tempdir().unwrap();
+    let (org, engine, pool) = setup(n, EngineConfig::default(), dir.path()).await;
+    let started = Instant::now();
+    let mut synced = 0;
+    let mut runs = 0;
+    for object in INBOUND_ORDER {
+        let out = inbound::sync_object(&engine, object, Trigger::Scheduled).await.unwrap();
+        assert!(out.failure.is_none());
+        synced += out.records;
+        runs += out.runs.len();
+    }
+    let took = started.elapsed();
+    let rate = synced as f64 / took.as_secs_f64();
+    let bare = bare_insert(&pool, synced).await;
+    let bare_rate = synced as f64 / bare.as_secs_f64();
+    println!("backfill: {synced} records in {runs} runs, {:.2} s, {rate:.0} records/s", took.as_secs_f64());
+    println!("bare SQLite insert of {synced} rows: {:.2} s, {bare_rate:.0} rows/s; ratio {:.2}", bare.as_secs_f64(), rate / bare_rate);
+    org.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run with --release -- --ignored --nocapture"]
+async fn peak_memory_is_flat_in_the_batch_size() {
+    // ~300,000 contacts; backfilled once in batches of 5,000 and once of 50,000.
+    for batch in [5_000, 50_000] {
+        let dir = tempfile::tempdir().unwrap();
+        let config = EngineConfig { backfill_batch_size: batch, ..EngineConfig::default() };
+        let (org, engine, _pool) = setup(records(), config, dir.path()).await;
+        inbound::sync_object(&engine, ObjectType::Company, Trigger::Scheduled).await.unwrap();
+        let (before, _) = rss_kb();
+        reset_peak();
+        let out = inbound::sync_object(&engine, ObjectType::Contact, Trigger::Scheduled).await.unwrap();
+        let (_, peak) = rss_kb();
+        println!("batch {batch}: {} contacts in {} runs; RSS before {} MB, peak during {} MB (+{} MB)",
+            out.records, out.runs.len(), before / 1024, peak / 1024, peak.saturating_sub(before) / 1024);
+        org.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run with --release -- --ignored --nocapture"]
+async fn outbound_latency_from_change_to_salesforce_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let (org, engine, pool) = setup(10_000, EngineConfig::default(), dir.path()).await;
+    let worker = tokio::spawn(scheduler::run_outbound(engine.clone()));
+    let mut samples = Vec::new();
+    for i in 0..300 {
+        let started = Instant::now();
+        let input = ContactInput { email: Some(format!("lat.{i}@example.org")), last_name: Some("Latency".into()), ..Default::default() };
+        let id = changes::create_contact(&pool, engine.workspace(), &input, engine.now_ms()).await.unwrap();
+        engine.outbox_changed();
+        // The write has happened when the org holds a contact with Conversion's id.
+        loop {
+            let there = org.with_store(|s| s.table("Contact").unwrap().by_external_id.contains_key(id.as_str()));
+            if there {
+                break;
+            }
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        }
+        samples.push(started.elapsed());
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    samples.sort();
+    let p = |q: f64| samples[((samples.len() as f64 - 1.0) * q) as usize];
+    println!("outbound change -> Salesforce write, {} changes: p50 {:?}, p99 {:?}, max {:?}", samples.len(), p(0.5), p(0.99), samples[samples.len() - 1]);
+    engine.cancel_token().cancel();
+    let _ = worker.await;
+    org.shutdown().await;
+}
