@@ -1,6 +1,7 @@
 //! Small pieces the pages share.
 
 pub mod badges;
+pub mod chart;
 pub mod counts;
 pub mod layout;
 pub mod time;

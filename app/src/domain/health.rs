@@ -1,6 +1,6 @@
 //! The Recent sync health summary shown on the Overview tab.
 
-use super::{RecordMessage, RunMessage, SyncRun};
+use super::{RecordMessage, RunId, RunMessage, SyncRun};
 use serde::{Deserialize, Serialize};
 
 /// Records that share one message within the health window.
@@ -9,6 +9,20 @@ pub struct FailureGroup {
     pub message: RecordMessage,
     pub records: i64,
     pub runs: i64,
+    /// The newest run with such a record, to open straight on them.
+    pub latest_run: RunId,
+}
+
+/// One hour of the health chart.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HourBucket {
+    /// Start of the hour, Unix ms.
+    pub hour_ms: i64,
+    pub synced: i64,
+    pub skipped: i64,
+    pub failed: i64,
+    /// Runs of this hour that failed as a whole.
+    pub failed_runs: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,4 +41,6 @@ pub struct SyncHealth {
     pub record_messages: Vec<FailureGroup>,
     /// Failed runs grouped by whole-run message.
     pub run_failures: Vec<(RunMessage, i64)>,
+    /// The window hour by hour, oldest first, every hour present.
+    pub hourly: Vec<HourBucket>,
 }

@@ -3,7 +3,10 @@
 use crate::api::health::{get_sync_health, HealthResponse};
 use crate::components::badges::StatusBadge;
 use crate::components::layout::{CrmTab, SettingsLayout};
+use crate::components::chart::HourlyChart;
+use crate::components::live::{use_interval_while, POLL_MS};
 use crate::components::time::LocalTime;
+use crate::domain::health::SyncHealth;
 use crate::domain::{format_count, SyncRun};
 use crate::pages::sync_activity::run_href;
 use leptos::prelude::*;
@@ -38,9 +41,22 @@ pub fn CrmOverviewPage() -> impl IntoView {
     }
 }
 
+/// The card's numbers, kept live (every few seconds) while any run of the window is in progress.
 #[component]
 fn HealthSummary(h: HealthResponse) -> impl IntoView {
-    let h = h.health;
+    let health = RwSignal::new(h.health);
+    let live = Memo::new(move |_| health.with(|h| h.runs_in_progress > 0));
+    use_interval_while(live, POLL_MS, move || async move {
+        if let Ok(fresh) = get_sync_health().await {
+            if health.with_untracked(|h| *h != fresh.health) {
+                health.set(fresh.health);
+            }
+        }
+    });
+    move || health.with(|h| health_view(h))
+}
+
+fn health_view(h: &SyncHealth) -> impl IntoView + use<> {
     let stat = |label: &'static str, value: i64, tone: &'static str| {
         view! {
             <div class=format!("stat stat--{tone}") data-stat=label.to_lowercase().replace(' ', "-")>
@@ -58,31 +74,35 @@ fn HealthSummary(h: HealthResponse) -> impl IntoView {
             {stat("Records skipped", h.records_skipped, "neutral")}
             {stat("Records failed", h.records_failed, if h.records_failed > 0 { "danger" } else { "neutral" })}
         </dl>
+        <HourlyChart hours=h.hourly.clone()/>
         <div class="last-runs">
-            <LastRun label="Last inbound run" run=h.last_inbound/>
-            <LastRun label="Last outbound run" run=h.last_outbound/>
+            <LastRun label="Last inbound run" run=h.last_inbound.clone()/>
+            <LastRun label="Last outbound run" run=h.last_outbound.clone()/>
         </div>
         <div class="attention">
             <h3 class="section-title">
-                {if attention == 0 { "Nothing needs attention".to_string() } else { "Needs attention".to_string() }}
+                {if attention == 0 { "Nothing needs attention" } else { "Needs attention" }}
             </h3>
             <ul class="attention__list">
                 {h.run_failures.iter().map(|(m, runs)| view! {
-                    <li class="attention__item attention__item--danger">
+                    <li class="attention__item attention__item--danger" data-message=m.code()>
                         <span class="attention__title">{m.title()}</span>
                         <span class="muted">{format!("{} failed run{}", format_count(*runs), if *runs == 1 { "" } else { "s" })}</span>
                         <a href="/settings/crm/sync-activity">"See runs"</a>
                     </li>
                 }).collect_view()}
-                {h.record_messages.iter().take(6).map(|g| {
-                    let tone = if g.message.is_skip() { "skipped" } else { "danger" };
+                {h.record_messages.iter().take(8).map(|g| {
+                    let skipped = g.message.is_skip();
+                    let status = if skipped { "skipped" } else { "failed" };
+                    let href = format!("{}?status={status}", run_href(g.latest_run));
                     view! {
-                        <li class=format!("attention__item attention__item--{tone}")>
+                        <li class=format!("attention__item attention__item--{}", if skipped { "skipped" } else { "danger" }) data-message=g.message.code()>
                             <span class="attention__title">{g.message.title()}</span>
                             <span class="muted">
-                                {format!("{} record{} {} in {} run{}", format_count(g.records), if g.records == 1 { "" } else { "s" },
-                                    if g.message.is_skip() { "skipped" } else { "failed" }, format_count(g.runs), if g.runs == 1 { "" } else { "s" })}
+                                {format!("{} record{} {status} in {} run{}", format_count(g.records), if g.records == 1 { "" } else { "s" },
+                                    format_count(g.runs), if g.runs == 1 { "" } else { "s" })}
                             </span>
+                            <a href=href>"See latest"</a>
                         </li>
                     }
                 }).collect_view()}

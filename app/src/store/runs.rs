@@ -5,7 +5,7 @@ use crate::domain::{
     Counts, Direction, ObjectType, RunFailure, RunFilters, RunId, RunMessage, RunStatus, SyncRun,
     Trigger,
 };
-use crate::domain::health::{FailureGroup, SyncHealth};
+use crate::domain::health::{FailureGroup, HourBucket, SyncHealth};
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 use uuid::Uuid;
 
@@ -291,8 +291,8 @@ pub async fn health(pool: &SqlitePool, ws: &WorkspaceId, since_ms: i64) -> Resul
         let row: Option<RunRow> = sqlx::query_as(&sql).bind(ws.as_str()).bind(d.as_str()).fetch_optional(pool).await?;
         last.push(row.map(SyncRun::try_from).transpose()?);
     }
-    let groups: Vec<(String, i64, i64)> = sqlx::query_as(
-        "SELECT r.message_code, COUNT(*), COUNT(DISTINCT r.run_id) FROM sync_runs s \
+    let groups: Vec<(String, i64, i64, Uuid)> = sqlx::query_as(
+        "SELECT r.message_code, COUNT(*), COUNT(DISTINCT r.run_id), MAX(r.run_id) FROM sync_runs s \
          JOIN run_records r ON r.run_id = s.id AND r.status IN ('skipped', 'failed') \
          WHERE s.workspace_id = ? AND s.id >= ? AND r.message_code IS NOT NULL \
          GROUP BY r.message_code ORDER BY COUNT(*) DESC",
@@ -309,8 +309,17 @@ pub async fn health(pool: &SqlitePool, ws: &WorkspaceId, since_ms: i64) -> Resul
     .bind(since)
     .fetch_all(pool)
     .await?;
+    let hours: Vec<(i64, i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT started_at / 3600000 * 3600000 AS hour, SUM(created + updated + deleted), SUM(skipped), SUM(failed), \
+                SUM(status = 'failed') FROM sync_runs WHERE workspace_id = ? AND id >= ? GROUP BY hour ORDER BY hour",
+    )
+    .bind(ws.as_str())
+    .bind(since)
+    .fetch_all(pool)
+    .await?;
     let mut last = last.into_iter();
     Ok(SyncHealth {
+        hourly: hourly_buckets(since_ms, &hours),
         since_ms,
         runs_completed: completed,
         runs_failed: failed,
@@ -322,8 +331,9 @@ pub async fn health(pool: &SqlitePool, ws: &WorkspaceId, since_ms: i64) -> Resul
         last_outbound: last.next().flatten(),
         record_messages: groups
             .into_iter()
-            .filter_map(|(code, records, runs)| {
-                crate::domain::RecordMessage::from_code(&code).map(|message| FailureGroup { message, records, runs })
+            .filter_map(|(code, records, runs, latest)| {
+                crate::domain::RecordMessage::from_code(&code)
+                    .map(|message| FailureGroup { message, records, runs, latest_run: RunId(latest) })
             })
             .collect(),
         run_failures: run_failures
@@ -331,4 +341,24 @@ pub async fn health(pool: &SqlitePool, ws: &WorkspaceId, since_ms: i64) -> Resul
             .filter_map(|(code, runs)| RunMessage::from_code(&code).map(|m| (m, runs)))
             .collect(),
     })
+}
+
+/// Every hour from the one holding `since_ms` to the last one with data, zeros where nothing ran.
+fn hourly_buckets(since_ms: i64, rows: &[(i64, i64, i64, i64, i64)]) -> Vec<HourBucket> {
+    const HOUR: i64 = 3_600_000;
+    let first = since_ms.div_euclid(HOUR) * HOUR;
+    let last = rows.last().map_or(first + 23 * HOUR, |r| r.0.max(first + 23 * HOUR));
+    (0..=(last - first) / HOUR)
+        .map(|i| {
+            let hour_ms = first + i * HOUR;
+            let row = rows.iter().find(|r| r.0 == hour_ms);
+            HourBucket {
+                hour_ms,
+                synced: row.map_or(0, |r| r.1),
+                skipped: row.map_or(0, |r| r.2),
+                failed: row.map_or(0, |r| r.3),
+                failed_runs: row.map_or(0, |r| r.4),
+            }
+        })
+        .collect()
 }

@@ -257,6 +257,12 @@ async fn health_sums_the_window_and_groups_messages() {
     assert_eq!(h.record_messages[0].message, RecordMessage::MissingEmail);
     assert_eq!(h.record_messages[0].records, 2);
     assert_eq!(h.run_failures, vec![(RunMessage::AuthenticationFailure, 1)]);
+    assert_eq!(h.record_messages[0].latest_run, ok);
+    // The chart covers every hour of the window and adds up to the totals.
+    assert!(h.hourly.len() >= 24);
+    assert!(h.hourly.windows(2).all(|w| w[1].hour_ms - w[0].hour_ms == 3_600_000));
+    assert_eq!(h.hourly.iter().map(|b| b.synced).sum::<i64>(), h.records_synced);
+    assert_eq!(h.hourly.iter().map(|b| b.failed_runs).sum::<i64>(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
