@@ -1,8 +1,10 @@
 //! The product's vocabulary, shared by the server and the browser: runs, records, their statuses,
 //! and the message catalog taken from the help article.
 
+pub mod connection;
 pub mod filters;
 pub mod health;
+pub mod settings;
 pub mod messages;
 
 use serde::{Deserialize, Serialize};

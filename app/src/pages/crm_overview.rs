@@ -1,6 +1,8 @@
 //! Settings → CRM & Syncing → Overview, with the Recent sync health card and its View logs link.
 
+use crate::api::connection::get_connection;
 use crate::api::health::{get_sync_health, HealthResponse};
+use crate::pages::crm_connection::{ConnectionCard, RateLimitsCard, SettingsCard};
 use crate::components::badges::StatusBadge;
 use crate::components::layout::{CrmTab, SettingsLayout};
 use crate::components::chart::HourlyChart;
@@ -15,10 +17,19 @@ use leptos_meta::Title;
 #[component]
 pub fn CrmOverviewPage() -> impl IntoView {
     let health = Resource::new(|| (), |_| get_sync_health());
+    let connection = Resource::new(|| (), |_| get_connection());
     view! {
         <Title text="CRM & Syncing"/>
         <SettingsLayout active=CrmTab::Overview>
             <div class="overview-grid">
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        match connection.await {
+                            Ok(data) => view! { <ConnectionCard c=data.connection/> }.into_any(),
+                            Err(_) => view! { <p class="card" role="alert">"The Salesforce connection could not be loaded. Try again in a moment."</p> }.into_any(),
+                        }
+                    })}
+                </Transition>
                 <section class="card health" aria-labelledby="health-title" data-testid="health-card">
                     <header class="card__header">
                         <div>
@@ -36,6 +47,14 @@ pub fn CrmOverviewPage() -> impl IntoView {
                         })}
                     </Transition>
                 </section>
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        connection.await.ok().map(|data| view! {
+                            <RateLimitsCard c=data.connection as_of=data.as_of/>
+                            <SettingsCard settings=data.settings/>
+                        })
+                    })}
+                </Transition>
             </div>
         </SettingsLayout>
     }

@@ -2,10 +2,14 @@
 //!
 //! Every read and write takes the workspace it is scoped to; nothing here reads across workspaces.
 
+mod connection;
 mod records;
 mod runs;
+mod settings;
 mod sync_state;
 
+pub use connection::{connection_view, record_api_usage, save_connected, save_disconnected};
+pub use settings::{load_settings, save_settings};
 pub use records::{append_records, list_records, poll_records, NewRecord, RecordsPage};
 pub use sync_state::append_records_in;
 pub use runs::{

@@ -1,0 +1,71 @@
+//! The Overview tab's connection, rate limits and sync settings.
+
+use crate::domain::connection::ConnectionView;
+use crate::domain::settings::SyncSettings;
+use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConnectionResponse {
+    pub connection: ConnectionView,
+    pub settings: SyncSettings,
+    pub as_of: i64,
+}
+
+/// `GET /api/connection`: the Salesforce connection, API usage and sync settings.
+#[server(prefix = "/api", endpoint = "connection", input = GetUrl)]
+pub async fn get_connection() -> Result<ConnectionResponse, ServerFnError> {
+    use super::ssr::{internal, no_store, state};
+    use crate::store;
+
+    no_store();
+    let st = state()?;
+    let connection = store::connection_view(&st.pool, &st.workspace).await.map_err(internal)?;
+    let settings = store::load_settings(&st.pool, &st.workspace).await.map_err(internal)?;
+    Ok(ConnectionResponse { connection, settings, as_of: st.now_ms() })
+}
+
+/// `POST /api/settings/save` (a form): saves the sync settings; the engine reads them at its next
+/// run. A checkbox that is absent is off. Invalid values are refused with a message.
+#[server(prefix = "/api", endpoint = "settings/save")]
+#[allow(clippy::too_many_arguments)]
+pub async fn save_sync_settings(
+    write_contacts: Option<String>,
+    write_companies: Option<String>,
+    write_events: Option<String>,
+    write_mode: Option<String>,
+    excluded_domains: Option<String>,
+    field_email: Option<String>,
+    field_first_name: Option<String>,
+    field_last_name: Option<String>,
+    field_title: Option<String>,
+) -> Result<SyncSettings, ServerFnError> {
+    use super::ssr::{internal, state};
+    use crate::domain::settings::parse_domains;
+    use crate::store;
+
+    let st = state()?;
+    let update_only = match write_mode.as_deref().unwrap_or("upsert") {
+        "upsert" => false,
+        "update_only" => true,
+        other => return Err(ServerFnError::new(format!("\u{201c}{other}\u{201d} is not a write mode: choose create and update, or update only."))),
+    };
+    let excluded_domains = parse_domains(excluded_domains.as_deref().unwrap_or("")).map_err(ServerFnError::new)?;
+    let on = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.is_empty() && v != "false" && v != "off");
+    let contact_fields = [("email", &field_email), ("first_name", &field_first_name), ("last_name", &field_last_name), ("title", &field_title)]
+        .iter()
+        .filter(|(_, v)| on(v))
+        .map(|(name, _)| name.to_string())
+        .collect();
+    let settings = SyncSettings {
+        write_contacts: on(&write_contacts),
+        write_companies: on(&write_companies),
+        write_events: on(&write_events),
+        update_only,
+        excluded_domains,
+        contact_fields,
+    };
+    store::save_settings(&st.pool, &st.workspace, &settings).await.map_err(internal)?;
+    Ok(settings)
+}

@@ -1,0 +1,62 @@
+//! The Salesforce connection as the Overview tab shows it (tokens never leave the server).
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionState {
+    Connected,
+    ReconnectNeeded,
+    Disconnected,
+}
+
+impl ConnectionState {
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "connected" => Self::Connected,
+            "reconnect_needed" => Self::ReconnectNeeded,
+            _ => Self::Disconnected,
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Connected => "Connected",
+            Self::ReconnectNeeded => "Needs reconnection",
+            Self::Disconnected => "Disconnected",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionView {
+    pub state: ConnectionState,
+    /// Why the connection needs attention, in words.
+    pub detail: Option<String>,
+    pub instance_url: Option<String>,
+    pub username: Option<String>,
+    pub connected_since: Option<i64>,
+    /// No API calls before this instant (the daily limit was exceeded).
+    pub limit_paused_until: Option<i64>,
+    pub api: Option<ApiUsageView>,
+}
+
+/// API requests used in the last 24 hours against the org's daily limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiUsageView {
+    pub used: i64,
+    pub max: i64,
+    pub measured_at: i64,
+}
+
+impl ApiUsageView {
+    pub fn exceeded(&self) -> bool {
+        self.used >= self.max
+    }
+    /// Share used, 0..=100.
+    pub fn percent(&self) -> f64 {
+        if self.max <= 0 {
+            return 100.0;
+        }
+        (self.used as f64 / self.max as f64 * 100.0).clamp(0.0, 100.0)
+    }
+}

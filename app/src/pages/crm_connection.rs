@@ -1,0 +1,173 @@
+//! The Overview tab's Salesforce cards: the connection, Rate limits and Sync settings.
+
+use crate::api::connection::SaveSyncSettings;
+use crate::components::time::LocalTime;
+use crate::domain::connection::{ConnectionState, ConnectionView};
+use crate::domain::format_count;
+use crate::domain::settings::{SyncSettings, CONTACT_FIELDS};
+use crate::domain::RunMessage;
+use leptos::prelude::*;
+
+#[component]
+pub fn ConnectionCard(c: ConnectionView) -> impl IntoView {
+    let state = c.state;
+    let (badge, action) = match state {
+        ConnectionState::Connected => ("completed", "Reconnect Salesforce"),
+        ConnectionState::ReconnectNeeded => ("failed", "Reconnect Salesforce"),
+        ConnectionState::Disconnected => ("neutral", "Connect Salesforce"),
+    };
+    view! {
+        <section class="card connection" aria-labelledby="connection-title" data-testid="connection-card" data-state=format!("{state:?}")>
+            <header class="card__header">
+                <div>
+                    <h2 id="connection-title" class="card__title">"Salesforce connection"</h2>
+                    <p class="card__subtitle">"The org Conversion syncs with, and the integration user it signs in as."</p>
+                </div>
+                <span class=format!("badge badge--{badge}")><span class="badge__icon" aria-hidden="true"></span>{state.label()}</span>
+            </header>
+            {(state == ConnectionState::ReconnectNeeded).then(|| view! {
+                <div class="callout callout--danger" role="alert" data-testid="reconnect-prompt">
+                    <h3 class="callout__title">{RunMessage::AuthenticationFailure.title()}</h3>
+                    <p>{RunMessage::AuthenticationFailure.meaning()}" Syncing is paused until you reconnect."</p>
+                    {c.detail.clone().map(|d| view! { <p class="small"><code>{d}</code></p> })}
+                </div>
+            })}
+            <dl class="facts">
+                <div><dt>"Org"</dt><dd>{c.instance_url.clone().unwrap_or_else(|| "—".into())}</dd></div>
+                <div><dt>"Integration user"</dt><dd>{c.username.clone().unwrap_or_else(|| "—".into())}</dd></div>
+                <div><dt>"Connected since"</dt><dd>{match c.connected_since {
+                    Some(ms) if state != ConnectionState::Disconnected => view! { <LocalTime ms/> }.into_any(),
+                    _ => view! { <span>"—"</span> }.into_any(),
+                }}</dd></div>
+            </dl>
+            <div class="actions">
+                // A full page load: the server starts the OAuth flow and Salesforce's consent page follows.
+                <a class="btn btn--primary" href="/settings/crm/salesforce/connect" rel="external" data-testid="connect">{action}</a>
+                {(state != ConnectionState::Disconnected).then(|| view! {
+                    <form method="post" action="/settings/crm/salesforce/disconnect">
+                        <button class="btn btn--secondary" type="submit">"Disconnect"</button>
+                    </form>
+                })}
+            </div>
+        </section>
+    }
+}
+
+#[component]
+pub fn RateLimitsCard(c: ConnectionView, as_of: i64) -> impl IntoView {
+    let paused = c.limit_paused_until.filter(|t| *t > as_of);
+    let exceeded = paused.is_some() || c.api.is_some_and(|a| a.exceeded());
+    view! {
+        <section class="card" id="rate-limits" aria-labelledby="limits-title" data-testid="rate-limits">
+            <header class="card__header">
+                <div>
+                    <h2 id="limits-title" class="card__title">"Rate limits"</h2>
+                    <p class="card__subtitle">"Salesforce API requests used in the last 24 hours against your org\u{2019}s daily limit."</p>
+                </div>
+            </header>
+            {match c.api {
+                Some(api) => view! {
+                    <div class="meter" role="meter" aria-label="API requests used" aria-valuemin="0"
+                        aria-valuemax=api.max aria-valuenow=api.used>
+                        <div class="meter__bar" class:is-over=exceeded style=format!("width: {:.1}%", api.percent())></div>
+                    </div>
+                    <p class="meter__numbers">
+                        <strong class="num" data-testid="api-used">{format_count(api.used)}</strong>
+                        " of "<span class="num">{format_count(api.max)}</span>" requests ("{format!("{:.0}%", api.percent())}")"
+                        <span class="muted">" · measured "<LocalTime ms=api.measured_at/></span>
+                    </p>
+                }.into_any(),
+                None => view! { <p class="muted">"Not measured yet: usage appears after the first sync."</p> }.into_any(),
+            }}
+            {exceeded.then(|| view! {
+                <div class="callout callout--danger" role="alert" data-testid="limit-exceeded">
+                    <h3 class="callout__title">{RunMessage::ApiLimitExceeded.title()}</h3>
+                    <p>{RunMessage::ApiLimitExceeded.meaning()}</p>
+                    <p class="callout__todo"><strong>"What to do: "</strong>{RunMessage::ApiLimitExceeded.what_to_do()}</p>
+                    {paused.map(|ms| view! { <p>"No further calls are made until "<LocalTime ms/>"."</p> })}
+                </div>
+            })}
+        </section>
+    }
+}
+
+#[component]
+pub fn SettingsCard(settings: SyncSettings) -> impl IntoView {
+    let save = ServerAction::<SaveSyncSettings>::new();
+    let s = settings;
+    let result = move || {
+        save.value().get().map(|r| match r {
+            Ok(_) => view! { <p class="form-status form-status--ok" role="status">"Saved. The next run uses these settings."</p> }.into_any(),
+            Err(e) => view! { <p class="form-status form-status--error" role="alert">{clean_error(&e.to_string())}</p> }.into_any(),
+        })
+    };
+    let check = |name: &'static str, label: &'static str, help: &'static str, on: bool| {
+        view! {
+            <label class="setting">
+                <input type="checkbox" name=name value="on" checked=on/>
+                <span><span class="setting__label">{label}</span><span class="setting__help">{help}</span></span>
+            </label>
+        }
+    };
+    view! {
+        <section class="card" aria-labelledby="settings-title" data-testid="sync-settings">
+            <header class="card__header">
+                <div>
+                    <h2 id="settings-title" class="card__title">"Sync settings"</h2>
+                    <p class="card__subtitle">"Read by the sync at every run; a change applies from the next one."</p>
+                </div>
+            </header>
+            <ActionForm action=save attr:class="settings-form">
+                <fieldset class="settings-group">
+                    <legend>"Writing to Salesforce"</legend>
+                    {check("write_contacts", "Write changes to Salesforce leads and contacts", "Off: contact changes in Conversion are skipped with \u{201c}Object write disabled\u{201d}.", s.write_contacts)}
+                    {check("write_companies", "Write changes to Salesforce accounts", "Off: company changes are skipped with \u{201c}Object write disabled\u{201d}.", s.write_companies)}
+                    {check("write_events", "Write custom events to Salesforce", "Off: events recorded in Conversion are not pushed.", s.write_events)}
+                </fieldset>
+                <fieldset class="settings-group">
+                    <legend>"Field mapping (Conversion \u{2192} Salesforce contact)"</legend>
+                    <p class="setting__help">"Only these fields are pushed. A change to none of them is skipped with \u{201c}No fields to update\u{201d}."</p>
+                    {CONTACT_FIELDS.iter().map(|(code, label, sf)| {
+                        let on = s.contact_fields.iter().any(|f| f == code);
+                        view! {
+                            <label class="setting setting--inline">
+                                <input type="checkbox" name=format!("field_{code}") value="on" checked=on/>
+                                <span>{*label}" \u{2192} "<code>{*sf}</code></span>
+                            </label>
+                        }
+                    }).collect_view()}
+                </fieldset>
+                <fieldset class="settings-group">
+                    <legend>"Inbound write mode"</legend>
+                    <label class="setting setting--inline">
+                        <input type="radio" name="write_mode" value="upsert" checked=!s.update_only/>
+                        <span>"Create and update"</span>
+                    </label>
+                    <label class="setting setting--inline">
+                        <input type="radio" name="write_mode" value="update_only" checked=s.update_only/>
+                        <span>"Update only"</span>
+                    </label>
+                    <p class="setting__help">"Update only: a Salesforce record with no matching Conversion record is skipped with \u{201c}Write mode mismatch\u{201d}."</p>
+                </fieldset>
+                <fieldset class="settings-group">
+                    <legend>"Sync rules"</legend>
+                    <label class="field">
+                        <span class="field__label">"Do not sync contacts at these email domains"</span>
+                        <input class="input" type="text" name="excluded_domains" placeholder="example.com, test.org"
+                            value=s.excluded_domains.join(", ") data-testid="excluded-domains"/>
+                    </label>
+                    <p class="setting__help">"Matching Salesforce records are skipped with \u{201c}Do not sync\u{201d}, as are records flagged do-not-sync in Salesforce."</p>
+                </fieldset>
+                <div class="actions">
+                    <button class="btn btn--primary" type="submit">"Save settings"</button>
+                    {result}
+                </div>
+            </ActionForm>
+        </section>
+    }
+}
+
+/// A server function error as a person should read it (without the transport's prefix).
+fn clean_error(e: &str) -> String {
+    e.split_once(": ").map(|(_, m)| m).unwrap_or(e).to_string()
+}

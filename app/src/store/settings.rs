@@ -1,0 +1,46 @@
+//! Sync settings of a workspace (defaults when none were saved).
+
+use super::{StoreError, WorkspaceId};
+use crate::domain::settings::SyncSettings;
+use sqlx::SqlitePool;
+
+pub async fn load_settings(pool: &SqlitePool, ws: &WorkspaceId) -> Result<SyncSettings, StoreError> {
+    let row: Option<(i64, i64, i64, String, String, String)> = sqlx::query_as(
+        "SELECT write_contacts, write_companies, write_events, inbound_write_mode, excluded_domains, contact_fields \
+         FROM sync_settings WHERE workspace_id = ?",
+    )
+    .bind(ws.as_str())
+    .fetch_optional(pool)
+    .await?;
+    let Some((wc, wco, we, mode, domains, fields)) = row else { return Ok(SyncSettings::default()) };
+    let list = |s: &str| serde_json::from_str::<Vec<String>>(s).map_err(|e| StoreError::Decode(Box::new(e)));
+    Ok(SyncSettings {
+        write_contacts: wc != 0,
+        write_companies: wco != 0,
+        write_events: we != 0,
+        update_only: mode == "update_only",
+        excluded_domains: list(&domains)?,
+        contact_fields: list(&fields)?,
+    })
+}
+
+pub async fn save_settings(pool: &SqlitePool, ws: &WorkspaceId, s: &SyncSettings) -> Result<(), StoreError> {
+    let json = |v: &Vec<String>| serde_json::to_string(v).map_err(|e| StoreError::Decode(Box::new(e)));
+    sqlx::query(
+        "INSERT INTO sync_settings (workspace_id, write_contacts, write_companies, write_events, inbound_write_mode, \
+         excluded_domains, contact_fields) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (workspace_id) DO UPDATE SET \
+         write_contacts = excluded.write_contacts, write_companies = excluded.write_companies, \
+         write_events = excluded.write_events, inbound_write_mode = excluded.inbound_write_mode, \
+         excluded_domains = excluded.excluded_domains, contact_fields = excluded.contact_fields",
+    )
+    .bind(ws.as_str())
+    .bind(s.write_contacts as i64)
+    .bind(s.write_companies as i64)
+    .bind(s.write_events as i64)
+    .bind(if s.update_only { "update_only" } else { "upsert" })
+    .bind(json(&s.excluded_domains)?)
+    .bind(json(&s.contact_fields)?)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
