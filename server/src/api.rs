@@ -34,6 +34,7 @@ pub fn error(status: StatusCode, message: &str) -> Response {
 pub fn router(state: ApiState) -> axum::Router {
     Router::new()
         .merge(crate::conversion::api::routes())
+        .merge(crate::connect::routes())
         .route("/api/sync/now", post(sync_now))
         .route("/api/sync/status", get(status))
         .route("/api/sync/reconnect", post(reconnect))

@@ -58,6 +58,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut engine: Option<Engine> = None;
     if config.demo {
         let (o, e) = start_engine(&config, &state, shutdown.clone()).await?;
+        let creds = o.credentials();
+        server::connect::on_start(&e, &creds.instance_url, &creds.username, &creds.refresh_token).await?;
+        background.push(tokio::spawn(server::connect::track_api_usage(e.clone(), Duration::from_secs(2))));
         background.push(tokio::spawn(scheduler::run_inbound(e.clone())));
         background.push(tokio::spawn(scheduler::run_outbound(e.clone())));
         if config.conversion_changes_per_minute > 0 {

@@ -96,7 +96,8 @@ pub struct SalesforceClient {
 struct Inner {
     http: reqwest::Client,
     config: ClientConfig,
-    refresh_token: String,
+    // Replaced when a person reconnects, cleared when they disconnect.
+    refresh_token: RwLock<String>,
     session: RwLock<Option<Arc<Session>>>,
     // Serialises refreshes so that concurrent 401s cause one token request, not one each.
     refresh_lock: tokio::sync::Mutex<()>,
@@ -143,7 +144,7 @@ impl SalesforceClient {
             inner: Arc::new(Inner {
                 http,
                 config,
-                refresh_token: refresh_token.into(),
+                refresh_token: RwLock::new(refresh_token.into()),
                 session: RwLock::new(None),
                 refresh_lock: tokio::sync::Mutex::new(()),
                 usage: Mutex::new(None),
@@ -161,6 +162,27 @@ impl SalesforceClient {
 
     pub fn config(&self) -> &ClientConfig {
         &self.inner.config
+    }
+
+    /// After Connect / Reconnect: the tokens of the authorization-code exchange replace the old
+    /// ones, so the next call uses the new session.
+    pub fn reconnect(&self, token: &TokenResponse) {
+        if let (Some(rt), Ok(mut slot)) = (token.refresh_token.as_ref(), self.inner.refresh_token.write()) {
+            *slot = rt.clone();
+        }
+        if let Ok(mut guard) = self.inner.session.write() {
+            *guard = Some(Arc::new(Session::from(token)));
+        }
+    }
+
+    /// Disconnect: forget the tokens; every call fails with `InvalidGrant` until reconnected.
+    pub fn disconnect(&self) {
+        if let Ok(mut slot) = self.inner.refresh_token.write() {
+            slot.clear();
+        }
+        if let Ok(mut guard) = self.inner.session.write() {
+            *guard = None;
+        }
     }
 
     pub fn http(&self) -> &reqwest::Client {
@@ -192,7 +214,14 @@ impl SalesforceClient {
                 return Ok(current);
             }
         }
-        let token = auth::refresh(&self.inner.http, &self.inner.config, &self.inner.refresh_token).await?;
+        let refresh_token = self.inner.refresh_token.read().map(|t| t.clone()).unwrap_or_default();
+        if refresh_token.is_empty() {
+            return Err(SalesforceError::InvalidGrant {
+                error: "invalid_grant".into(),
+                description: "not connected: no refresh token (Salesforce was disconnected)".into(),
+            });
+        }
+        let token = auth::refresh(&self.inner.http, &self.inner.config, &refresh_token).await?;
         let session = Arc::new(Session::from(&token));
         if let Ok(mut guard) = self.inner.session.write() {
             *guard = Some(session.clone());

@@ -173,7 +173,8 @@ impl Engine {
     /// Whether API calls are allowed now (connected, and not paused by the daily limit).
     pub async fn may_call(&self) -> Result<bool, SyncError> {
         let c = state::connection(self.pool(), self.workspace()).await?;
-        Ok(!c.needs_reconnect() && c.limit_paused_until.is_none_or(|t| t <= self.now_ms()))
+        // Disconnected or waiting for a reconnect: no calls at all.
+        Ok(c.state == "connected" && c.limit_paused_until.is_none_or(|t| t <= self.now_ms()))
     }
 }
 
