@@ -2,6 +2,19 @@ import { test, expect, open, inZone } from "./fixtures";
 
 const LIST = "/settings/crm/sync-activity";
 
+/** Waits until the list shows rows and every row has `attr` equal to `value` (the previous
+ * page stays on screen while the next one loads). */
+async function expectEveryRow(page: import("@playwright/test").Page, checks: Record<string, string>) {
+  await expect
+    .poll(async () =>
+      page.locator("tr.run-row").evaluateAll(
+        (els, checks) => els.length > 0 && els.every((e) => Object.entries(checks).every(([k, v]) => (e as HTMLElement).dataset[k] === v)),
+        checks,
+      ),
+    )
+    .toBe(true);
+}
+
 test("reached from Overview through Recent sync health → View logs", async ({ page }) => {
   const card = page.getByTestId("health-card");
   // The first runs of a fresh start may still be on their way.
@@ -37,16 +50,14 @@ test("direction tabs filter and live in the URL, keyboard included", async ({ pa
   await tablist.getByRole("tab", { name: /^Inbound/ }).click();
   await expect(page).toHaveURL(/direction=inbound/);
   await expect(tablist.getByRole("tab", { name: /^Inbound/ })).toHaveAttribute("aria-selected", "true");
-  await expect(page.locator("tr.run-row").first()).toBeVisible();
-  expect(await page.locator("tr.run-row").evaluateAll((els) => els.every((e) => e.getAttribute("data-direction") === "inbound"))).toBe(true);
+  await expectEveryRow(page, { direction: "inbound" });
 
   await tablist.getByRole("tab", { name: /^Inbound/ }).focus();
   await page.keyboard.press("ArrowRight");
   await expect(tablist.getByRole("tab", { name: /^Outbound/ })).toBeFocused();
   await page.keyboard.press("Enter");
   await expect(page).toHaveURL(/direction=outbound/);
-  await expect(page.locator("tr.run-row[data-direction=inbound]")).toHaveCount(0);
-  expect(await page.locator("tr.run-row").count()).toBeGreaterThan(0);
+  await expectEveryRow(page, { direction: "outbound" });
 
   await page.goBack();
   await expect(page).toHaveURL(/direction=inbound/);
@@ -59,8 +70,7 @@ test("object type filter narrows the list and back restores it", async ({ page }
   await open(page, `${LIST}?direction=inbound`);
   await page.getByTestId("object-filter").selectOption("company");
   await expect(page).toHaveURL(/direction=inbound&object=company/);
-  await expect(page.locator("tr.run-row").first()).toBeVisible();
-  expect(await page.locator("tr.run-row").evaluateAll((els) => els.every((e) => e.dataset.object === "company" && e.dataset.direction === "inbound"))).toBe(true);
+  await expectEveryRow(page, { object: "company", direction: "inbound" });
   await page.goBack();
   await expect(page).toHaveURL(/direction=inbound$/);
   await expect(page.getByTestId("object-filter")).toHaveValue("all");

@@ -27,7 +27,8 @@ pub async fn get_connection() -> Result<ConnectionResponse, ServerFnError> {
 }
 
 /// `POST /api/settings/save` (a form): saves the sync settings; the engine reads them at its next
-/// run. A checkbox that is absent is off. Invalid values are refused with a message.
+/// run. A checkbox that is absent is off. Invalid values are refused with a message: a normal
+/// answer (`Err(message)` inside `Ok`), since a person's typo is not a server failure.
 #[server(prefix = "/api", endpoint = "settings/save")]
 #[allow(clippy::too_many_arguments)]
 pub async fn save_sync_settings(
@@ -40,7 +41,7 @@ pub async fn save_sync_settings(
     field_first_name: Option<String>,
     field_last_name: Option<String>,
     field_title: Option<String>,
-) -> Result<SyncSettings, ServerFnError> {
+) -> Result<Result<SyncSettings, String>, ServerFnError> {
     use super::ssr::{internal, state};
     use crate::domain::settings::parse_domains;
     use crate::store;
@@ -49,9 +50,12 @@ pub async fn save_sync_settings(
     let update_only = match write_mode.as_deref().unwrap_or("upsert") {
         "upsert" => false,
         "update_only" => true,
-        other => return Err(ServerFnError::new(format!("\u{201c}{other}\u{201d} is not a write mode: choose create and update, or update only."))),
+        other => return Ok(Err(format!("\u{201c}{other}\u{201d} is not a write mode: choose create and update, or update only."))),
     };
-    let excluded_domains = parse_domains(excluded_domains.as_deref().unwrap_or("")).map_err(ServerFnError::new)?;
+    let excluded_domains = match parse_domains(excluded_domains.as_deref().unwrap_or("")) {
+        Ok(d) => d,
+        Err(message) => return Ok(Err(message)),
+    };
     let on = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.is_empty() && v != "false" && v != "off");
     let contact_fields = [("email", &field_email), ("first_name", &field_first_name), ("last_name", &field_last_name), ("title", &field_title)]
         .iter()
@@ -67,5 +71,5 @@ pub async fn save_sync_settings(
         contact_fields,
     };
     store::save_settings(&st.pool, &st.workspace, &settings).await.map_err(internal)?;
-    Ok(settings)
+    Ok(Ok(settings))
 }

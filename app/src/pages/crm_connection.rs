@@ -97,8 +97,9 @@ pub fn SettingsCard(settings: SyncSettings) -> impl IntoView {
     let s = settings;
     let result = move || {
         save.value().get().map(|r| match r {
-            Ok(_) => view! { <p class="form-status form-status--ok" role="status">"Saved. The next run uses these settings."</p> }.into_any(),
-            Err(e) => view! { <p class="form-status form-status--error" role="alert">{clean_error(&e.to_string())}</p> }.into_any(),
+            Ok(Ok(_)) => view! { <p class="form-status form-status--ok" role="status">"Saved. The next run uses these settings."</p> }.into_any(),
+            Ok(Err(refused)) => view! { <p class="form-status form-status--error" role="alert">{refused}</p> }.into_any(),
+            Err(_) => view! { <p class="form-status form-status--error" role="alert">"The settings could not be saved. Try again in a moment."</p> }.into_any(),
         })
     };
     let check = |name: &'static str, label: &'static str, help: &'static str, on: bool| {
@@ -165,9 +166,4 @@ pub fn SettingsCard(settings: SyncSettings) -> impl IntoView {
             </ActionForm>
         </section>
     }
-}
-
-/// A server function error as a person should read it (without the transport's prefix).
-fn clean_error(e: &str) -> String {
-    e.split_once(": ").map(|(_, m)| m).unwrap_or(e).to_string()
 }
