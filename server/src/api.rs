@@ -121,6 +121,11 @@ async fn put_settings(State(s): State<ApiState>, body: Bytes) -> Response {
         Ok(v) => v,
         Err(e) => return error(StatusCode::BAD_REQUEST, &format!("invalid settings: {e}")),
     };
+    // The same rule the Overview's form applies: only real email domains.
+    let settings = match app::domain::settings::parse_domains(&settings.excluded_domains.join(",")) {
+        Ok(excluded_domains) => state::Settings { excluded_domains, ..settings },
+        Err(message) => return error(StatusCode::UNPROCESSABLE_ENTITY, &message),
+    };
     match state::save_settings(&s.pool, &s.workspace, &settings).await {
         Ok(()) => Json(settings).into_response(),
         Err(e) => {
