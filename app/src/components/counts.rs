@@ -20,7 +20,7 @@ pub fn CountBreakdown(#[prop(into)] counts: Signal<Counts>) -> impl IntoView {
                 .map(|(i, label)| {
                     let key = label.to_lowercase();
                     view! {
-                        <div class=format!("count-strip__item count--{key}") data-count=key.clone()>
+                        <div class=format!("count-strip__item count--{key}") class:is-zero=move || count_values(&counts.get())[i] == 0 data-count=key.clone()>
                             <dt>{*label}</dt>
                             <dd class="num">{move || format_count(count_values(&counts.get())[i])}</dd>
                         </div>

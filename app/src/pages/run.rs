@@ -156,7 +156,7 @@ fn RunView(detail: RunDetail, query: RecordsQuery) -> impl IntoView {
                 </div>
             </header>
             <StatusFilter run_id=first.id.to_string() current=status_filter run/>
-            <RecordTable records/>
+            <RecordTable records run/>
             <nav class="pager" aria-label="Record pages">
                 {earlier.map(|seq| {
                     let href = records_href(&first, query.status.as_deref(), None, Some(seq));
@@ -252,14 +252,21 @@ fn StatusFilter(run_id: String, current: Option<RecordStatus>, run: RwSignal<Syn
 }
 
 #[component]
-fn RecordTable(records: RwSignal<Vec<RunRecord>>) -> impl IntoView {
+fn RecordTable(records: RwSignal<Vec<RunRecord>>, run: RwSignal<SyncRun>) -> impl IntoView {
+    let empty = move || {
+        run.with(|r| match (r.status, r.counts.processed()) {
+            (RunStatus::Failed, 0) => ("No records were processed", "The whole batch failed before any record was read. Its records are synced again on a later run."),
+            (RunStatus::InProgress, 0) => ("No records yet", "Records appear here as the batch is processed."),
+            _ => ("No records here", "No record of this run matches this status."),
+        })
+    };
     view! {
         <Show
             when=move || records.with(|r| !r.is_empty())
-            fallback=|| view! {
+            fallback=move || view! {
                 <div class="empty-state empty-state--small" data-testid="no-records">
-                    <h3>"No records here"</h3>
-                    <p>"No record of this run matches this status."</p>
+                    <h3>{move || empty().0}</h3>
+                    <p>{move || empty().1}</p>
                 </div>
             }
         >
