@@ -55,12 +55,14 @@ async fn fill(pool: &SqlitePool, runs: i64, records: i64) -> Result<(), sqlx::Er
     sqlx::query("PRAGMA synchronous = OFF").execute(pool).await?;
     let small = ((records - BIG_RUNS * BIG_RUN_SIZE).max(0) / runs.max(1)).max(1);
     // Runs a minute apart; a UUIDv7 per run built from its start time (version 7, RFC variant).
+    // `||` makes TEXT even of blobs: the CAST keeps the id a BLOB like the store's, without which
+    // every comparison with a bound id (cursor, date range, lookup) is TEXT against BLOB.
     sqlx::query(
         "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?1 - 1)
          INSERT INTO sync_runs (id, workspace_id, direction, object_type, trigger, status, started_at, finished_at,
                                 expected_total, next_seq, failure_code, failure_detail)
-         SELECT unhex(printf('%012x', ?2 + i * ?3)) || unhex(printf('%02x', 112 + abs(random()) % 16)) || randomblob(1)
-                || unhex(printf('%02x', 128 + abs(random()) % 64)) || randomblob(7),
+         SELECT CAST(unhex(printf('%012x', ?2 + i * ?3)) || unhex(printf('%02x', 112 + abs(random()) % 16)) || randomblob(1)
+                     || unhex(printf('%02x', 128 + abs(random()) % 64)) || randomblob(7) AS BLOB),
                 ?4,
                 CASE WHEN i % 3 = 0 THEN 'outbound' ELSE 'inbound' END,
                 CASE i % 6 WHEN 0 THEN 'contact' WHEN 1 THEN 'lead' WHEN 2 THEN 'company' WHEN 3 THEN 'opportunity'
@@ -175,6 +177,10 @@ async fn main() {
         }
         eprintln!("Filling {} with {} runs and about {} records…", a.db, a.runs, a.records);
         fill(&pool, a.runs, a.records).await.expect("fill");
+    }
+    let (id_type,): (String,) = sqlx::query_as("SELECT typeof(id) FROM sync_runs LIMIT 1").fetch_one(&pool).await.expect("id type");
+    if id_type != "blob" {
+        panic!("{}: run ids are {id_type}, not blob (made by an older version of this benchmark, whose deep pages, date ranges and run pages were empty); remove it or pass another --db", a.db);
     }
     let (records,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM run_records").fetch_one(&pool).await.expect("count");
     eprintln!("Database: {have} runs, {records} records", have = a.runs);
