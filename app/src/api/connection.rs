@@ -41,6 +41,13 @@ pub async fn save_sync_settings(
     field_first_name: Option<String>,
     field_last_name: Option<String>,
     field_title: Option<String>,
+    interval_secs: Option<String>,
+    inbound_contact: Option<String>,
+    inbound_lead: Option<String>,
+    inbound_company: Option<String>,
+    inbound_opportunity: Option<String>,
+    inbound_opportunity_contact_role: Option<String>,
+    inbound_event: Option<String>,
 ) -> Result<Result<SyncSettings, String>, ServerFnError> {
     use super::ssr::{internal, state};
     use crate::domain::settings::parse_domains;
@@ -62,7 +69,28 @@ pub async fn save_sync_settings(
         .filter(|(_, v)| on(v))
         .map(|(name, _)| name.to_string())
         .collect();
+    let interval_secs = match interval_secs.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+        None | Some("default") => None,
+        Some(v) => match v.parse::<u64>() {
+            Ok(n) if crate::domain::settings::INTERVAL_CHOICES.iter().any(|(secs, _)| *secs == n) => Some(n),
+            _ => return Ok(Err(format!("\u{201c}{v}\u{201d} is not one of the schedules offered."))),
+        },
+    };
+    let inbound_objects = [
+        ("company", &inbound_company),
+        ("contact", &inbound_contact),
+        ("lead", &inbound_lead),
+        ("opportunity", &inbound_opportunity),
+        ("opportunity_contact_role", &inbound_opportunity_contact_role),
+        ("event", &inbound_event),
+    ]
+    .iter()
+    .filter(|(_, v)| on(v))
+    .map(|(code, _)| code.to_string())
+    .collect();
     let settings = SyncSettings {
+        inbound_objects,
+        interval_secs,
         write_contacts: on(&write_contacts),
         write_companies: on(&write_companies),
         write_events: on(&write_events),

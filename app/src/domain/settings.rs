@@ -1,5 +1,6 @@
 //! Sync settings the engine reads on every run, edited on the Overview tab.
 
+use super::ObjectType;
 use serde::{Deserialize, Serialize};
 
 /// The Conversion contact fields the field mapping can push to Salesforce, with the Salesforce
@@ -11,7 +12,18 @@ pub const CONTACT_FIELDS: [(&str, &str, &str); 4] = [
     ("title", "Job title", "Title"),
 ];
 
+/// The inbound schedules a person can pick, in seconds.
+pub const INTERVAL_CHOICES: [(u64, &str); 6] = [
+    (20, "Every 20 seconds"),
+    (60, "Every minute"),
+    (300, "Every 5 minutes"),
+    (900, "Every 15 minutes"),
+    (3_600, "Every hour"),
+    (86_400, "Once a day"),
+];
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SyncSettings {
     /// "Write changes to Salesforce leads and contacts".
     pub write_contacts: bool,
@@ -24,6 +36,17 @@ pub struct SyncSettings {
     pub excluded_domains: Vec<String>,
     /// Field mapping: Conversion contact fields pushed to Salesforce.
     pub contact_fields: Vec<String>,
+    /// Object types that sync inbound (codes of [`ObjectType`]).
+    pub inbound_objects: Vec<String>,
+    /// Seconds between scheduled inbound syncs; `None`: the server's default.
+    pub interval_secs: Option<u64>,
+}
+
+impl SyncSettings {
+    /// Whether scheduled inbound syncs include this object type.
+    pub fn syncs_inbound(&self, object: ObjectType) -> bool {
+        self.inbound_objects.iter().any(|o| o == object.as_str())
+    }
 }
 
 impl Default for SyncSettings {
@@ -35,6 +58,8 @@ impl Default for SyncSettings {
             update_only: false,
             excluded_domains: Vec::new(),
             contact_fields: CONTACT_FIELDS.iter().map(|f| f.0.to_string()).collect(),
+            inbound_objects: ObjectType::ALL.iter().map(|o| o.as_str().to_string()).collect(),
+            interval_secs: None,
         }
     }
 }

@@ -4,7 +4,8 @@ use crate::api::connection::SaveSyncSettings;
 use crate::components::time::LocalTime;
 use crate::domain::connection::{ConnectionState, ConnectionView};
 use crate::domain::format_count;
-use crate::domain::settings::{SyncSettings, CONTACT_FIELDS};
+use crate::domain::settings::{SyncSettings, CONTACT_FIELDS, INTERVAL_CHOICES};
+use crate::domain::ObjectType;
 use crate::domain::RunMessage;
 use leptos::prelude::*;
 
@@ -119,6 +120,28 @@ pub fn SettingsCard(settings: SyncSettings) -> impl IntoView {
                 </div>
             </header>
             <ActionForm action=save attr:class="settings-form">
+                <fieldset class="settings-group">
+                    <legend>"Syncing from Salesforce"</legend>
+                    <p class="setting__help">"Object types brought into Conversion on the inbound schedule. A type that is off is not read at all."</p>
+                    {ObjectType::ALL.iter().map(|o| {
+                        let on = s.syncs_inbound(*o);
+                        view! {
+                            <label class="setting setting--inline">
+                                <input type="checkbox" name=format!("inbound_{}", o.as_str()) value="on" checked=on/>
+                                <span>{o.label()}</span>
+                            </label>
+                        }
+                    }).collect_view()}
+                    <label class="field field--inline">
+                        <span class="field__label">"Inbound schedule"</span>
+                        <select class="input" name="interval_secs" data-testid="interval">
+                            <option value="default" selected=s.interval_secs.is_none()>"Server default"</option>
+                            {INTERVAL_CHOICES.iter().map(|(secs, label)| view! {
+                                <option value=secs.to_string() selected=s.interval_secs == Some(*secs)>{*label}</option>
+                            }).collect_view()}
+                        </select>
+                    </label>
+                </fieldset>
                 <fieldset class="settings-group">
                     <legend>"Writing to Salesforce"</legend>
                     {check("write_contacts", "Write changes to Salesforce leads and contacts", "Off: contact changes in Conversion are skipped with \u{201c}Object write disabled\u{201d}.", s.write_contacts)}

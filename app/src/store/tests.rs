@@ -295,3 +295,27 @@ async fn concurrent_writers_on_a_file_database_all_succeed() {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
 }
+
+#[tokio::test]
+async fn settings_round_trip_with_defaults_first() {
+    use crate::domain::settings::SyncSettings;
+    let (pool, ws) = db().await;
+    let defaults = load_settings(&pool, &ws).await.unwrap();
+    assert_eq!(defaults, SyncSettings::default());
+    assert!(defaults.syncs_inbound(ObjectType::Event));
+    let mine = SyncSettings {
+        write_contacts: false,
+        update_only: true,
+        excluded_domains: vec!["example.com".into()],
+        contact_fields: vec!["email".into()],
+        inbound_objects: vec!["contact".into(), "company".into()],
+        interval_secs: Some(300),
+        ..SyncSettings::default()
+    };
+    save_settings(&pool, &ws, &mine).await.unwrap();
+    let back = load_settings(&pool, &ws).await.unwrap();
+    assert_eq!(back, mine);
+    assert!(!back.syncs_inbound(ObjectType::Event));
+    // Another workspace keeps its defaults.
+    assert_eq!(load_settings(&pool, &WorkspaceId("ws-b".into())).await.unwrap(), SyncSettings::default());
+}

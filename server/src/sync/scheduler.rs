@@ -8,7 +8,7 @@
 
 use super::batching::retry_delay;
 use super::mapping::INBOUND_ORDER;
-use super::{inbound, outbound, Engine, SyncError};
+use super::{inbound, outbound, state, Engine, SyncError};
 use app::domain::{ObjectType, Trigger};
 use std::time::Duration;
 
@@ -27,7 +27,11 @@ pub async fn run_inbound(engine: Engine) {
     loop {
         let pass = inbound_pass(&engine, None, trigger).await;
         tracing::debug!(?pass, "inbound pass over");
-        let interval = engine.config().interval;
+        // The schedule is a setting: read at every pass, so a change applies from the next one.
+        let interval = match state::settings(engine.pool(), engine.workspace()).await {
+            Ok(s) => s.interval_secs.map(Duration::from_secs).unwrap_or(engine.config().interval),
+            Err(_) => engine.config().interval,
+        };
         tokio::select! {
             _ = engine.cancel_token().cancelled() => return,
             _ = tokio::time::sleep(interval) => trigger = Trigger::Scheduled,
@@ -38,8 +42,16 @@ pub async fn run_inbound(engine: Engine) {
 
 /// Syncs `only` (or every object) once. Errors are logged: a failed run is already recorded.
 async fn inbound_pass(engine: &Engine, only: Option<ObjectType>, trigger: Trigger) -> Pass {
+    let enabled = match state::settings(engine.pool(), engine.workspace()).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "could not read the sync settings");
+            return Pass::Paused;
+        }
+    };
     for object in INBOUND_ORDER {
-        if only.is_some_and(|o| o != object) {
+        // "Sync now" for one object syncs it; a scheduled pass only the object types switched on.
+        if only.is_some_and(|o| o != object) || (only.is_none() && !enabled.syncs_inbound(object)) {
             continue;
         }
         if engine.is_cancelled() {
