@@ -292,7 +292,8 @@ async fn main() {
         ours: time(n, || run_page(RecordFilter { status: Some(RecordStatus::Failed), after: Some(40_000), ..Default::default() })).await,
         bare: None,
     });
-    let watch: Vec<RunId> = newest_first.runs.iter().take(5).map(|r| r.id).collect();
+    let watch: Vec<store::WatchedRun> =
+        newest_first.runs.iter().take(5).map(|r| store::WatchedRun { id: r.id, processed: Some(r.counts.processed()) }).collect();
     let newest = newest_first.runs.first().map(|r| r.id);
     stats.push(Stat {
         name: "Poll: new runs + 5 watched".into(),

@@ -5,6 +5,9 @@
 //! - [`pages`]: one file per page; [`components`]: the small pieces they share.
 //! - [`store`] (server only): SQLite, migrations and queries. [`state`] (server only): AppState.
 
+// The view types of the larger pages nest deeper than the default limit in release builds.
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod components;
 pub mod domain;

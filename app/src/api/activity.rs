@@ -55,7 +55,8 @@ pub async fn list_runs(
 }
 
 /// `GET /api/runs/poll`: what changed for a live list. `newest` is the newest run shown (new runs
-/// are asked for only on the first page); `watch` is a comma-separated list of runs in progress.
+/// are asked for only on the first page); `watch` is a comma-separated list of runs in progress,
+/// each `id` or `id~N` with N the records the page shows for it: a run still at N is left out.
 #[server(prefix = "/api", endpoint = "runs/poll", input = GetUrl)]
 pub async fn poll_runs(
     direction: Option<String>,
@@ -74,7 +75,7 @@ pub async fn poll_runs(
     let st = state()?;
     let (filters, _notes) = RunsQuery { direction, object, from, to, tz, before: None, after: None }.parse();
     let newest = newest.as_deref().and_then(RunId::parse);
-    let watch: Vec<RunId> = watch.as_deref().unwrap_or("").split(',').filter_map(RunId::parse).collect();
+    let watch: Vec<store::WatchedRun> = watch.as_deref().unwrap_or("").split(',').filter_map(store::WatchedRun::parse).collect();
     let runs = store::poll_runs(&st.pool, &st.workspace, &filters, newest, &watch).await.map_err(internal)?;
     Ok(RunsPoll { runs, as_of: st.now_ms() })
 }

@@ -235,7 +235,7 @@ fn RunList(resp: RunsResponse, query: RunsQuery) -> impl IntoView {
             let watch = rows.with_untracked(|rs| {
                 rs.iter()
                     .filter(|(_, r)| r.with_untracked(|r| r.status == RunStatus::InProgress))
-                    .map(|(id, _)| id.to_string())
+                    .map(|(id, r)| format!("{id}~{}", r.with_untracked(|r| r.counts.processed())))
                     .collect::<Vec<_>>()
                     .join(",")
             });

@@ -229,15 +229,40 @@ pub async fn list_runs(pool: &SqlitePool, ws: &WorkspaceId, f: &RunFilters, limi
     Ok(RunsPage { runs, newer, older })
 }
 
+/// A run a live page shows in progress, with how many records it showed for it (when known).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WatchedRun {
+    pub id: RunId,
+    pub processed: Option<i64>,
+}
+
+impl WatchedRun {
+    /// Still in progress with the same records: the page already shows it exactly. Counts only
+    /// grow, and any other change (status, finish time, failure) takes the run out of progress.
+    fn unchanged(&self, run: &SyncRun) -> bool {
+        run.id == self.id && run.status == RunStatus::InProgress && self.processed == Some(run.counts.processed())
+    }
+
+    /// `<run id>` or `<run id>~<records shown>`, as a poll's `watch` list carries it.
+    pub fn parse(s: &str) -> Option<Self> {
+        let (id, processed) = match s.split_once('~') {
+            Some((id, n)) => (id, Some(n.trim().parse().ok()?)),
+            None => (s, None),
+        };
+        Some(Self { id: RunId::parse(id)?, processed })
+    }
+}
+
 /// What a live page needs since it last looked: runs newer than `newest` that match the filters
-/// (newest first, at most a page), and the current state of the runs it `watch`es. Its cost grows
+/// (newest first, at most a page), and the current state of the runs it `watch`es that changed
+/// since (so a poll where nothing moved answers with nothing). Its cost grows
 /// with what the page shows, not with the history.
 pub async fn poll_runs(
     pool: &SqlitePool,
     ws: &WorkspaceId,
     f: &RunFilters,
     newest: Option<RunId>,
-    watch: &[RunId],
+    watch: &[WatchedRun],
 ) -> Result<Vec<SyncRun>, StoreError> {
     let mut out = Vec::new();
     if let Some(newest) = newest {
@@ -246,16 +271,17 @@ pub async fn poll_runs(
         qb.push(" ORDER BY id DESC LIMIT ").push_bind(PAGE_SIZE);
         out = into_runs(qb.build_query_as().fetch_all(pool).await?)?;
     }
-    let watch: Vec<RunId> = watch.iter().copied().filter(|id| !out.iter().any(|r| r.id == *id)).take(MAX_WATCHED).collect();
+    let watch: Vec<WatchedRun> = watch.iter().copied().filter(|w| !out.iter().any(|r| r.id == w.id)).take(MAX_WATCHED).collect();
     if !watch.is_empty() {
         let mut qb = QueryBuilder::new(format!("SELECT {RUN_COLUMNS} FROM sync_runs WHERE workspace_id = "));
         qb.push_bind(ws.as_str()).push(" AND id IN (");
         let mut sep = qb.separated(", ");
-        for id in &watch {
-            sep.push_bind(id.0);
+        for w in &watch {
+            sep.push_bind(w.id.0);
         }
         qb.push(") ORDER BY id DESC");
-        out.extend(into_runs(qb.build_query_as().fetch_all(pool).await?)?);
+        let current = into_runs(qb.build_query_as().fetch_all(pool).await?)?;
+        out.extend(current.into_iter().filter(|r| !watch.iter().any(|w| w.unchanged(r))));
     }
     Ok(out)
 }

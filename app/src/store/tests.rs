@@ -179,13 +179,19 @@ async fn polls_return_new_matching_runs_and_watched_runs_only() {
     let _fresh_out = begin_run(&pool, &ws, &new_run(Direction::Outbound, ObjectType::Company, T0 + 42 * 60_000)).await.unwrap();
     append_records(&pool, &ws, watched, &[rec(RecordStatus::Success, RecordAction::Updated, None)]).await.unwrap();
     let f = RunFilters { direction: Some(Direction::Inbound), ..Default::default() };
-    let polled = poll_runs(&pool, &ws, &f, Some(newest), &[watched, ids[0]]).await.unwrap();
+    let w = |id: RunId, processed: Option<i64>| WatchedRun { id, processed };
+    let polled = poll_runs(&pool, &ws, &f, Some(newest), &[w(watched, Some(0)), w(ids[0], None)]).await.unwrap();
     let polled_ids: Vec<_> = polled.iter().map(|r| r.id).collect();
     assert_eq!(polled_ids, vec![fresh_in, watched, ids[0]]);
     assert_eq!(polled[1].counts.updated, 1);
+    // A watched run still in progress with the records the page shows is left out: nothing moved.
+    let quiet = poll_runs(&pool, &ws, &f, Some(fresh_in), &[w(watched, Some(1))]).await.unwrap();
+    assert!(quiet.is_empty(), "{quiet:?}");
+    assert_eq!(WatchedRun::parse(&format!("{watched}~7")), Some(w(watched, Some(7))));
+    assert_eq!(WatchedRun::parse(&format!("{watched}~x")), None);
     // Another workspace's run is never returned, even when asked for by id.
     let other = WorkspaceId("ws-b".into());
-    assert!(poll_runs(&pool, &other, &RunFilters::default(), None, &[watched]).await.unwrap().is_empty());
+    assert!(poll_runs(&pool, &other, &RunFilters::default(), None, &[w(watched, None)]).await.unwrap().is_empty());
 }
 
 #[tokio::test]
