@@ -128,6 +128,26 @@ test("switching off writes skips the next change with Object write disabled", as
   }
 });
 
+test("settings are saved and read back: inbound object types and schedule", async ({ page, request }) => {
+  await open(page, OVERVIEW);
+  const settings = page.getByTestId("sync-settings");
+  await settings.getByTestId("interval").selectOption("300");
+  await settings.getByLabel("Custom events", { exact: true }).uncheck();
+  await settings.getByRole("button", { name: "Save settings" }).click();
+  await expect(settings.getByRole("status")).toContainText("Saved");
+  const saved = (await (await request.get("/api/connection")).json()).settings;
+  expect(saved.interval_secs).toBe(300);
+  expect(saved.inbound_objects).not.toContain("event");
+  await open(page, OVERVIEW);
+  await expect(page.getByTestId("interval")).toHaveValue("300");
+  await expect(page.getByTestId("sync-settings").getByLabel("Custom events", { exact: true })).not.toBeChecked();
+  // Back to the defaults for the tests that follow.
+  await page.getByTestId("interval").selectOption("default");
+  await page.getByTestId("sync-settings").getByLabel("Custom events", { exact: true }).check();
+  await page.getByTestId("sync-settings").getByRole("button", { name: "Save settings" }).click();
+  await expect(page.getByTestId("sync-settings").getByRole("status")).toContainText("Saved");
+});
+
 test("settings refuse invalid values with a message", async ({ page }) => {
   await open(page, OVERVIEW);
   const settings = page.getByTestId("sync-settings");
