@@ -6,12 +6,10 @@ mod connection;
 mod records;
 mod runs;
 mod settings;
-mod sync_state;
 
 pub use connection::{connection_view, record_api_usage, save_connected, save_disconnected};
 pub use settings::{load_settings, save_settings};
-pub use records::{append_records, list_records, poll_records, NewRecord, RecordsPage};
-pub use sync_state::append_records_in;
+pub use records::{append_records, append_records_in, list_records, poll_records, NewRecord, RecordsPage};
 pub use runs::{
     begin_run, fail_interrupted_runs, fail_run, finish_run, get_run, health, list_runs,
     poll_runs, workspace_has_runs, NewRun, RunsPage, WatchedRun, PAGE_SIZE,

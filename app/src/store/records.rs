@@ -2,7 +2,7 @@
 
 use super::{StoreError, WorkspaceId};
 use crate::domain::{Counts, RecordAction, RecordFilter, RecordMessage, RecordStatus, RunId, RunRecord};
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 
 /// Rows per INSERT statement: 11 parameters each stays far below SQLite's parameter limit, and
 /// every full chunk reuses one prepared statement.
@@ -34,11 +34,25 @@ pub async fn append_records(
     // writes fails at once with SQLITE_BUSY (snapshot) when another writer got in between, while
     // this waits its turn under the busy timeout.
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let counts = append_records_in(&mut tx, ws, run, records).await?;
+    tx.commit().await?;
+    Ok(counts)
+}
+
+/// [`append_records`] on the caller's connection, inside a transaction it holds: the engine
+/// commits Conversion's data, the inbound cursor and the records that report them together, so a
+/// crash can never count a record twice.
+pub async fn append_records_in(
+    conn: &mut SqliteConnection,
+    ws: &WorkspaceId,
+    run: RunId,
+    records: &[NewRecord],
+) -> Result<Counts, StoreError> {
     let (next_seq, status): (i64, String) =
         sqlx::query_as("SELECT next_seq, status FROM sync_runs WHERE workspace_id = ? AND id = ?")
             .bind(ws.as_str())
             .bind(run.0)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut *conn)
             .await?
             .ok_or(StoreError::RowNotFound)?;
     if status != "in_progress" {
@@ -64,12 +78,12 @@ pub async fn append_records(
                 .push_bind(r.external_created_at)
                 .push_bind(r.external_updated_at);
         });
-        qb.build().execute(&mut *tx).await?;
+        qb.build().execute(&mut *conn).await?;
         for r in chunk {
             delta.add(r.status, r.action);
         }
     }
-    let counts: (i64, i64, i64, i64, i64) = sqlx::query_as(
+    let c: (i64, i64, i64, i64, i64) = sqlx::query_as(
         "UPDATE sync_runs SET created = created + ?, updated = updated + ?, deleted = deleted + ?, \
          skipped = skipped + ?, failed = failed + ?, next_seq = next_seq + ? \
          WHERE workspace_id = ? AND id = ? RETURNING created, updated, deleted, skipped, failed",
@@ -82,10 +96,9 @@ pub async fn append_records(
     .bind(records.len() as i64)
     .bind(ws.as_str())
     .bind(run.0)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut *conn)
     .await?;
-    tx.commit().await?;
-    Ok(Counts { created: counts.0, updated: counts.1, deleted: counts.2, skipped: counts.3, failed: counts.4 })
+    Ok(Counts { created: c.0, updated: c.1, deleted: c.2, skipped: c.3, failed: c.4 })
 }
 
 #[derive(sqlx::FromRow)]
