@@ -154,23 +154,34 @@ fn html_escape(s: &str) -> String {
 }
 
 /// Keeps the Rate limits view current: the API usage Salesforce reports on every response
-/// (`Sforce-Limit-Info`) is saved when it changes.
+/// (`Sforce-Limit-Info`) is saved when it changes, and `/limits` is asked at start and then every
+/// few minutes, so the view is right even while nothing syncs.
 pub async fn track_api_usage(engine: Engine, every: Duration) {
+    const LIMITS_EVERY: Duration = Duration::from_secs(300);
     let mut last = None;
+    let mut limits_due = tokio::time::Instant::now();
     loop {
+        let mut usage = engine.client().api_usage().map(|u| (u.used as i64, u.max as i64));
+        if tokio::time::Instant::now() >= limits_due && engine.may_call().await.unwrap_or(false) {
+            limits_due = tokio::time::Instant::now() + LIMITS_EVERY;
+            match engine.client().limits().await {
+                Ok(limits) => {
+                    if let Some(daily) = limits.get("DailyApiRequests") {
+                        usage = Some((daily.max - daily.remaining, daily.max));
+                    }
+                }
+                Err(e) => tracing::debug!(error = %e, "GET /limits"),
+            }
+        }
+        if let Some((used, max)) = usage.filter(|u| Some(*u) != last) {
+            match store::record_api_usage(engine.pool(), engine.workspace(), used, max, engine.now_ms()).await {
+                Ok(()) => last = usage,
+                Err(e) => tracing::warn!(error = %e, "saving API usage"),
+            }
+        }
         tokio::select! {
             _ = engine.cancel_token().cancelled() => return,
             _ = tokio::time::sleep(every) => {}
-        }
-        let usage = engine.client().api_usage().map(|u| (u.used as i64, u.max as i64));
-        if usage.is_some() && usage != last {
-            if let Some((used, max)) = usage {
-                if let Err(e) = store::record_api_usage(engine.pool(), engine.workspace(), used, max, engine.now_ms()).await {
-                    tracing::warn!(error = %e, "saving API usage");
-                    continue;
-                }
-            }
-            last = usage;
         }
     }
 }
