@@ -141,9 +141,13 @@ pub async fn known_by(
     let mut out = HashMap::with_capacity(keys.len());
     let user = if table == "conversion_contacts" { "user_id" } else { "NULL" };
     let order = if table == "conversion_contacts" { " ORDER BY salesforce_object = 'Contact'" } else { "" };
+    // Looked up by `id`, the primary key must drive the query. Left to itself SQLite prefers the
+    // `(workspace_id, ...)` indexes for the workspace equality and then scans every row of the
+    // workspace per chunk, which made a backfill quadratic; `+` keeps that term out of index use.
+    let ws_column = if key == "id" { "+workspace_id" } else { "workspace_id" };
     for chunk in keys.chunks(IN_CHUNK) {
         let mut qb: QueryBuilder<Sqlite> =
-            QueryBuilder::new(format!("SELECT {key}, id, external_updated_at, {user} FROM {table} WHERE workspace_id = "));
+            QueryBuilder::new(format!("SELECT {key}, id, external_updated_at, {user} FROM {table} WHERE {ws_column} = "));
         qb.push_bind(ws.as_str()).push(format!(" AND {key} IN ("));
         let mut sep = qb.separated(", ");
         for k in chunk {
