@@ -186,13 +186,14 @@ pub async fn track_api_usage(engine: Engine, every: Duration) {
     }
 }
 
-/// At start-up, against the in-process local org (which is new at every start): record the
-/// connection, unless the person disconnected, in which case the engine stays without tokens.
-pub async fn on_start(engine: &Engine, instance_url: &str, username: &str, refresh_token: &str) -> Result<(), store::StoreError> {
+/// At start-up, with the org the server was given (the in-process local org, new at every start,
+/// or a real one from the environment): record the connection, unless the person disconnected, in
+/// which case the engine stays without tokens.
+pub async fn on_start(engine: &Engine, instance_url: &str, username: Option<&str>, refresh_token: &str) -> Result<(), store::StoreError> {
     let current = store::connection_view(engine.pool(), engine.workspace()).await?;
     if current.state == app::domain::connection::ConnectionState::Disconnected && current.instance_url.is_some() {
         engine.client().disconnect();
         return Ok(());
     }
-    store::save_connected(engine.pool(), engine.workspace(), instance_url, Some(username), Some(refresh_token), engine.now_ms()).await
+    store::save_connected(engine.pool(), engine.workspace(), instance_url, username, Some(refresh_token).filter(|t| !t.is_empty()), engine.now_ms()).await
 }

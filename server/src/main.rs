@@ -56,10 +56,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut background = Vec::new();
     let mut org: Option<FakeOrg> = None;
     let mut engine: Option<Engine> = None;
-    if config.demo {
+    if let Some(client) = server::salesforce::SalesforceClient::from_env() {
+        // A real org, configured by environment: the engine only, never a simulator.
+        let client = client?;
+        let login_url = client.config().login_url.clone();
+        let refresh_token = std::env::var("SALESFORCE_REFRESH_TOKEN").unwrap_or_default();
+        tracing::info!(%login_url, "syncing with the Salesforce org configured by environment");
+        let e = Engine::new(state.pool.clone(), state.workspace.clone(), client, state.clock.clone(), engine_config(&config, 15 * 60), None, shutdown.clone());
+        server::connect::on_start(&e, &login_url, None, &refresh_token).await?;
+        background.push(tokio::spawn(server::connect::track_api_usage(e.clone(), Duration::from_secs(2))));
+        background.push(tokio::spawn(scheduler::run_inbound(e.clone())));
+        background.push(tokio::spawn(scheduler::run_outbound(e.clone())));
+        engine = Some(e);
+    } else if config.demo {
         let (o, e) = start_engine(&config, &state, shutdown.clone()).await?;
         let creds = o.credentials();
-        server::connect::on_start(&e, &creds.instance_url, &creds.username, &creds.refresh_token).await?;
+        server::connect::on_start(&e, &creds.instance_url, Some(&creds.username), &creds.refresh_token).await?;
         background.push(tokio::spawn(server::connect::track_api_usage(e.clone(), Duration::from_secs(2))));
         background.push(tokio::spawn(scheduler::run_inbound(e.clone())));
         background.push(tokio::spawn(scheduler::run_outbound(e.clone())));
@@ -122,15 +134,20 @@ async fn start_engine(config: &Config, state: &AppState, cancel: CancellationTok
     let org = fake_org::bind("127.0.0.1:0".parse()?, org_config).await?;
     let org_url = org.credentials().instance_url.clone();
     tracing::info!(%org_url, "local Salesforce org running in-process (faults: POST {org_url}/__fake_org/faults)");
-    let engine_config = EngineConfig {
+    // Short in the demo so a paused limit shows its recovery while you watch.
+    let engine = Engine::new(state.pool.clone(), state.workspace.clone(), org.client()?, state.clock.clone(), engine_config(config, 60), Some(org_url), cancel);
+    Ok((org, engine))
+}
+
+/// The engine's settings from the command line; `limit_pause_secs`: how long an exceeded daily
+/// limit pauses API calls.
+fn engine_config(config: &Config, limit_pause_secs: u64) -> EngineConfig {
+    EngineConfig {
         interval: Duration::from_secs(config.sync_interval_secs.max(1)),
         page_size: config.page_size,
-        // Short in the demo so a paused limit shows its recovery while you watch.
-        limit_pause: Duration::from_secs(60),
+        limit_pause: Duration::from_secs(limit_pause_secs),
         ..EngineConfig::default()
-    };
-    let engine = Engine::new(state.pool.clone(), state.workspace.clone(), org.client()?, state.clock.clone(), engine_config, Some(org_url), cancel);
-    Ok((org, engine))
+    }
 }
 
 async fn shutdown_signal() {
