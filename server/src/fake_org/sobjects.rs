@@ -208,14 +208,22 @@ pub async fn basic_info(State(org): State<Arc<Org>>, Path((version, object)): Pa
     .into_response()
 }
 
+/// A single-record body: a JSON object, or Salesforce's parser error.
+fn object_body(body: &Bytes) -> Result<Map<String, J>, Response> {
+    match parse_json(body) {
+        Ok(J::Object(m)) => Ok(m),
+        Ok(_) => Err(api_error(StatusCode::BAD_REQUEST, "JSON_PARSER_ERROR", "expected a JSON object")),
+        Err(r) => Err(r),
+    }
+}
+
 /// `POST /sobjects/{type}`: `201 {"id", "success": true, "errors": []}`.
 pub async fn create_one(State(org): State<Arc<Org>>, Path((version, object)): Path<(String, String)>, body: Bytes) -> Response {
     if !valid_version(&version) {
         return not_found();
     }
-    let fields = match parse_json(&body) {
-        Ok(J::Object(m)) => m,
-        Ok(_) => return api_error(StatusCode::BAD_REQUEST, "JSON_PARSER_ERROR", "expected a JSON object"),
+    let fields = match object_body(&body) {
+        Ok(m) => m,
         Err(r) => return r,
     };
     let mut store = org.data_store_mut();
@@ -279,9 +287,8 @@ pub async fn update_one(
     if !valid_version(&version) {
         return not_found();
     }
-    let fields = match parse_json(&body) {
-        Ok(J::Object(m)) => m,
-        Ok(_) => return api_error(StatusCode::BAD_REQUEST, "JSON_PARSER_ERROR", "expected a JSON object"),
+    let fields = match object_body(&body) {
+        Ok(m) => m,
         Err(r) => return r,
     };
     let mut store = org.data_store_mut();
