@@ -1,0 +1,292 @@
+//! kill -9 and restart: the `server` binary syncs with a local org (configured by the
+//! `SALESFORCE_*` environment, as a real org would be) and is killed mid-backfill and mid-push.
+//! After each restart, the runs left in progress are failed with a clear message, and syncing
+//! resumes from the last committed batch: every org record reported once, Conversion's data equal
+//! to what an uninterrupted sync of the same org makes, every pushed change in the org exactly once.
+
+use app::domain::Trigger;
+use app::state::SystemClock;
+use app::store::{self, WorkspaceId};
+use server::fake_org::{self, FakeOrg, FaultCommand, OrgConfig};
+use server::salesforce::{Record, SalesforceClient};
+use server::sync::mapping::INBOUND_ORDER;
+use server::sync::{inbound, Engine, EngineConfig};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+use sqlx::SqlitePool;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+const INTERRUPTED: &str = "The server stopped while this batch was running.";
+
+/// The server binary as a child process, on its own port.
+struct ServerProcess {
+    child: Child,
+    base: String,
+}
+
+impl ServerProcess {
+    async fn start(org: &FakeOrg, db: &Path, dir: &Path) -> ServerProcess {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let creds = org.credentials();
+        let child = Command::new(env!("CARGO_BIN_EXE_server"))
+            .current_dir(dir)
+            .args(["--database", db.to_str().unwrap(), "--addr", &format!("127.0.0.1:{port}")])
+            .env("SALESFORCE_LOGIN_URL", &creds.login_url)
+            .env("SALESFORCE_CLIENT_ID", &creds.client_id)
+            .env("SALESFORCE_CLIENT_SECRET", &creds.client_secret)
+            .env("SALESFORCE_REFRESH_TOKEN", &creds.refresh_token)
+            .env("SYNC_INTERVAL_SECS", "1")
+            .env("SYNC_PAGE_SIZE", "200")
+            .env("LEPTOS_OUTPUT_NAME", "sync-activity")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("the server binary starts");
+        let server = ServerProcess { child, base: format!("http://127.0.0.1:{port}") };
+        let http = reqwest::Client::new();
+        let up = wait_for(Duration::from_secs(30), || async {
+            http.get(format!("{}/api/health", server.base)).send().await.is_ok_and(|r| r.status().is_success())
+        })
+        .await;
+        assert!(up, "the server answers /api/health");
+        server
+    }
+
+    /// SIGKILL: no shutdown handler runs, whatever was uncommitted is lost.
+    fn kill_9(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `check` every 20 ms until it holds or `limit` passes.
+async fn wait_for<F, Fut>(limit: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    false
+}
+
+/// A second connection to the server's database file (WAL: reads never block its writes).
+async fn observe(db: &Path) -> SqlitePool {
+    let options = SqliteConnectOptions::new().filename(db).busy_timeout(Duration::from_secs(10));
+    SqlitePoolOptions::new().max_connections(1).connect_with(options).await.unwrap()
+}
+
+async fn scalar(pool: &SqlitePool, sql: &str) -> i64 {
+    let (n,): (i64,) = sqlx::query_as(sql).fetch_one(pool).await.unwrap();
+    n
+}
+
+async fn backfills_done(pool: &SqlitePool) -> i64 {
+    scalar(pool, "SELECT COUNT(*) FROM sync_cursors WHERE backfill_done = 1").await
+}
+
+/// Conversion's synced data, without its own generated ids and local times, keyed by Salesforce id.
+async fn conversion_data(pool: &SqlitePool) -> BTreeMap<String, Vec<String>> {
+    let queries = [
+        "SELECT c.salesforce_id, json_array(c.salesforce_object, c.email, c.first_name, c.last_name, c.title, \
+         a.salesforce_id, c.external_created_at, c.external_updated_at) FROM conversion_contacts c \
+         LEFT JOIN conversion_companies a ON a.id = c.company_id WHERE c.salesforce_id IS NOT NULL",
+        "SELECT salesforce_id, json_array(name, website, industry, external_updated_at) FROM conversion_companies \
+         WHERE salesforce_id IS NOT NULL",
+        "SELECT o.salesforce_id, json_array(o.name, o.stage, o.amount, o.close_date, a.salesforce_id, o.external_updated_at) \
+         FROM conversion_opportunities o LEFT JOIN conversion_companies a ON a.id = o.company_id WHERE o.salesforce_id IS NOT NULL",
+        "SELECT l.salesforce_id, json_array(o.salesforce_id, c.email, l.role, l.is_primary) FROM conversion_opportunity_contacts l \
+         LEFT JOIN conversion_opportunities o ON o.id = l.opportunity_id LEFT JOIN conversion_contacts c ON c.id = l.contact_id \
+         WHERE l.salesforce_id IS NOT NULL",
+        "SELECT e.salesforce_id, json_array(e.name, e.occurred_at, e.properties, c.email) FROM conversion_events e \
+         LEFT JOIN conversion_contacts c ON c.id = e.contact_id WHERE e.salesforce_id IS NOT NULL",
+    ];
+    let mut all: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for sql in queries {
+        let rows: Vec<(String, String)> = sqlx::query_as(sql).fetch_all(pool).await.unwrap();
+        for (id, row) in rows {
+            all.entry(id).or_default().push(row);
+        }
+    }
+    all
+}
+
+/// Every inbound run record as (object, Salesforce id) → outcomes, in the order they were made.
+async fn inbound_outcomes(pool: &SqlitePool) -> BTreeMap<(String, String), Vec<String>> {
+    let rows: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
+        "SELECT s.object_type, r.salesforce_id, r.status, r.message_code FROM run_records r JOIN sync_runs s ON s.id = r.run_id \
+         WHERE s.direction = 'inbound' AND r.salesforce_id IS NOT NULL ORDER BY s.id, r.seq",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let mut all: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    for (object, id, status, code) in rows {
+        all.entry((object, id)).or_default().push(format!("{status}:{}", code.unwrap_or_default()));
+    }
+    all
+}
+
+/// The same org synced by an engine that is never interrupted, into its own database.
+async fn uninterrupted_reference(org: &FakeOrg, db: &Path) -> SqlitePool {
+    let pool = store::open(db).await.unwrap();
+    let ws = WorkspaceId("acme".into());
+    store::ensure_workspace(&pool, &ws, "Acme Inc.", 0).await.unwrap();
+    let client = SalesforceClient::new(org.credentials().client_config(), &org.credentials().refresh_token).unwrap();
+    let config = EngineConfig { page_size: 200, ..EngineConfig::default() };
+    let engine = Engine::new(pool.clone(), ws, client, Arc::new(SystemClock), config, None, CancellationToken::new());
+    for object in INBOUND_ORDER {
+        let out = inbound::sync_object(&engine, object, Trigger::Scheduled).await.unwrap();
+        assert!(out.failure.is_none() && out.backfill_finished, "{object}: {:?}", out.failure);
+    }
+    pool
+}
+
+/// Every org record of `sobject` with `fields`, read over the wire.
+async fn org_records(org: &FakeOrg, soql: &str) -> Vec<Record> {
+    let client = org.client().unwrap();
+    let mut stream = client.query::<Record>(soql);
+    let mut all = Vec::new();
+    while let Some(page) = stream.next_page().await.unwrap() {
+        all.extend(page.records);
+    }
+    all
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_mid_backfill_and_mid_push_the_restarted_server_loses_nothing_and_counts_nothing_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let org = fake_org::start(listener, OrgConfig { records: 12_000, seed: 11, ..OrgConfig::default() }).await.unwrap();
+    let reference = uninterrupted_reference(&org, &dir.path().join("reference.db")).await;
+    let expected = conversion_data(&reference).await;
+    assert!(expected.len() > 5_000, "the reference sync holds the org's records");
+
+    // 1. Killed mid-backfill: some batches committed, a run in progress, backfills unfinished.
+    org.apply_fault(FaultCommand::SetLatency { ms: 15 });
+    let db = dir.path().join("sync.db");
+    let first = ServerProcess::start(&org, &db, dir.path()).await;
+    let watch = observe(&db).await;
+    let mid_backfill = wait_for(Duration::from_secs(60), || async {
+        scalar(&watch, "SELECT COUNT(*) FROM run_records").await >= 2_000
+            && scalar(&watch, "SELECT COUNT(*) FROM sync_runs WHERE status = 'in_progress' AND direction = 'inbound'").await > 0
+    })
+    .await;
+    assert!(mid_backfill, "caught the backfill in progress");
+    first.kill_9();
+    let committed_before = scalar(&watch, "SELECT COUNT(*) FROM run_records").await;
+    assert!(backfills_done(&watch).await < INBOUND_ORDER.len() as i64, "killed before the backfill finished");
+
+    // 2. Restarted: the interrupted run is failed with its message, and the backfill completes.
+    let second = ServerProcess::start(&org, &db, dir.path()).await;
+    let interrupted: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT direction, failure_code, failure_detail FROM sync_runs WHERE status = 'failed'",
+    )
+    .fetch_all(&watch)
+    .await
+    .unwrap();
+    assert!(!interrupted.is_empty(), "the run left in progress is marked failed");
+    assert!(interrupted.iter().all(|(d, code, detail)| d == "inbound" && code == "unknown_error" && detail.starts_with(INTERRUPTED)), "{interrupted:?}");
+    let caught_up = wait_for(Duration::from_secs(120), || async {
+        backfills_done(&watch).await == INBOUND_ORDER.len() as i64
+            && scalar(&watch, "SELECT COUNT(*) FROM sync_runs WHERE status = 'in_progress'").await == 0
+    })
+    .await;
+    assert!(caught_up, "the backfill completes after the restart");
+    assert!(scalar(&watch, "SELECT COUNT(*) FROM run_records").await > committed_before);
+
+    // No record lost, none counted twice: the same outcome for every org record as the reference,
+    // exactly once, and Conversion's data identical to the uninterrupted sync's.
+    let got = inbound_outcomes(&watch).await;
+    let want = inbound_outcomes(&reference).await;
+    let twice: Vec<_> = got.iter().filter(|(_, v)| v.len() > 1).take(5).collect();
+    assert!(twice.is_empty(), "records reported more than once: {twice:?}");
+    assert_eq!(got.len(), want.len(), "every org record reported");
+    assert!(got == want, "the same outcome for every record as an uninterrupted sync");
+    let (ok_records, conversion_rows) = (
+        scalar(&watch, "SELECT COUNT(*) FROM run_records WHERE status = 'success'").await,
+        conversion_data(&watch).await,
+    );
+    assert!(ok_records > 0);
+    assert!(conversion_rows == expected, "Conversion's data equals the uninterrupted sync's");
+
+    // 3. Killed mid-push: a slow org keeps the first outbound batch in flight.
+    org.apply_fault(FaultCommand::SetLatency { ms: 1_500 });
+    let http = reqwest::Client::new();
+    let mut created = Vec::new();
+    for i in 0..250 {
+        let body = serde_json::json!({ "email": format!("restart.{i}@example.org"), "last_name": format!("Restart {i}") });
+        let r = http.post(format!("{}/api/conversion/contacts", second.base)).json(&body).send().await.unwrap();
+        assert_eq!(r.status(), 201);
+        let v: serde_json::Value = r.json().await.unwrap();
+        created.push(v["id"].as_str().unwrap().to_string());
+    }
+    let mid_push = wait_for(Duration::from_secs(30), || async {
+        scalar(&watch, "SELECT COUNT(*) FROM sync_runs WHERE status = 'in_progress' AND direction = 'outbound'").await > 0
+    })
+    .await;
+    assert!(mid_push, "caught a push in progress");
+    second.kill_9();
+    assert!(scalar(&watch, "SELECT COUNT(*) FROM sync_outbox").await > 0, "changes still queued at the kill");
+
+    // 4. Restarted: the changes are pushed again, each lands in the org exactly once (upsert by
+    // Conversion's id), and each is reported once.
+    org.apply_fault(FaultCommand::SetLatency { ms: 0 });
+    let _third = ServerProcess::start(&org, &db, dir.path()).await;
+    let drained = wait_for(Duration::from_secs(60), || async {
+        scalar(&watch, "SELECT COUNT(*) FROM sync_outbox").await == 0
+            && scalar(&watch, "SELECT COUNT(*) FROM sync_runs WHERE status = 'in_progress'").await == 0
+    })
+    .await;
+    assert!(drained, "the outbox drains after the restart");
+    let push_failed = scalar(
+        &watch,
+        "SELECT COUNT(*) FROM sync_runs WHERE direction = 'outbound' AND status = 'failed' AND failure_detail LIKE 'The server stopped%'",
+    )
+    .await;
+    assert_eq!(push_failed, 1, "the interrupted push is failed with its message");
+
+    let in_org = org_records(&org, "SELECT Id, Email, Conversion_Id__c FROM Contact WHERE Conversion_Id__c != null").await;
+    let mut by_conversion_id: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    for r in &in_org {
+        let text = |f: &str| r.get(f).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+        by_conversion_id.entry(text("Conversion_Id__c")).or_default().push((text("Id"), text("Email")));
+    }
+    for (i, id) in created.iter().enumerate() {
+        let copies = by_conversion_id.get(id).cloned().unwrap_or_default();
+        assert_eq!(copies.len(), 1, "{id}: exactly one Salesforce contact, got {copies:?}");
+        assert_eq!(copies[0].1, format!("restart.{i}@example.org"));
+        let (stored,): (Option<String>,) = sqlx::query_as("SELECT salesforce_id FROM conversion_contacts WHERE id = ?")
+            .bind(id)
+            .fetch_one(&watch)
+            .await
+            .unwrap();
+        assert_eq!(stored.as_deref(), Some(copies[0].0.as_str()), "{id}: Conversion keeps the org's id");
+        let (reported,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM run_records r JOIN sync_runs s ON s.id = r.run_id \
+             WHERE s.direction = 'outbound' AND r.conversion_id = ? AND r.status = 'success'",
+        )
+        .bind(id)
+        .fetch_one(&watch)
+        .await
+        .unwrap();
+        assert_eq!(reported, 1, "{id}: reported once");
+    }
+    org.shutdown().await;
+}
