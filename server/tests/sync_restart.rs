@@ -226,8 +226,10 @@ async fn killed_mid_backfill_and_mid_push_the_restarted_server_loses_nothing_and
     assert!(ok_records > 0);
     assert!(conversion_rows == expected, "Conversion's data equals the uninterrupted sync's");
 
-    // 3. Killed mid-push: a slow org keeps the first outbound batch in flight.
-    org.apply_fault(FaultCommand::SetLatency { ms: 1_500 });
+    // 3. Killed mid-push: the org writes each batch at once but holds its answer, so the first
+    // outbound batch is in flight, already in Salesforce, when the server dies.
+    org.apply_fault(FaultCommand::SetLatency { ms: 0 });
+    org.apply_fault(FaultCommand::DelayResponses { ms: 1_500 });
     let http = reqwest::Client::new();
     let mut created = Vec::new();
     for i in 0..250 {
@@ -244,10 +246,31 @@ async fn killed_mid_backfill_and_mid_push_the_restarted_server_loses_nothing_and
     assert!(mid_push, "caught a push in progress");
     second.kill_9();
     assert!(scalar(&watch, "SELECT COUNT(*) FROM sync_outbox").await > 0, "changes still queued at the kill");
+    // The worst case: the request in flight still reaches the org, which writes the records, but
+    // Conversion never learns their ids. Pushing them again must not create them twice.
+    let written_unrecorded = wait_for(Duration::from_secs(5), || async {
+        let in_org = org_records(&org, "SELECT Conversion_Id__c FROM Contact WHERE Conversion_Id__c != null").await;
+        let mut any = false;
+        for r in in_org {
+            let id = r.get("Conversion_Id__c").and_then(|v| v.as_str()).unwrap_or_default().to_string();
+            if !created.contains(&id) {
+                continue;
+            }
+            let (sf,): (Option<String>,) = sqlx::query_as("SELECT salesforce_id FROM conversion_contacts WHERE id = ?")
+                .bind(&id)
+                .fetch_one(&watch)
+                .await
+                .unwrap();
+            any |= sf.is_none();
+        }
+        any
+    })
+    .await;
+    assert!(written_unrecorded, "the org holds a pushed contact whose id Conversion never stored");
 
     // 4. Restarted: the changes are pushed again, each lands in the org exactly once (upsert by
     // Conversion's id), and each is reported once.
-    org.apply_fault(FaultCommand::SetLatency { ms: 0 });
+    org.apply_fault(FaultCommand::DelayResponses { ms: 0 });
     let _third = ServerProcess::start(&org, &db, dir.path()).await;
     let drained = wait_for(Duration::from_secs(60), || async {
         scalar(&watch, "SELECT COUNT(*) FROM sync_outbox").await == 0

@@ -44,7 +44,7 @@ pub fn valid_version(v: &str) -> bool {
 }
 
 /// Middleware for `/services/data/vXX.X/*`: latency, then injected 500s, then the session, then
-/// the daily allowance; `Sforce-Limit-Info` is set on whatever comes back.
+/// the daily allowance, then the response delay; `Sforce-Limit-Info` is set on whatever comes back.
 pub async fn gate(State(org): State<Arc<Org>>, request: Request, next: Next) -> Response {
     let latency = lock(&org.faults).latency_ms;
     if latency > 0 {
@@ -85,7 +85,14 @@ pub async fn gate(State(org): State<Arc<Org>>, request: Request, next: Next) -> 
             let response = api_error(StatusCode::FORBIDDEN, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.");
             with_usage(response, used)
         }
-        Ok(used) => with_usage(next.run(request).await, used),
+        Ok(used) => {
+            let response = next.run(request).await;
+            let delay = lock(&org.faults).response_delay_ms;
+            if delay > 0 {
+                tokio::time::sleep(Duration::from_millis(delay)).await;
+            }
+            with_usage(response, used)
+        }
     }
 }
 

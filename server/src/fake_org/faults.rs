@@ -12,8 +12,11 @@ pub struct FaultState {
     /// Objects the integration user may not write: each record fails with
     /// `INSUFFICIENT_ACCESS_OR_READONLY`.
     pub readonly: BTreeSet<String>,
-    /// Added before every API response.
+    /// Added before every API request is handled.
     pub latency_ms: u64,
+    /// Added after an API request was handled, before its response leaves: the org has already
+    /// written what the request asked, as when a response is lost or slow on its way back.
+    pub response_delay_ms: u64,
     /// The next N API requests answer 500.
     pub fail_next: u32,
     /// Record ID -> how many more writes fail with `UNABLE_TO_LOCK_ROW` (`u32::MAX`: until
@@ -86,6 +89,8 @@ pub enum FaultCommand {
     MakeReadable { object: String },
     MakeReadonly { object: String },
     SetLatency { ms: u64 },
+    /// Holds every API response `ms` after the request was handled (its writes are done).
+    DelayResponses { ms: u64 },
     FailNext { count: u32 },
     /// Locks records for `attempts` writes (for ever if absent).
     LockRecords { ids: Vec<String>, attempts: Option<u32> },
@@ -110,6 +115,7 @@ impl FaultState {
                 self.readonly.insert(object.clone());
             }
             FaultCommand::SetLatency { ms } => self.latency_ms = *ms,
+            FaultCommand::DelayResponses { ms } => self.response_delay_ms = *ms,
             FaultCommand::FailNext { count } => self.fail_next = *count,
             FaultCommand::LockRecords { ids, attempts } => {
                 for id in ids {
