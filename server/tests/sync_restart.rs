@@ -313,3 +313,46 @@ async fn killed_mid_backfill_and_mid_push_the_restarted_server_loses_nothing_and
     }
     org.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_mid_backfill_finishes_the_page_in_hand_and_exits_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let org = fake_org::start(listener, OrgConfig { records: 6_000, seed: 12, ..OrgConfig::default() }).await.unwrap();
+    let reference = uninterrupted_reference(&org, &dir.path().join("reference.db")).await;
+    org.apply_fault(FaultCommand::SetLatency { ms: 15 });
+    let db = dir.path().join("sync.db");
+    let mut server = ServerProcess::start(&org, &db, dir.path()).await;
+    let watch = observe(&db).await;
+    let mid_backfill = wait_for(Duration::from_secs(60), || async {
+        scalar(&watch, "SELECT COUNT(*) FROM run_records").await >= 1_000
+            && scalar(&watch, "SELECT COUNT(*) FROM sync_runs WHERE status = 'in_progress'").await > 0
+    })
+    .await;
+    assert!(mid_backfill, "caught the backfill in progress");
+    let pid = server.child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "the server exits after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(status.success(), "a clean exit: {status:?}");
+    // The run in hand was closed with what it committed: nothing is left in progress or failed.
+    assert_eq!(scalar(&watch, "SELECT COUNT(*) FROM sync_runs WHERE status <> 'completed'").await, 0);
+    assert!(backfills_done(&watch).await < INBOUND_ORDER.len() as i64, "stopped before the backfill finished");
+
+    let _again = ServerProcess::start(&org, &db, dir.path()).await;
+    let caught_up = wait_for(Duration::from_secs(120), || async {
+        backfills_done(&watch).await == INBOUND_ORDER.len() as i64
+            && scalar(&watch, "SELECT COUNT(*) FROM sync_runs WHERE status = 'in_progress'").await == 0
+    })
+    .await;
+    assert!(caught_up, "the backfill completes after the restart");
+    assert!(inbound_outcomes(&watch).await == inbound_outcomes(&reference).await, "every record once, as uninterrupted");
+    assert!(conversion_data(&watch).await == conversion_data(&reference).await);
+    org.shutdown().await;
+}
