@@ -53,7 +53,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let shutdown = CancellationToken::new();
-    let mut background = Vec::new();
+    let mut background = vec![tokio::spawn(server::maintenance::checkpoint_wal_every(
+        state.pool.clone(),
+        server::maintenance::CHECKPOINT_EVERY,
+        shutdown.clone(),
+    ))];
     let mut org: Option<FakeOrg> = None;
     let mut engine: Option<Engine> = None;
     if let Some(client) = server::salesforce::SalesforceClient::from_env() {

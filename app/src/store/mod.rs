@@ -51,7 +51,15 @@ pub async fn open(path: &Path) -> Result<SqlitePool, StoreError> {
         // 64 MiB of page cache per connection instead of SQLite's 2 MiB: a backfill inserts into
         // indexes keyed by random values (Salesforce ids, emails), and once they outgrow the cache
         // every insert reads its pages back from the OS. Memory is only taken as pages are used.
-        .pragma("cache_size", "-65536");
+        .pragma("cache_size", "-65536")
+        // Statement journals (a multi-row upsert inside a transaction keeps one, to undo just that
+        // statement) in memory rather than in a temporary file written page by page.
+        .pragma("temp_store", "memory")
+        // The writer checkpoints the WAL itself only past ~160 MB (SQLite's default: ~4 MB). The
+        // server checkpoints in the background instead ([`checkpoint_wal`]), on another thread,
+        // so a backfill's commits do not wait for it; and index pages a backfill touches over and
+        // over are copied back once per checkpoint rather than once per 4 MB.
+        .pragma("wal_autocheckpoint", "40000");
     let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
     migrate(&pool).await?;
     Ok(pool)
@@ -68,6 +76,14 @@ pub async fn open_in_memory() -> Result<SqlitePool, StoreError> {
         .await?;
     migrate(&pool).await?;
     Ok(pool)
+}
+
+/// Copies what the WAL holds into the database file without waiting for anyone (`PASSIVE`):
+/// run in the background, it keeps that work off the writer, whose own automatic checkpoint
+/// only starts past ~160 MB of WAL.
+pub async fn checkpoint_wal(pool: &SqlitePool) -> Result<(), StoreError> {
+    sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(pool).await?;
+    Ok(())
 }
 
 pub async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {

@@ -34,19 +34,20 @@ pub async fn append_records(
     // writes fails at once with SQLITE_BUSY (snapshot) when another writer got in between, while
     // this waits its turn under the busy timeout.
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let counts = append_records_in(&mut tx, ws, run, records).await?;
+    let counts = append_records_in(&mut tx, ws, run, records.to_vec()).await?;
     tx.commit().await?;
     Ok(counts)
 }
 
 /// [`append_records`] on the caller's connection, inside a transaction it holds: the engine
 /// commits Conversion's data, the inbound cursor and the records that report them together, so a
-/// crash can never count a record twice.
+/// crash can never count a record twice. The records are moved into the statement's arguments
+/// (a backfill binds a million of them: no string is copied on the way).
 pub async fn append_records_in(
     conn: &mut SqliteConnection,
     ws: &WorkspaceId,
     run: RunId,
-    records: &[NewRecord],
+    records: Vec<NewRecord>,
 ) -> Result<Counts, StoreError> {
     let (next_seq, status): (i64, String) =
         sqlx::query_as("SELECT next_seq, status FROM sync_runs WHERE workspace_id = ? AND id = ?")
@@ -59,29 +60,36 @@ pub async fn append_records_in(
         return Err(StoreError::Protocol(format!("run {run} is {status}; records can only be added while in progress")));
     }
     let mut delta = Counts::default();
-    for (chunk_no, chunk) in records.chunks(INSERT_CHUNK).enumerate() {
+    for r in &records {
+        delta.add(r.status, r.action);
+    }
+    let total = records.len() as i64;
+    let mut seq = next_seq;
+    let mut rest = records.into_iter();
+    loop {
+        let chunk: Vec<NewRecord> = rest.by_ref().take(INSERT_CHUNK).collect();
+        if chunk.is_empty() {
+            break;
+        }
         let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
             "INSERT INTO run_records (run_id, seq, status, action, message_code, detail, salesforce_id, \
              conversion_id, label, external_created_at, external_updated_at) ",
         );
-        let base = next_seq + (chunk_no * INSERT_CHUNK) as i64;
-        qb.push_values(chunk.iter().enumerate(), |mut b, (i, r)| {
+        qb.push_values(chunk, |mut b, r| {
             b.push_bind(run.0)
-                .push_bind(base + i as i64)
+                .push_bind(seq)
                 .push_bind(r.status.as_str())
                 .push_bind(r.action.as_str())
                 .push_bind(r.message.map(RecordMessage::code))
-                .push_bind(r.detail.clone())
-                .push_bind(r.salesforce_id.clone())
-                .push_bind(r.conversion_id.clone())
-                .push_bind(r.label.clone())
+                .push_bind(r.detail)
+                .push_bind(r.salesforce_id)
+                .push_bind(r.conversion_id)
+                .push_bind(r.label)
                 .push_bind(r.external_created_at)
                 .push_bind(r.external_updated_at);
+            seq += 1;
         });
         qb.build().execute(&mut *conn).await?;
-        for r in chunk {
-            delta.add(r.status, r.action);
-        }
     }
     let c: (i64, i64, i64, i64, i64) = sqlx::query_as(
         "UPDATE sync_runs SET created = created + ?, updated = updated + ?, deleted = deleted + ?, \
@@ -93,7 +101,7 @@ pub async fn append_records_in(
     .bind(delta.deleted)
     .bind(delta.skipped)
     .bind(delta.failed)
-    .bind(records.len() as i64)
+    .bind(total)
     .bind(ws.as_str())
     .bind(run.0)
     .fetch_one(&mut *conn)

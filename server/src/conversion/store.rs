@@ -81,29 +81,35 @@ const CHUNK: usize = 200;
 /// Parameters per `IN (...)` list.
 const IN_CHUNK: usize = 500;
 
-/// Inserts or updates rows (matched on workspace and Salesforce id).
-pub async fn upsert(conn: &mut SqliteConnection, spec: &TableSpec, rows: &[Vec<Val>]) -> Result<(), StoreError> {
-    for chunk in rows.chunks(CHUNK) {
+/// Inserts or updates rows (matched on workspace and Salesforce id). The rows are moved into the
+/// statement's arguments, so no value is copied on the way.
+pub async fn upsert(conn: &mut SqliteConnection, spec: &TableSpec, rows: Vec<Vec<Val>>) -> Result<(), StoreError> {
+    let set: Vec<String> = spec.synced.iter().map(|c| format!("{c} = excluded.{c}")).collect();
+    // A row Conversion created and pushed is matched on its own id the first time it comes back
+    // (its Salesforce id may not be stored yet).
+    let conflicts = format!(
+        " ON CONFLICT (workspace_id, salesforce_id) DO UPDATE SET {0} ON CONFLICT (id) DO UPDATE SET salesforce_id = excluded.salesforce_id, {0}",
+        set.join(", ")
+    );
+    let mut rest = rows.into_iter();
+    loop {
+        let chunk: Vec<Vec<Val>> = rest.by_ref().take(CHUNK).collect();
+        if chunk.is_empty() {
+            return Ok(());
+        }
         let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(format!("INSERT INTO {} ({}) ", spec.table, spec.columns.join(", ")));
         qb.push_values(chunk, |mut b, row| {
             for v in row {
                 match v {
-                    Val::Text(t) => b.push_bind(t.clone()),
-                    Val::Int(i) => b.push_bind(*i),
-                    Val::Real(r) => b.push_bind(*r),
+                    Val::Text(t) => b.push_bind(t),
+                    Val::Int(i) => b.push_bind(i),
+                    Val::Real(r) => b.push_bind(r),
                 };
             }
         });
-        let set: Vec<String> = spec.synced.iter().map(|c| format!("{c} = excluded.{c}")).collect();
-        // A row Conversion created and pushed is matched on its own id the first time it comes
-        // back (its Salesforce id may not be stored yet).
-        qb.push(format!(
-            " ON CONFLICT (workspace_id, salesforce_id) DO UPDATE SET {0} ON CONFLICT (id) DO UPDATE SET salesforce_id = excluded.salesforce_id, {0}",
-            set.join(", ")
-        ));
+        qb.push(&conflicts);
         qb.build().execute(&mut *conn).await?;
     }
-    Ok(())
 }
 
 /// Deletes the rows with these Salesforce ids.

@@ -367,7 +367,7 @@ async fn commit(
         .collect();
     let records: Vec<NewRecord> = all.into_iter().map(|(_, r)| r).collect();
     let mut tx = engine.pool().begin_with("BEGIN IMMEDIATE").await.map_err(StoreError::from)?;
-    store::append_records_in(&mut tx, engine.workspace(), run, &records).await?;
+    store::append_records_in(&mut tx, engine.workspace(), run, records).await?;
     settle_in(&mut tx, engine, object, &settled, &created).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(())
