@@ -38,7 +38,10 @@ async fn setup(records: usize, config: EngineConfig, dir: &std::path::Path) -> (
     let ws = WorkspaceId("bench".into());
     store::ensure_workspace(&pool, &ws, "Bench", 0).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let org = fake_org::start(listener, OrgConfig { records, ..OrgConfig::default() }).await.unwrap();
+    // BENCH_ORG_LATENCY_MS: each API call of the org takes this long, as a remote org's would.
+    let latency: u64 = std::env::var("BENCH_ORG_LATENCY_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+    let faults = if latency > 0 { vec![server::fake_org::FaultCommand::SetLatency { ms: latency }] } else { Vec::new() };
+    let org = fake_org::start(listener, OrgConfig { records, faults, ..OrgConfig::default() }).await.unwrap();
     let engine = Engine::new(pool.clone(), ws, org.client().unwrap(), Arc::new(SystemClock), config, None, CancellationToken::new());
     (org, engine, pool)
 }
