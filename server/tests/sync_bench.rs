@@ -203,30 +203,57 @@ async fn peak_memory_is_flat_in_the_batch_size() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "benchmark: run with --release -- --ignored --nocapture"]
 async fn outbound_latency_from_change_to_salesforce_write() {
-    let dir = tempfile::tempdir().unwrap();
-    let (org, engine, pool) = setup(10_000, EngineConfig::default(), dir.path()).await;
-    let worker = tokio::spawn(scheduler::run_outbound(engine.clone()));
-    let mut samples = Vec::new();
-    for i in 0..300 {
-        let started = Instant::now();
-        let input = ContactInput { email: Some(format!("lat.{i}@example.org")), last_name: Some("Latency".into()), ..Default::default() };
-        let id = changes::create_contact(&pool, engine.workspace(), &input, engine.now_ms()).await.unwrap();
-        engine.outbox_changed();
+    // (changes per second, changes): 30 s at 10/s, 5 s at 1,000/s.
+    for (per_sec, total) in [(10u32, 300usize), (1_000, 5_000)] {
+        let dir = tempfile::tempdir().unwrap();
+        let (org, engine, pool) = setup(10_000, EngineConfig::default(), dir.path()).await;
+        let worker = tokio::spawn(scheduler::run_outbound(engine.clone()));
+        // Conversion's id -> when the change was made.
+        let pending: Arc<std::sync::Mutex<std::collections::HashMap<String, Instant>>> = Arc::default();
+        let producer = {
+            let (pending, engine) = (pending.clone(), engine.clone());
+            tokio::spawn(async move {
+                let period = Duration::from_secs(1) / per_sec;
+                let start = tokio::time::Instant::now();
+                for i in 0..total {
+                    // Open loop: each change at its own time, whether or not earlier ones landed.
+                    tokio::time::sleep_until(start + period * i as u32).await;
+                    let made = Instant::now();
+                    let input = ContactInput { email: Some(format!("lat.{i}@example.org")), last_name: Some("Latency".into()), ..Default::default() };
+                    let id = changes::create_contact(&pool, engine.workspace(), &input, engine.now_ms()).await.unwrap();
+                    pending.lock().unwrap().insert(id, made);
+                    engine.outbox_changed();
+                }
+                start.elapsed()
+            })
+        };
         // The write has happened when the org holds a contact with Conversion's id.
-        loop {
-            let there = org.with_store(|s| s.table("Contact").unwrap().by_external_id.contains_key(id.as_str()));
-            if there {
-                break;
-            }
+        let mut samples = Vec::with_capacity(total);
+        while samples.len() < total {
             tokio::time::sleep(Duration::from_micros(200)).await;
+            let mut waiting = pending.lock().unwrap();
+            let landed: Vec<String> = org.with_store(|s| {
+                let contacts = &s.table("Contact").unwrap().by_external_id;
+                waiting.keys().filter(|id| contacts.contains_key(id.as_str())).cloned().collect()
+            });
+            for id in landed {
+                if let Some(made) = waiting.remove(&id) {
+                    samples.push(made.elapsed());
+                }
+            }
         }
-        samples.push(started.elapsed());
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        let produced_in = producer.await.unwrap();
+        samples.sort();
+        let p = |q: f64| samples[((samples.len() as f64 - 1.0) * q) as usize];
+        println!(
+            "outbound change -> Salesforce write at {per_sec} changes/s ({total} changes, made in {:.1} s): p50 {:?}, p99 {:?}, max {:?}",
+            produced_in.as_secs_f64(),
+            p(0.5),
+            p(0.99),
+            samples[samples.len() - 1]
+        );
+        engine.cancel_token().cancel();
+        let _ = worker.await;
+        org.shutdown().await;
     }
-    samples.sort();
-    let p = |q: f64| samples[((samples.len() as f64 - 1.0) * q) as usize];
-    println!("outbound change -> Salesforce write, {} changes: p50 {:?}, p99 {:?}, max {:?}", samples.len(), p(0.5), p(0.99), samples[samples.len() - 1]);
-    engine.cancel_token().cancel();
-    let _ = worker.await;
-    org.shutdown().await;
 }
