@@ -7,6 +7,7 @@ use crate::domain::format_count;
 use crate::domain::settings::{SyncSettings, CONTACT_FIELDS, INTERVAL_CHOICES};
 use crate::domain::ObjectType;
 use crate::domain::RunMessage;
+use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
 
 #[component]
@@ -37,8 +38,8 @@ pub fn ConnectionCard(c: ConnectionView) -> impl IntoView {
                 <div><dt>"Org"</dt><dd>{c.instance_url.clone().unwrap_or_else(|| "—".into())}</dd></div>
                 <div><dt>"Integration user"</dt><dd>{c.username.clone().unwrap_or_else(|| "—".into())}</dd></div>
                 <div><dt>"Connected since"</dt><dd>{match c.connected_since {
-                    Some(ms) if state != ConnectionState::Disconnected => view! { <LocalTime ms/> }.into_any(),
-                    _ => view! { <span>"—"</span> }.into_any(),
+                    Some(ms) if state != ConnectionState::Disconnected => Either::Left(view! { <LocalTime ms/> }),
+                    _ => Either::Right(view! { <span>"—"</span> }),
                 }}</dd></div>
             </dl>
             <div class="actions">
@@ -67,7 +68,7 @@ pub fn RateLimitsCard(c: ConnectionView, as_of: i64) -> impl IntoView {
                 </div>
             </header>
             {match c.api {
-                Some(api) => view! {
+                Some(api) => Either::Left(view! {
                     <div class="meter" role="meter" aria-label="API requests used" aria-valuemin="0"
                         aria-valuemax=api.max aria-valuenow=api.used>
                         <div class="meter__bar" class:is-over=exceeded style=format!("width: {:.1}%", api.percent())></div>
@@ -77,8 +78,8 @@ pub fn RateLimitsCard(c: ConnectionView, as_of: i64) -> impl IntoView {
                         " of "<span class="num">{format_count(api.max)}</span>" requests ("{format!("{:.0}%", api.percent())}")"
                         <span class="muted">" · measured "<LocalTime ms=api.measured_at/></span>
                     </p>
-                }.into_any(),
-                None => view! { <p class="muted">"Not measured yet: usage appears after the first sync."</p> }.into_any(),
+                }),
+                None => Either::Right(view! { <p class="muted">"Not measured yet: usage appears after the first sync."</p> }),
             }}
             {exceeded.then(|| view! {
                 <div class="callout callout--danger" role="alert" data-testid="limit-exceeded">
@@ -98,9 +99,9 @@ pub fn SettingsCard(settings: SyncSettings) -> impl IntoView {
     let s = settings;
     let result = move || {
         save.value().get().map(|r| match r {
-            Ok(Ok(_)) => view! { <p class="form-status form-status--ok" role="status">"Saved. The next run uses these settings."</p> }.into_any(),
-            Ok(Err(refused)) => view! { <p class="form-status form-status--error" role="alert">{refused}</p> }.into_any(),
-            Err(_) => view! { <p class="form-status form-status--error" role="alert">"The settings could not be saved. Try again in a moment."</p> }.into_any(),
+            Ok(Ok(_)) => EitherOf3::A(view! { <p class="form-status form-status--ok" role="status">"Saved. The next run uses these settings."</p> }),
+            Ok(Err(refused)) => EitherOf3::B(view! { <p class="form-status form-status--error" role="alert">{refused}</p> }),
+            Err(_) => EitherOf3::C(view! { <p class="form-status form-status--error" role="alert">"The settings could not be saved. Try again in a moment."</p> }),
         })
     };
     let check = |name: &'static str, label: &'static str, help: &'static str, on: bool| {

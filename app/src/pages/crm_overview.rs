@@ -11,6 +11,7 @@ use crate::components::time::LocalTime;
 use crate::domain::health::SyncHealth;
 use crate::domain::{format_count, SyncRun};
 use crate::pages::sync_activity::run_href;
+use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -25,8 +26,8 @@ pub fn CrmOverviewPage() -> impl IntoView {
                 <Transition fallback=|| ()>
                     {move || Suspend::new(async move {
                         match connection.await {
-                            Ok(data) => view! { <ConnectionCard c=data.connection/> }.into_any(),
-                            Err(_) => view! { <p class="card" role="alert">"The Salesforce connection could not be loaded. Try again in a moment."</p> }.into_any(),
+                            Ok(data) => Either::Left(view! { <ConnectionCard c=data.connection/> }),
+                            Err(_) => Either::Right(view! { <p class="card" role="alert">"The Salesforce connection could not be loaded. Try again in a moment."</p> }),
                         }
                     })}
                 </Transition>
@@ -41,8 +42,8 @@ pub fn CrmOverviewPage() -> impl IntoView {
                     <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                         {move || Suspend::new(async move {
                             match health.await {
-                                Ok(h) => view! { <HealthSummary h/> }.into_any(),
-                                Err(_) => view! { <p role="alert">"Sync health could not be loaded. Try again in a moment."</p> }.into_any(),
+                                Ok(h) => Either::Left(view! { <HealthSummary h/> }),
+                                Err(_) => Either::Right(view! { <p role="alert">"Sync health could not be loaded. Try again in a moment."</p> }),
                             }
                         })}
                     </Transition>
@@ -136,14 +137,14 @@ fn LastRun(label: &'static str, run: Option<SyncRun>) -> impl IntoView {
         <div class="last-run">
             <p class="last-run__label">{label}</p>
             {match run {
-                Some(r) => view! {
+                Some(r) => Either::Left(view! {
                     <a class="last-run__link" href=run_href(r.id)>{r.description()}</a>
                     <div class="last-run__meta">
                         <StatusBadge status=r.status/>
                         <LocalTime ms=r.started_at/>
                     </div>
-                }.into_any(),
-                None => view! { <p class="muted">"No runs yet"</p> }.into_any(),
+                }),
+                None => Either::Right(view! { <p class="muted">"No runs yet"</p> }),
             }}
         </div>
     }

@@ -9,6 +9,7 @@ use crate::components::time::{client_now_ms, LocalTime, RunDuration};
 use crate::domain::filters::href_with;
 use crate::domain::{format_count, RecordStatus, RecordsQuery, RunMessage, RunRecord, RunStatus, SyncRun};
 use crate::pages::sync_activity::{run_href, Notes};
+use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -31,14 +32,14 @@ pub fn RunPage() -> impl IntoView {
             <Transition fallback=|| view! { <p class="loading">"Loading run…"</p> }>
                 {move || Suspend::new(async move {
                     match detail.await {
-                        Ok(Some(d)) => view! { <RunView detail=d query=query.get_untracked()/> }.into_any(),
-                        Ok(None) => view! { <RunNotFound/> }.into_any(),
-                        Err(_) => view! {
+                        Ok(Some(d)) => EitherOf3::A(view! { <RunView detail=d query=query.get_untracked()/> }),
+                        Ok(None) => EitherOf3::B(view! { <RunNotFound/> }),
+                        Err(_) => EitherOf3::C(view! {
                             <div class="card empty-state" role="alert">
                                 <h3>"This run could not be loaded"</h3>
                                 <p>"Try again in a moment."</p>
                             </div>
-                        }.into_any(),
+                        }),
                     }
                 })}
             </Transition>
@@ -296,8 +297,8 @@ fn RecordTable(records: RwSignal<Vec<RunRecord>>, run: RwSignal<SyncRun>) -> imp
 fn RecordRow(record: RunRecord) -> impl IntoView {
     let RunRecord { seq, status, action, message, detail, salesforce_id, conversion_id, label, external_created_at, external_updated_at } = record;
     let time = |ms: Option<i64>| match ms {
-        Some(ms) => view! { <LocalTime ms/> }.into_any(),
-        None => view! { <span class="muted">"—"</span> }.into_any(),
+        Some(ms) => Either::Left(view! { <LocalTime ms/> }),
+        None => Either::Right(view! { <span class="muted">"—"</span> }),
     };
     view! {
         <tr class="record-row" data-seq=seq data-status=status.as_str()>
@@ -307,22 +308,22 @@ fn RecordRow(record: RunRecord) -> impl IntoView {
             </td>
             <td data-label="Salesforce ID">
                 {match salesforce_id {
-                    Some(id) => view! { <code>{id}</code> }.into_any(),
-                    None => view! { <span class="muted">"—"</span> }.into_any(),
+                    Some(id) => Either::Left(view! { <code>{id}</code> }),
+                    None => Either::Right(view! { <span class="muted">"—"</span> }),
                 }}
             </td>
             <td data-label="Action">{action.label()}</td>
             <td data-label="Status"><RecordStatusBadge status/></td>
             <td data-label="Message" class="record-row__message">
                 {match message {
-                    Some(m) => view! {
+                    Some(m) => Either::Left(view! {
                         <div class="message" data-message=m.code()>
                             <div class="message__title">{m.title()}</div>
                             <div class="message__meaning">{m.meaning()}</div>
                             {detail.map(|d| view! { <div class="message__detail"><code>{d}</code></div> })}
                         </div>
-                    }.into_any(),
-                    None => view! { <span class="muted">"—"</span> }.into_any(),
+                    }),
+                    None => Either::Right(view! { <span class="muted">"—"</span> }),
                 }}
             </td>
             <td data-label="Created in Salesforce">{time(external_created_at)}</td>

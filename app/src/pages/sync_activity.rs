@@ -9,6 +9,7 @@ use crate::components::time::{browser_offset_minutes, client_now_ms, LocalTime, 
 use crate::domain::filters::format_offset;
 use crate::domain::{format_count, Direction, ObjectType, RunId, RunStatus, RunsQuery, SyncRun};
 use crate::domain::RUNS_PAGE_SIZE as PAGE_SIZE;
+use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
@@ -55,13 +56,13 @@ pub fn SyncActivityPage() -> impl IntoView {
                     <Transition fallback=|| view! { <p class="loading">"Loading sync activity…"</p> }>
                         {move || Suspend::new(async move {
                             match page.await {
-                                Ok(resp) => view! { <RunList resp query=query.get_untracked()/> }.into_any(),
-                                Err(_) => view! {
+                                Ok(resp) => Either::Left(view! { <RunList resp query=query.get_untracked()/> }),
+                                Err(_) => Either::Right(view! {
                                     <div class="empty-state" role="alert">
                                         <h3>"Sync activity could not be loaded"</h3>
                                         <p>"Try again in a moment."</p>
                                     </div>
-                                }.into_any(),
+                                }),
                             }
                         })}
                     </Transition>
@@ -248,10 +249,10 @@ fn RunList(resp: RunsResponse, query: RunsQuery) -> impl IntoView {
     });
 
     if resp.runs.is_empty() {
-        return empty_state(&resp, &query).into_any();
+        return Either::Left(empty_state(&resp, &query));
     }
     let notes = resp.notes.clone();
-    view! {
+    Either::Right(view! {
         <Notes notes/>
         <div class="table-wrap">
             <table class="runs">
@@ -282,8 +283,7 @@ fn RunList(resp: RunsResponse, query: RunsQuery) -> impl IntoView {
                 view! { <a class="btn btn--secondary" href=href rel="next">"Older →"</a> }
             })}
         </nav>
-    }
-    .into_any()
+    })
 }
 
 /// Merges a poll into the rows: watched runs change in place, new runs go on top.
