@@ -101,6 +101,31 @@ async fn backfills_done(pool: &SqlitePool) -> i64 {
     scalar(pool, "SELECT COUNT(*) FROM sync_cursors WHERE backfill_done = 1").await
 }
 
+/// Starts the server on a fresh database against `org`, slowed down so the backfill takes a while,
+/// and returns as soon as the backfill is in progress with `records` run records committed.
+async fn start_mid_backfill(org: &FakeOrg, dir: &Path, records: i64) -> (ServerProcess, SqlitePool, std::path::PathBuf) {
+    org.apply_fault(FaultCommand::SetLatency { ms: 15 });
+    let db = dir.join("sync.db");
+    let server = ServerProcess::start(org, &db, dir).await;
+    let watch = observe(&db).await;
+    let mid_backfill = wait_for(Duration::from_secs(60), || async {
+        scalar(&watch, "SELECT COUNT(*) FROM run_records").await >= records
+            && scalar(&watch, "SELECT COUNT(*) FROM sync_runs WHERE status = 'in_progress' AND direction = 'inbound'").await > 0
+    })
+    .await;
+    assert!(mid_backfill, "caught the backfill in progress");
+    (server, watch, db)
+}
+
+/// Waits until every object's backfill is done and no run is in progress.
+async fn caught_up(watch: &SqlitePool) -> bool {
+    wait_for(Duration::from_secs(120), || async {
+        backfills_done(watch).await == INBOUND_ORDER.len() as i64
+            && scalar(watch, "SELECT COUNT(*) FROM sync_runs WHERE status = 'in_progress'").await == 0
+    })
+    .await
+}
+
 /// Conversion's synced data, without its own generated ids and local times, keyed by Salesforce id.
 async fn conversion_data(pool: &SqlitePool) -> BTreeMap<String, Vec<String>> {
     let queries = [
@@ -179,16 +204,7 @@ async fn killed_mid_backfill_and_mid_push_the_restarted_server_loses_nothing_and
     assert!(expected.len() > 5_000, "the reference sync holds the org's records");
 
     // 1. Killed mid-backfill: some batches committed, a run in progress, backfills unfinished.
-    org.apply_fault(FaultCommand::SetLatency { ms: 15 });
-    let db = dir.path().join("sync.db");
-    let first = ServerProcess::start(&org, &db, dir.path()).await;
-    let watch = observe(&db).await;
-    let mid_backfill = wait_for(Duration::from_secs(60), || async {
-        scalar(&watch, "SELECT COUNT(*) FROM run_records").await >= 2_000
-            && scalar(&watch, "SELECT COUNT(*) FROM sync_runs WHERE status = 'in_progress' AND direction = 'inbound'").await > 0
-    })
-    .await;
-    assert!(mid_backfill, "caught the backfill in progress");
+    let (first, watch, db) = start_mid_backfill(&org, dir.path(), 2_000).await;
     first.kill_9();
     let committed_before = scalar(&watch, "SELECT COUNT(*) FROM run_records").await;
     assert!(backfills_done(&watch).await < INBOUND_ORDER.len() as i64, "killed before the backfill finished");
@@ -203,12 +219,7 @@ async fn killed_mid_backfill_and_mid_push_the_restarted_server_loses_nothing_and
     .unwrap();
     assert!(!interrupted.is_empty(), "the run left in progress is marked failed");
     assert!(interrupted.iter().all(|(d, code, detail)| d == "inbound" && code == "unknown_error" && detail.starts_with(INTERRUPTED)), "{interrupted:?}");
-    let caught_up = wait_for(Duration::from_secs(120), || async {
-        backfills_done(&watch).await == INBOUND_ORDER.len() as i64
-            && scalar(&watch, "SELECT COUNT(*) FROM sync_runs WHERE status = 'in_progress'").await == 0
-    })
-    .await;
-    assert!(caught_up, "the backfill completes after the restart");
+    assert!(caught_up(&watch).await, "the backfill completes after the restart");
     assert!(scalar(&watch, "SELECT COUNT(*) FROM run_records").await > committed_before);
 
     // No record lost, none counted twice: the same outcome for every org record as the reference,
@@ -320,16 +331,7 @@ async fn sigterm_mid_backfill_finishes_the_page_in_hand_and_exits_cleanly() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let org = fake_org::start(listener, OrgConfig { records: 6_000, seed: 12, ..OrgConfig::default() }).await.unwrap();
     let reference = uninterrupted_reference(&org, &dir.path().join("reference.db")).await;
-    org.apply_fault(FaultCommand::SetLatency { ms: 15 });
-    let db = dir.path().join("sync.db");
-    let mut server = ServerProcess::start(&org, &db, dir.path()).await;
-    let watch = observe(&db).await;
-    let mid_backfill = wait_for(Duration::from_secs(60), || async {
-        scalar(&watch, "SELECT COUNT(*) FROM run_records").await >= 1_000
-            && scalar(&watch, "SELECT COUNT(*) FROM sync_runs WHERE status = 'in_progress'").await > 0
-    })
-    .await;
-    assert!(mid_backfill, "caught the backfill in progress");
+    let (mut server, watch, db) = start_mid_backfill(&org, dir.path(), 1_000).await;
     let pid = server.child.id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
     let start = Instant::now();
@@ -346,12 +348,7 @@ async fn sigterm_mid_backfill_finishes_the_page_in_hand_and_exits_cleanly() {
     assert!(backfills_done(&watch).await < INBOUND_ORDER.len() as i64, "stopped before the backfill finished");
 
     let _again = ServerProcess::start(&org, &db, dir.path()).await;
-    let caught_up = wait_for(Duration::from_secs(120), || async {
-        backfills_done(&watch).await == INBOUND_ORDER.len() as i64
-            && scalar(&watch, "SELECT COUNT(*) FROM sync_runs WHERE status = 'in_progress'").await == 0
-    })
-    .await;
-    assert!(caught_up, "the backfill completes after the restart");
+    assert!(caught_up(&watch).await, "the backfill completes after the restart");
     assert!(inbound_outcomes(&watch).await == inbound_outcomes(&reference).await, "every record once, as uninterrupted");
     assert!(conversion_data(&watch).await == conversion_data(&reference).await);
     org.shutdown().await;
