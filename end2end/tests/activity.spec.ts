@@ -1,4 +1,4 @@
-import { test, expect, open, inZone } from "./fixtures";
+import { test, expect, open, hydrated, inZone } from "./fixtures";
 
 const LIST = "/settings/crm/sync-activity";
 
@@ -49,6 +49,7 @@ test("direction tabs filter and live in the URL, keyboard included", async ({ pa
   const tablist = page.getByRole("tablist", { name: "Direction" });
   await tablist.getByRole("tab", { name: /^Inbound/ }).click();
   await expect(page).toHaveURL(/direction=inbound/);
+  await hydrated(page);
   await expect(tablist.getByRole("tab", { name: /^Inbound/ })).toHaveAttribute("aria-selected", "true");
   await expectEveryRow(page, { direction: "inbound" });
 
@@ -80,6 +81,7 @@ test("date range filter: a range with no runs says so and offers to clear", asyn
   await open(page, LIST);
   await page.getByTestId("from-date").fill("2020-01-01");
   await expect(page).toHaveURL(/from=2020-01-01&tz=%2B01%3A00/);
+  await hydrated(page);
   await page.getByTestId("to-date").fill("2020-01-31");
   await expect(page).toHaveURL(/to=2020-01-31/);
   await expect(page.getByTestId("empty-state")).toContainText("No runs match these filters");

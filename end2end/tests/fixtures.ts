@@ -25,8 +25,14 @@ export { expect };
 /** Opens a page and waits until it is hydrated (interactive). */
 export async function open(page: Page, url: string) {
   const response = await page.goto(url);
-  await page.waitForSelector("body[data-hydrated]");
+  await hydrated(page);
   return response;
+}
+
+/** Waits until the current page's islands are hydrated: after a navigation, before the next
+ * interaction (each address is a page load of its own). */
+export async function hydrated(page: Page) {
+  await page.waitForSelector("body[data-hydrated]");
 }
 
 /** What Intl says the instant looks like in a zone, in the app's display format. */

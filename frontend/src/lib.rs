@@ -1,7 +1,13 @@
-//! The browser entry point: hydrate the server-rendered page and nothing else.
+//! The browser entry point: hydrate the page's islands and nothing else.
 
+// Links the app crate: its islands export themselves to the page.
+#[allow(unused_imports)]
+use app::*;
+
+/// Hydrates the islands of the server-rendered page (the parts that change or respond in the
+/// browser); the rest of the page stays the server's HTML.
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    leptos::mount::hydrate_islands();
 }

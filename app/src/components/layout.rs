@@ -53,6 +53,18 @@ pub fn SettingsLayout(active: CrmTab, children: Children) -> impl IntoView {
                     {children()}
                 </main>
             </div>
+            <HydrationMarker/>
         </div>
     }
+}
+
+/// Marks the page interactive once the islands before it have hydrated (islands hydrate in
+/// document order; this one comes last). Browser tests wait for the marker before they interact.
+#[island]
+pub fn HydrationMarker() -> impl IntoView {
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
 }

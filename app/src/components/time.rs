@@ -3,10 +3,12 @@
 //! exact UTC instant stays available on hover.
 
 use crate::domain::format_duration;
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, TimeZone, Timelike, Utc};
 use leptos::prelude::*;
 
-const DISPLAY: &str = "%b %-d, %Y, %-I:%M:%S %p";
+// Written out by hand rather than with chrono's format strings: these run in the browser too, and
+// chrono's strftime machinery weighs more in the Wasm than all of this.
+const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 fn utc(ms: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).unwrap_or_default()
@@ -14,17 +16,32 @@ fn utc(ms: i64) -> DateTime<Utc> {
 
 /// "2026-11-30 13:12:03.120 UTC": the exact instant, for tooltips.
 pub fn exact_utc(ms: i64) -> String {
-    utc(ms).format("%Y-%m-%d %H:%M:%S%.3f UTC").to_string()
+    let t = utc(ms);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:03} UTC",
+        t.year(), t.month(), t.day(), t.hour(), t.minute(), t.second(), t.timestamp_subsec_millis()
+    )
 }
 
 /// The machine-readable instant for `<time datetime>`.
 pub fn iso_utc(ms: i64) -> String {
-    utc(ms).format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    let t = utc(ms);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(), t.month(), t.day(), t.hour(), t.minute(), t.second(), t.timestamp_subsec_millis()
+    )
+}
+
+/// "Nov 30, 2026, 1:12:03 PM".
+fn display<Tz: TimeZone>(t: &DateTime<Tz>) -> String {
+    let (pm, hour) = t.hour12();
+    let month = MONTHS[t.month0() as usize];
+    format!("{month} {}, {}, {hour}:{:02}:{:02} {}", t.day(), t.year(), t.minute(), t.second(), if pm { "PM" } else { "AM" })
 }
 
 /// "Nov 30, 2026, 1:12:03 PM UTC": what the server can say without knowing the reader's zone.
 pub fn display_utc(ms: i64) -> String {
-    format!("{} UTC", utc(ms).format(DISPLAY))
+    format!("{} UTC", display(&utc(ms)))
 }
 
 /// The reader's UTC offset at that instant, in minutes east of UTC (browser only).
@@ -42,7 +59,7 @@ pub fn browser_offset_minutes(_ms: i64) -> i32 {
 /// "Nov 30, 2026, 8:12:03 AM" in the given offset.
 pub fn display_in_offset(ms: i64, offset_minutes: i32) -> String {
     let offset = FixedOffset::east_opt(offset_minutes * 60).unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero"));
-    utc(ms).with_timezone(&offset).format(DISPLAY).to_string()
+    display(&utc(ms).with_timezone(&offset))
 }
 
 /// The reader's clock, Unix ms (browser only; the server's clock elsewhere).
@@ -75,6 +92,13 @@ pub fn LocalTime(ms: i64) -> impl IntoView {
     }
 }
 
+/// [`LocalTime`] inside a view that stays server HTML: an island of its own, so the browser can
+/// show the instant in the reader's zone.
+#[island]
+pub fn LocalTimeIsland(ms: i64) -> impl IntoView {
+    view! { <LocalTime ms/> }
+}
+
 /// Start to finish, ticking against `now` while unfinished.
 #[component]
 pub fn RunDuration(
@@ -103,5 +127,8 @@ mod tests {
         assert_eq!(display_in_offset(ms, -300), "Nov 30, 2026, 8:12:03 AM");
         assert_eq!(display_in_offset(ms, 330), "Nov 30, 2026, 6:42:03 PM");
         assert_eq!(exact_utc(ms), "2026-11-30 13:12:03.000 UTC");
+        assert_eq!(iso_utc(ms + 120), "2026-11-30T13:12:03.120Z");
+        assert_eq!(display_utc(ms - 13 * 3_600_000), "Nov 30, 2026, 12:12:03 AM UTC");
+        assert_eq!(display_utc(ms - 1_000 * 3_600_000), "Oct 19, 2026, 9:12:03 PM UTC");
     }
 }

@@ -68,10 +68,22 @@ pub fn format_offset(offset_minutes: i32) -> String {
     format!("{sign}{:02}:{:02}", m / 60, m % 60)
 }
 
+/// "2026-11-30" (a year of four digits, month and day of one or two) as a calendar date. By hand
+/// rather than with chrono's format parser, which would weigh on the Wasm.
+pub fn parse_date(s: &str) -> Option<NaiveDate> {
+    let mut parts = s.split('-');
+    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+    let digits = |p: &str, len: std::ops::RangeInclusive<usize>| len.contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit());
+    if parts.next().is_some() || !digits(y, 4..=4) || !digits(m, 1..=2) || !digits(d, 1..=2) {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?)
+}
+
 /// A date ("2026-11-30", the whole day in `tz`) or an instant (RFC 3339). `end` picks the end of a
 /// date instead of its start. Returns Unix ms.
 fn parse_bound(s: &str, tz: FixedOffset, end: bool) -> Option<i64> {
-    if let Ok(date) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+    if let Some(date) = parse_date(s) {
         let day = if end { date.checked_add_signed(Duration::days(1))? } else { date };
         let local = tz.from_local_datetime(&day.and_hms_opt(0, 0, 0)?).single()?;
         return Some(local.timestamp_millis());

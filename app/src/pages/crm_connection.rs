@@ -1,7 +1,7 @@
 //! The Overview tab's Salesforce cards: the connection, Rate limits and Sync settings.
 
 use crate::api::connection::SaveSyncSettings;
-use crate::components::time::LocalTime;
+use crate::components::time::LocalTimeIsland;
 use crate::domain::connection::{ConnectionState, ConnectionView};
 use crate::domain::format_count;
 use crate::domain::settings::{SyncSettings, CONTACT_FIELDS, INTERVAL_CHOICES};
@@ -38,7 +38,7 @@ pub fn ConnectionCard(c: ConnectionView) -> impl IntoView {
                 <div><dt>"Org"</dt><dd>{c.instance_url.clone().unwrap_or_else(|| "—".into())}</dd></div>
                 <div><dt>"Integration user"</dt><dd>{c.username.clone().unwrap_or_else(|| "—".into())}</dd></div>
                 <div><dt>"Connected since"</dt><dd>{match c.connected_since {
-                    Some(ms) if state != ConnectionState::Disconnected => Either::Left(view! { <LocalTime ms/> }),
+                    Some(ms) if state != ConnectionState::Disconnected => Either::Left(view! { <LocalTimeIsland ms/> }),
                     _ => Either::Right(view! { <span>"—"</span> }),
                 }}</dd></div>
             </dl>
@@ -76,7 +76,7 @@ pub fn RateLimitsCard(c: ConnectionView, as_of: i64) -> impl IntoView {
                     <p class="meter__numbers">
                         <strong class="num" data-testid="api-used">{format_count(api.used)}</strong>
                         " of "<span class="num">{format_count(api.max)}</span>" requests ("{format!("{:.0}%", api.percent())}")"
-                        <span class="muted">" · measured "<LocalTime ms=api.measured_at/></span>
+                        <span class="muted">" · measured "<LocalTimeIsland ms=api.measured_at/></span>
                     </p>
                 }),
                 None => Either::Right(view! { <p class="muted">"Not measured yet: usage appears after the first sync."</p> }),
@@ -86,24 +86,17 @@ pub fn RateLimitsCard(c: ConnectionView, as_of: i64) -> impl IntoView {
                     <h3 class="callout__title">{RunMessage::ApiLimitExceeded.title()}</h3>
                     <p>{RunMessage::ApiLimitExceeded.meaning()}</p>
                     <p class="callout__todo"><strong>"What to do: "</strong>{RunMessage::ApiLimitExceeded.what_to_do()}</p>
-                    {paused.map(|ms| view! { <p>"No further calls are made until "<LocalTime ms/>"."</p> })}
+                    {paused.map(|ms| view! { <p>"No further calls are made until "<LocalTimeIsland ms/>"."</p> })}
                 </div>
             })}
         </section>
     }
 }
 
+/// The settings card. Its fields are server HTML; the form around them is an island.
 #[component]
 pub fn SettingsCard(settings: SyncSettings) -> impl IntoView {
-    let save = ServerAction::<SaveSyncSettings>::new();
     let s = settings;
-    let result = move || {
-        save.value().get().map(|r| match r {
-            Ok(Ok(_)) => EitherOf3::A(view! { <p class="form-status form-status--ok" role="status">"Saved. The next run uses these settings."</p> }),
-            Ok(Err(refused)) => EitherOf3::B(view! { <p class="form-status form-status--error" role="alert">{refused}</p> }),
-            Err(_) => EitherOf3::C(view! { <p class="form-status form-status--error" role="alert">"The settings could not be saved. Try again in a moment."</p> }),
-        })
-    };
     let check = |name: &'static str, label: &'static str, help: &'static str, on: bool| {
         view! {
             <label class="setting">
@@ -120,7 +113,7 @@ pub fn SettingsCard(settings: SyncSettings) -> impl IntoView {
                     <p class="card__subtitle">"Read by the sync at every run; a change applies from the next one."</p>
                 </div>
             </header>
-            <ActionForm action=save attr:class="settings-form">
+            <SettingsForm>
                 <fieldset class="settings-group">
                     <legend>"Syncing from Salesforce"</legend>
                     <p class="setting__help">"Object types brought into Conversion on the inbound schedule. A type that is off is not read at all."</p>
@@ -183,11 +176,30 @@ pub fn SettingsCard(settings: SyncSettings) -> impl IntoView {
                     </label>
                     <p class="setting__help">"Matching Salesforce records are skipped with \u{201c}Do not sync\u{201d}, as are records flagged do-not-sync in Salesforce."</p>
                 </fieldset>
-                <div class="actions">
-                    <button class="btn btn--primary" type="submit">"Save settings"</button>
-                    {result}
-                </div>
-            </ActionForm>
+            </SettingsForm>
         </section>
+    }
+}
+
+/// Saves the fields it is given (server HTML, not part of the Wasm) through a server function and
+/// shows the answer without a reload.
+#[island]
+fn SettingsForm(children: Children) -> impl IntoView {
+    let save = ServerAction::<SaveSyncSettings>::new();
+    let result = move || {
+        save.value().get().map(|r| match r {
+            Ok(Ok(_)) => EitherOf3::A(view! { <p class="form-status form-status--ok" role="status">"Saved. The next run uses these settings."</p> }),
+            Ok(Err(refused)) => EitherOf3::B(view! { <p class="form-status form-status--error" role="alert">{refused}</p> }),
+            Err(_) => EitherOf3::C(view! { <p class="form-status form-status--error" role="alert">"The settings could not be saved. Try again in a moment."</p> }),
+        })
+    };
+    view! {
+        <ActionForm action=save attr:class="settings-form">
+            {children()}
+            <div class="actions">
+                <button class="btn btn--primary" type="submit">"Save settings"</button>
+                {result}
+            </div>
+        </ActionForm>
     }
 }

@@ -61,8 +61,9 @@ pub fn CrmOverviewPage() -> impl IntoView {
     }
 }
 
-/// The card's numbers, kept live (every few seconds) while any run of the window is in progress.
-#[component]
+/// The card's numbers, kept live (every few seconds) while any run of the window is in progress:
+/// an island.
+#[island]
 fn HealthSummary(h: HealthResponse) -> impl IntoView {
     let health = RwSignal::new(h.health);
     let live = Memo::new(move |_| health.with(|h| h.runs_in_progress > 0));

@@ -1,5 +1,6 @@
 //! Any URL the app does not know.
 
+use crate::components::layout::HydrationMarker;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -19,5 +20,6 @@ pub fn NotFoundPage() -> impl IntoView {
                 <a class="btn btn--primary" href="/settings/crm">"Go to CRM & Syncing"</a>
             </div>
         </main>
+        <HydrationMarker/>
     }
 }

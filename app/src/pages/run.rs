@@ -32,7 +32,10 @@ pub fn RunPage() -> impl IntoView {
             <Transition fallback=|| view! { <p class="loading">"Loading run…"</p> }>
                 {move || Suspend::new(async move {
                     match detail.await {
-                        Ok(Some(d)) => EitherOf3::A(view! { <RunView detail=d query=query.get_untracked()/> }),
+                        Ok(Some(d)) => EitherOf3::A(view! {
+                            <Title text=d.run.description()/>
+                            <RunView detail=d query=query.get_untracked()/>
+                        }),
                         Ok(None) => EitherOf3::B(view! { <RunNotFound/> }),
                         Err(_) => EitherOf3::C(view! {
                             <div class="card empty-state" role="alert">
@@ -64,7 +67,9 @@ fn RunNotFound() -> impl IntoView {
     }
 }
 
-#[component]
+/// The run and its records, kept live while it is in progress: an island, hydrated from what the
+/// server rendered.
+#[island]
 fn RunView(detail: RunDetail, query: RecordsQuery) -> impl IntoView {
     let run = RwSignal::new(detail.run.clone());
     let records = RwSignal::new(detail.records.clone());
@@ -103,9 +108,7 @@ fn RunView(detail: RunDetail, query: RecordsQuery) -> impl IntoView {
 
     let first = detail.run.clone();
     let description = first.description();
-    let title = description.clone();
     view! {
-        <Title text=title/>
         <Notes notes=detail.notes.clone()/>
         <section class="card run-summary" data-run-id=first.id.to_string()>
             <header class="run-summary__header">

@@ -12,7 +12,7 @@ use crate::domain::RUNS_PAGE_SIZE as PAGE_SIZE;
 use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::hooks::use_query_map;
 
 /// The run page's address.
 pub fn run_href(id: RunId) -> String {
@@ -50,8 +50,8 @@ pub fn SyncActivityPage() -> impl IntoView {
                         </p>
                     </div>
                 </header>
-                <DirectionTabs query/>
-                <FilterBar query/>
+                <DirectionTabs query=query.get_untracked()/>
+                <FilterBar query=query.get_untracked()/>
                 <div role="tabpanel" id="runs-panel" class="activity__panel">
                     <Transition fallback=|| view! { <p class="loading">"Loading sync activity…"</p> }>
                         {move || Suspend::new(async move {
@@ -72,14 +72,45 @@ pub fn SyncActivityPage() -> impl IntoView {
     }
 }
 
-/// All / Inbound / Outbound as a real tablist (arrow keys move between tabs).
+/// All / Inbound / Outbound as a real tablist. The tabs are server HTML (links to this page's
+/// address with another direction); only the arrow keys that move between them need the browser.
 #[component]
-fn DirectionTabs(query: Memo<RunsQuery>) -> impl IntoView {
+fn DirectionTabs(query: RunsQuery) -> impl IntoView {
     let tabs: [(Option<Direction>, &'static str); 3] = [
         (None, "All"),
         (Some(Direction::Inbound), Direction::Inbound.tab_label()),
         (Some(Direction::Outbound), Direction::Outbound.tab_label()),
     ];
+    let current = query.direction.as_deref().and_then(Direction::parse);
+    view! {
+        <TabKeys>
+            {tabs
+                .into_iter()
+                .map(|(dir, label)| {
+                    let selected = current == dir;
+                    let href = RunsQuery { direction: dir.map(|d| d.as_str().to_string()), ..query.first_page() }.href();
+                    view! {
+                        <a
+                            class="tabs__tab"
+                            role="tab"
+                            href=href
+                            aria-selected=if selected { "true" } else { "false" }
+                            aria-controls="runs-panel"
+                            tabindex=if selected { "0" } else { "-1" }
+                            data-direction=dir.map(|d| d.as_str()).unwrap_or("all")
+                        >
+                            {label}
+                        </a>
+                    }
+                })
+                .collect_view()}
+        </TabKeys>
+    }
+}
+
+/// The direction tablist: arrow keys move the focus between its tabs.
+#[island]
+fn TabKeys(children: Children) -> impl IntoView {
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
         #[cfg(feature = "hydrate")]
         {
@@ -105,46 +136,24 @@ fn DirectionTabs(query: Memo<RunsQuery>) -> impl IntoView {
     };
     view! {
         <div class="tabs" role="tablist" aria-label="Direction" on:keydown=on_keydown>
-            {tabs
-                .into_iter()
-                .map(|(dir, label)| {
-                    let selected = move || {
-                        let q = query.get();
-                        let current = q.direction.as_deref().and_then(Direction::parse);
-                        current == dir
-                    };
-                    let href = move || {
-                        RunsQuery { direction: dir.map(|d| d.as_str().to_string()), ..query.get().first_page() }.href()
-                    };
-                    view! {
-                        <a
-                            class="tabs__tab"
-                            role="tab"
-                            href=href
-                            aria-selected=move || if selected() { "true" } else { "false" }
-                            aria-controls="runs-panel"
-                            tabindex=move || if selected() { "0" } else { "-1" }
-                            data-direction=dir.map(|d| d.as_str()).unwrap_or("all")
-                        >
-                            {label}
-                        </a>
-                    }
-                })
-                .collect_view()}
+            {children()}
         </div>
     }
 }
 
-/// Object type and date range. Changes navigate, so the URL always holds the view.
-#[component]
-fn FilterBar(query: Memo<RunsQuery>) -> impl IntoView {
-    let navigate = use_navigate();
-    let go = move |q: RunsQuery| navigate(&q.first_page().href(), Default::default());
+/// Object type and date range. Changes navigate, so the URL always holds the view; the server
+/// renders the page of the new address.
+#[island]
+fn FilterBar(query: RunsQuery) -> impl IntoView {
+    let query = Memo::new(move |_| query.clone());
+    let go = move |q: RunsQuery| {
+        let _ = window().location().assign(&q.first_page().href());
+    };
     // The date as written in the link; a value the date input cannot hold stays out of it (the
     // page's note already says it was ignored).
     let date_value = move |v: Option<String>| {
         v.map(|s| s.chars().take(10).collect::<String>())
-            .filter(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok())
+            .filter(|d| crate::domain::filters::parse_date(d).is_some())
             .unwrap_or_default()
     };
     let local_tz = || format_offset(browser_offset_minutes(client_now_ms()));
@@ -170,15 +179,39 @@ fn FilterBar(query: Memo<RunsQuery>) -> impl IntoView {
             go(RunsQuery { to: (!v.is_empty()).then_some(v), tz: Some(local_tz()), ..query.get_untracked() });
         }
     };
+    // Back and forward can restore a page as the reader left it (the back-forward cache), with a
+    // control still showing the choice that navigated away: put back what this page's address says.
+    let (object_el, from_el, to_el) =
+        (NodeRef::<leptos::html::Select>::new(), NodeRef::<leptos::html::Input>::new(), NodeRef::<leptos::html::Input>::new());
+    #[cfg(feature = "hydrate")]
+    {
+        let restored = window_event_listener(leptos::ev::pageshow, move |ev| {
+            if !ev.persisted() {
+                return;
+            }
+            let q = query.get_untracked();
+            if let Some(el) = object_el.get_untracked() {
+                el.set_value(q.object.as_deref().unwrap_or("all"));
+            }
+            if let Some(el) = from_el.get_untracked() {
+                el.set_value(&date_value(q.from.clone()));
+            }
+            if let Some(el) = to_el.get_untracked() {
+                el.set_value(&date_value(q.to.clone()));
+            }
+        });
+        on_cleanup(move || restored.remove());
+    }
     let clear_href = move || {
         RunsQuery { direction: query.get().direction, ..Default::default() }.href()
     };
     view! {
-        <form class="filters" method="get" action="/settings/crm/sync-activity" on:submit=|ev| ev.prevent_default()>
+        <form class="filters" method="get" action="/settings/crm/sync-activity" autocomplete="off"
+            on:submit=|ev| ev.prevent_default()>
             <input type="hidden" name="direction" value=move || query.get().direction.unwrap_or_default()/>
             <label class="field">
                 <span class="field__label">"Object type"</span>
-                <select name="object" class="input" on:change=on_object data-testid="object-filter">
+                <select name="object" class="input" on:change=on_object data-testid="object-filter" node_ref=object_el>
                     <option value="all" selected=move || query.get().object.is_none()>"All object types"</option>
                     {ObjectType::ALL
                         .iter()
@@ -196,10 +229,10 @@ fn FilterBar(query: Memo<RunsQuery>) -> impl IntoView {
             <fieldset class="field field--range">
                 <legend class="field__label">"Date range"</legend>
                 <div class="range">
-                    <input type="date" name="from" class="input" aria-label="From date" data-testid="from-date"
+                    <input type="date" name="from" class="input" aria-label="From date" data-testid="from-date" node_ref=from_el
                         prop:value=move || date_value(query.get().from) on:change=on_from/>
                     <span class="range__sep" aria-hidden="true">"–"</span>
-                    <input type="date" name="to" class="input" aria-label="To date" data-testid="to-date"
+                    <input type="date" name="to" class="input" aria-label="To date" data-testid="to-date" node_ref=to_el
                         prop:value=move || date_value(query.get().to) on:change=on_to/>
                 </div>
             </fieldset>
@@ -212,7 +245,7 @@ fn FilterBar(query: Memo<RunsQuery>) -> impl IntoView {
 }
 
 /// The runs of one page, kept live while any of them is in progress.
-#[component]
+#[island]
 fn RunList(resp: RunsResponse, query: RunsQuery) -> impl IntoView {
     let on_first_page = query.before.is_none() && query.after.is_none();
     let rows: RwSignal<Vec<(RunId, RwSignal<SyncRun>)>> =
