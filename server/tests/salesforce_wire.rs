@@ -155,6 +155,24 @@ async fn writes_limits_and_errors_match_the_documented_shapes() {
     let body: Value = created.json().await.unwrap();
     assert_eq!(keys(&body), vec!["errors", "id", "success"]);
     assert_eq!((body["success"].as_bool(), body["errors"].as_array().map(Vec::len)), (Some(true), Some(0)));
+    let id = body["id"].as_str().unwrap();
+    // PATCH answers 204 with no body; the change reads back.
+    let patched = http
+        .patch(format!("{base}/sobjects/Account/{id}"))
+        .bearer_auth(&access)
+        .json(&json!({"Name": "Express Logistics Ltd"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patched.status(), 204);
+    let read: Value = get(&org, &access, &format!("/services/data/v62.0/sobjects/Account/{id}?fields=Name"), None).await.json().await.unwrap();
+    assert_eq!(read["Name"], "Express Logistics Ltd");
+    // A body that is not an object, and an object the org does not have.
+    let not_object = http.post(format!("{base}/sobjects/Account")).bearer_auth(&access).json(&json!([1])).send().await.unwrap();
+    assert_eq!(not_object.status(), 400);
+    assert_eq!(not_object.json::<Value>().await.unwrap()[0]["errorCode"], "JSON_PARSER_ERROR");
+    let unknown = http.patch(format!("{base}/sobjects/Nope/{id}")).bearer_auth(&access).json(&json!({})).send().await.unwrap();
+    assert_eq!(unknown.status(), 404);
 
     let results: Value = http
         .post(format!("{base}/composite/sobjects"))

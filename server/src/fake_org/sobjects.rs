@@ -217,24 +217,37 @@ fn object_body(body: &Bytes) -> Result<Map<String, J>, Response> {
     }
 }
 
-/// `POST /sobjects/{type}`: `201 {"id", "success": true, "errors": []}`.
-pub async fn create_one(State(org): State<Arc<Org>>, Path((version, object)): Path<(String, String)>, body: Bytes) -> Response {
-    if !valid_version(&version) {
+/// What every single-record write checks first (a known API version, a JSON object body, an
+/// object the org has); then `write` runs on the store, under its lock.
+fn single_write(
+    org: &Org,
+    version: &str,
+    object: &str,
+    body: &Bytes,
+    write: impl FnOnce(&mut super::store::Store, &mut super::faults::FaultState, &Map<String, J>) -> Response,
+) -> Response {
+    if !valid_version(version) {
         return not_found();
     }
-    let fields = match object_body(&body) {
+    let fields = match object_body(body) {
         Ok(m) => m,
         Err(r) => return r,
     };
     let mut store = org.data_store_mut();
-    if store.table_index(&object).is_none() {
+    if store.table_index(object).is_none() {
         return not_found();
     }
-    let result = writes::create(&mut store, &mut lock(&org.faults), &object, &fields, now_millis());
-    match result {
-        Ok(w) => (StatusCode::CREATED, Json(save_result(Ok(w), false))).into_response(),
-        Err(e) => record_error_response(e),
-    }
+    write(&mut store, &mut lock(&org.faults), &fields)
+}
+
+/// `POST /sobjects/{type}`: `201 {"id", "success": true, "errors": []}`.
+pub async fn create_one(State(org): State<Arc<Org>>, Path((version, object)): Path<(String, String)>, body: Bytes) -> Response {
+    single_write(&org, &version, &object, &body, |store, faults, fields| {
+        match writes::create(store, faults, &object, fields, now_millis()) {
+            Ok(w) => (StatusCode::CREATED, Json(save_result(Ok(w), false))).into_response(),
+            Err(e) => record_error_response(e),
+        }
+    })
 }
 
 /// `GET /sobjects/{type}/{id}[?fields=A,B]`.
@@ -284,21 +297,12 @@ pub async fn update_one(
     Path((version, object, id)): Path<(String, String, String)>,
     body: Bytes,
 ) -> Response {
-    if !valid_version(&version) {
-        return not_found();
-    }
-    let fields = match object_body(&body) {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
-    let mut store = org.data_store_mut();
-    if store.table_index(&object).is_none() {
-        return not_found();
-    }
-    match writes::update(&mut store, &mut lock(&org.faults), &object, &id, &fields, now_millis()) {
-        Ok(_) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => record_error_response(e),
-    }
+    single_write(&org, &version, &object, &body, |store, faults, fields| {
+        match writes::update(store, faults, &object, &id, fields, now_millis()) {
+            Ok(_) => StatusCode::NO_CONTENT.into_response(),
+            Err(e) => record_error_response(e),
+        }
+    })
 }
 
 /// `DELETE /sobjects/{type}/{id}`: 204 on success.
