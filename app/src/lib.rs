@@ -4,6 +4,10 @@
 //! - [`api`]: server functions (the reads behind every page, also a small JSON API).
 //! - [`pages`]: one file per page; [`components`]: the small pieces they share.
 //! - [`store`] (server only): SQLite, migrations and queries. [`state`] (server only): AppState.
+//!
+//! Leptos islands: the server renders every page; only the components marked `#[island]` (the
+//! live run list, a run's records, the filters, the health card, the settings form, local times)
+//! hydrate in the browser, so the Wasm carries only their code.
 
 // The view types of the larger pages nest deeper than the default limit in release builds.
 #![recursion_limit = "256"]
