@@ -93,6 +93,10 @@ test("revoked tokens fail the run, prompt to reconnect, and syncing resumes afte
   await reconnect(page);
   await expect(page.getByTestId("connection-card")).toContainText("Connected");
   const after = Date.now();
+  // Something new for the next company sync to bring in, rather than waiting for the org's
+  // simulated users to edit a company: a company made in Conversion and pushed to the org.
+  const created = await request.post("/api/conversion/companies", { data: { name: `Reconnected ${after}` } });
+  expect(created.status()).toBe(201);
   await syncNow(request, "company");
   await waitForRun(request, "company", after, (r) => r.status === "completed");
 });
