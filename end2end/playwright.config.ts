@@ -2,8 +2,11 @@ import { defineConfig } from "@playwright/test";
 
 // Two servers from the same build: one with the live demo history, one with an empty workspace.
 // Each starts on a fresh database under .data/ so every run sees the same situation.
-export const DEMO_URL = "http://127.0.0.1:3100";
-export const EMPTY_URL = "http://127.0.0.1:3101";
+// E2E_PORT moves both (default 3100 and 3101), so two checkouts can run their tests at once.
+const DEMO_PORT = Number(process.env.E2E_PORT ?? 3100);
+const EMPTY_PORT = DEMO_PORT + 1;
+export const DEMO_URL = `http://127.0.0.1:${DEMO_PORT}`;
+export const EMPTY_URL = `http://127.0.0.1:${EMPTY_PORT}`;
 
 const server = (name: string, port: number, extra: string) => ({
   command: `rm -rf .data/${name} && ../target/debug/server --database .data/${name}/sync.db --addr 127.0.0.1:${port} ${extra}`,
@@ -29,5 +32,5 @@ export default defineConfig({
     timezoneId: "Europe/Berlin",
     locale: "en-US",
   },
-  webServer: [server("demo", 3100, "--demo-history true"), server("empty", 3101, "--demo false")],
+  webServer: [server("demo", DEMO_PORT, "--demo-history true"), server("empty", EMPTY_PORT, "--demo false")],
 });
