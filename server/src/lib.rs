@@ -3,6 +3,7 @@
 //! benchmarks.
 
 pub mod api;
+pub mod bad_request;
 pub mod connect;
 pub mod conversion;
 pub mod fake_org;

@@ -41,6 +41,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     app::store::ensure_workspace(&state.pool, &state.workspace, &config.workspace_name, state.now_ms()).await?;
     let interrupted = store::fail_interrupted_runs(
         &state.pool,
+        &state.workspace,
         state.now_ms(),
         "The server stopped while this batch was running. Its records are synced again on the next run.",
     )
@@ -100,7 +101,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .fallback(leptos_axum::file_and_error_handler_with_context(context, app::shell))
         .with_state(leptos_options)
-        .merge(api);
+        .merge(api)
+        .layer(axum::middleware::map_response(server::bad_request::args_errors_to_bad_request));
 
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     tracing::info!("Sync activity listening on http://{}", listener.local_addr()?);

@@ -69,13 +69,15 @@ pub async fn get_run(
     Ok(Some(RunDetail { run, records: page.records, earlier: page.earlier, later: page.later, notes, as_of: st.now_ms() }))
 }
 
-/// `GET /api/run/poll?id=…`: the run's current state and up to `room` records after `after`.
+/// `GET /api/run/poll?id=…`: the run's current state and up to `room` records after `after`
+/// (a record position). A value that is not a number reads as absent: from the first record, no
+/// records.
 #[server(prefix = "/api", endpoint = "run/poll", input = GetUrl)]
 pub async fn poll_run(
     id: String,
     status: Option<String>,
-    after: Option<i64>,
-    room: Option<i64>,
+    after: Option<String>,
+    room: Option<String>,
 ) -> Result<Option<RunPoll>, ServerFnError> {
     use super::ssr::internal;
     use crate::domain::RecordsQuery;
@@ -84,7 +86,9 @@ pub async fn poll_run(
     let Some((st, run)) = find_run(&id).await? else { return Ok(None) };
     let run_id = run.id;
     let (filter, _) = RecordsQuery { status, after: None, before: None }.parse();
-    let room = room.unwrap_or(0).clamp(0, RECORDS_PAGE_SIZE);
+    let number = |v: Option<String>| v.and_then(|v| v.trim().parse::<i64>().ok());
+    let after = number(after).filter(|n| *n >= 0);
+    let room = number(room).unwrap_or(0).clamp(0, RECORDS_PAGE_SIZE);
     let records = if room > 0 {
         store::poll_records(&st.pool, &st.workspace, run_id, filter.status, after, room).await.map_err(internal)?
     } else {

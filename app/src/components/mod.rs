@@ -4,5 +4,6 @@ pub mod badges;
 pub mod chart;
 pub mod counts;
 pub mod layout;
+pub mod tabs;
 pub mod time;
 pub mod live;

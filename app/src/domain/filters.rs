@@ -3,7 +3,7 @@
 //! A link can be pasted from anywhere, so nothing here fails: a value that cannot be understood is
 //! dropped and a note saying so is returned for the page (and the API) to show.
 
-use super::{Direction, ObjectType, RecordStatus, RunId};
+use super::{Direction, Message, ObjectType, RecordStatus, RunId, RunStatus};
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, TimeZone};
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +15,10 @@ pub struct RunsQuery {
     pub from: Option<String>,
     pub to: Option<String>,
     pub tz: Option<String>,
+    /// Run status: in_progress, completed or failed.
+    pub status: Option<String>,
+    /// A message code of the catalog: runs with a record carrying it, or failed with it.
+    pub message: Option<String>,
     pub before: Option<String>,
     pub after: Option<String>,
 }
@@ -28,6 +32,8 @@ pub struct RunFilters {
     pub from_ms: Option<i64>,
     /// Exclusive upper bound of the start time, Unix ms.
     pub to_ms: Option<i64>,
+    pub status: Option<RunStatus>,
+    pub message: Option<Message>,
     /// Older than this run (the next page).
     pub before: Option<RunId>,
     /// Newer than this run (the previous page).
@@ -116,6 +122,25 @@ impl RunsQuery {
                         "Ignored object type \u{201c}{o}\u{201d}: it is not one Conversion syncs."
                     )),
                 },
+            }
+        }
+        if let Some(st) = present(&self.status) {
+            match st {
+                "all" => {}
+                _ => match RunStatus::parse(st) {
+                    Some(st) => f.status = Some(st),
+                    None => notes.push(format!(
+                        "Ignored status \u{201c}{st}\u{201d}: use in_progress, completed or failed."
+                    )),
+                },
+            }
+        }
+        if let Some(m) = present(&self.message) {
+            match Message::from_code(m) {
+                Some(m) => f.message = Some(m),
+                None => notes.push(format!(
+                    "Ignored message \u{201c}{m}\u{201d}: it is not one of the help article\u{2019}s messages."
+                )),
             }
         }
         let tz = match present(&self.tz) {
@@ -232,6 +257,8 @@ mod tests {
                 "from" => q.from = v,
                 "to" => q.to = v,
                 "tz" => q.tz = v,
+                "status" => q.status = v,
+                "message" => q.message = v,
                 "before" => q.before = v,
                 "after" => q.after = v,
                 _ => unreachable!(),
@@ -253,9 +280,32 @@ mod tests {
 
     #[test]
     fn bad_values_are_dropped_with_a_note_each() {
-        let (f, notes) = q(&[("direction", "sideways"), ("object", "unicorns"), ("from", "yesterday"), ("to", "2026-13-45"), ("tz", "Mars"), ("before", "123")]).parse();
+        let (f, notes) = q(&[
+            ("direction", "sideways"),
+            ("object", "unicorns"),
+            ("from", "yesterday"),
+            ("to", "2026-13-45"),
+            ("tz", "Mars"),
+            ("status", "exploded"),
+            ("message", "no_such_message"),
+            ("before", "123"),
+        ])
+        .parse();
         assert_eq!(f, RunFilters::default());
-        assert_eq!(notes.len(), 6, "{notes:?}");
+        assert_eq!(notes.len(), 8, "{notes:?}");
+        let (f, notes) = q(&[("after", "not-a-run")]).parse();
+        assert_eq!((f, notes.len()), (RunFilters::default(), 1));
+    }
+
+    #[test]
+    fn status_and_message_name_the_catalog() {
+        let (f, notes) = q(&[("status", "failed"), ("message", "invalid_email")]).parse();
+        assert!(notes.is_empty(), "{notes:?}");
+        assert_eq!(f.status, Some(RunStatus::Failed));
+        assert_eq!(f.message, Some(Message::Record(crate::domain::RecordMessage::InvalidEmail)));
+        let (f, _) = q(&[("status", "all"), ("message", "api_limit_exceeded")]).parse();
+        assert_eq!(f.status, None);
+        assert_eq!(f.message, Some(Message::Run(crate::domain::RunMessage::ApiLimitExceeded)));
     }
 
     #[test]
@@ -313,7 +363,7 @@ pub fn href_with(path: &str, pairs: &[(&str, Option<&str>)]) -> String {
 impl RunsQuery {
     /// Whether any filter (not the page position) is set.
     pub fn has_filters(&self) -> bool {
-        [&self.direction, &self.object, &self.from, &self.to]
+        [&self.direction, &self.object, &self.from, &self.to, &self.status, &self.message]
             .iter()
             .any(|v| present(v).is_some_and(|v| v != "all"))
     }
@@ -328,6 +378,8 @@ impl RunsQuery {
                 ("from", self.from.as_deref()),
                 ("to", self.to.as_deref()),
                 ("tz", self.tz.as_deref().filter(|_| self.from.is_some() || self.to.is_some())),
+                ("status", self.status.as_deref()),
+                ("message", self.message.as_deref()),
                 ("before", self.before.as_deref()),
                 ("after", self.after.as_deref()),
             ],

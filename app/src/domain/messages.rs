@@ -185,6 +185,43 @@ impl RunMessage {
     }
 }
 
+/// Any message of the catalog: a record's or a whole run's. A code alone names a message (the
+/// list's `message=` filter takes one): the one code both kinds use, `insufficient_permissions`,
+/// is the same article title for a record and for a whole run, and the filter finds both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Message {
+    Record(RecordMessage),
+    Run(RunMessage),
+}
+
+impl Message {
+    pub fn from_code(code: &str) -> Option<Self> {
+        RecordMessage::from_code(code).map(Self::Record).or_else(|| RunMessage::from_code(code).map(Self::Run))
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Record(m) => m.code(),
+            Self::Run(m) => m.code(),
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::Record(m) => m.title(),
+            Self::Run(m) => m.title(),
+        }
+    }
+
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Self::Record(m) => m.meaning(),
+            Self::Run(m) => m.meaning(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -304,8 +341,17 @@ mod tests {
             assert_eq!(RecordMessage::from_code(m.code()), Some(*m));
         }
         for m in RunMessage::ALL {
+            if let Some(record) = RecordMessage::from_code(m.code()) {
+                assert_eq!(record.title(), m.title(), "a shared code must name the same message");
+            } else {
+                assert_eq!(Message::from_code(m.code()), Some(Message::Run(*m)));
+            }
             assert_eq!(RunMessage::from_code(m.code()), Some(*m));
         }
+        for m in RecordMessage::ALL {
+            assert_eq!(Message::from_code(m.code()), Some(Message::Record(*m)));
+        }
         assert_eq!(RecordMessage::from_code("nope"), None);
+        assert_eq!(Message::from_code("nope"), None);
     }
 }

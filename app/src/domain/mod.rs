@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub use filters::{RecordFilter, RecordsQuery, RunFilters, RunsQuery};
-pub use messages::{MessageTable, RecordMessage, RunMessage};
+pub use messages::{Message, MessageTable, RecordMessage, RunMessage};
 
 /// Generates `as_str` / `parse` / `ALL` for a plain enum stored as a short text code.
 macro_rules! coded_enum {

@@ -95,7 +95,7 @@ fn RunView(detail: RunDetail, query: RecordsQuery) -> impl IntoView {
                 let room = if later.is_none() { RECORDS_PAGE_SIZE - rs.len() as i64 } else { 0 };
                 (rs.last().map(|r| r.seq), room)
             });
-            let Ok(Some(poll)) = poll_run(id, status, last, Some(room)).await else { return };
+            let Ok(Some(poll)) = poll_run(id, status, last.map(|n| n.to_string()), Some(room.to_string())).await else { return };
             skew.set_value(poll.as_of - client_now_ms());
             if !poll.records.is_empty() {
                 records.update(|rs| rs.extend(poll.records));
@@ -160,7 +160,9 @@ fn RunView(detail: RunDetail, query: RecordsQuery) -> impl IntoView {
                 </div>
             </header>
             <StatusFilter run_id=first.id.to_string() current=status_filter run/>
-            <RecordTable records run/>
+            <div role="tabpanel" id="records-panel">
+                <RecordTable records run/>
+            </div>
             <nav class="pager" aria-label="Record pages">
                 {earlier.map(|seq| {
                     let href = records_href(&first, query.status.as_deref(), None, Some(seq));
@@ -227,7 +229,8 @@ fn StatusFilter(run_id: String, current: Option<RecordStatus>, run: RwSignal<Syn
         (Some(RecordStatus::Failed), "Failed"),
     ];
     view! {
-        <div class="tabs tabs--compact" role="tablist" aria-label="Record status">
+        <div class="tabs tabs--compact" role="tablist" aria-label="Record status"
+            on:keydown=crate::components::tabs::move_between_tabs>
             {options
                 .into_iter()
                 .map(|(status, label)| {
@@ -244,7 +247,7 @@ fn StatusFilter(run_id: String, current: Option<RecordStatus>, run: RwSignal<Syn
                     let selected = status == current;
                     view! {
                         <a class="tabs__tab" role="tab" href=href aria-selected=if selected { "true" } else { "false" }
-                            tabindex=if selected { "0" } else { "-1" } data-status=status.map(|s| s.as_str()).unwrap_or("all")>
+                            aria-controls="records-panel" tabindex=if selected { "0" } else { "-1" } data-status=status.map(|s| s.as_str()).unwrap_or("all")>
                             {label}
                             <span class="tabs__count num">{move || format_count(count())}</span>
                         </a>

@@ -7,7 +7,7 @@ use crate::components::layout::{CrmTab, SettingsLayout};
 use crate::components::live::{use_interval_while, POLL_MS};
 use crate::components::time::{browser_offset_minutes, client_now_ms, LocalTime, RunDuration};
 use crate::domain::filters::format_offset;
-use crate::domain::{format_count, Direction, ObjectType, RunId, RunStatus, RunsQuery, SyncRun};
+use crate::domain::{format_count, Direction, Message, ObjectType, RunId, RunStatus, RunsQuery, SyncRun};
 use crate::domain::RUNS_PAGE_SIZE as PAGE_SIZE;
 use leptos::either::Either;
 use leptos::prelude::*;
@@ -29,13 +29,15 @@ pub fn SyncActivityPage() -> impl IntoView {
             from: p.get("from"),
             to: p.get("to"),
             tz: p.get("tz"),
+            status: p.get("status"),
+            message: p.get("message"),
             before: p.get("before"),
             after: p.get("after"),
         })
     });
     let page = Resource::new(
         move || query.get(),
-        |q| list_runs(q.direction, q.object, q.from, q.to, q.tz, q.before, q.after),
+        |q| list_runs(q.direction, q.object, q.from, q.to, q.tz, q.status, q.message, q.before, q.after),
     );
 
     view! {
@@ -52,6 +54,7 @@ pub fn SyncActivityPage() -> impl IntoView {
                 </header>
                 <DirectionTabs query=query.get_untracked()/>
                 <FilterBar query=query.get_untracked()/>
+                <MessageFilter query=query.get_untracked()/>
                 <div role="tabpanel" id="runs-panel" class="activity__panel">
                     <Transition fallback=|| view! { <p class="loading">"Loading sync activity…"</p> }>
                         {move || Suspend::new(async move {
@@ -111,37 +114,29 @@ fn DirectionTabs(query: RunsQuery) -> impl IntoView {
 /// The direction tablist: arrow keys move the focus between its tabs.
 #[island]
 fn TabKeys(children: Children) -> impl IntoView {
-    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
-        #[cfg(feature = "hydrate")]
-        {
-            use wasm_bindgen::JsCast;
-            let step: i32 = match ev.key().as_str() {
-                "ArrowRight" => 1,
-                "ArrowLeft" => -1,
-                _ => return,
-            };
-            ev.prevent_default();
-            let Some(current) = ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else { return };
-            let next = if step > 0 { current.next_element_sibling() } else { current.previous_element_sibling() };
-            let parent = current.parent_element();
-            let wrap = || {
-                parent.as_ref().and_then(|p| if step > 0 { p.first_element_child() } else { p.last_element_child() })
-            };
-            if let Some(el) = next.or_else(wrap).and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) {
-                let _ = el.focus();
-            }
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = ev;
-    };
     view! {
-        <div class="tabs" role="tablist" aria-label="Direction" on:keydown=on_keydown>
+        <div class="tabs" role="tablist" aria-label="Direction" on:keydown=crate::components::tabs::move_between_tabs>
             {children()}
         </div>
     }
 }
 
-/// Object type and date range. Changes navigate, so the URL always holds the view; the server
+/// The message filter, set by a link (the health card's "needs attention" groups): what it is
+/// and a way to drop it. An unknown code is not shown here; the page's note says it was ignored.
+#[component]
+fn MessageFilter(query: RunsQuery) -> impl IntoView {
+    let message = query.message.as_deref().and_then(Message::from_code)?;
+    let without = RunsQuery { message: None, ..query.first_page() }.href();
+    Some(view! {
+        <p class="filter-banner" data-testid="message-filter">
+            <span>"Showing runs with "<strong>{message.title()}</strong></span>
+            <span class="filter-banner__meaning">{message.meaning()}</span>
+            <a class="btn btn--ghost btn--sm" href=without>"Show all runs"</a>
+        </p>
+    })
+}
+
+/// Object type, run status and date range. Changes navigate, so the URL always holds the view; the server
 /// renders the page of the new address.
 #[island]
 fn FilterBar(query: RunsQuery) -> impl IntoView {
@@ -165,6 +160,13 @@ fn FilterBar(query: RunsQuery) -> impl IntoView {
             go(RunsQuery { object: (v != "all").then_some(v), ..query.get_untracked() });
         }
     };
+    let on_status = {
+        let go = go.clone();
+        move |ev: leptos::ev::Event| {
+            let v = event_target_value(&ev);
+            go(RunsQuery { status: (v != "all").then_some(v), ..query.get_untracked() });
+        }
+    };
     let on_from = {
         let go = go.clone();
         move |ev: leptos::ev::Event| {
@@ -181,8 +183,12 @@ fn FilterBar(query: RunsQuery) -> impl IntoView {
     };
     // Back and forward can restore a page as the reader left it (the back-forward cache), with a
     // control still showing the choice that navigated away: put back what this page's address says.
-    let (object_el, from_el, to_el) =
-        (NodeRef::<leptos::html::Select>::new(), NodeRef::<leptos::html::Input>::new(), NodeRef::<leptos::html::Input>::new());
+    let (object_el, status_el, from_el, to_el) = (
+        NodeRef::<leptos::html::Select>::new(),
+        NodeRef::<leptos::html::Select>::new(),
+        NodeRef::<leptos::html::Input>::new(),
+        NodeRef::<leptos::html::Input>::new(),
+    );
     #[cfg(feature = "hydrate")]
     {
         let restored = window_event_listener(leptos::ev::pageshow, move |ev| {
@@ -192,6 +198,9 @@ fn FilterBar(query: RunsQuery) -> impl IntoView {
             let q = query.get_untracked();
             if let Some(el) = object_el.get_untracked() {
                 el.set_value(q.object.as_deref().unwrap_or("all"));
+            }
+            if let Some(el) = status_el.get_untracked() {
+                el.set_value(q.status.as_deref().unwrap_or("all"));
             }
             if let Some(el) = from_el.get_untracked() {
                 el.set_value(&date_value(q.from.clone()));
@@ -209,6 +218,7 @@ fn FilterBar(query: RunsQuery) -> impl IntoView {
         <form class="filters" method="get" action="/settings/crm/sync-activity" autocomplete="off"
             on:submit=|ev| ev.prevent_default()>
             <input type="hidden" name="direction" value=move || query.get().direction.unwrap_or_default()/>
+            <input type="hidden" name="message" value=move || query.get().message.unwrap_or_default()/>
             <label class="field">
                 <span class="field__label">"Object type"</span>
                 <select name="object" class="input" on:change=on_object data-testid="object-filter" node_ref=object_el>
@@ -221,6 +231,21 @@ fn FilterBar(query: RunsQuery) -> impl IntoView {
                                 <option value=code selected=move || query.get().object.as_deref() == Some(code)>
                                     {o.label()}
                                 </option>
+                            }
+                        })
+                        .collect_view()}
+                </select>
+            </label>
+            <label class="field">
+                <span class="field__label">"Run status"</span>
+                <select name="status" class="input input--narrow" on:change=on_status data-testid="status-filter" node_ref=status_el>
+                    <option value="all" selected=move || query.get().status.is_none()>"All statuses"</option>
+                    {[RunStatus::InProgress, RunStatus::Completed, RunStatus::Failed]
+                        .iter()
+                        .map(|st| {
+                            let code = st.as_str();
+                            view! {
+                                <option value=code selected=move || query.get().status.as_deref() == Some(code)>{st.label()}</option>
                             }
                         })
                         .collect_view()}
@@ -273,7 +298,7 @@ fn RunList(resp: RunsResponse, query: RunsQuery) -> impl IntoView {
                     .collect::<Vec<_>>()
                     .join(",")
             });
-            let Ok(poll) = poll_runs(q.direction, q.object, q.from, q.to, q.tz, newest, Some(watch)).await else {
+            let Ok(poll) = poll_runs(q.direction, q.object, q.from, q.to, q.tz, q.status, q.message, newest, Some(watch)).await else {
                 return;
             };
             skew.set_value(poll.as_of - client_now_ms());

@@ -60,8 +60,16 @@ pub async fn append_records_in(
         return Err(StoreError::Protocol(format!("run {run} is {status}; records can only be added while in progress")));
     }
     let mut delta = Counts::default();
+    // How many records of this append carry each message, for the list's message filter.
+    let mut messages: Vec<(RecordMessage, i64)> = Vec::new();
     for r in &records {
         delta.add(r.status, r.action);
+        if let Some(m) = r.message {
+            match messages.iter_mut().find(|(seen, _)| *seen == m) {
+                Some((_, n)) => *n += 1,
+                None => messages.push((m, 1)),
+            }
+        }
     }
     let total = records.len() as i64;
     let mut seq = next_seq;
@@ -90,6 +98,18 @@ pub async fn append_records_in(
             seq += 1;
         });
         qb.build().execute(&mut *conn).await?;
+    }
+    for (message, n) in messages {
+        sqlx::query(
+            "INSERT INTO run_messages (workspace_id, code, run_id, records) VALUES (?, ?, ?, ?) \
+             ON CONFLICT DO UPDATE SET records = records + excluded.records",
+        )
+        .bind(ws.as_str())
+        .bind(message.code())
+        .bind(run.0)
+        .bind(n)
+        .execute(&mut *conn)
+        .await?;
     }
     let c: (i64, i64, i64, i64, i64) = sqlx::query_as(
         "UPDATE sync_runs SET created = created + ?, updated = updated + ?, deleted = deleted + ?, \
@@ -173,15 +193,28 @@ async fn exists_beyond(pool: &SqlitePool, run: RunId, status: Option<RecordStatu
     Ok(qb.build().fetch_optional(pool).await?.is_some())
 }
 
-/// The caller must have checked that `run` belongs to the workspace (with `get_run`): records
-/// are reached only through their run.
+/// Whether `run` is one of the workspace's: records are reached only through their run, and a run
+/// of another workspace reads as empty.
+async fn run_in_workspace(pool: &SqlitePool, ws: &WorkspaceId, run: RunId) -> Result<bool, StoreError> {
+    let row = sqlx::query("SELECT 1 FROM sync_runs WHERE workspace_id = ? AND id = ?")
+        .bind(ws.as_str())
+        .bind(run.0)
+        .fetch_optional(pool)
+        .await?;
+    Ok(row.is_some())
+}
+
+/// A page of a run's records in order, positioned by `f`'s keyset cursor.
 pub async fn list_records(
     pool: &SqlitePool,
-    _ws: &WorkspaceId,
+    ws: &WorkspaceId,
     run: RunId,
     f: &RecordFilter,
     limit: i64,
 ) -> Result<RecordsPage, StoreError> {
+    if !run_in_workspace(pool, ws, run).await? {
+        return Ok(RecordsPage { records: Vec::new(), earlier: None, later: None });
+    }
     let mut qb = select_records(run, f.status, RECORD_COLUMNS);
     let descending = f.before.is_some() && f.after.is_none();
     if let Some(after) = f.after {
@@ -209,12 +242,15 @@ pub async fn list_records(
 /// Records appended after `after_seq` (for a live run page with room left), at most `limit`.
 pub async fn poll_records(
     pool: &SqlitePool,
-    _ws: &WorkspaceId,
+    ws: &WorkspaceId,
     run: RunId,
     status: Option<RecordStatus>,
     after_seq: Option<i64>,
     limit: i64,
 ) -> Result<Vec<RunRecord>, StoreError> {
+    if !run_in_workspace(pool, ws, run).await? {
+        return Ok(Vec::new());
+    }
     let mut qb = select_records(run, status, RECORD_COLUMNS);
     if let Some(after) = after_seq {
         qb.push(" AND seq > ").push_bind(after);

@@ -141,16 +141,17 @@ pub async fn fail_run(
     Ok(done.rows_affected() == 1)
 }
 
-/// At start-up: runs a previous process left in progress can never finish; they fail with a
-/// clear message (the work itself is retried by whoever owns it).
-pub async fn fail_interrupted_runs(pool: &SqlitePool, now_ms: i64, detail: &str) -> Result<u64, StoreError> {
+/// At start-up: the workspace's runs a previous process left in progress can never finish; they
+/// fail with a clear message (the work itself is retried by whoever owns it).
+pub async fn fail_interrupted_runs(pool: &SqlitePool, ws: &WorkspaceId, now_ms: i64, detail: &str) -> Result<u64, StoreError> {
     let done = sqlx::query(
         "UPDATE sync_runs SET status = 'failed', finished_at = ?, failure_code = ?, failure_detail = ? \
-         WHERE status = 'in_progress'",
+         WHERE workspace_id = ? AND status = 'in_progress'",
     )
     .bind(now_ms)
     .bind(RunMessage::UnknownError.code())
     .bind(detail)
+    .bind(ws.as_str())
     .execute(pool)
     .await?;
     Ok(done.rows_affected())
@@ -162,33 +163,54 @@ pub async fn get_run(pool: &SqlitePool, ws: &WorkspaceId, id: RunId) -> Result<O
     row.map(SyncRun::try_from).transpose()
 }
 
-/// Adds the filter conditions (never the cursor) to a query that already says `WHERE workspace_id = ?`.
-fn push_filters(qb: &mut QueryBuilder<'_, Sqlite>, f: &RunFilters) {
-    if let Some(d) = f.direction {
-        qb.push(" AND direction = ").push_bind(d.as_str());
-    }
-    if let Some(o) = f.object_type {
-        qb.push(" AND object_type = ").push_bind(o.as_str());
-    }
-    if let Some(from) = f.from_ms {
-        qb.push(" AND id >= ").push_bind(RunId::lower_bound(from).0);
-    }
-    if let Some(to) = f.to_ms {
-        qb.push(" AND id < ").push_bind(RunId::lower_bound(to).0);
-    }
+/// The column a filtered query orders and pages by: run ids sort by start time, and with a
+/// message filter the message index's copy of them drives the scan.
+fn id_col(f: &RunFilters) -> &'static str {
+    if f.message.is_some() { "m.run_id" } else { "r.id" }
 }
 
+/// `SELECT … FROM` the runs matching `f` (never the cursor). With a message the scan walks that
+/// message's entries in `run_messages` (CROSS JOIN keeps it the outer loop) and fetches each run
+/// by primary key, so a rare message costs what a common one does.
 fn filtered<'a>(select: &str, ws: &'a WorkspaceId, f: &RunFilters) -> QueryBuilder<'a, Sqlite> {
     let mut qb = QueryBuilder::new(select);
-    qb.push(" FROM sync_runs WHERE workspace_id = ").push_bind(ws.as_str().to_owned());
-    push_filters(&mut qb, f);
+    match f.message {
+        Some(m) => {
+            qb.push(" FROM run_messages m CROSS JOIN sync_runs r ON r.id = m.run_id WHERE m.workspace_id = ")
+                .push_bind(ws.as_str())
+                .push(" AND m.code = ")
+                .push_bind(m.code())
+                .push(" AND r.workspace_id = ")
+                .push_bind(ws.as_str());
+        }
+        None => {
+            qb.push(" FROM sync_runs r WHERE r.workspace_id = ").push_bind(ws.as_str());
+        }
+    }
+    if let Some(d) = f.direction {
+        qb.push(" AND r.direction = ").push_bind(d.as_str());
+    }
+    if let Some(o) = f.object_type {
+        qb.push(" AND r.object_type = ").push_bind(o.as_str());
+    }
+    if let Some(s) = f.status {
+        qb.push(" AND r.status = ").push_bind(s.as_str());
+    }
+    let id = id_col(f);
+    if let Some(from) = f.from_ms {
+        qb.push(format!(" AND {id} >= ")).push_bind(RunId::lower_bound(from).0);
+    }
+    if let Some(to) = f.to_ms {
+        qb.push(format!(" AND {id} < ")).push_bind(RunId::lower_bound(to).0);
+    }
     qb
 }
 
-/// Whether any run matching `f` lies beyond `id` (older when `older`, else newer).
-async fn exists_beyond(pool: &SqlitePool, ws: &WorkspaceId, f: &RunFilters, id: RunId, older: bool) -> Result<bool, StoreError> {
+/// Whether any run matching `f` lies beyond `run` (older when `older`, else newer).
+async fn exists_beyond(pool: &SqlitePool, ws: &WorkspaceId, f: &RunFilters, run: RunId, older: bool) -> Result<bool, StoreError> {
     let mut qb = filtered("SELECT 1", ws, f);
-    qb.push(if older { " AND id < " } else { " AND id > " }).push_bind(id.0).push(" LIMIT 1");
+    let id = id_col(f);
+    qb.push(format!(" AND {id} {} ", if older { "<" } else { ">" })).push_bind(run.0).push(" LIMIT 1");
     Ok(qb.build().fetch_optional(pool).await?.is_some())
 }
 
@@ -206,13 +228,14 @@ pub struct RunsPage {
 /// how deep the page is.
 pub async fn list_runs(pool: &SqlitePool, ws: &WorkspaceId, f: &RunFilters, limit: i64) -> Result<RunsPage, StoreError> {
     let mut qb = filtered(&format!("SELECT {RUN_COLUMNS}"), ws, f);
+    let id = id_col(f);
     let ascending = f.after.is_some() && f.before.is_none();
     if let Some(before) = f.before {
-        qb.push(" AND id < ").push_bind(before.0);
+        qb.push(format!(" AND {id} < ")).push_bind(before.0);
     } else if let Some(after) = f.after {
-        qb.push(" AND id > ").push_bind(after.0);
+        qb.push(format!(" AND {id} > ")).push_bind(after.0);
     }
-    qb.push(if ascending { " ORDER BY id ASC" } else { " ORDER BY id DESC" });
+    qb.push(format!(" ORDER BY {id} {}", if ascending { "ASC" } else { "DESC" }));
     qb.push(" LIMIT ").push_bind(limit);
     let rows: Vec<RunRow> = qb.build_query_as().fetch_all(pool).await?;
     let mut runs = into_runs(rows)?;
@@ -267,8 +290,9 @@ pub async fn poll_runs(
     let mut out = Vec::new();
     if let Some(newest) = newest {
         let mut qb = filtered(&format!("SELECT {RUN_COLUMNS}"), ws, f);
-        qb.push(" AND id > ").push_bind(newest.0);
-        qb.push(" ORDER BY id DESC LIMIT ").push_bind(PAGE_SIZE);
+        let id = id_col(f);
+        qb.push(format!(" AND {id} > ")).push_bind(newest.0);
+        qb.push(format!(" ORDER BY {id} DESC LIMIT ")).push_bind(PAGE_SIZE);
         out = into_runs(qb.build_query_as().fetch_all(pool).await?)?;
     }
     let watch: Vec<WatchedRun> = watch.iter().copied().filter(|w| !out.iter().any(|r| r.id == w.id)).take(MAX_WATCHED).collect();

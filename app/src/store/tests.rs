@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::domain::{
-    Direction, ObjectType, RecordAction, RecordFilter, RecordMessage, RecordStatus, RunFailure,
+    Direction, Message, ObjectType, RecordAction, RecordFilter, RecordMessage, RecordStatus, RunFailure,
     RunFilters, RunId, RunMessage, RunStatus, Trigger,
 };
 use sqlx::SqlitePool;
@@ -99,10 +99,91 @@ async fn failed_runs_keep_their_message_and_detail() {
 async fn interrupted_runs_fail_at_start_up() {
     let (pool, ws) = db().await;
     let id = begin_run(&pool, &ws, &new_run(Direction::Outbound, ObjectType::Contact, T0)).await.unwrap();
-    assert_eq!(fail_interrupted_runs(&pool, T0 + 5, "stopped").await.unwrap(), 1);
+    // Another workspace's run in progress belongs to another process: left alone.
+    let other = WorkspaceId("ws-b".into());
+    let theirs = begin_run(&pool, &other, &new_run(Direction::Inbound, ObjectType::Lead, T0 + 1)).await.unwrap();
+    assert_eq!(fail_interrupted_runs(&pool, &ws, T0 + 5, "stopped").await.unwrap(), 1);
     let run = get_run(&pool, &ws, id).await.unwrap().unwrap();
     assert_eq!(run.status, RunStatus::Failed);
     assert_eq!(run.failure.unwrap().message, RunMessage::UnknownError);
+    assert_eq!(get_run(&pool, &other, theirs).await.unwrap().unwrap().status, RunStatus::InProgress);
+    // Listed under its whole-run message.
+    let f = RunFilters { message: Some(Message::Run(RunMessage::UnknownError)), ..Default::default() };
+    assert_eq!(list_runs(&pool, &ws, &f, 10).await.unwrap().runs.iter().map(|r| r.id).collect::<Vec<_>>(), vec![id]);
+}
+
+#[tokio::test]
+async fn status_and_message_filters_find_the_runs_that_carry_them() {
+    let (pool, ws) = db().await;
+    // Twelve runs: every second has an invalid email among its records, every fourth fails whole.
+    let mut invalid = Vec::new();
+    let mut failed = Vec::new();
+    for i in 0..12 {
+        let id = begin_run(&pool, &ws, &new_run(Direction::Inbound, ObjectType::Contact, T0 + i * 60_000)).await.unwrap();
+        let mut records = vec![rec(RecordStatus::Success, RecordAction::Created, None)];
+        if i % 2 == 0 {
+            records.push(rec(RecordStatus::Skipped, RecordAction::Created, Some(RecordMessage::InvalidEmail)));
+            invalid.push(id);
+        }
+        append_records(&pool, &ws, id, &records).await.unwrap();
+        if i % 2 == 0 {
+            // A second append of the same message adds to the run's entry, not a second one.
+            append_records(&pool, &ws, id, &[rec(RecordStatus::Skipped, RecordAction::Created, Some(RecordMessage::InvalidEmail))]).await.unwrap();
+        }
+        if i % 4 == 0 {
+            let failure = RunFailure { message: RunMessage::ApiLimitExceeded, detail: "limit".into() };
+            fail_run(&pool, &ws, id, T0 + i * 60_000 + 5, &failure).await.unwrap();
+            failed.push(id);
+        } else {
+            finish_run(&pool, &ws, id, T0 + i * 60_000 + 5).await.unwrap();
+        }
+    }
+    invalid.reverse();
+    failed.reverse();
+    let ids = |page: &RunsPage| page.runs.iter().map(|r| r.id).collect::<Vec<_>>();
+
+    let by_message = RunFilters { message: Some(Message::Record(RecordMessage::InvalidEmail)), ..Default::default() };
+    assert_eq!(ids(&list_runs(&pool, &ws, &by_message, 50).await.unwrap()), invalid);
+    // Paged by the same keyset, newest first, no gaps or repeats.
+    let first = list_runs(&pool, &ws, &by_message, 3).await.unwrap();
+    assert_eq!(ids(&first), invalid[..3]);
+    assert_eq!(first.newer, None);
+    let second = list_runs(&pool, &ws, &RunFilters { before: first.older, ..by_message.clone() }, 3).await.unwrap();
+    assert_eq!(ids(&second), invalid[3..]);
+    assert_eq!((second.newer, second.older), (Some(invalid[3]), None));
+    let back = list_runs(&pool, &ws, &RunFilters { after: second.newer, ..by_message.clone() }, 3).await.unwrap();
+    assert_eq!(ids(&back), invalid[..3]);
+    let n: i64 = sqlx::query_scalar("SELECT records FROM run_messages WHERE run_id = ? AND code = 'invalid_email'")
+        .bind(invalid[0].0)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 2);
+
+    let by_status = RunFilters { status: Some(RunStatus::Failed), ..Default::default() };
+    assert_eq!(ids(&list_runs(&pool, &ws, &by_status, 50).await.unwrap()), failed);
+    let by_run_message = RunFilters { message: Some(Message::Run(RunMessage::ApiLimitExceeded)), ..Default::default() };
+    assert_eq!(ids(&list_runs(&pool, &ws, &by_run_message, 50).await.unwrap()), failed);
+
+    // Combined with each other, a date range and a direction: the intersection.
+    let both = RunFilters {
+        status: Some(RunStatus::Failed),
+        message: Some(Message::Record(RecordMessage::InvalidEmail)),
+        from_ms: Some(T0 + 60_000),
+        direction: Some(Direction::Inbound),
+        ..Default::default()
+    };
+    let expected: Vec<RunId> = failed.iter().copied().filter(|id| invalid.contains(id) && *id != failed[failed.len() - 1]).collect();
+    assert_eq!(ids(&list_runs(&pool, &ws, &both, 50).await.unwrap()), expected);
+    let outbound = RunFilters { direction: Some(Direction::Outbound), ..by_message.clone() };
+    assert!(list_runs(&pool, &ws, &outbound, 50).await.unwrap().runs.is_empty());
+
+    // The live poll: runs newer than the newest shown that carry the message.
+    let newest = invalid[1];
+    assert_eq!(poll_runs(&pool, &ws, &by_message, Some(newest), &[]).await.unwrap().iter().map(|r| r.id).collect::<Vec<_>>(), vec![invalid[0]]);
+    // Another workspace sees none of it.
+    let other = WorkspaceId("ws-b".into());
+    assert!(list_runs(&pool, &other, &by_message, 50).await.unwrap().runs.is_empty());
 }
 
 #[tokio::test]
@@ -206,6 +287,13 @@ async fn workspaces_never_see_each_other() {
     assert!(append_records(&pool, &other, ids[0], &[rec(RecordStatus::Success, RecordAction::Created, None)]).await.is_err());
     assert!(!finish_run(&pool, &other, ids[0], T0).await.unwrap());
     assert_eq!(health(&pool, &other, 0).await.unwrap().runs_completed, 0);
+    // A run's records are reached only through the run's own workspace.
+    let run = begin_run(&pool, &ws, &new_run(Direction::Inbound, ObjectType::Lead, T0 + 99 * 60_000)).await.unwrap();
+    append_records(&pool, &ws, run, &[rec(RecordStatus::Success, RecordAction::Created, None)]).await.unwrap();
+    assert_eq!(list_records(&pool, &ws, run, &RecordFilter::default(), 50).await.unwrap().records.len(), 1);
+    assert_eq!(poll_records(&pool, &ws, run, None, None, 50).await.unwrap().len(), 1);
+    assert!(list_records(&pool, &other, run, &RecordFilter::default(), 50).await.unwrap().records.is_empty());
+    assert!(poll_records(&pool, &other, run, None, None, 50).await.unwrap().is_empty());
 }
 
 #[tokio::test]
