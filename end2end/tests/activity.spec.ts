@@ -1,4 +1,4 @@
-import { test, expect, open, hydrated, inZone } from "./fixtures";
+import { test, expect, open, hydrated, inZone, offsetIn } from "./fixtures";
 
 const LIST = "/settings/crm/sync-activity";
 
@@ -65,6 +65,20 @@ test("direction tabs filter and live in the URL, keyboard included", async ({ pa
   await expect(tablist.getByRole("tab", { name: /^Inbound/ })).toHaveAttribute("aria-selected", "true");
   await page.goForward();
   await expect(page).toHaveURL(/direction=outbound/);
+  await hydrated(page);
+
+  // Home and End reach the ends of the tablist; All shows both directions again.
+  await tablist.getByRole("tab", { name: /^Outbound/ }).focus();
+  await page.keyboard.press("Home");
+  await expect(tablist.getByRole("tab", { name: "All" })).toBeFocused();
+  await page.keyboard.press("End");
+  await expect(tablist.getByRole("tab", { name: /^Outbound/ })).toBeFocused();
+  await tablist.getByRole("tab", { name: "All" }).click();
+  await expect(page).toHaveURL(/\/sync-activity$/);
+  await hydrated(page);
+  await expect(tablist.getByRole("tab", { name: "All" })).toHaveAttribute("aria-selected", "true");
+  const directions = await page.locator("tr.run-row").evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.direction));
+  expect([...new Set(directions)].sort()).toEqual(["inbound", "outbound"]);
 });
 
 test("object type filter narrows the list and back restores it", async ({ page }) => {
@@ -77,10 +91,61 @@ test("object type filter narrows the list and back restores it", async ({ page }
   await expect(page.getByTestId("object-filter")).toHaveValue("all");
 });
 
+for (const object of ["contact", "lead", "opportunity", "event"]) {
+  test(`object type filter: ${object}`, async ({ page }) => {
+    await open(page, LIST);
+    await page.getByTestId("object-filter").selectOption(object);
+    await expect(page).toHaveURL(new RegExp(`\\?object=${object}$`));
+    await hydrated(page);
+    await expect(page.getByTestId("object-filter")).toHaveValue(object);
+    await expectEveryRow(page, { object });
+  });
+}
+
+test("run status filter keeps the failed runs, and lives in the URL", async ({ page }) => {
+  await open(page, LIST);
+  await page.getByTestId("status-filter").selectOption("failed");
+  await expect(page).toHaveURL(/\?status=failed$/);
+  await hydrated(page);
+  await expectEveryRow(page, { status: "failed" });
+  await expect(page.locator("tr.run-row .badge").first()).toHaveText("Failed");
+  await page.getByRole("link", { name: "Clear filters" }).first().click();
+  await expect(page).toHaveURL(/\/sync-activity$/);
+});
+
+test("a message filter from a link says what it shows and lists only runs that carry it", async ({ page, request }) => {
+  // A run with an invalid email among its records, found through the API.
+  const body = await (await request.get("/api/runs?message=invalid_email&direction=inbound")).json();
+  expect(body.notes).toEqual([]);
+  expect(body.runs.length).toBeGreaterThan(0);
+  await open(page, `${LIST}?message=invalid_email&direction=inbound`);
+  const banner = page.getByTestId("message-filter");
+  await expect(banner).toContainText("Showing runs with Invalid email address");
+  await expect(banner).toContainText("invalid email address");
+  const ids = await page.locator("tr.run-row").evaluateAll((els) => els.map((e) => e.getAttribute("data-run-id")));
+  expect(ids).toEqual(body.runs.slice(0, ids.length).map((r: any) => r.id));
+  // Every listed run really has such a record.
+  for (const id of ids.slice(0, 3)) {
+    const run = await (await request.get(`/api/run?id=${id}&status=skipped`)).json();
+    const all = [...run.records];
+    let later = run.later;
+    while (later !== null && !all.some((r: any) => r.message === "invalid_email")) {
+      const next = await (await request.get(`/api/run?id=${id}&status=skipped&after=${later}`)).json();
+      all.push(...next.records);
+      later = next.later;
+    }
+    expect(all.some((r: any) => r.message === "invalid_email"), `run ${id}`).toBe(true);
+  }
+  await banner.getByRole("link", { name: "Show all runs" }).click();
+  await expect(page).toHaveURL(/\/sync-activity\?direction=inbound$/);
+  await expect(page.getByTestId("message-filter")).toHaveCount(0);
+});
+
 test("date range filter: a range with no runs says so and offers to clear", async ({ page }) => {
   await open(page, LIST);
   await page.getByTestId("from-date").fill("2020-01-01");
-  await expect(page).toHaveURL(/from=2020-01-01&tz=%2B01%3A00/);
+  // The filter reads dates in the reader's zone and sends its offset along.
+  await expect(page).toHaveURL(new RegExp(`from=2020-01-01&tz=${encodeURIComponent(offsetIn("Europe/Berlin"))}`));
   await hydrated(page);
   await page.getByTestId("to-date").fill("2020-01-31");
   await expect(page).toHaveURL(/to=2020-01-31/);
@@ -92,10 +157,11 @@ test("date range filter: a range with no runs says so and offers to clear", asyn
 
 test("date range filter keeps the runs of the chosen days only", async ({ page }) => {
   const today = new Intl.DateTimeFormat("en-CA", { timeZone: "Europe/Berlin" }).format(new Date());
-  await open(page, `${LIST}?from=${today}&to=${today}&tz=%2B01:00`);
+  const offset = offsetIn("Europe/Berlin");
+  await open(page, `${LIST}?from=${today}&to=${today}&tz=${encodeURIComponent(offset)}`);
   await expect(page.getByTestId("from-date")).toHaveValue(today);
   await expect(page.locator("tr.run-row").first()).toBeVisible();
-  const start = Date.parse(`${today}T00:00:00+01:00`);
+  const start = Date.parse(`${today}T00:00:00${offset}`);
   const times = await page.locator("tr.run-row time").evaluateAll((els) => els.map((e) => Date.parse(e.getAttribute("datetime")!)));
   expect(times.every((t) => t >= start && t < start + 86_400_000)).toBe(true);
 });
@@ -138,6 +204,13 @@ test("View opens the run; its records filter by status; a pasted link reproduces
   // Every skipped record explains itself with a message from the help article.
   await expect(skipped.first().locator(".message__title")).not.toBeEmpty();
   await expect(skipped.first().locator(".message__meaning")).not.toBeEmpty();
+  // The record-status tabs are a tablist too: arrow keys move between them.
+  await hydrated(page);
+  await statusTabs.getByRole("tab", { name: /^Skipped/ }).focus();
+  await page.keyboard.press("ArrowRight");
+  await expect(statusTabs.getByRole("tab", { name: /^Failed/ })).toBeFocused();
+  await page.keyboard.press("ArrowRight");
+  await expect(statusTabs.getByRole("tab", { name: /^All/ })).toBeFocused();
 
   const pasted = await context.newPage();
   await open(pasted, `/settings/crm/sync-activity/runs/${id}?status=success`);
@@ -194,6 +267,85 @@ test("a run in progress turns completed in place, without a reload", async ({ pa
   } finally {
     await request.post(`${org_url}/__fake_org/faults`, { data: { action: "set_latency", ms: 300 } });
   }
+});
+
+/** Makes a contact in Conversion, which the engine pushes to Salesforce as an outbound run, and
+ * returns that run's id once it is in progress. */
+async function pushInProgress(request: import("@playwright/test").APIRequestContext, known: Set<string>): Promise<string> {
+  const change = await request.post("/api/conversion/contacts", {
+    data: { email: `live.${Date.now()}@example.com`, first_name: "Live", last_name: "Test" },
+  });
+  expect(change.status()).toBe(201);
+  let id = "";
+  await expect
+    .poll(async () => {
+      const body = await (await request.get("/api/runs?direction=outbound&object=contact&status=in_progress")).json();
+      id = body.runs.map((r: any) => r.id).find((r: string) => !known.has(r)) ?? "";
+      return id;
+    }, { timeout: 30_000 })
+    .not.toBe("");
+  return id;
+}
+
+/** Slows the local Salesforce org down so a push stays in progress for a few seconds. */
+async function withSlowOrg(request: import("@playwright/test").APIRequestContext, body: () => Promise<void>) {
+  const { org_url } = await (await request.get("/api/sync/status")).json();
+  expect(org_url).toBeTruthy();
+  expect((await request.post(`${org_url}/__fake_org/faults`, { data: { action: "set_latency", ms: 4000 } })).ok()).toBe(true);
+  try {
+    await body();
+  } finally {
+    await request.post(`${org_url}/__fake_org/faults`, { data: { action: "set_latency", ms: 300 } });
+  }
+}
+
+test("a run page in progress fills in its records and completes, without a reload", async ({ page, request }) => {
+  test.setTimeout(120_000);
+  await withSlowOrg(request, async () => {
+    const id = await pushInProgress(request, new Set());
+    await open(page, `${LIST}/runs/${id}`);
+    await expect(page.locator(".badge[data-status=in_progress]").first()).toBeVisible();
+    await expect(page.getByTestId("no-records")).toContainText("No records yet");
+    await page.evaluate(() => ((window as any).__noReload = true));
+    await expect(page.locator(".badge[data-status=completed]").first()).toBeVisible({ timeout: 60_000 });
+    const record = page.locator("tr.record-row").first();
+    await expect(record).toBeVisible();
+    await expect(record).toHaveAttribute("data-status", /success|skipped|failed/);
+    await expect(page.getByTestId("no-records")).toHaveCount(0);
+    expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
+  });
+});
+
+test("new runs appear at the top of the first page, without a reload", async ({ page, request }) => {
+  test.setTimeout(120_000);
+  await open(page, `${LIST}?direction=outbound&object=contact`);
+  const rows = page.locator("tr.run-row");
+  await expect(rows.first()).toBeVisible();
+  const before = new Set(await rows.evaluateAll((els) => els.map((e) => e.getAttribute("data-run-id")!)));
+  await page.evaluate(() => ((window as any).__noReload = true));
+  await withSlowOrg(request, async () => {
+    const id = await pushInProgress(request, before);
+    // The idle check (every 10 s) brings it in; from then on the fast poll follows it.
+    await expect(rows.first()).toHaveAttribute("data-run-id", id, { timeout: 30_000 });
+    await expect(rows.first()).toHaveAttribute("data-status", /completed|failed/, { timeout: 60_000 });
+  });
+  expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
+  const after = await rows.evaluateAll((els) => els.map((e) => e.getAttribute("data-run-id")!));
+  expect(after.slice(1, 1 + before.size).filter((r) => before.has(r)).length).toBeGreaterThan(0);
+  expect(new Set(after).size).toBe(after.length);
+});
+
+test("a page whose filters match nothing yet shows new matching runs as they start", async ({ page, request }) => {
+  test.setTimeout(120_000);
+  // From this very second: nothing matches yet.
+  const from = new Date(Date.now() + 1000).toISOString().replace(/\.\d+Z$/, "Z");
+  await open(page, `${LIST}?direction=outbound&object=contact&from=${from}`);
+  await expect(page.getByTestId("empty-state")).toContainText("No runs match these filters");
+  await withSlowOrg(request, async () => {
+    await new Promise((r) => setTimeout(r, 1100));
+    const id = await pushInProgress(request, new Set());
+    await expect(page.locator(`tr.run-row[data-run-id="${id}"]`)).toBeVisible({ timeout: 30_000 });
+  });
 });
 
 for (const timeZone of ["America/Los_Angeles", "Asia/Kolkata"]) {

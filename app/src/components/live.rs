@@ -1,11 +1,13 @@
-//! Live pages: a small polling loop that runs only in the browser, only while there is something
-//! in progress, and only while the tab is visible.
+//! Live pages: a small polling loop that runs only in the browser, only while its page has
+//! something to watch, and only while the tab is visible.
 
 use leptos::prelude::*;
 use std::future::Future;
 
 /// How often a live page asks the server what changed.
 pub const POLL_MS: u32 = 2_000;
+/// How often the first page of the list looks for new runs while nothing shown is in progress.
+pub const IDLE_POLL_MS: u32 = 10_000;
 
 /// Calls `tick` about every `period_ms` while `active` is true. Pauses while the tab is hidden and
 /// stops for good when the calling component goes away. Does nothing on the server.

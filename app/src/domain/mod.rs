@@ -209,6 +209,9 @@ impl RecordAction {
 pub struct RunId(pub Uuid);
 
 impl RunId {
+    /// A well-formed id that sorts before every run's ("runs newer than this" is every run).
+    pub const MIN: RunId = RunId(Uuid::from_bytes([0, 0, 0, 0, 0, 0, 0x70, 0, 0x80, 0, 0, 0, 0, 0, 0, 0]));
+
     /// A new id for a run that started at `started_at_ms` (Unix milliseconds).
     pub fn new_at(started_at_ms: i64) -> Self {
         let ms = started_at_ms.max(0) as u64;
@@ -226,6 +229,12 @@ impl RunId {
         Uuid::try_parse(s.trim()).ok().filter(|u| u.get_version_num() == 7).map(Self)
     }
     /// The start time encoded in the id, in Unix milliseconds.
+    ///
+    /// ```
+    /// # use app::domain::RunId;
+    /// assert_eq!(RunId::parse(&RunId::MIN.to_string()), Some(RunId::MIN));
+    /// assert!(RunId::MIN <= RunId::new_at(0));
+    /// ```
     pub fn timestamp_ms(&self) -> i64 {
         let b = self.0.as_bytes();
         let mut ms = [0u8; 8];

@@ -4,7 +4,7 @@ use crate::api::activity::{list_runs, poll_runs, RunsResponse};
 use crate::components::badges::StatusBadge;
 use crate::components::counts::{count_values, COUNT_LABELS};
 use crate::components::layout::{CrmTab, SettingsLayout};
-use crate::components::live::{use_interval_while, POLL_MS};
+use crate::components::live::{use_interval_while, IDLE_POLL_MS, POLL_MS};
 use crate::components::time::{browser_offset_minutes, client_now_ms, LocalTime, RunDuration};
 use crate::domain::filters::format_offset;
 use crate::domain::{format_count, Direction, Message, ObjectType, RunId, RunStatus, RunsQuery, SyncRun};
@@ -287,10 +287,12 @@ fn RunList(resp: RunsResponse, query: RunsQuery) -> impl IntoView {
     });
     use_interval_while(live, 1_000, move || async move { now.set(client_now_ms() + skew.get_value()) });
     let poll_query = query.clone();
-    use_interval_while(live, POLL_MS, move || {
+    let poll = move || {
         let q = poll_query.clone();
         async move {
-            let newest = on_first_page.then(|| rows.with_untracked(|rs| rs.first().map(|(id, _)| id.to_string()))).flatten();
+            // New runs are asked for only on the first page; an empty page asks for any run.
+            let newest = on_first_page
+                .then(|| rows.with_untracked(|rs| rs.first().map_or_else(|| RunId::MIN.to_string(), |(id, _)| id.to_string())));
             let watch = rows.with_untracked(|rs| {
                 rs.iter()
                     .filter(|(_, r)| r.with_untracked(|r| r.status == RunStatus::InProgress))
@@ -302,9 +304,20 @@ fn RunList(resp: RunsResponse, query: RunsQuery) -> impl IntoView {
                 return;
             };
             skew.set_value(poll.as_of - client_now_ms());
+            if rows.with_untracked(Vec::is_empty) && !poll.runs.is_empty() {
+                // The empty state has no table to add rows to: the server renders the list.
+                #[cfg(feature = "hydrate")]
+                let _ = window().location().reload();
+                return;
+            }
             apply_poll(rows, older, poll.runs, on_first_page);
         }
-    });
+    };
+    use_interval_while(live, POLL_MS, poll.clone());
+    // With nothing in progress the first page still looks for new runs, less often: activity
+    // appears without a reload (the help article's promise), at the cost of one index probe.
+    let idle = Memo::new(move |_| on_first_page && !live.get());
+    use_interval_while(idle, IDLE_POLL_MS, poll);
 
     if resp.runs.is_empty() {
         return Either::Left(empty_state(&resp, &query));
@@ -392,7 +405,7 @@ fn empty_state(resp: &RunsResponse, query: &RunsQuery) -> impl IntoView {
     } else if query.has_filters() {
         (
             "No runs match these filters",
-            "Sync activity exists, but none of it matches the tab, object type and dates you picked.",
+            "Sync activity exists, but none of it matches the filters you picked. New runs that match appear here as they start.",
             Some((RunsQuery::default().href(), "Clear filters")),
         )
     } else {
