@@ -23,6 +23,8 @@ pub struct AppState {
     /// The workspace this server shows. Access control will resolve it per request; every query
     /// already takes it.
     pub workspace: WorkspaceId,
+    /// Its display name, shown in the product bar.
+    pub workspace_name: Arc<str>,
     pub clock: Arc<dyn Clock>,
 }
 

@@ -37,7 +37,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let pool = store::open(&config.database).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let state = AppState { pool, workspace: WorkspaceId(config.workspace.clone()), clock };
+    let state = AppState {
+        pool,
+        workspace: WorkspaceId(config.workspace.clone()),
+        workspace_name: config.workspace_name.as_str().into(),
+        clock,
+    };
     app::store::ensure_workspace(&state.pool, &state.workspace, &config.workspace_name, state.now_ms()).await?;
     let interrupted = store::fail_interrupted_runs(
         &state.pool,

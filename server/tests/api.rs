@@ -28,7 +28,7 @@ async fn start(db: &Path, dir: &Path) -> ServerProcess {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let child = Command::new(env!("CARGO_BIN_EXE_server"))
         .current_dir(dir)
-        .args(["--database", db.to_str().unwrap(), "--addr", &format!("127.0.0.1:{port}"), "--demo", "false"])
+        .args(["--database", db.to_str().unwrap(), "--addr", &format!("127.0.0.1:{port}"), "--demo", "false", "--workspace-name", "Globex Ltd."])
         .env("LEPTOS_OUTPUT_NAME", "sync-activity")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
@@ -280,6 +280,7 @@ async fn every_filter_cursor_and_bad_parameter_of_the_read_api() {
     let (status, html) = page("/settings/crm/sync-activity?status=exploded&message=nope&direction=a&direction=b").await;
     assert_eq!(status, 200);
     assert!(html.contains("Ignored status"), "the page says what it ignored");
+    assert!(html.contains("Globex Ltd."), "the product bar names the server's workspace");
     let (status, html) = page("/settings/crm/sync-activity?message=invalid_email").await;
     assert_eq!(status, 200);
     assert!(html.contains("Invalid email address"), "the page names the message it filters by");

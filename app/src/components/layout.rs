@@ -8,8 +8,13 @@ pub enum CrmTab {
     SyncActivity,
 }
 
+/// The frame is rendered on the server only (it is not an island), where the workspace is known.
 #[component]
 pub fn SettingsLayout(active: CrmTab, children: Children) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    let workspace = use_context::<crate::state::AppState>().map(|s| s.workspace_name.to_string()).unwrap_or_default();
+    #[cfg(not(feature = "ssr"))]
+    let workspace = String::new();
     let tab = |this: CrmTab, href: &'static str, label: &'static str| {
         let current = this == active;
         view! {
@@ -25,7 +30,7 @@ pub fn SettingsLayout(active: CrmTab, children: Children) -> impl IntoView {
                     <span class="topbar__logo" aria-hidden="true">"C"</span>
                     "Conversion"
                 </a>
-                <span class="topbar__workspace">"Acme Inc."</span>
+                <span class="topbar__workspace" data-testid="workspace-name">{workspace}</span>
             </header>
             <div class="frame">
                 <nav class="sidenav" aria-label="Settings">
