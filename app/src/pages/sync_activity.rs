@@ -151,7 +151,15 @@ fn FilterBar(query: RunsQuery) -> impl IntoView {
             .filter(|d| crate::domain::filters::parse_date(d).is_some())
             .unwrap_or_default()
     };
-    let local_tz = || format_offset(browser_offset_minutes(client_now_ms()));
+    // The reader's offset on the chosen day (noon UTC of it), not today's: a date across a
+    // daylight-saving change is read in the offset it had. One offset travels with both dates, so a
+    // range that spans a change is read in the offset of the date set last.
+    let local_tz = |date: &str| {
+        let at = crate::domain::filters::parse_date(date)
+            .and_then(|d| d.and_hms_opt(12, 0, 0))
+            .map_or_else(client_now_ms, |t| t.and_utc().timestamp_millis());
+        format_offset(browser_offset_minutes(at))
+    };
 
     let on_object = {
         let go = go.clone();
@@ -171,14 +179,16 @@ fn FilterBar(query: RunsQuery) -> impl IntoView {
         let go = go.clone();
         move |ev: leptos::ev::Event| {
             let v = event_target_value(&ev);
-            go(RunsQuery { from: (!v.is_empty()).then_some(v), tz: Some(local_tz()), ..query.get_untracked() });
+            let tz = Some(local_tz(&v));
+            go(RunsQuery { from: (!v.is_empty()).then_some(v), tz, ..query.get_untracked() });
         }
     };
     let on_to = {
         let go = go.clone();
         move |ev: leptos::ev::Event| {
             let v = event_target_value(&ev);
-            go(RunsQuery { to: (!v.is_empty()).then_some(v), tz: Some(local_tz()), ..query.get_untracked() });
+            let tz = Some(local_tz(&v));
+            go(RunsQuery { to: (!v.is_empty()).then_some(v), tz, ..query.get_untracked() });
         }
     };
     // Back and forward can restore a page as the reader left it (the back-forward cache), with a
