@@ -8,8 +8,12 @@ const EMPTY_PORT = DEMO_PORT + 1;
 export const DEMO_URL = `http://127.0.0.1:${DEMO_PORT}`;
 export const EMPTY_URL = `http://127.0.0.1:${EMPTY_PORT}`;
 
+// The server binary the tests run (cargo's target directory); the site is always `target/site`
+// (`site-root` in Cargo.toml).
+const TARGET = process.env.CARGO_TARGET_DIR ?? "../target";
+
 const server = (name: string, port: number, extra: string) => ({
-  command: `rm -rf .data/${name} && ../target/debug/server --database .data/${name}/sync.db --addr 127.0.0.1:${port} ${extra}`,
+  command: `rm -rf .data/${name} && ${TARGET}/debug/server --database .data/${name}/sync.db --addr 127.0.0.1:${port} ${extra}`,
   url: `http://127.0.0.1:${port}/settings/crm`,
   env: { LEPTOS_SITE_ROOT: "../target/site", RUST_LOG: "warn" },
   reuseExistingServer: false,

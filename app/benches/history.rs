@@ -5,10 +5,13 @@
 //! ```
 //!
 //! Fills a SQLite database (once; it is reused when it already has the requested size) with
-//! `--runs` runs and about `--records` run records, then reports the server-side time of each query
-//! the pages make, through our store layer and as the same SQL run bare, median and p95.
+//! `--runs` runs, exactly `--records` run records and the message index (`run_messages`) over
+//! them, then reports the server-side time of each query the pages make, through our store layer
+//! and as the same SQL run bare, median and p95.
 
-use app::domain::{Direction, ObjectType, RecordFilter, RecordStatus, RunFilters, RunId};
+use app::domain::{
+    Direction, Message, ObjectType, RecordFilter, RecordMessage, RecordStatus, RunFilters, RunId, RunMessage, RunStatus,
+};
 use app::store::{self, WorkspaceId};
 use sqlx::SqlitePool;
 use std::time::{Duration, Instant};
@@ -47,16 +50,46 @@ const BIG_RUNS: i64 = 20;
 const BIG_RUN_SIZE: i64 = 50_000;
 const SPACING_MS: i64 = 60_000;
 const T0: i64 = 1_700_000_000_000;
+/// The record message most runs carry, and one about a run in 10,000 carries.
+const COMMON: RecordMessage = RecordMessage::MissingEmail;
+const RARE: RecordMessage = RecordMessage::MissingExternalId;
+
+/// A record's message, from its status and its run's direction, in shares like a real history's:
+/// `k` is spread over 0..10,000 independently of the status. One inbound skip in 10,000 is the
+/// rare message.
+const RECORD_MESSAGE_SQL: &str = "
+    CASE WHEN status = 'success' THEN NULL
+         WHEN direction = 'inbound' AND status = 'skipped' THEN
+              CASE WHEN k < 4000 THEN 'missing_email' WHEN k < 6000 THEN 'invalid_email'
+                   WHEN k < 7000 THEN 'lead_converted' WHEN k < 7800 THEN 'outdated_record'
+                   WHEN k < 8400 THEN 'do_not_sync' WHEN k < 8900 THEN 'no_account_association'
+                   WHEN k < 9300 THEN 'write_mode_mismatch' WHEN k < 9600 THEN 'contact_not_found'
+                   WHEN k < 9800 THEN 'missing_identifier' WHEN k < 9900 THEN 'opportunity_not_found'
+                   WHEN k < 9999 THEN 'conflicting_identifier' ELSE 'missing_external_id' END
+         WHEN direction = 'inbound' THEN
+              CASE WHEN k < 7000 THEN 'malformed_data' WHEN k < 9000 THEN 'invalid_timestamp'
+                   WHEN k < 9900 THEN 'encode_failed' ELSE 'inbound_unknown_error' END
+         WHEN status = 'skipped' THEN
+              CASE WHEN k < 7000 THEN 'no_fields_to_update' ELSE 'object_write_disabled' END
+         ELSE CASE WHEN k < 3000 THEN 'required_field_missing' WHEN k < 5000 THEN 'validation_rule_failure'
+                   WHEN k < 6500 THEN 'invalid_picklist_value' WHEN k < 7500 THEN 'field_length_exceeded'
+                   WHEN k < 8500 THEN 'duplicate_record' WHEN k < 9200 THEN 'record_locked'
+                   WHEN k < 9700 THEN 'invalid_cross_reference' WHEN k < 9950 THEN 'insufficient_permissions'
+                   ELSE 'outbound_unknown_error' END
+    END";
 
 async fn fill(pool: &SqlitePool, runs: i64, records: i64) -> Result<(), sqlx::Error> {
     let started = Instant::now();
     let ws = WorkspaceId(WS.into());
     store::ensure_workspace(pool, &ws, "Bench", T0).await?;
     sqlx::query("PRAGMA synchronous = OFF").execute(pool).await?;
-    let small = ((records - BIG_RUNS * BIG_RUN_SIZE).max(0) / runs.max(1)).max(1);
+    // Big runs only when the records leave room for them beside ~19 a run (not in a quick one).
+    let big_runs = BIG_RUNS.min(records / 20 / BIG_RUN_SIZE);
+    let small = ((records - big_runs * BIG_RUN_SIZE) / runs.max(1)).max(3);
     // Runs a minute apart; a UUIDv7 per run built from its start time (version 7, RFC variant).
     // `||` makes TEXT even of blobs: the CAST keeps the id a BLOB like the store's, without which
-    // every comparison with a bound id (cursor, date range, lookup) is TEXT against BLOB.
+    // every comparison with a bound id (cursor, date range, lookup) is TEXT against BLOB. One run
+    // in 97 fails as a whole (no records), as the engine's `fail_run` leaves it.
     sqlx::query(
         "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?1 - 1)
          INSERT INTO sync_runs (id, workspace_id, direction, object_type, trigger, status, started_at, finished_at,
@@ -80,32 +113,63 @@ async fn fill(pool: &SqlitePool, runs: i64, records: i64) -> Result<(), sqlx::Er
     .bind(T0)
     .bind(SPACING_MS)
     .bind(WS)
-    .bind(BIG_RUNS)
+    .bind(big_runs)
     .bind(BIG_RUN_SIZE)
     .bind(small - 2)
     .execute(pool)
     .await?;
+    // Exactly `records`: one more (or one fewer) record in as many of the oldest small completed
+    // runs as the sizes above leave over (or short).
+    loop {
+        let (have,): (i64,) = sqlx::query_as("SELECT COALESCE(SUM(next_seq), 0) FROM sync_runs").fetch_one(pool).await?;
+        let missing = records - have;
+        if missing == 0 {
+            break;
+        }
+        let step = missing.signum();
+        let moved = sqlx::query(
+            "UPDATE sync_runs SET next_seq = next_seq + ?1, expected_total = expected_total + ?1
+             WHERE id IN (SELECT id FROM sync_runs WHERE status = 'completed' AND next_seq + ?1 BETWEEN 1 AND ?2 - 1
+                          ORDER BY id LIMIT ?3)",
+        )
+        .bind(step)
+        .bind(BIG_RUN_SIZE)
+        .bind(missing.abs())
+        .execute(pool)
+        .await?;
+        if moved.rows_affected() == 0 {
+            panic!("cannot spread {records} records over {runs} runs");
+        }
+    }
     eprintln!("  {runs} runs written in {:.1?}", started.elapsed());
     // Records: position n of a run, with statuses and messages in realistic shares. Small runs
     // and the big ones are written separately so each joins against a short sequence, and runs
     // are walked in key order (CROSS JOIN keeps sync_runs outside) so rows arrive in index order.
-    for (limit, only_big) in [(small + 3, false), (BIG_RUN_SIZE, true)] {
-        sqlx::query(
+    let (longest_small,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(next_seq), 0) FROM sync_runs WHERE next_seq < ?")
+        .bind(BIG_RUN_SIZE)
+        .fetch_one(pool)
+        .await?;
+    for (limit, only_big) in [(longest_small, false), (BIG_RUN_SIZE, true)] {
+        if limit == 0 {
+            continue;
+        }
+        sqlx::query(&format!(
             "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?1 - 1)
              INSERT INTO run_records (run_id, seq, status, action, message_code, detail, salesforce_id, conversion_id, label,
                                       external_created_at, external_updated_at)
-             SELECT r.id, n.i,
-                    CASE WHEN (n.i * 7 + r.started_at / 60000) % 23 = 0 THEN 'failed'
-                         WHEN (n.i * 7 + r.started_at / 60000) % 11 = 0 THEN 'skipped' ELSE 'success' END,
-                    CASE n.i % 10 WHEN 0 THEN 'created' WHEN 9 THEN 'deleted' ELSE 'updated' END,
-                    CASE WHEN (n.i * 7 + r.started_at / 60000) % 23 = 0 THEN 'malformed_data'
-                         WHEN (n.i * 7 + r.started_at / 60000) % 11 = 0 THEN 'missing_email' END,
-                    NULL,
-                    '0035g0000' || printf('%09d', n.i), 'con_' || n.i, 'Contact ' || n.i,
-                    r.started_at - 86400000 * 30, r.started_at - 60000
-             FROM sync_runs r CROSS JOIN n
-             WHERE n.i < r.next_seq AND (r.next_seq = ?2) = ?3",
-        )
+             SELECT run_id, seq, status, action, {RECORD_MESSAGE_SQL}, NULL, salesforce_id, conversion_id, label,
+                    external_created_at, external_updated_at
+             FROM (SELECT r.id AS run_id, n.i AS seq, r.direction,
+                          CASE WHEN (n.i * 7 + r.started_at / 60000) % 23 = 0 THEN 'failed'
+                               WHEN (n.i * 7 + r.started_at / 60000) % 11 = 0 THEN 'skipped' ELSE 'success' END AS status,
+                          CASE n.i % 10 WHEN 0 THEN 'created' WHEN 9 THEN 'deleted' ELSE 'updated' END AS action,
+                          (n.i * 7919 + (r.started_at / 60000) * 104729) % 10000 AS k,
+                          '0035g0000' || printf('%09d', n.i) AS salesforce_id, 'con_' || n.i AS conversion_id,
+                          'Contact ' || n.i AS label,
+                          r.started_at - 86400000 * 30 AS external_created_at, r.started_at - 60000 AS external_updated_at
+                   FROM sync_runs r CROSS JOIN n
+                   WHERE n.i < r.next_seq AND (r.next_seq = ?2) = ?3)",
+        ))
         .bind(limit)
         .bind(BIG_RUN_SIZE)
         .bind(only_big)
@@ -126,8 +190,34 @@ async fn fill(pool: &SqlitePool, runs: i64, records: i64) -> Result<(), sqlx::Er
     )
     .execute(pool)
     .await?;
-    sqlx::query("ANALYZE").execute(pool).await?;
+    fill_run_messages(pool).await?;
     eprintln!("  database ready in {:.1?}", started.elapsed());
+    Ok(())
+}
+
+/// `run_messages` from what the fill wrote, as the migration builds it for an existing database:
+/// the store's append keeps it for records, a trigger for a failure set by UPDATE, and the fill
+/// goes through neither.
+async fn fill_run_messages(pool: &SqlitePool) -> Result<(), sqlx::Error> {
+    let started = Instant::now();
+    sqlx::query(
+        "INSERT INTO run_messages (workspace_id, code, run_id, records)
+         SELECT s.workspace_id, r.message_code, r.run_id, COUNT(*)
+         FROM run_records r JOIN sync_runs s ON s.id = r.run_id
+         WHERE r.message_code IS NOT NULL
+         GROUP BY r.run_id, r.message_code",
+    )
+    .execute(pool)
+    .await?;
+    sqlx::query(
+        "INSERT INTO run_messages (workspace_id, code, run_id)
+         SELECT workspace_id, failure_code, id FROM sync_runs WHERE failure_code IS NOT NULL
+         ON CONFLICT DO NOTHING",
+    )
+    .execute(pool)
+    .await?;
+    sqlx::query("ANALYZE").execute(pool).await?;
+    eprintln!("  run_messages filled in {:.1?}", started.elapsed());
     Ok(())
 }
 
@@ -160,6 +250,19 @@ where
     summary(samples)
 }
 
+/// 50000 as "50,000".
+fn thousands(n: i64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.3}", d.as_secs_f64() * 1000.0)
 }
@@ -175,7 +278,7 @@ async fn main() {
         if have != 0 {
             panic!("{} holds {have} runs, not {}; remove it or pass another --db", a.db, a.runs);
         }
-        eprintln!("Filling {} with {} runs and about {} records…", a.db, a.runs, a.records);
+        eprintln!("Filling {} with {} runs and {} records…", a.db, a.runs, a.records);
         fill(&pool, a.runs, a.records).await.expect("fill");
     }
     let (id_type,): (String,) = sqlx::query_as("SELECT typeof(id) FROM sync_runs LIMIT 1").fetch_one(&pool).await.expect("id type");
@@ -183,7 +286,18 @@ async fn main() {
         panic!("{}: run ids are {id_type}, not blob (made by an older version of this benchmark, whose deep pages, date ranges and run pages were empty); remove it or pass another --db", a.db);
     }
     let (records,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM run_records").fetch_one(&pool).await.expect("count");
-    eprintln!("Database: {have} runs, {records} records", have = a.runs);
+    if records != a.records {
+        panic!("{} holds {records} records, not {} (made by an older version of this benchmark); remove it or pass another --db", a.db, a.records);
+    }
+    // A database filled before the fill wrote the message index (the migration that adds it only
+    // indexes what exists when it runs) gets it now.
+    let (indexed,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM run_messages").fetch_one(&pool).await.expect("count");
+    if indexed == 0 {
+        eprintln!("Filling run_messages…");
+        fill_run_messages(&pool).await.expect("fill run_messages");
+    }
+    let (indexed,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM run_messages").fetch_one(&pool).await.expect("count");
+    eprintln!("Database: {have} runs, {records} records, {indexed} run_messages rows", have = a.runs);
 
     let n = a.iterations;
     let mut stats = Vec::new();
@@ -252,8 +366,47 @@ async fn main() {
             }
         }
     }
+    // The status and message filters, and the direction the loop above leaves out. A message
+    // page walks that message's entries in run_messages and fetches each run by primary key.
+    let inbound_day = RunFilters {
+        direction: Some(Direction::Inbound),
+        from_ms: Some(week_ago),
+        to_ms: Some(week_ago + 86_400_000),
+        ..Default::default()
+    };
+    let common = Some(Message::Record(COMMON));
+    let extra = [
+        ("direction=outbound".to_string(), RunFilters { direction: Some(Direction::Outbound), ..Default::default() }),
+        ("status=failed".to_string(), RunFilters { status: Some(RunStatus::Failed), ..Default::default() }),
+        (format!("message={} (common)", COMMON.code()), RunFilters { message: common, ..Default::default() }),
+        (format!("message={} (rare)", RARE.code()), RunFilters { message: Some(Message::Record(RARE)), ..Default::default() }),
+        (
+            format!("message={}, direction=inbound, one day a week ago", COMMON.code()),
+            RunFilters { message: common, ..inbound_day.clone() },
+        ),
+        (
+            format!("message={} (whole-run failure)", RunMessage::ApiLimitExceeded.code()),
+            RunFilters { message: Some(Message::Run(RunMessage::ApiLimitExceeded)), ..Default::default() },
+        ),
+    ];
+    for (name, f) in extra {
+        let ours = time(n, || store::list_runs(&pool, &ws, &f, 25)).await;
+        let deep = RunFilters { before: Some(deep_cursor), ..f.clone() };
+        let ours_deep = time(n, || store::list_runs(&pool, &ws, &deep, 25)).await;
+        stats.push(Stat { name: format!("List: {name}"), ours, bare: None });
+        stats.push(Stat { name: "  the same, 25,000 runs deep".into(), ours: ours_deep, bare: None });
+    }
+    // The message page as bare SQL: the statement the store runs, without the neighbour probes.
+    let bare_message = "SELECT r.* FROM run_messages m CROSS JOIN sync_runs r ON r.id = m.run_id \
+                        WHERE m.workspace_id = ? AND m.code = ? AND r.workspace_id = ? ORDER BY m.run_id DESC LIMIT 25";
+    let by_message = RunFilters { message: common, ..Default::default() };
+    stats.push(Stat {
+        name: format!("List: message={}, store vs bare SQL", COMMON.code()),
+        ours: time(n, || store::list_runs(&pool, &ws, &by_message, 25)).await,
+        bare: Some(time(n, || sqlx::query(bare_message).bind(WS).bind(COMMON.code()).bind(WS).fetch_all(&pool)).await),
+    });
     // The biggest run: first page of its records, its last page, and its failed records.
-    let (big,): (uuid::Uuid,) = sqlx::query_as("SELECT id FROM sync_runs WHERE workspace_id = ? ORDER BY next_seq DESC LIMIT 1")
+    let (big, size): (uuid::Uuid, i64) = sqlx::query_as("SELECT id, next_seq FROM sync_runs WHERE workspace_id = ? ORDER BY next_seq DESC LIMIT 1")
         .bind(WS)
         .fetch_one(&pool)
         .await
@@ -267,7 +420,7 @@ async fn main() {
         }
     };
     stats.push(Stat {
-        name: "Run (50,000 records): first records page".into(),
+        name: format!("Run ({} records): first records page", thousands(size)),
         ours: time(n, || run_page(RecordFilter::default())).await,
         bare: Some(
             time(n, || sqlx::query("SELECT * FROM run_records WHERE run_id = ? ORDER BY seq LIMIT 50").bind(big.0).fetch_all(&pool))
@@ -275,21 +428,21 @@ async fn main() {
         ),
     });
     stats.push(Stat {
-        name: "Run (50,000 records): last records page".into(),
-        ours: time(n, || run_page(RecordFilter { before: Some(BIG_RUN_SIZE), ..Default::default() })).await,
+        name: format!("Run ({} records): last records page", thousands(size)),
+        ours: time(n, || run_page(RecordFilter { before: Some(size), ..Default::default() })).await,
         bare: Some(
             time(n, || {
                 sqlx::query("SELECT * FROM run_records WHERE run_id = ? AND seq < ? ORDER BY seq DESC LIMIT 50")
                     .bind(big.0)
-                    .bind(BIG_RUN_SIZE)
+                    .bind(size)
                     .fetch_all(&pool)
             })
             .await,
         ),
     });
     stats.push(Stat {
-        name: "Run (50,000 records): failed records, deep page".into(),
-        ours: time(n, || run_page(RecordFilter { status: Some(RecordStatus::Failed), after: Some(40_000), ..Default::default() })).await,
+        name: format!("Run ({} records): failed records, deep page", thousands(size)),
+        ours: time(n, || run_page(RecordFilter { status: Some(RecordStatus::Failed), after: Some(size * 4 / 5), ..Default::default() })).await,
         bare: None,
     });
     let watch: Vec<store::WatchedRun> =
@@ -298,6 +451,17 @@ async fn main() {
     stats.push(Stat {
         name: "Poll: new runs + 5 watched".into(),
         ours: time(n, || store::poll_runs(&pool, &ws, &no_filters, newest, &watch)).await,
+        bare: None,
+    });
+    // The same poll on a page filtered by the common message: new runs are looked for in its
+    // run_messages entries, the watched ones by primary key.
+    let message_first = store::list_runs(&pool, &ws, &by_message, 25).await.expect("list");
+    let watch: Vec<store::WatchedRun> =
+        message_first.runs.iter().take(5).map(|r| store::WatchedRun { id: r.id, processed: Some(r.counts.processed()) }).collect();
+    let newest = message_first.runs.first().map(|r| r.id);
+    stats.push(Stat {
+        name: format!("Poll: message={}, new runs + 5 watched", COMMON.code()),
+        ours: time(n, || store::poll_runs(&pool, &ws, &by_message, newest, &watch)).await,
         bare: None,
     });
 
