@@ -136,6 +136,12 @@ test("a message filter from a link says what it shows and lists only runs that c
     }
     expect(all.some((r: any) => r.message === "invalid_email"), `run ${id}`).toBe(true);
   }
+  // View opens the run on its skipped records, where the message is.
+  await page.locator("tr.run-row").first().getByRole("link", { name: "View" }).click();
+  await expect(page).toHaveURL(new RegExp(`/runs/${ids[0]}\\?status=skipped$`));
+  await expect(page.locator("tr.record-row").first()).toHaveAttribute("data-status", "skipped");
+  await page.goBack();
+  await hydrated(page);
   await banner.getByRole("link", { name: "Show all runs" }).click();
   await expect(page).toHaveURL(/\/sync-activity\?direction=inbound$/);
   await expect(page.getByTestId("message-filter")).toHaveCount(0);

@@ -59,7 +59,10 @@ pub fn SyncActivityPage() -> impl IntoView {
                     <Transition fallback=|| view! { <p class="loading">"Loading sync activity…"</p> }>
                         {move || Suspend::new(async move {
                             match page.await {
-                                Ok(resp) => Either::Left(view! { <RunList resp query=query.get_untracked()/> }),
+                                Ok(resp) => {
+                                    let record_status = record_status_for(&query.get_untracked());
+                                    Either::Left(view! { <RunList resp query=query.get_untracked() record_status/> })
+                                }
                                 Err(_) => Either::Right(view! {
                                     <div class="empty-state" role="alert">
                                         <h3>"Sync activity could not be loaded"</h3>
@@ -118,6 +121,15 @@ fn TabKeys(children: Children) -> impl IntoView {
         <div class="tabs" role="tablist" aria-label="Direction" on:keydown=crate::components::tabs::move_between_tabs>
             {children()}
         </div>
+    }
+}
+
+/// With a record message filter, a run opens on its records of that message's kind (skipped or
+/// failed), where the message is. Worked out on the server: the catalog stays out of the Wasm.
+fn record_status_for(query: &RunsQuery) -> Option<String> {
+    match query.message.as_deref().and_then(Message::from_code)? {
+        Message::Record(m) => Some(if m.is_skip() { "skipped" } else { "failed" }.to_string()),
+        Message::Run(_) => None,
     }
 }
 
@@ -281,7 +293,7 @@ fn FilterBar(query: RunsQuery) -> impl IntoView {
 
 /// The runs of one page, kept live while any of them is in progress.
 #[island]
-fn RunList(resp: RunsResponse, query: RunsQuery) -> impl IntoView {
+fn RunList(resp: RunsResponse, query: RunsQuery, record_status: Option<String>) -> impl IntoView {
     let on_first_page = query.before.is_none() && query.after.is_none();
     let rows: RwSignal<Vec<(RunId, RwSignal<SyncRun>)>> =
         RwSignal::new(resp.runs.iter().cloned().map(|r| (r.id, RwSignal::new(r))).collect());
@@ -349,7 +361,7 @@ fn RunList(resp: RunsResponse, query: RunsQuery) -> impl IntoView {
                     </tr>
                 </thead>
                 <tbody>
-                    <For each=move || rows.get() key=|(id, _)| *id children=move |(_, run)| view! { <RunRow run now/> }/>
+                    <For each=move || rows.get() key=|(id, _)| *id children=move |(_, run)| view! { <RunRow run now record_status=record_status.clone()/> }/>
                 </tbody>
             </table>
         </div>
@@ -445,9 +457,12 @@ pub fn Notes(notes: Vec<String>) -> impl IntoView {
 }
 
 #[component]
-fn RunRow(run: RwSignal<SyncRun>, now: RwSignal<i64>) -> impl IntoView {
+fn RunRow(run: RwSignal<SyncRun>, now: RwSignal<i64>, record_status: Option<String>) -> impl IntoView {
     let first = run.get_untracked();
-    let href = run_href(first.id);
+    let href = match record_status {
+        Some(status) => format!("{}?status={status}", run_href(first.id)),
+        None => run_href(first.id),
+    };
     let description = first.description();
     let status = Signal::derive(move || run.with(|r| r.status));
     let progress = move || {
