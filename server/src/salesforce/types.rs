@@ -137,10 +137,13 @@ impl ApiUsage {
     /// Name of the response header that carries the usage.
     pub const HEADER: &'static str = "sforce-limit-info";
 
-    /// Parses the header value; it may list several comma-separated entries, of which only
-    /// `api-usage` is read. Returns `None` for anything unreadable (the header is informative).
+    /// Parses the header value; it may list several entries, of which only `api-usage` is read.
+    /// The guide separates entries with "; " (`api-usage=25/5000;
+    /// per-app-api-usage=17/250(appName=sample-connected-app)`); commas are accepted too, as
+    /// some proxies join repeated headers with them. Returns `None` for anything unreadable
+    /// (the header is informative).
     pub fn parse_header(value: &str) -> Option<Self> {
-        value.split(',').find_map(|part| {
+        value.split([';', ',']).find_map(|part| {
             let (key, rest) = part.trim().split_once('=')?;
             if key.trim() != "api-usage" {
                 return None;
@@ -150,6 +153,7 @@ impl ApiUsage {
         })
     }
 
+    /// The value the local org sends: the guide's single-entry form, `api-usage=18/5000`.
     pub fn header_value(&self) -> String {
         format!("api-usage={}/{}", self.used, self.max)
     }
@@ -213,6 +217,26 @@ mod tests {
             Some(ApiUsage { used: 25, max: 5000 })
         );
         assert_eq!(ApiUsage::parse_header("api-usage=x/5000"), None);
+        assert_eq!(ApiUsage::parse_header("per-app-api-usage=17/250(appName=sample)"), None);
+    }
+
+    /// The examples of the REST API Developer Guide's "Limit Info Header" page, verbatim.
+    #[test]
+    fn parses_the_documented_limit_headers() {
+        assert_eq!(
+            ApiUsage::parse_header("api-usage=25/5000; per-app-api-usage=17/250(appName=sample-connected-app)"),
+            Some(ApiUsage { used: 25, max: 5000 })
+        );
+        assert_eq!(ApiUsage::parse_header("api-usage=10018/100000; api-bursts=1/750"), Some(ApiUsage { used: 10018, max: 100_000 }));
+        assert_eq!(
+            ApiUsage::parse_header("per-app-api-usage=17/250(appName=sample-connected-app); api-usage=26/5000"),
+            Some(ApiUsage { used: 26, max: 5000 }),
+            "api-usage need not come first"
+        );
+        assert_eq!(ApiUsage::parse_header("api-usage=10018/100000"), Some(ApiUsage { used: 10018, max: 100_000 }));
+        let emitted = ApiUsage { used: 18, max: 5000 }.header_value();
+        assert_eq!(emitted, "api-usage=18/5000");
+        assert_eq!(ApiUsage::parse_header(&emitted), Some(ApiUsage { used: 18, max: 5000 }));
         assert_eq!(ApiUsage { used: 1, max: 2 }.header_value(), "api-usage=1/2");
     }
 
