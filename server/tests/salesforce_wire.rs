@@ -263,3 +263,53 @@ async fn the_fake_org_command_prints_its_credentials_and_serves() {
     let _ = child.wait();
     assert!(page.unwrap().unwrap().total_size > 0);
 }
+
+/// Salesforce's answer to a resource that does not exist, from the error-code reference.
+const DOCUMENTED_NOT_FOUND: &str = r#"[{"errorCode":"NOT_FOUND","message":"The requested resource does not exist"}]"#;
+
+#[tokio::test]
+async fn unknown_resources_and_versions_pass_the_gate_and_answer_not_found() {
+    let org = start(0).await;
+    let access = token(&org).await["access_token"].as_str().unwrap().to_string();
+    let documented: Value = serde_json::from_str(DOCUMENTED_NOT_FOUND).unwrap();
+
+    // Without a session, an unknown resource is refused like a known one.
+    let anonymous = reqwest::get(format!("{}/services/data/v62.0/nothing/here", org.credentials().instance_url)).await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    assert!(anonymous.headers().contains_key("sforce-limit-info"));
+
+    for path in ["/services/data/v62.0/nothing/here", "/services/data/v99.0/limits", "/services/data/v62.5/query?q=SELECT+Id+FROM+Lead", "/services/data/latest/limits"] {
+        let response = get(&org, &access, path, None).await;
+        assert_eq!(response.status(), 404, "{path}");
+        let limit = response.headers().get("sforce-limit-info").map(|v| v.to_str().unwrap().to_string());
+        assert!(limit.as_deref().is_some_and(|l| l.starts_with("api-usage=")), "{path}: {limit:?}");
+        assert_eq!(response.json::<Value>().await.unwrap(), documented, "{path}");
+    }
+    // Retired versions answer 410 GONE, as the retirement notice says.
+    let retired = get(&org, &access, "/services/data/v30.0/limits", None).await;
+    assert_eq!(retired.status(), 410);
+    assert_eq!(retired.json::<Value>().await.unwrap()[0]["errorCode"], "NOT_FOUND");
+
+    // The version resource lists what the version serves; every listed version is served.
+    let resources: Value = get(&org, &access, "/services/data/v62.0", None).await.json().await.unwrap();
+    assert_eq!(resources["query"], "/services/data/v62.0/query");
+    let versions: Value = reqwest::get(format!("{}/services/data", org.credentials().instance_url)).await.unwrap().json().await.unwrap();
+    let versions = versions.as_array().unwrap();
+    assert_eq!(versions.first().unwrap()["version"], "31.0");
+    assert!(versions.iter().any(|v| v["label"] == "Winter '25" && v["version"] == "62.0"));
+    for v in versions {
+        let limits = get(&org, &access, &format!("{}/limits", v["url"].as_str().unwrap()), None).await;
+        assert_eq!(limits.status(), 200, "{v}");
+    }
+    org.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_org_started_with_revoked_tokens_refuses_its_own_refresh_token() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let config = OrgConfig { records: 0, faults: vec![fake_org::FaultCommand::RevokeTokens], ..OrgConfig::default() };
+    let org = fake_org::start(listener, config).await.unwrap();
+    let err = org.client().unwrap().limits().await.unwrap_err();
+    assert!(matches!(err, server::salesforce::SalesforceError::InvalidGrant { .. }), "{err:?}");
+    org.shutdown().await;
+}

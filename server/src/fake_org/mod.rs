@@ -244,6 +244,7 @@ fn page_stats(org: &Org) -> PageStats {
 /// All routes of the org.
 pub fn router(org: Arc<Org>) -> Router {
     let data = Router::new()
+        .route("/{version}", get(api::resources))
         .route("/{version}/query", get(data::query))
         .route("/{version}/query/{locator}", get(data::query_more))
         .route("/{version}/queryAll", get(data::query_all))
@@ -259,7 +260,9 @@ pub fn router(org: Arc<Org>) -> Router {
         )
         .route("/{version}/limits", get(api::limits))
         .fallback(|| async { api::not_found() })
-        .route_layer(axum::middleware::from_fn_with_state(org.clone(), api::gate));
+        // `layer`, not `route_layer`: the fallback must pass the gate too, so that an unknown
+        // resource needs a session and answers with `Sforce-Limit-Info` like the rest.
+        .layer(axum::middleware::from_fn_with_state(org.clone(), api::gate));
     Router::new()
         .route("/services/oauth2/authorize", get(oauth::authorize_page).post(oauth::authorize_decision))
         .route("/services/oauth2/token", post(oauth::token))
