@@ -237,7 +237,7 @@ pub async fn describe(State(org): State<Arc<Org>>, Path((version, object)): Path
         return unreadable(&object);
     }
     match org.data_store().table(&object) {
-        Some(t) => Json(t.def.describe()).into_response(),
+        Some(t) => Json(t.def.describe(&version)).into_response(),
         None => not_found(),
     }
 }

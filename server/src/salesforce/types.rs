@@ -47,13 +47,16 @@ pub struct ApiErrorBody {
 }
 
 /// A per-record error inside a SaveResult: note `statusCode`, not `errorCode`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RecordError {
     #[serde(rename = "statusCode")]
     pub status_code: String,
     pub message: String,
     #[serde(default)]
     pub fields: Vec<String>,
+    /// Only with `DUPLICATES_DETECTED`: which duplicate rule fired and on which records.
+    #[serde(rename = "duplicateResult", default, skip_serializing_if = "Option::is_none")]
+    pub duplicate_result: Option<Box<DuplicateResult>>,
 }
 
 impl RecordError {
@@ -62,8 +65,52 @@ impl RecordError {
             status_code: status_code.to_string(),
             message: message.into(),
             fields: fields.iter().map(|f| f.to_string()).collect(),
+            duplicate_result: None,
         }
     }
+}
+
+/// What a duplicate rule found: the `duplicateResult` of a `DUPLICATES_DETECTED` error.
+/// Doc: <https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_objects_duplicateresult.htm>
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct DuplicateResult {
+    pub allow_save: bool,
+    pub duplicate_rule: String,
+    pub duplicate_rule_entity_type: String,
+    pub error_message: String,
+    #[serde(default)]
+    pub match_results: Vec<MatchResult>,
+}
+
+/// The duplicates one matching rule found.
+/// Doc: <https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_objects_matchresult.htm>
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct MatchResult {
+    pub entity_type: String,
+    #[serde(default)]
+    pub errors: Vec<RecordError>,
+    pub match_engine: String,
+    #[serde(default)]
+    pub match_records: Vec<MatchRecord>,
+    pub rule: String,
+    pub size: u32,
+    pub success: bool,
+}
+
+/// One existing record a matching rule matched.
+/// Doc: <https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_objects_matchrecord.htm>
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct MatchRecord {
+    #[serde(default)]
+    pub additional_information: Vec<serde_json::Value>,
+    #[serde(default)]
+    pub field_diffs: Vec<serde_json::Value>,
+    pub match_confidence: f64,
+    /// `attributes` and `Id` of the matched record.
+    pub record: Record,
 }
 
 /// The result of one record in an sObject Collections request, in request order.
@@ -159,41 +206,87 @@ impl ApiUsage {
     }
 }
 
-/// `/sobjects/{type}/describe`, reduced to what the sync engine reads.
+/// `/sobjects/{type}/describe`: the keys every describe carries (a real org sends more, which
+/// are ignored). Keys added after the first version default, so an older body still reads.
 /// Doc: <https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_sobject_describe.htm>
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Describe {
     pub name: String,
     pub label: String,
+    #[serde(default)]
+    pub label_plural: String,
     pub custom: bool,
-    #[serde(rename = "keyPrefix")]
     pub key_prefix: Option<String>,
     pub createable: bool,
     pub updateable: bool,
+    #[serde(default)]
+    pub deletable: bool,
     pub queryable: bool,
+    #[serde(default)]
+    pub retrieveable: bool,
+    #[serde(default)]
+    pub searchable: bool,
+    /// `sobject`, `describe`, `rowTemplate`: resource name to URL.
+    #[serde(default)]
+    pub urls: BTreeMap<String, String>,
     pub fields: Vec<FieldDescribe>,
 }
 
+/// One field of a describe.
+/// Doc: <https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_calls_describesobjects_describesobjectresult.htm#field>
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FieldDescribe {
     pub name: String,
     pub label: String,
     #[serde(rename = "type")]
     pub field_type: String,
+    /// `xsd:string`, `tns:ID`, `xsd:boolean`, ...
+    #[serde(default)]
+    pub soap_type: String,
     pub length: u32,
+    #[serde(default)]
+    pub byte_length: u32,
+    #[serde(default)]
+    pub precision: u32,
+    #[serde(default)]
+    pub scale: u32,
+    #[serde(default)]
+    pub digits: u32,
     pub nillable: bool,
     pub createable: bool,
     pub updateable: bool,
+    #[serde(default)]
+    pub defaulted_on_create: bool,
+    /// `false` for checkboxes, otherwise usually `null`.
+    #[serde(default)]
+    pub default_value: serde_json::Value,
     pub custom: bool,
-    #[serde(rename = "externalId")]
+    #[serde(default)]
+    pub calculated: bool,
+    #[serde(default)]
+    pub auto_number: bool,
     pub external_id: bool,
+    #[serde(default)]
+    pub id_lookup: bool,
     pub unique: bool,
-    #[serde(rename = "restrictedPicklist")]
+    #[serde(default)]
+    pub case_sensitive: bool,
+    #[serde(default)]
+    pub filterable: bool,
+    #[serde(default)]
+    pub sortable: bool,
+    #[serde(default)]
+    pub groupable: bool,
+    #[serde(default)]
+    pub name_field: bool,
     pub restricted_picklist: bool,
-    #[serde(rename = "picklistValues")]
     pub picklist_values: Vec<PicklistValue>,
-    #[serde(rename = "referenceTo")]
     pub reference_to: Vec<String>,
+    /// `Account` for `AccountId`, `Contact__r` for `Contact__c`; `null` for non-lookups.
+    #[serde(default)]
+    pub relationship_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
