@@ -96,6 +96,7 @@ fn version_refusal(path: &str) -> Option<Response> {
 /// API version, then the daily allowance, then the response delay; `Sforce-Limit-Info` is set on
 /// whatever comes back.
 pub async fn gate(State(org): State<Arc<Org>>, request: Request, next: Next) -> Response {
+    org.stats.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let latency = lock(&org.faults).latency_ms;
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;

@@ -210,6 +210,11 @@ impl FakeOrg {
         lock(&self.org.faults).clone()
     }
 
+    /// Data requests received so far (every attempt, whatever its outcome).
+    pub fn requests_received(&self) -> u64 {
+        self.org.stats.requests.load(Ordering::Relaxed)
+    }
+
     pub fn page_stats(&self) -> PageStats {
         page_stats(&self.org)
     }
