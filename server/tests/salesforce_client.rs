@@ -146,8 +146,9 @@ async fn batch_size_is_clamped_to_200_through_2000() {
 }
 
 #[tokio::test]
-async fn streams_a_result_page_by_page_without_holding_it() {
-    // 30,000 contacts at the smallest page size: 150 pages, never more than one in hand.
+async fn a_long_result_is_read_page_by_page_at_the_smallest_page_size() {
+    // 30,000 contacts at the smallest page size: 150 pages. That memory stays at about one page
+    // is measured in `salesforce_streaming.rs`.
     let org = start(100_000).await;
     let c = client(&org, 1);
     let mut stream = c.query::<Record>("SELECT Id, Email, LastModifiedDate FROM Contact").batch_size(200);
