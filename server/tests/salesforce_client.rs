@@ -360,3 +360,30 @@ async fn single_records_upserts_and_describe() {
     assert!(describe.fields.iter().any(|f| f.name == "Conversion_Id__c" && f.external_id));
     org.shutdown().await;
 }
+
+#[tokio::test]
+async fn order_by_several_fields_puts_nulls_first_unless_told_otherwise() {
+    let org = start(0).await;
+    let c = client(&org, 1);
+    let people = [("Ames", Some("CTO")), ("Baker", None), ("Cole", Some("CEO")), ("Diaz", Some("CTO")), ("Evans", None)];
+    let records: Vec<Value> = people
+        .iter()
+        .map(|(last, title)| json!({"attributes": {"type": "Contact"}, "LastName": last, "Title": title}))
+        .collect();
+    assert!(c.create(&records).await.unwrap().iter().all(|r| r.success));
+    let order = |soql: &'static str| {
+        let c = c.clone();
+        async move {
+            let page = first_page(&c, soql).await.unwrap();
+            page.records.iter().map(|r| r["LastName"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+        }
+    };
+    // The documented default: nulls first, in either direction.
+    assert_eq!(order("SELECT LastName FROM Contact ORDER BY Title, LastName").await, ["Baker", "Evans", "Cole", "Ames", "Diaz"]);
+    assert_eq!(order("SELECT LastName FROM Contact ORDER BY Title DESC, LastName DESC").await, ["Evans", "Baker", "Diaz", "Ames", "Cole"]);
+    assert_eq!(order("SELECT LastName FROM Contact ORDER BY Title DESC NULLS LAST, LastName").await, ["Ames", "Diaz", "Cole", "Baker", "Evans"]);
+    assert_eq!(order("SELECT LastName FROM Contact ORDER BY Title ASC NULLS FIRST, LastName DESC").await, ["Evans", "Baker", "Cole", "Diaz", "Ames"]);
+    let err = first_page(&c, "SELECT LastName FROM Contact ORDER BY Title NULLS SOMEWHERE").await.unwrap_err();
+    assert_eq!(err.error_code(), Some("MALFORMED_QUERY"));
+    org.shutdown().await;
+}
