@@ -66,9 +66,19 @@ async fn authorization_code_flow_then_refresh_then_invalid_grant() {
     wrong.client_id = "nope".into();
     assert!(matches!(auth::refresh(&http, &wrong, &refresh).await, Err(SalesforceError::OAuth { ref error, .. }) if error == "invalid_client_id"));
 
+    // After the exchange, the connection knows which user it acts as.
+    let connected = SalesforceClient::new(config.clone(), "").unwrap();
+    connected.reconnect(&tokens);
+    let me = connected.userinfo().await.unwrap();
+    assert_eq!(me.preferred_username, org.credentials().username);
+    assert_eq!(me.sub, tokens.id);
+    assert!(tokens.id.ends_with(&format!("/id/{}/{}", me.organization_id, me.user_id)), "{} vs {me:?}", tokens.id);
+
     org.apply_fault(FaultCommand::RevokeTokens);
     let err = auth::refresh(&http, &config, &refresh).await.unwrap_err();
     assert!(err.needs_reconnect(), "{err:?}");
+    let err = connected.userinfo().await.unwrap_err();
+    assert!(err.needs_reconnect(), "a revoked session cannot say who it is: {err:?}");
     org.shutdown().await;
 }
 

@@ -333,6 +333,12 @@ const DOC_LIMIT_ENTRY: &str = r#"{"Max":5,"Remaining":5}"#;
 const DOC_REFRESH_TOKEN_RESPONSE: &str = r#"{"access_token":"00DB0000000TfcR!AQQAQFhoK8vTMg_rKA.esrJ2bCs.OOIjJgl.9Cx6O7KqjZmHMLOyVb.U61BU9tm4xRusf7d3fD1P9oefzqS6i9sJMPWj48IK",
   "signature":"d/SxeYBxH0GSVko0HMgcUxuZy0PA2cDDz1u7g7JtDHw=","scope":"refresh_token api","instance_url":"https://mycompany.my.salesforce.com",
   "id":"https://login.salesforce.com/id/00DB0000000TfcRMAS/005B0000005Bk90IAC","token_type":"Bearer","issued_at":"1558553873237"}"#;
+/// "UserInfo Endpoint": the response, reduced to the claims this org serves (a real org adds
+/// `photos`, `urls`, `address`, `custom_attributes`...).
+const DOC_USERINFO: &str = r#"{"sub":"https://login.salesforce.com/id/00Dx0000000BV7z/005x00000012Q9P","user_id":"005x00000012Q9P",
+  "organization_id":"00Dx0000000BV7z","preferred_username":"admin@mycompany.com","nickname":"admin","name":"Admin User",
+  "email":"admin@mycompany.com","email_verified":true,"given_name":"Admin","family_name":"User","zoneinfo":"America/Los_Angeles",
+  "active":true,"user_type":"STANDARD","language":"en_US","locale":"en_US","utcOffset":-28800000,"updated_at":"2024-01-01T00:00:00Z"}"#;
 /// "Status Codes and Error Responses": a whole-request error.
 const DOC_ERROR: &str = r#"[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]"#;
 /// A `DUPLICATES_DETECTED` per-record error, keys as the DuplicateResult, MatchResult and
@@ -482,6 +488,18 @@ async fn every_body_has_the_shape_of_its_documented_example() {
     let contact: Value = get(&org, &access, "/services/data/v62.0/sobjects/Contact/describe", None).await.json().await.unwrap();
     let lookup = contact["fields"].as_array().unwrap().iter().find(|f| f["name"] == "AccountId").unwrap();
     assert_eq!((lookup["relationshipName"].as_str(), lookup["referenceTo"][0].as_str()), (Some("Account"), Some("Account")));
+
+    let me: Value = http
+        .get(format!("{}/services/oauth2/userinfo", org.credentials().instance_url))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_shape(DOC_USERINFO, &me, true);
+    assert_eq!(me["preferred_username"], org.credentials().username.as_str());
 
     let refused = http.get(format!("{base}/limits")).bearer_auth("00Dnope").send().await.unwrap();
     assert_shape(DOC_ERROR, &refused.json::<Value>().await.unwrap(), true);

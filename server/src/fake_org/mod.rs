@@ -272,6 +272,7 @@ pub fn router(org: Arc<Org>) -> Router {
         .route("/services/oauth2/authorize", get(oauth::authorize_page).post(oauth::authorize_decision))
         .route("/services/oauth2/token", post(oauth::token))
         .route("/services/oauth2/revoke", post(oauth::revoke))
+        .route("/services/oauth2/userinfo", get(oauth::userinfo).post(oauth::userinfo))
         .route("/services/data", get(api::versions))
         .nest("/services/data", data)
         .route("/__fake_org/faults", get(admin_faults).post(admin_apply))

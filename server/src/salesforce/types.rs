@@ -27,6 +27,44 @@ pub struct TokenResponse {
     pub scope: Option<String>,
 }
 
+/// `GET /services/oauth2/userinfo`: who the access token belongs to (OpenID Connect claims).
+/// Doc: <https://help.salesforce.com/s/articleView?id=sf.remoteaccess_using_userinfo_endpoint.htm>
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct UserInfo {
+    /// The identity URL, as in the token response's `id`.
+    pub sub: String,
+    pub user_id: String,
+    pub organization_id: String,
+    /// The Salesforce username of the integration user.
+    pub preferred_username: String,
+    #[serde(default)]
+    pub nickname: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub email_verified: bool,
+    #[serde(default)]
+    pub given_name: String,
+    #[serde(default)]
+    pub family_name: String,
+    #[serde(default)]
+    pub zoneinfo: String,
+    #[serde(default)]
+    pub active: bool,
+    #[serde(default)]
+    pub user_type: String,
+    #[serde(default)]
+    pub language: String,
+    #[serde(default)]
+    pub locale: String,
+    #[serde(rename = "utcOffset", default)]
+    pub utc_offset: i64,
+    #[serde(default)]
+    pub updated_at: String,
+}
+
 /// Error body of the OAuth endpoints: `{"error":"invalid_grant","error_description":"..."}`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct OAuthErrorBody {
