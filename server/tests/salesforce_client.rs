@@ -66,9 +66,19 @@ async fn authorization_code_flow_then_refresh_then_invalid_grant() {
     wrong.client_id = "nope".into();
     assert!(matches!(auth::refresh(&http, &wrong, &refresh).await, Err(SalesforceError::OAuth { ref error, .. }) if error == "invalid_client_id"));
 
+    // After the exchange, the connection knows which user it acts as.
+    let connected = SalesforceClient::new(config.clone(), "").unwrap();
+    connected.reconnect(&tokens);
+    let me = connected.userinfo().await.unwrap();
+    assert_eq!(me.preferred_username, org.credentials().username);
+    assert_eq!(me.sub, tokens.id);
+    assert!(tokens.id.ends_with(&format!("/id/{}/{}", me.organization_id, me.user_id)), "{} vs {me:?}", tokens.id);
+
     org.apply_fault(FaultCommand::RevokeTokens);
     let err = auth::refresh(&http, &config, &refresh).await.unwrap_err();
     assert!(err.needs_reconnect(), "{err:?}");
+    let err = connected.userinfo().await.unwrap_err();
+    assert!(err.needs_reconnect(), "a revoked session cannot say who it is: {err:?}");
     org.shutdown().await;
 }
 
@@ -146,8 +156,9 @@ async fn batch_size_is_clamped_to_200_through_2000() {
 }
 
 #[tokio::test]
-async fn streams_a_result_page_by_page_without_holding_it() {
-    // 30,000 contacts at the smallest page size: 150 pages, never more than one in hand.
+async fn a_long_result_is_read_page_by_page_at_the_smallest_page_size() {
+    // 30,000 contacts at the smallest page size: 150 pages. That memory stays at about one page
+    // is measured in `salesforce_streaming.rs`.
     let org = start(100_000).await;
     let c = client(&org, 1);
     let mut stream = c.query::<Record>("SELECT Id, Email, LastModifiedDate FROM Contact").batch_size(200);
@@ -357,5 +368,32 @@ async fn single_records_upserts_and_describe() {
     let describe = c.describe("Conversion_Event__c").await.unwrap();
     assert!(describe.custom);
     assert!(describe.fields.iter().any(|f| f.name == "Conversion_Id__c" && f.external_id));
+    org.shutdown().await;
+}
+
+#[tokio::test]
+async fn order_by_several_fields_puts_nulls_first_unless_told_otherwise() {
+    let org = start(0).await;
+    let c = client(&org, 1);
+    let people = [("Ames", Some("CTO")), ("Baker", None), ("Cole", Some("CEO")), ("Diaz", Some("CTO")), ("Evans", None)];
+    let records: Vec<Value> = people
+        .iter()
+        .map(|(last, title)| json!({"attributes": {"type": "Contact"}, "LastName": last, "Title": title}))
+        .collect();
+    assert!(c.create(&records).await.unwrap().iter().all(|r| r.success));
+    let order = |soql: &'static str| {
+        let c = c.clone();
+        async move {
+            let page = first_page(&c, soql).await.unwrap();
+            page.records.iter().map(|r| r["LastName"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+        }
+    };
+    // The documented default: nulls first, in either direction.
+    assert_eq!(order("SELECT LastName FROM Contact ORDER BY Title, LastName").await, ["Baker", "Evans", "Cole", "Ames", "Diaz"]);
+    assert_eq!(order("SELECT LastName FROM Contact ORDER BY Title DESC, LastName DESC").await, ["Evans", "Baker", "Diaz", "Ames", "Cole"]);
+    assert_eq!(order("SELECT LastName FROM Contact ORDER BY Title DESC NULLS LAST, LastName").await, ["Ames", "Diaz", "Cole", "Baker", "Evans"]);
+    assert_eq!(order("SELECT LastName FROM Contact ORDER BY Title ASC NULLS FIRST, LastName DESC").await, ["Evans", "Baker", "Cole", "Diaz", "Ames"]);
+    let err = first_page(&c, "SELECT LastName FROM Contact ORDER BY Title NULLS SOMEWHERE").await.unwrap_err();
+    assert_eq!(err.error_code(), Some("MALFORMED_QUERY"));
     org.shutdown().await;
 }

@@ -263,3 +263,245 @@ async fn the_fake_org_command_prints_its_credentials_and_serves() {
     let _ = child.wait();
     assert!(page.unwrap().unwrap().total_size > 0);
 }
+
+/// Salesforce's answer to a resource that does not exist, from the error-code reference.
+const DOCUMENTED_NOT_FOUND: &str = r#"[{"errorCode":"NOT_FOUND","message":"The requested resource does not exist"}]"#;
+
+#[tokio::test]
+async fn unknown_resources_and_versions_pass_the_gate_and_answer_not_found() {
+    let org = start(0).await;
+    let access = token(&org).await["access_token"].as_str().unwrap().to_string();
+    let documented: Value = serde_json::from_str(DOCUMENTED_NOT_FOUND).unwrap();
+
+    // Without a session, an unknown resource is refused like a known one.
+    let anonymous = reqwest::get(format!("{}/services/data/v62.0/nothing/here", org.credentials().instance_url)).await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    assert!(anonymous.headers().contains_key("sforce-limit-info"));
+
+    for path in ["/services/data/v62.0/nothing/here", "/services/data/v99.0/limits", "/services/data/v62.5/query?q=SELECT+Id+FROM+Lead", "/services/data/latest/limits"] {
+        let response = get(&org, &access, path, None).await;
+        assert_eq!(response.status(), 404, "{path}");
+        let limit = response.headers().get("sforce-limit-info").map(|v| v.to_str().unwrap().to_string());
+        assert!(limit.as_deref().is_some_and(|l| l.starts_with("api-usage=")), "{path}: {limit:?}");
+        assert_eq!(response.json::<Value>().await.unwrap(), documented, "{path}");
+    }
+    // Retired versions answer 410 GONE, as the retirement notice says.
+    let retired = get(&org, &access, "/services/data/v30.0/limits", None).await;
+    assert_eq!(retired.status(), 410);
+    assert_eq!(retired.json::<Value>().await.unwrap()[0]["errorCode"], "NOT_FOUND");
+
+    // The version resource lists what the version serves; every listed version is served.
+    let resources: Value = get(&org, &access, "/services/data/v62.0", None).await.json().await.unwrap();
+    assert_eq!(resources["query"], "/services/data/v62.0/query");
+    let versions: Value = reqwest::get(format!("{}/services/data", org.credentials().instance_url)).await.unwrap().json().await.unwrap();
+    let versions = versions.as_array().unwrap();
+    assert_eq!(versions.first().unwrap()["version"], "31.0");
+    assert!(versions.iter().any(|v| v["label"] == "Winter '25" && v["version"] == "62.0"));
+    for v in versions {
+        let limits = get(&org, &access, &format!("{}/limits", v["url"].as_str().unwrap()), None).await;
+        assert_eq!(limits.status(), 200, "{v}");
+    }
+    org.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_org_started_with_revoked_tokens_refuses_its_own_refresh_token() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let config = OrgConfig { records: 0, faults: vec![fake_org::FaultCommand::RevokeTokens], ..OrgConfig::default() };
+    let org = fake_org::start(listener, config).await.unwrap();
+    let err = org.client().unwrap().limits().await.unwrap_err();
+    assert!(matches!(err, server::salesforce::SalesforceError::InvalidGrant { .. }), "{err:?}");
+    org.shutdown().await;
+}
+
+// Examples from Salesforce's documentation (REST API Developer Guide, OAuth help, SOAP API object
+// reference for the duplicate types), with their IDs and values as printed. The org's bodies
+// must have the same keys holding the same JSON types, recursively.
+
+/// "Execute a SOQL Query": a first page with more to come.
+const DOC_QUERY_PAGE: &str = r#"{"totalSize":3214,"done":false,"nextRecordsUrl":"/services/data/v62.0/query/01gD0000002HU6KIAW-2000",
+  "records":[{"attributes":{"type":"Account","url":"/services/data/v62.0/sobjects/Account/001D000000IRFmaIAH"},
+  "Id":"001D000000IRFmaIAH","Name":"Test 1","CreatedDate":"2013-05-20T20:49:32.000+0000"}]}"#;
+/// "Create a Record": `201` body.
+const DOC_CREATE: &str = r#"{"id":"001D000000IqhSLIAZ","errors":[],"success":true}"#;
+/// "Create Multiple Records" (sObject Collections), one success and one failure.
+const DOC_COLLECTION: &str = r#"[{"id":"001RM000003oLnnYAE","success":true,"errors":[]},
+  {"success":false,"errors":[{"statusCode":"REQUIRED_FIELD_MISSING","message":"Required fields are missing: [LastName]","fields":["LastName"]}]}]"#;
+/// "List Organization Limits": one entry.
+const DOC_LIMIT_ENTRY: &str = r#"{"Max":5,"Remaining":5}"#;
+/// OAuth refresh token flow: the response (no refresh token is sent back).
+const DOC_REFRESH_TOKEN_RESPONSE: &str = r#"{"access_token":"00DB0000000TfcR!AQQAQFhoK8vTMg_rKA.esrJ2bCs.OOIjJgl.9Cx6O7KqjZmHMLOyVb.U61BU9tm4xRusf7d3fD1P9oefzqS6i9sJMPWj48IK",
+  "signature":"d/SxeYBxH0GSVko0HMgcUxuZy0PA2cDDz1u7g7JtDHw=","scope":"refresh_token api","instance_url":"https://mycompany.my.salesforce.com",
+  "id":"https://login.salesforce.com/id/00DB0000000TfcRMAS/005B0000005Bk90IAC","token_type":"Bearer","issued_at":"1558553873237"}"#;
+/// "UserInfo Endpoint": the response, reduced to the claims this org serves (a real org adds
+/// `photos`, `urls`, `address`, `custom_attributes`...).
+const DOC_USERINFO: &str = r#"{"sub":"https://login.salesforce.com/id/00Dx0000000BV7z/005x00000012Q9P","user_id":"005x00000012Q9P",
+  "organization_id":"00Dx0000000BV7z","preferred_username":"admin@mycompany.com","nickname":"admin","name":"Admin User",
+  "email":"admin@mycompany.com","email_verified":true,"given_name":"Admin","family_name":"User","zoneinfo":"America/Los_Angeles",
+  "active":true,"user_type":"STANDARD","language":"en_US","locale":"en_US","utcOffset":-28800000,"updated_at":"2024-01-01T00:00:00Z"}"#;
+/// "Status Codes and Error Responses": a whole-request error.
+const DOC_ERROR: &str = r#"[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]"#;
+/// A `DUPLICATES_DETECTED` per-record error, keys as the DuplicateResult, MatchResult and
+/// MatchRecord references list them.
+const DOC_DUPLICATE_ERROR: &str = r#"{"duplicateResult":{"allowSave":false,"duplicateRule":"Standard_Contact_Duplicate_Rule",
+  "duplicateRuleEntityType":"Contact","errorMessage":"Use one of these records?","matchResults":[{"entityType":"Contact",
+  "errors":[],"matchEngine":"ExactMatchEngine","matchRecords":[{"additionalInformation":[],"fieldDiffs":[],"matchConfidence":100.0,
+  "record":{"attributes":{"type":"Contact"},"Id":"003D000000QV9n2IAD"}}],"rule":"Standard_Contact_Match_Rule_v1_0","size":1,"success":true}]},
+  "fields":[],"message":"Use one of these records?","statusCode":"DUPLICATES_DETECTED"}"#;
+/// "sObject Describe": the object-level keys and one field, reduced to the keys this org serves
+/// (a real org sends more; none of these may be missing or of another type).
+const DOC_DESCRIBE: &str = r#"{"name":"Account","label":"Account","labelPlural":"Accounts","custom":false,"keyPrefix":"001",
+  "createable":true,"updateable":true,"deletable":true,"queryable":true,"retrieveable":true,"searchable":true,
+  "urls":{"sobject":"/services/data/v62.0/sobjects/Account","describe":"/services/data/v62.0/sobjects/Account/describe",
+  "rowTemplate":"/services/data/v62.0/sobjects/Account/{ID}"},
+  "fields":[{"name":"Name","label":"Account Name","type":"string","soapType":"xsd:string","length":255,"byteLength":765,
+  "precision":0,"scale":0,"digits":0,"nillable":false,"createable":true,"updateable":true,"defaultedOnCreate":false,
+  "defaultValue":null,"custom":false,"calculated":false,"autoNumber":false,"externalId":false,"idLookup":false,"unique":false,
+  "caseSensitive":false,"filterable":true,"sortable":true,"groupable":true,"nameField":true,"restrictedPicklist":false,
+  "picklistValues":[],"referenceTo":[],"relationshipName":null}]}"#;
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// Where `actual` differs in shape from `documented`: a key missing, a value of another JSON
+/// type, or (with `exact`) a key the documentation does not have. A documented `null` accepts
+/// any value (optional keys).
+fn shape_diff(documented: &Value, actual: &Value, path: &str, exact: bool, out: &mut Vec<String>) {
+    match (documented, actual) {
+        (Value::Null, _) => {}
+        (Value::Object(d), Value::Object(a)) => {
+            for (k, dv) in d {
+                match a.get(k) {
+                    Some(av) => shape_diff(dv, av, &format!("{path}.{k}"), exact, out),
+                    None => out.push(format!("{path}.{k} missing")),
+                }
+            }
+            if exact {
+                out.extend(a.keys().filter(|k| !d.contains_key(*k)).map(|k| format!("{path}.{k} not documented")));
+            }
+        }
+        (Value::Array(d), Value::Array(a)) => {
+            for (i, av) in a.iter().enumerate() {
+                // Element by element when the lengths agree (results in request order), else
+                // every element against the documented first.
+                let dv = if d.len() == a.len() { d.get(i) } else { d.first() };
+                if let Some(dv) = dv {
+                    shape_diff(dv, av, &format!("{path}[{i}]"), exact, out);
+                }
+            }
+        }
+        (d, a) if type_name(d) != type_name(a) => out.push(format!("{path}: {} documented, {} served", type_name(d), type_name(a))),
+        _ => {}
+    }
+}
+
+fn assert_shape(documented: &str, actual: &Value, exact: bool) {
+    let documented: Value = serde_json::from_str(documented).unwrap();
+    let mut diffs = Vec::new();
+    shape_diff(&documented, actual, "$", exact, &mut diffs);
+    assert!(diffs.is_empty(), "{diffs:#?}\nserved: {actual:#}");
+}
+
+#[test]
+fn the_shape_check_notices_missing_keys_and_wrong_types() {
+    let doc = r#"{"a":1,"b":[{"c":"x"}],"d":null}"#;
+    let mut diffs = Vec::new();
+    shape_diff(&serde_json::from_str(doc).unwrap(), &json!({"a":"1","b":[{"c":"y"},{}],"e":true}), "$", true, &mut diffs);
+    assert_eq!(diffs, vec!["$.a: number documented, string served", "$.b[1].c missing", "$.d missing", "$.e not documented"]);
+}
+
+#[tokio::test]
+async fn every_body_has_the_shape_of_its_documented_example() {
+    let org = start(3_000).await;
+    let t = token(&org).await;
+    assert_shape(DOC_REFRESH_TOKEN_RESPONSE, &t, true);
+    let access = t["access_token"].as_str().unwrap().to_string();
+    let http = reqwest::Client::new();
+    let base = format!("{}/services/data/v62.0", org.credentials().instance_url);
+
+    let page: Value = get(&org, &access, "/services/data/v62.0/query?q=SELECT+Id,+Name,+CreatedDate+FROM+Account", Some("batchSize=200")).await.json().await.unwrap();
+    assert_shape(DOC_QUERY_PAGE, &page, true);
+
+    let created: Value =
+        http.post(format!("{base}/sobjects/Account")).bearer_auth(&access).json(&json!({"Name": "Express Logistics"})).send().await.unwrap().json().await.unwrap();
+    assert_shape(DOC_CREATE, &created, true);
+
+    let taken = "taken@example.com";
+    http.post(format!("{base}/sobjects/Contact")).bearer_auth(&access).json(&json!({"LastName": "First", "Email": taken})).send().await.unwrap();
+    let results: Value = http
+        .post(format!("{base}/composite/sobjects"))
+        .bearer_auth(&access)
+        .json(&json!({"allOrNone": false, "records": [
+            {"attributes": {"type": "Account"}, "Name": "Example.com"},
+            {"attributes": {"type": "Contact"}, "Email": "sample@example.com"},
+            {"attributes": {"type": "Contact"}, "LastName": "Again", "Email": taken}
+        ]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_shape(DOC_COLLECTION, &json!([results[0], results[1]]), true);
+    let duplicate = &results[2]["errors"][0];
+    assert_shape(DOC_DUPLICATE_ERROR, duplicate, true);
+    let matched = &duplicate["duplicateResult"]["matchResults"][0]["matchRecords"][0]["record"];
+    assert_eq!(matched["attributes"]["type"], "Contact");
+    let first_id: Value = get(&org, &access, &format!("/services/data/v62.0/query?q=SELECT+Id+FROM+Contact+WHERE+Email+=+'{taken}'"), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(matched["Id"], first_id["records"][0]["Id"], "the match is the existing contact");
+
+    // A single-record create reports the duplicate as a whole-request error, duplicateResult kept.
+    let single = http.post(format!("{base}/sobjects/Contact")).bearer_auth(&access).json(&json!({"LastName": "Third", "Email": taken})).send().await.unwrap();
+    assert_eq!(single.status(), 400);
+    let single: Value = single.json().await.unwrap();
+    assert_eq!(single[0]["errorCode"], "DUPLICATES_DETECTED");
+    let documented_duplicate: Value = serde_json::from_str(DOC_DUPLICATE_ERROR).unwrap();
+    let mut diffs = Vec::new();
+    shape_diff(&documented_duplicate["duplicateResult"], &single[0]["duplicateResult"], "$", true, &mut diffs);
+    assert!(diffs.is_empty(), "{diffs:?}");
+
+    let limits: Value = http.get(format!("{base}/limits")).bearer_auth(&access).send().await.unwrap().json().await.unwrap();
+    for (name, entry) in limits.as_object().unwrap() {
+        let mut diffs = Vec::new();
+        shape_diff(&serde_json::from_str(DOC_LIMIT_ENTRY).unwrap(), entry, name, true, &mut diffs);
+        assert!(diffs.is_empty(), "{diffs:?}");
+    }
+
+    let describe: Value = get(&org, &access, "/services/data/v62.0/sobjects/Account/describe", None).await.json().await.unwrap();
+    assert_shape(DOC_DESCRIBE, &describe, false);
+    let name = describe["fields"].as_array().unwrap().iter().find(|f| f["name"] == "Name").unwrap();
+    assert_eq!((name["length"].as_u64(), name["nillable"].as_bool(), name["nameField"].as_bool()), (Some(255), Some(false), Some(true)));
+    let account_id = describe["fields"].as_array().unwrap().iter().find(|f| f["name"] == "Id").unwrap();
+    assert_eq!(account_id["soapType"], "tns:ID");
+    let contact: Value = get(&org, &access, "/services/data/v62.0/sobjects/Contact/describe", None).await.json().await.unwrap();
+    let lookup = contact["fields"].as_array().unwrap().iter().find(|f| f["name"] == "AccountId").unwrap();
+    assert_eq!((lookup["relationshipName"].as_str(), lookup["referenceTo"][0].as_str()), (Some("Account"), Some("Account")));
+
+    let me: Value = http
+        .get(format!("{}/services/oauth2/userinfo", org.credentials().instance_url))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_shape(DOC_USERINFO, &me, true);
+    assert_eq!(me["preferred_username"], org.credentials().username.as_str());
+
+    let refused = http.get(format!("{base}/limits")).bearer_auth("00Dnope").send().await.unwrap();
+    assert_shape(DOC_ERROR, &refused.json::<Value>().await.unwrap(), true);
+    org.shutdown().await;
+}

@@ -36,16 +36,67 @@ pub fn unreadable(object: &str) -> Response {
     )
 }
 
-/// API versions are `vNN.N`; anything else under `/services/data` does not exist.
-pub fn valid_version(v: &str) -> bool {
-    v.strip_prefix('v')
-        .and_then(|n| n.split_once('.'))
-        .is_some_and(|(a, b)| !a.is_empty() && !b.is_empty() && a.bytes().chain(b.bytes()).all(|c| c.is_ascii_digit()))
+/// The oldest API version a real org still serves: 7.0-30.0 were retired (30.0 and older answer
+/// 410 GONE since Summer '25).
+/// Doc: <https://help.salesforce.com/s/articleView?id=000354473&type=1>
+pub const OLDEST_VERSION: u32 = 31;
+/// The newest version this org speaks (Spring '25); later ones do not exist yet.
+pub const NEWEST_VERSION: u32 = 63;
+
+/// What a `vNN.N` path segment names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionSupport {
+    Supported,
+    /// An existing version that Salesforce has retired: 410.
+    Retired,
+    /// Not a version, or one that was never released: 404 like any unknown resource.
+    Unknown,
 }
 
-/// Middleware for `/services/data/vXX.X/*`: latency, then injected 500s, then the session, then
-/// the daily allowance, then the response delay; `Sforce-Limit-Info` is set on whatever comes back.
+pub fn version_support(v: &str) -> VersionSupport {
+    let major = v
+        .strip_prefix('v')
+        .and_then(|n| n.split_once('.'))
+        .filter(|(a, b)| *b == "0" && !a.is_empty() && a.bytes().all(|c| c.is_ascii_digit()))
+        .and_then(|(a, _)| a.parse::<u32>().ok());
+    match major {
+        Some(m) if (OLDEST_VERSION..=NEWEST_VERSION).contains(&m) => VersionSupport::Supported,
+        Some(m) if (7..OLDEST_VERSION).contains(&m) => VersionSupport::Retired,
+        _ => VersionSupport::Unknown,
+    }
+}
+
+/// Whether `/services/data/{v}/...` is served by this org.
+pub fn valid_version(v: &str) -> bool {
+    version_support(v) == VersionSupport::Supported
+}
+
+/// The release a version came with: three a year, v62.0 being Winter '25.
+fn release_label(major: u32) -> String {
+    let k = major as i64 - 62;
+    let season = ["Winter", "Spring", "Summer"][k.rem_euclid(3) as usize];
+    format!("{season} '{:02}", 25 + k.div_euclid(3))
+}
+
+/// The answer to a request for a version that is not served (`None`: it is served).
+fn version_refusal(path: &str) -> Option<Response> {
+    let segment = path.trim_start_matches('/').split('/').next().unwrap_or("");
+    match version_support(segment) {
+        VersionSupport::Supported => None,
+        // The retirement notice documents the status only; the body is the usual error array.
+        VersionSupport::Retired => {
+            Some(api_error(StatusCode::GONE, "NOT_FOUND", format!("API version {segment} has been retired")))
+        }
+        VersionSupport::Unknown => Some(not_found()),
+    }
+}
+
+/// Middleware for everything under `/services/data/` (unknown paths included, so that they too
+/// need a session and carry the header): latency, then injected 500s, then the session, then the
+/// API version, then the daily allowance, then the response delay; `Sforce-Limit-Info` is set on
+/// whatever comes back.
 pub async fn gate(State(org): State<Arc<Org>>, request: Request, next: Next) -> Response {
+    org.stats.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let latency = lock(&org.faults).latency_ms;
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;
@@ -79,6 +130,9 @@ pub async fn gate(State(org): State<Arc<Org>>, request: Request, next: Next) -> 
         let response = api_error(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID", "Session expired or invalid");
         return with_usage(response, current());
     }
+    if let Some(refused) = version_refusal(request.uri().path()) {
+        return with_usage(refused, current());
+    }
     let counted = lock(&org.usage).try_count(minute);
     match counted {
         Err(used) => {
@@ -99,11 +153,25 @@ pub async fn gate(State(org): State<Arc<Org>>, request: Request, next: Next) -> 
 /// `GET /services/data`: the versions this org speaks (unauthenticated, as in Salesforce).
 /// Doc: <https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_versions.htm>
 pub async fn versions() -> Response {
-    Json(json!([
-        {"label": "Summer '24", "url": "/services/data/v61.0", "version": "61.0"},
-        {"label": "Winter '25", "url": "/services/data/v62.0", "version": "62.0"},
-        {"label": "Spring '25", "url": "/services/data/v63.0", "version": "63.0"}
-    ]))
+    let all: Vec<_> = (OLDEST_VERSION..=NEWEST_VERSION)
+        .map(|major| {
+            json!({"label": release_label(major), "url": format!("/services/data/v{major}.0"), "version": format!("{major}.0")})
+        })
+        .collect();
+    Json(all).into_response()
+}
+
+/// `GET /services/data/vXX.X`: the resources of a version, name to URL.
+/// Doc: <https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_discoveryresource.htm>
+pub async fn resources(Path(version): Path<String>) -> Response {
+    let url = |name: &str| format!("/services/data/{version}/{name}");
+    Json(json!({
+        "limits": url("limits"),
+        "query": url("query"),
+        "queryAll": url("queryAll"),
+        "sobjects": url("sobjects"),
+        "composite": url("composite"),
+    }))
     .into_response()
 }
 
@@ -170,7 +238,7 @@ pub async fn describe(State(org): State<Arc<Org>>, Path((version, object)): Path
         return unreadable(&object);
     }
     match org.data_store().table(&object) {
-        Some(t) => Json(t.def.describe()).into_response(),
+        Some(t) => Json(t.def.describe(&version)).into_response(),
         None => not_found(),
     }
 }
@@ -180,10 +248,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn versions_look_like_v_major_minor() {
+    fn only_released_unretired_versions_are_served() {
         assert!(valid_version("v62.0"));
+        assert!(valid_version("v31.0"));
         assert!(!valid_version("62.0"));
         assert!(!valid_version("v62"));
         assert!(!valid_version("vx.0"));
+        assert!(!valid_version("v62.5"));
+        assert_eq!(version_support("v30.0"), VersionSupport::Retired);
+        assert_eq!(version_support("v99.0"), VersionSupport::Unknown);
+        assert_eq!(version_support("v6.0"), VersionSupport::Unknown);
+    }
+
+    #[test]
+    fn release_labels_follow_the_three_releases_a_year() {
+        assert_eq!(release_label(62), "Winter '25");
+        assert_eq!(release_label(63), "Spring '25");
+        assert_eq!(release_label(61), "Summer '24");
+        assert_eq!(release_label(31), "Summer '14");
     }
 }

@@ -67,6 +67,16 @@ pub struct FakeOrgArgs {
     /// Fault: start with the daily API allowance used up.
     #[arg(long)]
     pub exhaust_daily_limit: bool,
+
+    /// Fault: start with every token revoked, the printed refresh token included, so the first
+    /// refresh fails with `invalid_grant` (what a client sees after an admin revokes access).
+    #[arg(long)]
+    pub revoke_tokens: bool,
+
+    /// Fault: milliseconds every API response is held after the org has done the work (a slow
+    /// or lost answer whose write still happened).
+    #[arg(long, default_value_t = 0)]
+    pub delay_responses_ms: u64,
 }
 
 impl FakeOrgArgs {
@@ -86,6 +96,13 @@ impl FakeOrgArgs {
         faults.extend(self.validation_rules.iter().map(|r| FaultCommand::AddValidationRule { rule: r.clone() }));
         if self.exhaust_daily_limit {
             faults.push(FaultCommand::ExhaustDailyLimit);
+        }
+        if self.delay_responses_ms > 0 {
+            faults.push(FaultCommand::DelayResponses { ms: self.delay_responses_ms });
+        }
+        // Last, so that it also revokes the refresh token issued while the org was built.
+        if self.revoke_tokens {
+            faults.push(FaultCommand::RevokeTokens);
         }
         OrgConfig {
             records: self.records,
@@ -116,4 +133,40 @@ pub async fn run_standalone(args: FakeOrgArgs) -> Result<(), Box<dyn std::error:
     tokio::signal::ctrl_c().await?;
     org.shutdown().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        org: FakeOrgArgs,
+    }
+
+    fn faults(args: &[&str]) -> Vec<FaultCommand> {
+        let cli = Cli::try_parse_from(std::iter::once("fake-org").chain(args.iter().copied()));
+        match cli {
+            Ok(cli) => cli.org.org_config().faults,
+            Err(e) => panic!("{args:?} did not parse: {e}"),
+        }
+    }
+
+    #[test]
+    fn every_fault_flag_becomes_its_command() {
+        assert!(faults(&[]).is_empty());
+        assert_eq!(faults(&["--revoke-tokens"]), vec![FaultCommand::RevokeTokens]);
+        assert_eq!(faults(&["--delay-responses-ms", "250"]), vec![FaultCommand::DelayResponses { ms: 250 }]);
+        let all = faults(&[
+            "--latency-ms", "5", "--fail-next", "2", "--unreadable", "Contact", "--readonly", "Account",
+            "--lock", "003x", "--validation-rule", "Lead:Title:blank:Needs a title", "--exhaust-daily-limit",
+            "--revoke-tokens",
+        ]);
+        assert_eq!(all.len(), 8, "{all:?}");
+        assert_eq!(all.last(), Some(&FaultCommand::RevokeTokens), "revocation comes after everything else");
+        assert!(all.contains(&FaultCommand::ExhaustDailyLimit));
+        assert!(all.contains(&FaultCommand::FailNext { count: 2 }));
+    }
 }

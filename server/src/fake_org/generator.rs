@@ -287,6 +287,12 @@ pub fn generate(store: &mut Store, n: usize, seed: u64, now: i64) -> Generated {
                 if g.rng.gen_bool(0.5) {
                     row.set(contact, Value::text(c.0.clone()));
                 }
+                // The product's own user ID, as tools that log events send it. Contacts that
+                // came from Salesforce have none in Conversion, so it resolves nothing and only
+                // conflicts with a contact made in Conversion (see the activity simulator).
+                if g.rng.gen_bool(0.3) {
+                    row.set(user, Value::text(user_id(&mut g.rng)));
+                }
             }
             match g.roll() {
                 0..=4 => {
@@ -308,12 +314,26 @@ pub fn generate(store: &mut Store, n: usize, seed: u64, now: i64) -> Generated {
                 }
                 15..=17 => row.set(at, Value::text(g.pick(BAD_TIMES))),
                 18..=19 => row.set(props, Value::text("{\"plan\": \"pro\", \"seats\":")),
+                // Only a user ID, which no contact has: "Contact not found" by user ID.
+                20..=21 => {
+                    row.set(email, Value::Null);
+                    row.set(contact, Value::Null);
+                    row.set(user, Value::text(user_id(&mut g.rng)));
+                }
+                // A NUL character, which Conversion's storage refuses: "Failed to encode data".
+                // (Imported text can carry one; Salesforce stores what the import sent.)
+                22 => row.set(event, Value::text(format!("{}\u{0}", g.pick(EVENTS)))),
                 _ => {}
             }
             t.insert(row);
         }
     }
     counts
+}
+
+/// A user ID in the form the product gives its users, distinct from any Conversion made.
+pub fn user_id(rng: &mut StdRng) -> String {
+    format!("u_sf_{:08x}", rng.gen::<u32>())
 }
 
 fn row_deleted(t: &Table, r: u32) -> bool {
@@ -358,6 +378,9 @@ mod tests {
             ("event without name", count(&s, EVENT_OBJECT, |t, r| text(t, r, "Event_Name__c").is_none())),
             ("unreadable timestamp", count(&s, EVENT_OBJECT, |t, r| text(t, r, "Occurred_At__c").is_none_or(|v| datetime::parse(&v).is_err()))),
             ("malformed properties", count(&s, EVENT_OBJECT, |t, r| text(t, r, "Properties__c").is_some_and(|p| serde_json::from_str::<serde_json::Value>(&p).is_err()))),
+            ("event with a user ID beside its email", count(&s, EVENT_OBJECT, |t, r| text(t, r, "User_Id__c").is_some() && text(t, r, "Email__c").is_some())),
+            ("event with only a user ID", count(&s, EVENT_OBJECT, |t, r| text(t, r, "User_Id__c").is_some() && text(t, r, "Email__c").is_none() && text(t, r, "Contact__c").is_none())),
+            ("text with a NUL character", count(&s, EVENT_OBJECT, |t, r| text(t, r, "Event_Name__c").is_some_and(|n| n.contains('\0')))),
         ];
         for (what, n) in checks {
             assert!(n > 0, "no {what}");

@@ -210,6 +210,11 @@ impl FakeOrg {
         lock(&self.org.faults).clone()
     }
 
+    /// Data requests received so far (every attempt, whatever its outcome).
+    pub fn requests_received(&self) -> u64 {
+        self.org.stats.requests.load(Ordering::Relaxed)
+    }
+
     pub fn page_stats(&self) -> PageStats {
         page_stats(&self.org)
     }
@@ -244,6 +249,7 @@ fn page_stats(org: &Org) -> PageStats {
 /// All routes of the org.
 pub fn router(org: Arc<Org>) -> Router {
     let data = Router::new()
+        .route("/{version}", get(api::resources))
         .route("/{version}/query", get(data::query))
         .route("/{version}/query/{locator}", get(data::query_more))
         .route("/{version}/queryAll", get(data::query_all))
@@ -259,11 +265,14 @@ pub fn router(org: Arc<Org>) -> Router {
         )
         .route("/{version}/limits", get(api::limits))
         .fallback(|| async { api::not_found() })
-        .route_layer(axum::middleware::from_fn_with_state(org.clone(), api::gate));
+        // `layer`, not `route_layer`: the fallback must pass the gate too, so that an unknown
+        // resource needs a session and answers with `Sforce-Limit-Info` like the rest.
+        .layer(axum::middleware::from_fn_with_state(org.clone(), api::gate));
     Router::new()
         .route("/services/oauth2/authorize", get(oauth::authorize_page).post(oauth::authorize_decision))
         .route("/services/oauth2/token", post(oauth::token))
         .route("/services/oauth2/revoke", post(oauth::revoke))
+        .route("/services/oauth2/userinfo", get(oauth::userinfo).post(oauth::userinfo))
         .route("/services/data", get(api::versions))
         .nest("/services/data", data)
         .route("/__fake_org/faults", get(admin_faults).post(admin_apply))

@@ -3,10 +3,11 @@
 //!
 //! Doc: <https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_web_server_flow.htm>,
 //! <https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_refresh_token_flow.htm>,
-//! <https://help.salesforce.com/s/articleView?id=sf.remoteaccess_revoke_token.htm>
+//! <https://help.salesforce.com/s/articleView?id=sf.remoteaccess_revoke_token.htm>,
+//! <https://help.salesforce.com/s/articleView?id=sf.remoteaccess_using_userinfo_endpoint.htm>
 
 use super::org::{lock, Org};
-use crate::salesforce::types::{OAuthErrorBody, TokenResponse};
+use crate::salesforce::types::{OAuthErrorBody, TokenResponse, UserInfo};
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -160,4 +161,37 @@ pub async fn revoke(State(org): State<Arc<Org>>, Form(form): Form<HashMap<String
         }
         None => oauth_error(StatusCode::BAD_REQUEST, "unsupported_token_type", "this token type is not supported"),
     }
+}
+
+/// `GET /services/oauth2/userinfo` with a bearer token: the integration user's claims.
+pub async fn userinfo(State(org): State<Arc<Org>>, headers: axum::http::HeaderMap) -> Response {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    if !token.is_some_and(|t| lock(&org.tokens).access_valid(t, org.session_timeout)) {
+        return super::api::api_error(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID", "Session expired or invalid");
+    }
+    let id = &org.identity;
+    let body = UserInfo {
+        sub: org.identity_url(),
+        user_id: id.user_id.clone(),
+        organization_id: id.org_id.clone(),
+        preferred_username: id.username.clone(),
+        nickname: id.username.split('@').next().unwrap_or_default().to_string(),
+        name: "Integration User".into(),
+        email: id.username.clone(),
+        email_verified: true,
+        given_name: "Integration".into(),
+        family_name: "User".into(),
+        zoneinfo: "America/Los_Angeles".into(),
+        active: true,
+        user_type: "STANDARD".into(),
+        language: "en_US".into(),
+        locale: "en_US".into(),
+        utc_offset: -28_800_000,
+        updated_at: "2024-01-01T00:00:00Z".into(),
+    };
+    Json(body).into_response()
 }

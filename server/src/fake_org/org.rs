@@ -160,6 +160,9 @@ pub struct Stats {
     pub records: std::sync::atomic::AtomicU64,
     /// Time spent running queries and rendering pages, excluding the network.
     pub page_nanos: std::sync::atomic::AtomicU64,
+    /// Data requests that reached the org, counted on arrival (before latency, faults or the
+    /// session check), so tests can tell how many attempts a client made.
+    pub requests: std::sync::atomic::AtomicU64,
 }
 
 pub struct Org {

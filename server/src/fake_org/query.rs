@@ -277,7 +277,9 @@ mod tests {
     fn filters_orders_and_limits() {
         let store = store_with_emails(&[Some("b@x.io"), None, Some("A@x.io"), Some("c@x.io")]);
         assert_eq!(run(&store, "SELECT Id FROM Contact WHERE Email != null ORDER BY Email").unwrap(), vec![2, 0, 3]);
-        assert_eq!(run(&store, "SELECT Id FROM Contact ORDER BY Email DESC LIMIT 2").unwrap(), vec![3, 0]);
+        // Nulls first by default, descending too (the SOQL reference); NULLS LAST moves them.
+        assert_eq!(run(&store, "SELECT Id FROM Contact ORDER BY Email DESC LIMIT 2").unwrap(), vec![1, 3]);
+        assert_eq!(run(&store, "SELECT Id FROM Contact ORDER BY Email DESC NULLS LAST LIMIT 2").unwrap(), vec![3, 0]);
         assert_eq!(run(&store, "SELECT Id FROM Contact WHERE Email = 'a@X.io'").unwrap(), vec![2]);
         assert_eq!(
             run(&store, "SELECT Id FROM Contact WHERE CreatedDate >= 1970-01-01T00:00:01.002Z").unwrap(),

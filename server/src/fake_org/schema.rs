@@ -279,17 +279,54 @@ impl ObjectDef {
         self.name.ends_with("__c")
     }
 
-    pub fn describe(&self) -> Describe {
+    /// The describe of this object as served under `version` (`v62.0`), which its URLs carry.
+    pub fn describe(&self, version: &str) -> Describe {
+        let base = format!("/services/data/{version}/sobjects/{}", self.name);
+        let urls = [
+            ("sobject", base.clone()),
+            ("describe", format!("{base}/describe")),
+            ("rowTemplate", format!("{base}/{{ID}}")),
+        ];
         Describe {
             name: self.name.to_string(),
             label: self.label.to_string(),
+            label_plural: format!("{}s", self.label),
             custom: self.custom(),
             key_prefix: Some(self.key_prefix.to_string()),
             createable: true,
             updateable: true,
+            deletable: true,
             queryable: true,
+            retrieveable: true,
+            searchable: true,
+            urls: urls.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
             fields: self.fields.iter().map(describe_field).collect(),
         }
+    }
+}
+
+impl FieldType {
+    /// The SOAP type `describe` reports beside the field type.
+    fn soap_type(self) -> &'static str {
+        match self {
+            FieldType::Id | FieldType::Reference => "tns:ID",
+            FieldType::Boolean => "xsd:boolean",
+            FieldType::DateTime => "xsd:dateTime",
+            FieldType::Date => "xsd:date",
+            FieldType::Currency => "xsd:double",
+            _ => "xsd:string",
+        }
+    }
+}
+
+/// `AccountId` -> `Account`, `Contact__c` -> `Contact__r`: how SOQL names the related record.
+fn relationship_name(f: &FieldDef) -> Option<String> {
+    if f.ty != FieldType::Reference {
+        return None;
+    }
+    match f.name.strip_suffix("__c") {
+        Some(stem) => Some(format!("{stem}__r")),
+        None => Some(f.name.strip_suffix("Id").unwrap_or(f.name).to_string()),
     }
 }
 
@@ -298,18 +335,37 @@ fn describe_field(f: &FieldDef) -> FieldDescribe {
         FieldType::Boolean | FieldType::DateTime | FieldType::Date | FieldType::Currency => 0,
         _ => f.length,
     };
+    // Long text cannot be filtered, sorted or grouped on in SOQL.
+    let long_text = f.ty == FieldType::TextArea && f.length > 255;
+    let is_id = f.name == "Id";
     FieldDescribe {
         name: f.name.to_string(),
         label: f.label.to_string(),
         field_type: f.ty.wire_name().to_string(),
+        soap_type: f.ty.soap_type().to_string(),
         length,
+        // Salesforce counts three bytes a character for text.
+        byte_length: if f.ty.is_text() { length * 3 } else { 0 },
+        precision: if f.ty == FieldType::Currency { 18 } else { 0 },
+        scale: if f.ty == FieldType::Currency { 2 } else { 0 },
+        digits: 0,
         // Booleans are never null in Salesforce; required fields are not nillable.
-        nillable: !f.required && f.ty != FieldType::Boolean && f.name != "Id",
+        nillable: !f.required && f.ty != FieldType::Boolean && !is_id,
         createable: f.writable,
         updateable: f.writable,
+        defaulted_on_create: f.default.is_some() || f.ty == FieldType::Boolean || !f.writable,
+        default_value: if f.ty == FieldType::Boolean { serde_json::Value::Bool(false) } else { serde_json::Value::Null },
         custom: f.custom(),
+        calculated: false,
+        auto_number: false,
         external_id: f.external_id,
+        id_lookup: is_id || f.external_id || f.ty == FieldType::Email,
         unique: f.external_id,
+        case_sensitive: false,
+        filterable: !long_text,
+        sortable: !long_text,
+        groupable: !long_text && !matches!(f.ty, FieldType::DateTime | FieldType::Currency),
+        name_field: f.name == "Name" || f.name == "LastName",
         restricted_picklist: f.restricted,
         picklist_values: f
             .picklist
@@ -322,6 +378,7 @@ fn describe_field(f: &FieldDef) -> FieldDescribe {
             })
             .collect(),
         reference_to: f.reference_to.iter().map(|s| s.to_string()).collect(),
+        relationship_name: relationship_name(f),
     }
 }
 
@@ -341,7 +398,12 @@ mod tests {
     #[test]
     fn describe_reports_lengths_picklists_and_required_fields() {
         let lead = objects().into_iter().find(|o| o.name == "Lead").unwrap();
-        let d = lead.describe();
+        let d = lead.describe("v62.0");
+        assert_eq!(d.urls["rowTemplate"], "/services/data/v62.0/sobjects/Lead/{ID}");
+        let converted = d.fields.iter().find(|f| f.name == "ConvertedContactId").unwrap();
+        assert_eq!((converted.relationship_name.as_deref(), converted.soap_type.as_str()), (Some("ConvertedContact"), "tns:ID"));
+        let flag = d.fields.iter().find(|f| f.name == "IsConverted").unwrap();
+        assert_eq!(flag.default_value, serde_json::json!(false));
         let last = d.fields.iter().find(|f| f.name == "LastName").unwrap();
         assert_eq!((last.length, last.nillable, last.field_type.as_str()), (80, false, "string"));
         let status = d.fields.iter().find(|f| f.name == "Status").unwrap();

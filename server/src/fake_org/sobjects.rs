@@ -37,6 +37,11 @@ fn record_error_response(e: RecordError) -> Response {
         }
         _ => StatusCode::BAD_REQUEST,
     };
+    // A duplicate keeps its `duplicateResult` beside `errorCode`, as a real org answers.
+    if let Some(duplicates) = e.duplicate_result {
+        let body = serde_json::json!([{"duplicateResult": duplicates, "errorCode": e.status_code, "message": e.message}]);
+        return (status, Json(body)).into_response();
+    }
     let fields = Some(e.fields);
     (status, Json(vec![ApiErrorBody { message: e.message, error_code: e.status_code, fields }])).into_response()
 }

@@ -271,8 +271,9 @@ pub fn parse(soql: &str) -> Result<Query, Malformed> {
                 p.pos += 1;
                 descending = true;
             }
-            // Salesforce puts nulls first in ascending order and last in descending order.
-            let mut nulls_last = descending;
+            // "By default, null values are sorted first", whatever the direction.
+            // Doc: <https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_orderby.htm>
+            let mut nulls_last = false;
             if p.is_keyword("NULLS") {
                 p.pos += 1;
                 if p.is_keyword("FIRST") {
@@ -358,8 +359,12 @@ mod tests {
 
     #[test]
     fn nulls_follow_salesforce_defaults() {
-        let q = parse("SELECT Id FROM Lead ORDER BY Email DESC, Phone NULLS LAST").unwrap();
-        assert!(q.order[0].nulls_last && q.order[0].descending);
+        let q = parse("SELECT Id FROM Lead ORDER BY Email DESC, Phone NULLS LAST, Title DESC NULLS FIRST, Company").unwrap();
+        assert!(!q.order[0].nulls_last && q.order[0].descending, "nulls first by default, even descending");
         assert!(q.order[1].nulls_last && !q.order[1].descending);
+        assert!(!q.order[2].nulls_last && q.order[2].descending);
+        assert!(!q.order[3].nulls_last && !q.order[3].descending);
+        assert!(parse("SELECT Id FROM Lead ORDER BY Email NULLS").is_err());
+        assert!(parse("SELECT Id FROM Lead ORDER BY Email NULLS MIDDLE").is_err());
     }
 }

@@ -8,7 +8,7 @@ use super::faults::FaultState;
 use super::schema::{FieldType, SYSTEM_FIELDS};
 use super::store::{Row, Store, Value};
 use crate::salesforce::datetime;
-use crate::salesforce::types::RecordError;
+use crate::salesforce::types::{DuplicateResult, MatchRecord, MatchResult, RecordError};
 use serde_json::Map;
 
 type Input = Map<String, serde_json::Value>;
@@ -34,6 +34,38 @@ fn no_access() -> RecordError {
 
 fn locked(id: &str) -> RecordError {
     err("UNABLE_TO_LOCK_ROW", format!("unable to obtain exclusive access to this record or 1 records: {id}"), &[])
+}
+
+/// `DUPLICATES_DETECTED` with the `duplicateResult` a real org attaches: the standard duplicate
+/// rule of the object, its matching rule, and the records it matched.
+fn duplicates(object: &str, matched: &[String]) -> RecordError {
+    const MESSAGE: &str = "Use one of these records?";
+    let match_records = matched
+        .iter()
+        .map(|id| MatchRecord {
+            additional_information: Vec::new(),
+            field_diffs: Vec::new(),
+            match_confidence: 100.0,
+            record: serde_json::json!({"attributes": {"type": object}, "Id": id}).as_object().cloned().unwrap_or_default(),
+        })
+        .collect();
+    let mut e = err("DUPLICATES_DETECTED", MESSAGE, &[]);
+    e.duplicate_result = Some(Box::new(DuplicateResult {
+        allow_save: false,
+        duplicate_rule: format!("Standard_{object}_Duplicate_Rule"),
+        duplicate_rule_entity_type: object.to_string(),
+        error_message: MESSAGE.to_string(),
+        match_results: vec![MatchResult {
+            entity_type: object.to_string(),
+            errors: Vec::new(),
+            match_engine: "ExactMatchEngine".to_string(),
+            match_records,
+            rule: format!("Standard_{object}_Match_Rule_v1_0"),
+            size: matched.len() as u32,
+            success: true,
+        }],
+    }));
+    e
 }
 
 /// Inserts a record of `object`.
@@ -224,8 +256,10 @@ fn prepare(
     if def.duplicate_rule_on_email {
         if let Some(email) = def.field_index("Email").and_then(|i| row.own(i).as_text()) {
             let others = table.by_email.get(email.to_ascii_lowercase().as_str());
-            if others.is_some_and(|rows| rows.iter().any(|&r| Some(r) != existing)) {
-                return Err(err("DUPLICATES_DETECTED", "Use one of these records?", &[]));
+            let matched: Vec<String> =
+                others.into_iter().flatten().filter(|&&r| Some(r) != existing).map(|&r| table.id_of(r)).collect();
+            if !matched.is_empty() {
+                return Err(duplicates(def.name, &matched));
             }
         }
     }

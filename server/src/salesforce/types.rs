@@ -27,6 +27,44 @@ pub struct TokenResponse {
     pub scope: Option<String>,
 }
 
+/// `GET /services/oauth2/userinfo`: who the access token belongs to (OpenID Connect claims).
+/// Doc: <https://help.salesforce.com/s/articleView?id=sf.remoteaccess_using_userinfo_endpoint.htm>
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct UserInfo {
+    /// The identity URL, as in the token response's `id`.
+    pub sub: String,
+    pub user_id: String,
+    pub organization_id: String,
+    /// The Salesforce username of the integration user.
+    pub preferred_username: String,
+    #[serde(default)]
+    pub nickname: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub email_verified: bool,
+    #[serde(default)]
+    pub given_name: String,
+    #[serde(default)]
+    pub family_name: String,
+    #[serde(default)]
+    pub zoneinfo: String,
+    #[serde(default)]
+    pub active: bool,
+    #[serde(default)]
+    pub user_type: String,
+    #[serde(default)]
+    pub language: String,
+    #[serde(default)]
+    pub locale: String,
+    #[serde(rename = "utcOffset", default)]
+    pub utc_offset: i64,
+    #[serde(default)]
+    pub updated_at: String,
+}
+
 /// Error body of the OAuth endpoints: `{"error":"invalid_grant","error_description":"..."}`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct OAuthErrorBody {
@@ -47,13 +85,16 @@ pub struct ApiErrorBody {
 }
 
 /// A per-record error inside a SaveResult: note `statusCode`, not `errorCode`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RecordError {
     #[serde(rename = "statusCode")]
     pub status_code: String,
     pub message: String,
     #[serde(default)]
     pub fields: Vec<String>,
+    /// Only with `DUPLICATES_DETECTED`: which duplicate rule fired and on which records.
+    #[serde(rename = "duplicateResult", default, skip_serializing_if = "Option::is_none")]
+    pub duplicate_result: Option<Box<DuplicateResult>>,
 }
 
 impl RecordError {
@@ -62,8 +103,52 @@ impl RecordError {
             status_code: status_code.to_string(),
             message: message.into(),
             fields: fields.iter().map(|f| f.to_string()).collect(),
+            duplicate_result: None,
         }
     }
+}
+
+/// What a duplicate rule found: the `duplicateResult` of a `DUPLICATES_DETECTED` error.
+/// Doc: <https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_objects_duplicateresult.htm>
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct DuplicateResult {
+    pub allow_save: bool,
+    pub duplicate_rule: String,
+    pub duplicate_rule_entity_type: String,
+    pub error_message: String,
+    #[serde(default)]
+    pub match_results: Vec<MatchResult>,
+}
+
+/// The duplicates one matching rule found.
+/// Doc: <https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_objects_matchresult.htm>
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct MatchResult {
+    pub entity_type: String,
+    #[serde(default)]
+    pub errors: Vec<RecordError>,
+    pub match_engine: String,
+    #[serde(default)]
+    pub match_records: Vec<MatchRecord>,
+    pub rule: String,
+    pub size: u32,
+    pub success: bool,
+}
+
+/// One existing record a matching rule matched.
+/// Doc: <https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_objects_matchrecord.htm>
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct MatchRecord {
+    #[serde(default)]
+    pub additional_information: Vec<serde_json::Value>,
+    #[serde(default)]
+    pub field_diffs: Vec<serde_json::Value>,
+    pub match_confidence: f64,
+    /// `attributes` and `Id` of the matched record.
+    pub record: Record,
 }
 
 /// The result of one record in an sObject Collections request, in request order.
@@ -137,10 +222,13 @@ impl ApiUsage {
     /// Name of the response header that carries the usage.
     pub const HEADER: &'static str = "sforce-limit-info";
 
-    /// Parses the header value; it may list several comma-separated entries, of which only
-    /// `api-usage` is read. Returns `None` for anything unreadable (the header is informative).
+    /// Parses the header value; it may list several entries, of which only `api-usage` is read.
+    /// The guide separates entries with "; " (`api-usage=25/5000;
+    /// per-app-api-usage=17/250(appName=sample-connected-app)`); commas are accepted too, as
+    /// some proxies join repeated headers with them. Returns `None` for anything unreadable
+    /// (the header is informative).
     pub fn parse_header(value: &str) -> Option<Self> {
-        value.split(',').find_map(|part| {
+        value.split([';', ',']).find_map(|part| {
             let (key, rest) = part.trim().split_once('=')?;
             if key.trim() != "api-usage" {
                 return None;
@@ -150,46 +238,93 @@ impl ApiUsage {
         })
     }
 
+    /// The value the local org sends: the guide's single-entry form, `api-usage=18/5000`.
     pub fn header_value(&self) -> String {
         format!("api-usage={}/{}", self.used, self.max)
     }
 }
 
-/// `/sobjects/{type}/describe`, reduced to what the sync engine reads.
+/// `/sobjects/{type}/describe`: the keys every describe carries (a real org sends more, which
+/// are ignored). Keys added after the first version default, so an older body still reads.
 /// Doc: <https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_sobject_describe.htm>
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Describe {
     pub name: String,
     pub label: String,
+    #[serde(default)]
+    pub label_plural: String,
     pub custom: bool,
-    #[serde(rename = "keyPrefix")]
     pub key_prefix: Option<String>,
     pub createable: bool,
     pub updateable: bool,
+    #[serde(default)]
+    pub deletable: bool,
     pub queryable: bool,
+    #[serde(default)]
+    pub retrieveable: bool,
+    #[serde(default)]
+    pub searchable: bool,
+    /// `sobject`, `describe`, `rowTemplate`: resource name to URL.
+    #[serde(default)]
+    pub urls: BTreeMap<String, String>,
     pub fields: Vec<FieldDescribe>,
 }
 
+/// One field of a describe.
+/// Doc: <https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_calls_describesobjects_describesobjectresult.htm#field>
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FieldDescribe {
     pub name: String,
     pub label: String,
     #[serde(rename = "type")]
     pub field_type: String,
+    /// `xsd:string`, `tns:ID`, `xsd:boolean`, ...
+    #[serde(default)]
+    pub soap_type: String,
     pub length: u32,
+    #[serde(default)]
+    pub byte_length: u32,
+    #[serde(default)]
+    pub precision: u32,
+    #[serde(default)]
+    pub scale: u32,
+    #[serde(default)]
+    pub digits: u32,
     pub nillable: bool,
     pub createable: bool,
     pub updateable: bool,
+    #[serde(default)]
+    pub defaulted_on_create: bool,
+    /// `false` for checkboxes, otherwise usually `null`.
+    #[serde(default)]
+    pub default_value: serde_json::Value,
     pub custom: bool,
-    #[serde(rename = "externalId")]
+    #[serde(default)]
+    pub calculated: bool,
+    #[serde(default)]
+    pub auto_number: bool,
     pub external_id: bool,
+    #[serde(default)]
+    pub id_lookup: bool,
     pub unique: bool,
-    #[serde(rename = "restrictedPicklist")]
+    #[serde(default)]
+    pub case_sensitive: bool,
+    #[serde(default)]
+    pub filterable: bool,
+    #[serde(default)]
+    pub sortable: bool,
+    #[serde(default)]
+    pub groupable: bool,
+    #[serde(default)]
+    pub name_field: bool,
     pub restricted_picklist: bool,
-    #[serde(rename = "picklistValues")]
     pub picklist_values: Vec<PicklistValue>,
-    #[serde(rename = "referenceTo")]
     pub reference_to: Vec<String>,
+    /// `Account` for `AccountId`, `Contact__r` for `Contact__c`; `null` for non-lookups.
+    #[serde(default)]
+    pub relationship_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -213,6 +348,26 @@ mod tests {
             Some(ApiUsage { used: 25, max: 5000 })
         );
         assert_eq!(ApiUsage::parse_header("api-usage=x/5000"), None);
+        assert_eq!(ApiUsage::parse_header("per-app-api-usage=17/250(appName=sample)"), None);
+    }
+
+    /// The examples of the REST API Developer Guide's "Limit Info Header" page, verbatim.
+    #[test]
+    fn parses_the_documented_limit_headers() {
+        assert_eq!(
+            ApiUsage::parse_header("api-usage=25/5000; per-app-api-usage=17/250(appName=sample-connected-app)"),
+            Some(ApiUsage { used: 25, max: 5000 })
+        );
+        assert_eq!(ApiUsage::parse_header("api-usage=10018/100000; api-bursts=1/750"), Some(ApiUsage { used: 10018, max: 100_000 }));
+        assert_eq!(
+            ApiUsage::parse_header("per-app-api-usage=17/250(appName=sample-connected-app); api-usage=26/5000"),
+            Some(ApiUsage { used: 26, max: 5000 }),
+            "api-usage need not come first"
+        );
+        assert_eq!(ApiUsage::parse_header("api-usage=10018/100000"), Some(ApiUsage { used: 10018, max: 100_000 }));
+        let emitted = ApiUsage { used: 18, max: 5000 }.header_value();
+        assert_eq!(emitted, "api-usage=18/5000");
+        assert_eq!(ApiUsage::parse_header(&emitted), Some(ApiUsage { used: 18, max: 5000 }));
         assert_eq!(ApiUsage { used: 1, max: 2 }.header_value(), "api-usage=1/2");
     }
 
