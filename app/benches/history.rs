@@ -201,8 +201,8 @@ async fn fill(pool: &SqlitePool, runs: i64, records: i64) -> Result<(), sqlx::Er
 async fn fill_run_messages(pool: &SqlitePool) -> Result<(), sqlx::Error> {
     let started = Instant::now();
     sqlx::query(
-        "INSERT INTO run_messages (workspace_id, code, run_id, records)
-         SELECT s.workspace_id, r.message_code, r.run_id, COUNT(*)
+        "INSERT INTO run_messages (workspace_id, code, run_id, direction, object_type, records)
+         SELECT s.workspace_id, r.message_code, r.run_id, s.direction, s.object_type, COUNT(*)
          FROM run_records r JOIN sync_runs s ON s.id = r.run_id
          WHERE r.message_code IS NOT NULL
          GROUP BY r.run_id, r.message_code",
@@ -210,8 +210,8 @@ async fn fill_run_messages(pool: &SqlitePool) -> Result<(), sqlx::Error> {
     .execute(pool)
     .await?;
     sqlx::query(
-        "INSERT INTO run_messages (workspace_id, code, run_id)
-         SELECT workspace_id, failure_code, id FROM sync_runs WHERE failure_code IS NOT NULL
+        "INSERT INTO run_messages (workspace_id, code, run_id, direction, object_type)
+         SELECT workspace_id, failure_code, id, direction, object_type FROM sync_runs WHERE failure_code IS NOT NULL
          ON CONFLICT DO NOTHING",
     )
     .execute(pool)

@@ -7,24 +7,32 @@ CREATE TABLE run_messages (
     workspace_id  TEXT NOT NULL,
     code          TEXT NOT NULL,
     run_id        BLOB NOT NULL REFERENCES sync_runs(id) ON DELETE CASCADE,
+    -- The run's direction and object type, copied (they never change once a run begins): a message
+    -- combined with a tab or an object type is still one range scan, even when no run matches.
+    direction     TEXT NOT NULL,
+    object_type   TEXT NOT NULL,
     records       INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (workspace_id, code, run_id)
 ) WITHOUT ROWID;
+CREATE INDEX run_messages_by_direction ON run_messages (workspace_id, code, direction, run_id);
+CREATE INDEX run_messages_by_object ON run_messages (workspace_id, code, object_type, run_id);
+CREATE INDEX run_messages_by_direction_object ON run_messages (workspace_id, code, direction, object_type, run_id);
 
-INSERT INTO run_messages (workspace_id, code, run_id, records)
-    SELECT s.workspace_id, r.message_code, r.run_id, COUNT(*)
+INSERT INTO run_messages (workspace_id, code, run_id, direction, object_type, records)
+    SELECT s.workspace_id, r.message_code, r.run_id, s.direction, s.object_type, COUNT(*)
     FROM run_records r JOIN sync_runs s ON s.id = r.run_id
     WHERE r.message_code IS NOT NULL
     GROUP BY r.run_id, r.message_code;
-INSERT INTO run_messages (workspace_id, code, run_id)
-    SELECT workspace_id, failure_code, id FROM sync_runs WHERE failure_code IS NOT NULL
+INSERT INTO run_messages (workspace_id, code, run_id, direction, object_type)
+    SELECT workspace_id, failure_code, id, direction, object_type FROM sync_runs WHERE failure_code IS NOT NULL
     ON CONFLICT DO NOTHING;
 
 -- A run that fails as a whole is listed under its message, whoever fails it.
 CREATE TRIGGER run_messages_on_failure AFTER UPDATE OF failure_code ON sync_runs
 WHEN NEW.failure_code IS NOT NULL
 BEGIN
-    INSERT INTO run_messages (workspace_id, code, run_id) VALUES (NEW.workspace_id, NEW.failure_code, NEW.id)
+    INSERT INTO run_messages (workspace_id, code, run_id, direction, object_type)
+    VALUES (NEW.workspace_id, NEW.failure_code, NEW.id, NEW.direction, NEW.object_type)
     ON CONFLICT DO NOTHING;
 END;
 

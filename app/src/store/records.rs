@@ -49,8 +49,8 @@ pub async fn append_records_in(
     run: RunId,
     records: Vec<NewRecord>,
 ) -> Result<Counts, StoreError> {
-    let (next_seq, status): (i64, String) =
-        sqlx::query_as("SELECT next_seq, status FROM sync_runs WHERE workspace_id = ? AND id = ?")
+    let (next_seq, status, direction, object_type): (i64, String, String, String) =
+        sqlx::query_as("SELECT next_seq, status, direction, object_type FROM sync_runs WHERE workspace_id = ? AND id = ?")
             .bind(ws.as_str())
             .bind(run.0)
             .fetch_optional(&mut *conn)
@@ -101,12 +101,14 @@ pub async fn append_records_in(
     }
     for (message, n) in messages {
         sqlx::query(
-            "INSERT INTO run_messages (workspace_id, code, run_id, records) VALUES (?, ?, ?, ?) \
-             ON CONFLICT DO UPDATE SET records = records + excluded.records",
+            "INSERT INTO run_messages (workspace_id, code, run_id, direction, object_type, records) \
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET records = records + excluded.records",
         )
         .bind(ws.as_str())
         .bind(message.code())
         .bind(run.0)
+        .bind(&direction)
+        .bind(&object_type)
         .bind(n)
         .execute(&mut *conn)
         .await?;

@@ -14,8 +14,9 @@ pub const PAGE_SIZE: i64 = crate::domain::RUNS_PAGE_SIZE;
 /// A poll watches at most this many runs (a page's worth, with room for arrivals).
 const MAX_WATCHED: usize = 100;
 
-const RUN_COLUMNS: &str = "id, direction, object_type, trigger, status, started_at, finished_at, \
-    expected_total, created, updated, deleted, skipped, failed, failure_code, failure_detail";
+/// A run's columns, of `sync_runs r` (qualified: `run_messages` has a direction and object type too).
+const RUN_COLUMNS: &str = "r.id, r.direction, r.object_type, r.trigger, r.status, r.started_at, r.finished_at, \
+    r.expected_total, r.created, r.updated, r.deleted, r.skipped, r.failed, r.failure_code, r.failure_detail";
 
 #[derive(sqlx::FromRow)]
 struct RunRow {
@@ -158,24 +159,46 @@ pub async fn fail_interrupted_runs(pool: &SqlitePool, ws: &WorkspaceId, now_ms: 
 }
 
 pub async fn get_run(pool: &SqlitePool, ws: &WorkspaceId, id: RunId) -> Result<Option<SyncRun>, StoreError> {
-    let sql = format!("SELECT {RUN_COLUMNS} FROM sync_runs WHERE workspace_id = ? AND id = ?");
+    let sql = format!("SELECT {RUN_COLUMNS} FROM sync_runs r WHERE workspace_id = ? AND id = ?");
     let row: Option<RunRow> = sqlx::query_as(&sql).bind(ws.as_str()).bind(id.0).fetch_optional(pool).await?;
     row.map(SyncRun::try_from).transpose()
 }
 
-/// The column a filtered query orders and pages by: run ids sort by start time, and with a
-/// message filter the message index's copy of them drives the scan.
-fn id_col(f: &RunFilters) -> &'static str {
-    if f.message.is_some() { "m.run_id" } else { "r.id" }
+/// Which index drives a filtered scan. Every choice reads the runs in id order (start time), so
+/// the cursor and the date range are ranges on it and no page is sorted.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Driver {
+    /// `sync_runs` by one of its `(workspace_id, [direction,] [object_type,] id)` indexes.
+    Runs,
+    /// `sync_runs_by_status`: failed and in-progress runs are few, so they drive, and a message
+    /// is then a primary-key probe of `run_messages`.
+    Status,
+    /// `run_messages` for one message (with its copies of direction and object type), each run then
+    /// fetched by primary key: a rare message costs what a common one does.
+    Message,
 }
 
-/// `SELECT … FROM` the runs matching `f` (never the cursor). With a message the scan walks that
-/// message's entries in `run_messages` (CROSS JOIN keeps it the outer loop) and fetches each run
-/// by primary key, so a rare message costs what a common one does.
+fn driver(f: &RunFilters) -> Driver {
+    match (f.status, f.message) {
+        (Some(RunStatus::Failed | RunStatus::InProgress), _) => Driver::Status,
+        (_, Some(_)) => Driver::Message,
+        _ => Driver::Runs,
+    }
+}
+
+/// The column a filtered query orders and pages by.
+fn id_col(f: &RunFilters) -> &'static str {
+    if driver(f) == Driver::Message { "m.run_id" } else { "r.id" }
+}
+
+/// `SELECT … FROM` the runs matching `f` (never the cursor).
 fn filtered<'a>(select: &str, ws: &'a WorkspaceId, f: &RunFilters) -> QueryBuilder<'a, Sqlite> {
     let mut qb = QueryBuilder::new(select);
-    match f.message {
-        Some(m) => {
+    let by = driver(f);
+    match by {
+        Driver::Message => {
+            let m = f.message.expect("the message driver has a message");
+            // CROSS JOIN keeps run_messages the outer loop.
             qb.push(" FROM run_messages m CROSS JOIN sync_runs r ON r.id = m.run_id WHERE m.workspace_id = ")
                 .push_bind(ws.as_str())
                 .push(" AND m.code = ")
@@ -183,15 +206,25 @@ fn filtered<'a>(select: &str, ws: &'a WorkspaceId, f: &RunFilters) -> QueryBuild
                 .push(" AND r.workspace_id = ")
                 .push_bind(ws.as_str());
         }
-        None => {
+        Driver::Status => {
+            qb.push(" FROM sync_runs r INDEXED BY sync_runs_by_status WHERE r.workspace_id = ").push_bind(ws.as_str());
+            if let Some(m) = f.message {
+                qb.push(" AND EXISTS (SELECT 1 FROM run_messages m WHERE m.workspace_id = r.workspace_id AND m.code = ")
+                    .push_bind(m.code())
+                    .push(" AND m.run_id = r.id)");
+            }
+        }
+        Driver::Runs => {
             qb.push(" FROM sync_runs r WHERE r.workspace_id = ").push_bind(ws.as_str());
         }
     }
+    // With the message driver the copies in run_messages narrow the scan itself.
+    let t = if by == Driver::Message { "m" } else { "r" };
     if let Some(d) = f.direction {
-        qb.push(" AND r.direction = ").push_bind(d.as_str());
+        qb.push(format!(" AND {t}.direction = ")).push_bind(d.as_str());
     }
     if let Some(o) = f.object_type {
-        qb.push(" AND r.object_type = ").push_bind(o.as_str());
+        qb.push(format!(" AND {t}.object_type = ")).push_bind(o.as_str());
     }
     if let Some(s) = f.status {
         qb.push(" AND r.status = ").push_bind(s.as_str());
@@ -297,7 +330,7 @@ pub async fn poll_runs(
     }
     let watch: Vec<WatchedRun> = watch.iter().copied().filter(|w| !out.iter().any(|r| r.id == w.id)).take(MAX_WATCHED).collect();
     if !watch.is_empty() {
-        let mut qb = QueryBuilder::new(format!("SELECT {RUN_COLUMNS} FROM sync_runs WHERE workspace_id = "));
+        let mut qb = QueryBuilder::new(format!("SELECT {RUN_COLUMNS} FROM sync_runs r WHERE workspace_id = "));
         qb.push_bind(ws.as_str()).push(" AND id IN (");
         let mut sep = qb.separated(", ");
         for w in &watch {
@@ -336,7 +369,7 @@ pub async fn health(pool: &SqlitePool, ws: &WorkspaceId, since_ms: i64) -> Resul
     let mut last = Vec::new();
     for d in [Direction::Inbound, Direction::Outbound] {
         let sql = format!(
-            "SELECT {RUN_COLUMNS} FROM sync_runs WHERE workspace_id = ? AND direction = ? ORDER BY id DESC LIMIT 1"
+            "SELECT {RUN_COLUMNS} FROM sync_runs r WHERE workspace_id = ? AND direction = ? ORDER BY id DESC LIMIT 1"
         );
         let row: Option<RunRow> = sqlx::query_as(&sql).bind(ws.as_str()).bind(d.as_str()).fetch_optional(pool).await?;
         last.push(row.map(SyncRun::try_from).transpose()?);

@@ -177,6 +177,13 @@ async fn status_and_message_filters_find_the_runs_that_carry_them() {
     assert_eq!(ids(&list_runs(&pool, &ws, &both, 50).await.unwrap()), expected);
     let outbound = RunFilters { direction: Some(Direction::Outbound), ..by_message.clone() };
     assert!(list_runs(&pool, &ws, &outbound, 50).await.unwrap().runs.is_empty());
+    let contacts = RunFilters { direction: Some(Direction::Inbound), object_type: Some(ObjectType::Contact), ..by_message.clone() };
+    assert_eq!(ids(&list_runs(&pool, &ws, &contacts, 50).await.unwrap()), invalid);
+    let companies = RunFilters { object_type: Some(ObjectType::Company), ..by_message.clone() };
+    assert!(list_runs(&pool, &ws, &companies, 50).await.unwrap().runs.is_empty());
+    let completed = RunFilters { status: Some(RunStatus::Completed), ..by_message.clone() };
+    let expected: Vec<RunId> = invalid.iter().copied().filter(|id| !failed.contains(id)).collect();
+    assert_eq!(ids(&list_runs(&pool, &ws, &completed, 50).await.unwrap()), expected);
 
     // The live poll: runs newer than the newest shown that carry the message.
     let newest = invalid[1];
