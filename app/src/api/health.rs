@@ -23,6 +23,6 @@ pub async fn get_sync_health() -> Result<HealthResponse, ServerFnError> {
     no_store();
     let st = state()?;
     let now = st.now_ms();
-    let health = store::health(&st.pool, &st.workspace, now - HEALTH_WINDOW_MS).await.map_err(internal)?;
+    let health = store::health(&st.pool, &st.workspace, now - HEALTH_WINDOW_MS, now).await.map_err(internal)?;
     Ok(HealthResponse { health, as_of: now })
 }

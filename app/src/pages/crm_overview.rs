@@ -8,7 +8,7 @@ use crate::components::layout::{CrmTab, SettingsLayout};
 use crate::components::chart::HourlyChart;
 use crate::components::live::{use_interval_while, POLL_MS};
 use crate::components::time::LocalTime;
-use crate::domain::health::SyncHealth;
+use crate::domain::health::{activity_href, FailureGroup, SyncHealth};
 use crate::domain::{format_count, SyncRun};
 use crate::pages::sync_activity::run_href;
 use leptos::either::Either;
@@ -86,7 +86,20 @@ fn health_view(h: &SyncHealth) -> impl IntoView + use<> {
             </div>
         }
     };
-    let attention = h.record_messages.iter().filter(|g| !g.message.is_skip()).count() + h.run_failures.len();
+    let (failed, skipped) = h.record_groups();
+    let attention = failed.len() + h.run_failures.len();
+    let since = h.since_ms;
+    let plural = |n: i64, one: &str| format!("{} {one}{}", format_count(n), if n == 1 { "" } else { "s" });
+    let group_item = move |g: &FailureGroup, status: &'static str, tone: &'static str| {
+        view! {
+            <li class=format!("attention__item attention__item--{tone}") data-message=g.message.code()>
+                <span class="attention__title">{g.message.title()}</span>
+                <span class="muted">{format!("{} {status} in {}", plural(g.records, "record"), plural(g.runs, "run"))}</span>
+                <a href=activity_href(g.message.code(), false, g.direction, g.object, since)>"See runs"</a>
+            </li>
+        }
+    };
+    let skipped_total: i64 = skipped.iter().map(|g| g.records).sum();
     view! {
         <dl class="stats">
             {stat("Runs completed", h.runs_completed, "neutral")}
@@ -100,34 +113,33 @@ fn health_view(h: &SyncHealth) -> impl IntoView + use<> {
             <LastRun label="Last inbound run" run=h.last_inbound.clone()/>
             <LastRun label="Last outbound run" run=h.last_outbound.clone()/>
         </div>
-        <div class="attention">
+        <div class="attention" data-testid="attention">
             <h3 class="section-title">
                 {if attention == 0 { "Nothing needs attention" } else { "Needs attention" }}
             </h3>
-            <ul class="attention__list">
+            // Whole-run failures, then failed records: what a person has to act on comes first.
+            <ul class="attention__list" data-testid="attention-failed">
                 {h.run_failures.iter().map(|(m, runs)| view! {
                     <li class="attention__item attention__item--danger" data-message=m.code()>
                         <span class="attention__title">{m.title()}</span>
-                        <span class="muted">{format!("{} failed run{}", format_count(*runs), if *runs == 1 { "" } else { "s" })}</span>
-                        <a href="/settings/crm/sync-activity">"See runs"</a>
+                        <span class="muted">{format!("{} failed as a whole", plural(*runs, "run"))}</span>
+                        <a href=activity_href(m.code(), true, None, None, since)>"See runs"</a>
                     </li>
                 }).collect_view()}
-                {h.record_messages.iter().take(8).map(|g| {
-                    let skipped = g.message.is_skip();
-                    let status = if skipped { "skipped" } else { "failed" };
-                    let href = format!("{}?status={status}", run_href(g.latest_run));
-                    view! {
-                        <li class=format!("attention__item attention__item--{}", if skipped { "skipped" } else { "danger" }) data-message=g.message.code()>
-                            <span class="attention__title">{g.message.title()}</span>
-                            <span class="muted">
-                                {format!("{} record{} {status} in {} run{}", format_count(g.records), if g.records == 1 { "" } else { "s" },
-                                    format_count(g.runs), if g.runs == 1 { "" } else { "s" })}
-                            </span>
-                            <a href=href>"See latest"</a>
-                        </li>
-                    }
-                }).collect_view()}
+                {failed.iter().map(|g| group_item(g, "failed", "danger")).collect_view()}
             </ul>
+            {(!skipped.is_empty()).then(|| view! {
+                // Skips are usually expected (a record with no email): listed, but folded away.
+                <details class="attention__skipped" data-testid="attention-skipped">
+                    <summary>
+                        "Skipped (expected)"
+                        <span class="muted">{format!(" \u{b7} {} in {} kind{}", plural(skipped_total, "record"), skipped.len(), if skipped.len() == 1 { "" } else { "s" })}</span>
+                    </summary>
+                    <ul class="attention__list">
+                        {skipped.iter().map(|g| group_item(g, "skipped", "skipped")).collect_view()}
+                    </ul>
+                </details>
+            })}
         </div>
     }
 }
