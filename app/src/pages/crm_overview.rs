@@ -52,7 +52,7 @@ pub fn CrmOverviewPage() -> impl IntoView {
                     {move || Suspend::new(async move {
                         connection.await.ok().map(|data| view! {
                             <RateLimitsCard c=data.connection as_of=data.as_of/>
-                            <SettingsCard settings=data.settings/>
+                            <SettingsCard settings=data.settings default_interval_secs=data.default_interval_secs/>
                         })
                     })}
                 </Transition>

@@ -338,6 +338,7 @@ async fn settings_round_trip_with_defaults_first() {
         update_only: true,
         excluded_domains: vec!["example.com".into()],
         contact_fields: vec!["email".into()],
+        company_fields: vec!["website".into()],
         inbound_objects: vec!["contact".into(), "company".into()],
         interval_secs: Some(300),
         ..SyncSettings::default()
