@@ -168,15 +168,14 @@ async fn the_company_field_mapping_decides_what_outbound_writes() {
     state::save_settings(&s.pool, &s.ws, &settings).await.unwrap();
     changes::update_company(&s.pool, &s.ws, &id, &CompanyInput { name: Some("Renamed Co".into()), ..Default::default() }, now).await.unwrap();
     changes::update_company(&s.pool, &s.ws, &id, &CompanyInput { industry: Some("Banking".into()), ..Default::default() }, now).await.unwrap();
-    outbound::push_pending(&s.engine).await.unwrap();
-    let last: (String, Option<String>) = sqlx::query_as(
-        "SELECT r.status, r.message_code FROM run_records r JOIN sync_runs s ON s.id = r.run_id \
-         WHERE s.direction = 'outbound' ORDER BY r.run_id DESC, r.seq DESC LIMIT 1",
-    )
-    .fetch_one(&s.pool)
-    .await
-    .unwrap();
-    assert_eq!(last, ("skipped".to_string(), Some("no_fields_to_update".to_string())));
+    let out = outbound::push_pending(&s.engine).await.unwrap();
+    assert_eq!(out.runs.len(), 1);
+    let records: Vec<(String, Option<String>)> = sqlx::query_as("SELECT status, message_code FROM run_records WHERE run_id = ?")
+        .bind(out.runs[0].0)
+        .fetch_all(&s.pool)
+        .await
+        .unwrap();
+    assert_eq!(records, vec![("skipped".to_string(), Some("no_fields_to_update".to_string()))]);
 
     // A website change is written, and only the website: the org keeps the old name.
     changes::update_company(&s.pool, &s.ws, &id, &CompanyInput { website: Some("https://renamed.example".into()), ..Default::default() }, now).await.unwrap();

@@ -8,7 +8,9 @@ use crate::components::layout::{CrmTab, SettingsLayout};
 use crate::components::chart::HourlyChart;
 use crate::components::live::{use_interval_while, POLL_MS};
 use crate::components::time::LocalTime;
-use crate::domain::health::{activity_href, FailureGroup, SyncHealth};
+use crate::components::time::iso_utc;
+use crate::domain::health::{FailureGroup, SyncHealth};
+use crate::domain::{Direction, ObjectType};
 use crate::domain::{format_count, SyncRun};
 use crate::pages::sync_activity::run_href;
 use leptos::either::Either;
@@ -61,20 +63,45 @@ pub fn CrmOverviewPage() -> impl IntoView {
     }
 }
 
-/// The card's numbers, kept live (every few seconds) while any run of the window is in progress:
-/// an island.
+/// How often the card asks while nothing is in progress: only to notice a change of the
+/// connection (a revoked token, an exceeded limit) during a visit.
+const IDLE_POLL_MS: u32 = 15_000;
+
+/// The card's numbers, kept live (every few seconds) while any run of the window is in progress,
+/// and the connection watched meanwhile: an island.
 #[island]
 fn HealthSummary(h: HealthResponse) -> impl IntoView {
     let health = RwSignal::new(h.health);
+    let shown = h.pulse;
     let live = Memo::new(move |_| health.with(|h| h.runs_in_progress > 0));
-    use_interval_while(live, POLL_MS, move || async move {
+    let idle = Memo::new(move |_| !live.get());
+    let refresh = move || async move {
         if let Ok(fresh) = get_sync_health().await {
+            if fresh.pulse != shown {
+                connection_changed();
+            }
             if health.with_untracked(|h| *h != fresh.health) {
                 health.set(fresh.health);
             }
         }
-    });
+    };
+    use_interval_while(live, POLL_MS, refresh);
+    use_interval_while(idle, IDLE_POLL_MS, refresh);
     move || health.with(|h| health_view(h))
+}
+
+/// The connection or the limit changed since the page was rendered: the connection and Rate
+/// limits cards are server HTML, so the page is loaded again (a few bytes of Wasm, where
+/// rendering those cards in the browser would cost kilobytes). Not while the settings form has
+/// unsaved edits: those are not thrown away, and the cards catch up at the next visit.
+fn connection_changed() {
+    #[cfg(feature = "hydrate")]
+    {
+        let editing = document().query_selector("[data-testid=unsaved]").ok().flatten().is_some();
+        if !editing {
+            let _ = window().location().reload();
+        }
+    }
 }
 
 fn health_view(h: &SyncHealth) -> impl IntoView + use<> {
@@ -144,6 +171,25 @@ fn health_view(h: &SyncHealth) -> impl IntoView + use<> {
     }
 }
 
+/// The Sync activity view narrowed to runs with `message` (a record message code or, with
+/// `failed_runs`, a whole-run message code) since `since_ms`, and to one direction and object
+/// type when given: the "See runs" link of a Needs attention group.
+pub fn activity_href(message: &str, failed_runs: bool, direction: Option<Direction>, object: Option<ObjectType>, since_ms: i64) -> String {
+    let mut href = String::from("/settings/crm/sync-activity?");
+    if failed_runs {
+        href.push_str("status=failed&");
+    }
+    // Codes are lower-case ASCII and underscores: nothing to encode. The instant's colons are.
+    href.push_str(&format!("message={message}&from={}", iso_utc(since_ms).replace(':', "%3A")));
+    if let Some(d) = direction {
+        href.push_str(&format!("&direction={}", d.as_str()));
+    }
+    if let Some(o) = object {
+        href.push_str(&format!("&object={}", o.as_str()));
+    }
+    href
+}
+
 #[component]
 fn LastRun(label: &'static str, run: Option<SyncRun>) -> impl IntoView {
     view! {
@@ -160,5 +206,27 @@ fn LastRun(label: &'static str, run: Option<SyncRun>) -> impl IntoView {
                 None => Either::Right(view! { <p class="muted">"No runs yet"</p> }),
             }}
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_links_filter_the_activity_by_message_window_and_scope() {
+        let since = 1_764_526_778_123; // 2025-11-30T18:19:38.123Z
+        assert_eq!(
+            activity_href("duplicate_record", false, Some(Direction::Outbound), Some(ObjectType::Contact), since),
+            "/settings/crm/sync-activity?message=duplicate_record&from=2025-11-30T18%3A19%3A38.123Z&direction=outbound&object=contact"
+        );
+        assert_eq!(
+            activity_href("missing_email", false, None, None, since),
+            "/settings/crm/sync-activity?message=missing_email&from=2025-11-30T18%3A19%3A38.123Z"
+        );
+        assert_eq!(
+            activity_href("authentication_failure", true, None, None, since),
+            "/settings/crm/sync-activity?status=failed&message=authentication_failure&from=2025-11-30T18%3A19%3A38.123Z"
+        );
     }
 }
