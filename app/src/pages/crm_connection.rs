@@ -71,7 +71,7 @@ pub fn RateLimitsCard(c: ConnectionView, as_of: i64) -> impl IntoView {
                 Some(api) => Either::Left(view! {
                     <div class="meter" role="meter" aria-label="API requests used" aria-valuemin="0"
                         aria-valuemax=api.max aria-valuenow=api.used>
-                        <div class="meter__bar" class:is-over=exceeded style=format!("width: {:.1}%", api.percent())></div>
+                        <div class="meter__bar" class:is-over=exceeded class:is-empty=api.used == 0 style=format!("width: {:.1}%", api.percent())></div>
                     </div>
                     <p class="meter__numbers">
                         <strong class="num" data-testid="api-used">{format_count(api.used)}</strong>

@@ -71,23 +71,23 @@ const IDLE_POLL_MS: u32 = 15_000;
 /// and the connection watched meanwhile: an island.
 #[island]
 fn HealthSummary(h: HealthResponse) -> impl IntoView {
-    let health = RwSignal::new(h.health);
+    let health = RwSignal::new((h.health, h.as_of));
     let shown = h.pulse;
-    let live = Memo::new(move |_| health.with(|h| h.runs_in_progress > 0));
+    let live = Memo::new(move |_| health.with(|(h, _)| h.runs_in_progress > 0));
     let idle = Memo::new(move |_| !live.get());
     let refresh = move || async move {
         if let Ok(fresh) = get_sync_health().await {
             if fresh.pulse != shown {
                 connection_changed();
             }
-            if health.with_untracked(|h| *h != fresh.health) {
-                health.set(fresh.health);
+            if health.with_untracked(|(h, _)| *h != fresh.health) {
+                health.set((fresh.health, fresh.as_of));
             }
         }
     };
     use_interval_while(live, POLL_MS, refresh);
     use_interval_while(idle, IDLE_POLL_MS, refresh);
-    move || health.with(|h| health_view(h))
+    move || health.with(|(h, as_of)| health_view(h, *as_of))
 }
 
 /// The connection or the limit changed since the page was rendered: the connection and Rate
@@ -104,7 +104,12 @@ fn connection_changed() {
     }
 }
 
-fn health_view(h: &SyncHealth) -> impl IntoView + use<> {
+/// Failed-record groups listed before the rest fold away: the card stays a summary.
+const SHOWN_FAILURES: usize = 6;
+
+/// `as_of`: when these numbers were read (the window is `since_ms..as_of`), for the browser test
+/// that compares them with the activity.
+fn health_view(h: &SyncHealth, as_of: i64) -> impl IntoView + use<> {
     let stat = |label: &'static str, value: i64, tone: &'static str| {
         view! {
             <div class=format!("stat stat--{tone}") data-stat=label.to_lowercase().replace(' ', "-")>
@@ -118,9 +123,18 @@ fn health_view(h: &SyncHealth) -> impl IntoView + use<> {
     let since = h.since_ms;
     let plural = |n: i64, one: &str| format!("{} {one}{}", format_count(n), if n == 1 { "" } else { "s" });
     let group_item = move |g: &FailureGroup, status: &'static str, tone: &'static str| {
+        // Where the records came from, when from one place: it also tells apart the inbound and
+        // outbound "Unknown error".
+        let scope = match (g.direction, g.object) {
+            (Some(d), Some(o)) => format!("{} \u{b7} {}", d.short_label(), o.label()),
+            (Some(d), None) => d.short_label().to_string(),
+            (None, Some(o)) => o.label().to_string(),
+            (None, None) => String::new(),
+        };
         view! {
             <li class=format!("attention__item attention__item--{tone}") data-message=g.message.code()>
                 <span class="attention__title">{g.message.title()}</span>
+                {(!scope.is_empty()).then(|| view! { <span class="attention__scope">{scope}</span> })}
                 <span class="muted">{format!("{} {status} in {}", plural(g.records, "record"), plural(g.runs, "run"))}</span>
                 <a href=activity_href(g.message.code(), false, g.direction, g.object, since)>"See runs"</a>
             </li>
@@ -128,7 +142,7 @@ fn health_view(h: &SyncHealth) -> impl IntoView + use<> {
     };
     let skipped_total: i64 = skipped.iter().map(|g| g.records).sum();
     view! {
-        <dl class="stats">
+        <dl class="stats" data-testid="health-stats" data-since=h.since_ms data-as-of=as_of>
             {stat("Runs completed", h.runs_completed, "neutral")}
             {stat("Runs failed", h.runs_failed, if h.runs_failed > 0 { "danger" } else { "neutral" })}
             {stat("Records synced", h.records_synced, "neutral")}
@@ -149,12 +163,21 @@ fn health_view(h: &SyncHealth) -> impl IntoView + use<> {
                 {h.run_failures.iter().map(|(m, runs)| view! {
                     <li class="attention__item attention__item--danger" data-message=m.code()>
                         <span class="attention__title">{m.title()}</span>
+                        <span class="attention__scope">"Whole run"</span>
                         <span class="muted">{format!("{} failed as a whole", plural(*runs, "run"))}</span>
                         <a href=activity_href(m.code(), true, None, None, since)>"See runs"</a>
                     </li>
                 }).collect_view()}
-                {failed.iter().map(|g| group_item(g, "failed", "danger")).collect_view()}
+                {failed.iter().take(SHOWN_FAILURES).map(|g| group_item(g, "failed", "danger")).collect_view()}
             </ul>
+            {(failed.len() > SHOWN_FAILURES).then(|| view! {
+                <details class="attention__more">
+                    <summary>{format!("{} more kinds of failed record", failed.len() - SHOWN_FAILURES)}</summary>
+                    <ul class="attention__list">
+                        {failed.iter().skip(SHOWN_FAILURES).map(|g| group_item(g, "failed", "danger")).collect_view()}
+                    </ul>
+                </details>
+            })}
             {(!skipped.is_empty()).then(|| view! {
                 // Skips are usually expected (a record with no email): listed, but folded away.
                 <details class="attention__skipped" data-testid="attention-skipped">
