@@ -19,11 +19,12 @@ async function open(url) {
   await page.waitForTimeout(300);
 }
 
-/** A whole-page screenshot, scrolled to the end first: sticky bars (the settings' save bar) sit
- *  where they belong rather than where the first screen's bottom edge was. */
+/** A whole-page screenshot. The settings' sticky save bar is shown where it sits in the form:
+ *  a whole-page capture would otherwise paint it where the first screen's bottom edge was. */
 async function fullPage(path) {
-  await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+  const unstick = await page.addStyleTag({ content: ".settings-form__bar { position: static !important; }" });
   await page.screenshot({ path, fullPage: true });
+  await unstick.evaluate((e) => e.remove());
 }
 
 /** The first screen from `selector` down (under the sticky top bar). */
