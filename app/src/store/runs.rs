@@ -295,6 +295,10 @@ pub async fn workspace_has_runs(pool: &SqlitePool, ws: &WorkspaceId) -> Result<b
     Ok(row.is_some())
 }
 
+/// A message group: code, records, runs, newest run, directions (count, one of them), object
+/// types (count, one of them).
+type GroupRow = (String, i64, i64, Uuid, i64, String, i64, String);
+
 /// The Recent sync health card: runs started since `since_ms`; `now_ms` ends the chart.
 pub async fn health(pool: &SqlitePool, ws: &WorkspaceId, since_ms: i64, now_ms: i64) -> Result<SyncHealth, StoreError> {
     let since = RunId::lower_bound(since_ms).0;
@@ -319,7 +323,7 @@ pub async fn health(pool: &SqlitePool, ws: &WorkspaceId, since_ms: i64, now_ms: 
     }
     // The direction and object type come along when a message is specific to one of them, so
     // its link can narrow the activity to them.
-    let groups: Vec<(String, i64, i64, Uuid, i64, String, i64, String)> = sqlx::query_as(
+    let groups: Vec<GroupRow> = sqlx::query_as(
         "SELECT r.message_code, COUNT(*), COUNT(DISTINCT r.run_id), MAX(r.run_id), \
                 COUNT(DISTINCT s.direction), MIN(s.direction), COUNT(DISTINCT s.object_type), MIN(s.object_type) FROM sync_runs s \
          JOIN run_records r ON r.run_id = s.id AND r.status IN ('skipped', 'failed') \

@@ -4,8 +4,11 @@ use super::{StoreError, WorkspaceId};
 use crate::domain::settings::SyncSettings;
 use sqlx::SqlitePool;
 
+/// The columns in the order `load_settings` selects them.
+type Row = (i64, i64, i64, String, String, String, String, Option<i64>, String);
+
 pub async fn load_settings(pool: &SqlitePool, ws: &WorkspaceId) -> Result<SyncSettings, StoreError> {
-    let row: Option<(i64, i64, i64, String, String, String, String, Option<i64>, String)> = sqlx::query_as(
+    let row: Option<Row> = sqlx::query_as(
         "SELECT write_contacts, write_companies, write_events, inbound_write_mode, excluded_domains, contact_fields, \
          inbound_objects, interval_secs, company_fields FROM sync_settings WHERE workspace_id = ?",
     )
