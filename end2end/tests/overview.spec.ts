@@ -122,12 +122,17 @@ test("connect through Salesforce's consent page", async ({ page }) => {
 
 test("revoked tokens fail the run, prompt to reconnect, and syncing resumes after reconnecting", async ({ page, request }) => {
   test.setTimeout(180_000);
+  // The Overview stays open meanwhile: the revoke shows there without a reload by the person.
+  await open(page, OVERVIEW);
+  await expect(page.getByTestId("connection-card")).toHaveAttribute("data-state", "Connected");
   const since = Date.now();
   await fault(request, { action: "revoke_tokens" });
   await fault(request, { action: "expire_sessions" });
   await syncNow(request, "company");
   const failed = await waitForRun(request, "company", since, (r) => r.status === "failed");
   expect(failed.failure.message).toBe("authentication_failure");
+  await expect(page.getByTestId("connection-card")).toHaveAttribute("data-state", "ReconnectNeeded", { timeout: 45_000 });
+  await expect(page.getByTestId("reconnect-prompt")).toBeVisible();
 
   await open(page, `/settings/crm/sync-activity/runs/${failed.id}`);
   await expect(page.getByTestId("run-failure")).toContainText("Authentication failure");
