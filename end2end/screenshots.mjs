@@ -19,8 +19,69 @@ async function open(url) {
   await page.waitForTimeout(300);
 }
 
+/** A whole-page screenshot. The settings' sticky save bar is shown where it sits in the form:
+ *  a whole-page capture would otherwise paint it where the first screen's bottom edge was. */
+async function fullPage(path) {
+  const unstick = await page.addStyleTag({ content: ".settings-form__bar { position: static !important; }" });
+  await page.screenshot({ path, fullPage: true });
+  await unstick.evaluate((e) => e.remove());
+}
+
+/** The first screen from `selector` down (under the sticky top bar). */
+async function screenFrom(selector, path) {
+  await page.locator(selector).evaluate((e) => window.scrollTo(0, e.getBoundingClientRect().top + window.scrollY - 80));
+  await page.screenshot({ path, fullPage: false });
+}
+
 await open(`${base}/settings/crm`);
-await page.screenshot({ path: `${out}/overview.png`, fullPage: true });
+await fullPage(`${out}/overview.png`);
+
+// The Overview's other states, made with the local org's fault controls (docs/SALESFORCE.md).
+const status = async () => (await (await fetch(`${base}/api/sync/status`)).json());
+const orgUrl = (await status()).org_url;
+const fault = (action) => fetch(`${orgUrl}/__fake_org/faults`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ action }) });
+
+/** Asks for a sync of `object` and waits for its run started after `since` to fail. */
+async function failedRun(object, since) {
+  for (let i = 0; i < 120; i++) {
+    const res = await fetch(`${base}/api/sync/now?object=${object}`, { method: "POST" });
+    if (res.status === 202) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  for (let i = 0; i < 240; i++) {
+    const { runs } = await (await fetch(`${base}/api/runs?direction=inbound&object=${object}`)).json();
+    if (runs.some((r) => r.started_at >= since && r.status === "failed")) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`no failed ${object} run`);
+}
+
+/** Reconnects through the local org's consent page, which also clears an API-limit pause. */
+async function reconnect() {
+  await open(`${base}/settings/crm`);
+  await page.getByTestId("connect").click();
+  await page.getByRole("button", { name: "Allow" }).click();
+  await page.waitForURL(/\/settings\/crm$/);
+  await page.waitForSelector("body[data-hydrated]");
+}
+
+if (orgUrl) {
+  let since = Date.now();
+  await fault("revoke_tokens");
+  await fault("expire_sessions");
+  await failedRun("company", since);
+  await open(`${base}/settings/crm`);
+  await page.screenshot({ path: `${out}/overview-reconnect.png`, fullPage: false });
+  await reconnect();
+
+  since = Date.now();
+  await fault("exhaust_daily_limit");
+  await failedRun("opportunity", since);
+  await open(`${base}/settings/crm`);
+  await screenFrom("#rate-limits", `${out}/overview-limit.png`);
+  await fault("reset_daily_limit");
+  await reconnect();
+}
 
 await open(`${base}/settings/crm/sync-activity`);
 await page.screenshot({ path: `${out}/sync-activity.png`, fullPage: true });

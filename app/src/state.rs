@@ -26,6 +26,26 @@ pub struct AppState {
     /// Its display name, shown in the product bar.
     pub workspace_name: Arc<str>,
     pub clock: Arc<dyn Clock>,
+    /// Rung when the sync settings are saved, so the engine's scheduler re-reads its interval
+    /// instead of sleeping out the old one. The server wires it to its engine.
+    pub settings_saved: SettingsSaved,
+    /// The inbound schedule when the settings name none (`--sync-interval-secs`), shown beside
+    /// "Server default".
+    pub default_interval_secs: u64,
+}
+
+/// A handle on the sync engine's wake-up. Without an engine (`--demo false`) nobody listens and
+/// ringing it does nothing.
+#[derive(Clone, Default)]
+pub struct SettingsSaved(pub Arc<tokio::sync::Notify>);
+
+impl SettingsSaved {
+    /// Wakes whatever waits now, and the next one to wait if nobody does (a loop that is busy
+    /// running a pass still sees it when it next sleeps).
+    pub fn ring(&self) {
+        self.0.notify_waiters();
+        self.0.notify_one();
+    }
 }
 
 impl AppState {

@@ -1,6 +1,7 @@
 //! The server's JSON API beside the pages: Conversion's data ([`crate::conversion::api`]) and the
 //! sync controls: `POST /api/sync/now[?object=contact]`, `GET /api/sync/status`,
-//! `POST /api/sync/reconnect`, `GET|PUT /api/sync/settings`.
+//! `GET|PUT /api/sync/settings`. There is no "reconnect" call: only the OAuth flow
+//! ([`crate::connect`]) connects, so the connection state never claims tokens it does not have.
 
 use crate::sync::{scheduler, state, Engine};
 use app::domain::ObjectType;
@@ -37,7 +38,6 @@ pub fn router(state: ApiState) -> axum::Router {
         .merge(crate::connect::routes())
         .route("/api/sync/now", post(sync_now))
         .route("/api/sync/status", get(status))
-        .route("/api/sync/reconnect", post(reconnect))
         .route("/api/sync/settings", get(get_settings).put(put_settings))
         .with_state(state)
 }
@@ -95,17 +95,6 @@ async fn status(State(s): State<ApiState>) -> Response {
     .into_response()
 }
 
-async fn reconnect(State(s): State<ApiState>) -> Response {
-    let Some(engine) = &s.engine else { return no_engine() };
-    match engine.reconnected().await {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "reconnect");
-            error(StatusCode::INTERNAL_SERVER_ERROR, "could not reconnect")
-        }
-    }
-}
-
 async fn get_settings(State(s): State<ApiState>) -> Response {
     match state::settings(&s.pool, &s.workspace).await {
         Ok(v) => Json(v).into_response(),
@@ -121,13 +110,23 @@ async fn put_settings(State(s): State<ApiState>, body: Bytes) -> Response {
         Ok(v) => v,
         Err(e) => return error(StatusCode::BAD_REQUEST, &format!("invalid settings: {e}")),
     };
-    // The same rule the Overview's form applies: only real email domains.
+    // Domains are normalised as the form does ("@Example.com" is example.com); then the same
+    // check as the Overview's form.
     let settings = match app::domain::settings::parse_domains(&settings.excluded_domains.join(",")) {
         Ok(excluded_domains) => state::Settings { excluded_domains, ..settings },
         Err(message) => return error(StatusCode::UNPROCESSABLE_ENTITY, &message),
     };
+    if let Err(message) = settings.validate() {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, &message);
+    }
     match state::save_settings(&s.pool, &s.workspace, &settings).await {
-        Ok(()) => Json(settings).into_response(),
+        Ok(()) => {
+            // A new schedule counts from the last run, not after the old interval.
+            if let Some(engine) = &s.engine {
+                engine.wake();
+            }
+            Json(settings).into_response()
+        }
         Err(e) => {
             tracing::error!(error = %e, "save settings");
             error(StatusCode::INTERNAL_SERVER_ERROR, "settings could not be saved")

@@ -138,7 +138,9 @@ async fn callback(State(s): State<ApiState>, headers: HeaderMap, Query(p): Query
     resp
 }
 
-/// Stops syncing and forgets the tokens.
+/// Stops syncing and forgets the tokens. A run in flight fails for want of them and leaves the
+/// state "disconnected" ([`crate::sync::state::mark_reconnect_needed`]); the loops start nothing
+/// new until Connect ([`Engine::may_call`]), also after a restart ([`on_start`]).
 async fn disconnect(State(s): State<ApiState>) -> Response {
     let Some(engine) = &s.engine else { return no_engine() };
     engine.client().disconnect();

@@ -37,11 +37,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let pool = store::open(&config.database).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let state = AppState {
+    let mut state = AppState {
         pool,
         workspace: WorkspaceId(config.workspace.clone()),
         workspace_name: config.workspace_name.as_str().into(),
         clock,
+        settings_saved: Default::default(),
+        default_interval_secs: config.sync_interval_secs.max(1),
     };
     app::store::ensure_workspace(&state.pool, &state.workspace, &config.workspace_name, state.now_ms()).await?;
     let interrupted = store::fail_interrupted_runs(
@@ -93,6 +95,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         engine = Some(e);
     }
 
+    if let Some(e) = &engine {
+        // The settings form wakes this engine's scheduler.
+        state.settings_saved = e.settings_saved();
+    }
     let routes = generate_route_list(app::App);
     let context = {
         let state = state.clone();

@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 pub struct ConnectionResponse {
     pub connection: ConnectionView,
     pub settings: SyncSettings,
+    /// What "Server default" means for the inbound schedule, in seconds.
+    pub default_interval_secs: u64,
     pub as_of: i64,
 }
 
@@ -23,12 +25,14 @@ pub async fn get_connection() -> Result<ConnectionResponse, ServerFnError> {
     let st = state()?;
     let connection = store::connection_view(&st.pool, &st.workspace).await.map_err(internal)?;
     let settings = store::load_settings(&st.pool, &st.workspace).await.map_err(internal)?;
-    Ok(ConnectionResponse { connection, settings, as_of: st.now_ms() })
+    Ok(ConnectionResponse { connection, settings, default_interval_secs: st.default_interval_secs, as_of: st.now_ms() })
 }
 
 /// `POST /api/settings/save` (a form): saves the sync settings; the engine reads them at its next
-/// run. A checkbox that is absent is off. Invalid values are refused with a message: a normal
-/// answer (`Err(message)` inside `Ok`), since a person's typo is not a server failure.
+/// run, and its scheduler is woken so a new schedule counts from the last run rather than after
+/// the old interval. A checkbox that is absent is off. Invalid values are refused with a message
+/// ([`SyncSettings::validate`], as for the JSON API): a normal answer (`Err(message)` inside
+/// `Ok`), since a person's typo is not a server failure.
 #[server(prefix = "/api", endpoint = "settings/save")]
 #[allow(clippy::too_many_arguments)]
 pub async fn save_sync_settings(
@@ -41,6 +45,9 @@ pub async fn save_sync_settings(
     field_first_name: Option<String>,
     field_last_name: Option<String>,
     field_title: Option<String>,
+    company_field_name: Option<String>,
+    company_field_website: Option<String>,
+    company_field_industry: Option<String>,
     interval_secs: Option<String>,
     inbound_contact: Option<String>,
     inbound_lead: Option<String>,
@@ -69,11 +76,16 @@ pub async fn save_sync_settings(
         .filter(|(_, v)| on(v))
         .map(|(name, _)| name.to_string())
         .collect();
+    let company_fields = [("name", &company_field_name), ("website", &company_field_website), ("industry", &company_field_industry)]
+        .iter()
+        .filter(|(_, v)| on(v))
+        .map(|(name, _)| name.to_string())
+        .collect();
     let interval_secs = match interval_secs.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
         None | Some("default") => None,
         Some(v) => match v.parse::<u64>() {
-            Ok(n) if crate::domain::settings::INTERVAL_CHOICES.iter().any(|(secs, _)| *secs == n) => Some(n),
-            _ => return Ok(Err(format!("\u{201c}{v}\u{201d} is not one of the schedules offered."))),
+            Ok(n) => Some(n),
+            Err(_) => return Ok(Err(format!("\u{201c}{v}\u{201d} is not one of the schedules offered."))),
         },
     };
     let inbound_objects = [
@@ -97,7 +109,12 @@ pub async fn save_sync_settings(
         update_only,
         excluded_domains,
         contact_fields,
+        company_fields,
     };
+    if let Err(message) = settings.validate() {
+        return Ok(Err(message));
+    }
     store::save_settings(&st.pool, &st.workspace, &settings).await.map_err(internal)?;
+    st.settings_saved.ring();
     Ok(Ok(settings))
 }

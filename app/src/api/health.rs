@@ -1,6 +1,6 @@
 //! The Recent sync health card on the Overview tab.
 
-use crate::domain::health::SyncHealth;
+use crate::domain::health::{ConnectionPulse, SyncHealth};
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 use serde::{Deserialize, Serialize};
@@ -11,6 +11,8 @@ pub const HEALTH_WINDOW_MS: i64 = 24 * 60 * 60 * 1000;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HealthResponse {
     pub health: SyncHealth,
+    /// The connection in brief, for the card to notice a change during a visit.
+    pub pulse: ConnectionPulse,
     pub as_of: i64,
 }
 
@@ -23,6 +25,11 @@ pub async fn get_sync_health() -> Result<HealthResponse, ServerFnError> {
     no_store();
     let st = state()?;
     let now = st.now_ms();
-    let health = store::health(&st.pool, &st.workspace, now - HEALTH_WINDOW_MS).await.map_err(internal)?;
-    Ok(HealthResponse { health, as_of: now })
+    let health = store::health(&st.pool, &st.workspace, now - HEALTH_WINDOW_MS, now).await.map_err(internal)?;
+    let c = store::connection_view(&st.pool, &st.workspace).await.map_err(internal)?;
+    let pulse = ConnectionPulse {
+        state: c.state,
+        limit_exceeded: c.limit_paused_until.is_some_and(|t| t > now) || c.api.is_some_and(|a| a.exceeded()),
+    };
+    Ok(HealthResponse { health, pulse, as_of: now })
 }

@@ -1,6 +1,7 @@
-//! Records synced per hour, drawn as inline SVG by our own code (no chart library). Failures are
-//! hatched and marked with a triangle, so the chart reads without colour; a hidden table gives
-//! screen readers the same numbers.
+//! Records synced per hour, drawn as inline SVG by our own code (no chart library). The chart
+//! reads without colour: synced is solid, skipped dotted, failed hatched and marked with a
+//! triangle, and a white gap separates the parts of a bar. A hidden table gives screen readers
+//! the same numbers, failed runs included.
 
 use crate::domain::format_count;
 use crate::domain::health::HourBucket;
@@ -56,7 +57,7 @@ pub fn HourlyChart(hours: Vec<HourBucket>) -> impl IntoView {
                 <g class="chart__bar" data-hour=h.hour_ms>
                     <title>{label}</title>
                     <rect class="chart__synced" x=x y=s_top width=bar_w height=(TOP + plot_h - s_top).max(0.0)/>
-                    <rect class="chart__skipped" x=x y=k_top width=bar_w height=(s_top - k_top).max(0.0)/>
+                    <rect class="chart__skipped" x=x y=k_top width=bar_w height=(s_top - k_top).max(0.0) fill="url(#dots)"/>
                     <rect class="chart__failed" x=x y=f_top width=bar_w height=(k_top - f_top).max(0.0) fill="url(#hatch)"/>
                     {marked.then(|| {
                         let cx = x + bar_w / 2.0;
@@ -78,6 +79,7 @@ pub fn HourlyChart(hours: Vec<HourBucket>) -> impl IntoView {
                     <td>{format_count(h.synced)}</td>
                     <td>{format_count(h.skipped)}</td>
                     <td>{format_count(h.failed)}</td>
+                    <td>{format_count(h.failed_runs)}</td>
                 </tr>
             }
         })
@@ -89,6 +91,10 @@ pub fn HourlyChart(hours: Vec<HourBucket>) -> impl IntoView {
                     <pattern id="hatch" width="4" height="4" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">
                         <rect class="chart__hatch-bg" width="4" height="4"/>
                         <line class="chart__hatch" x1="0" y1="0" x2="0" y2="4"/>
+                    </pattern>
+                    <pattern id="dots" width="4" height="4" patternUnits="userSpaceOnUse">
+                        <rect class="chart__dots-bg" width="4" height="4"/>
+                        <circle class="chart__dot" cx="2" cy="2" r="1"/>
                     </pattern>
                 </defs>
                 <line class="chart__axis" x1=LEFT y1=TOP + plot_h x2=W y2=TOP + plot_h/>
@@ -102,12 +108,12 @@ pub fn HourlyChart(hours: Vec<HourBucket>) -> impl IntoView {
             </svg>
             <figcaption class="chart__legend">
                 <span><i class="swatch swatch--synced"></i>"Synced"</span>
-                <span><i class="swatch swatch--skipped"></i>"Skipped"</span>
+                <span><i class="swatch swatch--skipped"></i>"Skipped (dotted)"</span>
                 <span><i class="swatch swatch--failed"></i>"Failed (hatched; ▼ marks an hour with failures)"</span>
             </figcaption>
             <table class="visually-hidden">
                 <caption>"Records per hour, last 24 hours"</caption>
-                <thead><tr><th scope="col">"Hour"</th><th scope="col">"Synced"</th><th scope="col">"Skipped"</th><th scope="col">"Failed"</th></tr></thead>
+                <thead><tr><th scope="col">"Hour"</th><th scope="col">"Synced"</th><th scope="col">"Skipped"</th><th scope="col">"Failed"</th><th scope="col">"Failed runs"</th></tr></thead>
                 <tbody>{rows}</tbody>
             </table>
         </figure>

@@ -1,6 +1,6 @@
 //! The Recent sync health summary shown on the Overview tab.
 
-use super::{RecordMessage, RunId, RunMessage, SyncRun};
+use super::{Direction, ObjectType, RecordMessage, RunId, RunMessage, SyncRun};
 use serde::{Deserialize, Serialize};
 
 /// Records that share one message within the health window.
@@ -11,6 +11,20 @@ pub struct FailureGroup {
     pub runs: i64,
     /// The newest run with such a record, to open straight on them.
     pub latest_run: RunId,
+    /// Set when every such record came from runs of one direction (one object type): the link to
+    /// the activity then narrows to it.
+    pub direction: Option<Direction>,
+    pub object: Option<ObjectType>,
+}
+
+/// What the Overview's connection and Rate limits cards show, in brief: the health card's poll
+/// compares it with what the page was rendered with, so a revoke or an exceeded limit during a
+/// visit shows without the person reloading.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionPulse {
+    pub state: super::connection::ConnectionState,
+    /// The daily API limit is exceeded or API calls are paused for it.
+    pub limit_exceeded: bool,
 }
 
 /// One hour of the health chart.
@@ -37,10 +51,60 @@ pub struct SyncHealth {
     pub records_failed: i64,
     pub last_inbound: Option<SyncRun>,
     pub last_outbound: Option<SyncRun>,
-    /// Skipped and failed records grouped by message, most frequent first.
+    /// Skipped and failed records grouped by message, most frequent first (see
+    /// [`SyncHealth::record_groups`] for the card's split).
     pub record_messages: Vec<FailureGroup>,
     /// Failed runs grouped by whole-run message.
     pub run_failures: Vec<(RunMessage, i64)>,
     /// The window hour by hour, oldest first, every hour present.
     pub hourly: Vec<HourBucket>,
+}
+
+impl SyncHealth {
+    /// The card's split of [`Self::record_messages`]: failed records first (they need attention),
+    /// then skipped ones (usually expected), each most frequent first. Kept apart so that many
+    /// kinds of skip never push a failure off the card.
+    pub fn record_groups(&self) -> (Vec<&FailureGroup>, Vec<&FailureGroup>) {
+        self.record_messages.iter().partition(|g| !g.message.is_skip())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group(message: RecordMessage, records: i64) -> FailureGroup {
+        FailureGroup { message, records, runs: 1, latest_run: RunId(uuid::Uuid::nil()), direction: None, object: None }
+    }
+
+    #[test]
+    fn failures_are_never_crowded_out_by_skips() {
+        // Most frequent first, as the store returns them: many kinds of skip ahead of one failure.
+        let mut record_messages: Vec<FailureGroup> = RecordMessage::ALL
+            .iter()
+            .filter(|m| m.is_skip())
+            .enumerate()
+            .map(|(i, m)| group(*m, 1_000 - i as i64))
+            .collect();
+        record_messages.push(group(RecordMessage::DuplicateRecord, 79));
+        let h = SyncHealth {
+            since_ms: 0,
+            runs_completed: 0,
+            runs_failed: 0,
+            runs_in_progress: 0,
+            records_synced: 0,
+            records_skipped: 0,
+            records_failed: 79,
+            last_inbound: None,
+            last_outbound: None,
+            record_messages,
+            run_failures: Vec::new(),
+            hourly: Vec::new(),
+        };
+        let (failed, skipped) = h.record_groups();
+        assert_eq!(failed.len(), 1);
+        assert_eq!((failed[0].message, failed[0].records), (RecordMessage::DuplicateRecord, 79));
+        assert!(skipped.len() > 8 && skipped.iter().all(|g| g.message.is_skip()));
+        assert_eq!(skipped[0].records, 1_000, "order kept");
+    }
 }

@@ -12,6 +12,14 @@ pub const CONTACT_FIELDS: [(&str, &str, &str); 4] = [
     ("title", "Job title", "Title"),
 ];
 
+/// The Conversion company fields the field mapping can push to Salesforce accounts, with the
+/// Account field each one is written to.
+pub const COMPANY_FIELDS: [(&str, &str, &str); 3] = [
+    ("name", "Name", "Name"),
+    ("website", "Website", "Website"),
+    ("industry", "Industry", "Industry"),
+];
+
 /// The inbound schedules a person can pick, in seconds.
 pub const INTERVAL_CHOICES: [(u64, &str); 6] = [
     (20, "Every 20 seconds"),
@@ -21,6 +29,17 @@ pub const INTERVAL_CHOICES: [(u64, &str); 6] = [
     (3_600, "Every hour"),
     (86_400, "Once a day"),
 ];
+
+/// An inbound schedule in words, lower-case to follow "Server default:": "every 5 minutes".
+pub fn describe_interval(secs: u64) -> String {
+    let unit = |n: u64, one: &str| if n == 1 { format!("every {one}") } else { format!("every {n} {one}s") };
+    match secs {
+        86_400 => "once a day".into(),
+        s if s % 3_600 == 0 => unit(s / 3_600, "hour"),
+        s if s % 60 == 0 => unit(s / 60, "minute"),
+        s => unit(s, "second"),
+    }
+}
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -34,8 +53,10 @@ pub struct SyncSettings {
     pub update_only: bool,
     /// Sync rule: contacts whose email is at one of these domains are not synced ("Do not sync").
     pub excluded_domains: Vec<String>,
-    /// Field mapping: Conversion contact fields pushed to Salesforce.
+    /// Field mapping: Conversion contact fields pushed to Salesforce (codes of [`CONTACT_FIELDS`]).
     pub contact_fields: Vec<String>,
+    /// Field mapping: Conversion company fields pushed to Salesforce accounts ([`COMPANY_FIELDS`]).
+    pub company_fields: Vec<String>,
     /// Object types that sync inbound (codes of [`ObjectType`]).
     pub inbound_objects: Vec<String>,
     /// Seconds between scheduled inbound syncs; `None`: the server's default.
@@ -46,6 +67,34 @@ impl SyncSettings {
     /// Whether scheduled inbound syncs include this object type.
     pub fn syncs_inbound(&self, object: ObjectType) -> bool {
         self.inbound_objects.iter().any(|o| o == object.as_str())
+    }
+
+    /// The one check of a whole settings value, for the Overview's form and `PUT
+    /// /api/sync/settings` alike: a schedule that is offered, known object types and mapped fields,
+    /// real email domains. The message says what is wrong in words a person can act on.
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(secs) = self.interval_secs {
+            if !INTERVAL_CHOICES.iter().any(|(s, _)| *s == secs) {
+                let offered: Vec<String> = INTERVAL_CHOICES.iter().map(|(s, _)| s.to_string()).collect();
+                return Err(format!("An inbound schedule of {secs} seconds is not offered: choose one of {} seconds, or the server default.", offered.join(", ")));
+            }
+        }
+        if let Some(bad) = self.inbound_objects.iter().find(|o| ObjectType::parse(o).is_none()) {
+            let known: Vec<&str> = ObjectType::ALL.iter().map(|o| o.as_str()).collect();
+            return Err(format!("\u{201c}{bad}\u{201d} is not an object type that syncs: use {}.", known.join(", ")));
+        }
+        for (list, known, what) in [(&self.contact_fields, &CONTACT_FIELDS[..], "contact"), (&self.company_fields, &COMPANY_FIELDS[..], "company")] {
+            if let Some(bad) = list.iter().find(|f| !known.iter().any(|k| k.0 == f.as_str())) {
+                let names: Vec<&str> = known.iter().map(|k| k.0).collect();
+                return Err(format!("\u{201c}{bad}\u{201d} is not a {what} field the mapping can write: use {}.", names.join(", ")));
+            }
+        }
+        for d in &self.excluded_domains {
+            if parse_domains(d)?.as_slice() != [d.as_str()] {
+                return Err(format!("\u{201c}{d}\u{201d} is not an email domain (for example: example.com)."));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -58,6 +107,7 @@ impl Default for SyncSettings {
             update_only: false,
             excluded_domains: Vec::new(),
             contact_fields: CONTACT_FIELDS.iter().map(|f| f.0.to_string()).collect(),
+            company_fields: COMPANY_FIELDS.iter().map(|f| f.0.to_string()).collect(),
             inbound_objects: ObjectType::ALL.iter().map(|o| o.as_str().to_string()).collect(),
             interval_secs: None,
         }
@@ -100,5 +150,29 @@ mod tests {
         assert!(parse_domains("not a domain!").is_err());
         assert!(parse_domains("localhost").is_err());
         assert!(parse_domains("-bad.com").is_err());
+    }
+
+    #[test]
+    fn intervals_read_as_words() {
+        assert_eq!(describe_interval(20), "every 20 seconds");
+        assert_eq!(describe_interval(60), "every minute");
+        assert_eq!(describe_interval(300), "every 5 minutes");
+        assert_eq!(describe_interval(3_600), "every hour");
+        assert_eq!(describe_interval(7_200), "every 2 hours");
+        assert_eq!(describe_interval(86_400), "once a day");
+    }
+
+    #[test]
+    fn validate_refuses_what_the_engine_cannot_honour() {
+        assert_eq!(SyncSettings::default().validate(), Ok(()));
+        let ok = SyncSettings { interval_secs: Some(300), excluded_domains: vec!["example.com".into()], ..SyncSettings::default() };
+        assert_eq!(ok.validate(), Ok(()));
+        let refused = |s: SyncSettings| s.validate().expect_err("refused");
+        assert!(refused(SyncSettings { interval_secs: Some(0), ..SyncSettings::default() }).contains("0 seconds is not offered"));
+        assert!(refused(SyncSettings { inbound_objects: vec!["invoice".into()], ..SyncSettings::default() }).contains("\u{201c}invoice\u{201d} is not an object type"));
+        assert!(refused(SyncSettings { contact_fields: vec!["phone".into()], ..SyncSettings::default() }).contains("not a contact field"));
+        assert!(refused(SyncSettings { company_fields: vec!["revenue".into()], ..SyncSettings::default() }).contains("not a company field"));
+        assert!(refused(SyncSettings { excluded_domains: vec!["Example.com".into()], ..SyncSettings::default() }).contains("not an email domain"));
+        assert!(refused(SyncSettings { excluded_domains: vec!["a.com b.com".into()], ..SyncSettings::default() }).contains("not an email domain"));
     }
 }

@@ -4,10 +4,10 @@ use crate::api::connection::SaveSyncSettings;
 use crate::components::time::LocalTimeIsland;
 use crate::domain::connection::{ConnectionState, ConnectionView};
 use crate::domain::format_count;
-use crate::domain::settings::{SyncSettings, CONTACT_FIELDS, INTERVAL_CHOICES};
+use crate::domain::settings::{describe_interval, SyncSettings, COMPANY_FIELDS, CONTACT_FIELDS, INTERVAL_CHOICES};
 use crate::domain::ObjectType;
 use crate::domain::RunMessage;
-use leptos::either::{Either, EitherOf3};
+use leptos::either::{Either, EitherOf4};
 use leptos::prelude::*;
 
 #[component]
@@ -71,7 +71,7 @@ pub fn RateLimitsCard(c: ConnectionView, as_of: i64) -> impl IntoView {
                 Some(api) => Either::Left(view! {
                     <div class="meter" role="meter" aria-label="API requests used" aria-valuemin="0"
                         aria-valuemax=api.max aria-valuenow=api.used>
-                        <div class="meter__bar" class:is-over=exceeded style=format!("width: {:.1}%", api.percent())></div>
+                        <div class="meter__bar" class:is-over=exceeded class:is-empty=api.used == 0 style=format!("width: {:.1}%", api.percent())></div>
                     </div>
                     <p class="meter__numbers">
                         <strong class="num" data-testid="api-used">{format_count(api.used)}</strong>
@@ -95,7 +95,7 @@ pub fn RateLimitsCard(c: ConnectionView, as_of: i64) -> impl IntoView {
 
 /// The settings card. Its fields are server HTML; the form around them is an island.
 #[component]
-pub fn SettingsCard(settings: SyncSettings) -> impl IntoView {
+pub fn SettingsCard(settings: SyncSettings, default_interval_secs: u64) -> impl IntoView {
     let s = settings;
     let check = |name: &'static str, label: &'static str, help: &'static str, on: bool| {
         view! {
@@ -104,6 +104,21 @@ pub fn SettingsCard(settings: SyncSettings) -> impl IntoView {
                 <span><span class="setting__label">{label}</span><span class="setting__help">{help}</span></span>
             </label>
         }
+    };
+    // One checkbox per mappable field: "Job title → Title".
+    let mapping = |fields: &[(&'static str, &'static str, &'static str)], prefix: &'static str, on: &[String]| {
+        fields
+            .iter()
+            .map(|(code, label, sf)| {
+                let checked = on.iter().any(|f| f == code);
+                view! {
+                    <label class="setting setting--inline">
+                        <input type="checkbox" name=format!("{prefix}{code}") value="on" checked=checked/>
+                        <span>{*label}" \u{2192} "<code>{*sf}</code></span>
+                    </label>
+                }
+            })
+            .collect_view()
     };
     view! {
         <section class="card" aria-labelledby="settings-title" data-testid="sync-settings">
@@ -129,7 +144,7 @@ pub fn SettingsCard(settings: SyncSettings) -> impl IntoView {
                     <label class="field field--inline">
                         <span class="field__label">"Inbound schedule"</span>
                         <select class="input" name="interval_secs" data-testid="interval">
-                            <option value="default" selected=s.interval_secs.is_none()>"Server default"</option>
+                            <option value="default" selected=s.interval_secs.is_none()>{format!("Server default ({})", describe_interval(default_interval_secs))}</option>
                             {INTERVAL_CHOICES.iter().map(|(secs, label)| view! {
                                 <option value=secs.to_string() selected=s.interval_secs == Some(*secs)>{*label}</option>
                             }).collect_view()}
@@ -140,20 +155,17 @@ pub fn SettingsCard(settings: SyncSettings) -> impl IntoView {
                     <legend>"Writing to Salesforce"</legend>
                     {check("write_contacts", "Write changes to Salesforce leads and contacts", "Off: contact changes in Conversion are skipped with \u{201c}Object write disabled\u{201d}.", s.write_contacts)}
                     {check("write_companies", "Write changes to Salesforce accounts", "Off: company changes are skipped with \u{201c}Object write disabled\u{201d}.", s.write_companies)}
-                    {check("write_events", "Write custom events to Salesforce", "Off: events recorded in Conversion are not pushed.", s.write_events)}
+                    {check("write_events", "Write custom events to Salesforce", "Off: custom events recorded in Conversion are skipped with \u{201c}Object write disabled\u{201d}.", s.write_events)}
                 </fieldset>
                 <fieldset class="settings-group">
-                    <legend>"Field mapping (Conversion \u{2192} Salesforce contact)"</legend>
+                    <legend>"Field mapping (Conversion \u{2192} Salesforce)"</legend>
                     <p class="setting__help">"Only these fields are pushed. A change to none of them is skipped with \u{201c}No fields to update\u{201d}."</p>
-                    {CONTACT_FIELDS.iter().map(|(code, label, sf)| {
-                        let on = s.contact_fields.iter().any(|f| f == code);
-                        view! {
-                            <label class="setting setting--inline">
-                                <input type="checkbox" name=format!("field_{code}") value="on" checked=on/>
-                                <span>{*label}" \u{2192} "<code>{*sf}</code></span>
-                            </label>
-                        }
-                    }).collect_view()}
+                    <div class="mapping">
+                        <p class="mapping__object">"Contacts and leads"</p>
+                        {mapping(&CONTACT_FIELDS, "field_", &s.contact_fields)}
+                        <p class="mapping__object">"Companies \u{2192} accounts"</p>
+                        {mapping(&COMPANY_FIELDS, "company_field_", &s.company_fields)}
+                    </div>
                 </fieldset>
                 <fieldset class="settings-group">
                     <legend>"Inbound write mode"</legend>
@@ -182,21 +194,32 @@ pub fn SettingsCard(settings: SyncSettings) -> impl IntoView {
 }
 
 /// Saves the fields it is given (server HTML, not part of the Wasm) through a server function and
-/// shows the answer without a reload.
+/// shows the answer without a reload. An edit since the last answer shows "Unsaved changes" in the
+/// save bar, which stays in view (sticky) while the long form scrolls.
 #[island]
 fn SettingsForm(children: Children) -> impl IntoView {
     let save = ServerAction::<SaveSyncSettings>::new();
+    let dirty = RwSignal::new(false);
+    // Any answer settles the edits: saved, or refused with its message in place of the hint.
+    Effect::new(move |_| {
+        if save.value().with(Option::is_some) {
+            dirty.set(false);
+        }
+    });
     let result = move || {
+        if dirty.get() {
+            return Some(EitherOf4::D(view! { <p class="form-status form-status--dirty" data-testid="unsaved">"Unsaved changes"</p> }));
+        }
         save.value().get().map(|r| match r {
-            Ok(Ok(_)) => EitherOf3::A(view! { <p class="form-status form-status--ok" role="status">"Saved. The next run uses these settings."</p> }),
-            Ok(Err(refused)) => EitherOf3::B(view! { <p class="form-status form-status--error" role="alert">{refused}</p> }),
-            Err(_) => EitherOf3::C(view! { <p class="form-status form-status--error" role="alert">"The settings could not be saved. Try again in a moment."</p> }),
+            Ok(Ok(_)) => EitherOf4::A(view! { <p class="form-status form-status--ok" role="status">"Saved. The next run uses these settings."</p> }),
+            Ok(Err(refused)) => EitherOf4::B(view! { <p class="form-status form-status--error" role="alert">{refused}</p> }),
+            Err(_) => EitherOf4::C(view! { <p class="form-status form-status--error" role="alert">"The settings could not be saved. Try again in a moment."</p> }),
         })
     };
     view! {
-        <ActionForm action=save attr:class="settings-form">
+        <ActionForm action=save attr:class="settings-form" on:input=move |_| dirty.set(true)>
             {children()}
-            <div class="actions">
+            <div class="actions settings-form__bar">
                 <button class="btn btn--primary" type="submit">"Save settings"</button>
                 {result}
             </div>

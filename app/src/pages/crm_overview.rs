@@ -8,7 +8,9 @@ use crate::components::layout::{CrmTab, SettingsLayout};
 use crate::components::chart::HourlyChart;
 use crate::components::live::{use_interval_while, POLL_MS};
 use crate::components::time::LocalTime;
-use crate::domain::health::SyncHealth;
+use crate::components::time::iso_utc;
+use crate::domain::health::{FailureGroup, SyncHealth};
+use crate::domain::{Direction, ObjectType};
 use crate::domain::{format_count, SyncRun};
 use crate::pages::sync_activity::run_href;
 use leptos::either::Either;
@@ -52,7 +54,7 @@ pub fn CrmOverviewPage() -> impl IntoView {
                     {move || Suspend::new(async move {
                         connection.await.ok().map(|data| view! {
                             <RateLimitsCard c=data.connection as_of=data.as_of/>
-                            <SettingsCard settings=data.settings/>
+                            <SettingsCard settings=data.settings default_interval_secs=data.default_interval_secs/>
                         })
                     })}
                 </Transition>
@@ -61,23 +63,53 @@ pub fn CrmOverviewPage() -> impl IntoView {
     }
 }
 
-/// The card's numbers, kept live (every few seconds) while any run of the window is in progress:
-/// an island.
+/// How often the card asks while nothing is in progress: only to notice a change of the
+/// connection (a revoked token, an exceeded limit) during a visit.
+const IDLE_POLL_MS: u32 = 15_000;
+
+/// The card's numbers, kept live (every few seconds) while any run of the window is in progress,
+/// and the connection watched meanwhile: an island.
 #[island]
 fn HealthSummary(h: HealthResponse) -> impl IntoView {
-    let health = RwSignal::new(h.health);
-    let live = Memo::new(move |_| health.with(|h| h.runs_in_progress > 0));
-    use_interval_while(live, POLL_MS, move || async move {
+    let health = RwSignal::new((h.health, h.as_of));
+    let shown = h.pulse;
+    let live = Memo::new(move |_| health.with(|(h, _)| h.runs_in_progress > 0));
+    let idle = Memo::new(move |_| !live.get());
+    let refresh = move || async move {
         if let Ok(fresh) = get_sync_health().await {
-            if health.with_untracked(|h| *h != fresh.health) {
-                health.set(fresh.health);
+            if fresh.pulse != shown {
+                connection_changed();
+            }
+            if health.with_untracked(|(h, _)| *h != fresh.health) {
+                health.set((fresh.health, fresh.as_of));
             }
         }
-    });
-    move || health.with(|h| health_view(h))
+    };
+    use_interval_while(live, POLL_MS, refresh);
+    use_interval_while(idle, IDLE_POLL_MS, refresh);
+    move || health.with(|(h, as_of)| health_view(h, *as_of))
 }
 
-fn health_view(h: &SyncHealth) -> impl IntoView + use<> {
+/// The connection or the limit changed since the page was rendered: the connection and Rate
+/// limits cards are server HTML, so the page is loaded again (a few bytes of Wasm, where
+/// rendering those cards in the browser would cost kilobytes). Not while the settings form has
+/// unsaved edits: those are not thrown away, and the cards catch up at the next visit.
+fn connection_changed() {
+    #[cfg(feature = "hydrate")]
+    {
+        let editing = document().query_selector("[data-testid=unsaved]").ok().flatten().is_some();
+        if !editing {
+            let _ = window().location().reload();
+        }
+    }
+}
+
+/// Failed-record groups listed before the rest fold away: the card stays a summary.
+const SHOWN_FAILURES: usize = 6;
+
+/// `as_of`: when these numbers were read (the window is `since_ms..as_of`), for the browser test
+/// that compares them with the activity.
+fn health_view(h: &SyncHealth, as_of: i64) -> impl IntoView + use<> {
     let stat = |label: &'static str, value: i64, tone: &'static str| {
         view! {
             <div class=format!("stat stat--{tone}") data-stat=label.to_lowercase().replace(' ', "-")>
@@ -86,9 +118,31 @@ fn health_view(h: &SyncHealth) -> impl IntoView + use<> {
             </div>
         }
     };
-    let attention = h.record_messages.iter().filter(|g| !g.message.is_skip()).count() + h.run_failures.len();
+    let (failed, skipped) = h.record_groups();
+    let attention = failed.len() + h.run_failures.len();
+    let since = h.since_ms;
+    let plural = |n: i64, one: &str| format!("{} {one}{}", format_count(n), if n == 1 { "" } else { "s" });
+    let group_item = move |g: &FailureGroup, status: &'static str, tone: &'static str| {
+        // Where the records came from, when from one place: it also tells apart the inbound and
+        // outbound "Unknown error".
+        let scope = match (g.direction, g.object) {
+            (Some(d), Some(o)) => format!("{} \u{b7} {}", d.short_label(), o.label()),
+            (Some(d), None) => d.short_label().to_string(),
+            (None, Some(o)) => o.label().to_string(),
+            (None, None) => String::new(),
+        };
+        view! {
+            <li class=format!("attention__item attention__item--{tone}") data-message=g.message.code()>
+                <span class="attention__title">{g.message.title()}</span>
+                {(!scope.is_empty()).then(|| view! { <span class="attention__scope">{scope}</span> })}
+                <span class="muted">{format!("{} {status} in {}", plural(g.records, "record"), plural(g.runs, "run"))}</span>
+                <a href=activity_href(g.message.code(), false, g.direction, g.object, since)>"See runs"</a>
+            </li>
+        }
+    };
+    let skipped_total: i64 = skipped.iter().map(|g| g.records).sum();
     view! {
-        <dl class="stats">
+        <dl class="stats" data-testid="health-stats" data-since=h.since_ms data-as-of=as_of>
             {stat("Runs completed", h.runs_completed, "neutral")}
             {stat("Runs failed", h.runs_failed, if h.runs_failed > 0 { "danger" } else { "neutral" })}
             {stat("Records synced", h.records_synced, "neutral")}
@@ -100,36 +154,63 @@ fn health_view(h: &SyncHealth) -> impl IntoView + use<> {
             <LastRun label="Last inbound run" run=h.last_inbound.clone()/>
             <LastRun label="Last outbound run" run=h.last_outbound.clone()/>
         </div>
-        <div class="attention">
+        <div class="attention" data-testid="attention">
             <h3 class="section-title">
                 {if attention == 0 { "Nothing needs attention" } else { "Needs attention" }}
             </h3>
-            <ul class="attention__list">
+            // Whole-run failures, then failed records: what a person has to act on comes first.
+            <ul class="attention__list" data-testid="attention-failed">
                 {h.run_failures.iter().map(|(m, runs)| view! {
                     <li class="attention__item attention__item--danger" data-message=m.code()>
                         <span class="attention__title">{m.title()}</span>
-                        <span class="muted">{format!("{} failed run{}", format_count(*runs), if *runs == 1 { "" } else { "s" })}</span>
-                        <a href="/settings/crm/sync-activity">"See runs"</a>
+                        <span class="attention__scope">"Whole run"</span>
+                        <span class="muted">{format!("{} failed as a whole", plural(*runs, "run"))}</span>
+                        <a href=activity_href(m.code(), true, None, None, since)>"See runs"</a>
                     </li>
                 }).collect_view()}
-                {h.record_messages.iter().take(8).map(|g| {
-                    let skipped = g.message.is_skip();
-                    let status = if skipped { "skipped" } else { "failed" };
-                    let href = format!("{}?status={status}", run_href(g.latest_run));
-                    view! {
-                        <li class=format!("attention__item attention__item--{}", if skipped { "skipped" } else { "danger" }) data-message=g.message.code()>
-                            <span class="attention__title">{g.message.title()}</span>
-                            <span class="muted">
-                                {format!("{} record{} {status} in {} run{}", format_count(g.records), if g.records == 1 { "" } else { "s" },
-                                    format_count(g.runs), if g.runs == 1 { "" } else { "s" })}
-                            </span>
-                            <a href=href>"See latest"</a>
-                        </li>
-                    }
-                }).collect_view()}
+                {failed.iter().take(SHOWN_FAILURES).map(|g| group_item(g, "failed", "danger")).collect_view()}
             </ul>
+            {(failed.len() > SHOWN_FAILURES).then(|| view! {
+                <details class="attention__more">
+                    <summary>{format!("{} more kinds of failed record", failed.len() - SHOWN_FAILURES)}</summary>
+                    <ul class="attention__list">
+                        {failed.iter().skip(SHOWN_FAILURES).map(|g| group_item(g, "failed", "danger")).collect_view()}
+                    </ul>
+                </details>
+            })}
+            {(!skipped.is_empty()).then(|| view! {
+                // Skips are usually expected (a record with no email): listed, but folded away.
+                <details class="attention__skipped" data-testid="attention-skipped">
+                    <summary>
+                        "Skipped (expected)"
+                        <span class="muted">{format!(" \u{b7} {} in {} kind{}", plural(skipped_total, "record"), skipped.len(), if skipped.len() == 1 { "" } else { "s" })}</span>
+                    </summary>
+                    <ul class="attention__list">
+                        {skipped.iter().map(|g| group_item(g, "skipped", "skipped")).collect_view()}
+                    </ul>
+                </details>
+            })}
         </div>
     }
+}
+
+/// The Sync activity view narrowed to runs with `message` (a record message code or, with
+/// `failed_runs`, a whole-run message code) since `since_ms`, and to one direction and object
+/// type when given: the "See runs" link of a Needs attention group.
+pub fn activity_href(message: &str, failed_runs: bool, direction: Option<Direction>, object: Option<ObjectType>, since_ms: i64) -> String {
+    let mut href = String::from("/settings/crm/sync-activity?");
+    if failed_runs {
+        href.push_str("status=failed&");
+    }
+    // Codes are lower-case ASCII and underscores: nothing to encode. The instant's colons are.
+    href.push_str(&format!("message={message}&from={}", iso_utc(since_ms).replace(':', "%3A")));
+    if let Some(d) = direction {
+        href.push_str(&format!("&direction={}", d.as_str()));
+    }
+    if let Some(o) = object {
+        href.push_str(&format!("&object={}", o.as_str()));
+    }
+    href
 }
 
 #[component]
@@ -148,5 +229,27 @@ fn LastRun(label: &'static str, run: Option<SyncRun>) -> impl IntoView {
                 None => Either::Right(view! { <p class="muted">"No runs yet"</p> }),
             }}
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_links_filter_the_activity_by_message_window_and_scope() {
+        let since = 1_764_526_778_123; // 2025-11-30T18:19:38.123Z
+        assert_eq!(
+            activity_href("duplicate_record", false, Some(Direction::Outbound), Some(ObjectType::Contact), since),
+            "/settings/crm/sync-activity?message=duplicate_record&from=2025-11-30T18%3A19%3A38.123Z&direction=outbound&object=contact"
+        );
+        assert_eq!(
+            activity_href("missing_email", false, None, None, since),
+            "/settings/crm/sync-activity?message=missing_email&from=2025-11-30T18%3A19%3A38.123Z"
+        );
+        assert_eq!(
+            activity_href("authentication_failure", true, None, None, since),
+            "/settings/crm/sync-activity?status=failed&message=authentication_failure&from=2025-11-30T18%3A19%3A38.123Z"
+        );
     }
 }

@@ -352,8 +352,12 @@ pub async fn workspace_has_runs(pool: &SqlitePool, ws: &WorkspaceId) -> Result<b
     Ok(row.is_some())
 }
 
-/// The Recent sync health card: runs started since `since_ms`.
-pub async fn health(pool: &SqlitePool, ws: &WorkspaceId, since_ms: i64) -> Result<SyncHealth, StoreError> {
+/// A message group: code, records, runs, newest run, directions (count, one of them), object
+/// types (count, one of them).
+type GroupRow = (String, i64, i64, Uuid, i64, String, i64, String);
+
+/// The Recent sync health card: runs started since `since_ms`; `now_ms` ends the chart.
+pub async fn health(pool: &SqlitePool, ws: &WorkspaceId, since_ms: i64, now_ms: i64) -> Result<SyncHealth, StoreError> {
     let since = RunId::lower_bound(since_ms).0;
     let (completed, failed, in_progress, created, updated, deleted, skipped, rec_failed): (i64, i64, i64, i64, i64, i64, i64, i64) =
         sqlx::query_as(
@@ -374,8 +378,11 @@ pub async fn health(pool: &SqlitePool, ws: &WorkspaceId, since_ms: i64) -> Resul
         let row: Option<RunRow> = sqlx::query_as(&sql).bind(ws.as_str()).bind(d.as_str()).fetch_optional(pool).await?;
         last.push(row.map(SyncRun::try_from).transpose()?);
     }
-    let groups: Vec<(String, i64, i64, Uuid)> = sqlx::query_as(
-        "SELECT r.message_code, COUNT(*), COUNT(DISTINCT r.run_id), MAX(r.run_id) FROM sync_runs s \
+    // The direction and object type come along when a message is specific to one of them, so
+    // its link can narrow the activity to them.
+    let groups: Vec<GroupRow> = sqlx::query_as(
+        "SELECT r.message_code, COUNT(*), COUNT(DISTINCT r.run_id), MAX(r.run_id), \
+                COUNT(DISTINCT s.direction), MIN(s.direction), COUNT(DISTINCT s.object_type), MIN(s.object_type) FROM sync_runs s \
          JOIN run_records r ON r.run_id = s.id AND r.status IN ('skipped', 'failed') \
          WHERE s.workspace_id = ? AND s.id >= ? AND r.message_code IS NOT NULL \
          GROUP BY r.message_code ORDER BY COUNT(*) DESC",
@@ -402,7 +409,7 @@ pub async fn health(pool: &SqlitePool, ws: &WorkspaceId, since_ms: i64) -> Resul
     .await?;
     let mut last = last.into_iter();
     Ok(SyncHealth {
-        hourly: hourly_buckets(since_ms, &hours),
+        hourly: hourly_buckets(now_ms, &hours),
         since_ms,
         runs_completed: completed,
         runs_failed: failed,
@@ -414,9 +421,15 @@ pub async fn health(pool: &SqlitePool, ws: &WorkspaceId, since_ms: i64) -> Resul
         last_outbound: last.next().flatten(),
         record_messages: groups
             .into_iter()
-            .filter_map(|(code, records, runs, latest)| {
-                crate::domain::RecordMessage::from_code(&code)
-                    .map(|message| FailureGroup { message, records, runs, latest_run: RunId(latest) })
+            .filter_map(|(code, records, runs, latest, directions, direction, objects, object)| {
+                crate::domain::RecordMessage::from_code(&code).map(|message| FailureGroup {
+                    message,
+                    records,
+                    runs,
+                    latest_run: RunId(latest),
+                    direction: if directions == 1 { Direction::parse(&direction) } else { None },
+                    object: if objects == 1 { crate::domain::ObjectType::parse(&object) } else { None },
+                })
             })
             .collect(),
         run_failures: run_failures
@@ -426,22 +439,22 @@ pub async fn health(pool: &SqlitePool, ws: &WorkspaceId, since_ms: i64) -> Resul
     })
 }
 
-/// Every hour from the one holding `since_ms` to the last one with data, zeros where nothing ran.
-fn hourly_buckets(since_ms: i64, rows: &[(i64, i64, i64, i64, i64)]) -> Vec<HourBucket> {
+/// The chart's 24 hours, the last one holding `now_ms`, zeros where nothing ran. The window
+/// starts part-way through the hour before the first bar: its runs count in the first bar, so
+/// the bars add up to the card's numbers.
+pub(crate) fn hourly_buckets(now_ms: i64, rows: &[(i64, i64, i64, i64, i64)]) -> Vec<HourBucket> {
     const HOUR: i64 = 3_600_000;
-    let first = since_ms.div_euclid(HOUR) * HOUR;
-    let last = rows.last().map_or(first + 23 * HOUR, |r| r.0.max(first + 23 * HOUR));
-    (0..=(last - first) / HOUR)
-        .map(|i| {
-            let hour_ms = first + i * HOUR;
-            let row = rows.iter().find(|r| r.0 == hour_ms);
-            HourBucket {
-                hour_ms,
-                synced: row.map_or(0, |r| r.1),
-                skipped: row.map_or(0, |r| r.2),
-                failed: row.map_or(0, |r| r.3),
-                failed_runs: row.map_or(0, |r| r.4),
-            }
-        })
-        .collect()
+    let first = now_ms.div_euclid(HOUR) * HOUR - 23 * HOUR;
+    let mut out: Vec<HourBucket> = (0..24)
+        .map(|i| HourBucket { hour_ms: first + i * HOUR, synced: 0, skipped: 0, failed: 0, failed_runs: 0 })
+        .collect();
+    for &(hour, synced, skipped, failed, failed_runs) in rows {
+        let i = usize::try_from((hour - first).div_euclid(HOUR)).unwrap_or(0).min(23);
+        let b = &mut out[i];
+        b.synced += synced;
+        b.skipped += skipped;
+        b.failed += failed;
+        b.failed_runs += failed_runs;
+    }
+    out
 }

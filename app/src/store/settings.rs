@@ -4,15 +4,18 @@ use super::{StoreError, WorkspaceId};
 use crate::domain::settings::SyncSettings;
 use sqlx::SqlitePool;
 
+/// The columns in the order `load_settings` selects them.
+type Row = (i64, i64, i64, String, String, String, String, Option<i64>, String);
+
 pub async fn load_settings(pool: &SqlitePool, ws: &WorkspaceId) -> Result<SyncSettings, StoreError> {
-    let row: Option<(i64, i64, i64, String, String, String, String, Option<i64>)> = sqlx::query_as(
+    let row: Option<Row> = sqlx::query_as(
         "SELECT write_contacts, write_companies, write_events, inbound_write_mode, excluded_domains, contact_fields, \
-         inbound_objects, interval_secs FROM sync_settings WHERE workspace_id = ?",
+         inbound_objects, interval_secs, company_fields FROM sync_settings WHERE workspace_id = ?",
     )
     .bind(ws.as_str())
     .fetch_optional(pool)
     .await?;
-    let Some((wc, wco, we, mode, domains, fields, objects, interval)) = row else { return Ok(SyncSettings::default()) };
+    let Some((wc, wco, we, mode, domains, fields, objects, interval, company_fields)) = row else { return Ok(SyncSettings::default()) };
     let list = |s: &str| serde_json::from_str::<Vec<String>>(s).map_err(|e| StoreError::Decode(Box::new(e)));
     Ok(SyncSettings {
         write_contacts: wc != 0,
@@ -21,6 +24,7 @@ pub async fn load_settings(pool: &SqlitePool, ws: &WorkspaceId) -> Result<SyncSe
         update_only: mode == "update_only",
         excluded_domains: list(&domains)?,
         contact_fields: list(&fields)?,
+        company_fields: list(&company_fields)?,
         inbound_objects: list(&objects)?,
         interval_secs: interval.and_then(|i| u64::try_from(i).ok()),
     })
@@ -30,12 +34,13 @@ pub async fn save_settings(pool: &SqlitePool, ws: &WorkspaceId, s: &SyncSettings
     let json = |v: &Vec<String>| serde_json::to_string(v).map_err(|e| StoreError::Decode(Box::new(e)));
     sqlx::query(
         "INSERT INTO sync_settings (workspace_id, write_contacts, write_companies, write_events, inbound_write_mode, \
-         excluded_domains, contact_fields, inbound_objects, interval_secs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
+         excluded_domains, contact_fields, inbound_objects, interval_secs, company_fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
          ON CONFLICT (workspace_id) DO UPDATE SET \
          write_contacts = excluded.write_contacts, write_companies = excluded.write_companies, \
          write_events = excluded.write_events, inbound_write_mode = excluded.inbound_write_mode, \
          excluded_domains = excluded.excluded_domains, contact_fields = excluded.contact_fields, \
-         inbound_objects = excluded.inbound_objects, interval_secs = excluded.interval_secs",
+         inbound_objects = excluded.inbound_objects, interval_secs = excluded.interval_secs, \
+         company_fields = excluded.company_fields",
     )
     .bind(ws.as_str())
     .bind(s.write_contacts as i64)
@@ -46,6 +51,7 @@ pub async fn save_settings(pool: &SqlitePool, ws: &WorkspaceId, s: &SyncSettings
     .bind(json(&s.contact_fields)?)
     .bind(json(&s.inbound_objects)?)
     .bind(s.interval_secs.and_then(|i| i64::try_from(i).ok()))
+    .bind(json(&s.company_fields)?)
     .execute(pool)
     .await?;
     Ok(())

@@ -293,7 +293,7 @@ async fn workspaces_never_see_each_other() {
     assert!(get_run(&pool, &other, ids[0]).await.unwrap().is_none());
     assert!(append_records(&pool, &other, ids[0], &[rec(RecordStatus::Success, RecordAction::Created, None)]).await.is_err());
     assert!(!finish_run(&pool, &other, ids[0], T0).await.unwrap());
-    assert_eq!(health(&pool, &other, 0).await.unwrap().runs_completed, 0);
+    assert_eq!(health(&pool, &other, 0, T0).await.unwrap().runs_completed, 0);
     // A run's records are reached only through the run's own workspace.
     let run = begin_run(&pool, &ws, &new_run(Direction::Inbound, ObjectType::Lead, T0 + 99 * 60_000)).await.unwrap();
     append_records(&pool, &ws, run, &[rec(RecordStatus::Success, RecordAction::Created, None)]).await.unwrap();
@@ -350,7 +350,8 @@ async fn health_sums_the_window_and_groups_messages() {
     append_records(&pool, &ws, old, &[rec(RecordStatus::Success, RecordAction::Created, None)]).await.unwrap();
     finish_run(&pool, &ws, old, T0 - 99_000_000).await.unwrap();
 
-    let h = health(&pool, &ws, T0 - 1).await.unwrap();
+    let now = T0 + 3 * 3_600_000 + 5;
+    let h = health(&pool, &ws, T0 - 1, now).await.unwrap();
     assert_eq!((h.runs_completed, h.runs_failed), (1, 1));
     assert_eq!((h.records_synced, h.records_skipped, h.records_failed), (1, 2, 1));
     assert_eq!(h.last_inbound.unwrap().id, ok);
@@ -359,11 +360,34 @@ async fn health_sums_the_window_and_groups_messages() {
     assert_eq!(h.record_messages[0].records, 2);
     assert_eq!(h.run_failures, vec![(RunMessage::AuthenticationFailure, 1)]);
     assert_eq!(h.record_messages[0].latest_run, ok);
-    // The chart covers every hour of the window and adds up to the totals.
-    assert!(h.hourly.len() >= 24);
+    // Both groups come from inbound contact runs only: their links narrow to that.
+    assert_eq!((h.record_messages[0].direction, h.record_messages[0].object), (Some(Direction::Inbound), Some(ObjectType::Contact)));
+    // The chart: 24 hours, the last one holding "now", adding up to the totals.
+    assert_eq!(h.hourly.len(), 24);
+    assert_eq!(h.hourly[23].hour_ms, now / 3_600_000 * 3_600_000);
     assert!(h.hourly.windows(2).all(|w| w[1].hour_ms - w[0].hour_ms == 3_600_000));
     assert_eq!(h.hourly.iter().map(|b| b.synced).sum::<i64>(), h.records_synced);
     assert_eq!(h.hourly.iter().map(|b| b.failed_runs).sum::<i64>(), 1);
+}
+
+#[tokio::test]
+async fn health_groups_mixed_directions_without_narrowing_and_the_chart_ends_now() {
+    let (pool, ws) = db().await;
+    for (d, o, at) in [(Direction::Inbound, ObjectType::Contact, T0), (Direction::Outbound, ObjectType::Company, T0 + 10)] {
+        let run = begin_run(&pool, &ws, &new_run(d, o, at)).await.unwrap();
+        append_records(&pool, &ws, run, &[rec(RecordStatus::Skipped, RecordAction::Updated, Some(RecordMessage::DoNotSync))]).await.unwrap();
+        finish_run(&pool, &ws, run, at + 5).await.unwrap();
+    }
+    // A day and a half later nothing ran: still 24 bars, ending at the current hour.
+    let now = T0 + 36 * 3_600_000;
+    let h = health(&pool, &ws, now - 24 * 3_600_000, now).await.unwrap();
+    assert_eq!(h.hourly.len(), 24);
+    assert_eq!(h.hourly[23].hour_ms, now / 3_600_000 * 3_600_000);
+    assert!(h.hourly.iter().all(|b| b.synced + b.skipped + b.failed == 0));
+    let h = health(&pool, &ws, T0 - 1, T0 + 60_000).await.unwrap();
+    let g = &h.record_messages[0];
+    assert_eq!((g.message, g.records, g.runs, g.direction, g.object), (RecordMessage::DoNotSync, 2, 2, None, None));
+    assert_eq!(h.hourly.iter().map(|b| b.skipped).sum::<i64>(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -409,6 +433,7 @@ async fn settings_round_trip_with_defaults_first() {
         update_only: true,
         excluded_domains: vec!["example.com".into()],
         contact_fields: vec!["email".into()],
+        company_fields: vec!["website".into()],
         inbound_objects: vec!["contact".into(), "company".into()],
         interval_secs: Some(300),
         ..SyncSettings::default()

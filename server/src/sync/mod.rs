@@ -19,7 +19,7 @@ pub mod state;
 
 use crate::salesforce::{SalesforceClient, SalesforceError};
 use app::domain::ObjectType;
-use app::state::Clock;
+use app::state::{Clock, SettingsSaved};
 use app::store::{StoreError, WorkspaceId};
 use sqlx::SqlitePool;
 use std::collections::HashSet;
@@ -56,8 +56,9 @@ struct Inner {
     config: EngineConfig,
     /// Rung when the outbox has work.
     outbox: Notify,
-    /// Rung by "sync now" and by a reconnect.
-    wake: Notify,
+    /// Rung by a reconnect and by saved settings: the loops re-read their schedule. Shared with
+    /// the pages' state, whose settings form rings it.
+    wake: SettingsSaved,
     /// Inbound objects being synced right now: never the same one twice at once.
     running: Mutex<HashSet<ObjectType>>,
     /// Base URL of the in-process local org, when there is one.
@@ -100,7 +101,7 @@ impl Engine {
                 clock,
                 config,
                 outbox: Notify::new(),
-                wake: Notify::new(),
+                wake: SettingsSaved::default(),
                 running: Mutex::new(HashSet::new()),
                 org_url,
                 cancel,
@@ -140,13 +141,17 @@ impl Engine {
     pub(crate) fn outbox_notified(&self) -> tokio::sync::futures::Notified<'_> {
         self.inner.outbox.notified()
     }
-    /// Wakes the scheduler (a manual "sync now" or a reconnect).
+    /// Wakes the loops to re-read their schedule (saved settings, a reconnect). Inbound does not
+    /// run at once for it: only if its interval, counted from its last pass, is already over.
     pub fn wake(&self) {
-        self.inner.wake.notify_waiters();
-        self.inner.wake.notify_one();
+        self.inner.wake.ring();
+    }
+    /// The handle the pages' settings form rings ([`app::state::AppState::settings_saved`]).
+    pub fn settings_saved(&self) -> SettingsSaved {
+        self.inner.wake.clone()
     }
     pub(crate) fn wake_notified(&self) -> tokio::sync::futures::Notified<'_> {
-        self.inner.wake.notified()
+        self.inner.wake.0.notified()
     }
 
     /// Takes the inbound slot of `object`, or says it is taken.
@@ -203,7 +208,9 @@ impl Engine {
         let now = self.now_ms();
         match message {
             RunMessage::AuthenticationFailure => {
-                state::set_connection(self.pool(), self.workspace(), "reconnect_needed", Some(&failure.detail), now).await?;
+                // A run still in flight when the person disconnected fails for want of tokens:
+                // that must not turn "disconnected" into "needs reconnection".
+                state::mark_reconnect_needed(self.pool(), self.workspace(), &failure.detail, now).await?;
             }
             RunMessage::ApiLimitExceeded => {
                 state::set_limit_pause(self.pool(), self.workspace(), Some(now + millis(self.config().limit_pause)), now).await?;

@@ -174,7 +174,9 @@ async fn plan(engine: &Engine, object: ObjectType, c: &Change, settings: &Settin
             .fetch_optional(pool)
             .await?;
             let Some((name, website, industry, sf)) = row else { return Ok((Plan::Drop, action)) };
-            (sf, vec![("name", "Name", json!(name)), ("website", "Website", json!(website)), ("industry", "Industry", json!(industry))])
+            let mut v = vec![("name", "Name", json!(name)), ("website", "Website", json!(website)), ("industry", "Industry", json!(industry))];
+            v.retain(|(f, _, _)| settings.company_fields.iter().any(|x| x == f));
+            (sf, v)
         }
         ObjectType::Event => {
             let row: Option<(String, i64, Option<String>, String, Option<String>, Option<String>, Option<String>)> = sqlx::query_as(

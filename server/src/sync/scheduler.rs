@@ -17,25 +17,47 @@ use std::time::Duration;
 enum Pass {
     /// Synced (or nothing to do): wait for the interval.
     Done,
-    /// Paused (reconnect needed, limit exceeded): wait for a wake-up or the interval.
+    /// Paused (disconnected, reconnect needed, limit exceeded): wait for the interval; a
+    /// reconnect wakes the wait, and the pass runs if the interval is over.
     Paused,
 }
 
 /// Runs the inbound schedule until cancelled.
 pub async fn run_inbound(engine: Engine) {
-    let mut trigger = Trigger::Scheduled;
     loop {
-        let pass = inbound_pass(&engine, None, trigger).await;
+        let pass = inbound_pass(&engine, None, Trigger::Scheduled).await;
         tracing::debug!(?pass, "inbound pass over");
-        // The schedule is a setting: read at every pass, so a change applies from the next one.
-        let interval = match state::settings(engine.pool(), engine.workspace()).await {
-            Ok(s) => s.interval_secs.map(Duration::from_secs).unwrap_or(engine.config().interval),
-            Err(_) => engine.config().interval,
-        };
+        let pass_end = engine.now_ms();
+        let interval = inbound_interval(&engine).await;
+        if !next_pass_due(&engine, pass_end, interval).await {
+            return;
+        }
+    }
+}
+
+/// The inbound schedule: a setting, read at every pass so a change applies from the next one.
+async fn inbound_interval(engine: &Engine) -> Duration {
+    match state::settings(engine.pool(), engine.workspace()).await {
+        Ok(s) => s.interval_secs.map(Duration::from_secs).unwrap_or(engine.config().interval),
+        Err(e) => {
+            tracing::error!(error = %e, "could not read the inbound schedule");
+            engine.config().interval
+        }
+    }
+}
+
+/// Waits until the next scheduled pass: `interval` after `pass_end` (engine clock, ms). Saved
+/// settings or a reconnect ([`Engine::wake`]) make it read the schedule again and count the new
+/// interval from the same `pass_end`, so shortening it from an hour to a minute does not wait out
+/// the hour. False when cancelled.
+pub async fn next_pass_due(engine: &Engine, pass_end: i64, mut interval: Duration) -> bool {
+    loop {
+        let left = pass_end.saturating_add(super::millis(interval)).saturating_sub(engine.now_ms());
+        let left = Duration::from_millis(u64::try_from(left).unwrap_or(0));
         tokio::select! {
-            _ = engine.cancel_token().cancelled() => return,
-            _ = tokio::time::sleep(interval) => trigger = Trigger::Scheduled,
-            _ = engine.wake_notified() => trigger = Trigger::Manual,
+            _ = engine.cancel_token().cancelled() => return false,
+            _ = tokio::time::sleep(left) => return true,
+            _ = engine.wake_notified() => interval = inbound_interval(engine).await,
         }
     }
 }

@@ -84,7 +84,7 @@ pub async fn save_seen(
 /// The connection as the status endpoint and the scheduler see it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Connection {
-    /// `connected` or `reconnect_needed`.
+    /// `connected`, `reconnect_needed` or `disconnected`.
     pub state: String,
     pub detail: Option<String>,
     pub limit_paused_until: Option<i64>,
@@ -115,6 +115,22 @@ pub async fn set_connection(pool: &SqlitePool, ws: &WorkspaceId, state: &str, de
     )
     .bind(ws.as_str())
     .bind(state)
+    .bind(detail)
+    .bind(now)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// An authentication failure: the connection needs reconnecting, unless the person has
+/// disconnected meanwhile (one statement, so a disconnect cannot slip in between).
+pub async fn mark_reconnect_needed(pool: &SqlitePool, ws: &WorkspaceId, detail: &str, now: i64) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO sync_connection (workspace_id, state, detail, updated_at) VALUES (?, 'reconnect_needed', ?, ?) \
+         ON CONFLICT (workspace_id) DO UPDATE SET state = excluded.state, detail = excluded.detail, updated_at = excluded.updated_at \
+         WHERE sync_connection.state <> 'disconnected'",
+    )
+    .bind(ws.as_str())
     .bind(detail)
     .bind(now)
     .execute(pool)
