@@ -335,9 +335,14 @@ test("new runs appear at the top of the first page, without a reload", async ({ 
   await page.evaluate(() => ((window as any).__noReload = true));
   await withSlowOrg(request, async () => {
     const id = await pushInProgress(request, before);
-    // The idle check (every 10 s) brings it in; from then on the fast poll follows it.
-    await expect(rows.first()).toHaveAttribute("data-run-id", id, { timeout: 30_000 });
-    await expect(rows.first()).toHaveAttribute("data-status", /completed|failed/, { timeout: 60_000 });
+    // The idle check (every 10 s) brings it in; from then on the fast poll follows it. (The demo's
+    // own simulated changes may push runs of their own meanwhile: they go on top too.)
+    const row = page.locator(`tr.run-row[data-run-id="${id}"]`);
+    await expect(row).toBeVisible({ timeout: 30_000 });
+    await expect(row).toHaveAttribute("data-status", /completed|failed/, { timeout: 60_000 });
+    const top = await rows.first().getAttribute("data-run-id");
+    expect(before.has(top!)).toBe(false);
+    expect(top! >= id).toBe(true);
   });
   expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
   const after = await rows.evaluateAll((els) => els.map((e) => e.getAttribute("data-run-id")!));

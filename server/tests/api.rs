@@ -268,6 +268,16 @@ async fn every_filter_cursor_and_bad_parameter_of_the_read_api() {
     let (status, _) = api.get("/api/run/poll?id=nope&after=1").await;
     assert_eq!(status, 404);
 
+    // The health card's body as the Overview renders it: the seeded window's numbers, as HTML.
+    let (status, body) = api.get("/api/health/card").await;
+    assert_eq!(status, 200);
+    let html = body["html"].as_str().unwrap();
+    assert!(html.contains("data-stat=\"runs-failed\"") && html.contains("<svg"), "{html}");
+    assert_eq!(body["in_progress"], true, "the newest run is in progress");
+    let (_, health) = api.get("/api/health").await;
+    assert_eq!(health["health"]["runs_failed"], 1);
+    assert_eq!(health["health"]["records_skipped"], 12);
+
     // The pages take the same parameters: bad ones give a note, not an error page.
     let page = |path: &str| {
         let url = format!("{}{path}", server.base);

@@ -33,3 +33,22 @@ pub async fn get_sync_health() -> Result<HealthResponse, ServerFnError> {
     };
     Ok(HealthResponse { health, pulse, as_of: now })
 }
+
+/// The card as the Overview shows it, rendered on the server, for the live card to swap in.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HealthCard {
+    /// The card's body, the same HTML the page was served with.
+    pub html: String,
+    /// Whether a run of the window is in progress (the card then asks again every few seconds).
+    pub in_progress: bool,
+    pub pulse: ConnectionPulse,
+}
+
+/// `GET /api/health/card`: the Recent sync health card's body as HTML. The numbers, the chart and
+/// the groups are drawn by the server's own code: the browser only swaps them in.
+#[server(prefix = "/api", endpoint = "health/card", input = GetUrl)]
+pub async fn get_health_card() -> Result<HealthCard, ServerFnError> {
+    let h = get_sync_health().await?;
+    let html = crate::pages::crm_overview::health_html(&h.health, h.as_of);
+    Ok(HealthCard { html, in_progress: h.health.runs_in_progress > 0, pulse: h.pulse })
+}

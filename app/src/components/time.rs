@@ -86,7 +86,7 @@ pub fn use_mounted() -> ReadSignal<bool> {
 pub fn LocalTime(ms: i64) -> impl IntoView {
     let mounted = use_mounted();
     view! {
-        <time class="local-time" datetime=iso_utc(ms) title=exact_utc(ms)>
+        <time class="local-time" datetime=iso_utc(ms) title=exact_utc(ms) data-ms=ms>
             {move || if mounted.get() { display_in_offset(ms, browser_offset_minutes(ms)) } else { display_utc(ms) }}
         </time>
     }

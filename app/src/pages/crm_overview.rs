@@ -1,15 +1,15 @@
 //! Settings → CRM & Syncing → Overview, with the Recent sync health card and its View logs link.
 
 use crate::api::connection::get_connection;
-use crate::api::health::{get_sync_health, HealthResponse};
+use crate::api::health::{get_health_card, get_sync_health};
 use crate::pages::crm_connection::{ConnectionCard, RateLimitsCard, SettingsCard};
 use crate::components::badges::StatusBadge;
 use crate::components::layout::{CrmTab, SettingsLayout};
 use crate::components::chart::HourlyChart;
 use crate::components::live::{use_interval_while, POLL_MS};
-use crate::components::time::LocalTime;
-use crate::components::time::iso_utc;
-use crate::domain::health::{FailureGroup, SyncHealth};
+use crate::components::time::{browser_offset_minutes, display_in_offset, iso_utc, LocalTime};
+use crate::domain::health::{ConnectionPulse, FailureGroup, SyncHealth};
+use wasm_bindgen::JsCast;
 use crate::domain::{Direction, ObjectType};
 use crate::domain::{format_count, SyncRun};
 use crate::pages::sync_activity::run_href;
@@ -44,7 +44,14 @@ pub fn CrmOverviewPage() -> impl IntoView {
                     <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                         {move || Suspend::new(async move {
                             match health.await {
-                                Ok(h) => Either::Left(view! { <HealthSummary h/> }),
+                                Ok(h) => {
+                                    let in_progress = h.health.runs_in_progress > 0;
+                                    Either::Left(view! {
+                                        <HealthSummary in_progress pulse=h.pulse>
+                                            {health_view(&h.health, h.as_of)}
+                                        </HealthSummary>
+                                    })
+                                }
                                 Err(_) => Either::Right(view! { <p role="alert">"Sync health could not be loaded. Try again in a moment."</p> }),
                             }
                         })}
@@ -67,32 +74,67 @@ pub fn CrmOverviewPage() -> impl IntoView {
 /// connection (a revoked token, an exceeded limit) during a visit.
 const IDLE_POLL_MS: u32 = 15_000;
 
-/// The card's numbers, kept live (every few seconds) while any run of the window is in progress,
-/// and the connection watched meanwhile: an island.
+/// The card's body, kept live: every few seconds while a run of the window is in progress (every
+/// fifteen otherwise) the server renders it again and the browser swaps it in. The body is server
+/// HTML from the start, so none of its drawing (numbers, chart, groups) weighs on the Wasm: the
+/// island is the poll, the swap and the local times.
 #[island]
-fn HealthSummary(h: HealthResponse) -> impl IntoView {
-    let health = RwSignal::new((h.health, h.as_of));
-    let shown = h.pulse;
-    let live = Memo::new(move |_| health.with(|(h, _)| h.runs_in_progress > 0));
-    let idle = Memo::new(move |_| !live.get());
+fn HealthSummary(in_progress: bool, pulse: ConnectionPulse, children: Children) -> impl IntoView {
+    let body = NodeRef::<leptos::html::Div>::new();
+    let running = RwSignal::new(in_progress);
+    let live = Memo::new(move |_| running.get());
+    let idle = Memo::new(move |_| !running.get());
+    let shown = StoredValue::new(String::new());
+    Effect::new(move |_| {
+        if let Some(el) = body.get() {
+            localize_times(&el);
+        }
+    });
     let refresh = move || async move {
-        if let Ok(fresh) = get_sync_health().await {
-            if fresh.pulse != shown {
-                connection_changed();
-            }
-            if health.with_untracked(|(h, _)| *h != fresh.health) {
-                health.set((fresh.health, fresh.as_of));
+        let Ok(fresh) = get_health_card().await else { return };
+        if fresh.pulse != pulse {
+            connection_changed();
+        }
+        if let Some(el) = body.get_untracked() {
+            if shown.with_value(|s| *s != fresh.html) {
+                swap_keeping_open_details(&el, &fresh.html);
+                localize_times(&el);
+                shown.set_value(fresh.html);
             }
         }
+        running.set(fresh.in_progress);
     };
     use_interval_while(live, POLL_MS, refresh);
     use_interval_while(idle, IDLE_POLL_MS, refresh);
-    move || health.with(|(h, as_of)| health_view(h, *as_of))
+    view! { <div class="health__body" node_ref=body>{children()}</div> }
+}
+
+/// Replaces the card's body, with the folded lists the reader opened still open.
+fn swap_keeping_open_details(el: &web_sys::HtmlDivElement, html: &str) {
+    let open: Vec<String> = el
+        .query_selector_all("details[open]")
+        .map(|list| (0..list.length()).filter_map(|i| list.item(i)).filter_map(|n| n.dyn_into::<web_sys::Element>().ok()).map(|e| e.class_name()).collect())
+        .unwrap_or_default();
+    el.set_inner_html(html);
+    for class in open {
+        if let Ok(Some(d)) = el.query_selector(&format!("details.{}", class.split_whitespace().next().unwrap_or_default())) {
+            let _ = d.set_attribute("open", "");
+        }
+    }
+}
+
+/// The server writes times in UTC; the reader's zone is only known here.
+fn localize_times(el: &web_sys::HtmlDivElement) {
+    let Ok(list) = el.query_selector_all("time.local-time[data-ms]") else { return };
+    for t in (0..list.length()).filter_map(|i| list.item(i)).filter_map(|n| n.dyn_into::<web_sys::Element>().ok()) {
+        if let Some(ms) = t.get_attribute("data-ms").and_then(|v| v.parse::<i64>().ok()) {
+            t.set_text_content(Some(&display_in_offset(ms, browser_offset_minutes(ms))));
+        }
+    }
 }
 
 /// The connection or the limit changed since the page was rendered: the connection and Rate
-/// limits cards are server HTML, so the page is loaded again (a few bytes of Wasm, where
-/// rendering those cards in the browser would cost kilobytes). Not while the settings form has
+/// limits cards are server HTML, so the page is loaded again. Not while the settings form has
 /// unsaved edits: those are not thrown away, and the cards catch up at the next visit.
 fn connection_changed() {
     #[cfg(feature = "hydrate")]
@@ -102,6 +144,13 @@ fn connection_changed() {
             let _ = window().location().reload();
         }
     }
+}
+
+/// The card's body as HTML (server only): what the page renders, for `/api/health/card`.
+#[cfg(feature = "ssr")]
+pub fn health_html(h: &SyncHealth, as_of: i64) -> String {
+    use leptos::tachys::view::RenderHtml;
+    health_view(h, as_of).into_view().to_html()
 }
 
 /// Failed-record groups listed before the rest fold away: the card stays a summary.
