@@ -5,7 +5,7 @@
 //! Doc: <https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_web_server_flow.htm>
 
 use crate::api::ApiState;
-use crate::salesforce::auth;
+use crate::salesforce::{auth, SalesforceClient};
 use crate::sync::Engine;
 use app::store;
 use axum::extract::{Query, State};
@@ -46,7 +46,12 @@ fn see_other(to: &str) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_string())]).into_response()
 }
 
-fn redirect_uri(headers: &HeaderMap) -> String {
+/// Where Salesforce sends the person back: the configured callback (a real org's connected app
+/// accepts only what it registered, typically https), else this server as the browser reached it.
+fn redirect_uri(engine: &Engine, headers: &HeaderMap) -> String {
+    if let Some(uri) = &engine.client().config().redirect_uri {
+        return uri.clone();
+    }
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1:3000");
     format!("http://{host}{CALLBACK}")
 }
@@ -69,7 +74,7 @@ async fn connect(State(s): State<ApiState>, headers: HeaderMap) -> Response {
         let bytes: [u8; 16] = rand::thread_rng().gen();
         bytes.iter().map(|b| format!("{b:02x}")).collect()
     };
-    match auth::authorize_url(engine.client().config(), &redirect_uri(&headers), &state) {
+    match auth::authorize_url(engine.client().config(), &redirect_uri(engine, &headers), &state) {
         Ok(url) => (
             StatusCode::SEE_OTHER,
             [
@@ -115,7 +120,7 @@ async fn callback(State(s): State<ApiState>, headers: HeaderMap, Query(p): Query
         return page(StatusCode::BAD_REQUEST, "The connection could not be completed", "Salesforce sent no authorization code. Start again with Connect Salesforce.");
     };
     let client = engine.client();
-    let token = match auth::exchange_code(client.http(), client.config(), &code, &redirect_uri(&headers)).await {
+    let token = match auth::exchange_code(client.http(), client.config(), &code, &redirect_uri(engine, &headers)).await {
         Ok(t) => t,
         Err(e) => {
             tracing::warn!(error = %e, "authorization code exchange failed");
@@ -123,8 +128,9 @@ async fn callback(State(s): State<ApiState>, headers: HeaderMap, Query(p): Query
         }
     };
     client.reconnect(&token);
+    let username = integration_user(client).await;
     let now = s.clock.now_ms();
-    if let Err(e) = store::save_connected(&s.pool, &s.workspace, &token.instance_url, None, token.refresh_token.as_deref(), now).await {
+    if let Err(e) = store::save_connected(&s.pool, &s.workspace, &token.instance_url, username.as_deref(), token.refresh_token.as_deref(), now).await {
         tracing::error!(error = %e, "saving the connection");
         return page(StatusCode::INTERNAL_SERVER_ERROR, "The connection could not be saved", "Try Connect Salesforce again in a moment.");
     }
@@ -188,14 +194,47 @@ pub async fn track_api_usage(engine: Engine, every: Duration) {
     }
 }
 
-/// At start-up, with the org the server was given (the in-process local org, new at every start,
-/// or a real one from the environment): record the connection, unless the person disconnected, in
-/// which case the engine stays without tokens.
-pub async fn on_start(engine: &Engine, instance_url: &str, username: Option<&str>, refresh_token: &str) -> Result<(), store::StoreError> {
+/// At start-up, with the org the server was given: the in-process local org (new at every start,
+/// with its own refresh token) or a real one from the environment, whose refresh token comes from
+/// the environment, else from an earlier Connect, else nowhere yet (the Overview then offers
+/// Connect, and nothing syncs until then). A workspace the person disconnected stays disconnected.
+pub async fn on_start(engine: &Engine, instance_url: &str, username: Option<&str>, refresh_token: Option<&str>) -> Result<(), store::StoreError> {
     let current = store::connection_view(engine.pool(), engine.workspace()).await?;
     if current.state == app::domain::connection::ConnectionState::Disconnected && current.instance_url.is_some() {
         engine.client().disconnect();
         return Ok(());
     }
-    store::save_connected(engine.pool(), engine.workspace(), instance_url, username, Some(refresh_token).filter(|t| !t.is_empty()), engine.now_ms()).await
+    let token = match refresh_token.filter(|t| !t.is_empty()) {
+        Some(t) => Some(t.to_string()),
+        None => store::saved_refresh_token(engine.pool(), engine.workspace()).await?,
+    };
+    let Some(token) = token else {
+        // Never connected: nothing to sync with until Connect.
+        engine.client().disconnect();
+        return store::save_disconnected(engine.pool(), engine.workspace(), engine.now_ms()).await;
+    };
+    engine.client().use_refresh_token(&token);
+    let username = match username {
+        Some(u) => Some(u.to_string()),
+        None => integration_user(engine.client()).await,
+    };
+    store::save_connected(engine.pool(), engine.workspace(), instance_url, username.as_deref(), Some(&token), engine.now_ms()).await
+}
+
+/// The integration user's Salesforce username, for the connection card. Best effort: a name that
+/// cannot be had is not worth refusing a connection for (the card then keeps the one it had).
+///
+/// Doc: <https://help.salesforce.com/s/articleView?id=sf.remoteaccess_using_userinfo_endpoint.htm>
+async fn integration_user(client: &SalesforceClient) -> Option<String> {
+    match tokio::time::timeout(Duration::from_secs(10), client.userinfo()).await {
+        Ok(Ok(info)) => Some(info.preferred_username).filter(|u| !u.is_empty()),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "asking Salesforce who the integration user is");
+            None
+        }
+        Err(_) => {
+            tracing::warn!("asking Salesforce who the integration user is: no answer in 10 s");
+            None
+        }
+    }
 }

@@ -75,7 +75,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let refresh_token = std::env::var("SALESFORCE_REFRESH_TOKEN").unwrap_or_default();
         tracing::info!(%login_url, "syncing with the Salesforce org configured by environment");
         let e = Engine::new(state.pool.clone(), state.workspace.clone(), client, state.clock.clone(), engine_config(&config, 15 * 60), None, shutdown.clone());
-        server::connect::on_start(&e, &login_url, None, &refresh_token).await?;
+        server::connect::on_start(&e, &login_url, None, Some(&refresh_token)).await?;
         background.push(tokio::spawn(server::connect::track_api_usage(e.clone(), Duration::from_secs(2))));
         background.push(tokio::spawn(scheduler::run_inbound(e.clone())));
         background.push(tokio::spawn(scheduler::run_outbound(e.clone())));
@@ -83,7 +83,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     } else if config.demo {
         let (o, e) = start_engine(&config, &state, shutdown.clone()).await?;
         let creds = o.credentials();
-        server::connect::on_start(&e, &creds.instance_url, Some(&creds.username), &creds.refresh_token).await?;
+        server::connect::on_start(&e, &creds.instance_url, Some(&creds.username), Some(&creds.refresh_token)).await?;
         background.push(tokio::spawn(server::connect::track_api_usage(e.clone(), Duration::from_secs(2))));
         background.push(tokio::spawn(scheduler::run_inbound(e.clone())));
         background.push(tokio::spawn(scheduler::run_outbound(e.clone())));

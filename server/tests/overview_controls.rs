@@ -51,7 +51,7 @@ async fn setup() -> Setup {
     let clock = Arc::new(ManualClock(AtomicI64::new(chrono::Utc::now().timestamp_millis())));
     let config = EngineConfig { interval: Duration::from_secs(3_600), ..EngineConfig::default() };
     let engine = Engine::new(pool.clone(), ws.clone(), client, clock.clone(), config, None, CancellationToken::new());
-    server::connect::on_start(&engine, &creds.instance_url, Some(&creds.username), &creds.refresh_token).await.unwrap();
+    server::connect::on_start(&engine, &creds.instance_url, Some(&creds.username), Some(&creds.refresh_token)).await.unwrap();
     Setup { org, engine, pool, ws, clock, _dir: dir }
 }
 
@@ -147,7 +147,7 @@ async fn only_the_oauth_flow_connects_a_disconnect_holds_through_a_failing_run_a
 
     // A restart with the org's credentials at hand stays disconnected.
     let creds = s.org.credentials();
-    server::connect::on_start(&s.engine, &creds.instance_url, Some(&creds.username), &creds.refresh_token).await.unwrap();
+    server::connect::on_start(&s.engine, &creds.instance_url, Some(&creds.username), Some(&creds.refresh_token)).await.unwrap();
     assert_eq!(connection_state(&s).await, "disconnected");
     assert!(!s.engine.may_call().await.unwrap());
     s.org.shutdown().await;

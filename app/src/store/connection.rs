@@ -66,11 +66,21 @@ pub async fn save_connected(
     Ok(())
 }
 
-/// Disconnect: stop syncing and forget the tokens.
+/// The refresh token an earlier Connect saved, unless the workspace disconnected since.
+pub async fn saved_refresh_token(pool: &SqlitePool, ws: &WorkspaceId) -> Result<Option<String>, StoreError> {
+    let token: Option<Option<String>> =
+        sqlx::query_scalar("SELECT refresh_token FROM sync_connection WHERE workspace_id = ? AND state != 'disconnected'")
+            .bind(ws.as_str())
+            .fetch_optional(pool)
+            .await?;
+    Ok(token.flatten().filter(|t| !t.is_empty()))
+}
+
+/// Disconnect (or never connected yet): stop syncing and forget the tokens.
 pub async fn save_disconnected(pool: &SqlitePool, ws: &WorkspaceId, now: i64) -> Result<(), StoreError> {
     sqlx::query(
-        "UPDATE sync_connection SET state = 'disconnected', detail = NULL, refresh_token = NULL, updated_at = ? \
-         WHERE workspace_id = ?",
+        "INSERT INTO sync_connection (workspace_id, state, updated_at) VALUES (?2, 'disconnected', ?1) \
+         ON CONFLICT (workspace_id) DO UPDATE SET state = 'disconnected', detail = NULL, refresh_token = NULL, updated_at = ?1",
     )
     .bind(now)
     .bind(ws.as_str())

@@ -7,7 +7,7 @@ mod records;
 mod runs;
 mod settings;
 
-pub use connection::{connection_view, record_api_usage, save_connected, save_disconnected};
+pub use connection::{connection_view, record_api_usage, save_connected, save_disconnected, saved_refresh_token};
 pub use settings::{load_settings, save_settings};
 pub use records::{append_records, append_records_in, list_records, poll_records, NewRecord, RecordsPage};
 pub use runs::{

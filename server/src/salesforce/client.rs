@@ -33,6 +33,9 @@ pub struct ClientConfig {
     pub retry: RetryPolicy,
     /// Records per query page; clamped to 200-2,000 as Salesforce does.
     pub batch_size: u32,
+    /// The Connect flow's callback as registered in the connected app. `None`: the address the
+    /// browser used to reach this server, plus the callback path.
+    pub redirect_uri: Option<String>,
 }
 
 impl ClientConfig {
@@ -45,12 +48,14 @@ impl ClientConfig {
             timeout: Duration::from_secs(60),
             retry: RetryPolicy::default(),
             batch_size: DEFAULT_BATCH_SIZE,
+            redirect_uri: None,
         }
     }
 
     /// Reads a real org's settings: `SALESFORCE_LOGIN_URL` (default
     /// `https://login.salesforce.com`), `SALESFORCE_CLIENT_ID`, `SALESFORCE_CLIENT_SECRET`,
-    /// optional `SALESFORCE_API_VERSION`. Returns `None` when the client id is not set.
+    /// optional `SALESFORCE_API_VERSION` and `SALESFORCE_REDIRECT_URI`. Returns `None` when the
+    /// client id is not set.
     pub fn from_env() -> Option<Self> {
         let client_id = std::env::var("SALESFORCE_CLIENT_ID").ok().filter(|s| !s.is_empty())?;
         let login_url =
@@ -60,6 +65,7 @@ impl ClientConfig {
         if let Ok(v) = std::env::var("SALESFORCE_API_VERSION") {
             config.api_version = v.trim_start_matches('v').to_string();
         }
+        config.redirect_uri = std::env::var("SALESFORCE_REDIRECT_URI").ok().filter(|s| !s.is_empty());
         Some(config)
     }
 
@@ -130,12 +136,24 @@ impl SalesforceClient {
         Ok(Self::with_http(http, config, refresh_token))
     }
 
-    /// A client for a real org configured by environment: [`ClientConfig::from_env`] plus
-    /// `SALESFORCE_REFRESH_TOKEN`. `None` when either is not set.
+    /// A client for a real org configured by environment: [`ClientConfig::from_env`] plus the
+    /// optional `SALESFORCE_REFRESH_TOKEN`. `None` when no client id is set. Without a refresh
+    /// token the client starts without one: the refresh token saved by an earlier Connect is used,
+    /// or Connect on the Overview tab runs the OAuth flow.
     pub fn from_env() -> Option<Result<Self, SalesforceError>> {
         let config = ClientConfig::from_env()?;
-        let token = std::env::var("SALESFORCE_REFRESH_TOKEN").ok().filter(|t| !t.is_empty())?;
-        Some(Self::new(config, token))
+        let token = std::env::var("SALESFORCE_REFRESH_TOKEN").unwrap_or_default();
+        Some(Self::new(config, token.trim()))
+    }
+
+    /// Uses this refresh token from now on (one saved by an earlier Connect, at start-up).
+    pub fn use_refresh_token(&self, token: &str) {
+        if let Ok(mut slot) = self.inner.refresh_token.write() {
+            *slot = token.to_string();
+        }
+        if let Ok(mut guard) = self.inner.session.write() {
+            *guard = None;
+        }
     }
 
     /// Same, sharing an existing connection pool.

@@ -1,0 +1,152 @@
+//! A Salesforce org configured by environment with only its connected app (login URL, client id
+//! and secret, no refresh token), as a new customer starts: the `server` binary starts
+//! disconnected and syncs nothing; Connect runs the OAuth web-server flow through the org's
+//! consent page; the connection card then names the integration user (from Salesforce's
+//! userinfo), syncing starts, and a restart keeps the connection with the refresh token Connect
+//! saved.
+
+use serde_json::Value;
+use server::fake_org::{self, FakeOrg, OrgConfig};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct ServerProcess {
+    child: Child,
+    base: String,
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start(org: &FakeOrg, db: &Path, dir: &Path) -> ServerProcess {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let creds = org.credentials();
+    let child = Command::new(env!("CARGO_BIN_EXE_server"))
+        .current_dir(dir)
+        .args(["--database", db.to_str().unwrap(), "--addr", &format!("127.0.0.1:{port}")])
+        .env("SALESFORCE_LOGIN_URL", &creds.login_url)
+        .env("SALESFORCE_CLIENT_ID", &creds.client_id)
+        .env("SALESFORCE_CLIENT_SECRET", &creds.client_secret)
+        .env_remove("SALESFORCE_REFRESH_TOKEN")
+        .env("SYNC_INTERVAL_SECS", "1")
+        .env("LEPTOS_OUTPUT_NAME", "sync-activity")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("the server binary starts");
+    let server = ServerProcess { child, base: format!("http://127.0.0.1:{port}") };
+    assert!(
+        wait_for(Duration::from_secs(30), || async {
+            reqwest::get(format!("{}/api/health", server.base)).await.is_ok_and(|r| r.status().is_success())
+        })
+        .await,
+        "the server answers /api/health"
+    );
+    server
+}
+
+async fn wait_for<F, Fut>(limit: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+async fn json(url: String) -> Value {
+    reqwest::get(url).await.unwrap().json().await.unwrap()
+}
+
+async fn completed_runs(server: &ServerProcess) -> usize {
+    let body = json(format!("{}/api/runs?status=completed", server.base)).await;
+    body["runs"].as_array().map_or(0, Vec::len)
+}
+
+fn location(r: &reqwest::Response) -> String {
+    r.headers()[reqwest::header::LOCATION].to_str().unwrap().to_string()
+}
+
+/// Connect as a person would: the server's Connect, the org's consent page, Allow, the callback.
+async fn connect_through_the_consent_page(server: &ServerProcess) {
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let go = http.get(format!("{}/settings/crm/salesforce/connect", server.base)).send().await.unwrap();
+    assert_eq!(go.status(), 303);
+    let state_cookie = go.headers()[reqwest::header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_string();
+    let authorize = reqwest::Url::parse(&location(&go)).unwrap();
+    let param = |name: &str| authorize.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned()).unwrap();
+    let consent = http.get(authorize.clone()).send().await.unwrap();
+    assert_eq!(consent.status(), 200);
+    assert!(consent.text().await.unwrap().contains("Allow Access?"));
+    let mut answer_url = authorize.clone();
+    answer_url.set_query(None);
+    let answer = http
+        .post(answer_url)
+        .form(&[
+            ("client_id", param("client_id")),
+            ("redirect_uri", param("redirect_uri")),
+            ("state", param("state")),
+            ("decision", "allow".to_string()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(answer.status().is_redirection(), "{}", answer.status());
+    let back = http.get(location(&answer)).header(reqwest::header::COOKIE, state_cookie).send().await.unwrap();
+    assert_eq!(back.status(), 303);
+    assert_eq!(location(&back), "/settings/crm");
+}
+
+#[tokio::test]
+async fn without_a_refresh_token_connect_runs_the_oauth_flow_and_the_connection_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("sync.db");
+    let org = fake_org::bind("127.0.0.1:0".parse().unwrap(), OrgConfig { records: 300, ..OrgConfig::default() }).await.unwrap();
+
+    let server = start(&org, &db, dir.path()).await;
+    let conn = json(format!("{}/api/connection", server.base)).await;
+    assert_eq!(conn["connection"]["state"], "disconnected", "{conn}");
+    // Absence cannot be waited for: three schedule intervals pass, and nothing may have run.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(json(format!("{}/api/runs", server.base)).await["runs"].as_array().unwrap().len(), 0);
+
+    connect_through_the_consent_page(&server).await;
+    let conn = json(format!("{}/api/connection", server.base)).await;
+    assert_eq!(conn["connection"]["state"], "connected", "{conn}");
+    assert_eq!(conn["connection"]["username"].as_str(), Some(org.credentials().username.as_str()), "from userinfo");
+    assert!(!conn.to_string().contains(&org.credentials().refresh_token), "tokens never leave the server");
+    let synced = wait_for(Duration::from_secs(60), || async { completed_runs(&server).await > 0 }).await;
+    assert!(synced, "the backfill runs after Connect");
+    drop(server);
+
+    // Restarted with the same environment (still no refresh token): the saved one is used.
+    let server = start(&org, &db, dir.path()).await;
+    let conn = json(format!("{}/api/connection", server.base)).await;
+    assert_eq!(conn["connection"]["state"], "connected", "{conn}");
+    // A company made in Conversion is pushed: the saved refresh token works.
+    let http = reqwest::Client::new();
+    let made = http
+        .post(format!("{}/api/conversion/companies", server.base))
+        .json(&serde_json::json!({ "name": "Restarted Ltd" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.status(), 201);
+    let pushed = wait_for(Duration::from_secs(60), || async {
+        let body = json(format!("{}/api/runs?direction=outbound&object=company&status=completed", server.base)).await;
+        body["runs"].as_array().unwrap().iter().any(|r| r["counts"]["created"] == 1)
+    })
+    .await;
+    assert!(pushed, "a push after the restart completes with the saved refresh token");
+}
