@@ -11,7 +11,7 @@ const browser = await chromium.launch({
 });
 const context = await browser.newContext({ viewport: { width: 1360, height: 900 }, timezoneId: "America/New_York", locale: "en-US" });
 const page = await context.newPage();
-page.on("console", (m) => (m.type() === "error" || m.type() === "warning") && console.log(`console ${m.type()}: ${m.text()}`));
+page.on("console", (m) => (m.type() === "error" || m.type() === "warning") && console.log(`console ${m.type()}: ${m.text()} (${m.location().url} on ${page.url()})`));
 
 async function open(url) {
   await page.goto(url);
