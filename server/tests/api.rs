@@ -6,44 +6,15 @@ use app::domain::{Direction, ObjectType, RecordAction, RecordMessage, RecordStat
 use app::store::{self, NewRecord, NewRun, WorkspaceId};
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+
+mod common;
+use common::ServerProcess;
 
 const HOUR: i64 = 3_600_000;
 
-struct ServerProcess {
-    child: Child,
-    base: String,
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// The server with no local org and no engine: it serves exactly what the database holds.
 async fn start(db: &Path, dir: &Path) -> ServerProcess {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Command::new(env!("CARGO_BIN_EXE_server"))
-        .current_dir(dir)
-        .args(["--database", db.to_str().unwrap(), "--addr", &format!("127.0.0.1:{port}"), "--demo", "false", "--workspace-name", "Globex Ltd."])
-        .env("LEPTOS_OUTPUT_NAME", "sync-activity")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("the server binary starts");
-    let server = ServerProcess { child, base: format!("http://127.0.0.1:{port}") };
-    let http = reqwest::Client::new();
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(30) {
-        if http.get(format!("{}/api/health", server.base)).send().await.is_ok_and(|r| r.status().is_success()) {
-            return server;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("the server did not answer /api/health");
+    ServerProcess::start(db, dir, &["--demo", "false", "--workspace-name", "Globex Ltd."], &[]).await
 }
 
 fn record(status: RecordStatus, message: Option<RecordMessage>) -> NewRecord {

@@ -8,61 +8,17 @@
 use serde_json::Value;
 use server::fake_org::{self, FakeOrg, OrgConfig};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-struct ServerProcess {
-    child: Child,
-    base: String,
-}
+mod common;
+use common::{org_env, wait_for, ServerProcess};
 
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
+/// The server with only `org`'s connected app in its environment: no refresh token.
 async fn start(org: &FakeOrg, db: &Path, dir: &Path) -> ServerProcess {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let creds = org.credentials();
-    let child = Command::new(env!("CARGO_BIN_EXE_server"))
-        .current_dir(dir)
-        .args(["--database", db.to_str().unwrap(), "--addr", &format!("127.0.0.1:{port}")])
-        .env("SALESFORCE_LOGIN_URL", &creds.login_url)
-        .env("SALESFORCE_CLIENT_ID", &creds.client_id)
-        .env("SALESFORCE_CLIENT_SECRET", &creds.client_secret)
-        .env_remove("SALESFORCE_REFRESH_TOKEN")
-        .env("SYNC_INTERVAL_SECS", "1")
-        .env("LEPTOS_OUTPUT_NAME", "sync-activity")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("the server binary starts");
-    let server = ServerProcess { child, base: format!("http://127.0.0.1:{port}") };
-    assert!(
-        wait_for(Duration::from_secs(30), || async {
-            reqwest::get(format!("{}/api/health", server.base)).await.is_ok_and(|r| r.status().is_success())
-        })
-        .await,
-        "the server answers /api/health"
-    );
-    server
-}
-
-async fn wait_for<F, Fut>(limit: Duration, mut check: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if check().await {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    false
+    let mut env = org_env(org);
+    env.push(("SYNC_INTERVAL_SECS", "1".into()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    ServerProcess::start(db, dir, &[], &env).await
 }
 
 async fn json(url: String) -> Value {

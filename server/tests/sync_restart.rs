@@ -15,75 +15,25 @@ use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use sqlx::SqlitePool;
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
+mod common;
+use common::{org_env, wait_for, ServerProcess};
+
 const INTERRUPTED: &str = "The server stopped while this batch was running.";
 
-/// The server binary as a child process, on its own port.
-struct ServerProcess {
-    child: Child,
-    base: String,
-}
-
-impl ServerProcess {
-    async fn start(org: &FakeOrg, db: &Path, dir: &Path) -> ServerProcess {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let creds = org.credentials();
-        let child = Command::new(env!("CARGO_BIN_EXE_server"))
-            .current_dir(dir)
-            .args(["--database", db.to_str().unwrap(), "--addr", &format!("127.0.0.1:{port}")])
-            .env("SALESFORCE_LOGIN_URL", &creds.login_url)
-            .env("SALESFORCE_CLIENT_ID", &creds.client_id)
-            .env("SALESFORCE_CLIENT_SECRET", &creds.client_secret)
-            .env("SALESFORCE_REFRESH_TOKEN", &creds.refresh_token)
-            .env("SYNC_INTERVAL_SECS", "1")
-            .env("SYNC_PAGE_SIZE", "200")
-            .env("LEPTOS_OUTPUT_NAME", "sync-activity")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("the server binary starts");
-        let server = ServerProcess { child, base: format!("http://127.0.0.1:{port}") };
-        let http = reqwest::Client::new();
-        let up = wait_for(Duration::from_secs(30), || async {
-            http.get(format!("{}/api/health", server.base)).send().await.is_ok_and(|r| r.status().is_success())
-        })
-        .await;
-        assert!(up, "the server answers /api/health");
-        server
-    }
-
-    /// SIGKILL: no shutdown handler runs, whatever was uncommitted is lost.
-    fn kill_9(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Polls `check` every 20 ms until it holds or `limit` passes.
-async fn wait_for<F, Fut>(limit: Duration, mut check: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if check().await {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    false
+/// The server syncing with `org` as with a real org: its connected app and refresh token by
+/// environment, a one-second schedule and small pages.
+async fn start_server(org: &FakeOrg, db: &Path, dir: &Path) -> ServerProcess {
+    let mut env = org_env(org);
+    env.push(("SALESFORCE_REFRESH_TOKEN", org.credentials().refresh_token.clone()));
+    env.push(("SYNC_INTERVAL_SECS", "1".into()));
+    env.push(("SYNC_PAGE_SIZE", "200".into()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    ServerProcess::start(db, dir, &[], &env).await
 }
 
 /// A second connection to the server's database file (WAL: reads never block its writes).
@@ -106,7 +56,7 @@ async fn backfills_done(pool: &SqlitePool) -> i64 {
 async fn start_mid_backfill(org: &FakeOrg, dir: &Path, records: i64) -> (ServerProcess, SqlitePool, std::path::PathBuf) {
     org.apply_fault(FaultCommand::SetLatency { ms: 15 });
     let db = dir.join("sync.db");
-    let server = ServerProcess::start(org, &db, dir).await;
+    let server = start_server(org, &db, dir).await;
     let watch = observe(&db).await;
     let mid_backfill = wait_for(Duration::from_secs(60), || async {
         scalar(&watch, "SELECT COUNT(*) FROM run_records").await >= records
@@ -210,7 +160,7 @@ async fn killed_mid_backfill_and_mid_push_the_restarted_server_loses_nothing_and
     assert!(backfills_done(&watch).await < INBOUND_ORDER.len() as i64, "killed before the backfill finished");
 
     // 2. Restarted: the interrupted run is failed with its message, and the backfill completes.
-    let second = ServerProcess::start(&org, &db, dir.path()).await;
+    let second = start_server(&org, &db, dir.path()).await;
     let interrupted: Vec<(String, String, String)> = sqlx::query_as(
         "SELECT direction, failure_code, failure_detail FROM sync_runs WHERE status = 'failed'",
     )
@@ -282,7 +232,7 @@ async fn killed_mid_backfill_and_mid_push_the_restarted_server_loses_nothing_and
     // 4. Restarted: the changes are pushed again, each lands in the org exactly once (upsert by
     // Conversion's id), and each is reported once.
     org.apply_fault(FaultCommand::DelayResponses { ms: 0 });
-    let _third = ServerProcess::start(&org, &db, dir.path()).await;
+    let _third = start_server(&org, &db, dir.path()).await;
     let drained = wait_for(Duration::from_secs(60), || async {
         scalar(&watch, "SELECT COUNT(*) FROM sync_outbox").await == 0
             && scalar(&watch, "SELECT COUNT(*) FROM sync_runs WHERE status = 'in_progress'").await == 0
@@ -332,11 +282,11 @@ async fn sigterm_mid_backfill_finishes_the_page_in_hand_and_exits_cleanly() {
     let org = fake_org::start(listener, OrgConfig { records: 6_000, seed: 12, ..OrgConfig::default() }).await.unwrap();
     let reference = uninterrupted_reference(&org, &dir.path().join("reference.db")).await;
     let (mut server, watch, db) = start_mid_backfill(&org, dir.path(), 1_000).await;
-    let pid = server.child.id().to_string();
+    let pid = server.pid().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
     let start = Instant::now();
     let status = loop {
-        if let Some(status) = server.child.try_wait().unwrap() {
+        if let Some(status) = server.try_wait() {
             break status;
         }
         assert!(start.elapsed() < Duration::from_secs(20), "the server exits after SIGTERM");
@@ -347,7 +297,7 @@ async fn sigterm_mid_backfill_finishes_the_page_in_hand_and_exits_cleanly() {
     assert_eq!(scalar(&watch, "SELECT COUNT(*) FROM sync_runs WHERE status <> 'completed'").await, 0);
     assert!(backfills_done(&watch).await < INBOUND_ORDER.len() as i64, "stopped before the backfill finished");
 
-    let _again = ServerProcess::start(&org, &db, dir.path()).await;
+    let _again = start_server(&org, &db, dir.path()).await;
     assert!(caught_up(&watch).await, "the backfill completes after the restart");
     assert!(inbound_outcomes(&watch).await == inbound_outcomes(&reference).await, "every record once, as uninterrupted");
     assert!(conversion_data(&watch).await == conversion_data(&reference).await);

@@ -1,0 +1,92 @@
+//! What the tests that run the `server` binary share: the process on its own port, and waiting
+//! for a condition.
+
+#![allow(dead_code)] // each test binary uses its own part of this module
+
+use server::fake_org::FakeOrg;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The server binary as a child process, on its own port; killed when dropped.
+pub struct ServerProcess {
+    child: Child,
+    pub base: String,
+}
+
+impl ServerProcess {
+    /// Starts `server --database db` in `dir` with `args` and `env` added, and waits until it
+    /// answers `/api/health`.
+    pub async fn start(db: &Path, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> ServerProcess {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
+        command
+            .current_dir(dir)
+            .args(["--database", db.to_str().unwrap(), "--addr", &format!("127.0.0.1:{port}")])
+            .args(args)
+            .env_remove("SALESFORCE_REFRESH_TOKEN")
+            .env("LEPTOS_OUTPUT_NAME", "sync-activity")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null());
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let child = command.spawn().expect("the server binary starts");
+        let server = ServerProcess { child, base: format!("http://127.0.0.1:{port}") };
+        let http = reqwest::Client::new();
+        let up = wait_for(Duration::from_secs(30), || async {
+            http.get(format!("{}/api/health", server.base)).send().await.is_ok_and(|r| r.status().is_success())
+        })
+        .await;
+        assert!(up, "the server answers /api/health");
+        server
+    }
+
+    /// SIGKILL: no shutdown handler runs, whatever was uncommitted is lost.
+    pub fn kill_9(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The exit status, once the process has exited.
+    pub fn try_wait(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().expect("the server process can be waited on")
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The `SALESFORCE_*` environment of a connected app for `org`, as a real org is configured.
+pub fn org_env(org: &FakeOrg) -> Vec<(&'static str, String)> {
+    let c = org.credentials();
+    vec![
+        ("SALESFORCE_LOGIN_URL", c.login_url.clone()),
+        ("SALESFORCE_CLIENT_ID", c.client_id.clone()),
+        ("SALESFORCE_CLIENT_SECRET", c.client_secret.clone()),
+    ]
+}
+
+/// Polls `check` every 20 ms until it holds or `limit` passes.
+pub async fn wait_for<F, Fut>(limit: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    false
+}
