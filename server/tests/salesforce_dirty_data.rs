@@ -3,40 +3,19 @@
 //! for real (SQLite file, org on 127.0.0.1:0).
 
 use app::domain::{ObjectType, Trigger};
-use app::state::SystemClock;
-use app::store::{self, WorkspaceId};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use server::conversion::changes::{self, ContactInput};
 use server::fake_org::simulator::{self, Activity};
-use server::fake_org::{self, FakeOrg, OrgConfig};
-use server::salesforce::{RetryPolicy, SalesforceClient};
 use server::sync::mapping::INBOUND_ORDER;
 use server::sync::{inbound, outbound, Engine, EngineConfig};
 use sqlx::SqlitePool;
-use std::sync::Arc;
-use tokio_util::sync::CancellationToken;
 
-struct Setup {
-    org: FakeOrg,
-    engine: Engine,
-    pool: SqlitePool,
-    ws: WorkspaceId,
-    _dir: tempfile::TempDir,
-}
+mod common;
+use common::Setup;
 
 async fn setup(records: usize) -> Setup {
-    let dir = tempfile::tempdir().unwrap();
-    let pool = store::open(&dir.path().join("sync.db")).await.unwrap();
-    let ws = WorkspaceId("acme".into());
-    store::ensure_workspace(&pool, &ws, "Acme", 0).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let org = fake_org::start(listener, OrgConfig { records, ..OrgConfig::default() }).await.unwrap();
-    let mut cc = org.credentials().client_config();
-    cc.retry = RetryPolicy::immediate(2);
-    let client = SalesforceClient::new(cc, &org.credentials().refresh_token).unwrap();
-    let engine = Engine::new(pool.clone(), ws.clone(), client, Arc::new(SystemClock), EngineConfig::default(), None, CancellationToken::new());
-    Setup { org, engine, pool, ws, _dir: dir }
+    common::setup(records, EngineConfig::default()).await
 }
 
 async fn backfill_all(engine: &Engine) {

@@ -3,41 +3,16 @@
 //! fault controls with nothing lost, outbound messages, and the overlap's de-duplication.
 
 use app::domain::{ObjectType, RecordMessage, Trigger};
-use app::state::SystemClock;
-use app::store::{self, WorkspaceId};
 use server::conversion::changes::{self, CompanyInput, ContactInput};
 use server::conversion::store as cstore;
-use server::fake_org::{self, FakeOrg, FaultCommand, OrgConfig, RuleCondition, ValidationRule};
-use server::salesforce::RetryPolicy;
-use server::salesforce::SalesforceClient;
+use server::fake_org::{FakeOrg, FaultCommand, RuleCondition, ValidationRule};
 use server::sync::mapping::INBOUND_ORDER;
 use server::sync::{inbound, outbound, state, Engine, EngineConfig};
 use sqlx::SqlitePool;
 use std::collections::BTreeSet;
-use std::sync::Arc;
-use tokio_util::sync::CancellationToken;
 
-struct Setup {
-    org: FakeOrg,
-    engine: Engine,
-    pool: SqlitePool,
-    ws: WorkspaceId,
-    _dir: tempfile::TempDir,
-}
-
-async fn setup(records: usize, config: EngineConfig) -> Setup {
-    let dir = tempfile::tempdir().unwrap();
-    let pool = store::open(&dir.path().join("sync.db")).await.unwrap();
-    let ws = WorkspaceId("acme".into());
-    store::ensure_workspace(&pool, &ws, "Acme", 0).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let org = fake_org::start(listener, OrgConfig { records, ..OrgConfig::default() }).await.unwrap();
-    let mut cc = org.credentials().client_config();
-    cc.retry = RetryPolicy::immediate(2);
-    let client = SalesforceClient::new(cc, &org.credentials().refresh_token).unwrap();
-    let engine = Engine::new(pool.clone(), ws.clone(), client, Arc::new(SystemClock), config, None, CancellationToken::new());
-    Setup { org, engine, pool, ws, _dir: dir }
-}
+mod common;
+use common::{setup as engine_setup, Setup};
 
 fn small(batch: usize, backfill: usize, page: u32) -> EngineConfig {
     EngineConfig { batch_size: batch, backfill_batch_size: backfill, page_size: page, ..EngineConfig::default() }
@@ -90,7 +65,7 @@ fn touch(org: &FakeOrg, sobject: &str, n: usize, now: i64) -> usize {
 
 #[tokio::test]
 async fn backfill_splits_into_batches_and_reports_every_org_record_once() {
-    let s = setup(6_000, small(500, 1_000, 200)).await;
+    let s = engine_setup(6_000, small(500, 1_000, 200)).await;
     backfill_all(&s.engine).await;
     for object in INBOUND_ORDER {
         let live = live_count(&s.org, object);
@@ -115,7 +90,7 @@ async fn backfill_splits_into_batches_and_reports_every_org_record_once() {
 
 #[tokio::test]
 async fn steady_state_splits_at_the_batch_size_and_shared_stamps_cross_pages() {
-    let s = setup(12_000, EngineConfig { batch_size: 1_000, page_size: 200, ..EngineConfig::default() }).await;
+    let s = engine_setup(12_000, EngineConfig { batch_size: 1_000, page_size: 200, ..EngineConfig::default() }).await;
     backfill_all(&s.engine).await;
     // 2,500 contacts edited in one transaction: all share one SystemModstamp, across 13 pages.
     let now = chrono::Utc::now().timestamp_millis();
@@ -138,7 +113,7 @@ async fn steady_state_splits_at_the_batch_size_and_shared_stamps_cross_pages() {
 
 #[tokio::test]
 async fn every_data_driven_inbound_message_comes_from_its_condition() {
-    let s = setup(6_000, EngineConfig::default()).await;
+    let s = engine_setup(6_000, EngineConfig::default()).await;
     // Sync rules exclude a domain the generator uses.
     let mut settings = state::Settings::default();
     settings.excluded_domains = vec!["hooli.example.com".into()];
@@ -193,7 +168,7 @@ async fn every_data_driven_inbound_message_comes_from_its_condition() {
 
 #[tokio::test]
 async fn whole_run_failures_lose_nothing() {
-    let s = setup(3_000, small(5_000, 50_000, 200)).await;
+    let s = engine_setup(3_000, small(5_000, 50_000, 200)).await;
     backfill_all(&s.engine).await;
     let now = chrono::Utc::now().timestamp_millis();
     touch(&s.org, "Contact", 300, now);
@@ -242,7 +217,7 @@ async fn outbound_records(pool: &SqlitePool) -> Vec<(String, String, Option<Stri
 
 #[tokio::test]
 async fn outbound_pushes_and_maps_every_record_message() {
-    let s = setup(1_000, EngineConfig::default()).await;
+    let s = engine_setup(1_000, EngineConfig::default()).await;
     backfill_all(&s.engine).await;
     let now = chrono::Utc::now().timestamp_millis();
     let contact = |email: &str, last: Option<&str>, title: Option<String>| ContactInput {
@@ -302,7 +277,7 @@ async fn outbound_pushes_and_maps_every_record_message() {
 
 #[tokio::test]
 async fn outbound_changes_stay_queued_through_a_whole_run_failure() {
-    let s = setup(500, EngineConfig::default()).await;
+    let s = engine_setup(500, EngineConfig::default()).await;
     let now = chrono::Utc::now().timestamp_millis();
     for i in 0..5 {
         changes::create_contact(&s.pool, &s.ws, &ContactInput { email: Some(format!("q{i}@example.org")), last_name: Some("Q".into()), ..Default::default() }, now).await.unwrap();
@@ -321,7 +296,7 @@ async fn outbound_changes_stay_queued_through_a_whole_run_failure() {
 
 #[tokio::test]
 async fn the_same_object_never_syncs_twice_at_once() {
-    let s = setup(500, EngineConfig::default()).await;
+    let s = engine_setup(500, EngineConfig::default()).await;
     let claim = s.engine.claim(ObjectType::Contact).unwrap();
     let err = inbound::sync_object(&s.engine, ObjectType::Contact, Trigger::Manual).await.unwrap_err();
     assert!(matches!(err, server::sync::SyncError::AlreadyRunning(ObjectType::Contact)));

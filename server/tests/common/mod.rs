@@ -3,8 +3,15 @@
 
 #![allow(dead_code)] // each test binary uses its own part of this module
 
-use server::fake_org::FakeOrg;
+use app::state::SystemClock;
+use app::store::{self, WorkspaceId};
+use server::fake_org::{self, FakeOrg, OrgConfig};
+use server::salesforce::{RetryPolicy, SalesforceClient};
+use server::sync::{Engine, EngineConfig};
+use sqlx::SqlitePool;
 use std::path::Path;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -89,4 +96,28 @@ where
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     false
+}
+
+/// An engine on a fresh database file, against a local org of `records` records on port 0 (its
+/// client retrying transient faults at once, so fault tests do not wait).
+pub struct Setup {
+    pub org: FakeOrg,
+    pub engine: Engine,
+    pub pool: SqlitePool,
+    pub ws: WorkspaceId,
+    _dir: tempfile::TempDir,
+}
+
+pub async fn setup(records: usize, config: EngineConfig) -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = store::open(&dir.path().join("sync.db")).await.unwrap();
+    let ws = WorkspaceId("acme".into());
+    store::ensure_workspace(&pool, &ws, "Acme", 0).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let org = fake_org::start(listener, OrgConfig { records, ..OrgConfig::default() }).await.unwrap();
+    let mut cc = org.credentials().client_config();
+    cc.retry = RetryPolicy::immediate(2);
+    let client = SalesforceClient::new(cc, &org.credentials().refresh_token).unwrap();
+    let engine = Engine::new(pool.clone(), ws.clone(), client, Arc::new(SystemClock), config, None, CancellationToken::new());
+    Setup { org, engine, pool, ws, _dir: dir }
 }
