@@ -8,10 +8,9 @@
 //! one test so that nothing else allocates while it measures. Linux only: it reads
 //! `/proc/self/status` and resets the peak through `/proc/self/clear_refs`.
 
-use serde_json::Value;
 use server::salesforce::types::Record;
-use server::salesforce::{ClientConfig, SalesforceClient};
-use std::io::BufRead;
+
+mod common;
 
 const RECORDS: &str = "200000";
 const SOQL: &str = "SELECT Id, FirstName, LastName, Email, Phone, Title, AccountId, LeadSource, CreatedDate, \
@@ -30,38 +29,11 @@ fn reset_peak() {
     std::fs::write("/proc/self/clear_refs", "5").unwrap();
 }
 
-/// Kills the org when the test ends, passed or not.
-struct Child(std::process::Child);
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_result_too_large_to_hold_streams_in_about_one_page_of_memory() {
-    let mut child = Child(
-        std::process::Command::new(env!("CARGO_BIN_EXE_server"))
-            .args(["fake-org", "--addr", "127.0.0.1:0", "--records", RECORDS, "--activity-per-minute", "0"])
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let stdout = child.0.stdout.take().unwrap();
-    let line = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        std::io::BufReader::new(stdout).read_line(&mut line).map(|_| line)
-    })
-    .await
-    .unwrap()
-    .unwrap();
-    let creds: Value = serde_json::from_str(&line).unwrap();
-    let text = |k: &str| creds[k].as_str().unwrap().to_string();
-    let config = ClientConfig::new(text("login_url"), text("client_id"), text("client_secret"));
-    let client = SalesforceClient::new(config, text("refresh_token")).unwrap();
+    // A process of its own: this one's memory is then the client's alone.
+    let org = common::StandaloneOrg::start(&["--addr", "127.0.0.1:0", "--records", RECORDS, "--activity-per-minute", "0"]).await;
+    let client = org.client();
 
     // Warm up (session, connection pool) so that neither is counted below.
     client.query::<Record>(SOQL).next_page().await.unwrap();

@@ -7,8 +7,9 @@ use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use server::fake_org::{self, FakeOrg, OrgConfig};
 use sha2::Sha256;
-use std::io::BufRead;
 use tokio::net::TcpListener;
+
+mod common;
 
 async fn start(records: usize) -> FakeOrg {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -232,35 +233,13 @@ async fn writes_limits_and_errors_match_the_documented_shapes() {
 
 #[tokio::test]
 async fn the_fake_org_command_prints_its_credentials_and_serves() {
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
-        .args(["fake-org", "--addr", "127.0.0.1:0", "--records", "300", "--seed", "9", "--activity-per-minute", "0"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let line = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        std::io::BufReader::new(stdout).read_line(&mut line).map(|_| line)
-    })
-    .await
-    .unwrap()
-    .unwrap();
-    let creds: Value = serde_json::from_str(&line).unwrap();
+    let org = common::StandaloneOrg::start(&["--addr", "127.0.0.1:0", "--records", "300", "--seed", "9", "--activity-per-minute", "0"]).await;
     assert_eq!(
-        keys(&creds),
+        keys(&org.credentials),
         vec!["client_id", "client_secret", "instance_url", "login_url", "refresh_token", "username"]
     );
-    let config = server::salesforce::ClientConfig::new(
-        creds["login_url"].as_str().unwrap(),
-        creds["client_id"].as_str().unwrap(),
-        creds["client_secret"].as_str().unwrap(),
-    );
-    let client = server::salesforce::SalesforceClient::new(config, creds["refresh_token"].as_str().unwrap()).unwrap();
-    let mut q = client.query::<server::salesforce::Record>("SELECT Id FROM Lead");
+    let mut q = org.client().query::<server::salesforce::Record>("SELECT Id FROM Lead");
     let page = q.next_page().await;
-    let _ = child.kill();
-    let _ = child.wait();
     assert!(page.unwrap().unwrap().total_size > 0);
 }
 

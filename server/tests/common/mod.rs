@@ -121,3 +121,47 @@ pub async fn setup(records: usize, config: EngineConfig) -> Setup {
     let engine = Engine::new(pool.clone(), ws.clone(), client, Arc::new(SystemClock), config, None, CancellationToken::new());
     Setup { org, engine, pool, ws, _dir: dir }
 }
+
+/// `server fake-org` as a child process (killed when dropped), and the one line of JSON it prints
+/// once it listens: its credentials.
+pub struct StandaloneOrg {
+    child: Child,
+    pub credentials: serde_json::Value,
+}
+
+impl StandaloneOrg {
+    pub async fn start(args: &[&str]) -> StandaloneOrg {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
+            .arg("fake-org")
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the fake-org command starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let line = tokio::task::spawn_blocking(move || {
+            use std::io::BufRead;
+            let mut line = String::new();
+            std::io::BufReader::new(stdout).read_line(&mut line).map(|_| line)
+        })
+        .await
+        .expect("reading the first line")
+        .expect("the first line");
+        let credentials = serde_json::from_str(&line).expect("one line of JSON");
+        StandaloneOrg { child, credentials }
+    }
+
+    /// A client with the printed credentials.
+    pub fn client(&self) -> SalesforceClient {
+        let text = |k: &str| self.credentials[k].as_str().expect("a credential").to_string();
+        let config = server::salesforce::ClientConfig::new(text("login_url"), text("client_id"), text("client_secret"));
+        SalesforceClient::new(config, text("refresh_token")).expect("a client")
+    }
+}
+
+impl Drop for StandaloneOrg {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
