@@ -113,7 +113,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .fallback(leptos_axum::file_and_error_handler_with_context(context, app::shell))
         .with_state(leptos_options)
         .merge(api)
-        .layer(axum::middleware::map_response(server::bad_request::args_errors_to_bad_request));
+        .layer(axum::middleware::map_response(server::bad_request::args_errors_to_bad_request))
+        .layer(axum::middleware::from_fn(server::same_origin::refuse_cross_site_changes));
 
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     tracing::info!("Sync activity listening on http://{}", listener.local_addr()?);

@@ -1,0 +1,60 @@
+//! Changes come only from this product's own pages. A browser sends `Origin` with every POST, PUT,
+//! PATCH and DELETE; one from another site (a page elsewhere submitting a form to Disconnect, or
+//! to the sync settings) is refused before it reaches a handler. Requests without `Origin` (API
+//! clients, curl) are not browsers acting for someone else and pass.
+
+use axum::extract::Request;
+use axum::http::{header, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+/// `axum::middleware::from_fn` over the router.
+pub async fn refuse_cross_site_changes(request: Request, next: Next) -> Response {
+    if is_change(request.method()) && !same_origin(&request) {
+        let body = serde_json::json!({ "error": "This change did not come from this site's pages and was refused." });
+        return (StatusCode::FORBIDDEN, axum::Json(body)).into_response();
+    }
+    next.run(request).await
+}
+
+fn is_change(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// No `Origin`, or one whose host and port are the `Host` the request was sent to.
+fn same_origin(request: &Request) -> bool {
+    let Some(origin) = request.headers().get(header::ORIGIN) else { return true };
+    let host = request.headers().get(header::HOST).and_then(|h| h.to_str().ok());
+    let origin_host = origin.to_str().ok().and_then(|o| o.split_once("://")).map(|(_, rest)| rest.trim_end_matches('/'));
+    matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::routing::post;
+    use axum::Router;
+    use tower::ServiceExt;
+
+    async fn status(method: Method, origin: Option<&str>) -> StatusCode {
+        let app = Router::new()
+            .route("/settings/crm/salesforce/disconnect", post(|| async { "done" }).get(|| async { "page" }))
+            .layer(axum::middleware::from_fn(refuse_cross_site_changes));
+        let mut req = Request::builder().method(method).uri("/settings/crm/salesforce/disconnect").header(header::HOST, "127.0.0.1:3000");
+        if let Some(o) = origin {
+            req = req.header(header::ORIGIN, o);
+        }
+        app.oneshot(req.body(Body::empty()).unwrap()).await.unwrap().status()
+    }
+
+    #[tokio::test]
+    async fn another_sites_form_cannot_change_anything() {
+        assert_eq!(status(Method::POST, Some("http://127.0.0.1:3000")).await, StatusCode::OK);
+        assert_eq!(status(Method::POST, None).await, StatusCode::OK, "API clients send no Origin");
+        assert_eq!(status(Method::POST, Some("https://evil.example")).await, StatusCode::FORBIDDEN);
+        assert_eq!(status(Method::POST, Some("http://127.0.0.1:3001")).await, StatusCode::FORBIDDEN);
+        assert_eq!(status(Method::POST, Some("null")).await, StatusCode::FORBIDDEN);
+        assert_eq!(status(Method::GET, Some("https://evil.example")).await, StatusCode::OK, "reads are not changes");
+    }
+}
