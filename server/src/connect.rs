@@ -144,12 +144,15 @@ async fn callback(State(s): State<ApiState>, headers: HeaderMap, Query(p): Query
     resp
 }
 
-/// Stops syncing and forgets the tokens. A run in flight fails for want of them and leaves the
+/// Stops syncing, revokes the refresh token at Salesforce and forgets the tokens. A run in flight fails for want of them and leaves the
 /// state "disconnected" ([`crate::sync::state::mark_reconnect_needed`]); the loops start nothing
 /// new until Connect ([`Engine::may_call`]), also after a restart ([`on_start`]).
 async fn disconnect(State(s): State<ApiState>) -> Response {
     let Some(engine) = &s.engine else { return no_engine() };
-    engine.client().disconnect();
+    // Forgotten here whatever Salesforce answers; revoked there so nobody can use it again.
+    if let Err(e) = engine.client().revoke_and_disconnect().await {
+        tracing::warn!(error = %e, "revoking the refresh token at Salesforce");
+    }
     if let Err(e) = store::save_disconnected(&s.pool, &s.workspace, s.clock.now_ms()).await {
         tracing::error!(error = %e, "saving the disconnection");
         return page(StatusCode::INTERNAL_SERVER_ERROR, "Salesforce could not be disconnected", "Try again in a moment.");

@@ -136,6 +136,10 @@ async fn only_the_oauth_flow_connects_a_disconnect_holds_through_a_failing_run_a
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(connection_state(&s).await, "disconnected");
     assert!(!s.engine.may_call().await.unwrap(), "the loops start no new run");
+    // Revoked at Salesforce too: the refresh token no longer works for anyone.
+    let creds = s.org.credentials();
+    let stale = SalesforceClient::new(creds.client_config(), &creds.refresh_token).unwrap();
+    assert!(matches!(stale.userinfo().await, Err(server::salesforce::SalesforceError::InvalidGrant { .. })), "the refresh token was revoked");
 
     // A run that was already under way when the person disconnected: its tokens are gone, so it
     // fails with an authentication failure, which must not turn the state into "needs

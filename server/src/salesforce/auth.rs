@@ -66,15 +66,33 @@ pub async fn refresh(
     .await
 }
 
-async fn token_request(
+/// Revokes a refresh token (and the access tokens issued with it) at Salesforce, so that a
+/// disconnected org cannot be reached with it again, by anyone.
+/// Doc: <https://help.salesforce.com/s/articleView?id=sf.remoteaccess_revoke_token.htm>
+pub async fn revoke(http: &reqwest::Client, config: &ClientConfig, token: &str) -> Result<(), SalesforceError> {
+    let (status, body) = post_form(http, config, "/services/oauth2/revoke", &[("token", token)]).await?;
+    if status.is_success() {
+        return Ok(());
+    }
+    match serde_json::from_slice::<OAuthErrorBody>(&body) {
+        Ok(err) => Err(SalesforceError::OAuth { error: err.error, description: err.error_description }),
+        Err(_) => Err(SalesforceError::UnexpectedResponse {
+            status: status.as_u16(),
+            detail: String::from_utf8_lossy(&body).chars().take(300).collect(),
+        }),
+    }
+}
+
+/// A form POST to an OAuth endpoint of the login URL. Like data calls, it is retried on 5xx and
+/// broken connections only: an OAuth error body is an answer, and asking again gives the same one.
+async fn post_form(
     http: &reqwest::Client,
     config: &ClientConfig,
+    path: &str,
     form: &[(&str, &str)],
-) -> Result<TokenResponse, SalesforceError> {
-    let url = format!("{}/services/oauth2/token", config.login_url.trim_end_matches('/'));
+) -> Result<(reqwest::StatusCode, bytes::Bytes), SalesforceError> {
+    let url = format!("{}{path}", config.login_url.trim_end_matches('/'));
     let mut retry = 0u32;
-    // Like data calls, the token endpoint is retried on 5xx and broken connections only: an
-    // OAuth error body is an answer, and asking again gives the same one.
     let (status, body) = loop {
         let sent = http
             .post(&url)
@@ -100,6 +118,15 @@ async fn token_request(
         tokio::time::sleep(backoff_delay(&config.retry, retry, rand::random::<f64>())).await;
         retry += 1;
     };
+    Ok((status, body))
+}
+
+async fn token_request(
+    http: &reqwest::Client,
+    config: &ClientConfig,
+    form: &[(&str, &str)],
+) -> Result<TokenResponse, SalesforceError> {
+    let (status, body) = post_form(http, config, "/services/oauth2/token", form).await?;
     if status.is_success() {
         return serde_json::from_slice(&body).map_err(|e| SalesforceError::UnexpectedResponse {
             status: status.as_u16(),

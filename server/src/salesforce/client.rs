@@ -193,6 +193,17 @@ impl SalesforceClient {
         }
     }
 
+    /// Disconnect for good: revokes the refresh token at Salesforce, then forgets the tokens. The
+    /// tokens are forgotten even when Salesforce cannot be reached (the error says so).
+    pub async fn revoke_and_disconnect(&self) -> Result<(), SalesforceError> {
+        let token = self.inner.refresh_token.read().map(|t| t.clone()).unwrap_or_default();
+        self.disconnect();
+        if token.is_empty() {
+            return Ok(());
+        }
+        super::auth::revoke(&self.inner.http, &self.inner.config, &token).await
+    }
+
     /// Disconnect: forget the tokens; every call fails with `InvalidGrant` until reconnected.
     pub fn disconnect(&self) {
         if let Ok(mut slot) = self.inner.refresh_token.write() {
