@@ -17,6 +17,8 @@ CREATE TABLE run_messages (
 CREATE INDEX run_messages_by_direction ON run_messages (workspace_id, code, direction, run_id);
 CREATE INDEX run_messages_by_object ON run_messages (workspace_id, code, object_type, run_id);
 CREATE INDEX run_messages_by_direction_object ON run_messages (workspace_id, code, direction, object_type, run_id);
+-- The health card's groups: the window's entries of every message, without reading its records.
+CREATE INDEX run_messages_by_run ON run_messages (workspace_id, run_id);
 
 INSERT INTO run_messages (workspace_id, code, run_id, direction, object_type, records)
     SELECT s.workspace_id, r.message_code, r.run_id, s.direction, s.object_type, COUNT(*)

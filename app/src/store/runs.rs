@@ -378,14 +378,15 @@ pub async fn health(pool: &SqlitePool, ws: &WorkspaceId, since_ms: i64, now_ms: 
         let row: Option<RunRow> = sqlx::query_as(&sql).bind(ws.as_str()).bind(d.as_str()).fetch_optional(pool).await?;
         last.push(row.map(SyncRun::try_from).transpose()?);
     }
-    // The direction and object type come along when a message is specific to one of them, so
-    // its link can narrow the activity to them.
+    // From the message index, not the records: a window holding a backfill of 50,000 records
+    // costs what any other does. Its rows with records (not a whole-run failure's) are the
+    // skipped and failed records by message; the direction and object type come along when a
+    // message is specific to one of them, so its link can narrow the activity to them.
     let groups: Vec<GroupRow> = sqlx::query_as(
-        "SELECT r.message_code, COUNT(*), COUNT(DISTINCT r.run_id), MAX(r.run_id), \
-                COUNT(DISTINCT s.direction), MIN(s.direction), COUNT(DISTINCT s.object_type), MIN(s.object_type) FROM sync_runs s \
-         JOIN run_records r ON r.run_id = s.id AND r.status IN ('skipped', 'failed') \
-         WHERE s.workspace_id = ? AND s.id >= ? AND r.message_code IS NOT NULL \
-         GROUP BY r.message_code ORDER BY COUNT(*) DESC",
+        "SELECT code, SUM(records), COUNT(*), MAX(run_id), \
+                COUNT(DISTINCT direction), MIN(direction), COUNT(DISTINCT object_type), MIN(object_type) \
+         FROM run_messages WHERE workspace_id = ? AND run_id >= ? AND records > 0 \
+         GROUP BY code ORDER BY SUM(records) DESC",
     )
     .bind(ws.as_str())
     .bind(since)
