@@ -150,12 +150,12 @@ test("a message filter from a link says what it shows and lists only runs that c
 test("date range filter: a range with no runs says so and offers to clear", async ({ page }) => {
   await open(page, LIST);
   await page.getByTestId("from-date").fill("2020-01-01");
-  // The filter reads dates in the reader's zone and sends the offset it had on that day.
-  await expect(page).toHaveURL(new RegExp(`from=2020-01-01&tz=${encodeURIComponent(offsetIn("Europe/Berlin", new Date("2020-01-01T12:00:00Z")))}`));
+  // The filter reads dates in the reader's zone, sent by name: the server reads each date in the
+  // offset that zone had on it (summer dates in summer time).
+  await expect(page).toHaveURL(/from=2020-01-01&tz=Europe(%2F|\/)Berlin/);
   await hydrated(page);
-  // A summer date is read in summer time.
   await page.getByTestId("from-date").fill("2020-07-01");
-  await expect(page).toHaveURL(/from=2020-07-01&tz=%2B02%3A00/);
+  await expect(page).toHaveURL(/from=2020-07-01&tz=Europe(%2F|\/)Berlin/);
   await hydrated(page);
   await page.getByTestId("to-date").fill("2020-07-31");
   await expect(page).toHaveURL(/to=2020-07-31/);
@@ -168,7 +168,7 @@ test("date range filter: a range with no runs says so and offers to clear", asyn
 test("date range filter keeps the runs of the chosen days only", async ({ page }) => {
   const today = new Intl.DateTimeFormat("en-CA", { timeZone: "Europe/Berlin" }).format(new Date());
   const offset = offsetIn("Europe/Berlin");
-  await open(page, `${LIST}?from=${today}&to=${today}&tz=${encodeURIComponent(offset)}`);
+  await open(page, `${LIST}?from=${today}&to=${today}&tz=Europe%2FBerlin`);
   await expect(page.getByTestId("from-date")).toHaveValue(today);
   await expect(page.locator("tr.run-row").first()).toBeVisible();
   const start = Date.parse(`${today}T00:00:00${offset}`);

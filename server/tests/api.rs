@@ -160,6 +160,9 @@ async fn every_filter_cursor_and_bad_parameter_of_the_read_api() {
     let yesterday = today_far_west.pred_opt().unwrap();
     let (days, notes, _) = api.runs(&format!("from={yesterday}&to={today_far_west}&tz=-10:00")).await;
     assert_eq!((days.len(), notes.len()), (8, 0), "{notes:?}");
+    // The same by the zone's name (Honolulu keeps UTC-10 all year).
+    let (days, notes, _) = api.runs(&format!("from={yesterday}&to={today_far_west}&tz=Pacific/Honolulu")).await;
+    assert_eq!((days.len(), notes.len()), (8, 0), "{notes:?}");
 
     // Keyset cursors: the first page has nothing newer; from a run in the middle, older and newer
     // pages hold exactly the runs beyond it.

@@ -56,6 +56,21 @@ pub fn browser_offset_minutes(_ms: i64) -> i32 {
     0
 }
 
+/// The reader's time zone by its IANA name ("Europe/Berlin"), when the browser says it.
+#[cfg(feature = "hydrate")]
+pub fn browser_zone() -> Option<String> {
+    let format = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new());
+    js_sys::Reflect::get(&format.resolved_options(), &wasm_bindgen::JsValue::from_str("timeZone"))
+        .ok()?
+        .as_string()
+        .filter(|z| !z.is_empty())
+}
+
+#[cfg(not(feature = "hydrate"))]
+pub fn browser_zone() -> Option<String> {
+    None
+}
+
 /// "Nov 30, 2026, 8:12:03 AM" in the given offset.
 pub fn display_in_offset(ms: i64, offset_minutes: i32) -> String {
     let offset = FixedOffset::east_opt(offset_minutes * 60).unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero"));

@@ -86,13 +86,54 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?)
 }
 
+/// The zone dates are read in: a fixed offset ("+05:30"), or on the server a zone by its IANA
+/// name ("Europe/Berlin"), whose offset is the one each date had (a range across a
+/// daylight-saving change is read right at both ends).
+#[derive(Clone, Copy, Debug)]
+pub enum Zone {
+    Fixed(FixedOffset),
+    #[cfg(feature = "ssr")]
+    Named(chrono_tz::Tz),
+}
+
+impl Zone {
+    fn utc() -> Self {
+        Zone::Fixed(FixedOffset::east_opt(0).expect("zero offset"))
+    }
+
+    /// An offset, or (on the server) an IANA zone name.
+    pub fn parse(s: &str) -> Option<Self> {
+        if let Some(offset) = parse_offset(s) {
+            return Some(Zone::Fixed(offset));
+        }
+        #[cfg(feature = "ssr")]
+        if let Ok(tz) = s.trim().parse::<chrono_tz::Tz>() {
+            return Some(Zone::Named(tz));
+        }
+        None
+    }
+
+    /// The instant a local time names, Unix ms. A time that a clock change skipped (a gap) is
+    /// read an hour later, the first instant after the gap that the wall clock shows.
+    fn local_ms(&self, t: chrono::NaiveDateTime) -> Option<i64> {
+        match self {
+            Zone::Fixed(o) => o.from_local_datetime(&t).single().map(|d| d.timestamp_millis()),
+            #[cfg(feature = "ssr")]
+            Zone::Named(tz) => tz
+                .from_local_datetime(&t)
+                .earliest()
+                .or_else(|| tz.from_local_datetime(&(t + Duration::hours(1))).earliest())
+                .map(|d| d.timestamp_millis()),
+        }
+    }
+}
+
 /// A date ("2026-11-30", the whole day in `tz`) or an instant (RFC 3339). `end` picks the end of a
 /// date instead of its start. Returns Unix ms.
-fn parse_bound(s: &str, tz: FixedOffset, end: bool) -> Option<i64> {
+fn parse_bound(s: &str, tz: Zone, end: bool) -> Option<i64> {
     if let Some(date) = parse_date(s) {
         let day = if end { date.checked_add_signed(Duration::days(1))? } else { date };
-        let local = tz.from_local_datetime(&day.and_hms_opt(0, 0, 0)?).single()?;
-        return Some(local.timestamp_millis());
+        return tz.local_ms(day.and_hms_opt(0, 0, 0)?);
     }
     DateTime::parse_from_rfc3339(s).ok().map(|d| d.timestamp_millis())
 }
@@ -144,12 +185,12 @@ impl RunsQuery {
             }
         }
         let tz = match present(&self.tz) {
-            None => FixedOffset::east_opt(0).expect("zero offset"),
-            Some(t) => parse_offset(t).unwrap_or_else(|| {
+            None => Zone::utc(),
+            Some(t) => Zone::parse(t).unwrap_or_else(|| {
                 notes.push(format!(
                     "Ignored time zone \u{201c}{t}\u{201d}: dates are read as UTC."
                 ));
-                FixedOffset::east_opt(0).expect("zero offset")
+                Zone::utc()
             }),
         };
         if let Some(s) = present(&self.from) {
@@ -306,6 +347,21 @@ mod tests {
         let (f, _) = q(&[("status", "all"), ("message", "api_limit_exceeded")]).parse();
         assert_eq!(f.status, None);
         assert_eq!(f.message, Some(Message::Run(crate::domain::RunMessage::ApiLimitExceeded)));
+    }
+
+    #[test]
+    fn a_named_zone_reads_each_date_in_the_offset_it_had() {
+        // Berlin moved from +01:00 to +02:00 on 2026-03-29: a range across it is read right at both ends.
+        let (f, notes) = q(&[("from", "2026-03-28"), ("to", "2026-03-29"), ("tz", "Europe/Berlin")]).parse();
+        assert!(notes.is_empty(), "{notes:?}");
+        let ms = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().timestamp_millis();
+        assert_eq!(f.from_ms, Some(ms("2026-03-28T00:00:00+01:00")));
+        assert_eq!(f.to_ms, Some(ms("2026-03-30T00:00:00+02:00")));
+        // The offsets of links made before zone names still work; an unknown name is a note.
+        let (f, _) = q(&[("from", "2026-07-01"), ("tz", "+02:00")]).parse();
+        assert_eq!(f.from_ms, Some(ms("2026-07-01T00:00:00+02:00")));
+        let (f, notes) = q(&[("from", "2026-07-01"), ("tz", "Mars/Olympus_Mons")]).parse();
+        assert_eq!((f.from_ms, notes.len()), (Some(ms("2026-07-01T00:00:00Z")), 1));
     }
 
     #[test]

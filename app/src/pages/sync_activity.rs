@@ -5,7 +5,7 @@ use crate::components::badges::StatusBadge;
 use crate::components::counts::{count_values, COUNT_LABELS};
 use crate::components::layout::{CrmTab, SettingsLayout};
 use crate::components::live::{use_interval_while, IDLE_POLL_MS, POLL_MS};
-use crate::components::time::{browser_offset_minutes, client_now_ms, LocalTime, RunDuration};
+use crate::components::time::{browser_offset_minutes, browser_zone, client_now_ms, LocalTime, RunDuration};
 use crate::domain::filters::format_offset;
 use crate::domain::{format_count, Direction, Message, ObjectType, RunId, RunStatus, RunsQuery, SyncRun};
 use crate::domain::RUNS_PAGE_SIZE as PAGE_SIZE;
@@ -163,16 +163,16 @@ fn FilterBar(query: RunsQuery) -> impl IntoView {
             .filter(|d| crate::domain::filters::parse_date(d).is_some())
             .unwrap_or_default()
     };
-    // The reader's offset on the chosen day (noon UTC of it), not today's: a date across a
-    // daylight-saving change is read in the offset it had. One offset travels with both dates, so a
-    // range that spans a change is read in the offset of the date set last.
+    // Dates are read in the reader's zone: by name when the browser gives one (the server then
+    // reads each date in the offset it had), else the offset the zone had on the chosen day.
     let local_tz = |date: &str| {
-        let at = crate::domain::filters::parse_date(date)
-            .and_then(|d| d.and_hms_opt(12, 0, 0))
-            .map_or_else(client_now_ms, |t| t.and_utc().timestamp_millis());
-        format_offset(browser_offset_minutes(at))
+        browser_zone().unwrap_or_else(|| {
+            let at = crate::domain::filters::parse_date(date)
+                .and_then(|d| d.and_hms_opt(12, 0, 0))
+                .map_or_else(client_now_ms, |t| t.and_utc().timestamp_millis());
+            format_offset(browser_offset_minutes(at))
+        })
     };
-
     let on_object = {
         let go = go.clone();
         move |ev: leptos::ev::Event| {
