@@ -1,6 +1,9 @@
-//! A request the API cannot even read (a required parameter missing, one given twice) is the
-//! caller's mistake, not the server's. The server functions answer those with a 500 whose body
-//! starts `Args|`; this layer turns them into a 400 with a JSON body that says what was wrong.
+//! A request the API cannot even read (a required parameter missing, one given twice, a form body
+//! that is not UTF-8) is the caller's mistake, not the server's. The server functions answer
+//! those with a 500 whose body starts `Args|` (the arguments could not be read) or
+//! `Deserialization|` (on the server, only the request body is ever deserialized: it could not
+//! be read as text or decoded); this layer turns them into a 400 with a JSON body that says what
+//! was wrong.
 
 use axum::body::Body;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -18,10 +21,11 @@ pub async fn args_errors_to_bad_request(response: Response) -> Response {
     let Ok(bytes) = axum::body::to_bytes(body, MAX_ARGS_BODY).await else {
         return Response::from_parts(parts, Body::empty());
     };
-    let Some(reason) = bytes.strip_prefix(b"Args|") else {
-        return Response::from_parts(parts, Body::from(bytes));
+    let reason = match (bytes.strip_prefix(b"Args|"), bytes.strip_prefix(b"Deserialization|")) {
+        (Some(reason), _) => String::from_utf8_lossy(reason).into_owned(),
+        (_, Some(reason)) => format!("the request body could not be read ({})", String::from_utf8_lossy(reason)),
+        _ => return Response::from_parts(parts, Body::from(bytes)),
     };
-    let reason = String::from_utf8_lossy(reason);
     let body = serde_json::json!({ "error": format!("Bad request: {reason}. See docs/API.md for the parameters.") });
     parts.status = StatusCode::BAD_REQUEST;
     parts.headers.remove(header::CONTENT_LENGTH);
@@ -45,6 +49,16 @@ mod tests {
         assert_eq!(r.headers()[header::CONTENT_TYPE], "application/json");
         let body: serde_json::Value = serde_json::from_str(&body_of(r).await).unwrap();
         assert!(body["error"].as_str().unwrap().contains("missing field `id`"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn unreadable_bodies_become_400_with_a_reason() {
+        let r = Response::builder().status(500).body(Body::from("Deserialization|invalid utf-8 sequence of 1 bytes from index 3")).unwrap();
+        let r = args_errors_to_bad_request(r).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        let body: serde_json::Value = serde_json::from_str(&body_of(r).await).unwrap();
+        let error = body["error"].as_str().unwrap();
+        assert!(error.contains("request body could not be read") && error.contains("invalid utf-8"), "{body}");
     }
 
     #[tokio::test]

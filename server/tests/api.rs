@@ -271,3 +271,29 @@ async fn every_filter_cursor_and_bad_parameter_of_the_read_api() {
     assert_eq!(page("/settings/crm/sync-activity/runs/not-a-run").await.0, 404);
     assert_eq!(page("/settings/crm/sync-activity/runs/%ZZ").await.0, 404);
 }
+
+#[tokio::test]
+async fn a_form_body_that_is_not_utf8_is_a_bad_request_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("sync.db");
+    let server = start(&db, dir.path()).await;
+    let http = reqwest::Client::new();
+    // Latin-1 "Müller" and a stray continuation byte: not UTF-8, so not a form the server can read.
+    let body: &[u8] = b"write_mode=upsert&excluded_domains=M\xfcller.example&interval_secs=\x80";
+    let r = http
+        .post(format!("{}/api/settings/save", server.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.headers()["content-type"], "application/json");
+    let said: Value = r.json().await.unwrap();
+    let error = said["error"].as_str().unwrap();
+    assert!(error.contains("request body could not be read") && error.contains("invalid utf-8"), "{said}");
+    // Nothing was saved: read as a form, the body would have switched every write off.
+    let (status, connection) = Api { http, base: server.base.clone() }.get("/api/connection").await;
+    assert_eq!(status, 200);
+    assert_eq!(connection["settings"]["write_contacts"], true, "{connection}");
+}
