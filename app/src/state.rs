@@ -1,6 +1,6 @@
 //! Server state handed to every server function through Leptos context (server only).
 
-use crate::store::WorkspaceId;
+use crate::store::{StorageHealth, WorkspaceId};
 use sqlx::SqlitePool;
 use std::sync::Arc;
 
@@ -32,6 +32,9 @@ pub struct AppState {
     /// The inbound schedule when the settings name none (`--sync-interval-secs`), shown beside
     /// "Server default".
     pub default_interval_secs: u64,
+    /// Whether the database can be written, as the server last found it: the health card shows
+    /// a problem, and a change it refuses answers 503.
+    pub storage: StorageHealth,
 }
 
 /// A handle on the sync engine's wake-up. Without an engine (`--demo false`) nobody listens and

@@ -6,7 +6,7 @@
 use crate::sync::{scheduler, state, Engine};
 use app::domain::ObjectType;
 use app::state::Clock;
-use app::store::WorkspaceId;
+use app::store::{StorageHealth, StoreError, WorkspaceId};
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -25,11 +25,29 @@ pub struct ApiState {
     pub clock: Arc<dyn Clock>,
     /// Absent when the server runs without the engine (`--demo false`).
     pub engine: Option<Engine>,
+    /// Where a storage failure met by a change is reported (the health card shows it).
+    pub storage: StorageHealth,
 }
 
 /// `{"error": "..."}` with a status.
 pub fn error(status: StatusCode, message: &str) -> Response {
     (status, Json(serde_json::json!({ "error": message }))).into_response()
+}
+
+/// A change the database did not take (`refused`: "The change was not saved"). While it cannot be
+/// written (a full disk, a read-only or damaged file) that is a 503 the caller can retry, with what
+/// happened in words; anything else is the server's own failure, logged, and a 500.
+pub fn not_saved(s: &ApiState, e: &StoreError, refused: &str) -> Response {
+    tracing::error!(error = %e, "{refused}");
+    match s.storage.report(e, s.clock.now_ms()) {
+        Some(failure) => {
+            let message = format!("{refused}: {}. Try again in a few minutes.", failure.cause());
+            let mut r = error(StatusCode::SERVICE_UNAVAILABLE, &message);
+            r.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("60"));
+            r
+        }
+        None => error(StatusCode::INTERNAL_SERVER_ERROR, &format!("{refused}.")),
+    }
 }
 
 pub fn router(state: ApiState) -> axum::Router {
@@ -127,9 +145,6 @@ async fn put_settings(State(s): State<ApiState>, body: Bytes) -> Response {
             }
             Json(settings).into_response()
         }
-        Err(e) => {
-            tracing::error!(error = %e, "save settings");
-            error(StatusCode::INTERNAL_SERVER_ERROR, "settings could not be saved")
-        }
+        Err(e) => not_saved(&s, &e, "The settings were not saved"),
     }
 }

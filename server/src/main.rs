@@ -17,8 +17,19 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let config = Config::parse();
+async fn main() -> std::process::ExitCode {
+    match run(Config::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // A sentence a person can act on (each start-up error names what it is about), not
+            // Rust's debug print of the error.
+            eprintln!("Sync activity stopped. {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(config::Command::FakeOrg(args)) = config.command {
         return server::fake_org::cli::run_standalone(args).await;
     }
@@ -35,7 +46,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let addr = leptos_options.site_addr;
 
-    let pool = store::open(&config.database).await?;
+    let storage = store::StorageHealth::new(&config.database);
+    let pool = store::open_with(&config.database, &storage).await?;
+    let not_written = |e: store::StoreError| store::OpenError::from_store(&config.database, e);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let mut state = AppState {
         pool,
@@ -44,15 +57,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         clock,
         settings_saved: Default::default(),
         default_interval_secs: config.sync_interval_secs.max(1),
+        storage: storage.clone(),
     };
-    app::store::ensure_workspace(&state.pool, &state.workspace, &config.workspace_name, state.now_ms()).await?;
+    app::store::ensure_workspace(&state.pool, &state.workspace, &config.workspace_name, state.now_ms()).await.map_err(not_written)?;
     let interrupted = store::fail_interrupted_runs(
         &state.pool,
         &state.workspace,
         state.now_ms(),
         "The server stopped while this batch was running. Its records are synced again on the next run.",
     )
-    .await?;
+    .await
+    .map_err(not_written)?;
     if interrupted > 0 {
         tracing::warn!(interrupted, "marked runs left in progress by the previous process as failed");
     }
@@ -61,8 +76,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let shutdown = CancellationToken::new();
-    let mut background = vec![tokio::spawn(server::maintenance::checkpoint_wal_every(
+    let mut background = vec![tokio::spawn(server::maintenance::upkeep(
         state.pool.clone(),
+        storage.clone(),
         server::maintenance::CHECKPOINT_EVERY,
         shutdown.clone(),
     ))];
@@ -98,13 +114,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(e) = &engine {
         // The settings form wakes this engine's scheduler.
         state.settings_saved = e.settings_saved();
+        e.report_storage_to(storage.clone());
     }
+    background.push(tokio::spawn(server::maintenance::watch_storage(
+        state.pool.clone(),
+        storage.clone(),
+        state.clock.clone(),
+        engine.clone(),
+        server::maintenance::CHECK_WRITABLE_EVERY,
+        shutdown.clone(),
+    )));
     let routes = generate_route_list(app::App);
     let context = {
         let state = state.clone();
         move || provide_context(state.clone())
     };
-    let api = api::router(ApiState { pool: state.pool.clone(), workspace: state.workspace.clone(), clock: state.clock.clone(), engine });
+    let api = api::router(ApiState { pool: state.pool.clone(), workspace: state.workspace.clone(), clock: state.clock.clone(), engine, storage });
     let router = axum::Router::new()
         .leptos_routes_with_context(&leptos_options, routes, context.clone(), {
             let options = leptos_options.clone();
@@ -116,7 +141,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .layer(axum::middleware::map_response(server::bad_request::args_errors_to_bad_request))
         .layer(axum::middleware::from_fn(server::same_origin::refuse_cross_site_changes));
 
-    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .map_err(|e| format!("Could not listen on {addr} ({e}). Is another server running there? Give another address with --addr."))?;
     tracing::info!("Sync activity listening on http://{}", listener.local_addr()?);
     let stop = shutdown.clone();
     axum::serve(listener, router.into_make_service())

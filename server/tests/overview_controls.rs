@@ -56,7 +56,7 @@ async fn setup() -> Setup {
 }
 
 fn router(s: &Setup) -> axum::Router {
-    api::router(ApiState { pool: s.pool.clone(), workspace: s.ws.clone(), clock: s.clock.clone(), engine: Some(s.engine.clone()) })
+    api::router(ApiState { pool: s.pool.clone(), workspace: s.ws.clone(), clock: s.clock.clone(), engine: Some(s.engine.clone()), storage: Default::default() })
 }
 
 async fn call(s: &Setup, method: Method, uri: &str, body: Option<serde_json::Value>) -> (StatusCode, serde_json::Value) {

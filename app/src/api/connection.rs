@@ -114,7 +114,16 @@ pub async fn save_sync_settings(
     if let Err(message) = settings.validate() {
         return Ok(Err(message));
     }
-    store::save_settings(&st.pool, &st.workspace, &settings).await.map_err(internal)?;
+    if let Err(e) = store::save_settings(&st.pool, &st.workspace, &settings).await {
+        if st.storage.report(&e, st.now_ms()).is_some() {
+            // Not the server's bug and not the person's: the database cannot be written now.
+            super::ssr::unavailable();
+            return Err(ServerFnError::new(
+                "The settings were not saved: Conversion's database cannot be written right now. Try again in a few minutes.",
+            ));
+        }
+        return Err(internal(e));
+    }
     st.settings_saved.ring();
     Ok(Ok(settings))
 }

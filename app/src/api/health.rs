@@ -25,7 +25,11 @@ pub async fn get_sync_health() -> Result<HealthResponse, ServerFnError> {
     no_store();
     let st = state()?;
     let now = st.now_ms();
-    let health = store::health(&st.pool, &st.workspace, now - HEALTH_WINDOW_MS, now).await.map_err(internal)?;
+    let mut health = store::health(&st.pool, &st.workspace, now - HEALTH_WINDOW_MS, now).await.map_err(|e| {
+        st.storage.report(&e, now);
+        internal(e)
+    })?;
+    health.storage = st.storage.problem();
     let c = store::connection_view(&st.pool, &st.workspace).await.map_err(internal)?;
     let pulse = ConnectionPulse {
         state: c.state,

@@ -31,6 +31,14 @@ pub(crate) mod ssr {
         }
     }
 
+    /// 503: the database cannot be written now; the same request can be made again later.
+    pub fn unavailable() {
+        if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+            resp.set_status(axum::http::StatusCode::SERVICE_UNAVAILABLE);
+            resp.insert_header(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("60"));
+        }
+    }
+
     pub fn not_found() {
         if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
             resp.set_status(axum::http::StatusCode::NOT_FOUND);

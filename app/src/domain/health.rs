@@ -58,6 +58,73 @@ pub struct SyncHealth {
     pub run_failures: Vec<(RunMessage, i64)>,
     /// The window hour by hour, oldest first, every hour present.
     pub hourly: Vec<HourBucket>,
+    /// Set while the server finds its database cannot be written (or is damaged): syncing and
+    /// changes stop until it can, and the card says so first.
+    #[serde(default)]
+    pub storage: Option<StorageProblem>,
+}
+
+/// What kind of trouble the database file is in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StorageFailure {
+    /// The file (or its write-ahead log) cannot be written: permissions, a read-only disk.
+    ReadOnly,
+    /// The disk holding it is full.
+    DiskFull,
+    /// The disk or file system answered a read or write with an error.
+    WriteFailed,
+    /// SQLite found the file damaged (pages overwritten, not a database).
+    Damaged,
+    /// No connection to it could be had, or one broke.
+    Unavailable,
+}
+
+impl StorageFailure {
+    /// The cause, as the end of a sentence.
+    pub fn cause(self) -> &'static str {
+        match self {
+            Self::ReadOnly => "the database file cannot be written (it or its folder is read-only)",
+            Self::DiskFull => "the disk holding the database is full",
+            Self::WriteFailed => "the disk or file system reported an error while writing the database",
+            Self::Damaged => "the database file is damaged",
+            Self::Unavailable => "the database did not answer",
+        }
+    }
+
+    /// What a person does about it.
+    pub fn what_to_do(self) -> &'static str {
+        match self {
+            Self::Damaged => {
+                "Stop the server and restore the file from a backup, or move it aside to start on an empty \
+                 database (the next sync then fetches every record from Salesforce again)."
+            }
+            _ => {
+                "Syncing and changes wait until it can be written again, then carry on from the last saved \
+                 batch on their own; changes made meanwhile are refused and can be made again."
+            }
+        }
+    }
+}
+
+/// A storage problem the server found at run time.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StorageProblem {
+    pub failure: StorageFailure,
+    /// When it was first seen, Unix ms.
+    pub since_ms: i64,
+    /// The database file, as the server was given it.
+    pub database: String,
+}
+
+impl StorageProblem {
+    /// The card's sentence.
+    pub fn message(&self) -> String {
+        let cause = self.failure.cause();
+        let mut chars = cause.chars();
+        let first = chars.next().map(|c| c.to_uppercase().collect::<String>()).unwrap_or_default();
+        format!("{first}{} ({}). {}", chars.as_str(), self.database, self.failure.what_to_do())
+    }
 }
 
 impl SyncHealth {
@@ -100,11 +167,22 @@ mod tests {
             record_messages,
             run_failures: Vec::new(),
             hourly: Vec::new(),
+            storage: None,
         };
         let (failed, skipped) = h.record_groups();
         assert_eq!(failed.len(), 1);
         assert_eq!((failed[0].message, failed[0].records), (RecordMessage::DuplicateRecord, 79));
         assert!(skipped.len() > 8 && skipped.iter().all(|g| g.message.is_skip()));
         assert_eq!(skipped[0].records, 1_000, "order kept");
+    }
+
+    #[test]
+    fn a_storage_problem_reads_as_a_sentence_naming_the_file() {
+        let p = StorageProblem { failure: StorageFailure::DiskFull, since_ms: 0, database: "data/sync-activity.db".into() };
+        let m = p.message();
+        assert!(m.starts_with("The disk holding the database is full (data/sync-activity.db). "), "{m}");
+        assert!(m.contains("carry on from the last saved batch"), "{m}");
+        let damaged = StorageProblem { failure: StorageFailure::Damaged, ..p }.message();
+        assert!(damaged.contains("restore the file from a backup"), "{damaged}");
     }
 }

@@ -8,7 +8,7 @@ use crate::components::layout::{CrmTab, SettingsLayout};
 use crate::components::chart::HourlyChart;
 use crate::components::live::{use_interval_while, POLL_MS};
 use crate::components::time::{browser_offset_minutes, display_in_offset, iso_utc, LocalTime};
-use crate::domain::health::{ConnectionPulse, FailureGroup, SyncHealth};
+use crate::domain::health::{ConnectionPulse, FailureGroup, StorageFailure, SyncHealth};
 use wasm_bindgen::JsCast;
 use crate::domain::{Direction, ObjectType};
 use crate::domain::{format_count, SyncRun};
@@ -191,6 +191,14 @@ fn health_view(h: &SyncHealth, as_of: i64) -> impl IntoView + use<> {
     };
     let skipped_total: i64 = skipped.iter().map(|g| g.records).sum();
     view! {
+        // Before any number: while the database cannot be written, nothing below moves.
+        {h.storage.clone().map(|p| view! {
+            <div class="callout callout--danger" role="alert" data-testid="storage-problem">
+                <h3 class="callout__title">{if p.failure == StorageFailure::Damaged { "Conversion's database is damaged" } else { "Conversion's database cannot be written" }}</h3>
+                <p>{p.message()}</p>
+                <p class="small">"Since "<LocalTime ms=p.since_ms/></p>
+            </div>
+        })}
         <dl class="stats" data-testid="health-stats" data-since=h.since_ms data-as-of=as_of>
             {stat("Runs completed", h.runs_completed, "neutral")}
             {stat("Runs failed", h.runs_failed, if h.runs_failed > 0 { "danger" } else { "neutral" })}

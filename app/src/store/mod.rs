@@ -3,6 +3,7 @@
 //! Every read and write takes the workspace it is scoped to; nothing here reads across workspaces.
 
 mod connection;
+pub mod health;
 mod records;
 mod runs;
 mod settings;
@@ -11,16 +12,18 @@ pub use connection::{connection_view, record_api_usage, save_connected, save_dis
 pub use settings::{load_settings, save_settings};
 pub use records::{append_records, append_records_in, list_records, poll_records, NewRecord, RecordsPage};
 pub use runs::{
-    begin_run, fail_interrupted_runs, fail_run, finish_run, get_run, health, list_runs,
+    begin_run, fail_abandoned_runs, fail_interrupted_runs, fail_run, finish_run, get_run, health, list_runs,
     poll_runs, workspace_has_runs, NewRun, RunsPage, WatchedRun, PAGE_SIZE,
 };
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
-use std::path::Path;
+use crate::domain::health::StorageFailure;
+use sqlx::{Connection, SqliteConnection, SqlitePool};
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
+pub use health::{check_writable, storage_failure, StorageHealth};
 pub use sqlx::Error as StoreError;
 
 /// A workspace id. Access control comes later; the scoping is already everywhere.
@@ -33,16 +36,25 @@ impl WorkspaceId {
     }
 }
 
-/// Opens (creating if needed) the database at `path`, in WAL mode with foreign keys on, and
-/// brings its schema up to date.
-pub async fn open(path: &Path) -> Result<SqlitePool, StoreError> {
+/// Opens (creating if needed) the database at `path`, in WAL mode with foreign keys on, checks it
+/// is not damaged and brings its schema up to date. Its storage state is not watched: the server
+/// uses [`open_with`].
+pub async fn open(path: &Path) -> Result<SqlitePool, OpenError> {
+    open_with(path, &StorageHealth::new(path)).await
+}
+
+/// [`open`], with the pool keeping connections that went through a storage failure out of use
+/// (see [`health`]).
+pub async fn open_with(path: &Path, storage: &StorageHealth) -> Result<SqlitePool, OpenError> {
     if let Some(dir) = path.parent() {
         if !dir.as_os_str().is_empty() {
-            tokio::fs::create_dir_all(dir).await.map_err(StoreError::Io)?;
+            tokio::fs::create_dir_all(dir)
+                .await
+                .map_err(|e| OpenError::Folder { path: path.to_path_buf(), reason: e.to_string() })?;
         }
     }
-    let url = format!("sqlite://{}", path.display());
-    let options = SqliteConnectOptions::from_str(&url)?
+    let options = SqliteConnectOptions::new()
+        .filename(path)
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
@@ -50,7 +62,8 @@ pub async fn open(path: &Path) -> Result<SqlitePool, StoreError> {
         .busy_timeout(Duration::from_secs(10))
         // 64 MiB of page cache per connection instead of SQLite's 2 MiB: a backfill inserts into
         // indexes keyed by random values (Salesforce ids, emails), and once they outgrow the cache
-        // every insert reads its pages back from the OS. Memory is only taken as pages are used.
+        // every insert reads its pages back from the OS. Memory is only taken as pages are used,
+        // and given back once writes settle ([`release_idle_memory`]).
         .pragma("cache_size", "-65536")
         // Statement journals (a multi-row upsert inside a transaction keeps one, to undo just that
         // statement) in memory rather than in a temporary file written page by page.
@@ -60,9 +73,95 @@ pub async fn open(path: &Path) -> Result<SqlitePool, StoreError> {
         // so a backfill's commits do not wait for it; and index pages a backfill touches over and
         // over are copied back once per checkpoint rather than once per 4 MB.
         .pragma("wal_autocheckpoint", "40000");
-    let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
-    migrate(&pool).await?;
+    let (released, acquired) = (storage.clone(), storage.clone());
+    let pool = SqlitePoolOptions::new()
+        .max_connections(8)
+        // Connections that went through a storage failure are closed, not reused ([`health`]).
+        .after_release(move |conn, meta| {
+            let storage = released.clone();
+            Box::pin(async move { health::fit_for_reuse(conn, meta.age, &storage).await })
+        })
+        .before_acquire(move |conn, meta| {
+            let storage = acquired.clone();
+            Box::pin(async move { health::fit_for_reuse(conn, meta.age, &storage).await })
+        })
+        .connect_with(options)
+        .await
+        .map_err(|e| OpenError::from_store(path, e))?;
+    quick_check(&pool).await.map_err(|e| match e {
+        CheckError::Damaged(finding) => OpenError::Damaged { path: path.to_path_buf(), finding },
+        CheckError::Store(e) => OpenError::from_store(path, e),
+    })?;
+    migrate(&pool).await.map_err(|e| OpenError::Migrate { path: path.to_path_buf(), reason: reason(&e) })?;
     Ok(pool)
+}
+
+/// Why the database could not be opened: each a sentence that names the file and says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("The folder of the database file {} could not be created ({reason}). Check the path given with --database and that its folder can be written.", .path.display())]
+    Folder { path: PathBuf, reason: String },
+    #[error("The database file {} could not be opened ({reason}). Check the path given with --database, its permissions and the free disk space.", .path.display())]
+    Open { path: PathBuf, reason: String },
+    #[error("The database file {} cannot be written ({reason}). Check its permissions (and those of its folder, where SQLite keeps its write-ahead log) and the free disk space.", .path.display())]
+    ReadOnly { path: PathBuf, reason: String },
+    #[error("The database file {} is damaged: SQLite's check found \"{finding}\". The server did not start, so nothing more was written to it. Restore the file from a backup, or move it aside to start on an empty database (the next sync then fetches every record from Salesforce again).", .path.display())]
+    Damaged { path: PathBuf, finding: String },
+    #[error("The database file {} is not a SQLite database, or its first page is damaged ({reason}). Give --database another file, or restore this one from a backup.", .path.display())]
+    NotADatabase { path: PathBuf, reason: String },
+    #[error("The database file {} could not be brought up to date ({reason}). It may have been written by a newer version of this server; restore the file from a backup or use that version.", .path.display())]
+    Migrate { path: PathBuf, reason: String },
+}
+
+impl OpenError {
+    /// The sentence for a database error met while opening `path` or writing to it at start.
+    pub fn from_store(path: &Path, e: StoreError) -> Self {
+        let path = path.to_path_buf();
+        let reason = reason(&e);
+        match storage_failure(&e) {
+            Some(StorageFailure::Damaged) => match &e {
+                StoreError::Database(d) if d.code().as_deref() == Some("26") => OpenError::NotADatabase { path, reason },
+                _ => OpenError::Damaged { path, finding: reason },
+            },
+            Some(StorageFailure::ReadOnly | StorageFailure::DiskFull) => OpenError::ReadOnly { path, reason },
+            _ => OpenError::Open { path, reason },
+        }
+    }
+}
+
+/// A database error's own words (SQLite's message), without sqlx's wrapping and code numbers.
+fn reason(e: &(dyn std::error::Error + 'static)) -> String {
+    match e.downcast_ref::<StoreError>() {
+        Some(StoreError::Database(d)) => d.message().to_string(),
+        Some(StoreError::Io(io)) => io.to_string(),
+        Some(StoreError::Migrate(m)) => reason(m.as_ref()),
+        Some(other) => other.to_string(),
+        None => match e.downcast_ref::<sqlx::migrate::MigrateError>() {
+            Some(sqlx::migrate::MigrateError::Execute(inner)) => reason(inner),
+            _ => e.to_string(),
+        },
+    }
+}
+
+enum CheckError {
+    /// The check's first finding.
+    Damaged(String),
+    Store(StoreError),
+}
+
+/// `PRAGMA quick_check`: every page of the file read and its structure checked (not the indexes
+/// against their tables, which `integrity_check` adds at many times the cost). A file with pages
+/// overwritten would otherwise open fine, answer most reads and fail every write.
+async fn quick_check(pool: &SqlitePool) -> Result<(), CheckError> {
+    let findings: Vec<(String,)> = sqlx::query_as("PRAGMA quick_check(5)").fetch_all(pool).await.map_err(|e| match storage_failure(&e) {
+        Some(StorageFailure::Damaged) => CheckError::Damaged(reason(&e)),
+        _ => CheckError::Store(e),
+    })?;
+    match findings.first() {
+        Some((first,)) if first == "ok" => Ok(()),
+        Some((first,)) => Err(CheckError::Damaged(first.chars().take(200).collect())),
+        None => Err(CheckError::Damaged("no answer".into())),
+    }
 }
 
 /// An in-memory database for tests (one shared connection, so every query sees the same data).
@@ -78,12 +177,55 @@ pub async fn open_in_memory() -> Result<SqlitePool, StoreError> {
     Ok(pool)
 }
 
+/// Where the write-ahead log stands after a checkpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WalState {
+    /// Frames (pages written) in the log.
+    pub frames: i64,
+    /// Of those, how many are now in the database file too.
+    pub checkpointed: i64,
+}
+
 /// Copies what the WAL holds into the database file without waiting for anyone (`PASSIVE`):
 /// run in the background, it keeps that work off the writer, whose own automatic checkpoint
 /// only starts past ~160 MB of WAL.
-pub async fn checkpoint_wal(pool: &SqlitePool) -> Result<(), StoreError> {
-    sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(pool).await?;
-    Ok(())
+pub async fn checkpoint_wal(pool: &SqlitePool) -> Result<WalState, StoreError> {
+    let (_busy, frames, checkpointed): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(pool).await?;
+    Ok(WalState { frames, checkpointed })
+}
+
+/// Empties the write-ahead log file (`TRUNCATE`): SQLite reuses a log from its start once
+/// everything in it is checkpointed, but never makes the file smaller, so a backfill leaves
+/// ~150 MB of it on disk for good. On a connection of its own that waits at most 200 ms for
+/// readers and writers: false when it had to give up (it is tried again later).
+pub async fn truncate_wal(pool: &SqlitePool) -> Result<bool, StoreError> {
+    let options = pool.connect_options().as_ref().clone().busy_timeout(Duration::from_millis(200));
+    let mut conn = SqliteConnection::connect_with(&options).await?;
+    let done = sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(&mut conn).await;
+    let _ = conn.close().await;
+    Ok(done?.0 == 0)
+}
+
+/// Gives back the page cache of the pool's idle connections (`PRAGMA shrink_memory`): up to
+/// 64 MiB each after a backfill, kept otherwise as long as the connection lives. Returns how
+/// many connections it shrank.
+pub async fn release_idle_memory(pool: &SqlitePool) -> Result<usize, StoreError> {
+    // Held together so the pool does not hand the same one out twice.
+    let mut idle = Vec::new();
+    while let Some(conn) = pool.try_acquire() {
+        idle.push(conn);
+    }
+    for conn in &mut idle {
+        sqlx::query("PRAGMA shrink_memory").execute(&mut **conn).await?;
+    }
+    Ok(idle.len())
+}
+
+/// The write-ahead log's file: SQLite's name for it, beside the database.
+pub fn wal_path(pool: &SqlitePool) -> PathBuf {
+    let mut wal = pool.connect_options().get_filename().as_os_str().to_owned();
+    wal.push("-wal");
+    PathBuf::from(wal)
 }
 
 pub async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {

@@ -158,6 +158,36 @@ pub async fn fail_interrupted_runs(pool: &SqlitePool, ws: &WorkspaceId, now_ms: 
     Ok(done.rows_affected())
 }
 
+/// Fails the runs of `direction` (of `object`, when given) still in progress although nobody works
+/// on them any more: their sync stopped on a storage error before it could write their end. Only
+/// called by whoever would own such a run (holding the object's inbound slot, or the outbound
+/// worker), so a run being worked on is never touched. Reads first: with nothing to fail it
+/// takes no write lock.
+pub async fn fail_abandoned_runs(
+    pool: &SqlitePool,
+    ws: &WorkspaceId,
+    direction: Direction,
+    object: Option<ObjectType>,
+    now_ms: i64,
+    detail: &str,
+) -> Result<u64, StoreError> {
+    let abandoned: Vec<(Uuid,)> = sqlx::query_as(
+        "SELECT id FROM sync_runs WHERE workspace_id = ? AND status = 'in_progress' AND direction = ? \
+         AND (?3 IS NULL OR object_type = ?3)",
+    )
+    .bind(ws.as_str())
+    .bind(direction.as_str())
+    .bind(object.map(|o| o.as_str()))
+    .fetch_all(pool)
+    .await?;
+    let failure = RunFailure { message: RunMessage::UnknownError, detail: detail.to_string() };
+    let mut failed = 0;
+    for (id,) in abandoned {
+        failed += u64::from(fail_run(pool, ws, RunId(id), now_ms, &failure).await?);
+    }
+    Ok(failed)
+}
+
 pub async fn get_run(pool: &SqlitePool, ws: &WorkspaceId, id: RunId) -> Result<Option<SyncRun>, StoreError> {
     let sql = format!("SELECT {RUN_COLUMNS} FROM sync_runs r WHERE workspace_id = ? AND id = ?");
     let row: Option<RunRow> = sqlx::query_as(&sql).bind(ws.as_str()).bind(id.0).fetch_optional(pool).await?;
@@ -437,6 +467,7 @@ pub async fn health(pool: &SqlitePool, ws: &WorkspaceId, since_ms: i64, now_ms: 
             .into_iter()
             .filter_map(|(code, runs)| RunMessage::from_code(&code).map(|m| (m, runs)))
             .collect(),
+        storage: None,
     })
 }
 

@@ -43,10 +43,7 @@ fn respond(state: &ApiState, result: Result<Option<String>, ChangeError>, create
         }
         Err(ChangeError::Invalid(m)) => error(StatusCode::UNPROCESSABLE_ENTITY, &m),
         Err(e @ ChangeError::NotFound(_)) => error(StatusCode::NOT_FOUND, &e.to_string()),
-        Err(ChangeError::Store(e)) => {
-            tracing::error!(error = %e, "conversion change failed");
-            error(StatusCode::INTERNAL_SERVER_ERROR, "the change could not be saved")
-        }
+        Err(ChangeError::Store(e)) => crate::api::not_saved(state, &e, "The change was not saved"),
     }
 }
 

@@ -48,6 +48,7 @@ pub fn soql_datetime(ms: i64) -> String {
 /// Syncs everything new of `object`: a backfill until the first one completes, then incremental.
 pub async fn sync_object(engine: &Engine, object: ObjectType, requested: Trigger) -> Result<InboundOutcome, SyncError> {
     let _claim = engine.claim(object)?;
+    engine.fail_abandoned_runs(Direction::Inbound, Some(object)).await?;
     let (pool, ws, cfg) = (engine.pool(), engine.workspace(), engine.config());
     let mut cursor = state::load_cursor(pool, ws, object).await?;
     let backfill = !cursor.backfill_done;

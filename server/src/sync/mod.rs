@@ -20,7 +20,7 @@ pub mod state;
 use crate::salesforce::{SalesforceClient, SalesforceError};
 use app::domain::ObjectType;
 use app::state::{Clock, SettingsSaved};
-use app::store::{StoreError, WorkspaceId};
+use app::store::{StorageHealth, StoreError, WorkspaceId};
 use sqlx::SqlitePool;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -64,6 +64,8 @@ struct Inner {
     /// Base URL of the in-process local org, when there is one.
     org_url: Option<String>,
     cancel: CancellationToken,
+    /// Where storage failures met by the engine are reported ([`Engine::report_storage_to`]).
+    storage: Mutex<StorageHealth>,
 }
 
 /// Holds an object's inbound slot; frees it when dropped (also on panic or cancellation).
@@ -105,6 +107,7 @@ impl Engine {
                 running: Mutex::new(HashSet::new()),
                 org_url,
                 cancel,
+                storage: Mutex::new(StorageHealth::default()),
             }),
         }
     }
@@ -132,6 +135,15 @@ impl Engine {
     }
     pub fn is_cancelled(&self) -> bool {
         self.inner.cancel.is_cancelled()
+    }
+
+    /// Storage failures the engine meets are reported to `storage` (the server's, which the health
+    /// card shows and whose watcher notices when writing works again).
+    pub fn report_storage_to(&self, storage: StorageHealth) {
+        *lock(&self.inner.storage) = storage;
+    }
+    pub(crate) fn storage(&self) -> StorageHealth {
+        lock(&self.inner.storage).clone()
     }
 
     /// Tells the outbound worker that changes are waiting.
@@ -175,11 +187,56 @@ impl Engine {
         Ok(())
     }
 
+    /// Fails the runs of `direction` (and `object`) that a sync left in progress when a storage
+    /// error stopped it before it could write their end. Called by their only possible owner (the
+    /// holder of the object's inbound slot, the outbound worker) before it starts, so the first
+    /// sync after writing works again closes them.
+    pub(crate) async fn fail_abandoned_runs(&self, direction: app::domain::Direction, object: Option<ObjectType>) -> Result<(), SyncError> {
+        let now = self.now_ms();
+        let failed = app::store::fail_abandoned_runs(self.pool(), self.workspace(), direction, object, now, abandoned_detail(direction))
+            .await
+            .inspect_err(|e| {
+                self.storage().report(e, now);
+            })?;
+        if failed > 0 {
+            tracing::warn!(failed, %direction, "failed runs whose end could not be written while the database could not be written");
+        }
+        Ok(())
+    }
+
     /// Whether API calls are allowed now (connected, and not paused by the daily limit).
     pub async fn may_call(&self) -> Result<bool, SyncError> {
         let c = state::connection(self.pool(), self.workspace()).await?;
         // Disconnected or waiting for a reconnect: no calls at all.
         Ok(c.state == "connected" && c.limit_paused_until.is_none_or(|t| t <= self.now_ms()))
+    }
+}
+
+/// A failed run's detail when its batch could not be saved.
+fn not_saved_detail(direction: app::domain::Direction) -> &'static str {
+    match direction {
+        app::domain::Direction::Inbound => {
+            "Conversion could not save this batch: its database could not be written. The records listed here \
+             were saved; the rest are synced again on the next run."
+        }
+        app::domain::Direction::Outbound => {
+            "Conversion could not save this push: its database could not be written. The changes not listed here \
+             stay queued and are pushed again on the next run."
+        }
+    }
+}
+
+/// The detail of a run whose end could not be written, failed once writing works again.
+fn abandoned_detail(direction: app::domain::Direction) -> &'static str {
+    match direction {
+        app::domain::Direction::Inbound => {
+            "Conversion could not save the end of this run: its database could not be written for a while. \
+             The records listed here were saved; the rest are synced again on the next run."
+        }
+        app::domain::Direction::Outbound => {
+            "Conversion could not save the end of this push: its database could not be written for a while. \
+             The changes not listed here stay queued and are pushed again on the next run."
+        }
     }
 }
 
@@ -204,8 +261,17 @@ impl Engine {
             SyncError::ReconnectNeeded => RunMessage::AuthenticationFailure,
             _ => RunMessage::UnknownError,
         };
-        let failure = RunFailure { message, detail: error.to_string() };
         let now = self.now_ms();
+        let detail = match error {
+            // The database's own words mean nothing to a person; the run says what it means for
+            // its records.
+            SyncError::Store(e) => {
+                self.storage().report(e, now);
+                not_saved_detail(new_run.direction).to_string()
+            }
+            _ => error.to_string(),
+        };
+        let failure = RunFailure { message, detail };
         match message {
             RunMessage::AuthenticationFailure => {
                 // A run still in flight when the person disconnected fails for want of tokens:

@@ -36,6 +36,7 @@ struct Change {
 /// Pushes everything pending, one run per object type and batch. Stops at the first whole-run
 /// failure (the rest stays queued).
 pub async fn push_pending(engine: &Engine) -> Result<OutboundOutcome, SyncError> {
+    engine.fail_abandoned_runs(Direction::Outbound, None).await?;
     let mut out = OutboundOutcome::default();
     loop {
         if engine.is_cancelled() {
