@@ -199,7 +199,32 @@ async fn after_the_database_could_not_be_written_for_a_while_the_server_carries_
 
     // Nothing lost, nothing twice: Conversion holds exactly what an uninterrupted sync holds, and
     // no org record was reported synced twice.
-    assert_eq!(synced_ids(&watch).await, synced_ids(&reference).await, "Conversion's records equal the uninterrupted sync's");
+    let (got, want) = (synced_ids(&watch).await, synced_ids(&reference).await);
+    let missing: Vec<_> = want.difference(&got).take(10).collect();
+    let extra: Vec<_> = got.difference(&want).take(10).collect();
+    if !(missing.is_empty() && extra.is_empty()) {
+        // What each side reported for a few of them, and the runs: where the two syncs parted.
+        for (_, id) in missing.iter().take(3).chain(extra.iter().take(3)) {
+            for (side, pool) in [("server", &watch), ("reference", &reference)] {
+                let rows: Vec<(String, String, Option<String>, String)> = sqlx::query_as(
+                    "SELECT s.object_type, r.status, r.message_code, s.status FROM run_records r JOIN sync_runs s ON s.id = r.run_id \
+                     WHERE r.salesforce_id = ? ORDER BY s.id, r.seq",
+                )
+                .bind(id)
+                .fetch_all(pool)
+                .await
+                .unwrap();
+                eprintln!("{side} {id}: {rows:?}");
+            }
+        }
+        let runs: Vec<(String, String, i64, i64, Option<String>)> =
+            sqlx::query_as("SELECT object_type, status, created + updated + deleted, skipped + failed, failure_detail FROM sync_runs ORDER BY id")
+                .fetch_all(&watch)
+                .await
+                .unwrap();
+        eprintln!("the server's runs: {runs:#?}");
+    }
+    assert!(missing.is_empty() && extra.is_empty(), "Conversion's records differ from the uninterrupted sync's: missing {missing:?}, extra {extra:?}");
     let twice = scalar(
         &watch,
         "SELECT COUNT(*) FROM (SELECT 1 FROM run_records r JOIN sync_runs s ON s.id = r.run_id \

@@ -138,13 +138,19 @@ impl StorageHealth {
     }
 }
 
-/// Whether the pool may hand out or keep `conn`: not when its transaction state is off (a
+/// Whether the pool may keep `conn` as it comes back: not when its transaction state is off (a
 /// transaction SQLite rolled back on a write error leaves sqlx counting one still open, so every
 /// later `BEGIN` on it fails), nor when it was opened before a storage failure ended.
-pub(super) async fn fit_for_reuse(conn: &mut SqliteConnection, age: Duration, health: &StorageHealth) -> Result<bool, StoreError> {
+pub(super) async fn fit_to_keep(conn: &mut SqliteConnection, age: Duration, health: &StorageHealth) -> Result<bool, StoreError> {
     // A transaction dropped with the connection queued its rollback: let it run first.
     conn.ping().await?;
-    Ok(!conn.is_in_transaction() && !health.outlived_a_failure(age))
+    Ok(fit_to_hand_out(conn, age, health))
+}
+
+/// Whether the pool may hand out an idle `conn` (checked on the way back in already, so only
+/// what may have changed since: a storage failure that ended meanwhile).
+pub(super) fn fit_to_hand_out(conn: &SqliteConnection, age: Duration, health: &StorageHealth) -> bool {
+    !conn.is_in_transaction() && !health.outlived_a_failure(age)
 }
 
 /// Writes one row on a connection of its own (not a pooled one, which may be read-only for good):

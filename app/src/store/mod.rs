@@ -79,11 +79,11 @@ pub async fn open_with(path: &Path, storage: &StorageHealth) -> Result<SqlitePoo
         // Connections that went through a storage failure are closed, not reused ([`health`]).
         .after_release(move |conn, meta| {
             let storage = released.clone();
-            Box::pin(async move { health::fit_for_reuse(conn, meta.age, &storage).await })
+            Box::pin(async move { health::fit_to_keep(conn, meta.age, &storage).await })
         })
         .before_acquire(move |conn, meta| {
-            let storage = acquired.clone();
-            Box::pin(async move { health::fit_for_reuse(conn, meta.age, &storage).await })
+            let fit = health::fit_to_hand_out(conn, meta.age, &acquired);
+            Box::pin(async move { Ok(fit) })
         })
         .connect_with(options)
         .await

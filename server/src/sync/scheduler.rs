@@ -95,7 +95,12 @@ async fn inbound_pass(engine: &Engine, only: Option<ObjectType>, trigger: Trigge
                 }
             }
             Err(SyncError::AlreadyRunning(_)) => {}
-            Err(e) => tracing::error!(%object, error = %e, "inbound sync failed"),
+            Err(e) => {
+                tracing::error!(%object, error = %e, "inbound sync failed");
+                // Its batch is not saved (a storage failure): the objects after it depend on it
+                // (contacts on companies), so they wait for the next pass, which resumes it.
+                return Pass::Paused;
+            }
         }
     }
     Pass::Done
