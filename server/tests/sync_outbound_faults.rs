@@ -248,6 +248,34 @@ async fn records_refused_for_permissions_are_pushed_again_when_access_returns() 
     b.org.shutdown().await;
 }
 
+#[tokio::test]
+async fn a_delete_whose_look_up_is_refused_waits_without_holding_up_other_changes() {
+    let b = Bench::new(300, retries(4)).await;
+    // Created and deleted before any push: Conversion has no Salesforce id, so the delete looks
+    // the contact up first, and the integration user may not read contacts.
+    let gone = changes::create_contact(&b.pool, &b.ws, &contact("gone@example.org"), b.now()).await.unwrap();
+    changes::delete_contact(&b.pool, &b.ws, &gone, b.now()).await.unwrap();
+    let company = changes::create_company(&b.pool, &b.ws, &CompanyInput { name: Some("Behind Co".into()), ..Default::default() }, b.now())
+        .await
+        .unwrap();
+    b.org.apply_fault(FaultCommand::MakeUnreadable { object: "Contact".into() });
+    let out = b.push().await;
+    assert_eq!(out.runs.len(), 2, "the contact's run does not stop the company's");
+    assert_eq!(attempts(&b.pool, &company).await.iter().map(outcome).collect::<Vec<_>>(), vec![("success", "created", None)]);
+    let held = attempts(&b.pool, &gone).await;
+    assert_eq!(held.iter().map(outcome).collect::<Vec<_>>(), vec![("failed", "deleted", Some("insufficient_permissions"))]);
+    assert_eq!(b.outbox().await, 2, "its create and delete wait for access");
+
+    // Readable again: the look-up finds nothing (the create never reached Salesforce), and the
+    // delete leaves the queue with nothing more to do there.
+    b.org.apply_fault(FaultCommand::MakeReadable { object: "Contact".into() });
+    b.wait(Duration::from_secs(600));
+    b.push().await;
+    assert_eq!(b.outbox().await, 0);
+    assert_eq!(attempts(&b.pool, &gone).await.len(), 1);
+    b.org.shutdown().await;
+}
+
 /// The org's Contact rows whose `Conversion_Id__c` is `conversion_id`: (Salesforce id, deleted).
 fn org_contacts(org: &FakeOrg, conversion_id: &str) -> Vec<(String, bool)> {
     org.with_store(|s| {

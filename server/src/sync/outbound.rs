@@ -68,6 +68,8 @@ enum Plan {
     /// A delete whose Salesforce id is unknown: look it up by Conversion's id first.
     Find,
     Skip(RecordMessage, String),
+    /// Failed before any write (the look-up of a delete was refused).
+    Fail(RecordMessage, String),
     /// The record is gone and never reached Salesforce: nothing to report.
     Drop,
 }
@@ -245,6 +247,9 @@ async fn push_batch(engine: &Engine, object: ObjectType, due: i64) -> Result<(Op
             }
             // Salesforce never had it: the delete cancels a create that did not reach it.
             Ok(None) => *p = Plan::Drop,
+            // The object cannot be read: this record's failure, held back like a refused write,
+            // rather than a whole-run failure that would stop every other change behind it.
+            Err(e) if e.is_insufficient_access() => *p = Plan::Fail(RecordMessage::InsufficientPermissions, e.to_string()),
             Err(e) => {
                 let failure = engine.fail_whole_run(None, new_run(changes.len()), &e.into()).await?;
                 return Ok((None, 0, Some(failure)));
@@ -265,6 +270,7 @@ async fn push_batch(engine: &Engine, object: ObjectType, due: i64) -> Result<(Op
     for (i, (p, action)) in planned.iter().enumerate() {
         match p {
             Plan::Skip(m, d) => done.push((i, record(&changes[i], RecordStatus::Skipped, *action, Some(*m), Some(d.clone()), None))),
+            Plan::Fail(m, d) => done.push((i, record(&changes[i], RecordStatus::Failed, *action, Some(*m), Some(d.clone()), None))),
             Plan::Update(v) => updates.push((i, v, *action)),
             Plan::Create(v) => creates.push((i, v, *action)),
             Plan::Delete(id) => deletes.push((i, id)),
