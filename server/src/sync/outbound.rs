@@ -406,7 +406,7 @@ fn retry(policy: &super::batching::RecordRetry, object: ObjectType, c: &Change, 
     };
     let note = format!("Attempt {failures} of {}: {next}.", policy.attempts);
     rec.detail = Some(match rec.detail.take() {
-        Some(d) => format!("{d}. {note}"),
+        Some(d) => format!("{}. {note}", d.trim_end_matches('.')),
         None => note,
     });
     Some(Deferral { seqs: c.seqs.clone(), failures, retry_at: now.saturating_add(super::millis(delay?)), reason: message.code() })
