@@ -271,7 +271,9 @@ async fn outbound_pushes_and_maps_every_record_message() {
     for code in ["record_locked", "insufficient_permissions", "object_write_disabled"] {
         assert!(got.contains(code), "{code} missing from {got:?}");
     }
-    assert_eq!(changes::outbox_len(&s.pool, &s.ws).await.unwrap(), 0);
+    // The company refused for permissions waits for its retry; the locked contact's change went
+    // with its newer change, skipped while writes are off.
+    assert_eq!(changes::outbox_len(&s.pool, &s.ws).await.unwrap(), 1);
     s.org.shutdown().await;
 }
 

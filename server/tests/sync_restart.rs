@@ -262,16 +262,140 @@ async fn killed_mid_backfill_and_mid_push_the_restarted_server_loses_nothing_and
             .await
             .unwrap();
         assert_eq!(stored.as_deref(), Some(copies[0].0.as_str()), "{id}: Conversion keeps the org's id");
-        let (reported,): (i64,) = sqlx::query_as(
-            "SELECT COUNT(*) FROM run_records r JOIN sync_runs s ON s.id = r.run_id \
+        let reported: Vec<(String,)> = sqlx::query_as(
+            "SELECT r.action FROM run_records r JOIN sync_runs s ON s.id = r.run_id \
              WHERE s.direction = 'outbound' AND r.conversion_id = ? AND r.status = 'success'",
         )
         .bind(id)
-        .fetch_one(&watch)
+        .fetch_all(&watch)
         .await
         .unwrap();
-        assert_eq!(reported, 1, "{id}: reported once");
+        // A contact new in Conversion is a create, even when the interrupted push had already
+        // created it and the push after the restart found it there.
+        assert_eq!(reported, vec![("created".to_string(),)], "{id}: reported once, as created");
     }
+    org.shutdown().await;
+}
+
+/// The org's Contact rows carrying one of `conversion_ids`, deleted ones included: Conversion id →
+/// (Salesforce id, in the recycle bin).
+fn org_contacts(org: &FakeOrg, conversion_ids: &[String]) -> BTreeMap<String, Vec<(String, bool)>> {
+    org.with_store(|s| {
+        let t = s.table("Contact").unwrap();
+        let field = t.def.field_index("Conversion_Id__c").unwrap();
+        let mut all: BTreeMap<String, Vec<(String, bool)>> = BTreeMap::new();
+        for (i, row) in t.rows.iter().enumerate() {
+            if let Some(c) = row.own(field).as_text().filter(|c| conversion_ids.iter().any(|id| id == c)) {
+                all.entry(c.to_string()).or_default().push((t.id_of(i as u32), row.deleted));
+            }
+        }
+        all
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contacts_deleted_while_their_create_is_in_flight_and_killed_there_are_deleted_in_salesforce_after_the_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let org = fake_org::start(listener, OrgConfig { records: 1_500, seed: 13, ..OrgConfig::default() }).await.unwrap();
+    let db = dir.path().join("sync.db");
+    let first = start_server(&org, &db, dir.path()).await;
+    let watch = observe(&db).await;
+    assert!(caught_up(&watch).await, "the backfill is done: later inbound syncs are incremental");
+    let companies: Vec<(String,)> =
+        sqlx::query_as("SELECT id FROM conversion_companies WHERE salesforce_id IS NOT NULL ORDER BY id LIMIT 4").fetch_all(&watch).await.unwrap();
+    assert_eq!(companies.len(), 4);
+
+    // The org writes the push at once and holds its answer: the creates are in Salesforce, their
+    // ids not yet in Conversion, when the contacts are deleted and the server is killed. Half of
+    // them have an account, which is what would bring them back with an inbound sync; two more
+    // contacts are created and kept, and must show as created once.
+    org.apply_fault(FaultCommand::DelayResponses { ms: 5_000 });
+    let http = reqwest::Client::new();
+    let create = |body: serde_json::Value| {
+        let (http, url) = (http.clone(), format!("{}/api/conversion/contacts", first.base));
+        async move {
+            let r = http.post(url).json(&body).send().await.unwrap();
+            assert_eq!(r.status(), 201);
+            let v: serde_json::Value = r.json().await.unwrap();
+            v["id"].as_str().unwrap().to_string()
+        }
+    };
+    // A first contact's push holds the worker, so the ten that follow go in one batch after it.
+    let primer = create(serde_json::json!({ "email": "kill.flight.primer@example.org", "last_name": "Primer" })).await;
+    let held = wait_for(Duration::from_secs(30), || async { org_contacts(&org, std::slice::from_ref(&primer)).len() == 1 }).await;
+    assert!(held, "the first push is in flight");
+    let (mut deleted, mut kept) = (Vec::new(), Vec::new());
+    for i in 0..10 {
+        let company = (i % 2 == 0).then(|| companies[i % 4].0.clone());
+        let body = serde_json::json!({ "email": format!("kill.flight.{i}@example.org"), "last_name": format!("Flight {i}"), "company_id": company });
+        let id = create(body).await;
+        if i < 8 { deleted.push(id) } else { kept.push(id) }
+    }
+    let all: Vec<String> = deleted.iter().chain(&kept).cloned().collect();
+    let written = wait_for(Duration::from_secs(30), || async { org_contacts(&org, &all).len() == all.len() }).await;
+    assert!(written, "the org wrote the creates; their answer is held");
+    for id in &deleted {
+        let r = http.delete(format!("{}/api/conversion/contacts/{id}", first.base)).send().await.unwrap();
+        assert_eq!(r.status(), 204);
+    }
+    let unknown = scalar(&watch, "SELECT COUNT(*) FROM sync_outbox WHERE operation = 'delete' AND salesforce_id IS NULL").await;
+    assert_eq!(unknown, 8, "the deletes were queued while the creates were in flight, with no Salesforce id");
+    first.kill_9();
+    org.apply_fault(FaultCommand::DelayResponses { ms: 0 });
+
+    let _second = start_server(&org, &db, dir.path()).await;
+    let drained = wait_for(Duration::from_secs(60), || async {
+        scalar(&watch, "SELECT COUNT(*) FROM sync_outbox").await == 0
+            && scalar(&watch, "SELECT COUNT(*) FROM sync_runs WHERE status = 'in_progress'").await == 0
+    })
+    .await;
+    assert!(drained, "the outbox drains after the restart");
+
+    // Salesforce holds none of the deleted contacts live, and keeps the others once.
+    let in_org = org_contacts(&org, &all);
+    for id in &deleted {
+        let rows = &in_org[id];
+        assert!(rows.iter().all(|(_, gone)| *gone), "{id}: deleted in Salesforce, got {rows:?}");
+    }
+    for id in &kept {
+        assert_eq!(in_org[id].len(), 1, "{id}: one Salesforce contact");
+        assert!(!in_org[id][0].1, "{id}: kept");
+    }
+    // The activity shows each delete, with the Salesforce id it deleted, and each kept contact
+    // as created, once.
+    for id in &all {
+        let reported: Vec<(String, String, Option<String>)> = sqlx::query_as(
+            "SELECT r.action, r.status, r.salesforce_id FROM run_records r JOIN sync_runs s ON s.id = r.run_id \
+             WHERE s.direction = 'outbound' AND r.conversion_id = ? ORDER BY s.started_at, s.id, r.seq",
+        )
+        .bind(id)
+        .fetch_all(&watch)
+        .await
+        .unwrap();
+        let sf = Some(in_org[id][0].0.clone());
+        let want = if deleted.contains(id) { ("deleted", "success") } else { ("created", "success") };
+        assert_eq!(reported.len(), 1, "{id}: one outbound record, got {reported:?}");
+        assert_eq!((reported[0].0.as_str(), reported[0].1.as_str()), want, "{id}");
+        assert_eq!(reported[0].2, sf, "{id}: the record names the Salesforce contact");
+    }
+
+    // The next inbound sync sees the deletes and brings none of them back.
+    let sf_ids: Vec<String> = deleted.iter().map(|id| in_org[id][0].0.clone()).collect();
+    let seen = wait_for(Duration::from_secs(60), || async {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT r.salesforce_id FROM run_records r JOIN sync_runs s ON s.id = r.run_id \
+             WHERE s.direction = 'inbound' AND s.object_type = 'contact' AND r.action = 'deleted' AND r.salesforce_id IS NOT NULL",
+        )
+        .fetch_all(&watch)
+        .await
+        .unwrap();
+        sf_ids.iter().all(|sf| rows.iter().any(|(r,)| r == sf))
+    })
+    .await;
+    assert!(seen, "an inbound sync has read the deletes");
+    let back = scalar(&watch, "SELECT COUNT(*) FROM conversion_contacts WHERE email GLOB 'kill.flight.[0-7]@example.org'").await;
+    assert_eq!(back, 0, "no deleted contact is back in Conversion");
     org.shutdown().await;
 }
 

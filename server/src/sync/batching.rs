@@ -2,7 +2,7 @@
 //! how long to wait before trying again.
 
 use crate::salesforce::SalesforceError;
-use app::domain::RunMessage;
+use app::domain::{RecordMessage, RunMessage};
 use std::time::Duration;
 
 /// Everything tunable about the engine. Defaults are the help article's.
@@ -25,6 +25,65 @@ pub struct EngineConfig {
     /// First retry delay of the outbound worker after a whole-run failure.
     pub retry_base: Duration,
     pub retry_max: Duration,
+    /// How records whose push failed for a passing reason are pushed again.
+    pub record_retry: RecordRetry,
+}
+
+/// Pushing again a record that failed for a reason that can pass without anyone editing it
+/// ([`Transient`]): a doubling delay from the reason's base, capped, for at most `attempts`
+/// pushes in all (the first one included); after the last the record stays failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordRetry {
+    pub attempts: u32,
+    /// First delay after "Record locked": locks are held for seconds.
+    pub locked_base: Duration,
+    /// First delay after "Insufficient permissions": access comes back when a person restores it,
+    /// so slower; a successful push of the same object retries at once.
+    pub access_base: Duration,
+    pub max: Duration,
+}
+
+impl Default for RecordRetry {
+    fn default() -> Self {
+        RecordRetry {
+            attempts: 5,
+            locked_base: Duration::from_secs(10),
+            access_base: Duration::from_secs(10 * 60),
+            max: Duration::from_secs(2 * 3600),
+        }
+    }
+}
+
+/// A record failure that can pass without anyone changing the record in Conversion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transient {
+    /// Record locked: another update held the record; it passes on its own.
+    Locked,
+    /// Insufficient permissions: passes once the integration user's access is restored.
+    Access,
+}
+
+impl Transient {
+    pub fn of(message: RecordMessage) -> Option<Transient> {
+        match message {
+            RecordMessage::RecordLocked => Some(Transient::Locked),
+            RecordMessage::InsufficientPermissions => Some(Transient::Access),
+            _ => None,
+        }
+    }
+}
+
+/// Delay before pushing again a record whose last `failures` pushes failed for `why`, or `None`
+/// once it has had its `attempts`. Never zero, so a record is never pushed twice in one pass.
+pub fn record_retry_delay(why: Transient, failures: u32, policy: &RecordRetry) -> Option<Duration> {
+    if failures >= policy.attempts {
+        return None;
+    }
+    let base = match why {
+        Transient::Locked => policy.locked_base,
+        Transient::Access => policy.access_base,
+    };
+    Some(retry_delay(failures.max(1), base, policy.max).max(Duration::from_millis(1)))
 }
 
 impl Default for EngineConfig {
@@ -39,6 +98,7 @@ impl Default for EngineConfig {
             limit_pause: Duration::from_secs(15 * 60),
             retry_base: Duration::from_secs(1),
             retry_max: Duration::from_secs(60),
+            record_retry: RecordRetry::default(),
         }
     }
 }
@@ -95,5 +155,35 @@ mod tests {
         assert_eq!(retry_delay(4, b, m), Duration::from_secs(8));
         assert_eq!(retry_delay(7, b, m), Duration::from_secs(60));
         assert_eq!(retry_delay(u32::MAX, b, m), Duration::from_secs(60));
+    }
+
+    #[test]
+    fn locked_and_unreadable_records_are_the_ones_retried() {
+        assert_eq!(Transient::of(RecordMessage::RecordLocked), Some(Transient::Locked));
+        assert_eq!(Transient::of(RecordMessage::InsufficientPermissions), Some(Transient::Access));
+        for m in [RecordMessage::RequiredFieldMissing, RecordMessage::ValidationRuleFailure, RecordMessage::DuplicateRecord, RecordMessage::OutboundUnknownError] {
+            assert_eq!(Transient::of(m), None, "{m:?} needs a person, not a retry");
+        }
+    }
+
+    #[test]
+    fn record_retries_back_off_per_reason_and_stop_at_the_limit() {
+        let p = RecordRetry {
+            attempts: 5,
+            locked_base: Duration::from_secs(10),
+            access_base: Duration::from_secs(600),
+            max: Duration::from_secs(3600),
+        };
+        let locked: Vec<_> = (1..=5).map(|n| record_retry_delay(Transient::Locked, n, &p)).collect();
+        let s = |n| Some(Duration::from_secs(n));
+        assert_eq!(locked, vec![s(10), s(20), s(40), s(80), None]);
+        let access: Vec<_> = (1..=5).map(|n| record_retry_delay(Transient::Access, n, &p)).collect();
+        assert_eq!(access, vec![s(600), s(1200), s(2400), s(3600), None], "slower, and capped");
+        assert_eq!(record_retry_delay(Transient::Locked, u32::MAX, &p), None);
+        // A zero base still waits: a record is never pushed twice in the same pass.
+        let zero = RecordRetry { locked_base: Duration::ZERO, ..p };
+        assert_eq!(record_retry_delay(Transient::Locked, 1, &zero), Some(Duration::from_millis(1)));
+        // One attempt in all: a failure is final.
+        assert_eq!(record_retry_delay(Transient::Locked, 1, &RecordRetry { attempts: 1, ..p }), None);
     }
 }

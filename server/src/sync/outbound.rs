@@ -2,16 +2,30 @@
 //! and pushed with sObject Collections, at most 200 records a run ("Pushed updates to
 //! Salesforce"). Each record's result becomes a run record and its outbox rows are removed in the
 //! same transaction; a whole-run failure leaves them queued for the next attempt.
+//!
+//! - A record that failed for a reason that can pass ("Record locked", "Insufficient
+//!   permissions") keeps its outbox rows and is pushed again by a later run, with its own record
+//!   row, after a backoff ([`super::batching::record_retry_delay`]); for permissions also as soon
+//!   as a push of the same object succeeds. After the last attempt it stays failed.
+//! - A delete whose Salesforce id Conversion never learned (the create was in flight, or an
+//!   interrupted push created the record without its answer arriving) is looked up by Conversion's
+//!   id (`Conversion_Id__c`) and deleted; it is dropped only when Salesforce has no such record.
+//! - A record created in Conversion is reported as created on its first successful push, even when
+//!   an interrupted push had already created it in Salesforce.
 
+mod outbox;
+
+use super::batching::{record_retry_delay, Transient};
 use super::mapping::{error_detail, outbound_message};
 use super::state::Settings;
 use super::{Engine, SyncError};
-use crate::salesforce::datetime;
+use crate::salesforce::{datetime, Record, SalesforceClient, SalesforceError};
 use crate::salesforce::SaveResult;
 use app::domain::{Direction, ObjectType, RecordAction, RecordMessage, RecordStatus, RunFailure, RunId, Trigger};
 use app::store::{self, NewRecord, NewRun, StoreError};
+use outbox::{Change, Deferral};
 use serde_json::{json, Map, Value};
-use std::collections::BTreeMap;
+use std::time::Duration;
 
 /// What one pass over the outbox did.
 #[derive(Debug, Default, Clone)]
@@ -21,45 +35,23 @@ pub struct OutboundOutcome {
     pub failure: Option<RunFailure>,
 }
 
-/// One change to push (outbox rows of the same record merged).
-#[derive(Debug, Clone)]
-struct Change {
-    seqs: Vec<i64>,
-    conversion_id: String,
-    delete: bool,
-    /// Fields the change touched; `None`: all.
-    fields: Option<Vec<String>>,
-    salesforce_id: Option<String>,
-    label: Option<String>,
-}
-
 /// Pushes everything pending, one run per object type and batch. Stops at the first whole-run
-/// failure (the rest stays queued).
+/// failure (the rest stays queued). Records held back for a retry are pushed once it is due.
 pub async fn push_pending(engine: &Engine) -> Result<OutboundOutcome, SyncError> {
     engine.fail_abandoned_runs(Direction::Outbound, None).await?;
     let mut out = OutboundOutcome::default();
+    // What is due when the pass starts: a record held back during the pass waits for a later one.
+    let due = engine.now_ms();
     loop {
         if engine.is_cancelled() {
             return Ok(out);
         }
-        let next: Option<(String,)> =
-            sqlx::query_as("SELECT object_type FROM sync_outbox WHERE workspace_id = ? ORDER BY seq LIMIT 1")
-                .bind(engine.workspace().as_str())
-                .fetch_optional(engine.pool())
-                .await
-                .map_err(StoreError::from)?;
-        let Some((code,)) = next else { return Ok(out) };
+        let Some(code) = outbox::next_object(engine, due).await? else { return Ok(out) };
         let Some(object) = ObjectType::parse(&code) else {
-            // A row no engine can push: drop it rather than block the queue for ever.
-            sqlx::query("DELETE FROM sync_outbox WHERE workspace_id = ? AND object_type = ?")
-                .bind(engine.workspace().as_str())
-                .bind(&code)
-                .execute(engine.pool())
-                .await
-                .map_err(StoreError::from)?;
+            outbox::drop_object(engine, &code).await?;
             continue;
         };
-        let (run, n, failure) = push_batch(engine, object).await?;
+        let (run, n, failure) = push_batch(engine, object, due).await?;
         out.runs.extend(run);
         out.records += n;
         if failure.is_some() {
@@ -69,52 +61,16 @@ pub async fn push_pending(engine: &Engine) -> Result<OutboundOutcome, SyncError>
     }
 }
 
-async fn load_batch(engine: &Engine, object: ObjectType) -> Result<Vec<Change>, StoreError> {
-    let rows: Vec<(i64, String, String, Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
-        "SELECT seq, conversion_id, operation, fields, salesforce_id, label FROM sync_outbox \
-         WHERE workspace_id = ? AND object_type = ? ORDER BY seq LIMIT ?",
-    )
-    .bind(engine.workspace().as_str())
-    .bind(object.as_str())
-    .bind((engine.config().push_batch_size.clamp(1, 200) * 4) as i64)
-    .fetch_all(engine.pool())
-    .await?;
-    let mut by_id: BTreeMap<String, Change> = BTreeMap::new();
-    let mut order = Vec::new();
-    for (seq, id, op, fields, sf, label) in rows {
-        let fields: Option<Vec<String>> = fields.and_then(|f| serde_json::from_str(&f).ok());
-        match by_id.get_mut(&id) {
-            Some(c) => {
-                c.seqs.push(seq);
-                c.delete |= op == "delete";
-                c.salesforce_id = sf.or(c.salesforce_id.take());
-                c.fields = match (c.fields.take(), fields) {
-                    (Some(mut a), Some(b)) => {
-                        a.extend(b);
-                        Some(a)
-                    }
-                    _ => None,
-                };
-                c.label = label.or(c.label.take());
-            }
-            None => {
-                if by_id.len() >= engine.config().push_batch_size.clamp(1, 200) {
-                    continue;
-                }
-                order.push(id.clone());
-                by_id.insert(id.clone(), Change { seqs: vec![seq], conversion_id: id, delete: op == "delete", fields, salesforce_id: sf, label });
-            }
-        }
-    }
-    Ok(order.into_iter().filter_map(|id| by_id.remove(&id)).collect())
-}
-
 /// A record to send, or the reason it is not sent.
 enum Plan {
     Update(Value),
     Create(Value),
     Delete(String),
+    /// A delete whose Salesforce id is unknown: look it up by Conversion's id first.
+    Find,
     Skip(RecordMessage, String),
+    /// Failed before any write (the look-up of a delete was refused).
+    Fail(RecordMessage, String),
     /// The record is gone and never reached Salesforce: nothing to report.
     Drop,
 }
@@ -126,7 +82,13 @@ async fn plan(engine: &Engine, object: ObjectType, c: &Change, settings: &Settin
         ObjectType::Event => settings.write_events,
         _ => false,
     };
-    let action = if c.delete { RecordAction::Deleted } else if c.salesforce_id.is_some() { RecordAction::Updated } else { RecordAction::Created };
+    let action = if c.delete {
+        RecordAction::Deleted
+    } else if c.created_in_conversion {
+        RecordAction::Created
+    } else {
+        RecordAction::Updated
+    };
     if !writable {
         let what = match object {
             ObjectType::Contact | ObjectType::Lead => "Write changes to Salesforce leads and contacts is off",
@@ -135,7 +97,9 @@ async fn plan(engine: &Engine, object: ObjectType, c: &Change, settings: &Settin
         return Ok((Plan::Skip(RecordMessage::ObjectWriteDisabled, what.into()), action));
     }
     if c.delete {
-        return Ok((c.salesforce_id.clone().map_or(Plan::Drop, Plan::Delete), action));
+        // No id: the create may still have reached Salesforce (it was in flight when the record
+        // was deleted, or its push was interrupted before the answer came back).
+        return Ok((c.salesforce_id.clone().map_or(Plan::Find, Plan::Delete), action));
     }
     let (pool, ws) = (engine.pool(), engine.workspace().as_str());
     let sobject = object.sobject();
@@ -218,7 +182,9 @@ async fn plan(engine: &Engine, object: ObjectType, c: &Change, settings: &Settin
     Ok(match sf_id {
         Some(id) => {
             body.insert("Id".into(), json!(id));
-            (Plan::Update(Value::Object(body)), RecordAction::Updated)
+            // Linked by an inbound sync after an interrupted push created it: still its create.
+            let action = if c.created_in_conversion { RecordAction::Created } else { RecordAction::Updated };
+            (Plan::Update(Value::Object(body)), action)
         }
         None => {
             body.insert("Conversion_Id__c".into(), json!(c.conversion_id));
@@ -241,40 +207,62 @@ fn record(c: &Change, status: RecordStatus, action: RecordAction, message: Optio
     }
 }
 
+/// A record's result. `action` is what the change is in Conversion: a create stays a create when
+/// the upsert found the record already there (`created: false`), since only an interrupted push of
+/// this same change can have put it there.
 fn from_result(c: &Change, action: RecordAction, r: &SaveResult) -> NewRecord {
     if r.success {
-        let action = match r.created {
-            Some(true) => RecordAction::Created,
-            Some(false) => RecordAction::Updated,
-            None => action,
-        };
+        let action = if r.created == Some(true) { RecordAction::Created } else { action };
         record(c, RecordStatus::Success, action, None, None, r.id.clone())
     } else {
         record(c, RecordStatus::Failed, action, Some(outbound_message(&r.errors)), Some(error_detail(&r.errors)), None)
     }
 }
 
-/// Pushes one batch of `object`: returns the run, its record count and a whole-run failure.
-async fn push_batch(engine: &Engine, object: ObjectType) -> Result<(Option<RunId>, usize, Option<RunFailure>), SyncError> {
+/// Pushes one batch of `object` due at `due`: returns the run, its record count and a whole-run
+/// failure.
+async fn push_batch(engine: &Engine, object: ObjectType, due: i64) -> Result<(Option<RunId>, usize, Option<RunFailure>), SyncError> {
     let (pool, ws) = (engine.pool(), engine.workspace());
-    let changes = load_batch(engine, object).await?;
+    let started_at = engine.now_ms();
+    let mut changes = outbox::load_batch(engine, object, due).await?;
     let settings = super::state::settings(pool, ws).await?;
     let mut planned = Vec::with_capacity(changes.len());
     for c in &changes {
         planned.push(plan(engine, object, c, &settings).await?);
     }
-    let reportable = planned.iter().filter(|(p, _)| !matches!(p, Plan::Drop)).count();
-    if reportable == 0 {
-        settle(engine, object, &changes, &[], &[]).await?;
-        return Ok((None, 0, None));
-    }
-    let new_run = NewRun {
+    let new_run = |expected: usize| NewRun {
         direction: Direction::Outbound,
         object_type: object,
         trigger: Trigger::Push,
-        started_at: engine.now_ms(),
-        expected_total: Some(reportable as i64),
+        started_at,
+        expected_total: Some(expected as i64),
     };
+    for (i, (p, _)) in planned.iter_mut().enumerate() {
+        if !matches!(p, Plan::Find) {
+            continue;
+        }
+        match find_by_conversion_id(engine.client(), object, &changes[i].conversion_id).await {
+            Ok(Some(id)) => {
+                changes[i].salesforce_id = Some(id.clone());
+                *p = Plan::Delete(id);
+            }
+            // Salesforce never had it: the delete cancels a create that did not reach it.
+            Ok(None) => *p = Plan::Drop,
+            // The object cannot be read: this record's failure, held back like a refused write,
+            // rather than a whole-run failure that would stop every other change behind it.
+            Err(e) if e.is_insufficient_access() => *p = Plan::Fail(RecordMessage::InsufficientPermissions, e.to_string()),
+            Err(e) => {
+                let failure = engine.fail_whole_run(None, new_run(changes.len()), &e.into()).await?;
+                return Ok((None, 0, Some(failure)));
+            }
+        }
+    }
+    let reportable = planned.iter().filter(|(p, _)| !matches!(p, Plan::Drop)).count();
+    if reportable == 0 {
+        settle(engine, object, &changes, &[]).await?;
+        return Ok((None, 0, None));
+    }
+    let new_run = new_run(reportable);
     let run = store::begin_run(pool, ws, &new_run).await?;
     let mut done: Vec<(usize, NewRecord)> = Vec::new();
     let mut updates = Vec::new();
@@ -283,10 +271,11 @@ async fn push_batch(engine: &Engine, object: ObjectType) -> Result<(Option<RunId
     for (i, (p, action)) in planned.iter().enumerate() {
         match p {
             Plan::Skip(m, d) => done.push((i, record(&changes[i], RecordStatus::Skipped, *action, Some(*m), Some(d.clone()), None))),
-            Plan::Update(v) => updates.push((i, v)),
-            Plan::Create(v) => creates.push((i, v)),
+            Plan::Fail(m, d) => done.push((i, record(&changes[i], RecordStatus::Failed, *action, Some(*m), Some(d.clone()), None))),
+            Plan::Update(v) => updates.push((i, v, *action)),
+            Plan::Create(v) => creates.push((i, v, *action)),
             Plan::Delete(id) => deletes.push((i, id)),
-            Plan::Drop => {}
+            Plan::Find | Plan::Drop => {}
         }
     }
     let client = engine.client();
@@ -294,17 +283,17 @@ async fn push_batch(engine: &Engine, object: ObjectType) -> Result<(Option<RunId
     // cannot lose what Salesforce already accepted.
     let result: Result<(), SyncError> = async {
         if !updates.is_empty() {
-            let body: Vec<&Value> = updates.iter().map(|(_, v)| *v).collect();
+            let body: Vec<&Value> = updates.iter().map(|(_, v, _)| *v).collect();
             let results = client.update(&body).await?;
             let recs: Vec<(usize, NewRecord)> =
-                updates.iter().zip(&results).map(|((i, _), r)| (*i, from_result(&changes[*i], RecordAction::Updated, r))).collect();
+                updates.iter().zip(&results).map(|((i, _, a), r)| (*i, from_result(&changes[*i], *a, r))).collect();
             commit(engine, run, object, &changes, &mut done, recs).await?;
         }
         if !creates.is_empty() {
-            let body: Vec<&Value> = creates.iter().map(|(_, v)| *v).collect();
+            let body: Vec<&Value> = creates.iter().map(|(_, v, _)| *v).collect();
             let results = client.upsert(object.sobject(), "Conversion_Id__c", &body).await?;
             let recs: Vec<(usize, NewRecord)> =
-                creates.iter().zip(&results).map(|((i, _), r)| (*i, from_result(&changes[*i], RecordAction::Created, r))).collect();
+                creates.iter().zip(&results).map(|((i, _, a), r)| (*i, from_result(&changes[*i], *a, r))).collect();
             commit(engine, run, object, &changes, &mut done, recs).await?;
         }
         for (i, id) in &deletes {
@@ -313,9 +302,9 @@ async fn push_batch(engine: &Engine, object: ObjectType) -> Result<(Option<RunId
                 Err(e) if e.status() == Some(404) || e.error_code() == Some("ENTITY_IS_DELETED") => {
                     record(&changes[*i], RecordStatus::Success, RecordAction::Deleted, None, None, None)
                 }
-                Err(e) if matches!(e, crate::salesforce::SalesforceError::Api { status: 400..=403, .. }) && !e.needs_reconnect() && !e.is_limit_exceeded() => {
+                Err(e) if matches!(e, SalesforceError::Api { status: 400..=403, .. }) && !e.needs_reconnect() && !e.is_limit_exceeded() => {
                     let errors = match &e {
-                        crate::salesforce::SalesforceError::Api { errors, .. } => errors
+                        SalesforceError::Api { errors, .. } => errors
                             .iter()
                             .map(|b| crate::salesforce::RecordError::new(&b.error_code, b.message.clone(), &[]))
                             .collect(),
@@ -336,7 +325,7 @@ async fn push_batch(engine: &Engine, object: ObjectType) -> Result<(Option<RunId
             // Dropped changes (records gone before they reached Salesforce) leave the queue too.
             let dropped: Vec<Change> =
                 planned.iter().zip(&changes).filter(|((p, _), _)| matches!(p, Plan::Drop)).map(|(_, c)| c.clone()).collect();
-            settle(engine, object, &dropped, &[], &[]).await?;
+            settle(engine, object, &dropped, &[]).await?;
             store::finish_run(pool, ws, run, engine.now_ms()).await?;
             Ok((Some(run), reportable, None))
         }
@@ -347,8 +336,18 @@ async fn push_batch(engine: &Engine, object: ObjectType) -> Result<(Option<RunId
     }
 }
 
-/// Commits `recs` plus any skips still waiting in `done`: run records, outbox removal and the
-/// Salesforce ids of created records, in one transaction.
+/// The id of the live `object` record whose `Conversion_Id__c` is `conversion_id`, if any.
+/// Doc: <https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_quotedstringescapes.htm>
+async fn find_by_conversion_id(client: &SalesforceClient, object: ObjectType, conversion_id: &str) -> Result<Option<String>, SalesforceError> {
+    let quoted = conversion_id.replace('\\', "\\\\").replace('\'', "\\'");
+    let soql = format!("SELECT Id FROM {} WHERE Conversion_Id__c = '{quoted}' LIMIT 1", object.sobject());
+    let mut stream = client.query::<Record>(soql);
+    let page = stream.next_page().await?;
+    Ok(page.and_then(|p| p.records.into_iter().next()).and_then(|r| r.get("Id").and_then(Value::as_str).map(str::to_string)))
+}
+
+/// Commits `recs` plus any skips still waiting in `done`: run records, outbox removal (or, for a
+/// failure that can pass, the retry), the Salesforce ids of created records, in one transaction.
 async fn commit(
     engine: &Engine,
     run: RunId,
@@ -362,53 +361,89 @@ async fn commit(
     if all.is_empty() {
         return Ok(());
     }
-    let settled: Vec<Change> = all.iter().map(|(i, _)| changes[*i].clone()).collect();
+    let now = engine.now_ms();
+    let mut settled = Vec::with_capacity(all.len());
+    let mut deferred = Vec::new();
+    for (i, rec) in all.iter_mut() {
+        match retry(&engine.config().record_retry, object, &changes[*i], rec, now) {
+            Some(d) => deferred.push(d),
+            None => settled.push(changes[*i].clone()),
+        }
+    }
     let created: Vec<(String, String)> = all
         .iter()
         .filter(|(_, r)| r.status == RecordStatus::Success && r.action != RecordAction::Deleted)
         .filter_map(|(i, r)| Some((changes[*i].conversion_id.clone(), r.salesforce_id.clone()?)))
         .collect();
+    let wrote = all.iter().any(|(_, r)| r.status == RecordStatus::Success);
     let records: Vec<NewRecord> = all.into_iter().map(|(_, r)| r).collect();
     let mut tx = engine.pool().begin_with("BEGIN IMMEDIATE").await.map_err(StoreError::from)?;
     store::append_records_in(&mut tx, engine.workspace(), run, records).await?;
-    settle_in(&mut tx, engine, object, &settled, &created).await?;
+    outbox::settle_in(&mut tx, engine, object, &settled, &created).await?;
+    if wrote {
+        outbox::access_restored_in(&mut tx, engine, object, now).await?;
+    }
+    outbox::defer_in(&mut tx, engine, &deferred).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(())
 }
 
-async fn settle(engine: &Engine, object: ObjectType, changes: &[Change], _r: &[NewRecord], created: &[(String, String)]) -> Result<(), SyncError> {
+/// Whether a failed record is pushed again, and when; says so in its detail either way, so the
+/// activity shows each attempt and which was the last.
+fn retry(policy: &super::batching::RecordRetry, object: ObjectType, c: &Change, rec: &mut NewRecord, now: i64) -> Option<Deferral> {
+    if rec.status != RecordStatus::Failed {
+        return None;
+    }
+    let message = rec.message?;
+    let why = Transient::of(message)?;
+    let failures = c.failures.saturating_add(1);
+    let delay = record_retry_delay(why, failures, policy);
+    let next = match (delay, why) {
+        (None, _) => "not pushed again".to_string(),
+        (Some(d), Transient::Locked) => format!("pushed again in {}", span(d)),
+        (Some(d), Transient::Access) => {
+            format!("pushed again once a push of {} succeeds, or in {}", object.plural(), span(d))
+        }
+    };
+    let note = format!("Attempt {failures} of {}: {next}.", policy.attempts);
+    rec.detail = Some(match rec.detail.take() {
+        Some(d) => format!("{}. {note}", d.trim_end_matches('.')),
+        None => note,
+    });
+    Some(Deferral { seqs: c.seqs.clone(), failures, retry_at: now.saturating_add(super::millis(delay?)), reason: message.code() })
+}
+
+/// A delay as a person reads it: "10 s", "20 min", "2 h".
+fn span(d: Duration) -> String {
+    let s = d.as_secs().max(1);
+    match s {
+        s if s % 3600 == 0 => format!("{} h", s / 3600),
+        s if s >= 60 && s % 60 == 0 => format!("{} min", s / 60),
+        s => format!("{s} s"),
+    }
+}
+
+async fn settle(engine: &Engine, object: ObjectType, changes: &[Change], created: &[(String, String)]) -> Result<(), SyncError> {
     if changes.is_empty() {
         return Ok(());
     }
     let mut tx = engine.pool().begin().await.map_err(StoreError::from)?;
-    settle_in(&mut tx, engine, object, changes, created).await?;
+    outbox::settle_in(&mut tx, engine, object, changes, created).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(())
 }
 
-/// Removes pushed changes from the outbox and stores the ids Salesforce gave new records.
-async fn settle_in(
-    conn: &mut sqlx::SqliteConnection,
-    engine: &Engine,
-    object: ObjectType,
-    changes: &[Change],
-    created: &[(String, String)],
-) -> Result<(), StoreError> {
-    let ws = engine.workspace().as_str();
-    for c in changes {
-        for seq in &c.seqs {
-            sqlx::query("DELETE FROM sync_outbox WHERE workspace_id = ? AND seq = ?").bind(ws).bind(seq).execute(&mut *conn).await?;
-        }
+#[cfg(test)]
+mod tests {
+    use super::span;
+    use std::time::Duration;
+
+    #[test]
+    fn retry_delays_read_as_a_person_would_say_them() {
+        assert_eq!(span(Duration::from_secs(10)), "10 s");
+        assert_eq!(span(Duration::from_secs(90)), "90 s");
+        assert_eq!(span(Duration::from_secs(1200)), "20 min");
+        assert_eq!(span(Duration::from_secs(7200)), "2 h");
+        assert_eq!(span(Duration::from_millis(1)), "1 s");
     }
-    let table = crate::conversion::store::spec(object).table;
-    for (id, sf) in created {
-        let extra = if table == "conversion_contacts" { ", salesforce_object = COALESCE(salesforce_object, 'Contact')" } else { "" };
-        sqlx::query(&format!("UPDATE OR IGNORE {table} SET salesforce_id = ?{extra} WHERE workspace_id = ? AND id = ? AND salesforce_id IS NULL"))
-            .bind(sf)
-            .bind(ws)
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(())
 }

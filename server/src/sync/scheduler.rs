@@ -136,7 +136,8 @@ pub async fn run_outbound(engine: Engine) {
                     if o.records > 0 {
                         tracing::info!(records = o.records, runs = o.runs.len(), "outbound push");
                     }
-                    // Changes are announced; the poll only catches writes made outside this process.
+                    // Changes are announced; the poll catches writes made outside this process
+                    // and records whose retry has come due (10 s at the soonest).
                     Duration::from_secs(5)
                 }
                 Err(e) => {
