@@ -1,7 +1,8 @@
 //! Inbound sync and what its runs say about themselves, with the store and the local org running
 //! for real and its fault controls doing the breaking: one unreadable object fails only its own
 //! run, connection failures pause the whole pass, the daily limit's pause ends when the org's
-//! limit allows, a run's duration covers the wait for Salesforce.
+//! limit allows, a run's duration covers the wait for Salesforce, a run of several pages shows
+//! its progress while it runs.
 
 use app::domain::{ObjectType, Trigger};
 use server::fake_org::{FakeOrg, FaultCommand};
@@ -179,5 +180,34 @@ async fn once_the_daily_limit_resets_syncing_resumes_long_before_the_pause_ends(
     for l in loops {
         l.await.unwrap();
     }
+    s.org.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_of_several_pages_shows_its_records_while_it_runs() {
+    // One backfill run of every contact (about 900), fetched in pages of 200 from an org that
+    // takes 200 ms to answer each.
+    let config = EngineConfig { page_size: 200, ..EngineConfig::default() };
+    let s = setup(3_000, config).await;
+    s.org.apply_fault(FaultCommand::SetLatency { ms: 200 });
+    let engine = s.engine.clone();
+    let sync = tokio::spawn(async move { inbound::sync_object(&engine, ObjectType::Contact, Trigger::Scheduled).await });
+    // What the list and the run page read while it runs: the run's row, as polled.
+    let filters = app::domain::RunFilters { object_type: Some(ObjectType::Contact), ..Default::default() };
+    let mut seen: Vec<i64> = Vec::new();
+    while !sync.is_finished() {
+        if let Some(run) = app::store::list_runs(&s.pool, &s.ws, &filters, 1).await.unwrap().runs.pop() {
+            if run.status == app::domain::RunStatus::InProgress && seen.last() != Some(&run.counts.processed()) {
+                seen.push(run.counts.processed());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let out = sync.await.unwrap().unwrap();
+    assert_eq!(out.runs.len(), 1);
+    let total = out.records as i64;
+    let between: Vec<i64> = seen.iter().copied().filter(|n| *n > 0 && *n < total).collect();
+    assert!(between.len() >= 2, "the run showed {seen:?} on its way to {total}");
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "counts only grow: {seen:?}");
     s.org.shutdown().await;
 }
