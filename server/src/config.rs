@@ -46,6 +46,12 @@ pub struct Config {
     #[arg(long, env = "SYNC_INTERVAL_SECS", default_value_t = 20)]
     pub sync_interval_secs: u64,
 
+    /// While Salesforce's daily API limit pauses syncing, seconds between checks of `/limits`
+    /// (one API request each) for requests to spare again; syncing resumes at the first that finds
+    /// some, instead of waiting out the pause (15 minutes, 60 seconds in the demo).
+    #[arg(long, env = "SYNC_LIMIT_CHECK_SECS", default_value_t = 30)]
+    pub limit_check_secs: u64,
+
     /// Records per query page (Salesforce serves 200-2,000).
     #[arg(long, env = "SYNC_PAGE_SIZE", default_value_t = 2_000)]
     pub page_size: u32,

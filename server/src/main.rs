@@ -60,14 +60,7 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         storage: storage.clone(),
     };
     app::store::ensure_workspace(&state.pool, &state.workspace, &config.workspace_name, state.now_ms()).await.map_err(not_written)?;
-    let interrupted = store::fail_interrupted_runs(
-        &state.pool,
-        &state.workspace,
-        state.now_ms(),
-        "The server stopped while this batch was running. Its records are synced again on the next run.",
-    )
-    .await
-    .map_err(not_written)?;
+    let interrupted = store::fail_interrupted_runs(&state.pool, &state.workspace, state.now_ms()).await.map_err(not_written)?;
     if interrupted > 0 {
         tracing::warn!(interrupted, "marked runs left in progress by the previous process as failed");
     }
@@ -191,6 +184,7 @@ fn engine_config(config: &Config, limit_pause_secs: u64) -> EngineConfig {
         interval: Duration::from_secs(config.sync_interval_secs.max(1)),
         page_size: config.page_size,
         limit_pause: Duration::from_secs(limit_pause_secs),
+        limit_check_every: Duration::from_secs(config.limit_check_secs.max(1)),
         ..EngineConfig::default()
     }
 }

@@ -4,6 +4,7 @@
 pub mod connection;
 pub mod filters;
 pub mod health;
+pub mod interrupted;
 pub mod settings;
 pub mod messages;
 

@@ -86,7 +86,7 @@ pub fn RateLimitsCard(c: ConnectionView, as_of: i64) -> impl IntoView {
                     <h3 class="callout__title">{RunMessage::ApiLimitExceeded.title()}</h3>
                     <p>{RunMessage::ApiLimitExceeded.meaning()}</p>
                     <p class="callout__todo"><strong>"What to do: "</strong>{RunMessage::ApiLimitExceeded.what_to_do()}</p>
-                    {paused.map(|ms| view! { <p>"No further calls are made until "<LocalTimeIsland ms/>"."</p> })}
+                    {paused.map(|ms| view! { <p>"Syncing resumes as soon as Salesforce allows requests again, and tries again at "<LocalTimeIsland ms/>" at the latest."</p> })}
                 </div>
             })}
         </section>

@@ -12,7 +12,8 @@ pub use connection::{connection_view, record_api_usage, save_connected, save_dis
 pub use settings::{load_settings, save_settings};
 pub use records::{append_records, append_records_in, list_records, poll_records, NewRecord, RecordsPage};
 pub use runs::{
-    begin_run, fail_abandoned_runs, fail_interrupted_runs, fail_run, finish_run, get_run, health, list_runs,
+    begin_run, begin_run_listed_at, fail_abandoned_runs, fail_interrupted_runs, fail_run, finish_run, get_run, health,
+    list_runs,
     poll_runs, workspace_has_runs, NewRun, RunsPage, WatchedRun, PAGE_SIZE,
 };
 

@@ -89,7 +89,16 @@ pub struct NewRun {
 
 /// Starts a run (status in progress, all counts zero).
 pub async fn begin_run(pool: &SqlitePool, ws: &WorkspaceId, run: &NewRun) -> Result<RunId, StoreError> {
-    let id = RunId::new_at(run.started_at);
+    begin_run_listed_at(pool, ws, run, run.started_at).await
+}
+
+/// Starts a run whose work began before it could be listed: an inbound batch starts with the fetch
+/// of its first page, and is known to hold records only once that page is in hand. Its start
+/// (`run.started_at`) is when the work began; its id is taken at `listed_at` (now), so the list,
+/// ordered by id, receives it after every run already listed, and a live page that asks for runs
+/// newer than its newest still gets it.
+pub async fn begin_run_listed_at(pool: &SqlitePool, ws: &WorkspaceId, run: &NewRun, listed_at: i64) -> Result<RunId, StoreError> {
+    let id = RunId::new_at(listed_at.max(run.started_at));
     sqlx::query(
         "INSERT INTO sync_runs (id, workspace_id, direction, object_type, trigger, status, started_at, expected_total) \
          VALUES (?, ?, ?, ?, ?, 'in_progress', ?, ?)",
@@ -143,19 +152,34 @@ pub async fn fail_run(
 }
 
 /// At start-up: the workspace's runs a previous process left in progress can never finish; they
-/// fail with a clear message (the work itself is retried by whoever owns it).
-pub async fn fail_interrupted_runs(pool: &SqlitePool, ws: &WorkspaceId, now_ms: i64, detail: &str) -> Result<u64, StoreError> {
-    let done = sqlx::query(
-        "UPDATE sync_runs SET status = 'failed', finished_at = ?, failure_code = ?, failure_detail = ? \
+/// fail, each saying what it had saved: a batch commits as it goes, so those records stay (and
+/// stay counted), and only the rest is done again by whoever owns the work.
+pub async fn fail_interrupted_runs(pool: &SqlitePool, ws: &WorkspaceId, now_ms: i64) -> Result<u64, StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let left: Vec<(Uuid, String, i64, Option<i64>)> = sqlx::query_as(
+        "SELECT id, direction, created + updated + deleted + skipped + failed, expected_total FROM sync_runs \
          WHERE workspace_id = ? AND status = 'in_progress'",
     )
-    .bind(now_ms)
-    .bind(RunMessage::UnknownError.code())
-    .bind(detail)
     .bind(ws.as_str())
-    .execute(pool)
+    .fetch_all(&mut *tx)
     .await?;
-    Ok(done.rows_affected())
+    for (id, direction, saved, expected) in &left {
+        let direction = Direction::parse(direction).ok_or_else(|| decode_err("direction", direction))?;
+        let detail = crate::domain::interrupted::interrupted_detail(direction, *saved, *expected);
+        sqlx::query(
+            "UPDATE sync_runs SET status = 'failed', finished_at = ?, failure_code = ?, failure_detail = ? \
+             WHERE workspace_id = ? AND id = ?",
+        )
+        .bind(now_ms)
+        .bind(RunMessage::UnknownError.code())
+        .bind(detail)
+        .bind(ws.as_str())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(left.len() as u64)
 }
 
 /// Fails the runs of `direction` (of `object`, when given) still in progress although nobody works

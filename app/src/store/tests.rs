@@ -99,17 +99,31 @@ async fn failed_runs_keep_their_message_and_detail() {
 async fn interrupted_runs_fail_at_start_up() {
     let (pool, ws) = db().await;
     let id = begin_run(&pool, &ws, &new_run(Direction::Outbound, ObjectType::Contact, T0)).await.unwrap();
+    // A backfill that had saved three of its five records when the server stopped.
+    let backfill = NewRun { expected_total: Some(5), ..new_run(Direction::Inbound, ObjectType::Contact, T0 + 2) };
+    let part = begin_run(&pool, &ws, &backfill).await.unwrap();
+    append_records(&pool, &ws, part, &vec![rec(RecordStatus::Success, RecordAction::Created, None); 3]).await.unwrap();
     // Another workspace's run in progress belongs to another process: left alone.
     let other = WorkspaceId("ws-b".into());
     let theirs = begin_run(&pool, &other, &new_run(Direction::Inbound, ObjectType::Lead, T0 + 1)).await.unwrap();
-    assert_eq!(fail_interrupted_runs(&pool, &ws, T0 + 5, "stopped").await.unwrap(), 1);
+    assert_eq!(fail_interrupted_runs(&pool, &ws, T0 + 5).await.unwrap(), 2);
     let run = get_run(&pool, &ws, id).await.unwrap().unwrap();
     assert_eq!(run.status, RunStatus::Failed);
-    assert_eq!(run.failure.unwrap().message, RunMessage::UnknownError);
+    let failure = run.failure.unwrap();
+    assert_eq!(failure.message, RunMessage::UnknownError);
+    assert!(failure.detail.contains("before the result of any of its changes had been saved"), "{}", failure.detail);
+    // Each run says what it kept; its records and counts stay.
+    let run = get_run(&pool, &ws, part).await.unwrap().unwrap();
+    assert_eq!(run.counts.created, 3);
+    assert_eq!(
+        run.failure.unwrap().detail,
+        "The server stopped while this batch was running, after 3 of its 5 records had been saved. \
+         They stay saved; the rest are synced on the next run."
+    );
     assert_eq!(get_run(&pool, &other, theirs).await.unwrap().unwrap().status, RunStatus::InProgress);
     // Listed under its whole-run message.
     let f = RunFilters { message: Some(Message::Run(RunMessage::UnknownError)), ..Default::default() };
-    assert_eq!(list_runs(&pool, &ws, &f, 10).await.unwrap().runs.iter().map(|r| r.id).collect::<Vec<_>>(), vec![id]);
+    assert_eq!(list_runs(&pool, &ws, &f, 10).await.unwrap().runs.iter().map(|r| r.id).collect::<Vec<_>>(), vec![part, id]);
 }
 
 #[tokio::test]

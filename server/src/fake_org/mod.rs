@@ -215,6 +215,12 @@ impl FakeOrg {
         self.org.stats.requests.load(Ordering::Relaxed)
     }
 
+    /// `DailyApiRequests` as the org counts it now: (used, max), without spending a request.
+    pub fn daily_api_usage(&self) -> (u64, u64) {
+        let mut usage = lock(&self.org.usage);
+        (usage.used(org::now_minute()), usage.max)
+    }
+
     pub fn page_stats(&self) -> PageStats {
         page_stats(&self.org)
     }

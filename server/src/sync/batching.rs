@@ -20,8 +20,11 @@ pub struct EngineConfig {
     pub backfill_batch_size: usize,
     /// Records per outbound run (sObject Collections take at most 200).
     pub push_batch_size: usize,
-    /// No API calls for this long after the daily limit was exceeded.
+    /// No API calls for at most this long after the daily limit was exceeded.
     pub limit_pause: Duration,
+    /// While the limit pauses syncing, how often `/limits` is asked whether Salesforce has
+    /// requests to spare again (one request each time): syncing resumes as soon as it has.
+    pub limit_check_every: Duration,
     /// First retry delay of the outbound worker after a whole-run failure.
     pub retry_base: Duration,
     pub retry_max: Duration,
@@ -96,6 +99,7 @@ impl Default for EngineConfig {
             backfill_batch_size: 50_000,
             push_batch_size: 200,
             limit_pause: Duration::from_secs(15 * 60),
+            limit_check_every: Duration::from_secs(30),
             retry_base: Duration::from_secs(1),
             retry_max: Duration::from_secs(60),
             record_retry: RecordRetry::default(),
@@ -114,6 +118,13 @@ pub fn run_message(e: &SalesforceError) -> RunMessage {
     } else {
         RunMessage::UnknownError
     }
+}
+
+/// Whether a whole-run failure concerns the connection rather than one object: an authentication
+/// failure or an exhausted daily limit fails every object alike, so the rest of a pass waits. Any
+/// other failure (one object unreadable, one object's error) is that object's alone.
+pub fn stops_the_pass(m: RunMessage) -> bool {
+    matches!(m, RunMessage::AuthenticationFailure | RunMessage::ApiLimitExceeded)
 }
 
 /// Delay before attempt `failures + 1` after `failures` whole-run failures in a row: doubling from
@@ -144,6 +155,14 @@ mod tests {
         assert_eq!(run_message(&api(500, "UNKNOWN_EXCEPTION")), RunMessage::UnknownError);
         let down = SalesforceError::Unavailable { attempts: 4, detail: "503".into() };
         assert_eq!(run_message(&down), RunMessage::UnknownError);
+    }
+
+    #[test]
+    fn only_connection_failures_stop_the_pass() {
+        assert!(stops_the_pass(RunMessage::AuthenticationFailure));
+        assert!(stops_the_pass(RunMessage::ApiLimitExceeded));
+        assert!(!stops_the_pass(RunMessage::InsufficientPermissions));
+        assert!(!stops_the_pass(RunMessage::UnknownError));
     }
 
     #[test]

@@ -73,27 +73,33 @@ pub async fn sync_object(engine: &Engine, object: ObjectType, requested: Trigger
     let mut out = InboundOutcome::default();
     let mut open: Option<Open> = None;
     let mut consumed: u64 = 0;
-    let new_run = |expected: Option<i64>| NewRun {
+    // A run covers the wait for Salesforce as well as the writing: it starts when the fetch of its
+    // first page starts (`started_at`), though it is listed only once that page is in hand and
+    // known to hold records (an incremental sync that finds nothing makes no run).
+    let new_run = |started_at: i64, expected: Option<i64>| NewRun {
         direction: Direction::Inbound,
         object_type: object,
         trigger,
-        started_at: engine.now_ms(),
+        started_at,
         expected_total: expected,
     };
     // The next page is fetched while the current one commits: the org's answer and its decoding
     // overlap SQLite's work instead of adding to it.
+    let mut fetch_started = engine.now_ms();
     let mut fetched = stream.next_page().await;
     loop {
         // SIGTERM: the page in hand has been committed or rolled back; stop here.
         if engine.is_cancelled() {
             break;
         }
+        // When the fetch of the page in hand began: the start of a run that begins with it.
+        let page_started = fetch_started;
         let page = match fetched {
             Ok(Some(page)) => page,
             Ok(None) => break,
             Err(e) => {
                 let e = SyncError::from(e);
-                out.failure = Some(engine.fail_whole_run(open.take().map(|o| o.id), new_run(None), &e).await?);
+                out.failure = Some(engine.fail_whole_run(open.take().map(|o| o.id), new_run(page_started, None), &e).await?);
                 return Ok(out);
             }
         };
@@ -115,7 +121,8 @@ pub async fn sync_object(engine: &Engine, object: ObjectType, requested: Trigger
                     Some(o) => o,
                     None => {
                         let remaining = total.saturating_sub(consumed).min(batch as u64) as i64;
-                        let id = store::begin_run(pool, ws, &new_run(Some(remaining.max(rest.len().min(batch) as i64)))).await?;
+                        let expected = Some(remaining.max(rest.len().min(batch) as i64));
+                        let id = store::begin_run_listed_at(pool, ws, &new_run(page_started, expected), engine.now_ms()).await?;
                         out.runs.push(id);
                         Open { id, records: 0 }
                     }
@@ -125,7 +132,7 @@ pub async fn sync_object(engine: &Engine, object: ObjectType, requested: Trigger
                 rest = tail;
                 let finishes_backfill = backfill && last_page && rest.is_empty();
                 if let Err(e) = commit_chunk(engine, object, current.id, chunk, &mut cursor, finishes_backfill, &mut seen, &settings).await {
-                    return Ok(Some(engine.fail_whole_run(Some(current.id), new_run(None), &e).await?));
+                    return Ok(Some(engine.fail_whole_run(Some(current.id), new_run(page_started, None), &e).await?));
                 }
                 consumed += take as u64;
                 out.records += take;
@@ -143,6 +150,7 @@ pub async fn sync_object(engine: &Engine, object: ObjectType, requested: Trigger
             if last_page {
                 Ok(None)
             } else {
+                fetch_started = engine.now_ms();
                 stream.next_page().await
             }
         };

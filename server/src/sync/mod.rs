@@ -204,6 +204,21 @@ impl Engine {
         Ok(())
     }
 
+    /// Salesforce has requests to spare again before the limit's pause ended: the pause is lifted
+    /// and the loops woken, so what waited for it runs now.
+    pub async fn limit_cleared(&self) -> Result<(), SyncError> {
+        state::set_limit_pause(self.pool(), self.workspace(), None, self.now_ms()).await?;
+        self.wake();
+        self.outbox_changed();
+        Ok(())
+    }
+
+    /// Whether the daily limit pauses API calls right now (connected, a pause not yet over).
+    pub async fn limit_paused(&self) -> Result<bool, SyncError> {
+        let c = state::connection(self.pool(), self.workspace()).await?;
+        Ok(c.state == "connected" && c.limit_paused_until.is_some_and(|t| t > self.now_ms()))
+    }
+
     /// Whether API calls are allowed now (connected, and not paused by the daily limit).
     pub async fn may_call(&self) -> Result<bool, SyncError> {
         let c = state::connection(self.pool(), self.workspace()).await?;
@@ -285,7 +300,8 @@ impl Engine {
         }
         let id = match run {
             Some(id) => id,
-            None => app::store::begin_run(self.pool(), self.workspace(), &new_run).await?,
+            // Listed now, started when its work did (the fetch that failed, with its retries).
+            None => app::store::begin_run_listed_at(self.pool(), self.workspace(), &new_run, now).await?,
         };
         app::store::fail_run(self.pool(), self.workspace(), id, now, &failure).await?;
         tracing::warn!(run = %id, object = %new_run.object_type, direction = %new_run.direction, error = %error, "sync run failed");

@@ -2,23 +2,26 @@
 //! `Notify` and the cancellation token.
 //!
 //! - Inbound: every `interval` (or at once on "sync now"), each object in dependency order. An
-//!   object is never synced twice at once ([`Engine::claim`]); a connection that needs
-//!   reconnecting or an exceeded daily limit pauses the loop.
+//!   object is never synced twice at once ([`Engine::claim`]). One object's failure (not
+//!   readable, an error of its own) fails that object's run and the pass goes on with the next;
+//!   a connection that needs reconnecting or an exceeded daily limit pauses the whole loop.
 //! - Outbound: wakes at once when the outbox has work; after a whole-run failure it backs off.
 
-use super::batching::retry_delay;
+use super::batching::{retry_delay, stops_the_pass};
 use super::mapping::INBOUND_ORDER;
+use super::inbound::InboundOutcome;
 use super::{inbound, outbound, state, Engine, SyncError};
 use app::domain::{ObjectType, Trigger};
 use std::time::Duration;
 
 /// What an inbound pass did, deciding the next wait.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Pass {
+pub enum Pass {
     /// Synced (or nothing to do): wait for the interval.
     Done,
-    /// Paused (disconnected, reconnect needed, limit exceeded): wait for the interval; a
-    /// reconnect wakes the wait, and the pass runs if the interval is over.
+    /// Paused (disconnected, reconnect needed, limit exceeded): wait for the interval, or less:
+    /// when the connection allows calls again (a reconnect, the daily limit lifted) the loop is
+    /// woken and the pass that was held back runs at once.
     Paused,
 }
 
@@ -29,7 +32,7 @@ pub async fn run_inbound(engine: Engine) {
         tracing::debug!(?pass, "inbound pass over");
         let pass_end = engine.now_ms();
         let interval = inbound_interval(&engine).await;
-        if !next_pass_due(&engine, pass_end, interval).await {
+        if !wait_for_pass(&engine, pass_end, interval, pass == Pass::Paused).await {
             return;
         }
     }
@@ -50,20 +53,31 @@ async fn inbound_interval(engine: &Engine) -> Duration {
 /// settings or a reconnect ([`Engine::wake`]) make it read the schedule again and count the new
 /// interval from the same `pass_end`, so shortening it from an hour to a minute does not wait out
 /// the hour. False when cancelled.
-pub async fn next_pass_due(engine: &Engine, pass_end: i64, mut interval: Duration) -> bool {
+pub async fn next_pass_due(engine: &Engine, pass_end: i64, interval: Duration) -> bool {
+    wait_for_pass(engine, pass_end, interval, false).await
+}
+
+/// [`next_pass_due`]; after a paused pass (`held_back`), also as soon as a wake finds that calls
+/// are allowed again.
+async fn wait_for_pass(engine: &Engine, pass_end: i64, mut interval: Duration, held_back: bool) -> bool {
     loop {
         let left = pass_end.saturating_add(super::millis(interval)).saturating_sub(engine.now_ms());
         let left = Duration::from_millis(u64::try_from(left).unwrap_or(0));
         tokio::select! {
             _ = engine.cancel_token().cancelled() => return false,
             _ = tokio::time::sleep(left) => return true,
-            _ = engine.wake_notified() => interval = inbound_interval(engine).await,
+            _ = engine.wake_notified() => {
+                if held_back && engine.may_call().await.unwrap_or(false) {
+                    return true;
+                }
+                interval = inbound_interval(engine).await;
+            }
         }
     }
 }
 
 /// Syncs `only` (or every object) once. Errors are logged: a failed run is already recorded.
-async fn inbound_pass(engine: &Engine, only: Option<ObjectType>, trigger: Trigger) -> Pass {
+pub async fn inbound_pass(engine: &Engine, only: Option<ObjectType>, trigger: Trigger) -> Pass {
     let enabled = match state::settings(engine.pool(), engine.workspace()).await {
         Ok(s) => s,
         Err(e) => {
@@ -88,7 +102,13 @@ async fn inbound_pass(engine: &Engine, only: Option<ObjectType>, trigger: Trigge
             }
         }
         match inbound::sync_object(engine, object, trigger).await {
-            Ok(outcome) if outcome.failure.is_some() => return Pass::Paused,
+            Ok(InboundOutcome { failure: Some(f), .. }) if stops_the_pass(f.message) => return Pass::Paused,
+            // Its run is failed with its message and its cursor stays; the objects after it still
+            // sync (a record that needs one of its rows, such as an event's contact, is skipped
+            // with its own message, as when it arrives before that row).
+            Ok(InboundOutcome { failure: Some(f), .. }) => {
+                tracing::warn!(%object, message = f.message.code(), "inbound sync of this object failed; the pass goes on");
+            }
             Ok(outcome) => {
                 if outcome.records > 0 {
                     tracing::info!(%object, records = outcome.records, runs = outcome.runs.len(), "inbound sync");
