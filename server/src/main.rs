@@ -34,6 +34,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         leptos_options.site_addr = addr;
     }
     let addr = leptos_options.site_addr;
+    let assets = server::site::Assets::find(&mut leptos_options);
 
     let pool = store::open(&config.database).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -105,6 +106,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         move || provide_context(state.clone())
     };
     let api = api::router(ApiState { pool: state.pool.clone(), workspace: state.workspace.clone(), clock: state.clock.clone(), engine });
+    let site_options = leptos_options.clone();
     let router = axum::Router::new()
         .leptos_routes_with_context(&leptos_options, routes, context.clone(), {
             let options = leptos_options.clone();
@@ -115,6 +117,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .merge(api)
         .layer(axum::middleware::map_response(server::bad_request::args_errors_to_bad_request))
         .layer(axum::middleware::from_fn(server::same_origin::refuse_cross_site_changes));
+    let router = server::site::serve(router, &site_options, assets);
 
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     tracing::info!("Sync activity listening on http://{}", listener.local_addr()?);
