@@ -6,6 +6,7 @@
 
 use crate::api::ApiState;
 use crate::salesforce::{auth, SalesforceClient};
+use crate::site::Assets;
 use crate::sync::Engine;
 use app::store;
 use axum::extract::{Query, State};
@@ -27,19 +28,20 @@ pub fn routes() -> Router<ApiState> {
         .route("/settings/crm/salesforce/disconnect", post(disconnect))
 }
 
-/// A plain page for the rare dead ends of the flow, with the way back.
-fn page(status: StatusCode, title: &str, body: &str) -> Response {
+/// A plain page for the rare dead ends of the flow, with the way back, in the site's stylesheet.
+fn page(site: &Assets, status: StatusCode, title: &str, body: &str) -> Response {
+    let stylesheet = site.stylesheet();
     let html = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title} · Conversion</title>\
-         <link rel=\"stylesheet\" href=\"/pkg/sync-activity.css\"></head><body><main class=\"standalone\">\
+         <link rel=\"stylesheet\" href=\"{stylesheet}\"></head><body><main class=\"standalone\">\
          <div class=\"empty-state\"><h1>{title}</h1><p>{body}</p>\
          <a class=\"btn btn--primary\" href=\"/settings/crm\">Back to CRM &amp; Syncing</a></div></main></body></html>"
     );
     (status, Html(html)).into_response()
 }
 
-fn no_engine() -> Response {
-    page(StatusCode::SERVICE_UNAVAILABLE, "Salesforce is not configured", "This server runs without a Salesforce connection.")
+fn no_engine(site: &Assets) -> Response {
+    page(site, StatusCode::SERVICE_UNAVAILABLE, "Salesforce is not configured", "This server runs without a Salesforce connection.")
 }
 
 fn see_other(to: &str) -> Response {
@@ -68,8 +70,8 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 /// Sends the person to Salesforce's consent page, with a one-time `state` that the callback checks.
-async fn connect(State(s): State<ApiState>, headers: HeaderMap) -> Response {
-    let Some(engine) = &s.engine else { return no_engine() };
+async fn connect(State(s): State<ApiState>, site: Assets, headers: HeaderMap) -> Response {
+    let Some(engine) = &s.engine else { return no_engine(&site) };
     let state: String = {
         let bytes: [u8; 16] = rand::thread_rng().gen();
         bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -88,7 +90,7 @@ async fn connect(State(s): State<ApiState>, headers: HeaderMap) -> Response {
             .into_response(),
         Err(e) => {
             tracing::error!(error = %e, "authorize URL");
-            page(StatusCode::INTERNAL_SERVER_ERROR, "Salesforce could not be reached", "The login URL is not valid. Check the server's Salesforce configuration.")
+            page(&site, StatusCode::INTERNAL_SERVER_ERROR, "Salesforce could not be reached", "The login URL is not valid. Check the server's Salesforce configuration.")
         }
     }
 }
@@ -102,29 +104,30 @@ struct CallbackParams {
 }
 
 /// Salesforce sends the person back here: check `state`, exchange the code, resume syncing.
-async fn callback(State(s): State<ApiState>, headers: HeaderMap, Query(p): Query<CallbackParams>) -> Response {
-    let Some(engine) = &s.engine else { return no_engine() };
+async fn callback(State(s): State<ApiState>, site: Assets, headers: HeaderMap, Query(p): Query<CallbackParams>) -> Response {
+    let Some(engine) = &s.engine else { return no_engine(&site) };
     if let Some(error) = p.error {
         let why = p.error_description.unwrap_or(error);
-        return page(StatusCode::BAD_REQUEST, "Salesforce was not connected", &html_escape(&format!("Salesforce answered: {why}.")));
+        return page(&site, StatusCode::BAD_REQUEST, "Salesforce was not connected", &html_escape(&format!("Salesforce answered: {why}.")));
     }
     let expected = cookie(&headers, STATE_COOKIE);
     if expected.is_none() || expected != p.state {
         return page(
+            &site,
             StatusCode::BAD_REQUEST,
             "The connection could not be completed",
             "This answer from Salesforce does not belong to a Connect started in this browser. Start again with Connect Salesforce.",
         );
     }
     let Some(code) = p.code.filter(|c| !c.is_empty()) else {
-        return page(StatusCode::BAD_REQUEST, "The connection could not be completed", "Salesforce sent no authorization code. Start again with Connect Salesforce.");
+        return page(&site, StatusCode::BAD_REQUEST, "The connection could not be completed", "Salesforce sent no authorization code. Start again with Connect Salesforce.");
     };
     let client = engine.client();
     let token = match auth::exchange_code(client.http(), client.config(), &code, &redirect_uri(engine, &headers)).await {
         Ok(t) => t,
         Err(e) => {
             tracing::warn!(error = %e, "authorization code exchange failed");
-            return page(StatusCode::BAD_GATEWAY, "Salesforce refused the connection", "The authorization could not be exchanged for access. Start again with Connect Salesforce.");
+            return page(&site, StatusCode::BAD_GATEWAY, "Salesforce refused the connection", "The authorization could not be exchanged for access. Start again with Connect Salesforce.");
         }
     };
     client.reconnect(&token);
@@ -132,7 +135,7 @@ async fn callback(State(s): State<ApiState>, headers: HeaderMap, Query(p): Query
     let now = s.clock.now_ms();
     if let Err(e) = store::save_connected(&s.pool, &s.workspace, &token.instance_url, username.as_deref(), token.refresh_token.as_deref(), now).await {
         tracing::error!(error = %e, "saving the connection");
-        return page(StatusCode::INTERNAL_SERVER_ERROR, "The connection could not be saved", "Try Connect Salesforce again in a moment.");
+        return page(&site, StatusCode::INTERNAL_SERVER_ERROR, "The connection could not be saved", "Try Connect Salesforce again in a moment.");
     }
     if let Err(e) = engine.reconnected().await {
         tracing::error!(error = %e, "resuming the sync after reconnecting");
@@ -147,15 +150,15 @@ async fn callback(State(s): State<ApiState>, headers: HeaderMap, Query(p): Query
 /// Stops syncing, revokes the refresh token at Salesforce and forgets the tokens. A run in flight fails for want of them and leaves the
 /// state "disconnected" ([`crate::sync::state::mark_reconnect_needed`]); the loops start nothing
 /// new until Connect ([`Engine::may_call`]), also after a restart ([`on_start`]).
-async fn disconnect(State(s): State<ApiState>) -> Response {
-    let Some(engine) = &s.engine else { return no_engine() };
+async fn disconnect(State(s): State<ApiState>, site: Assets) -> Response {
+    let Some(engine) = &s.engine else { return no_engine(&site) };
     // Forgotten here whatever Salesforce answers; revoked there so nobody can use it again.
     if let Err(e) = engine.client().revoke_and_disconnect().await {
         tracing::warn!(error = %e, "revoking the refresh token at Salesforce");
     }
     if let Err(e) = store::save_disconnected(&s.pool, &s.workspace, s.clock.now_ms()).await {
         tracing::error!(error = %e, "saving the disconnection");
-        return page(StatusCode::INTERNAL_SERVER_ERROR, "Salesforce could not be disconnected", "Try again in a moment.");
+        return page(&site, StatusCode::INTERNAL_SERVER_ERROR, "Salesforce could not be disconnected", "Try again in a moment.");
     }
     see_other("/settings/crm")
 }

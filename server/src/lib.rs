@@ -10,6 +10,7 @@ pub mod fake_org;
 pub mod maintenance;
 pub mod salesforce;
 pub mod same_origin;
+pub mod site;
 pub mod sync;
 
 /// mimalloc instead of glibc's allocator: a backfill allocates a few small strings per field of

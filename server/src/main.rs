@@ -45,6 +45,7 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         leptos_options.site_addr = addr;
     }
     let addr = leptos_options.site_addr;
+    let assets = server::site::Assets::find(&mut leptos_options);
 
     let storage = store::StorageHealth::new(&config.database);
     let pool = store::open_with(&config.database, &storage).await?;
@@ -123,6 +124,7 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         move || provide_context(state.clone())
     };
     let api = api::router(ApiState { pool: state.pool.clone(), workspace: state.workspace.clone(), clock: state.clock.clone(), engine, storage });
+    let site_options = leptos_options.clone();
     let router = axum::Router::new()
         .leptos_routes_with_context(&leptos_options, routes, context.clone(), {
             let options = leptos_options.clone();
@@ -133,6 +135,7 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         .merge(api)
         .layer(axum::middleware::map_response(server::bad_request::args_errors_to_bad_request))
         .layer(axum::middleware::from_fn(server::same_origin::refuse_cross_site_changes));
+    let router = server::site::serve(router, &site_options, assets);
 
     let listener = tokio::net::TcpListener::bind(&addr)
         .await

@@ -40,11 +40,11 @@ pub async fn list_runs(
     before: Option<String>,
     after: Option<String>,
 ) -> Result<RunsResponse, ServerFnError> {
-    use super::ssr::{internal, no_store, state};
+    use super::ssr::{internal, no_cache, state};
     use crate::domain::RunsQuery;
     use crate::store;
 
-    no_store();
+    no_cache();
     let st = state()?;
     let (filters, notes) = RunsQuery { direction, object, from, to, tz, status, message, before, after }.parse();
     let page = store::list_runs(&st.pool, &st.workspace, &filters, store::PAGE_SIZE).await.map_err(internal)?;
@@ -71,11 +71,11 @@ pub async fn poll_runs(
     newest: Option<String>,
     watch: Option<String>,
 ) -> Result<RunsPoll, ServerFnError> {
-    use super::ssr::{internal, no_store, state};
+    use super::ssr::{internal, no_cache, state};
     use crate::domain::RunsQuery;
     use crate::store;
 
-    no_store();
+    no_cache();
     let st = state()?;
     let (filters, _notes) = RunsQuery { direction, object, from, to, tz, status, message, before: None, after: None }.parse();
     let newest = newest.as_deref().and_then(RunId::parse);

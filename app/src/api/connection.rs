@@ -18,10 +18,10 @@ pub struct ConnectionResponse {
 /// `GET /api/connection`: the Salesforce connection, API usage and sync settings.
 #[server(prefix = "/api", endpoint = "connection", input = GetUrl)]
 pub async fn get_connection() -> Result<ConnectionResponse, ServerFnError> {
-    use super::ssr::{internal, no_store, state};
+    use super::ssr::{internal, no_cache, state};
     use crate::store;
 
-    no_store();
+    no_cache();
     let st = state()?;
     let connection = store::connection_view(&st.pool, &st.workspace).await.map_err(internal)?;
     let settings = store::load_settings(&st.pool, &st.workspace).await.map_err(internal)?;

@@ -19,10 +19,10 @@ pub struct HealthResponse {
 /// `GET /api/health`: the last 24 hours at a glance.
 #[server(prefix = "/api", endpoint = "health", input = GetUrl)]
 pub async fn get_sync_health() -> Result<HealthResponse, ServerFnError> {
-    use super::ssr::{internal, no_store, state};
+    use super::ssr::{internal, no_cache, state};
     use crate::store;
 
-    no_store();
+    no_cache();
     let st = state()?;
     let now = st.now_ms();
     let mut health = store::health(&st.pool, &st.workspace, now - HEALTH_WINDOW_MS, now).await.map_err(|e| {

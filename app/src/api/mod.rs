@@ -21,12 +21,14 @@ pub(crate) mod ssr {
         ServerFnError::new("Sync activity could not be loaded. Try again in a moment.")
     }
 
-    /// Live data must never be served from a cache.
-    pub fn no_store() {
+    /// Live data is never used from a cache without asking the server: `no-cache` (these answers
+    /// carry no validator, so asking is fetching them again). Also on the pages that read it. Not
+    /// `no-store`, which also keeps a page out of the browser's back-forward cache.
+    pub fn no_cache() {
         if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
             resp.insert_header(
                 axum::http::header::CACHE_CONTROL,
-                axum::http::HeaderValue::from_static("no-store"),
+                axum::http::HeaderValue::from_static("no-cache"),
             );
         }
     }

@@ -32,10 +32,10 @@ pub struct RunPoll {
 /// malformed or unknown there.
 #[cfg(feature = "ssr")]
 async fn find_run(id: &str) -> Result<Option<(crate::state::AppState, SyncRun)>, ServerFnError> {
-    use super::ssr::{internal, no_store, not_found, state};
+    use super::ssr::{internal, no_cache, not_found, state};
     use crate::domain::RunId;
 
-    no_store();
+    no_cache();
     let st = state()?;
     let run = match RunId::parse(id) {
         Some(run_id) => crate::store::get_run(&st.pool, &st.workspace, run_id).await.map_err(internal)?,
