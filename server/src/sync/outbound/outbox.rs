@@ -35,6 +35,18 @@ pub(super) struct Deferral {
     pub reason: &'static str,
 }
 
+/// One outbox row, as a batch reads it.
+#[derive(sqlx::FromRow)]
+struct Row {
+    seq: i64,
+    conversion_id: String,
+    operation: String,
+    fields: Option<String>,
+    salesforce_id: Option<String>,
+    label: Option<String>,
+    attempts: i64,
+}
+
 const DUE: &str = "(retry_at IS NULL OR retry_at <= ?)";
 
 /// The object type of the oldest change due at `due` (Unix ms).
@@ -63,7 +75,7 @@ pub(super) async fn drop_object(engine: &Engine, code: &str) -> Result<(), Store
 /// one change.
 pub(super) async fn load_batch(engine: &Engine, object: ObjectType, due: i64) -> Result<Vec<Change>, StoreError> {
     let (ws, batch) = (engine.workspace().as_str(), engine.config().push_batch_size.clamp(1, 200));
-    let rows: Vec<(i64, String, String, Option<String>, Option<String>, Option<String>, i64)> = sqlx::query_as(&format!(
+    let rows: Vec<Row> = sqlx::query_as(&format!(
         "SELECT seq, conversion_id, operation, fields, salesforce_id, label, attempts FROM sync_outbox o \
          WHERE workspace_id = ? AND object_type = ? AND ({DUE} OR EXISTS (SELECT 1 FROM sync_outbox d \
          WHERE d.workspace_id = o.workspace_id AND d.object_type = o.object_type AND d.conversion_id = o.conversion_id \
@@ -78,7 +90,7 @@ pub(super) async fn load_batch(engine: &Engine, object: ObjectType, due: i64) ->
     .await?;
     let mut by_id: BTreeMap<String, Change> = BTreeMap::new();
     let mut order = Vec::new();
-    for (seq, id, op, fields, sf, label, attempts) in rows {
+    for Row { seq, conversion_id: id, operation: op, fields, salesforce_id: sf, label, attempts } in rows {
         let create = op == "upsert" && fields.is_none();
         let fields: Option<Vec<String>> = fields.and_then(|f| serde_json::from_str(&f).ok());
         let failures = u32::try_from(attempts).unwrap_or(0);
