@@ -35,12 +35,26 @@ pub(super) struct Deferral {
     pub reason: &'static str,
 }
 
+/// One outbox row, as a batch reads it.
+#[derive(sqlx::FromRow)]
+struct Row {
+    seq: i64,
+    conversion_id: String,
+    operation: String,
+    fields: Option<String>,
+    salesforce_id: Option<String>,
+    label: Option<String>,
+    attempts: i64,
+}
+
 const DUE: &str = "(retry_at IS NULL OR retry_at <= ?)";
 
 /// The object type of the oldest change due at `due` (Unix ms).
 pub(super) async fn next_object(engine: &Engine, due: i64) -> Result<Option<String>, StoreError> {
+    // In `seq` (rowid) order, stopping at the first due row: the oldest rows are almost always
+    // due, where the workspace index would read and sort the whole queue at every batch.
     let next: Option<(String,)> =
-        sqlx::query_as(&format!("SELECT object_type FROM sync_outbox WHERE workspace_id = ? AND {DUE} ORDER BY seq LIMIT 1"))
+        sqlx::query_as(&format!("SELECT object_type FROM sync_outbox NOT INDEXED WHERE workspace_id = ? AND {DUE} ORDER BY seq LIMIT 1"))
             .bind(engine.workspace().as_str())
             .bind(due)
             .fetch_optional(engine.pool())
@@ -63,22 +77,33 @@ pub(super) async fn drop_object(engine: &Engine, code: &str) -> Result<(), Store
 /// one change.
 pub(super) async fn load_batch(engine: &Engine, object: ObjectType, due: i64) -> Result<Vec<Change>, StoreError> {
     let (ws, batch) = (engine.workspace().as_str(), engine.config().push_batch_size.clamp(1, 200));
-    let rows: Vec<(i64, String, String, Option<String>, Option<String>, Option<String>, i64)> = sqlx::query_as(&format!(
-        "SELECT seq, conversion_id, operation, fields, salesforce_id, label, attempts FROM sync_outbox o \
-         WHERE workspace_id = ? AND object_type = ? AND ({DUE} OR EXISTS (SELECT 1 FROM sync_outbox d \
-         WHERE d.workspace_id = o.workspace_id AND d.object_type = o.object_type AND d.conversion_id = o.conversion_id \
-         AND (d.retry_at IS NULL OR d.retry_at <= ?))) ORDER BY seq LIMIT ?"
+    const COLUMNS: &str = "seq, conversion_id, operation, fields, salesforce_id, label, attempts";
+    let mut rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM sync_outbox WHERE workspace_id = ? AND object_type = ? AND {DUE} ORDER BY seq LIMIT ?"
     ))
     .bind(ws)
     .bind(object.as_str())
     .bind(due)
-    .bind(due)
     .bind((batch * 4) as i64)
     .fetch_all(engine.pool())
     .await?;
+    // The waiting rows are few (the partial index `sync_outbox_waiting` holds only them).
+    let waiting: Vec<Row> =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM sync_outbox WHERE workspace_id = ? AND object_type = ? AND retry_at > ?"))
+            .bind(ws)
+            .bind(object.as_str())
+            .bind(due)
+            .fetch_all(engine.pool())
+            .await?;
+    if !waiting.is_empty() {
+        let due_ids: std::collections::HashSet<&str> = rows.iter().map(|r| r.conversion_id.as_str()).collect();
+        let along: Vec<Row> = waiting.into_iter().filter(|w| due_ids.contains(w.conversion_id.as_str())).collect();
+        rows.extend(along);
+        rows.sort_by_key(|r| r.seq);
+    }
     let mut by_id: BTreeMap<String, Change> = BTreeMap::new();
     let mut order = Vec::new();
-    for (seq, id, op, fields, sf, label, attempts) in rows {
+    for Row { seq, conversion_id: id, operation: op, fields, salesforce_id: sf, label, attempts } in rows {
         let create = op == "upsert" && fields.is_none();
         let fields: Option<Vec<String>> = fields.and_then(|f| serde_json::from_str(&f).ok());
         let failures = u32::try_from(attempts).unwrap_or(0);
@@ -136,6 +161,18 @@ pub(super) async fn settle_in(
         }
     }
     let table = crate::conversion::store::spec(object).table;
+    // Rare: checked once, so a batch of creates does not pay a look-up per record for it.
+    let waiting_deletes = !created.is_empty() && {
+        let (any,): (bool,) = sqlx::query_as(
+            "SELECT EXISTS (SELECT 1 FROM sync_outbox WHERE workspace_id = ? AND object_type = ? \
+             AND operation = 'delete' AND salesforce_id IS NULL)",
+        )
+        .bind(ws)
+        .bind(object.as_str())
+        .fetch_one(&mut *conn)
+        .await?;
+        any
+    };
     for (id, sf) in created {
         let extra = if table == "conversion_contacts" { ", salesforce_object = COALESCE(salesforce_object, 'Contact')" } else { "" };
         sqlx::query(&format!("UPDATE OR IGNORE {table} SET salesforce_id = ?{extra} WHERE workspace_id = ? AND id = ? AND salesforce_id IS NULL"))
@@ -144,6 +181,9 @@ pub(super) async fn settle_in(
             .bind(id)
             .execute(&mut *conn)
             .await?;
+        if !waiting_deletes {
+            continue;
+        }
         sqlx::query(
             "UPDATE sync_outbox SET salesforce_id = ?, salesforce_object = ? \
              WHERE workspace_id = ? AND object_type = ? AND conversion_id = ? AND operation = 'delete' AND salesforce_id IS NULL",
