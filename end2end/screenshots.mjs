@@ -9,7 +9,10 @@ const browser = await chromium.launch({
   executablePath: "/usr/bin/chromium",
   args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
 });
-const context = await browser.newContext({ viewport: { width: 1360, height: 900 }, timezoneId: "America/New_York", locale: "en-US" });
+// A laptop's width and a phone's, the two the browser tests check the layout at.
+const DESKTOP = { width: 1280, height: 900 };
+const PHONE = { width: 375, height: 812 };
+const context = await browser.newContext({ viewport: DESKTOP, timezoneId: "America/New_York", locale: "en-US" });
 const page = await context.newPage();
 page.on("console", (m) => (m.type() === "error" || m.type() === "warning") && console.log(`console ${m.type()}: ${m.text()} (${m.location().url} on ${page.url()})`));
 
@@ -86,8 +89,20 @@ if (orgUrl) {
 await open(`${base}/settings/crm/sync-activity`);
 await page.screenshot({ path: `${out}/sync-activity.png`, fullPage: true });
 
-const href = await page.locator("tr.run-row[data-status=completed] a.run-row__title").first().getAttribute("href");
-await open(`${base}${href}`);
+// A contact run of the demo's history: names with their Conversion ids, skipped records with
+// their messages.
+await open(`${base}/settings/crm/sync-activity?direction=inbound&object=contact&status=completed`);
+const contactRuns = await page.locator("tr.run-row").evaluateAll((els) => els.map((e) => e.getAttribute("data-run-id")));
+let runHref = null;
+for (const id of contactRuns) {
+  const { run, records } = await (await fetch(`${base}/api/run?id=${id}`)).json();
+  if (run.counts.skipped > 0 && records.some((r) => r.conversion_id?.startsWith("con_"))) {
+    runHref = `/settings/crm/sync-activity/runs/${id}`;
+    break;
+  }
+}
+runHref ??= await page.locator("tr.run-row a.run-row__title").first().getAttribute("href");
+await open(`${base}${runHref}`);
 await page.screenshot({ path: `${out}/run.png`, fullPage: true });
 
 await open(`${base}/settings/crm/sync-activity?direction=inbound`);
@@ -105,12 +120,16 @@ if (failed) {
   await page.screenshot({ path: `${out}/failed-run.png`, fullPage: true });
 }
 
-await page.setViewportSize({ width: 375, height: 812 });
+await page.setViewportSize(PHONE);
 await open(`${base}/settings/crm/sync-activity`);
 await page.screenshot({ path: `${out}/sync-activity-mobile.png`, fullPage: false });
+await open(`${base}${runHref}`);
+await page.screenshot({ path: `${out}/run-mobile.png`, fullPage: false });
+await open(`${base}/settings/crm`);
+await page.screenshot({ path: `${out}/overview-mobile.png`, fullPage: false });
 
 if (emptyBase) {
-  await page.setViewportSize({ width: 1360, height: 900 });
+  await page.setViewportSize(DESKTOP);
   await open(`${emptyBase}/settings/crm/sync-activity`);
   await page.screenshot({ path: `${out}/empty.png`, fullPage: true });
 }

@@ -1,4 +1,4 @@
-import { test, expect, open, hydrated, inZone, offsetIn } from "./fixtures";
+import { test, expect, open, hydrated, inZone, offsetIn, expectAccessible } from "./fixtures";
 
 const LIST = "/settings/crm/sync-activity";
 
@@ -165,6 +165,99 @@ test("date range filter: a range with no runs says so and offers to clear", asyn
   await expect(page.locator("tr.run-row").first()).toBeVisible();
 });
 
+/** The query of every address the page asks for from now on, including a load that a later
+ * one cut short. */
+function visited(page: import("@playwright/test").Page) {
+  const queries: URLSearchParams[] = [];
+  page.on("request", (r) => {
+    if (r.isNavigationRequest() && r.frame() === page.mainFrame()) queries.push(new URL(r.url()).searchParams);
+  });
+  return queries;
+}
+
+/** Types into a date input at a person's pace (Playwright's own pace is faster than a page load). */
+const PACE = { delay: 120 };
+
+test("a date typed key by key applies once complete, never with a half-typed year", async ({ page }) => {
+  await open(page, LIST);
+  const loads = visited(page);
+  // en-US: month, day, year. Each digit changes the input's value: the year passes through
+  // 0002, 0020 and 0202 before it is 2026.
+  await page.getByTestId("from-date").pressSequentially("11272026", PACE);
+  await expect(page).toHaveURL(/from=2026-11-27&tz=Europe(%2F|\/)Berlin/);
+  await hydrated(page);
+  await expect(page.getByTestId("from-date")).toHaveValue("2026-11-27");
+  await expect(page.getByTestId("notes")).toHaveCount(0);
+  await page.getByTestId("to-date").pressSequentially("12042026", PACE);
+  await expect(page).toHaveURL(/to=2026-12-04/);
+  await hydrated(page);
+
+  // A day typed over the chosen date waits for Enter: a "2" is not yet the "28" meant.
+  await page.getByTestId("to-date").focus();
+  await page.keyboard.press("ArrowRight"); // from the month to the day
+  await page.keyboard.type("28", PACE);
+  await expect(page.getByTestId("to-date")).toHaveValue("2026-12-28");
+  await page.keyboard.press("Enter");
+  await expect(page).toHaveURL(/to=2026-12-28/);
+  await hydrated(page);
+  expect(loads.map((q) => [q.get("from"), q.get("to")])).toEqual([
+    ["2026-11-27", null],
+    ["2026-11-27", "2026-12-04"],
+    ["2026-11-27", "2026-12-28"],
+  ]);
+});
+
+test("a typed year before 2000 or after next year is ignored with a note", async ({ page }) => {
+  const next = new Date().getUTCFullYear() + 1;
+  await open(page, LIST);
+  const loads = visited(page);
+  await page.getByTestId("from-date").pressSequentially("11271999", PACE);
+  // Nothing applies while the year is out of range; Enter applies what was typed.
+  await page.getByTestId("from-date").press("Enter");
+  await expect(page).toHaveURL(/from=1999-11-27/);
+  await hydrated(page);
+  expect(loads.map((q) => q.get("from"))).toEqual(["1999-11-27"]);
+  await expect(page.getByTestId("notes")).toContainText(`Ignored start date “1999-11-27”: use a date from 2000 to ${next}.`);
+  await expect(page.getByTestId("from-date")).toHaveValue("");
+  await expect(page.locator("tr.run-row").first()).toBeVisible();
+  // Leaving the input applies it too.
+  await page.getByTestId("to-date").pressSequentially(`0101${next + 1}`, PACE);
+  await page.getByTestId("object-filter").focus();
+  await expect(page).toHaveURL(new RegExp(`to=${next + 1}-01-01`));
+  await expect(page.getByTestId("notes")).toContainText(`Ignored end date “${next + 1}-01-01”: use a date from 2000 to ${next}.`);
+  // A pasted link with a year typed half way says so too.
+  await open(page, `${LIST}?from=0002-11-27`);
+  await expect(page.getByTestId("notes")).toContainText("Ignored start date “0002-11-27”: use a date from 2000 to");
+  await expect(page.locator("tr.run-row").first()).toBeVisible();
+});
+
+test.describe("without JavaScript", () => {
+  test.use({ javaScriptEnabled: false });
+
+  test("the date inputs show the active range, and Apply keeps it", async ({ page }) => {
+    const today = new Intl.DateTimeFormat("en-CA", { timeZone: "Europe/Berlin" }).format(new Date());
+    await page.goto(`${LIST}?direction=inbound&from=${today}&to=${today}&tz=Europe%2FBerlin`);
+    await expect(page.getByTestId("from-date")).toHaveValue(today);
+    await expect(page.getByTestId("to-date")).toHaveValue(today);
+    await expect(page.locator("tr.run-row").first()).toBeVisible();
+    // Apply with nothing changed: the same view.
+    await Promise.all([page.waitForURL((u) => u.searchParams.has("status")), page.getByRole("button", { name: "Apply" }).click()]);
+    let params = new URL(page.url()).searchParams;
+    expect([params.get("direction"), params.get("from"), params.get("to"), params.get("tz")]).toEqual(["inbound", today, today, "Europe/Berlin"]);
+    await expect(page.getByTestId("from-date")).toHaveValue(today);
+    await expect(page.getByTestId("notes")).toHaveCount(0);
+    // Another filter applied with the dates kept.
+    await page.getByTestId("object-filter").selectOption("contact");
+    await Promise.all([page.waitForURL((u) => u.searchParams.get("object") === "contact"), page.getByRole("button", { name: "Apply" }).click()]);
+    params = new URL(page.url()).searchParams;
+    expect([params.get("from"), params.get("to"), params.get("tz")]).toEqual([today, today, "Europe/Berlin"]);
+    await expect(page.getByTestId("to-date")).toHaveValue(today);
+    const objects = await page.locator("tr.run-row").evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.object));
+    expect(objects.length).toBeGreaterThan(0);
+    expect(new Set(objects)).toEqual(new Set(["contact"]));
+  });
+});
+
 test("date range filter keeps the runs of the chosen days only", async ({ page }) => {
   const today = new Intl.DateTimeFormat("en-CA", { timeZone: "Europe/Berlin" }).format(new Date());
   const offset = offsetIn("Europe/Berlin");
@@ -244,6 +337,7 @@ test("a failed run shows the article's message, meaning and what to do", async (
   await expect(callout.locator(".callout__title")).toHaveText(/Authentication failure|Insufficient permissions|API limit exceeded|Unknown error/);
   await expect(callout).toContainText("What to do:");
   await expect(page.locator(".badge[data-status=failed]").first()).toBeVisible();
+  await expectAccessible(page);
 });
 
 test("a run in progress turns completed in place, without a reload", async ({ page, request }) => {
@@ -374,9 +468,11 @@ test("an unknown or malformed run id is a 404 'Run not found' page", async ({ pa
     expect(res!.status()).toBe(404);
     await expect(page.getByTestId("run-not-found")).toContainText("Run not found");
   }
+  await expectAccessible(page);
   const res = await open(page, "/settings/nowhere");
   expect(res!.status()).toBe(404);
   await expect(page.getByRole("heading", { name: "Page not found" })).toBeVisible();
+  await expectAccessible(page);
 });
 
 test("malformed query values are ignored with a visible note", async ({ page }) => {

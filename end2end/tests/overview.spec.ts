@@ -1,4 +1,4 @@
-import { test, expect, open } from "./fixtures";
+import { test, expect, open, expectAccessible } from "./fixtures";
 import type { APIRequestContext, Page } from "@playwright/test";
 
 const OVERVIEW = "/settings/crm";
@@ -133,6 +133,7 @@ test("revoked tokens fail the run, prompt to reconnect, and syncing resumes afte
   expect(failed.failure.message).toBe("authentication_failure");
   await expect(page.getByTestId("connection-card")).toHaveAttribute("data-state", "ReconnectNeeded", { timeout: 45_000 });
   await expect(page.getByTestId("reconnect-prompt")).toBeVisible();
+  await expectAccessible(page);
 
   await open(page, `/settings/crm/sync-activity/runs/${failed.id}`);
   await expect(page.getByTestId("run-failure")).toContainText("Authentication failure");
@@ -230,6 +231,7 @@ test("an exhausted API limit fails the run and shows Rate limits with what to do
     const limits = page.getByTestId("rate-limits");
     await expect(limits.getByTestId("limit-exceeded")).toContainText("API limit exceeded");
     await expect(limits.getByTestId("limit-exceeded")).toContainText("Wait for the limit to reset, and review your usage under Rate limits.");
+    await expectAccessible(page);
     await open(page, `/settings/crm/sync-activity/runs/${failed.id}`);
     await page.getByTestId("run-failure").getByRole("link", { name: "Review rate limits" }).click();
     await expect(page.getByTestId("rate-limits")).toBeVisible();
@@ -261,6 +263,7 @@ test("Disconnect stops syncing; Connect through the consent page resumes it with
   await expect(page.getByTestId("connection-card")).toHaveAttribute("data-state", "Disconnected");
   await expect(page.getByTestId("connection-card").locator(".badge")).toHaveText("Disconnected");
   await expect(page.getByTestId("connect")).toHaveText("Connect Salesforce");
+  await expectAccessible(page);
 
   // A run already under way ends (failing for want of tokens); then nothing new starts, neither
   // on the schedule nor for a change made in Conversion. Absence can only be watched for a

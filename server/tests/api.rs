@@ -182,6 +182,18 @@ async fn every_filter_cursor_and_bad_parameter_of_the_read_api() {
     assert_eq!(notes.len(), 8, "{notes:?}");
     let (ids, notes, _) = api.runs("direction=inbound&object=unicorns").await;
     assert_eq!((ids, notes.len()), (ids_of(&seeded, &[6, 4, 2, 0]), 1));
+    // A year typed half way into a date input (a pasted link that caught it), or one after next
+    // year: the date is ignored with a note that says which years are read.
+    let next = chrono::Datelike::year(&chrono::Utc::now()) + 1;
+    let (ids, notes, _) = api.runs(&format!("from=0002-11-27&to={}-01-01", next + 1)).await;
+    assert_eq!(ids, all);
+    assert_eq!(
+        notes,
+        [
+            format!("Ignored start date \u{201c}0002-11-27\u{201d}: use a date from 2000 to {next}."),
+            format!("Ignored end date \u{201c}{}-01-01\u{201d}: use a date from 2000 to {next}.", next + 1),
+        ]
+    );
     // Unknown parameters are not the API's: ignored.
     assert_eq!(api.runs("colour=blue").await.0, all);
 

@@ -46,7 +46,7 @@ pub async fn list_runs(
 
     no_cache();
     let st = state()?;
-    let (filters, notes) = RunsQuery { direction, object, from, to, tz, status, message, before, after }.parse();
+    let (filters, notes) = RunsQuery { direction, object, from, to, tz, status, message, before, after }.parse(st.now_ms());
     let page = store::list_runs(&st.pool, &st.workspace, &filters, store::PAGE_SIZE).await.map_err(internal)?;
     let workspace_has_runs = if page.runs.is_empty() {
         store::workspace_has_runs(&st.pool, &st.workspace).await.map_err(internal)?
@@ -77,7 +77,7 @@ pub async fn poll_runs(
 
     no_cache();
     let st = state()?;
-    let (filters, _notes) = RunsQuery { direction, object, from, to, tz, status, message, before: None, after: None }.parse();
+    let (filters, _notes) = RunsQuery { direction, object, from, to, tz, status, message, before: None, after: None }.parse(st.now_ms());
     let newest = newest.as_deref().and_then(RunId::parse);
     let watch: Vec<store::WatchedRun> = watch.as_deref().unwrap_or("").split(',').filter_map(store::WatchedRun::parse).collect();
     let runs = store::poll_runs(&st.pool, &st.workspace, &filters, newest, &watch).await.map_err(internal)?;

@@ -4,7 +4,7 @@
 //! dropped and a note saying so is returned for the page (and the API) to show.
 
 use super::{Direction, Message, ObjectType, RecordStatus, RunId, RunStatus};
-use chrono::{DateTime, Duration, FixedOffset, NaiveDate, TimeZone};
+use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, TimeZone};
 use serde::{Deserialize, Serialize};
 
 /// The run list's query parameters exactly as they appear in the URL and the API.
@@ -86,6 +86,21 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?)
 }
 
+/// The first year the date filter reads. A year typed half way into a date input ("0002",
+/// "0202") falls before it, so it is never taken for the year meant.
+pub const EARLIEST_YEAR: i32 = 2000;
+
+/// The last year the date filter reads: the year after the one `now_ms` falls in (UTC).
+pub fn latest_year(now_ms: i64) -> i32 {
+    DateTime::from_timestamp_millis(now_ms).map_or(EARLIEST_YEAR, |t| t.year()) + 1
+}
+
+/// A date the filter applies: a calendar date ("2026-11-30") whose year lies from
+/// [`EARLIEST_YEAR`] to `latest_year`.
+pub fn filter_date(s: &str, latest_year: i32) -> Option<NaiveDate> {
+    parse_date(s).filter(|d| (EARLIEST_YEAR..=latest_year).contains(&d.year()))
+}
+
 /// The zone dates are read in: a fixed offset ("+05:30"), or on the server a zone by its IANA
 /// name ("Europe/Berlin"), whose offset is the one each date had (a range across a
 /// daylight-saving change is read right at both ends).
@@ -128,19 +143,40 @@ impl Zone {
     }
 }
 
-/// A date ("2026-11-30", the whole day in `tz`) or an instant (RFC 3339). `end` picks the end of a
-/// date instead of its start. Returns Unix ms.
-fn parse_bound(s: &str, tz: Zone, end: bool) -> Option<i64> {
+/// What a `from` or `to` value says.
+enum Bound {
+    /// Unix ms.
+    At(i64),
+    /// A date or instant whose year the filter does not read.
+    YearOutOfRange,
+    Unreadable,
+}
+
+/// A date ("2026-11-30", the whole day in `tz`) or an instant (RFC 3339), in a year from
+/// [`EARLIEST_YEAR`] to `latest_year`. `end` picks the end of a date instead of its start.
+fn parse_bound(s: &str, tz: Zone, end: bool, latest_year: i32) -> Bound {
+    let years = EARLIEST_YEAR..=latest_year;
     if let Some(date) = parse_date(s) {
-        let day = if end { date.checked_add_signed(Duration::days(1))? } else { date };
-        return tz.local_ms(day.and_hms_opt(0, 0, 0)?);
+        if !years.contains(&date.year()) {
+            return Bound::YearOutOfRange;
+        }
+        let day = if end { date.checked_add_signed(Duration::days(1)) } else { Some(date) };
+        return match day.and_then(|d| tz.local_ms(d.and_hms_opt(0, 0, 0)?)) {
+            Some(ms) => Bound::At(ms),
+            None => Bound::Unreadable,
+        };
     }
-    DateTime::parse_from_rfc3339(s).ok().map(|d| d.timestamp_millis())
+    match DateTime::parse_from_rfc3339(s) {
+        Ok(d) if !years.contains(&d.year()) => Bound::YearOutOfRange,
+        Ok(d) => Bound::At(d.timestamp_millis()),
+        Err(_) => Bound::Unreadable,
+    }
 }
 
 impl RunsQuery {
-    /// Understands what it can, and says what it ignored.
-    pub fn parse(&self) -> (RunFilters, Vec<String>) {
+    /// Understands what it can, and says what it ignored. `now_ms` places "next year", the
+    /// last year a date may name.
+    pub fn parse(&self, now_ms: i64) -> (RunFilters, Vec<String>) {
         let mut notes = Vec::new();
         let mut f = RunFilters::default();
         if let Some(d) = present(&self.direction) {
@@ -193,19 +229,16 @@ impl RunsQuery {
                 Zone::utc()
             }),
         };
-        if let Some(s) = present(&self.from) {
-            match parse_bound(s, tz, false) {
-                Some(ms) => f.from_ms = Some(ms),
-                None => notes.push(format!(
-                    "Ignored start date \u{201c}{s}\u{201d}: use a date like 2026-11-30."
+        let latest = latest_year(now_ms);
+        for (value, slot, end, name) in [(&self.from, &mut f.from_ms, false, "start"), (&self.to, &mut f.to_ms, true, "end")] {
+            let Some(s) = present(value) else { continue };
+            match parse_bound(s, tz, end, latest) {
+                Bound::At(ms) => *slot = Some(ms),
+                Bound::YearOutOfRange => notes.push(format!(
+                    "Ignored {name} date \u{201c}{s}\u{201d}: use a date from {EARLIEST_YEAR} to {latest}."
                 )),
-            }
-        }
-        if let Some(s) = present(&self.to) {
-            match parse_bound(s, tz, true) {
-                Some(ms) => f.to_ms = Some(ms),
-                None => notes.push(format!(
-                    "Ignored end date \u{201c}{s}\u{201d}: use a date like 2026-11-30."
+                Bound::Unreadable => notes.push(format!(
+                    "Ignored {name} date \u{201c}{s}\u{201d}: use a date like 2026-11-30."
                 )),
             }
         }
@@ -288,6 +321,9 @@ impl RecordsQuery {
 mod tests {
     use super::*;
 
+    /// 2026-12-01T00:00:00Z: "next year" is 2027.
+    const NOW: i64 = 1_796_083_200_000;
+
     fn q(pairs: &[(&str, &str)]) -> RunsQuery {
         let mut q = RunsQuery::default();
         for (k, v) in pairs {
@@ -310,7 +346,7 @@ mod tests {
 
     #[test]
     fn good_values_are_understood_without_notes() {
-        let (f, notes) = q(&[("direction", "inbound"), ("object", "company"), ("from", "2026-11-01"), ("to", "2026-11-01"), ("tz", "+05:30")]).parse();
+        let (f, notes) = q(&[("direction", "inbound"), ("object", "company"), ("from", "2026-11-01"), ("to", "2026-11-01"), ("tz", "+05:30")]).parse(NOW);
         assert!(notes.is_empty(), "{notes:?}");
         assert_eq!(f.direction, Some(Direction::Inbound));
         assert_eq!(f.object_type, Some(ObjectType::Company));
@@ -331,20 +367,20 @@ mod tests {
             ("message", "no_such_message"),
             ("before", "123"),
         ])
-        .parse();
+        .parse(NOW);
         assert_eq!(f, RunFilters::default());
         assert_eq!(notes.len(), 8, "{notes:?}");
-        let (f, notes) = q(&[("after", "not-a-run")]).parse();
+        let (f, notes) = q(&[("after", "not-a-run")]).parse(NOW);
         assert_eq!((f, notes.len()), (RunFilters::default(), 1));
     }
 
     #[test]
     fn status_and_message_name_the_catalog() {
-        let (f, notes) = q(&[("status", "failed"), ("message", "invalid_email")]).parse();
+        let (f, notes) = q(&[("status", "failed"), ("message", "invalid_email")]).parse(NOW);
         assert!(notes.is_empty(), "{notes:?}");
         assert_eq!(f.status, Some(RunStatus::Failed));
         assert_eq!(f.message, Some(Message::Record(crate::domain::RecordMessage::InvalidEmail)));
-        let (f, _) = q(&[("status", "all"), ("message", "api_limit_exceeded")]).parse();
+        let (f, _) = q(&[("status", "all"), ("message", "api_limit_exceeded")]).parse(NOW);
         assert_eq!(f.status, None);
         assert_eq!(f.message, Some(Message::Run(crate::domain::RunMessage::ApiLimitExceeded)));
     }
@@ -352,21 +388,45 @@ mod tests {
     #[test]
     fn a_named_zone_reads_each_date_in_the_offset_it_had() {
         // Berlin moved from +01:00 to +02:00 on 2026-03-29: a range across it is read right at both ends.
-        let (f, notes) = q(&[("from", "2026-03-28"), ("to", "2026-03-29"), ("tz", "Europe/Berlin")]).parse();
+        let (f, notes) = q(&[("from", "2026-03-28"), ("to", "2026-03-29"), ("tz", "Europe/Berlin")]).parse(NOW);
         assert!(notes.is_empty(), "{notes:?}");
         let ms = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().timestamp_millis();
         assert_eq!(f.from_ms, Some(ms("2026-03-28T00:00:00+01:00")));
         assert_eq!(f.to_ms, Some(ms("2026-03-30T00:00:00+02:00")));
         // The offsets of links made before zone names still work; an unknown name is a note.
-        let (f, _) = q(&[("from", "2026-07-01"), ("tz", "+02:00")]).parse();
+        let (f, _) = q(&[("from", "2026-07-01"), ("tz", "+02:00")]).parse(NOW);
         assert_eq!(f.from_ms, Some(ms("2026-07-01T00:00:00+02:00")));
-        let (f, notes) = q(&[("from", "2026-07-01"), ("tz", "Mars/Olympus_Mons")]).parse();
+        let (f, notes) = q(&[("from", "2026-07-01"), ("tz", "Mars/Olympus_Mons")]).parse(NOW);
         assert_eq!((f.from_ms, notes.len()), (Some(ms("2026-07-01T00:00:00Z")), 1));
     }
 
     #[test]
+    fn a_year_before_2000_or_after_next_year_is_ignored_with_a_note() {
+        // "0002-11-27" is what a date input holds while its year is half typed.
+        for (from, to) in [("0002-11-27", "1999-12-31"), ("0202-11-27", "2028-01-01"), ("1999-12-31T23:00:00Z", "2028-01-01T00:00:00+01:00")] {
+            let (f, notes) = q(&[("from", from), ("to", to)]).parse(NOW);
+            assert_eq!((f.from_ms, f.to_ms), (None, None), "{from} {to}");
+            assert_eq!(
+                notes,
+                [
+                    format!("Ignored start date \u{201c}{from}\u{201d}: use a date from 2000 to 2027."),
+                    format!("Ignored end date \u{201c}{to}\u{201d}: use a date from 2000 to 2027."),
+                ]
+            );
+        }
+        // The ends of the range are read; the year is the instant's own, in its own offset.
+        let (f, notes) = q(&[("from", "2000-01-01"), ("to", "2027-12-31T23:59:59-10:00")]).parse(NOW);
+        assert!(notes.is_empty(), "{notes:?}");
+        assert!(f.from_ms.is_some() && f.to_ms.is_some());
+        assert_eq!(latest_year(NOW), 2027);
+        assert_eq!(filter_date("2027-12-31", 2027), NaiveDate::from_ymd_opt(2027, 12, 31));
+        assert_eq!(filter_date("0002-11-27", 2027), None);
+        assert_eq!(filter_date("2028-01-01", 2027), None);
+    }
+
+    #[test]
     fn inverted_range_drops_the_end() {
-        let (f, notes) = q(&[("from", "2026-11-05"), ("to", "2026-11-01")]).parse();
+        let (f, notes) = q(&[("from", "2026-11-05"), ("to", "2026-11-01")]).parse(NOW);
         assert!(f.from_ms.is_some() && f.to_ms.is_none());
         assert_eq!(notes.len(), 1);
     }

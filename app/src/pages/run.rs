@@ -277,7 +277,8 @@ fn RecordTable(records: RwSignal<Vec<RunRecord>>, run: RwSignal<SyncRun>) -> imp
                 </div>
             }
         >
-            <div class="table-wrap">
+            // Focusable so a keyboard can scroll it when a narrow window makes it scroll sideways.
+            <div class="table-wrap" tabindex="0" role="region" aria-label="Records table">
                 <table class="records-table">
                     <thead>
                         <tr>
@@ -309,8 +310,12 @@ fn RecordRow(record: RunRecord) -> impl IntoView {
     view! {
         <tr class="record-row" data-seq=seq data-status=status.as_str()>
             <td data-label="Record">
-                <div class="record-row__label">{label.unwrap_or_else(|| "Unnamed record".to_string())}</div>
-                {conversion_id.map(|c| view! { <div class="muted small">{c}</div> })}
+                // One box for the name and the Conversion id, so a narrow screen wraps the id
+                // beside the cell's label instead of widening the page.
+                <div class="record-row__who">
+                    <div class="record-row__label">{label.unwrap_or_else(|| "Unnamed record".to_string())}</div>
+                    {conversion_id.map(|c| view! { <div class="record-row__id muted small">{c}</div> })}
+                </div>
             </td>
             <td data-label="Salesforce ID">
                 {match salesforce_id {
