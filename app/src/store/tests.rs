@@ -127,6 +127,26 @@ async fn interrupted_runs_fail_at_start_up() {
 }
 
 #[tokio::test]
+async fn abandoned_runs_fail_only_for_their_direction_and_object() {
+    let (pool, ws) = db().await;
+    let contacts = begin_run(&pool, &ws, &new_run(Direction::Inbound, ObjectType::Contact, T0)).await.unwrap();
+    let leads = begin_run(&pool, &ws, &new_run(Direction::Inbound, ObjectType::Lead, T0 + 1)).await.unwrap();
+    let push = begin_run(&pool, &ws, &new_run(Direction::Outbound, ObjectType::Contact, T0 + 2)).await.unwrap();
+    let other = WorkspaceId("ws-b".into());
+    let theirs = begin_run(&pool, &other, &new_run(Direction::Inbound, ObjectType::Contact, T0 + 3)).await.unwrap();
+    assert_eq!(fail_abandoned_runs(&pool, &ws, Direction::Inbound, Some(ObjectType::Contact), T0 + 9, "could not save").await.unwrap(), 1);
+    let run = get_run(&pool, &ws, contacts).await.unwrap().unwrap();
+    assert_eq!((run.status, run.finished_at), (RunStatus::Failed, Some(T0 + 9)));
+    assert_eq!(run.failure, Some(RunFailure { message: RunMessage::UnknownError, detail: "could not save".into() }));
+    for (ws, id) in [(&ws, leads), (&ws, push), (&other, theirs)] {
+        assert_eq!(get_run(&pool, ws, id).await.unwrap().unwrap().status, RunStatus::InProgress);
+    }
+    // Every object of a direction; nothing left to fail the second time.
+    assert_eq!(fail_abandoned_runs(&pool, &ws, Direction::Outbound, None, T0 + 10, "x").await.unwrap(), 1);
+    assert_eq!(fail_abandoned_runs(&pool, &ws, Direction::Outbound, None, T0 + 11, "x").await.unwrap(), 0);
+}
+
+#[tokio::test]
 async fn status_and_message_filters_find_the_runs_that_carry_them() {
     let (pool, ws) = db().await;
     // Twelve runs: every second has an invalid email among its records, every fourth fails whole.
