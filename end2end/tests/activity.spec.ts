@@ -489,6 +489,38 @@ test("malformed query values are ignored with a visible note", async ({ page }) 
   await expect(page.getByTestId("notes")).toContainText("Ignored status");
 });
 
+test("the Wasm, JS and CSS arrive compressed under hashed names, and a second visit takes them from the cache", async ({ page }) => {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Network.enable");
+  const seen: { id: string; url: string; encoding: string; cacheControl: string; fromCache: boolean }[] = [];
+  const servedFromCache = new Set<string>();
+  cdp.on("Network.requestServedFromCache", (e) => servedFromCache.add(e.requestId));
+  cdp.on("Network.responseReceived", (e) => {
+    const h = Object.fromEntries(Object.entries(e.response.headers).map(([k, v]) => [k.toLowerCase(), String(v)]));
+    const fromCache = !!e.response.fromDiskCache || servedFromCache.has(e.requestId);
+    seen.push({ id: e.requestId, url: new URL(e.response.url).pathname, encoding: h["content-encoding"] ?? "", cacheControl: h["cache-control"] ?? "", fromCache });
+  });
+  const built = () => seen.filter((r) => r.url.startsWith("/pkg/"));
+
+  const first = await open(page, LIST);
+  expect(first!.headers()["cache-control"]).toBe("no-cache");
+  expect(first!.headers()["content-encoding"]).toBe("br");
+  const names = built().map((r) => r.url.split("/").pop()!);
+  for (const ext of ["wasm", "js", "css"]) {
+    expect(names, `a hashed .${ext}`).toContainEqual(expect.stringMatching(new RegExp(`^sync-activity\\.[A-Za-z0-9_-]{22}\\.${ext}$`)));
+  }
+  for (const r of built()) {
+    expect(r, r.url).toMatchObject({ encoding: "br", cacheControl: "public, max-age=31536000, immutable" });
+  }
+
+  // Coming back: the page is asked for again, the built files are not.
+  seen.length = 0;
+  await open(page, LIST);
+  expect(seen.find((r) => r.url === LIST)?.fromCache).toBe(false);
+  expect(built().length).toBeGreaterThan(0);
+  expect(built().filter((r) => !r.fromCache), "every built file from the cache").toEqual([]);
+});
+
 test("the JSON API answers with the same filters", async ({ request }) => {
   const res = await request.get("/api/runs?direction=outbound&object=contact");
   expect(res.status()).toBe(200);
