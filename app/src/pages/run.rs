@@ -303,6 +303,13 @@ fn RecordTable(records: RwSignal<Vec<RunRecord>>, run: RwSignal<SyncRun>) -> imp
 #[component]
 fn RecordRow(record: RunRecord) -> impl IntoView {
     let RunRecord { seq, status, action, message, detail, salesforce_id, conversion_id, label, external_created_at, external_updated_at } = record;
+    // "Ava Müller <ava.muller@vandelay.example>": the name, and the address on a line of its
+    // own, so a narrow column breaks neither in the middle of a word.
+    let label = label.unwrap_or_else(|| "Unnamed record".to_string());
+    let (name, email) = match label.strip_suffix('>').and_then(|l| l.split_once(" <")) {
+        Some((name, email)) => (name.to_string(), Some(email.to_string())),
+        None => (label, None),
+    };
     let time = |ms: Option<i64>| match ms {
         Some(ms) => Either::Left(view! { <LocalTime ms/> }),
         None => Either::Right(view! { <span class="muted">"—"</span> }),
@@ -313,7 +320,15 @@ fn RecordRow(record: RunRecord) -> impl IntoView {
                 // One box for the name and the Conversion id, so a narrow screen wraps the id
                 // beside the cell's label instead of widening the page.
                 <div class="record-row__who">
-                    <div class="record-row__label">{label.unwrap_or_else(|| "Unnamed record".to_string())}</div>
+                    <div class="record-row__label">{name}</div>
+                    {email.map(|e| {
+                        // A narrow column breaks the address before its domain, not inside a word.
+                        let (user, domain) = match e.split_once('@') {
+                            Some((user, domain)) => (user.to_string(), format!("@{domain}")),
+                            None => (e, String::new()),
+                        };
+                        view! { <div class="record-row__email">{user}<wbr/>{domain}</div> }
+                    })}
                     {conversion_id.map(|c| view! { <div class="record-row__id muted small">{c}</div> })}
                 </div>
             </td>
