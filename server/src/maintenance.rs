@@ -39,7 +39,7 @@ pub async fn checkpoint_wal_every(pool: SqlitePool, every: Duration, cancel: Can
 /// [`checkpoint_wal_every`], reporting the storage failures it meets to `storage`.
 pub async fn upkeep(pool: SqlitePool, storage: StorageHealth, every: Duration, cancel: CancellationToken) {
     let wal = store::wal_path(&pool);
-    let (mut last_frames, mut quiet) = (-1, 0);
+    let (mut last_frames, mut quiet) = (-1, 0u32);
     loop {
         tokio::select! {
             _ = cancel.cancelled() => return,
@@ -55,7 +55,7 @@ pub async fn upkeep(pool: SqlitePool, storage: StorageHealth, every: Duration, c
         };
         // Settled: everything copied, and nothing written for SETTLED_AFTER checkpoints in a row
         // (a backfill waiting for its next page from Salesforce is not done writing).
-        quiet = if state.frames == last_frames && state.checkpointed == state.frames { quiet + 1 } else { 0 };
+        quiet = if state.frames == last_frames && state.checkpointed == state.frames { quiet.saturating_add(1) } else { 0 };
         last_frames = state.frames;
         if quiet < SETTLED_AFTER {
             continue;

@@ -278,12 +278,9 @@ impl Engine {
         };
         let now = self.now_ms();
         let detail = match error {
-            // The database's own words mean nothing to a person; the run says what it means for
-            // its records.
-            SyncError::Store(e) => {
-                self.storage().report(e, now);
-                not_saved_detail(new_run.direction).to_string()
-            }
+            // The database could not be written: its own words mean nothing to a person; the run
+            // says what it means for its records.
+            SyncError::Store(e) if self.storage().report(e, now).is_some() => not_saved_detail(new_run.direction).to_string(),
             _ => error.to_string(),
         };
         let failure = RunFailure { message, detail };
