@@ -151,9 +151,9 @@ pub fn serve(router: Router, options: &LeptosOptions, assets: Assets) -> Router 
         .layer(CompressionLayer::new().compress_when(compressible))
 }
 
-/// Sets `Cache-Control` (and `Vary` on the built files, whose answer depends on
-/// `Accept-Encoding` even when a precompressed file is sent), and hands the request the site's
-/// file names.
+/// Sets `Cache-Control` and `Vary: accept-encoding` where the answer depends on it (the built
+/// files, and any precompressed file, which tower-http's ServeDir sends without it), and hands
+/// the request the site's file names.
 async fn cache_control(State(assets): State<Assets>, mut request: Request, next: Next) -> Response {
     let path = request.uri().path().to_string();
     request.extensions_mut().insert(assets.clone());
@@ -165,7 +165,7 @@ async fn cache_control(State(assets): State<Assets>, mut request: Request, next:
     if !headers.contains_key(header::CACHE_CONTROL) || policy == IMMUTABLE {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
     }
-    if built_file.is_some() && status != StatusCode::NOT_FOUND {
+    if (built_file.is_some() && status != StatusCode::NOT_FOUND) || headers.contains_key(header::CONTENT_ENCODING) {
         vary_on_accept_encoding(headers);
     }
     response

@@ -39,6 +39,11 @@ fn wasm() -> Vec<u8> {
     bytes
 }
 
+fn favicon() -> Vec<u8> {
+    let circles: String = (0..12).map(|i| format!("<circle cx=\"{}\" cy=\"16\" r=\"2\" fill=\"#1570ef\"/>", 2 + i * 2)).collect();
+    format!("<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 32 32\">{circles}</svg>").into_bytes()
+}
+
 /// The site as `cargo leptos build --release --precompress` with `hash-files` leaves it, and the
 /// hash file it writes beside the binary (here beside the site; `LEPTOS_HASH_FILE_NAME` points
 /// at it). Only the Wasm has its `.br` and `.gz`: the JS and CSS show compression as they go out.
@@ -56,6 +61,11 @@ fn lay_out_site(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     gz.write_all(&wasm()).unwrap();
     std::fs::write(pkg.join(format!("{wasm_name}.gz")), gz.finish().unwrap()).unwrap();
+    // A file of the site's root (from `public/`), precompressed like every file of a release site.
+    std::fs::write(site.join("favicon.svg"), favicon()).unwrap();
+    let mut br = Vec::new();
+    brotli::BrotliCompress(&mut &favicon()[..], &mut br, &brotli::enc::BrotliEncoderParams::default()).unwrap();
+    std::fs::write(site.join("favicon.svg.br"), br).unwrap();
     let hash_file = dir.join("hash.txt");
     std::fs::write(&hash_file, format!("js: {JS_HASH}\nwasm: {WASM_HASH}\ncss: {CSS_HASH}\n")).unwrap();
     (site, hash_file)
@@ -185,6 +195,12 @@ async fn built_files_are_hashed_compressed_and_kept_pages_and_api_are_compressed
         assert!(a.body == precompressed, "{asked}: the .{ext} file as built");
         assert_eq!(a.header(CONTENT_LENGTH), precompressed.len().to_string());
     }
+
+    // A file that is not built (unhashed name) is sent precompressed too, but checked each time.
+    let icon = get(&http, &format!("{}/favicon.svg", server.base), chromium).await;
+    assert_eq!((icon.status, icon.header(CONTENT_ENCODING), icon.header(CACHE_CONTROL)), (StatusCode::OK, "br", "no-cache"));
+    assert!(icon.header(VARY).to_ascii_lowercase().contains("accept-encoding"), "Vary {:?}", icon.header(VARY));
+    assert!(icon.decoded() == favicon());
 
     // A browser that asks again anyway is told nothing changed, and still to keep it.
     let first = get(&http, &format!("{}{}", server.base, assets[1].0), chromium).await;
