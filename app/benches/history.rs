@@ -10,7 +10,8 @@
 //! and as the same SQL run bare, median and p95.
 
 use app::domain::{
-    Direction, Message, ObjectType, RecordFilter, RecordMessage, RecordStatus, RunFilters, RunId, RunMessage, RunStatus,
+    Direction, Message, ObjectType, RecordFilter, RecordMessage, RecordStatus, RunFilters, RunId,
+    RunMessage, RunStatus,
 };
 use app::store::{self, WorkspaceId};
 use sqlx::SqlitePool;
@@ -24,7 +25,12 @@ struct Args {
 }
 
 fn args() -> Args {
-    let mut a = Args { runs: 1_000_000, records: 20_000_000, db: concat!(env!("CARGO_MANIFEST_DIR"), "/../target/bench/history.db").into(), iterations: 200 };
+    let mut a = Args {
+        runs: 1_000_000,
+        records: 20_000_000,
+        db: concat!(env!("CARGO_MANIFEST_DIR"), "/../target/bench/history.db").into(),
+        iterations: 200,
+    };
     let argv: Vec<String> = std::env::args().collect();
     let mut i = 1;
     while i < argv.len() {
@@ -121,7 +127,9 @@ async fn fill(pool: &SqlitePool, runs: i64, records: i64) -> Result<(), sqlx::Er
     // Exactly `records`: one more (or one fewer) record in as many of the oldest small completed
     // runs as the sizes above leave over (or short).
     loop {
-        let (have,): (i64,) = sqlx::query_as("SELECT COALESCE(SUM(next_seq), 0) FROM sync_runs").fetch_one(pool).await?;
+        let (have,): (i64,) = sqlx::query_as("SELECT COALESCE(SUM(next_seq), 0) FROM sync_runs")
+            .fetch_one(pool)
+            .await?;
         let missing = records - have;
         if missing == 0 {
             break;
@@ -145,10 +153,11 @@ async fn fill(pool: &SqlitePool, runs: i64, records: i64) -> Result<(), sqlx::Er
     // Records: position n of a run, with statuses and messages in realistic shares. Small runs
     // and the big ones are written separately so each joins against a short sequence, and runs
     // are walked in key order (CROSS JOIN keeps sync_runs outside) so rows arrive in index order.
-    let (longest_small,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(next_seq), 0) FROM sync_runs WHERE next_seq < ?")
-        .bind(BIG_RUN_SIZE)
-        .fetch_one(pool)
-        .await?;
+    let (longest_small,): (i64,) =
+        sqlx::query_as("SELECT COALESCE(MAX(next_seq), 0) FROM sync_runs WHERE next_seq < ?")
+            .bind(BIG_RUN_SIZE)
+            .fetch_one(pool)
+            .await?;
     for (limit, only_big) in [(longest_small, false), (BIG_RUN_SIZE, true)] {
         if limit == 0 {
             continue;
@@ -273,7 +282,8 @@ async fn main() {
     let path = std::path::PathBuf::from(&a.db);
     let pool = store::open(&path).await.expect("open database");
     let ws = WorkspaceId(WS.into());
-    let (have,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM sync_runs").fetch_one(&pool).await.expect("count");
+    let (have,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM sync_runs").fetch_one(&pool).await.expect("count");
     if have != a.runs {
         if have != 0 {
             panic!("{} holds {have} runs, not {}; remove it or pass another --db", a.db, a.runs);
@@ -281,35 +291,47 @@ async fn main() {
         eprintln!("Filling {} with {} runs and {} records…", a.db, a.runs, a.records);
         fill(&pool, a.runs, a.records).await.expect("fill");
     }
-    let (id_type,): (String,) = sqlx::query_as("SELECT typeof(id) FROM sync_runs LIMIT 1").fetch_one(&pool).await.expect("id type");
+    let (id_type,): (String,) = sqlx::query_as("SELECT typeof(id) FROM sync_runs LIMIT 1")
+        .fetch_one(&pool)
+        .await
+        .expect("id type");
     if id_type != "blob" {
         panic!("{}: run ids are {id_type}, not blob (made by an older version of this benchmark, whose deep pages, date ranges and run pages were empty); remove it or pass another --db", a.db);
     }
-    let (records,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM run_records").fetch_one(&pool).await.expect("count");
+    let (records,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM run_records").fetch_one(&pool).await.expect("count");
     if records != a.records {
         panic!("{} holds {records} records, not {} (filled for another size, or by an older version of this benchmark); remove it or pass another --db", a.db, a.records);
     }
     // A database filled before the fill wrote the message index (the migration that adds it only
     // indexes what exists when it runs) gets it now.
-    let (indexed,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM run_messages").fetch_one(&pool).await.expect("count");
+    let (indexed,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM run_messages").fetch_one(&pool).await.expect("count");
     if indexed == 0 {
         eprintln!("Filling run_messages…");
         fill_run_messages(&pool).await.expect("fill run_messages");
     }
-    let (indexed,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM run_messages").fetch_one(&pool).await.expect("count");
-    eprintln!("Database: {have} runs, {records} records, {indexed} run_messages rows", have = a.runs);
+    let (indexed,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM run_messages").fetch_one(&pool).await.expect("count");
+    eprintln!(
+        "Database: {have} runs, {records} records, {indexed} run_messages rows",
+        have = a.runs
+    );
 
     let n = a.iterations;
     let mut stats = Vec::new();
     let no_filters = RunFilters::default();
-    let newest_first = store::list_runs(&pool, &ws, &RunFilters::default(), 25).await.expect("list");
+    let newest_first =
+        store::list_runs(&pool, &ws, &RunFilters::default(), 25).await.expect("list");
     // The cursor of page 1,000: the 25,000th newest run.
-    let (deep_cursor,): (uuid::Uuid,) = sqlx::query_as("SELECT id FROM sync_runs WHERE workspace_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?")
-        .bind(WS)
-        .bind((a.runs - 1).min(24_999))
-        .fetch_one(&pool)
-        .await
-        .expect("deep cursor");
+    let (deep_cursor,): (uuid::Uuid,) = sqlx::query_as(
+        "SELECT id FROM sync_runs WHERE workspace_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?",
+    )
+    .bind(WS)
+    .bind((a.runs - 1).min(24_999))
+    .fetch_one(&pool)
+    .await
+    .expect("deep cursor");
     let deep_cursor = RunId(deep_cursor);
 
     let bare_first = "SELECT * FROM sync_runs WHERE workspace_id = ? ORDER BY id DESC LIMIT 25";
@@ -362,7 +384,11 @@ async fn main() {
                 let deep = RunFilters { before: Some(deep_cursor), ..f.clone() };
                 let ours_deep = time(n, || store::list_runs(&pool, &ws, &deep, 25)).await;
                 stats.push(Stat { name, ours, bare: None });
-                stats.push(Stat { name: "  the same, 25,000 runs deep".into(), ours: ours_deep, bare: None });
+                stats.push(Stat {
+                    name: "  the same, 25,000 runs deep".into(),
+                    ours: ours_deep,
+                    bare: None,
+                });
             }
         }
     }
@@ -376,10 +402,22 @@ async fn main() {
     };
     let common = Some(Message::Record(COMMON));
     let extra = [
-        ("direction=outbound".to_string(), RunFilters { direction: Some(Direction::Outbound), ..Default::default() }),
-        ("status=failed".to_string(), RunFilters { status: Some(RunStatus::Failed), ..Default::default() }),
-        (format!("message={} (common)", COMMON.code()), RunFilters { message: common, ..Default::default() }),
-        (format!("message={} (rare)", RARE.code()), RunFilters { message: Some(Message::Record(RARE)), ..Default::default() }),
+        (
+            "direction=outbound".to_string(),
+            RunFilters { direction: Some(Direction::Outbound), ..Default::default() },
+        ),
+        (
+            "status=failed".to_string(),
+            RunFilters { status: Some(RunStatus::Failed), ..Default::default() },
+        ),
+        (
+            format!("message={} (common)", COMMON.code()),
+            RunFilters { message: common, ..Default::default() },
+        ),
+        (
+            format!("message={} (rare)", RARE.code()),
+            RunFilters { message: Some(Message::Record(RARE)), ..Default::default() },
+        ),
         (
             format!("message={}, direction=inbound, one day a week ago", COMMON.code()),
             RunFilters { message: common, ..inbound_day.clone() },
@@ -388,11 +426,18 @@ async fn main() {
         // is fetched and none matches (the worst case of a message with a second filter).
         (
             format!("message={}, direction=outbound (no run has both)", COMMON.code()),
-            RunFilters { message: common, direction: Some(Direction::Outbound), ..Default::default() },
+            RunFilters {
+                message: common,
+                direction: Some(Direction::Outbound),
+                ..Default::default()
+            },
         ),
         (
             format!("message={} (whole-run failure)", RunMessage::ApiLimitExceeded.code()),
-            RunFilters { message: Some(Message::Run(RunMessage::ApiLimitExceeded)), ..Default::default() },
+            RunFilters {
+                message: Some(Message::Run(RunMessage::ApiLimitExceeded)),
+                ..Default::default()
+            },
         ),
     ];
     for (name, f) in extra {
@@ -400,7 +445,11 @@ async fn main() {
         let deep = RunFilters { before: Some(deep_cursor), ..f.clone() };
         let ours_deep = time(n, || store::list_runs(&pool, &ws, &deep, 25)).await;
         stats.push(Stat { name: format!("List: {name}"), ours, bare: None });
-        stats.push(Stat { name: "  the same, 25,000 runs deep".into(), ours: ours_deep, bare: None });
+        stats.push(Stat {
+            name: "  the same, 25,000 runs deep".into(),
+            ours: ours_deep,
+            bare: None,
+        });
     }
     // The message page as bare SQL: the statement the store runs, without the neighbour probes.
     let bare_message = "SELECT r.* FROM run_messages m CROSS JOIN sync_runs r ON r.id = m.run_id \
@@ -409,14 +458,21 @@ async fn main() {
     stats.push(Stat {
         name: format!("List: message={}, store vs bare SQL", COMMON.code()),
         ours: time(n, || store::list_runs(&pool, &ws, &by_message, 25)).await,
-        bare: Some(time(n, || sqlx::query(bare_message).bind(WS).bind(COMMON.code()).bind(WS).fetch_all(&pool)).await),
+        bare: Some(
+            time(n, || {
+                sqlx::query(bare_message).bind(WS).bind(COMMON.code()).bind(WS).fetch_all(&pool)
+            })
+            .await,
+        ),
     });
     // The biggest run: first page of its records, its last page, and its failed records.
-    let (big, size): (uuid::Uuid, i64) = sqlx::query_as("SELECT id, next_seq FROM sync_runs WHERE workspace_id = ? ORDER BY next_seq DESC LIMIT 1")
-        .bind(WS)
-        .fetch_one(&pool)
-        .await
-        .expect("big run");
+    let (big, size): (uuid::Uuid, i64) = sqlx::query_as(
+        "SELECT id, next_seq FROM sync_runs WHERE workspace_id = ? ORDER BY next_seq DESC LIMIT 1",
+    )
+    .bind(WS)
+    .fetch_one(&pool)
+    .await
+    .expect("big run");
     let big = RunId(big);
     let run_page = |f: RecordFilter| {
         let (pool, ws) = (pool.clone(), ws.clone());
@@ -429,8 +485,12 @@ async fn main() {
         name: format!("Run ({} records): first records page", thousands(size)),
         ours: time(n, || run_page(RecordFilter::default())).await,
         bare: Some(
-            time(n, || sqlx::query("SELECT * FROM run_records WHERE run_id = ? ORDER BY seq LIMIT 50").bind(big.0).fetch_all(&pool))
-                .await,
+            time(n, || {
+                sqlx::query("SELECT * FROM run_records WHERE run_id = ? ORDER BY seq LIMIT 50")
+                    .bind(big.0)
+                    .fetch_all(&pool)
+            })
+            .await,
         ),
     });
     stats.push(Stat {
@@ -448,11 +508,22 @@ async fn main() {
     });
     stats.push(Stat {
         name: format!("Run ({} records): failed records, deep page", thousands(size)),
-        ours: time(n, || run_page(RecordFilter { status: Some(RecordStatus::Failed), after: Some(size * 4 / 5), ..Default::default() })).await,
+        ours: time(n, || {
+            run_page(RecordFilter {
+                status: Some(RecordStatus::Failed),
+                after: Some(size * 4 / 5),
+                ..Default::default()
+            })
+        })
+        .await,
         bare: None,
     });
-    let watch: Vec<store::WatchedRun> =
-        newest_first.runs.iter().take(5).map(|r| store::WatchedRun { id: r.id, processed: Some(r.counts.processed()) }).collect();
+    let watch: Vec<store::WatchedRun> = newest_first
+        .runs
+        .iter()
+        .take(5)
+        .map(|r| store::WatchedRun { id: r.id, processed: Some(r.counts.processed()) })
+        .collect();
     let newest = newest_first.runs.first().map(|r| r.id);
     stats.push(Stat {
         name: "Poll: new runs + 5 watched".into(),
@@ -462,8 +533,12 @@ async fn main() {
     // The same poll on a page filtered by the common message: new runs are looked for in its
     // run_messages entries, the watched ones by primary key.
     let message_first = store::list_runs(&pool, &ws, &by_message, 25).await.expect("list");
-    let watch: Vec<store::WatchedRun> =
-        message_first.runs.iter().take(5).map(|r| store::WatchedRun { id: r.id, processed: Some(r.counts.processed()) }).collect();
+    let watch: Vec<store::WatchedRun> = message_first
+        .runs
+        .iter()
+        .take(5)
+        .map(|r| store::WatchedRun { id: r.id, processed: Some(r.counts.processed()) })
+        .collect();
     let newest = message_first.runs.first().map(|r| r.id);
     stats.push(Stat {
         name: format!("Poll: message={}, new runs + 5 watched", COMMON.code()),
@@ -484,7 +559,8 @@ async fn main() {
     .fetch_all(&pool)
     .await
     .expect("plan");
-    let (version,): (String,) = sqlx::query_as("SELECT sqlite_version()").fetch_one(&pool).await.expect("version");
+    let (version,): (String,) =
+        sqlx::query_as("SELECT sqlite_version()").fetch_one(&pool).await.expect("version");
     println!("\nPlan of the message={} page, 25,000 runs deep (SQLite {version}):", COMMON.code());
     for (_, _, _, detail) in plan {
         println!("  {detail}");

@@ -84,7 +84,8 @@ impl Browser {
         let started = Instant::now();
         let resp = self.http.get(url).send().await.map_err(|e| format!("send: {e}"))?;
         let status = resp.status();
-        let header_bytes: usize = resp.headers().iter().map(|(k, v)| k.as_str().len() + v.len() + 4).sum::<usize>() + 17;
+        let header_bytes: usize =
+            resp.headers().iter().map(|(k, v)| k.as_str().len() + v.len() + 4).sum::<usize>() + 17;
         let body = resp.bytes().await.map_err(|e| format!("body: {e}"))?;
         let latency_us = started.elapsed().as_micros() as u64;
         if !status.is_success() {
@@ -141,13 +142,24 @@ impl Browser {
 fn runs(json: &Value) -> Vec<(String, Value)> {
     json["runs"]
         .as_array()
-        .map(|a| a.iter().filter_map(|r| Some((r["id"].as_str()?.to_string(), r.clone()))).collect())
+        .map(|a| {
+            a.iter().filter_map(|r| Some((r["id"].as_str()?.to_string(), r.clone()))).collect()
+        })
         .unwrap_or_default()
 }
 
-async fn run_client(base: String, start_after: Duration, until: Instant, interval: Duration) -> ClientReport {
+async fn run_client(
+    base: String,
+    start_after: Duration,
+    until: Instant,
+    interval: Duration,
+) -> ClientReport {
     let mut report = ClientReport::default();
-    let http = match reqwest::Client::builder().pool_max_idle_per_host(1).timeout(Duration::from_secs(10)).build() {
+    let http = match reqwest::Client::builder()
+        .pool_max_idle_per_host(1)
+        .timeout(Duration::from_secs(10))
+        .build()
+    {
         Ok(h) => h,
         Err(e) => {
             report.errors.push(format!("client: {e}"));
@@ -182,7 +194,10 @@ async fn records_in(http: &reqwest::Client, base: &str) -> Result<i64, BenchErro
 
 async fn engine_running(http: &reqwest::Client, base: &str) -> Result<Vec<String>, BenchError> {
     let s: Value = http.get(format!("{base}/api/sync/status")).send().await?.json().await?;
-    Ok(s["running"].as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect()).unwrap_or_default())
+    Ok(s["running"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+        .unwrap_or_default())
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -217,7 +232,9 @@ async fn main() -> Result<(), BenchError> {
 
     // Wait for the backfill to be under way, then measure the server with the backfill alone.
     let waited = Instant::now();
-    while engine_running(&http, &server.base).await?.is_empty() && waited.elapsed() < Duration::from_secs(60) {
+    while engine_running(&http, &server.base).await?.is_empty()
+        && waited.elapsed() < Duration::from_secs(60)
+    {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let quiet_a = support::sample(pid)?;
@@ -226,7 +243,10 @@ async fn main() -> Result<(), BenchError> {
     let running_before = engine_running(&http, &server.base).await?;
     let records_before = records_in(&http, &server.base).await?;
 
-    eprintln!("live_load: {} clients polling every {} ms for {} s…", args.clients, args.interval_ms, args.secs);
+    eprintln!(
+        "live_load: {} clients polling every {} ms for {} s…",
+        args.clients, args.interval_ms, args.secs
+    );
     let interval = Duration::from_millis(args.interval_ms);
     let load_started = Instant::now();
     let until = load_started + Duration::from_secs(args.secs);
@@ -263,9 +283,15 @@ async fn main() -> Result<(), BenchError> {
 
     // The smallest poll: nothing watched (nothing in progress on the page), nothing new.
     let empty_poll = {
-        let page: Value = http.get(format!("{}/api/runs", server.base)).send().await?.json().await?;
+        let page: Value =
+            http.get(format!("{}/api/runs", server.base)).send().await?.json().await?;
         let newest = page["runs"][0]["id"].as_str().unwrap_or_default().to_string();
-        http.get(format!("{}/api/runs/poll?newest={newest}&watch=", server.base)).send().await?.bytes().await?.len()
+        http.get(format!("{}/api/runs/poll?newest={newest}&watch=", server.base))
+            .send()
+            .await?
+            .bytes()
+            .await?
+            .len()
     };
     server.stop();
 
@@ -276,7 +302,8 @@ async fn main() -> Result<(), BenchError> {
     let lat: Vec<u64> = polls.iter().map(|s| s.latency_us).collect();
     let mut load_lat: Vec<u64> = loads.iter().map(|s| s.latency_us).collect();
     load_lat.sort_unstable();
-    let mut unchanged: Vec<usize> = polls.iter().filter(|s| s.unchanged).map(|s| s.body_bytes).collect();
+    let mut unchanged: Vec<usize> =
+        polls.iter().filter(|s| s.unchanged).map(|s| s.body_bytes).collect();
     unchanged.sort_unstable();
     let mut all_sizes: Vec<usize> = polls.iter().map(|s| s.body_bytes).collect();
     all_sizes.sort_unstable();
@@ -286,24 +313,57 @@ async fn main() -> Result<(), BenchError> {
 
     println!("\n| Live view under load | Result |");
     println!("|---|---|");
-    println!("| Clients, duration, poll period | {} browsers, {} s, {} ms after each answer |", args.clients, args.secs, args.interval_ms);
+    println!(
+        "| Clients, duration, poll period | {} browsers, {} s, {} ms after each answer |",
+        args.clients, args.secs, args.interval_ms
+    );
     println!("| Server | release, fresh database, local org of {} records ({} ms latency), ready in {:.1} s |", args.org_records, args.org_latency_ms, ready_in.as_secs_f64());
     println!("| Backfill during the test | running: {} at start, {} at end; {:.0} records/s brought in |", list(&running_before), list(&running_after), backfill_rate);
-    println!("| Requests served | {served} ({:.0}/s): {} polls, {} first-page loads |", served as f64 / wall.as_secs_f64(), polls.len(), loads.len());
-    println!("| Poll latency p50 / p99 / max | {} / {} / {} ms |", ms(percentile(&lat, 50.0)), ms(percentile(&lat, 99.0)), ms(lat.last().copied().unwrap_or(0)));
-    println!("| First-page load (`/api/runs`) p50 / p99 | {} / {} ms |", ms(percentile(&load_lat, 50.0)), ms(percentile(&load_lat, 99.0)));
+    println!(
+        "| Requests served | {served} ({:.0}/s): {} polls, {} first-page loads |",
+        served as f64 / wall.as_secs_f64(),
+        polls.len(),
+        loads.len()
+    );
+    println!(
+        "| Poll latency p50 / p99 / max | {} / {} / {} ms |",
+        ms(percentile(&lat, 50.0)),
+        ms(percentile(&lat, 99.0)),
+        ms(lat.last().copied().unwrap_or(0))
+    );
+    println!(
+        "| First-page load (`/api/runs`) p50 / p99 | {} / {} ms |",
+        ms(percentile(&load_lat, 50.0)),
+        ms(percentile(&load_lat, 99.0))
+    );
     println!("| Errors | {} |", errors.len());
-    println!("| Server CPU | {:.0}% of one core under load; {:.0}% with the backfill alone |", support::cpu_percent(&first, &last), support::cpu_percent(&quiet_a, &quiet_b));
-    println!("| Server RSS | {} before, {} peak, {} at end |", mb(first.rss_kb), mb(peak_rss), mb(last.rss_kb));
+    println!(
+        "| Server CPU | {:.0}% of one core under load; {:.0}% with the backfill alone |",
+        support::cpu_percent(&first, &last),
+        support::cpu_percent(&quiet_a, &quiet_b)
+    );
+    println!(
+        "| Server RSS | {} before, {} peak, {} at end |",
+        mb(first.rss_kb),
+        mb(peak_rss),
+        mb(last.rss_kb)
+    );
     println!("| Poll that changes nothing: body | median {} B, max {} B ({} of {} polls; headers ~{} B more) |", percentile(&unchanged, 50.0), unchanged.last().copied().unwrap_or(0), unchanged.len(), polls.len(), header_bytes);
-    println!("| Any poll: body p50 / p99 | {} / {} B |", percentile(&all_sizes, 50.0), percentile(&all_sizes, 99.0));
+    println!(
+        "| Any poll: body p50 / p99 | {} / {} B |",
+        percentile(&all_sizes, 50.0),
+        percentile(&all_sizes, 99.0)
+    );
     println!("| Poll with nothing watched and nothing new | {empty_poll} B |");
     println!("| Load generator CPU | {:.0}% of one core |", support::cpu_percent(&self_a, &self_b));
     if !errors.is_empty() {
         let mut kinds: Vec<&str> = errors.iter().map(|e| e.as_str()).collect();
         kinds.sort_unstable();
         kinds.dedup();
-        eprintln!("live_load: errors (distinct): {}", kinds.iter().take(10).copied().collect::<Vec<_>>().join("; "));
+        eprintln!(
+            "live_load: errors (distinct): {}",
+            kinds.iter().take(10).copied().collect::<Vec<_>>().join("; ")
+        );
     }
     Ok(())
 }

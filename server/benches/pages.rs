@@ -51,7 +51,12 @@ struct PageTiming {
     bytes: usize,
 }
 
-async fn time_page(http: &reqwest::Client, name: &str, url: &str, requests: usize) -> Result<PageTiming, BenchError> {
+async fn time_page(
+    http: &reqwest::Client,
+    name: &str,
+    url: &str,
+    requests: usize,
+) -> Result<PageTiming, BenchError> {
     let mut bytes = 0;
     let mut times = Vec::with_capacity(requests);
     for i in 0..requests + 10 {
@@ -69,7 +74,12 @@ async fn time_page(http: &reqwest::Client, name: &str, url: &str, requests: usiz
         }
     }
     times.sort_unstable();
-    Ok(PageTiming { name: name.into(), p50_us: percentile(&times, 50.0), p95_us: percentile(&times, 95.0), bytes })
+    Ok(PageTiming {
+        name: name.into(),
+        p50_us: percentile(&times, 50.0),
+        p95_us: percentile(&times, 95.0),
+        bytes,
+    })
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -84,8 +94,14 @@ async fn main() -> Result<(), BenchError> {
     }
     let db_size = std::fs::metadata(&db)?.len();
     eprintln!("pages: starting {} on {}…", binary.display(), db.display());
-    let server_args: Vec<String> =
-        vec!["--database".into(), db.display().to_string(), "--workspace".into(), args.workspace.clone(), "--demo".into(), "false".into()];
+    let server_args: Vec<String> = vec![
+        "--database".into(),
+        db.display().to_string(),
+        "--workspace".into(),
+        args.workspace.clone(),
+        "--demo".into(),
+        "false".into(),
+    ];
     let server = ServerProcess::start(&binary, &site, args.port, &server_args).await?;
     let ready_in = server.started.elapsed();
     let pid = server.pid();
@@ -97,30 +113,83 @@ async fn main() -> Result<(), BenchError> {
     let page: Value = http.get(format!("{}/api/runs", server.base)).send().await?.json().await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let after_list = support::sample(pid)?;
-    let run_id = page["runs"][0]["id"].as_str().ok_or("the history database has no runs")?.to_string();
+    let run_id =
+        page["runs"][0]["id"].as_str().ok_or("the history database has no runs")?.to_string();
     // The largest run is the heaviest run page; the history database's 50,000-record backfill
     // runs are its oldest, so look on the oldest page (runs after the smallest UUIDv7).
-    let oldest: Value = http.get(format!("{}/api/runs?after=00000000-0000-7000-8000-000000000000", server.base)).send().await?.json().await?;
+    let oldest: Value = http
+        .get(format!("{}/api/runs?after=00000000-0000-7000-8000-000000000000", server.base))
+        .send()
+        .await?
+        .json()
+        .await?;
     let big_run = biggest_run_on_page(&oldest).unwrap_or_else(|| run_id.clone());
 
     let mut pages = vec![
-        time_page(&http, "Sync activity, first page", &format!("{}/settings/crm/sync-activity", server.base), args.requests).await?,
-        time_page(&http, "Sync activity, inbound, object=company", &format!("{}/settings/crm/sync-activity?direction=inbound&object=company", server.base), args.requests).await?,
-        time_page(&http, "A run page (newest run)", &format!("{}/settings/crm/sync-activity/runs/{run_id}", server.base), args.requests).await?,
+        time_page(
+            &http,
+            "Sync activity, first page",
+            &format!("{}/settings/crm/sync-activity", server.base),
+            args.requests,
+        )
+        .await?,
+        time_page(
+            &http,
+            "Sync activity, inbound, object=company",
+            &format!("{}/settings/crm/sync-activity?direction=inbound&object=company", server.base),
+            args.requests,
+        )
+        .await?,
+        time_page(
+            &http,
+            "A run page (newest run)",
+            &format!("{}/settings/crm/sync-activity/runs/{run_id}", server.base),
+            args.requests,
+        )
+        .await?,
     ];
     if big_run != run_id {
-        pages.push(time_page(&http, "A run page (largest run: a backfill of 50,000 records)", &format!("{}/settings/crm/sync-activity/runs/{big_run}", server.base), args.requests).await?);
+        pages.push(
+            time_page(
+                &http,
+                "A run page (largest run: a backfill of 50,000 records)",
+                &format!("{}/settings/crm/sync-activity/runs/{big_run}", server.base),
+                args.requests,
+            )
+            .await?,
+        );
     }
-    pages.push(time_page(&http, "JSON `/api/runs` (for comparison)", &format!("{}/api/runs", server.base), args.requests).await?);
+    pages.push(
+        time_page(
+            &http,
+            "JSON `/api/runs` (for comparison)",
+            &format!("{}/api/runs", server.base),
+            args.requests,
+        )
+        .await?,
+    );
     let after_pages = support::sample(pid)?;
     server.stop();
 
     println!("\n| Server on the history database | Result |");
     println!("|---|---|");
-    println!("| Database | {} ({:.1} GB), workspace `{}`, `--demo false` |", db.display(), db_size as f64 / 1e9, args.workspace);
+    println!(
+        "| Database | {} ({:.1} GB), workspace `{}`, `--demo false` |",
+        db.display(),
+        db_size as f64 / 1e9,
+        args.workspace
+    );
     println!("| Start to first answer | {:.2} s |", ready_in.as_secs_f64());
-    println!("| RSS idle (after start and one list) | {} |", mb(after_list.rss_kb.max(idle.rss_kb)));
-    println!("| RSS after {} page renders | {} (peak {}) |", pages.len() * (args.requests + 10), mb(after_pages.rss_kb), mb(after_pages.hwm_kb));
+    println!(
+        "| RSS idle (after start and one list) | {} |",
+        mb(after_list.rss_kb.max(idle.rss_kb))
+    );
+    println!(
+        "| RSS after {} page renders | {} (peak {}) |",
+        pages.len() * (args.requests + 10),
+        mb(after_pages.rss_kb),
+        mb(after_pages.hwm_kb)
+    );
     println!("\n| Page (server-side render, to the last byte) | median ms | p95 ms | HTML bytes |");
     println!("|---|---:|---:|---:|");
     for p in &pages {
@@ -132,6 +201,15 @@ async fn main() -> Result<(), BenchError> {
 /// The run with the most records among a page's runs (by its counts: a run that failed before
 /// any record expected many but holds none).
 fn biggest_run_on_page(page: &Value) -> Option<String> {
-    let records = |r: &Value| -> i64 { ["created", "updated", "deleted", "skipped", "failed"].iter().map(|k| r["counts"][k].as_i64().unwrap_or(0)).sum() };
-    page["runs"].as_array()?.iter().max_by_key(|r| records(r)).and_then(|r| r["id"].as_str().map(String::from))
+    let records = |r: &Value| -> i64 {
+        ["created", "updated", "deleted", "skipped", "failed"]
+            .iter()
+            .map(|k| r["counts"][k].as_i64().unwrap_or(0))
+            .sum()
+    };
+    page["runs"]
+        .as_array()?
+        .iter()
+        .max_by_key(|r| records(r))
+        .and_then(|r| r["id"].as_str().map(String::from))
 }

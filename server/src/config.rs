@@ -1,7 +1,9 @@
 //! Command-line and environment configuration. Every setting has a default that works on a fresh
 //! machine; `server --help` documents them all.
 
-use clap::{Parser, Subcommand};
+use crate::salesforce::ClientConfig;
+use crate::secret::Secret;
+use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -71,10 +73,108 @@ pub struct Config {
     /// Changes a minute made in Conversion by the demo simulator, pushed as outbound runs (0: none).
     #[arg(long, env = "SYNC_CONVERSION_CHANGES_PER_MINUTE", default_value_t = 8)]
     pub conversion_changes_per_minute: u32,
+
+    #[command(flatten)]
+    pub salesforce: SalesforceArgs,
+}
+
+/// A real Salesforce org. With a client id the server syncs with that org (and never starts the
+/// local one); without, `--demo` decides.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "A real Salesforce org")]
+pub struct SalesforceArgs {
+    /// The connected app's consumer key. Set: sync with that org instead of the local one.
+    #[arg(long = "salesforce-client-id", env = "SALESFORCE_CLIENT_ID")]
+    pub client_id: Option<String>,
+
+    /// The connected app's consumer secret.
+    #[arg(
+        long = "salesforce-client-secret",
+        env = "SALESFORCE_CLIENT_SECRET",
+        hide_env_values = true,
+        default_value = ""
+    )]
+    pub client_secret: Secret,
+
+    /// `https://login.salesforce.com`, `https://test.salesforce.com` for a sandbox, or a My
+    /// Domain URL.
+    #[arg(
+        long = "salesforce-login-url",
+        env = "SALESFORCE_LOGIN_URL",
+        default_value = "https://login.salesforce.com"
+    )]
+    pub login_url: String,
+
+    /// A refresh token obtained elsewhere; without it, the one saved by an earlier Connect, or
+    /// Connect on the Overview.
+    #[arg(
+        long = "salesforce-refresh-token",
+        env = "SALESFORCE_REFRESH_TOKEN",
+        hide_env_values = true,
+        default_value = ""
+    )]
+    pub refresh_token: Secret,
+
+    /// REST API version, `62.0` or `v62.0` (default: the client's, 62.0).
+    #[arg(long = "salesforce-api-version", env = "SALESFORCE_API_VERSION")]
+    pub api_version: Option<String>,
+
+    /// The callback registered in the connected app (default: this server's address as the
+    /// browser reaches it, plus `/settings/crm/salesforce/callback`).
+    #[arg(long = "salesforce-redirect-uri", env = "SALESFORCE_REDIRECT_URI")]
+    pub redirect_uri: Option<String>,
+}
+
+impl SalesforceArgs {
+    /// The client's configuration, when a client id is given.
+    pub fn client_config(&self) -> Option<ClientConfig> {
+        let client_id = self.client_id.as_deref().map(str::trim).filter(|s| !s.is_empty())?;
+        let mut config =
+            ClientConfig::new(self.login_url.trim(), client_id, self.client_secret.clone());
+        if let Some(v) = self.api_version.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+            config.api_version = v.trim_start_matches('v').to_string();
+        }
+        config.redirect_uri = self.redirect_uri.clone().filter(|s| !s.is_empty());
+        Some(config)
+    }
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the local Salesforce org on its own and print its credentials as one JSON line.
-    FakeOrg(server::fake_org::FakeOrgArgs),
+    #[cfg(feature = "local-org")]
+    FakeOrg(crate::fake_org::FakeOrgArgs),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn salesforce_settings_come_from_flags_and_their_secrets_stay_out_of_debug() {
+        let config = Config::try_parse_from([
+            "server",
+            "--salesforce-client-id",
+            "3MVG9",
+            "--salesforce-client-secret",
+            "s3cr3t",
+            "--salesforce-refresh-token",
+            "5Aep861",
+            "--salesforce-api-version",
+            "v61.0",
+        ])
+        .unwrap();
+        let client = config.salesforce.client_config().expect("a client id makes a client");
+        assert_eq!((client.client_id.as_str(), client.api_version.as_str()), ("3MVG9", "61.0"));
+        assert_eq!(client.client_secret.expose(), "s3cr3t");
+        assert_eq!(config.salesforce.refresh_token.expose(), "5Aep861");
+        let printed = format!("{config:?} {client:?}");
+        assert!(!printed.contains("s3cr3t") && !printed.contains("5Aep861"), "{printed}");
+    }
+
+    #[test]
+    fn without_a_client_id_there_is_no_real_org() {
+        let config = Config::try_parse_from(["server"]).unwrap();
+        assert!(config.salesforce.client_config().is_none());
+    }
 }

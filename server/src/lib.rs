@@ -1,16 +1,21 @@
-//! The server's library half: the Salesforce client and the local org, the sync engine,
-//! Conversion's data and the JSON API, shared by the binary, the integration tests and the
-//! benchmarks.
+//! The server's library half: the Salesforce client, the sync engine, Conversion's data, the
+//! JSON API and the app's assembly ([`startup`]), shared by the binary, the integration tests and
+//! the benchmarks. The local org and the demo are behind the `local-org` feature.
 
-pub mod api;
-pub mod bad_request;
-pub mod connect;
+pub mod config;
 pub mod conversion;
+/// The demo's history and simulated Conversion changes (feature `local-org`, on by default).
+#[cfg(feature = "local-org")]
+pub mod demo;
+/// The local Salesforce org (feature `local-org`, on by default): the product syncs with it
+/// through the same client as with a real org, and never imports it.
+#[cfg(feature = "local-org")]
 pub mod fake_org;
+pub mod http;
 pub mod maintenance;
 pub mod salesforce;
-pub mod same_origin;
-pub mod site;
+pub mod secret;
+pub mod startup;
 pub mod sync;
 
 /// mimalloc instead of glibc's allocator: a backfill allocates a few small strings per field of

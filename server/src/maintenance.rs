@@ -2,9 +2,9 @@
 //! cache's memory once writes settle, and noticing when writing works again after a storage
 //! failure.
 
+use crate::sync::Engine;
 use app::state::Clock;
 use app::store::{self, StorageHealth};
-use crate::sync::Engine;
 use sqlx::SqlitePool;
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,7 +37,12 @@ pub async fn checkpoint_wal_every(pool: SqlitePool, every: Duration, cancel: Can
 }
 
 /// [`checkpoint_wal_every`], reporting the storage failures it meets to `storage`.
-pub async fn upkeep(pool: SqlitePool, storage: StorageHealth, every: Duration, cancel: CancellationToken) {
+pub async fn upkeep(
+    pool: SqlitePool,
+    storage: StorageHealth,
+    every: Duration,
+    cancel: CancellationToken,
+) {
     let wal = store::wal_path(&pool);
     let (mut last_frames, mut quiet) = (-1, 0u32);
     loop {
@@ -55,7 +60,11 @@ pub async fn upkeep(pool: SqlitePool, storage: StorageHealth, every: Duration, c
         };
         // Settled: everything copied, and nothing written for SETTLED_AFTER checkpoints in a row
         // (a backfill waiting for its next page from Salesforce is not done writing).
-        quiet = if state.frames == last_frames && state.checkpointed == state.frames { quiet.saturating_add(1) } else { 0 };
+        quiet = if state.frames == last_frames && state.checkpointed == state.frames {
+            quiet.saturating_add(1)
+        } else {
+            0
+        };
         last_frames = state.frames;
         if quiet < SETTLED_AFTER {
             continue;
@@ -70,7 +79,11 @@ pub async fn upkeep(pool: SqlitePool, storage: StorageHealth, every: Duration, c
                 match store::release_idle_memory(&pool).await {
                     Ok(n) => {
                         let _ = tokio::task::spawn_blocking(return_freed_memory).await;
-                        tracing::info!(wal_bytes = size, connections = n, "writes settled: WAL emptied, page cache given back");
+                        tracing::info!(
+                            wal_bytes = size,
+                            connections = n,
+                            "writes settled: WAL emptied, page cache given back"
+                        );
                     }
                     Err(e) => tracing::warn!(error = %e, "page cache could not be given back"),
                 }
@@ -115,7 +128,10 @@ pub async fn watch_storage(
             _ = cancel.cancelled() => return,
             _ = storage.problem_reported() => {}
         }
-        if storage.problem().is_some_and(|p| p.failure == app::domain::health::StorageFailure::Damaged) {
+        if storage
+            .problem()
+            .is_some_and(|p| p.failure == app::domain::health::StorageFailure::Damaged)
+        {
             cancel.cancelled().await;
             return;
         }

@@ -2,7 +2,10 @@
 //! against the server binary: every filter, the cursors, the polls, and every kind of bad
 //! parameter, which gets a note or a 4xx with a reason, never a 500.
 
-use app::domain::{Direction, ObjectType, RecordAction, RecordMessage, RecordStatus, RunFailure, RunId, RunMessage, Trigger};
+use app::domain::{
+    Direction, ObjectType, RecordAction, RecordMessage, RecordStatus, RunFailure, RunId,
+    RunMessage, Trigger,
+};
 use app::store::{self, NewRecord, NewRun, WorkspaceId};
 use serde_json::Value;
 use std::path::Path;
@@ -14,7 +17,8 @@ const HOUR: i64 = 3_600_000;
 
 /// The server with no local org and no engine: it serves exactly what the database holds.
 async fn start(db: &Path, dir: &Path) -> ServerProcess {
-    ServerProcess::start(db, dir, &["--demo", "false", "--workspace-name", "Globex Ltd."], &[]).await
+    ServerProcess::start(db, dir, &["--demo", "false", "--workspace-name", "Globex Ltd."], &[])
+        .await
 }
 
 fn record(status: RecordStatus, message: Option<RecordMessage>) -> NewRecord {
@@ -45,7 +49,10 @@ struct Seeded {
 /// Eight runs an hour apart ending three hours ago: inbound contacts, outbound companies, one
 /// failed with the API limit, and the newest still in progress. That one is begun only once the
 /// server runs (at start-up the server fails runs a previous process left in progress).
-async fn seed(db: &Path, server_started: impl std::future::Future<Output = ServerProcess>) -> (Seeded, ServerProcess) {
+async fn seed(
+    db: &Path,
+    server_started: impl std::future::Future<Output = ServerProcess>,
+) -> (Seeded, ServerProcess) {
     let pool = store::open(db).await.unwrap();
     let ws = WorkspaceId("acme".into());
     let now = chrono::Utc::now().timestamp_millis();
@@ -59,22 +66,37 @@ async fn seed(db: &Path, server_started: impl std::future::Future<Output = Serve
         if i == 7 {
             server = Some(server_started.as_mut().await);
         }
-        let (direction, object_type) =
-            if i % 2 == 0 { (Direction::Inbound, ObjectType::Contact) } else { (Direction::Outbound, ObjectType::Company) };
-        let trigger = if direction == Direction::Inbound { Trigger::Scheduled } else { Trigger::Push };
+        let (direction, object_type) = if i % 2 == 0 {
+            (Direction::Inbound, ObjectType::Contact)
+        } else {
+            (Direction::Outbound, ObjectType::Company)
+        };
+        let trigger =
+            if direction == Direction::Inbound { Trigger::Scheduled } else { Trigger::Push };
         let started_at = t0 + i * HOUR;
         let run = NewRun { direction, object_type, trigger, started_at, expected_total: None };
         let id = store::begin_run(&pool, &ws, &run).await.unwrap();
         let records: Vec<NewRecord> = if i == 2 {
             big = Some(id);
-            (0..120).map(|n| if n % 10 == 0 { record(RecordStatus::Skipped, Some(RecordMessage::InvalidEmail)) } else { record(RecordStatus::Success, None) }).collect()
+            (0..120)
+                .map(|n| {
+                    if n % 10 == 0 {
+                        record(RecordStatus::Skipped, Some(RecordMessage::InvalidEmail))
+                    } else {
+                        record(RecordStatus::Success, None)
+                    }
+                })
+                .collect()
         } else {
             vec![record(RecordStatus::Success, None)]
         };
         store::append_records(&pool, &ws, id, &records).await.unwrap();
         match i {
             5 => {
-                let failure = RunFailure { message: RunMessage::ApiLimitExceeded, detail: "REQUEST_LIMIT_EXCEEDED".into() };
+                let failure = RunFailure {
+                    message: RunMessage::ApiLimitExceeded,
+                    detail: "REQUEST_LIMIT_EXCEEDED".into(),
+                };
                 store::fail_run(&pool, &ws, id, started_at + 1_000, &failure).await.unwrap();
                 failed = Some(id);
             }
@@ -86,7 +108,13 @@ async fn seed(db: &Path, server_started: impl std::future::Future<Output = Serve
         ids.push(id);
     }
     pool.close().await;
-    let seeded = Seeded { ids, big: big.unwrap(), failed: failed.unwrap(), in_progress: in_progress.unwrap(), t0 };
+    let seeded = Seeded {
+        ids,
+        big: big.unwrap(),
+        failed: failed.unwrap(),
+        in_progress: in_progress.unwrap(),
+        t0,
+    };
     (seeded, server.expect("started before the last run"))
 }
 
@@ -100,7 +128,8 @@ impl Api {
         let r = self.http.get(format!("{}{path_and_query}", self.base)).send().await.unwrap();
         let status = r.status().as_u16();
         let text = r.text().await.unwrap();
-        let body = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path_and_query}: not JSON ({e}): {text}"));
+        let body = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{path_and_query}: not JSON ({e}): {text}"));
         (status, body)
     }
 
@@ -108,8 +137,18 @@ impl Api {
     async fn runs(&self, query: &str) -> (Vec<String>, Vec<String>, Value) {
         let (status, body) = self.get(&format!("/api/runs?{query}")).await;
         assert_eq!(status, 200, "{query}: {body}");
-        let ids = body["runs"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_string()).collect();
-        let notes = body["notes"].as_array().unwrap().iter().map(|n| n.as_str().unwrap().to_string()).collect();
+        let ids = body["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_string())
+            .collect();
+        let notes = body["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n.as_str().unwrap().to_string())
+            .collect();
         (ids, notes, body)
     }
 }
@@ -136,7 +175,10 @@ async fn every_filter_cursor_and_bad_parameter_of_the_read_api() {
     assert!(notes.is_empty());
     assert_eq!(body["workspace_has_runs"], true);
     let newest = &body["runs"][0];
-    assert_eq!((newest["direction"].as_str(), newest["status"].as_str()), (Some("outbound"), Some("in_progress")));
+    assert_eq!(
+        (newest["direction"].as_str(), newest["status"].as_str()),
+        (Some("outbound"), Some("in_progress"))
+    );
     assert_eq!(newest["counts"]["updated"], 1);
 
     // Each filter alone, then combined.
@@ -154,14 +196,21 @@ async fn every_filter_cursor_and_bad_parameter_of_the_read_api() {
     let from = instant(seeded.t0 + 2 * HOUR);
     let to = instant(seeded.t0 + 5 * HOUR);
     assert_eq!(api.runs(&format!("from={from}&to={to}")).await.0, ids_of(&seeded, &[4, 3, 2]));
-    assert_eq!(api.runs(&format!("from={from}&to={to}&direction=inbound&object=contact")).await.0, ids_of(&seeded, &[4, 2]));
+    assert_eq!(
+        api.runs(&format!("from={from}&to={to}&direction=inbound&object=contact")).await.0,
+        ids_of(&seeded, &[4, 2])
+    );
     // A date is a whole day in the given zone: today and yesterday in UTC-10 hold every run.
-    let today_far_west = chrono::Utc::now().with_timezone(&chrono::FixedOffset::west_opt(10 * 3600).unwrap()).date_naive();
+    let today_far_west = chrono::Utc::now()
+        .with_timezone(&chrono::FixedOffset::west_opt(10 * 3600).unwrap())
+        .date_naive();
     let yesterday = today_far_west.pred_opt().unwrap();
-    let (days, notes, _) = api.runs(&format!("from={yesterday}&to={today_far_west}&tz=-10:00")).await;
+    let (days, notes, _) =
+        api.runs(&format!("from={yesterday}&to={today_far_west}&tz=-10:00")).await;
     assert_eq!((days.len(), notes.len()), (8, 0), "{notes:?}");
     // The same by the zone's name (Honolulu keeps UTC-10 all year).
-    let (days, notes, _) = api.runs(&format!("from={yesterday}&to={today_far_west}&tz=Pacific/Honolulu")).await;
+    let (days, notes, _) =
+        api.runs(&format!("from={yesterday}&to={today_far_west}&tz=Pacific/Honolulu")).await;
     assert_eq!((days.len(), notes.len()), (8, 0), "{notes:?}");
 
     // Keyset cursors: the first page has nothing newer; from a run in the middle, older and newer
@@ -190,8 +239,13 @@ async fn every_filter_cursor_and_bad_parameter_of_the_read_api() {
     assert_eq!(
         notes,
         [
-            format!("Ignored start date \u{201c}0002-11-27\u{201d}: use a date from 2000 to {next}."),
-            format!("Ignored end date \u{201c}{}-01-01\u{201d}: use a date from 2000 to {next}.", next + 1),
+            format!(
+                "Ignored start date \u{201c}0002-11-27\u{201d}: use a date from 2000 to {next}."
+            ),
+            format!(
+                "Ignored end date \u{201c}{}-01-01\u{201d}: use a date from 2000 to {next}.",
+                next + 1
+            ),
         ]
     );
     // Unknown parameters are not the API's: ignored.
@@ -205,14 +259,18 @@ async fn every_filter_cursor_and_bad_parameter_of_the_read_api() {
     // The live list's poll: runs newer than the newest shown, and watched runs that moved.
     let (status, body) = api.get(&format!("/api/runs/poll?newest={}", seeded.ids[5])).await;
     assert_eq!(status, 200);
-    let polled: Vec<&str> = body["runs"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    let polled: Vec<&str> =
+        body["runs"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
     assert_eq!(polled, [seeded.ids[7].to_string(), seeded.ids[6].to_string()]);
-    let (_, body) = api.get(&format!("/api/runs/poll?direction=inbound&newest={}", seeded.ids[5])).await;
+    let (_, body) =
+        api.get(&format!("/api/runs/poll?direction=inbound&newest={}", seeded.ids[5])).await;
     assert_eq!(body["runs"].as_array().unwrap().len(), 1, "only the inbound one: {body}");
     let watch = format!("{}~1", seeded.in_progress);
     let (_, body) = api.get(&format!("/api/runs/poll?watch={watch}")).await;
     assert!(body["runs"].as_array().unwrap().is_empty(), "nothing moved: {body}");
-    let (_, body) = api.get(&format!("/api/runs/poll?watch={},{}~0,garbage", seeded.failed, seeded.in_progress)).await;
+    let (_, body) = api
+        .get(&format!("/api/runs/poll?watch={},{}~0,garbage", seeded.failed, seeded.in_progress))
+        .await;
     assert_eq!(body["runs"].as_array().unwrap().len(), 2, "{body}");
     let (status, body) = api.get("/api/runs/poll?newest=not-a-run&watch=~~").await;
     assert_eq!((status, body["runs"].as_array().unwrap().len()), (200, 0));
@@ -226,11 +284,19 @@ async fn every_filter_cursor_and_bad_parameter_of_the_read_api() {
     let (_, body) = api.get(&format!("/api/run?id={}&status=skipped", seeded.big)).await;
     let skipped = body["records"].as_array().unwrap();
     assert_eq!(skipped.len(), 12);
-    assert!(skipped.iter().all(|r| r["status"] == "skipped" && r["message"] == "invalid_email"), "{body}");
+    assert!(
+        skipped.iter().all(|r| r["status"] == "skipped" && r["message"] == "invalid_email"),
+        "{body}"
+    );
     let (_, body) = api.get(&format!("/api/run?id={}&after=49", seeded.big)).await;
     assert_eq!(body["records"][0]["seq"], 50);
-    let (_, body) = api.get(&format!("/api/run?id={}&status=weird&after=-3&before=x", seeded.big)).await;
-    assert_eq!((body["records"].as_array().unwrap().len(), body["notes"].as_array().unwrap().len()), (50, 3), "{body}");
+    let (_, body) =
+        api.get(&format!("/api/run?id={}&status=weird&after=-3&before=x", seeded.big)).await;
+    assert_eq!(
+        (body["records"].as_array().unwrap().len(), body["notes"].as_array().unwrap().len()),
+        (50, 3),
+        "{body}"
+    );
     let (_, body) = api.get(&format!("/api/run?id={}", seeded.failed)).await;
     assert_eq!(body["run"]["failure"]["message"], "api_limit_exceeded");
 
@@ -244,11 +310,14 @@ async fn every_filter_cursor_and_bad_parameter_of_the_read_api() {
     assert!(body["error"].as_str().unwrap().contains("id"), "{body}");
 
     // The run's poll: current state and records after a position; bad numbers read as absent.
-    let (status, body) = api.get(&format!("/api/run/poll?id={}&after=115&room=10", seeded.big)).await;
+    let (status, body) =
+        api.get(&format!("/api/run/poll?id={}&after=115&room=10", seeded.big)).await;
     assert_eq!(status, 200);
-    let seqs: Vec<i64> = body["records"].as_array().unwrap().iter().map(|r| r["seq"].as_i64().unwrap()).collect();
+    let seqs: Vec<i64> =
+        body["records"].as_array().unwrap().iter().map(|r| r["seq"].as_i64().unwrap()).collect();
     assert_eq!(seqs, [116, 117, 118, 119]);
-    let (status, body) = api.get(&format!("/api/run/poll?id={}&after=abc&room=xyz", seeded.big)).await;
+    let (status, body) =
+        api.get(&format!("/api/run/poll?id={}&after=abc&room=xyz", seeded.big)).await;
     assert_eq!((status, body["records"].as_array().unwrap().len()), (200, 0));
     assert_eq!(body["run"]["id"].as_str(), Some(seeded.big.to_string().as_str()));
     let (status, _) = api.get("/api/run/poll?id=nope&after=1").await;
@@ -273,7 +342,9 @@ async fn every_filter_cursor_and_bad_parameter_of_the_read_api() {
             (r.status().as_u16(), r.text().await.unwrap())
         }
     };
-    let (status, html) = page("/settings/crm/sync-activity?status=exploded&message=nope&direction=a&direction=b").await;
+    let (status, html) =
+        page("/settings/crm/sync-activity?status=exploded&message=nope&direction=a&direction=b")
+            .await;
     assert_eq!(status, 200);
     assert!(html.contains("Ignored status"), "the page says what it ignored");
     assert!(html.contains("Globex Ltd."), "the product bar names the server's workspace");
@@ -303,7 +374,10 @@ async fn a_form_body_that_is_not_utf8_is_a_bad_request_with_a_reason() {
     assert_eq!(r.headers()["content-type"], "application/json");
     let said: Value = r.json().await.unwrap();
     let error = said["error"].as_str().unwrap();
-    assert!(error.contains("request body could not be read") && error.contains("invalid utf-8"), "{said}");
+    assert!(
+        error.contains("request body could not be read") && error.contains("invalid utf-8"),
+        "{said}"
+    );
     // Nothing was saved: read as a form, the body would have switched every write off.
     let (status, connection) = Api { http, base: server.base.clone() }.get("/api/connection").await;
     assert_eq!(status, 200);

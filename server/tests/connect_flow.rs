@@ -36,12 +36,22 @@ fn location(r: &reqwest::Response) -> String {
 
 /// Connect as a person would: the server's Connect, the org's consent page, Allow, the callback.
 async fn connect_through_the_consent_page(server: &ServerProcess) {
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let go = http.get(format!("{}/settings/crm/salesforce/connect", server.base)).send().await.unwrap();
+    let http =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let go =
+        http.get(format!("{}/settings/crm/salesforce/connect", server.base)).send().await.unwrap();
     assert_eq!(go.status(), 303);
-    let state_cookie = go.headers()[reqwest::header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_string();
+    let state_cookie = go.headers()[reqwest::header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
     let authorize = reqwest::Url::parse(&location(&go)).unwrap();
-    let param = |name: &str| authorize.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned()).unwrap();
+    let param = |name: &str| {
+        authorize.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned()).unwrap()
+    };
     let consent = http.get(authorize.clone()).send().await.unwrap();
     assert_eq!(consent.status(), 200);
     assert!(consent.text().await.unwrap().contains("Allow Access?"));
@@ -59,30 +69,52 @@ async fn connect_through_the_consent_page(server: &ServerProcess) {
         .await
         .unwrap();
     assert!(answer.status().is_redirection(), "{}", answer.status());
-    let back = http.get(location(&answer)).header(reqwest::header::COOKIE, state_cookie).send().await.unwrap();
+    let back = http
+        .get(location(&answer))
+        .header(reqwest::header::COOKIE, state_cookie)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(back.status(), 303);
     assert_eq!(location(&back), "/settings/crm");
 }
 
 #[tokio::test]
-async fn without_a_refresh_token_connect_runs_the_oauth_flow_and_the_connection_survives_a_restart() {
+async fn without_a_refresh_token_connect_runs_the_oauth_flow_and_the_connection_survives_a_restart()
+{
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("sync.db");
-    let org = fake_org::bind("127.0.0.1:0".parse().unwrap(), OrgConfig { records: 300, ..OrgConfig::default() }).await.unwrap();
+    let org = fake_org::bind(
+        "127.0.0.1:0".parse().unwrap(),
+        OrgConfig { records: 300, ..OrgConfig::default() },
+    )
+    .await
+    .unwrap();
 
     let server = start(&org, &db, dir.path()).await;
     let conn = json(format!("{}/api/connection", server.base)).await;
     assert_eq!(conn["connection"]["state"], "disconnected", "{conn}");
     // Absence cannot be waited for: three schedule intervals pass, and nothing may have run.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(json(format!("{}/api/runs", server.base)).await["runs"].as_array().unwrap().len(), 0);
+    assert_eq!(
+        json(format!("{}/api/runs", server.base)).await["runs"].as_array().unwrap().len(),
+        0
+    );
 
     connect_through_the_consent_page(&server).await;
     let conn = json(format!("{}/api/connection", server.base)).await;
     assert_eq!(conn["connection"]["state"], "connected", "{conn}");
-    assert_eq!(conn["connection"]["username"].as_str(), Some(org.credentials().username.as_str()), "from userinfo");
-    assert!(!conn.to_string().contains(&org.credentials().refresh_token), "tokens never leave the server");
-    let synced = wait_for(Duration::from_secs(60), || async { completed_runs(&server).await > 0 }).await;
+    assert_eq!(
+        conn["connection"]["username"].as_str(),
+        Some(org.credentials().username.as_str()),
+        "from userinfo"
+    );
+    assert!(
+        !conn.to_string().contains(&org.credentials().refresh_token),
+        "tokens never leave the server"
+    );
+    let synced =
+        wait_for(Duration::from_secs(60), || async { completed_runs(&server).await > 0 }).await;
     assert!(synced, "the backfill runs after Connect");
     drop(server);
 
@@ -100,7 +132,11 @@ async fn without_a_refresh_token_connect_runs_the_oauth_flow_and_the_connection_
         .unwrap();
     assert_eq!(made.status(), 201);
     let pushed = wait_for(Duration::from_secs(60), || async {
-        let body = json(format!("{}/api/runs?direction=outbound&object=company&status=completed", server.base)).await;
+        let body = json(format!(
+            "{}/api/runs?direction=outbound&object=company&status=completed",
+            server.base
+        ))
+        .await;
         body["runs"].as_array().unwrap().iter().any(|r| r["counts"]["created"] == 1)
     })
     .await;

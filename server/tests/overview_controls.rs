@@ -8,9 +8,9 @@ use app::state::Clock;
 use app::store::{self, WorkspaceId};
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use server::api::{self, ApiState};
 use server::conversion::changes::{self, CompanyInput};
 use server::fake_org::{self, FakeOrg, OrgConfig};
+use server::http::{self as api, ApiState};
 use server::salesforce::{Record, SalesforceClient};
 use server::sync::{inbound, outbound, scheduler, state, Engine, EngineConfig};
 use sqlx::SqlitePool;
@@ -45,21 +45,49 @@ async fn setup() -> Setup {
     let ws = WorkspaceId("acme".into());
     store::ensure_workspace(&pool, &ws, "Acme", 0).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let org = fake_org::start(listener, OrgConfig { records: 200, ..OrgConfig::default() }).await.unwrap();
+    let org = fake_org::start(listener, OrgConfig { records: 200, ..OrgConfig::default() })
+        .await
+        .unwrap();
     let creds = org.credentials();
     let client = SalesforceClient::new(creds.client_config(), &creds.refresh_token).unwrap();
     let clock = Arc::new(ManualClock(AtomicI64::new(chrono::Utc::now().timestamp_millis())));
     let config = EngineConfig { interval: Duration::from_secs(3_600), ..EngineConfig::default() };
-    let engine = Engine::new(pool.clone(), ws.clone(), client, clock.clone(), config, None, CancellationToken::new());
-    server::connect::on_start(&engine, &creds.instance_url, Some(&creds.username), Some(&creds.refresh_token)).await.unwrap();
+    let engine = Engine::new(
+        pool.clone(),
+        ws.clone(),
+        client,
+        clock.clone(),
+        config,
+        None,
+        CancellationToken::new(),
+    );
+    server::sync::connection::on_start(
+        &engine,
+        &creds.instance_url,
+        Some(&creds.username),
+        Some(&creds.refresh_token),
+    )
+    .await
+    .unwrap();
     Setup { org, engine, pool, ws, clock, _dir: dir }
 }
 
 fn router(s: &Setup) -> axum::Router {
-    api::router(ApiState { pool: s.pool.clone(), workspace: s.ws.clone(), clock: s.clock.clone(), engine: Some(s.engine.clone()), storage: Default::default() })
+    api::router(ApiState {
+        pool: s.pool.clone(),
+        workspace: s.ws.clone(),
+        clock: s.clock.clone(),
+        engine: Some(s.engine.clone()),
+        storage: Default::default(),
+    })
 }
 
-async fn call(s: &Setup, method: Method, uri: &str, body: Option<serde_json::Value>) -> (StatusCode, serde_json::Value) {
+async fn call(
+    s: &Setup,
+    method: Method,
+    uri: &str,
+    body: Option<serde_json::Value>,
+) -> (StatusCode, serde_json::Value) {
     let req = Request::builder().method(method).uri(uri).header("content-type", "application/json");
     let req = req.body(body.map_or_else(Body::empty, |b| Body::from(b.to_string()))).unwrap();
     let res = router(s).oneshot(req).await.unwrap();
@@ -78,23 +106,39 @@ async fn saved_settings_wake_the_schedule_and_the_new_interval_counts_from_the_l
     // A pass ended; the next is due in the server default's hour.
     let pass_end = s.clock.now_ms();
     let engine = s.engine.clone();
-    let waiting = tokio::spawn(async move { scheduler::next_pass_due(&engine, pass_end, Duration::from_secs(3_600)).await });
+    let waiting = tokio::spawn(async move {
+        scheduler::next_pass_due(&engine, pass_end, Duration::from_secs(3_600)).await
+    });
     // A minute later the schedule becomes "every 20 seconds": already over, so the pass is due
     // now, not in 59 minutes. (The timeout only stops a broken build from hanging.)
     s.clock.0.fetch_add(60_000, Ordering::SeqCst);
-    let (status, _) = call(&s, Method::PUT, "/api/sync/settings", Some(serde_json::json!({ "interval_secs": 20 }))).await;
+    let (status, _) = call(
+        &s,
+        Method::PUT,
+        "/api/sync/settings",
+        Some(serde_json::json!({ "interval_secs": 20 })),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
-    let due = tokio::time::timeout(Duration::from_secs(30), waiting).await.expect("woken by the saved settings").unwrap();
+    let due = tokio::time::timeout(Duration::from_secs(30), waiting)
+        .await
+        .expect("woken by the saved settings")
+        .unwrap();
     assert!(due, "a scheduled pass is due");
 
     // The Overview's form saves through the store and rings the handle the server shares with
     // the pages; the same wait ends.
     let pass_end = s.clock.now_ms();
     let engine = s.engine.clone();
-    let waiting = tokio::spawn(async move { scheduler::next_pass_due(&engine, pass_end, Duration::from_secs(3_600)).await });
+    let waiting = tokio::spawn(async move {
+        scheduler::next_pass_due(&engine, pass_end, Duration::from_secs(3_600)).await
+    });
     s.clock.0.fetch_add(30_000, Ordering::SeqCst);
     s.engine.settings_saved().ring();
-    let due = tokio::time::timeout(Duration::from_secs(30), waiting).await.expect("woken by the form's handle").unwrap();
+    let due = tokio::time::timeout(Duration::from_secs(30), waiting)
+        .await
+        .expect("woken by the form's handle")
+        .unwrap();
     assert!(due);
     s.org.shutdown().await;
 }
@@ -110,7 +154,8 @@ async fn put_settings_refuses_what_the_engine_cannot_honour_with_422() {
         (serde_json::json!({ "excluded_domains": ["not a domain!"] }), "is not an email domain"),
     ];
     for (body, why) in refused {
-        let (status, answer) = call(&s, Method::PUT, "/api/sync/settings", Some(body.clone())).await;
+        let (status, answer) =
+            call(&s, Method::PUT, "/api/sync/settings", Some(body.clone())).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
         let message = answer["error"].as_str().unwrap_or_default();
         assert!(message.contains(why), "{body}: {message}");
@@ -130,7 +175,10 @@ async fn only_the_oauth_flow_connects_a_disconnect_holds_through_a_failing_run_a
     assert_eq!(connection_state(&s).await, "connected");
     // There is no call that marks the connection connected without OAuth.
     let (status, _) = call(&s, Method::POST, "/api/sync/reconnect", None).await;
-    assert!(status == StatusCode::NOT_FOUND || status == StatusCode::METHOD_NOT_ALLOWED, "{status}");
+    assert!(
+        status == StatusCode::NOT_FOUND || status == StatusCode::METHOD_NOT_ALLOWED,
+        "{status}"
+    );
 
     let (status, _) = call(&s, Method::POST, "/settings/crm/salesforce/disconnect", None).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
@@ -139,19 +187,33 @@ async fn only_the_oauth_flow_connects_a_disconnect_holds_through_a_failing_run_a
     // Revoked at Salesforce too: the refresh token no longer works for anyone.
     let creds = s.org.credentials();
     let stale = SalesforceClient::new(creds.client_config(), &creds.refresh_token).unwrap();
-    assert!(matches!(stale.userinfo().await, Err(server::salesforce::SalesforceError::InvalidGrant { .. })), "the refresh token was revoked");
+    assert!(
+        matches!(
+            stale.userinfo().await,
+            Err(server::salesforce::SalesforceError::InvalidGrant { .. })
+        ),
+        "the refresh token was revoked"
+    );
 
     // A run that was already under way when the person disconnected: its tokens are gone, so it
     // fails with an authentication failure, which must not turn the state into "needs
     // reconnection" (that would invite a reconnect nobody asked for).
-    let out = inbound::sync_object(&s.engine, ObjectType::Company, Trigger::Scheduled).await.unwrap();
+    let out =
+        inbound::sync_object(&s.engine, ObjectType::Company, Trigger::Scheduled).await.unwrap();
     assert_eq!(out.failure.map(|f| f.message.code()), Some("authentication_failure"));
     assert_eq!(connection_state(&s).await, "disconnected");
     assert!(!s.engine.may_call().await.unwrap());
 
     // A restart with the org's credentials at hand stays disconnected.
     let creds = s.org.credentials();
-    server::connect::on_start(&s.engine, &creds.instance_url, Some(&creds.username), Some(&creds.refresh_token)).await.unwrap();
+    server::sync::connection::on_start(
+        &s.engine,
+        &creds.instance_url,
+        Some(&creds.username),
+        Some(&creds.refresh_token),
+    )
+    .await
+    .unwrap();
     assert_eq!(connection_state(&s).await, "disconnected");
     assert!(!s.engine.may_call().await.unwrap());
     s.org.shutdown().await;
@@ -161,28 +223,63 @@ async fn only_the_oauth_flow_connects_a_disconnect_holds_through_a_failing_run_a
 async fn the_company_field_mapping_decides_what_outbound_writes() {
     let s = setup().await;
     let now = s.clock.now_ms();
-    let input = CompanyInput { name: Some("Mapped Co".into()), website: Some("https://mapped.example".into()), industry: Some("Retail".into()) };
+    let input = CompanyInput {
+        name: Some("Mapped Co".into()),
+        website: Some("https://mapped.example".into()),
+        industry: Some("Retail".into()),
+    };
     let id = changes::create_company(&s.pool, &s.ws, &input, now).await.unwrap();
     assert_eq!(outbound::push_pending(&s.engine).await.unwrap().records, 1);
-    let (sf,): (Option<String>,) = sqlx::query_as("SELECT salesforce_id FROM conversion_companies WHERE id = ?").bind(&id).fetch_one(&s.pool).await.unwrap();
+    let (sf,): (Option<String>,) =
+        sqlx::query_as("SELECT salesforce_id FROM conversion_companies WHERE id = ?")
+            .bind(&id)
+            .fetch_one(&s.pool)
+            .await
+            .unwrap();
     let sf = sf.expect("created in the org");
 
     // Only the website is mapped now: a name change has nothing to write.
-    let settings = state::Settings { company_fields: vec!["website".into()], ..state::Settings::default() };
+    let settings =
+        state::Settings { company_fields: vec!["website".into()], ..state::Settings::default() };
     state::save_settings(&s.pool, &s.ws, &settings).await.unwrap();
-    changes::update_company(&s.pool, &s.ws, &id, &CompanyInput { name: Some("Renamed Co".into()), ..Default::default() }, now).await.unwrap();
-    changes::update_company(&s.pool, &s.ws, &id, &CompanyInput { industry: Some("Banking".into()), ..Default::default() }, now).await.unwrap();
+    changes::update_company(
+        &s.pool,
+        &s.ws,
+        &id,
+        &CompanyInput { name: Some("Renamed Co".into()), ..Default::default() },
+        now,
+    )
+    .await
+    .unwrap();
+    changes::update_company(
+        &s.pool,
+        &s.ws,
+        &id,
+        &CompanyInput { industry: Some("Banking".into()), ..Default::default() },
+        now,
+    )
+    .await
+    .unwrap();
     let out = outbound::push_pending(&s.engine).await.unwrap();
     assert_eq!(out.runs.len(), 1);
-    let records: Vec<(String, Option<String>)> = sqlx::query_as("SELECT status, message_code FROM run_records WHERE run_id = ?")
-        .bind(out.runs[0].0)
-        .fetch_all(&s.pool)
-        .await
-        .unwrap();
+    let records: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT status, message_code FROM run_records WHERE run_id = ?")
+            .bind(out.runs[0].0)
+            .fetch_all(&s.pool)
+            .await
+            .unwrap();
     assert_eq!(records, vec![("skipped".to_string(), Some("no_fields_to_update".to_string()))]);
 
     // A website change is written, and only the website: the org keeps the old name.
-    changes::update_company(&s.pool, &s.ws, &id, &CompanyInput { website: Some("https://renamed.example".into()), ..Default::default() }, now).await.unwrap();
+    changes::update_company(
+        &s.pool,
+        &s.ws,
+        &id,
+        &CompanyInput { website: Some("https://renamed.example".into()), ..Default::default() },
+        now,
+    )
+    .await
+    .unwrap();
     outbound::push_pending(&s.engine).await.unwrap();
     let client = s.org.client().unwrap();
     let soql = format!("SELECT Id, Name, Website, Industry FROM Account WHERE Id = '{sf}'");

@@ -38,7 +38,10 @@ fn peak_rss_kb() -> u64 {
         .unwrap_or(0)
 }
 
-async fn read_all<T: serde::de::DeserializeOwned>(client: &SalesforceClient, object: &str) -> (u64, u64) {
+async fn read_all<T: serde::de::DeserializeOwned>(
+    client: &SalesforceClient,
+    object: &str,
+) -> (u64, u64) {
     let mut stream = client.query::<T>(format!("SELECT {FIELDS} FROM {object}")).batch_size(2000);
     let mut records = 0u64;
     while let Some(page) = stream.next_page().await.expect("page") {
@@ -50,12 +53,17 @@ async fn read_all<T: serde::de::DeserializeOwned>(client: &SalesforceClient, obj
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "benchmark: run with --release -- --ignored --nocapture"]
 async fn client_reads_from_the_local_org() {
-    let n: usize = std::env::var("BENCH_RECORDS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let n: usize =
+        std::env::var("BENCH_RECORDS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
     let started = Instant::now();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let org = fake_org::start(listener, OrgConfig { records: n, ..OrgConfig::default() }).await.unwrap();
+    let org =
+        fake_org::start(listener, OrgConfig { records: n, ..OrgConfig::default() }).await.unwrap();
     let contacts = org.with_store(|s| s.table("Contact").unwrap().live_count());
-    println!("org of {n} records generated in {:.2?} ({contacts} live contacts)", started.elapsed());
+    println!(
+        "org of {n} records generated in {:.2?} ({contacts} live contacts)",
+        started.elapsed()
+    );
     let client = org.client().unwrap();
     let rss_before = peak_rss_kb();
 
@@ -70,7 +78,8 @@ async fn client_reads_from_the_local_org() {
         let elapsed = t.elapsed();
         let stats = org.page_stats();
         let org_pages = stats.pages - stats_before.pages;
-        let org_ms_per_page = (stats.nanos - stats_before.nanos) as f64 / org_pages.max(1) as f64 / 1e6;
+        let org_ms_per_page =
+            (stats.nanos - stats_before.nanos) as f64 / org_pages.max(1) as f64 / 1e6;
         println!(
             "{label}: {records} records, {pages} pages in {elapsed:.2?} = {:.0} records/s end to end; \
              local org {org_ms_per_page:.2} ms per page of 2,000 (query + render, no network)",

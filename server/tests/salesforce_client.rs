@@ -19,7 +19,10 @@ fn client(org: &FakeOrg, attempts: u32) -> SalesforceClient {
     SalesforceClient::new(config, &org.credentials().refresh_token).unwrap()
 }
 
-async fn first_page(c: &SalesforceClient, soql: &str) -> Result<QueryPage<Record>, SalesforceError> {
+async fn first_page(
+    c: &SalesforceClient,
+    soql: &str,
+) -> Result<QueryPage<Record>, SalesforceError> {
     c.query::<Record>(soql).next_page().await.map(|p| p.unwrap())
 }
 
@@ -27,7 +30,8 @@ async fn first_page(c: &SalesforceClient, soql: &str) -> Result<QueryPage<Record
 async fn authorization_code_flow_then_refresh_then_invalid_grant() {
     let org = start(10).await;
     let config = org.credentials().client_config();
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let http =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let redirect = "http://127.0.0.1:9/oauth/callback";
 
     // The consent page, then its form answered with "allow".
@@ -37,7 +41,12 @@ async fn authorization_code_flow_then_refresh_then_invalid_grant() {
     assert!(page.text().await.unwrap().contains("Allow Access?"));
     let answer = http
         .post(format!("{}/services/oauth2/authorize", config.login_url))
-        .form(&[("client_id", config.client_id.as_str()), ("redirect_uri", redirect), ("state", "st4te"), ("decision", "allow")])
+        .form(&[
+            ("client_id", config.client_id.as_str()),
+            ("redirect_uri", redirect),
+            ("state", "st4te"),
+            ("decision", "allow"),
+        ])
         .send()
         .await
         .unwrap();
@@ -64,7 +73,9 @@ async fn authorization_code_flow_then_refresh_then_invalid_grant() {
     // Wrong client: not invalid_grant, a different OAuth error.
     let mut wrong = config.clone();
     wrong.client_id = "nope".into();
-    assert!(matches!(auth::refresh(&http, &wrong, &refresh).await, Err(SalesforceError::OAuth { ref error, .. }) if error == "invalid_client_id"));
+    assert!(
+        matches!(auth::refresh(&http, &wrong, &refresh).await, Err(SalesforceError::OAuth { ref error, .. }) if error == "invalid_client_id")
+    );
 
     // After the exchange, the connection knows which user it acts as.
     let connected = SalesforceClient::new(config.clone(), "").unwrap();
@@ -72,7 +83,11 @@ async fn authorization_code_flow_then_refresh_then_invalid_grant() {
     let me = connected.userinfo().await.unwrap();
     assert_eq!(me.preferred_username, org.credentials().username);
     assert_eq!(me.sub, tokens.id);
-    assert!(tokens.id.ends_with(&format!("/id/{}/{}", me.organization_id, me.user_id)), "{} vs {me:?}", tokens.id);
+    assert!(
+        tokens.id.ends_with(&format!("/id/{}/{}", me.organization_id, me.user_id)),
+        "{} vs {me:?}",
+        tokens.id
+    );
 
     org.apply_fault(FaultCommand::RevokeTokens);
     let err = auth::refresh(&http, &config, &refresh).await.unwrap_err();
@@ -92,12 +107,19 @@ async fn refreshes_once_after_the_session_expires() {
     org.apply_fault(FaultCommand::ExpireSessions);
     let page = first_page(&c, "SELECT Id FROM Lead").await.unwrap();
     assert!(page.total_size > 0);
-    assert_ne!(c.session().await.unwrap().access_token, before.access_token, "a new token was obtained");
+    assert_ne!(
+        c.session().await.unwrap().access_token,
+        before.access_token,
+        "a new token was obtained"
+    );
 
     // With the refresh token revoked too, the refresh fails with invalid_grant: reconnect.
     org.apply_fault(FaultCommand::RevokeTokens);
     let err = first_page(&c, "SELECT Id FROM Lead").await.unwrap_err();
-    assert!(matches!(err, SalesforceError::InvalidGrant { .. }) && err.needs_reconnect(), "{err:?}");
+    assert!(
+        matches!(err, SalesforceError::InvalidGrant { .. }) && err.needs_reconnect(),
+        "{err:?}"
+    );
     org.shutdown().await;
 }
 
@@ -108,7 +130,9 @@ async fn pages_through_a_result_larger_than_one_page() {
     let expected = org.with_store(|s| s.table("Lead").unwrap().live_count()) as u64;
     assert!(expected > 1_000);
 
-    let mut stream = c.query::<Record>("SELECT Id, Email, SystemModstamp FROM Lead ORDER BY SystemModstamp").batch_size(300);
+    let mut stream = c
+        .query::<Record>("SELECT Id, Email, SystemModstamp FROM Lead ORDER BY SystemModstamp")
+        .batch_size(300);
     let mut ids = std::collections::HashSet::new();
     let mut last_stamp = String::new();
     let mut sizes = Vec::new();
@@ -138,7 +162,8 @@ async fn batch_size_is_clamped_to_200_through_2000() {
     // The org clamps what a client sends, whatever the client.
     let token = c.session().await.unwrap().access_token.clone();
     let url = format!("{}/services/data/v62.0/query", org.credentials().instance_url);
-    for (asked, served) in [("batchSize=5000", 2000), ("batchSize=10", 200), ("batchSize=700", 700)] {
+    for (asked, served) in [("batchSize=5000", 2000), ("batchSize=10", 200), ("batchSize=700", 700)]
+    {
         let page: Value = reqwest::Client::new()
             .get(&url)
             .query(&[("q", "SELECT Id FROM Contact")])
@@ -161,7 +186,8 @@ async fn a_long_result_is_read_page_by_page_at_the_smallest_page_size() {
     // is measured in `salesforce_streaming.rs`.
     let org = start(100_000).await;
     let c = client(&org, 1);
-    let mut stream = c.query::<Record>("SELECT Id, Email, LastModifiedDate FROM Contact").batch_size(200);
+    let mut stream =
+        c.query::<Record>("SELECT Id, Email, LastModifiedDate FROM Contact").batch_size(200);
     let (mut seen, mut largest) = (0usize, 0usize);
     while let Some(page) = stream.next_page().await.unwrap() {
         largest = largest.max(page.records.len());
@@ -178,8 +204,17 @@ async fn query_all_includes_the_recycle_bin() {
     let org = start(2_000).await;
     let c = client(&org, 1);
     let live = first_page(&c, "SELECT Id FROM Opportunity").await.unwrap().total_size;
-    let all = c.query_all::<Record>("SELECT Id, IsDeleted FROM Opportunity").next_page().await.unwrap().unwrap();
-    assert!(all.total_size > live, "{} deleted opportunities expected in queryAll", all.total_size - live);
+    let all = c
+        .query_all::<Record>("SELECT Id, IsDeleted FROM Opportunity")
+        .next_page()
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        all.total_size > live,
+        "{} deleted opportunities expected in queryAll",
+        all.total_size - live
+    );
     assert!(all.records.iter().any(|r| r["IsDeleted"] == json!(true)));
     org.shutdown().await;
 }
@@ -215,7 +250,8 @@ async fn collections_report_every_per_record_error_in_order() {
     ];
     records.push(lead("Also fine"));
     let results = c.create(&records).await.unwrap();
-    let codes: Vec<&str> = results.iter().map(|r| r.errors.first().map_or("OK", |e| e.status_code.as_str())).collect();
+    let codes: Vec<&str> =
+        results.iter().map(|r| r.errors.first().map_or("OK", |e| e.status_code.as_str())).collect();
     assert_eq!(
         codes,
         vec![
@@ -236,7 +272,10 @@ async fn collections_report_every_per_record_error_in_order() {
 
     // A locked row fails with UNABLE_TO_LOCK_ROW once retries are used up.
     org.apply_fault(FaultCommand::LockRecords { ids: vec![contact_id.clone()], attempts: None });
-    let locked = c.update(&[json!({"attributes": {"type": "Contact"}, "id": contact_id, "Title": "CTO"})]).await.unwrap();
+    let locked = c
+        .update(&[json!({"attributes": {"type": "Contact"}, "id": contact_id, "Title": "CTO"})])
+        .await
+        .unwrap();
     assert_eq!(locked[0].errors[0].status_code, "UNABLE_TO_LOCK_ROW");
     org.shutdown().await;
 }
@@ -319,7 +358,10 @@ async fn whole_request_errors_keep_status_and_code() {
         .unwrap();
     assert_eq!(response.status(), 401);
     let body: Value = response.json().await.unwrap();
-    assert_eq!(body, json!([{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]));
+    assert_eq!(
+        body,
+        json!([{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}])
+    );
     org.shutdown().await;
 }
 
@@ -343,7 +385,13 @@ async fn limits_come_from_the_header_and_the_limits_resource() {
 async fn single_records_upserts_and_describe() {
     let org = start(0).await;
     let c = client(&org, 1);
-    let id = c.create_record("Lead", &json!({"LastName": "Solo", "Company": "Acme", "Email": "solo@acme.com"})).await.unwrap();
+    let id = c
+        .create_record(
+            "Lead",
+            &json!({"LastName": "Solo", "Company": "Acme", "Email": "solo@acme.com"}),
+        )
+        .await
+        .unwrap();
     let record = c.get_record("Lead", &id, &["Email", "Status", "CreatedDate"]).await.unwrap();
     assert_eq!(record["Email"], "solo@acme.com");
     assert_eq!(record["Status"], "Open - Not Contacted");
@@ -355,7 +403,8 @@ async fn single_records_upserts_and_describe() {
     let err = c.get_record("Lead", &id, &[]).await.unwrap_err();
     assert_eq!((err.status(), err.error_code()), (Some(404), Some("NOT_FOUND")));
 
-    let rows = [json!({"attributes": {"type": "Account"}, "Conversion_Id__c": "co-1", "Name": "Acme"})];
+    let rows =
+        [json!({"attributes": {"type": "Account"}, "Conversion_Id__c": "co-1", "Name": "Acme"})];
     let first = c.upsert("Account", "Conversion_Id__c", &rows).await.unwrap();
     let second = c.upsert("Account", "Conversion_Id__c", &rows).await.unwrap();
     assert_eq!((first[0].created, second[0].created), (Some(true), Some(false)));
@@ -375,7 +424,13 @@ async fn single_records_upserts_and_describe() {
 async fn order_by_several_fields_puts_nulls_first_unless_told_otherwise() {
     let org = start(0).await;
     let c = client(&org, 1);
-    let people = [("Ames", Some("CTO")), ("Baker", None), ("Cole", Some("CEO")), ("Diaz", Some("CTO")), ("Evans", None)];
+    let people = [
+        ("Ames", Some("CTO")),
+        ("Baker", None),
+        ("Cole", Some("CEO")),
+        ("Diaz", Some("CTO")),
+        ("Evans", None),
+    ];
     let records: Vec<Value> = people
         .iter()
         .map(|(last, title)| json!({"attributes": {"type": "Contact"}, "LastName": last, "Title": title}))
@@ -385,15 +440,32 @@ async fn order_by_several_fields_puts_nulls_first_unless_told_otherwise() {
         let c = c.clone();
         async move {
             let page = first_page(&c, soql).await.unwrap();
-            page.records.iter().map(|r| r["LastName"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+            page.records
+                .iter()
+                .map(|r| r["LastName"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
         }
     };
     // The documented default: nulls first, in either direction.
-    assert_eq!(order("SELECT LastName FROM Contact ORDER BY Title, LastName").await, ["Baker", "Evans", "Cole", "Ames", "Diaz"]);
-    assert_eq!(order("SELECT LastName FROM Contact ORDER BY Title DESC, LastName DESC").await, ["Evans", "Baker", "Diaz", "Ames", "Cole"]);
-    assert_eq!(order("SELECT LastName FROM Contact ORDER BY Title DESC NULLS LAST, LastName").await, ["Ames", "Diaz", "Cole", "Baker", "Evans"]);
-    assert_eq!(order("SELECT LastName FROM Contact ORDER BY Title ASC NULLS FIRST, LastName DESC").await, ["Evans", "Baker", "Cole", "Diaz", "Ames"]);
-    let err = first_page(&c, "SELECT LastName FROM Contact ORDER BY Title NULLS SOMEWHERE").await.unwrap_err();
+    assert_eq!(
+        order("SELECT LastName FROM Contact ORDER BY Title, LastName").await,
+        ["Baker", "Evans", "Cole", "Ames", "Diaz"]
+    );
+    assert_eq!(
+        order("SELECT LastName FROM Contact ORDER BY Title DESC, LastName DESC").await,
+        ["Evans", "Baker", "Diaz", "Ames", "Cole"]
+    );
+    assert_eq!(
+        order("SELECT LastName FROM Contact ORDER BY Title DESC NULLS LAST, LastName").await,
+        ["Ames", "Diaz", "Cole", "Baker", "Evans"]
+    );
+    assert_eq!(
+        order("SELECT LastName FROM Contact ORDER BY Title ASC NULLS FIRST, LastName DESC").await,
+        ["Evans", "Baker", "Cole", "Diaz", "Ames"]
+    );
+    let err = first_page(&c, "SELECT LastName FROM Contact ORDER BY Title NULLS SOMEWHERE")
+        .await
+        .unwrap_err();
     assert_eq!(err.error_code(), Some("MALFORMED_QUERY"));
     org.shutdown().await;
 }

@@ -59,7 +59,12 @@ async fn generated_rows_fail_to_encode_and_user_ids_that_match_nobody_find_no_co
         t.rows
             .iter()
             .enumerate()
-            .filter(|(_, r)| !r.deleted && r.own(user).as_text().is_some() && r.own(email).is_blank() && r.own(contact).is_blank())
+            .filter(|(_, r)| {
+                !r.deleted
+                    && r.own(user).as_text().is_some()
+                    && r.own(email).is_blank()
+                    && r.own(contact).is_blank()
+            })
             .map(|(i, _)| t.id_of(i as u32))
             .collect::<Vec<_>>()
     });
@@ -67,11 +72,19 @@ async fn generated_rows_fail_to_encode_and_user_ids_that_match_nobody_find_no_co
     for id in &only_user {
         let m = seen.iter().find(|m| m.2.as_deref() == Some(id.as_str()));
         assert!(
-            m.is_some_and(|m| ["contact_not_found", "missing_event_name", "invalid_timestamp", "malformed_data"].contains(&m.0.as_str())),
+            m.is_some_and(|m| [
+                "contact_not_found",
+                "missing_event_name",
+                "invalid_timestamp",
+                "malformed_data"
+            ]
+            .contains(&m.0.as_str())),
             "{id}: {m:?}"
         );
     }
-    assert!(only_user.iter().any(|id| seen.iter().any(|m| m.2.as_deref() == Some(id.as_str()) && m.0 == "contact_not_found")));
+    assert!(only_user.iter().any(|id| seen
+        .iter()
+        .any(|m| m.2.as_deref() == Some(id.as_str()) && m.0 == "contact_not_found")));
     s.org.shutdown().await;
 }
 
@@ -102,10 +115,12 @@ async fn a_simulated_event_naming_a_conversion_contact_by_email_with_another_use
             _ => None,
         })
     });
-    let event = event.expect("the simulator logs an event with a user ID for a contact made in Conversion");
+    let event =
+        event.expect("the simulator logs an event with a user ID for a contact made in Conversion");
     inbound::sync_object(&s.engine, ObjectType::Event, Trigger::Manual).await.unwrap();
     let seen = messages(&s.pool).await;
-    let m = seen.iter().find(|m| m.2.as_deref() == Some(event.as_str())).expect("the event was read");
+    let m =
+        seen.iter().find(|m| m.2.as_deref() == Some(event.as_str())).expect("the event was read");
     assert_eq!(m.0, "conflicting_identifier");
     assert!(m.1.as_deref().is_some_and(|d| d.contains("u_conversion_1")), "{m:?}");
     s.org.shutdown().await;

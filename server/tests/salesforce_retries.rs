@@ -27,7 +27,9 @@ fn config(login_url: &str, attempts: u32, timeout: Duration) -> ClientConfig {
     config
 }
 
-async fn first_page(c: &SalesforceClient) -> Result<Option<server::salesforce::types::QueryPage<Record>>, SalesforceError> {
+async fn first_page(
+    c: &SalesforceClient,
+) -> Result<Option<server::salesforce::types::QueryPage<Record>>, SalesforceError> {
     c.query::<Record>("SELECT Id FROM Lead").next_page().await
 }
 
@@ -37,7 +39,7 @@ async fn timeouts_are_retried_then_reported_as_unavailable() {
     let creds = org.credentials();
     let mut cfg = config(&creds.login_url, 3, Duration::from_millis(250));
     cfg.client_id = creds.client_id.clone();
-    cfg.client_secret = creds.client_secret.clone();
+    cfg.client_secret = creds.client_secret.clone().into();
     let c = SalesforceClient::new(cfg, &creds.refresh_token).unwrap();
     first_page(&c).await.unwrap();
     let before = org.requests_received();
@@ -89,7 +91,10 @@ async fn dropped_connections_are_retried_then_reported_as_unavailable() {
     let once = SalesforceClient::new(config(&url, 1, Duration::from_secs(5)), "unused")
         .unwrap()
         .with_session(Session { instance_url: url, access_token: "00Dtoken".into() });
-    assert!(matches!(first_page(&once).await, Err(SalesforceError::Unavailable { attempts: 1, .. })));
+    assert!(matches!(
+        first_page(&once).await,
+        Err(SalesforceError::Unavailable { attempts: 1, .. })
+    ));
     assert_eq!(accepted.load(Ordering::SeqCst) - before, 1);
 }
 
@@ -121,7 +126,11 @@ async fn a_second_401_after_a_refresh_is_returned_not_refreshed_again() {
     assert_eq!((err.status(), err.error_code()), (Some(401), Some("INVALID_SESSION_ID")));
     assert!(err.needs_reconnect());
     assert_eq!(tokens.load(Ordering::SeqCst), 2, "the first session, then one refresh");
-    assert_eq!(refusals.load(Ordering::SeqCst), 2, "the request, then its one retry after the refresh");
+    assert_eq!(
+        refusals.load(Ordering::SeqCst),
+        2,
+        "the request, then its one retry after the refresh"
+    );
     server.abort();
 }
 

@@ -13,14 +13,16 @@ use server::salesforce::types::Record;
 mod common;
 
 const RECORDS: &str = "200000";
-const SOQL: &str = "SELECT Id, FirstName, LastName, Email, Phone, Title, AccountId, LeadSource, CreatedDate, \
+const SOQL: &str =
+    "SELECT Id, FirstName, LastName, Email, Phone, Title, AccountId, LeadSource, CreatedDate, \
                     LastModifiedDate, SystemModstamp FROM Contact";
 
 /// A `kB` line of `/proc/self/status`, in bytes.
 fn status_bytes(key: &str) -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
     let line = status.lines().find(|l| l.starts_with(key)).unwrap();
-    let kb: u64 = line.trim_start_matches(key).trim().trim_end_matches("kB").trim().parse().unwrap();
+    let kb: u64 =
+        line.trim_start_matches(key).trim().trim_end_matches("kB").trim().parse().unwrap();
     kb * 1024
 }
 
@@ -32,7 +34,15 @@ fn reset_peak() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_result_too_large_to_hold_streams_in_about_one_page_of_memory() {
     // A process of its own: this one's memory is then the client's alone.
-    let org = common::StandaloneOrg::start(&["--addr", "127.0.0.1:0", "--records", RECORDS, "--activity-per-minute", "0"]).await;
+    let org = common::StandaloneOrg::start(&[
+        "--addr",
+        "127.0.0.1:0",
+        "--records",
+        RECORDS,
+        "--activity-per-minute",
+        "0",
+    ])
+    .await;
     let client = org.client();
 
     // Warm up (session, connection pool) so that neither is counted below.
@@ -62,7 +72,10 @@ async fn a_result_too_large_to_hold_streams_in_about_one_page_of_memory() {
     assert_eq!(held.iter().map(Vec::len).sum::<usize>() as u64, streamed);
 
     eprintln!("{streamed} records in {pages} pages: streaming peak +{streaming_peak} B, holding +{holding} B");
-    assert!(holding > 20 * 1024 * 1024, "holding {streamed} records takes tens of MB ({holding} B)");
+    assert!(
+        holding > 20 * 1024 * 1024,
+        "holding {streamed} records takes tens of MB ({holding} B)"
+    );
     assert!(
         streaming_peak * 10 < holding,
         "streaming peaked at {streaming_peak} B over its start, holding took {holding} B: memory grew with the result"

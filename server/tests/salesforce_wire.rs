@@ -56,8 +56,15 @@ fn is_sf_datetime(s: &str) -> bool {
         })
 }
 
-async fn get(org: &FakeOrg, access: &str, path_and_query: &str, options: Option<&str>) -> reqwest::Response {
-    let mut r = reqwest::Client::new().get(format!("{}{path_and_query}", org.credentials().instance_url)).bearer_auth(access);
+async fn get(
+    org: &FakeOrg,
+    access: &str,
+    path_and_query: &str,
+    options: Option<&str>,
+) -> reqwest::Response {
+    let mut r = reqwest::Client::new()
+        .get(format!("{}{path_and_query}", org.credentials().instance_url))
+        .bearer_auth(access);
     if let Some(o) = options {
         r = r.header("Sforce-Query-Options", o);
     }
@@ -68,25 +75,38 @@ async fn get(org: &FakeOrg, access: &str, path_and_query: &str, options: Option<
 async fn token_responses_have_the_documented_fields_and_signature() {
     let org = start(0).await;
     let t = token(&org).await;
-    assert_eq!(keys(&t), vec!["access_token", "id", "instance_url", "issued_at", "scope", "signature", "token_type"]);
+    assert_eq!(
+        keys(&t),
+        vec!["access_token", "id", "instance_url", "issued_at", "scope", "signature", "token_type"]
+    );
     assert_eq!(t["token_type"], "Bearer");
     assert_eq!(t["instance_url"], org.credentials().instance_url.as_str());
     assert!(t["issued_at"].as_str().unwrap().chars().all(|c| c.is_ascii_digit()));
     assert!(t["id"].as_str().unwrap().contains("/id/00D"));
-    let mut mac = Hmac::<Sha256>::new_from_slice(org.credentials().client_secret.as_bytes()).unwrap();
-    mac.update(format!("{}{}", t["id"].as_str().unwrap(), t["issued_at"].as_str().unwrap()).as_bytes());
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(org.credentials().client_secret.as_bytes()).unwrap();
+    mac.update(
+        format!("{}{}", t["id"].as_str().unwrap(), t["issued_at"].as_str().unwrap()).as_bytes(),
+    );
     let expected = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
     assert_eq!(t["signature"], expected.as_str());
 
     let bad = reqwest::Client::new()
         .post(format!("{}/services/oauth2/token", org.credentials().login_url))
-        .form(&[("grant_type", "refresh_token"), ("client_id", org.credentials().client_id.as_str()), ("refresh_token", "5Aepnope")])
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", org.credentials().client_id.as_str()),
+            ("refresh_token", "5Aepnope"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(bad.status(), 400);
     let body: Value = bad.json().await.unwrap();
-    assert_eq!(body, json!({"error": "invalid_grant", "error_description": "expired access/refresh token"}));
+    assert_eq!(
+        body,
+        json!({"error": "invalid_grant", "error_description": "expired access/refresh token"})
+    );
     org.shutdown().await;
 }
 
@@ -95,7 +115,9 @@ async fn query_pages_match_the_documented_example() {
     let org = start(3_000).await;
     let access = token(&org).await["access_token"].as_str().unwrap().to_string();
     let soql = "SELECT+Id,+Name,+CreatedDate,+SystemModstamp+FROM+Account";
-    let first = get(&org, &access, &format!("/services/data/v62.0/query?q={soql}"), Some("batchSize=200")).await;
+    let first =
+        get(&org, &access, &format!("/services/data/v62.0/query?q={soql}"), Some("batchSize=200"))
+            .await;
     assert_eq!(first.status(), 200);
     let limit = first.headers()["sforce-limit-info"].to_str().unwrap().to_string();
     let (used, max) = limit.strip_prefix("api-usage=").unwrap().split_once('/').unwrap();
@@ -103,8 +125,10 @@ async fn query_pages_match_the_documented_example() {
 
     let text = first.text().await.unwrap();
     // Key order as in the guide: totalSize, done, nextRecordsUrl, records.
-    let positions: Vec<usize> =
-        ["\"totalSize\"", "\"done\"", "\"nextRecordsUrl\"", "\"records\""].iter().map(|k| text.find(k).unwrap()).collect();
+    let positions: Vec<usize> = ["\"totalSize\"", "\"done\"", "\"nextRecordsUrl\"", "\"records\""]
+        .iter()
+        .map(|k| text.find(k).unwrap())
+        .collect();
     assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
     let page: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(page["done"], false);
@@ -116,7 +140,10 @@ async fn query_pages_match_the_documented_example() {
     assert_eq!(record["attributes"]["type"], "Account");
     let id = record["Id"].as_str().unwrap();
     assert!(id.starts_with("001") && id.len() == 18);
-    assert_eq!(record["attributes"]["url"], format!("/services/data/v62.0/sobjects/Account/{id}").as_str());
+    assert_eq!(
+        record["attributes"]["url"],
+        format!("/services/data/v62.0/sobjects/Account/{id}").as_str()
+    );
     assert!(is_sf_datetime(record["CreatedDate"].as_str().unwrap()), "{}", record["CreatedDate"]);
 
     // A locator can be fetched again and gives the same page.
@@ -132,7 +159,12 @@ async fn query_pages_match_the_documented_example() {
     assert_eq!(body[0]["errorCode"], "INVALID_QUERY_LOCATOR");
 
     // A result that fits one page has done=true and no nextRecordsUrl.
-    let one: Value = get(&org, &access, "/services/data/v62.0/query?q=SELECT+Id+FROM+Account+LIMIT+3", None).await.json().await.unwrap();
+    let one: Value =
+        get(&org, &access, "/services/data/v62.0/query?q=SELECT+Id+FROM+Account+LIMIT+3", None)
+            .await
+            .json()
+            .await
+            .unwrap();
     assert_eq!((one["totalSize"].as_u64(), one["done"].as_bool()), (Some(3), Some(true)));
     assert!(one.get("nextRecordsUrl").is_none());
     org.shutdown().await;
@@ -155,7 +187,10 @@ async fn writes_limits_and_errors_match_the_documented_shapes() {
     assert_eq!(created.status(), 201);
     let body: Value = created.json().await.unwrap();
     assert_eq!(keys(&body), vec!["errors", "id", "success"]);
-    assert_eq!((body["success"].as_bool(), body["errors"].as_array().map(Vec::len)), (Some(true), Some(0)));
+    assert_eq!(
+        (body["success"].as_bool(), body["errors"].as_array().map(Vec::len)),
+        (Some(true), Some(0))
+    );
     let id = body["id"].as_str().unwrap();
     // PATCH answers 204 with no body; the change reads back.
     let patched = http
@@ -166,13 +201,34 @@ async fn writes_limits_and_errors_match_the_documented_shapes() {
         .await
         .unwrap();
     assert_eq!(patched.status(), 204);
-    let read: Value = get(&org, &access, &format!("/services/data/v62.0/sobjects/Account/{id}?fields=Name"), None).await.json().await.unwrap();
+    let read: Value = get(
+        &org,
+        &access,
+        &format!("/services/data/v62.0/sobjects/Account/{id}?fields=Name"),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
     assert_eq!(read["Name"], "Express Logistics Ltd");
     // A body that is not an object, and an object the org does not have.
-    let not_object = http.post(format!("{base}/sobjects/Account")).bearer_auth(&access).json(&json!([1])).send().await.unwrap();
+    let not_object = http
+        .post(format!("{base}/sobjects/Account"))
+        .bearer_auth(&access)
+        .json(&json!([1]))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(not_object.status(), 400);
     assert_eq!(not_object.json::<Value>().await.unwrap()[0]["errorCode"], "JSON_PARSER_ERROR");
-    let unknown = http.patch(format!("{base}/sobjects/Nope/{id}")).bearer_auth(&access).json(&json!({})).send().await.unwrap();
+    let unknown = http
+        .patch(format!("{base}/sobjects/Nope/{id}"))
+        .bearer_auth(&access)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(unknown.status(), 404);
 
     let results: Value = http
@@ -212,15 +268,40 @@ async fn writes_limits_and_errors_match_the_documented_shapes() {
     assert_eq!(rolled[0]["errors"][0]["statusCode"], "ALL_OR_NONE_OPERATION_ROLLED_BACK");
     assert_eq!(org.with_store(|s| s.table("Account").unwrap().rows.len()), 2);
 
-    let limits: Value = http.get(format!("{base}/limits")).bearer_auth(&access).send().await.unwrap().json().await.unwrap();
+    let limits: Value = http
+        .get(format!("{base}/limits"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(keys(&limits["DailyApiRequests"]), vec!["Max", "Remaining"]);
 
-    let versions: Value = reqwest::get(format!("{}/services/data", org.credentials().instance_url)).await.unwrap().json().await.unwrap();
-    assert!(versions.as_array().unwrap().iter().any(|v| v["version"] == "62.0" && v["url"] == "/services/data/v62.0"));
+    let versions: Value = reqwest::get(format!("{}/services/data", org.credentials().instance_url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(versions
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|v| v["version"] == "62.0" && v["url"] == "/services/data/v62.0"));
 
     // The admin endpoint injects a 500 in Salesforce's error shape.
     let admin = format!("{}/__fake_org/faults", org.credentials().instance_url);
-    let state: Value = http.post(&admin).json(&json!({"action": "fail_next", "count": 1})).send().await.unwrap().json().await.unwrap();
+    let state: Value = http
+        .post(&admin)
+        .json(&json!({"action": "fail_next", "count": 1}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(state["faults"]["fail_next"], 1);
     let failed = http.get(format!("{base}/limits")).bearer_auth(&access).send().await.unwrap();
     assert_eq!(failed.status(), 500);
@@ -233,10 +314,27 @@ async fn writes_limits_and_errors_match_the_documented_shapes() {
 
 #[tokio::test]
 async fn the_fake_org_command_prints_its_credentials_and_serves() {
-    let org = common::StandaloneOrg::start(&["--addr", "127.0.0.1:0", "--records", "300", "--seed", "9", "--activity-per-minute", "0"]).await;
+    let org = common::StandaloneOrg::start(&[
+        "--addr",
+        "127.0.0.1:0",
+        "--records",
+        "300",
+        "--seed",
+        "9",
+        "--activity-per-minute",
+        "0",
+    ])
+    .await;
     assert_eq!(
         keys(&org.credentials),
-        vec!["client_id", "client_secret", "instance_url", "login_url", "refresh_token", "username"]
+        vec![
+            "client_id",
+            "client_secret",
+            "instance_url",
+            "login_url",
+            "refresh_token",
+            "username"
+        ]
     );
     let mut q = org.client().query::<server::salesforce::Record>("SELECT Id FROM Lead");
     let page = q.next_page().await;
@@ -244,7 +342,8 @@ async fn the_fake_org_command_prints_its_credentials_and_serves() {
 }
 
 /// Salesforce's answer to a resource that does not exist, from the error-code reference.
-const DOCUMENTED_NOT_FOUND: &str = r#"[{"errorCode":"NOT_FOUND","message":"The requested resource does not exist"}]"#;
+const DOCUMENTED_NOT_FOUND: &str =
+    r#"[{"errorCode":"NOT_FOUND","message":"The requested resource does not exist"}]"#;
 
 #[tokio::test]
 async fn unknown_resources_and_versions_pass_the_gate_and_answer_not_found() {
@@ -253,14 +352,25 @@ async fn unknown_resources_and_versions_pass_the_gate_and_answer_not_found() {
     let documented: Value = serde_json::from_str(DOCUMENTED_NOT_FOUND).unwrap();
 
     // Without a session, an unknown resource is refused like a known one.
-    let anonymous = reqwest::get(format!("{}/services/data/v62.0/nothing/here", org.credentials().instance_url)).await.unwrap();
+    let anonymous = reqwest::get(format!(
+        "{}/services/data/v62.0/nothing/here",
+        org.credentials().instance_url
+    ))
+    .await
+    .unwrap();
     assert_eq!(anonymous.status(), 401);
     assert!(anonymous.headers().contains_key("sforce-limit-info"));
 
-    for path in ["/services/data/v62.0/nothing/here", "/services/data/v99.0/limits", "/services/data/v62.5/query?q=SELECT+Id+FROM+Lead", "/services/data/latest/limits"] {
+    for path in [
+        "/services/data/v62.0/nothing/here",
+        "/services/data/v99.0/limits",
+        "/services/data/v62.5/query?q=SELECT+Id+FROM+Lead",
+        "/services/data/latest/limits",
+    ] {
         let response = get(&org, &access, path, None).await;
         assert_eq!(response.status(), 404, "{path}");
-        let limit = response.headers().get("sforce-limit-info").map(|v| v.to_str().unwrap().to_string());
+        let limit =
+            response.headers().get("sforce-limit-info").map(|v| v.to_str().unwrap().to_string());
         assert!(limit.as_deref().is_some_and(|l| l.starts_with("api-usage=")), "{path}: {limit:?}");
         assert_eq!(response.json::<Value>().await.unwrap(), documented, "{path}");
     }
@@ -270,14 +380,21 @@ async fn unknown_resources_and_versions_pass_the_gate_and_answer_not_found() {
     assert_eq!(retired.json::<Value>().await.unwrap()[0]["errorCode"], "NOT_FOUND");
 
     // The version resource lists what the version serves; every listed version is served.
-    let resources: Value = get(&org, &access, "/services/data/v62.0", None).await.json().await.unwrap();
+    let resources: Value =
+        get(&org, &access, "/services/data/v62.0", None).await.json().await.unwrap();
     assert_eq!(resources["query"], "/services/data/v62.0/query");
-    let versions: Value = reqwest::get(format!("{}/services/data", org.credentials().instance_url)).await.unwrap().json().await.unwrap();
+    let versions: Value = reqwest::get(format!("{}/services/data", org.credentials().instance_url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let versions = versions.as_array().unwrap();
     assert_eq!(versions.first().unwrap()["version"], "31.0");
     assert!(versions.iter().any(|v| v["label"] == "Winter '25" && v["version"] == "62.0"));
     for v in versions {
-        let limits = get(&org, &access, &format!("{}/limits", v["url"].as_str().unwrap()), None).await;
+        let limits =
+            get(&org, &access, &format!("{}/limits", v["url"].as_str().unwrap()), None).await;
         assert_eq!(limits.status(), 200, "{v}");
     }
     org.shutdown().await;
@@ -286,7 +403,11 @@ async fn unknown_resources_and_versions_pass_the_gate_and_answer_not_found() {
 #[tokio::test]
 async fn an_org_started_with_revoked_tokens_refuses_its_own_refresh_token() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let config = OrgConfig { records: 0, faults: vec![fake_org::FaultCommand::RevokeTokens], ..OrgConfig::default() };
+    let config = OrgConfig {
+        records: 0,
+        faults: vec![fake_org::FaultCommand::RevokeTokens],
+        ..OrgConfig::default()
+    };
     let org = fake_org::start(listener, config).await.unwrap();
     let err = org.client().unwrap().limits().await.unwrap_err();
     assert!(matches!(err, server::salesforce::SalesforceError::InvalidGrant { .. }), "{err:?}");
@@ -319,7 +440,8 @@ const DOC_USERINFO: &str = r#"{"sub":"https://login.salesforce.com/id/00Dx000000
   "email":"admin@mycompany.com","email_verified":true,"given_name":"Admin","family_name":"User","zoneinfo":"America/Los_Angeles",
   "active":true,"user_type":"STANDARD","language":"en_US","locale":"en_US","utcOffset":-28800000,"updated_at":"2024-01-01T00:00:00Z"}"#;
 /// "Status Codes and Error Responses": a whole-request error.
-const DOC_ERROR: &str = r#"[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]"#;
+const DOC_ERROR: &str =
+    r#"[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]"#;
 /// A `DUPLICATES_DETECTED` per-record error, keys as the DuplicateResult, MatchResult and
 /// MatchRecord references list them.
 const DOC_DUPLICATE_ERROR: &str = r#"{"duplicateResult":{"allowSave":false,"duplicateRule":"Standard_Contact_Duplicate_Rule",
@@ -364,7 +486,11 @@ fn shape_diff(documented: &Value, actual: &Value, path: &str, exact: bool, out: 
                 }
             }
             if exact {
-                out.extend(a.keys().filter(|k| !d.contains_key(*k)).map(|k| format!("{path}.{k} not documented")));
+                out.extend(
+                    a.keys()
+                        .filter(|k| !d.contains_key(*k))
+                        .map(|k| format!("{path}.{k} not documented")),
+                );
             }
         }
         (Value::Array(d), Value::Array(a)) => {
@@ -377,7 +503,9 @@ fn shape_diff(documented: &Value, actual: &Value, path: &str, exact: bool, out: 
                 }
             }
         }
-        (d, a) if type_name(d) != type_name(a) => out.push(format!("{path}: {} documented, {} served", type_name(d), type_name(a))),
+        (d, a) if type_name(d) != type_name(a) => {
+            out.push(format!("{path}: {} documented, {} served", type_name(d), type_name(a)))
+        }
         _ => {}
     }
 }
@@ -393,8 +521,22 @@ fn assert_shape(documented: &str, actual: &Value, exact: bool) {
 fn the_shape_check_notices_missing_keys_and_wrong_types() {
     let doc = r#"{"a":1,"b":[{"c":"x"}],"d":null}"#;
     let mut diffs = Vec::new();
-    shape_diff(&serde_json::from_str(doc).unwrap(), &json!({"a":"1","b":[{"c":"y"},{}],"e":true}), "$", true, &mut diffs);
-    assert_eq!(diffs, vec!["$.a: number documented, string served", "$.b[1].c missing", "$.d missing", "$.e not documented"]);
+    shape_diff(
+        &serde_json::from_str(doc).unwrap(),
+        &json!({"a":"1","b":[{"c":"y"},{}],"e":true}),
+        "$",
+        true,
+        &mut diffs,
+    );
+    assert_eq!(
+        diffs,
+        vec![
+            "$.a: number documented, string served",
+            "$.b[1].c missing",
+            "$.d missing",
+            "$.e not documented"
+        ]
+    );
 }
 
 #[tokio::test]
@@ -406,15 +548,37 @@ async fn every_body_has_the_shape_of_its_documented_example() {
     let http = reqwest::Client::new();
     let base = format!("{}/services/data/v62.0", org.credentials().instance_url);
 
-    let page: Value = get(&org, &access, "/services/data/v62.0/query?q=SELECT+Id,+Name,+CreatedDate+FROM+Account", Some("batchSize=200")).await.json().await.unwrap();
+    let page: Value = get(
+        &org,
+        &access,
+        "/services/data/v62.0/query?q=SELECT+Id,+Name,+CreatedDate+FROM+Account",
+        Some("batchSize=200"),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
     assert_shape(DOC_QUERY_PAGE, &page, true);
 
-    let created: Value =
-        http.post(format!("{base}/sobjects/Account")).bearer_auth(&access).json(&json!({"Name": "Express Logistics"})).send().await.unwrap().json().await.unwrap();
+    let created: Value = http
+        .post(format!("{base}/sobjects/Account"))
+        .bearer_auth(&access)
+        .json(&json!({"Name": "Express Logistics"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_shape(DOC_CREATE, &created, true);
 
     let taken = "taken@example.com";
-    http.post(format!("{base}/sobjects/Contact")).bearer_auth(&access).json(&json!({"LastName": "First", "Email": taken})).send().await.unwrap();
+    http.post(format!("{base}/sobjects/Contact"))
+        .bearer_auth(&access)
+        .json(&json!({"LastName": "First", "Email": taken}))
+        .send()
+        .await
+        .unwrap();
     let results: Value = http
         .post(format!("{base}/composite/sobjects"))
         .bearer_auth(&access)
@@ -434,39 +598,81 @@ async fn every_body_has_the_shape_of_its_documented_example() {
     assert_shape(DOC_DUPLICATE_ERROR, duplicate, true);
     let matched = &duplicate["duplicateResult"]["matchResults"][0]["matchRecords"][0]["record"];
     assert_eq!(matched["attributes"]["type"], "Contact");
-    let first_id: Value = get(&org, &access, &format!("/services/data/v62.0/query?q=SELECT+Id+FROM+Contact+WHERE+Email+=+'{taken}'"), None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let first_id: Value = get(
+        &org,
+        &access,
+        &format!("/services/data/v62.0/query?q=SELECT+Id+FROM+Contact+WHERE+Email+=+'{taken}'"),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
     assert_eq!(matched["Id"], first_id["records"][0]["Id"], "the match is the existing contact");
 
     // A single-record create reports the duplicate as a whole-request error, duplicateResult kept.
-    let single = http.post(format!("{base}/sobjects/Contact")).bearer_auth(&access).json(&json!({"LastName": "Third", "Email": taken})).send().await.unwrap();
+    let single = http
+        .post(format!("{base}/sobjects/Contact"))
+        .bearer_auth(&access)
+        .json(&json!({"LastName": "Third", "Email": taken}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(single.status(), 400);
     let single: Value = single.json().await.unwrap();
     assert_eq!(single[0]["errorCode"], "DUPLICATES_DETECTED");
     let documented_duplicate: Value = serde_json::from_str(DOC_DUPLICATE_ERROR).unwrap();
     let mut diffs = Vec::new();
-    shape_diff(&documented_duplicate["duplicateResult"], &single[0]["duplicateResult"], "$", true, &mut diffs);
+    shape_diff(
+        &documented_duplicate["duplicateResult"],
+        &single[0]["duplicateResult"],
+        "$",
+        true,
+        &mut diffs,
+    );
     assert!(diffs.is_empty(), "{diffs:?}");
 
-    let limits: Value = http.get(format!("{base}/limits")).bearer_auth(&access).send().await.unwrap().json().await.unwrap();
+    let limits: Value = http
+        .get(format!("{base}/limits"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     for (name, entry) in limits.as_object().unwrap() {
         let mut diffs = Vec::new();
         shape_diff(&serde_json::from_str(DOC_LIMIT_ENTRY).unwrap(), entry, name, true, &mut diffs);
         assert!(diffs.is_empty(), "{diffs:?}");
     }
 
-    let describe: Value = get(&org, &access, "/services/data/v62.0/sobjects/Account/describe", None).await.json().await.unwrap();
+    let describe: Value =
+        get(&org, &access, "/services/data/v62.0/sobjects/Account/describe", None)
+            .await
+            .json()
+            .await
+            .unwrap();
     assert_shape(DOC_DESCRIBE, &describe, false);
     let name = describe["fields"].as_array().unwrap().iter().find(|f| f["name"] == "Name").unwrap();
-    assert_eq!((name["length"].as_u64(), name["nillable"].as_bool(), name["nameField"].as_bool()), (Some(255), Some(false), Some(true)));
-    let account_id = describe["fields"].as_array().unwrap().iter().find(|f| f["name"] == "Id").unwrap();
+    assert_eq!(
+        (name["length"].as_u64(), name["nillable"].as_bool(), name["nameField"].as_bool()),
+        (Some(255), Some(false), Some(true))
+    );
+    let account_id =
+        describe["fields"].as_array().unwrap().iter().find(|f| f["name"] == "Id").unwrap();
     assert_eq!(account_id["soapType"], "tns:ID");
-    let contact: Value = get(&org, &access, "/services/data/v62.0/sobjects/Contact/describe", None).await.json().await.unwrap();
-    let lookup = contact["fields"].as_array().unwrap().iter().find(|f| f["name"] == "AccountId").unwrap();
-    assert_eq!((lookup["relationshipName"].as_str(), lookup["referenceTo"][0].as_str()), (Some("Account"), Some("Account")));
+    let contact: Value = get(&org, &access, "/services/data/v62.0/sobjects/Contact/describe", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let lookup =
+        contact["fields"].as_array().unwrap().iter().find(|f| f["name"] == "AccountId").unwrap();
+    assert_eq!(
+        (lookup["relationshipName"].as_str(), lookup["referenceTo"][0].as_str()),
+        (Some("Account"), Some("Account"))
+    );
 
     let me: Value = http
         .get(format!("{}/services/oauth2/userinfo", org.credentials().instance_url))

@@ -6,7 +6,10 @@
 
 use app::domain::{Direction, ObjectType, RecordAction, RecordStatus, Trigger};
 use app::store::{self, NewRecord, NewRun, WorkspaceId};
-use reqwest::header::{ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_LENGTH, IF_MODIFIED_SINCE, LAST_MODIFIED, VARY};
+use reqwest::header::{
+    ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_LENGTH, IF_MODIFIED_SINCE,
+    LAST_MODIFIED, VARY,
+};
 use reqwest::StatusCode;
 use std::io::{Read, Write};
 use std::path::Path;
@@ -22,7 +25,10 @@ const CSS_HASH: &str = "Cz8yUf0Rk6Bv1Xo-Hs4m_Q";
 /// Contents that compress about as well as the real ones: text for the JS and CSS, and for the
 /// Wasm a mix of repeated structure and noise.
 fn js() -> Vec<u8> {
-    (0..400).map(|i| format!("export function island_{i}(props) {{ return hydrate(props, {i}); }}\n")).collect::<String>().into_bytes()
+    (0..400)
+        .map(|i| format!("export function island_{i}(props) {{ return hydrate(props, {i}); }}\n"))
+        .collect::<String>()
+        .into_bytes()
 }
 fn css() -> Vec<u8> {
     (0..300).map(|i| format!(".run-row--{i} td {{ padding: 0.5rem 0.75rem; border-bottom: 1px solid #eaecf0; }}\n")).collect::<String>().into_bytes()
@@ -40,8 +46,11 @@ fn wasm() -> Vec<u8> {
 }
 
 fn favicon() -> Vec<u8> {
-    let circles: String = (0..12).map(|i| format!("<circle cx=\"{}\" cy=\"16\" r=\"2\" fill=\"#1570ef\"/>", 2 + i * 2)).collect();
-    format!("<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 32 32\">{circles}</svg>").into_bytes()
+    let circles: String = (0..12)
+        .map(|i| format!("<circle cx=\"{}\" cy=\"16\" r=\"2\" fill=\"#1570ef\"/>", 2 + i * 2))
+        .collect();
+    format!("<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 32 32\">{circles}</svg>")
+        .into_bytes()
 }
 
 /// The site as `cargo leptos build --release --precompress` with `hash-files` leaves it, and the
@@ -58,7 +67,8 @@ fn lay_out_site(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     let wasm_name = format!("sync-activity.{WASM_HASH}.wasm");
     std::fs::write(pkg.join(&wasm_name), wasm()).unwrap();
     let mut br = Vec::new();
-    brotli::BrotliCompress(&mut &wasm()[..], &mut br, &brotli::enc::BrotliEncoderParams::default()).unwrap();
+    brotli::BrotliCompress(&mut &wasm()[..], &mut br, &brotli::enc::BrotliEncoderParams::default())
+        .unwrap();
     std::fs::write(pkg.join(format!("{wasm_name}.br")), br).unwrap();
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     gz.write_all(&wasm()).unwrap();
@@ -66,10 +76,16 @@ fn lay_out_site(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     // A file of the site's root (from `public/`), precompressed like every file of a release site.
     std::fs::write(site.join("favicon.svg"), favicon()).unwrap();
     let mut br = Vec::new();
-    brotli::BrotliCompress(&mut &favicon()[..], &mut br, &brotli::enc::BrotliEncoderParams::default()).unwrap();
+    brotli::BrotliCompress(
+        &mut &favicon()[..],
+        &mut br,
+        &brotli::enc::BrotliEncoderParams::default(),
+    )
+    .unwrap();
     std::fs::write(site.join("favicon.svg.br"), br).unwrap();
     let hash_file = dir.join("hash.txt");
-    std::fs::write(&hash_file, format!("js: {JS_HASH}\nwasm: {WASM_HASH}\ncss: {CSS_HASH}\n")).unwrap();
+    std::fs::write(&hash_file, format!("js: {JS_HASH}\nwasm: {WASM_HASH}\ncss: {CSS_HASH}\n"))
+        .unwrap();
     (site, hash_file)
 }
 
@@ -81,7 +97,13 @@ async fn seed(db: &Path) {
     store::ensure_workspace(&pool, &ws, "Acme Inc.", now - 10_000_000).await.unwrap();
     for i in 0..6i64 {
         let started_at = now - 3_600_000 * (6 - i);
-        let run = NewRun { direction: Direction::Inbound, object_type: ObjectType::Contact, trigger: Trigger::Scheduled, started_at, expected_total: None };
+        let run = NewRun {
+            direction: Direction::Inbound,
+            object_type: ObjectType::Contact,
+            trigger: Trigger::Scheduled,
+            started_at,
+            expected_total: None,
+        };
         let id = store::begin_run(&pool, &ws, &run).await.unwrap();
         let record = NewRecord {
             status: RecordStatus::Success,
@@ -120,7 +142,9 @@ impl Answer {
                 brotli::BrotliDecompress(&mut &self.body[..], &mut out).expect("valid brotli");
             }
             "gzip" => {
-                flate2::read::GzDecoder::new(&self.body[..]).read_to_end(&mut out).expect("valid gzip");
+                flate2::read::GzDecoder::new(&self.body[..])
+                    .read_to_end(&mut out)
+                    .expect("valid gzip");
             }
             "" => out.clone_from(&self.body),
             other => panic!("unexpected Content-Encoding {other}"),
@@ -150,7 +174,10 @@ async fn built_files_are_hashed_compressed_and_kept_pages_and_api_are_compressed
         &db,
         dir.path(),
         &["--demo", "false"],
-        &[("LEPTOS_SITE_ROOT", site.to_str().unwrap()), ("LEPTOS_HASH_FILE_NAME", hash_file.to_str().unwrap())],
+        &[
+            ("LEPTOS_SITE_ROOT", site.to_str().unwrap()),
+            ("LEPTOS_HASH_FILE_NAME", hash_file.to_str().unwrap()),
+        ],
     )
     .await;
     let http = reqwest::Client::new();
@@ -169,37 +196,69 @@ async fn built_files_are_hashed_compressed_and_kept_pages_and_api_are_compressed
         (format!("/pkg/sync-activity.{CSS_HASH}.css"), css()),
     ];
     for (path, _) in &assets {
-        assert!(html.contains(&format!("\"{path}\"")) || html.contains(&format!("{path}\"")), "the page names {path}: {html}");
+        assert!(
+            html.contains(&format!("\"{path}\"")) || html.contains(&format!("{path}\"")),
+            "the page names {path}: {html}"
+        );
     }
-    assert!(!html.contains("/pkg/sync-activity.css") && !html.contains("/pkg/sync-activity.js"), "no unhashed names: {html}");
+    assert!(
+        !html.contains("/pkg/sync-activity.css") && !html.contains("/pkg/sync-activity.js"),
+        "no unhashed names: {html}"
+    );
 
     // Each built file, in each encoding, equals the file, and is kept for a year.
     for (path, file) in &assets {
         let url = format!("{}{path}", server.base);
-        for (asked, sent) in [(chromium, "br"), (Some("br"), "br"), (Some("gzip"), "gzip"), (Some("identity"), ""), (None, "")] {
+        for (asked, sent) in [
+            (chromium, "br"),
+            (Some("br"), "br"),
+            (Some("gzip"), "gzip"),
+            (Some("identity"), ""),
+            (None, ""),
+        ] {
             let a = get(&http, &url, asked).await;
             assert_eq!(a.status, StatusCode::OK, "{path} with {asked:?}");
             assert_eq!(a.header(CONTENT_ENCODING), sent, "{path} with {asked:?}");
             assert_eq!(a.header(CACHE_CONTROL), IMMUTABLE, "{path} with {asked:?}");
-            assert!(a.header(VARY).to_ascii_lowercase().contains("accept-encoding"), "{path} with {asked:?}: Vary {:?}", a.header(VARY));
-            assert!(a.decoded() == *file, "{path} with {asked:?}: the decoded bytes are the file's");
+            assert!(
+                a.header(VARY).to_ascii_lowercase().contains("accept-encoding"),
+                "{path} with {asked:?}: Vary {:?}",
+                a.header(VARY)
+            );
+            assert!(
+                a.decoded() == *file,
+                "{path} with {asked:?}: the decoded bytes are the file's"
+            );
             if !sent.is_empty() {
-                assert!(a.body.len() < file.len(), "{path} with {asked:?}: {} bytes sent for {}", a.body.len(), file.len());
+                assert!(
+                    a.body.len() < file.len(),
+                    "{path} with {asked:?}: {} bytes sent for {}",
+                    a.body.len(),
+                    file.len()
+                );
             }
         }
     }
 
     // The Wasm's precompressed brotli is sent as it is (built once, at brotli's best).
     let wasm_path = site.join(format!("pkg/sync-activity.{WASM_HASH}.wasm"));
-    let a = get(&http, &format!("{}/pkg/sync-activity.{WASM_HASH}.wasm", server.base), Some("br")).await;
+    let a = get(&http, &format!("{}/pkg/sync-activity.{WASM_HASH}.wasm", server.base), Some("br"))
+        .await;
     let precompressed = std::fs::read(wasm_path.with_extension("wasm.br")).unwrap();
     assert!(a.body == precompressed, "the .br file as built");
     assert_eq!(a.header(CONTENT_LENGTH), precompressed.len().to_string());
 
     // A file that is not built (unhashed name) is sent precompressed too, but checked each time.
     let icon = get(&http, &format!("{}/favicon.svg", server.base), chromium).await;
-    assert_eq!((icon.status, icon.header(CONTENT_ENCODING), icon.header(CACHE_CONTROL)), (StatusCode::OK, "br", "no-cache"));
-    assert!(icon.header(VARY).to_ascii_lowercase().contains("accept-encoding"), "Vary {:?}", icon.header(VARY));
+    assert_eq!(
+        (icon.status, icon.header(CONTENT_ENCODING), icon.header(CACHE_CONTROL)),
+        (StatusCode::OK, "br", "no-cache")
+    );
+    assert!(
+        icon.header(VARY).to_ascii_lowercase().contains("accept-encoding"),
+        "Vary {:?}",
+        icon.header(VARY)
+    );
     assert!(icon.decoded() == favicon());
 
     // A browser that asks again anyway is told nothing changed, and still to keep it.
@@ -214,7 +273,12 @@ async fn built_files_are_hashed_compressed_and_kept_pages_and_api_are_compressed
     assert_eq!(again.headers()[CACHE_CONTROL], IMMUTABLE);
 
     // A name from another build is not there, and that answer is not kept.
-    let gone = get(&http, &format!("{}/pkg/sync-activity.AAAAAAAAAAAAAAAAAAAAAA.js", server.base), chromium).await;
+    let gone = get(
+        &http,
+        &format!("{}/pkg/sync-activity.AAAAAAAAAAAAAAAAAAAAAA.js", server.base),
+        chromium,
+    )
+    .await;
     assert_eq!(gone.status, StatusCode::NOT_FOUND);
     assert_eq!(gone.header(CACHE_CONTROL), "no-cache");
 
@@ -229,7 +293,8 @@ async fn built_files_are_hashed_compressed_and_kept_pages_and_api_are_compressed
         assert_eq!(a.status, StatusCode::OK, "{path}");
         assert_eq!(a.header(CONTENT_ENCODING), sent, "{path} with {asked:?}");
         assert_eq!(a.header(CACHE_CONTROL), "no-cache", "{path}");
-        let body: serde_json::Value = serde_json::from_slice(&a.decoded()).unwrap_or_else(|e| panic!("{path}: not JSON: {e}"));
+        let body: serde_json::Value = serde_json::from_slice(&a.decoded())
+            .unwrap_or_else(|e| panic!("{path}: not JSON: {e}"));
         if path == "/api/runs" {
             assert_eq!(body["runs"].as_array().unwrap().len(), 6, "{path}: {body}");
         }
@@ -237,7 +302,8 @@ async fn built_files_are_hashed_compressed_and_kept_pages_and_api_are_compressed
 
     // A page the server writes by hand (Connect on a server without Salesforce) uses the
     // hashed stylesheet too.
-    let dead_end = get(&http, &format!("{}/settings/crm/salesforce/connect", server.base), chromium).await;
+    let dead_end =
+        get(&http, &format!("{}/settings/crm/salesforce/connect", server.base), chromium).await;
     assert_eq!(dead_end.status, StatusCode::SERVICE_UNAVAILABLE);
     let html = String::from_utf8(dead_end.decoded()).unwrap();
     assert!(html.contains(&format!("href=\"/pkg/sync-activity.{CSS_HASH}.css\"")), "{html}");

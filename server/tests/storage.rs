@@ -31,7 +31,11 @@ struct Frozen(PathBuf);
 
 impl Frozen {
     fn new(path: &Path) -> Frozen {
-        let out = Command::new("chattr").arg("+i").arg(path).output().expect("chattr runs (Debian's e2fsprogs)");
+        let out = Command::new("chattr")
+            .arg("+i")
+            .arg(path)
+            .output()
+            .expect("chattr runs (Debian's e2fsprogs)");
         assert!(
             out.status.success(),
             "chattr +i {}: {}. This test makes the database's write-ahead log immutable: it needs root \
@@ -69,12 +73,23 @@ async fn scalar(pool: &SqlitePool, sql: &str) -> i64 {
 /// Every Salesforce id Conversion holds, by table.
 async fn synced_ids(pool: &SqlitePool) -> BTreeSet<(String, String)> {
     let mut all = BTreeSet::new();
-    for table in ["conversion_contacts", "conversion_companies", "conversion_opportunities", "conversion_opportunity_contacts", "conversion_events"] {
-        let rows: Vec<(String,)> = sqlx::query_as(&format!("SELECT salesforce_id FROM {table} WHERE salesforce_id IS NOT NULL"))
-            .fetch_all(pool)
-            .await
-            .unwrap();
-        assert!(all.len() + rows.len() == all.len() + rows.iter().collect::<BTreeSet<_>>().len(), "{table}: a Salesforce id twice");
+    for table in [
+        "conversion_contacts",
+        "conversion_companies",
+        "conversion_opportunities",
+        "conversion_opportunity_contacts",
+        "conversion_events",
+    ] {
+        let rows: Vec<(String,)> = sqlx::query_as(&format!(
+            "SELECT salesforce_id FROM {table} WHERE salesforce_id IS NOT NULL"
+        ))
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        assert!(
+            all.len() + rows.len() == all.len() + rows.iter().collect::<BTreeSet<_>>().len(),
+            "{table}: a Salesforce id twice"
+        );
         all.extend(rows.into_iter().map(|(id,)| (table.to_string(), id)));
     }
     all
@@ -85,9 +100,19 @@ async fn uninterrupted_reference(org: &FakeOrg, db: &Path) -> SqlitePool {
     let pool = store::open(db).await.unwrap();
     let ws = WorkspaceId("acme".into());
     store::ensure_workspace(&pool, &ws, "Acme Inc.", 0).await.unwrap();
-    let client = SalesforceClient::new(org.credentials().client_config(), &org.credentials().refresh_token).unwrap();
+    let client =
+        SalesforceClient::new(org.credentials().client_config(), &org.credentials().refresh_token)
+            .unwrap();
     let config = EngineConfig { page_size: 200, ..EngineConfig::default() };
-    let engine = Engine::new(pool.clone(), ws, client, Arc::new(SystemClock), config, None, CancellationToken::new());
+    let engine = Engine::new(
+        pool.clone(),
+        ws,
+        client,
+        Arc::new(SystemClock),
+        config,
+        None,
+        CancellationToken::new(),
+    );
     for object in INBOUND_ORDER {
         let out = inbound::sync_object(&engine, object, Trigger::Scheduled).await.unwrap();
         assert!(out.failure.is_none() && out.backfill_finished, "{object}: {:?}", out.failure);
@@ -106,10 +131,14 @@ const SETTINGS_FORM: &str = "write_contacts=on&write_companies=on&write_events=o
     &inbound_opportunity=on&inbound_opportunity_contact_role=on&inbound_event=on";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn after_the_database_could_not_be_written_for_a_while_the_server_carries_on_without_a_restart() {
+async fn after_the_database_could_not_be_written_for_a_while_the_server_carries_on_without_a_restart(
+) {
     let dir = tempfile::tempdir().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let org = fake_org::start(listener, OrgConfig { records: 16_000, seed: 21, ..OrgConfig::default() }).await.unwrap();
+    let org =
+        fake_org::start(listener, OrgConfig { records: 16_000, seed: 21, ..OrgConfig::default() })
+            .await
+            .unwrap();
     let reference = uninterrupted_reference(&org, &dir.path().join("reference.db")).await;
 
     // The server syncing with the org as with a real one, slowed down so the backfill takes a while.
@@ -146,17 +175,26 @@ async fn after_the_database_could_not_be_written_for_a_while_the_server_carries_
     assert!(["write_failed", "read_only"].contains(&failure.as_str()), "{health}");
     let card = get_json(&http, format!("{base}/api/health/card")).await;
     let html = card["html"].as_str().unwrap();
-    assert!(html.contains("data-testid=\"storage-problem\"") && html.contains("cannot be written"), "{html}");
+    assert!(
+        html.contains("data-testid=\"storage-problem\"") && html.contains("cannot be written"),
+        "{html}"
+    );
     assert!(html.contains(db.to_str().unwrap()), "the card names the file: {html}");
 
     // Changes are refused with 503 and a reason, not a 500.
-    let contact = serde_json::json!({ "email": "during.outage@example.org", "last_name": "Outage" });
-    let r = http.post(format!("{base}/api/conversion/contacts")).json(&contact).send().await.unwrap();
+    let contact =
+        serde_json::json!({ "email": "during.outage@example.org", "last_name": "Outage" });
+    let r =
+        http.post(format!("{base}/api/conversion/contacts")).json(&contact).send().await.unwrap();
     assert_eq!(r.status(), 503);
     assert!(r.headers().contains_key("retry-after"));
     let body: serde_json::Value = r.json().await.unwrap();
     let said = body["error"].as_str().unwrap();
-    assert!(said.starts_with("The change was not saved: the d") && said.ends_with("Try again in a few minutes."), "{said}");
+    assert!(
+        said.starts_with("The change was not saved: the d")
+            && said.ends_with("Try again in a few minutes."),
+        "{said}"
+    );
     let settings = get_json(&http, format!("{base}/api/sync/settings")).await;
     let r = http.put(format!("{base}/api/sync/settings")).json(&settings).send().await.unwrap();
     assert_eq!(r.status(), 503, "{:?}", r.text().await);
@@ -169,7 +207,12 @@ async fn after_the_database_could_not_be_written_for_a_while_the_server_carries_
         .unwrap();
     assert_eq!(r.status(), 503);
     let said = r.text().await.unwrap();
-    assert!(said.contains("The settings were not saved: Conversion's database cannot be written right now"), "{said}");
+    assert!(
+        said.contains(
+            "The settings were not saved: Conversion's database cannot be written right now"
+        ),
+        "{said}"
+    );
 
     // 2. Writable again: no restart. The problem clears, the backfill carries on from its last
     // committed batch and finishes, and no run stays in progress.
@@ -180,16 +223,22 @@ async fn after_the_database_could_not_be_written_for_a_while_the_server_carries_
     .await;
     assert!(cleared, "the health card stops showing the problem once writing works");
     let caught_up = wait_for(Duration::from_secs(120), || async {
-        scalar(&watch, "SELECT COUNT(*) FROM sync_cursors WHERE backfill_done = 1").await == INBOUND_ORDER.len() as i64
-            && scalar(&watch, "SELECT COUNT(*) FROM sync_runs WHERE status = 'in_progress'").await == 0
+        scalar(&watch, "SELECT COUNT(*) FROM sync_cursors WHERE backfill_done = 1").await
+            == INBOUND_ORDER.len() as i64
+            && scalar(&watch, "SELECT COUNT(*) FROM sync_runs WHERE status = 'in_progress'").await
+                == 0
     })
     .await;
     assert!(caught_up, "the backfill finishes and no run stays in progress");
 
     // The runs the outage stopped failed with the article's Unknown error and words a person can
     // read, not the database's.
-    let failed: Vec<(String, String, String)> =
-        sqlx::query_as("SELECT direction, failure_code, failure_detail FROM sync_runs WHERE status = 'failed'").fetch_all(&watch).await.unwrap();
+    let failed: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT direction, failure_code, failure_detail FROM sync_runs WHERE status = 'failed'",
+    )
+    .fetch_all(&watch)
+    .await
+    .unwrap();
     assert!(!failed.is_empty(), "the run the outage stopped is failed");
     for (direction, code, detail) in &failed {
         assert_eq!((direction.as_str(), code.as_str()), ("inbound", "unknown_error"), "{detail}");
@@ -234,7 +283,8 @@ async fn after_the_database_could_not_be_written_for_a_while_the_server_carries_
     assert_eq!(twice, 0, "no org record reported twice");
 
     // And changes are taken again.
-    let r = http.post(format!("{base}/api/conversion/contacts")).json(&contact).send().await.unwrap();
+    let r =
+        http.post(format!("{base}/api/conversion/contacts")).json(&contact).send().await.unwrap();
     assert_eq!(r.status(), 201, "{:?}", r.text().await);
     org.shutdown().await;
 }
@@ -245,7 +295,13 @@ async fn database_with_history(path: &Path) {
     let ws = WorkspaceId("acme".into());
     store::ensure_workspace(&pool, &ws, "Acme Inc.", 0).await.unwrap();
     for n in 0..20i64 {
-        let run = NewRun { direction: Direction::Inbound, object_type: ObjectType::Contact, trigger: Trigger::Scheduled, started_at: n * 60_000, expected_total: None };
+        let run = NewRun {
+            direction: Direction::Inbound,
+            object_type: ObjectType::Contact,
+            trigger: Trigger::Scheduled,
+            started_at: n * 60_000,
+            expected_total: None,
+        };
         let id = store::begin_run(&pool, &ws, &run).await.unwrap();
         let records: Vec<NewRecord> = (0..250)
             .map(|i| NewRecord {
@@ -285,7 +341,14 @@ async fn refused_start(db: &Path, dir: &Path) -> (std::process::ExitStatus, Stri
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
         .current_dir(dir)
-        .args(["--database", db.to_str().unwrap(), "--addr", &format!("127.0.0.1:{port}"), "--demo", "false"])
+        .args([
+            "--database",
+            db.to_str().unwrap(),
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--demo",
+            "false",
+        ])
         .env("LEPTOS_OUTPUT_NAME", "sync-activity")
         .env("RUST_LOG", "off")
         .stdout(Stdio::null())
@@ -325,9 +388,15 @@ async fn a_damaged_database_file_stops_the_start_with_a_sentence_that_names_it()
     overwrite_pages(&damaged, pages / 2..pages / 2 + 3);
     let (status, said) = refused_start(&damaged, dir.path()).await;
     assert!(!status.success(), "exits non-zero: {status:?}");
-    assert!(said.contains(&format!("The database file {} is damaged", damaged.display())), "{said}");
+    assert!(
+        said.contains(&format!("The database file {} is damaged", damaged.display())),
+        "{said}"
+    );
     assert!(said.contains("Restore the file from a backup"), "says what to do: {said}");
-    assert!(!said.contains("SqliteError") && !said.contains("Error: "), "a sentence, not a debug print: {said}");
+    assert!(
+        !said.contains("SqliteError") && !said.contains("Error: "),
+        "a sentence, not a debug print: {said}"
+    );
 
     // The first page overwritten: not a database at all.
     let garbage = dir.path().join("garbage.db");
@@ -335,7 +404,10 @@ async fn a_damaged_database_file_stops_the_start_with_a_sentence_that_names_it()
     overwrite_pages(&garbage, 0..1);
     let (status, said) = refused_start(&garbage, dir.path()).await;
     assert!(!status.success());
-    assert!(said.contains(&format!("The database file {} is not a SQLite database", garbage.display())), "{said}");
+    assert!(
+        said.contains(&format!("The database file {} is not a SQLite database", garbage.display())),
+        "{said}"
+    );
     assert!(!said.contains("SqliteError") && !said.contains("code: 26"), "{said}");
 
     // The undamaged file still starts.
@@ -349,7 +421,13 @@ async fn the_write_ahead_log_is_emptied_once_a_large_write_settles() {
     let pool = store::open(&db).await.unwrap();
     let ws = WorkspaceId("acme".into());
     store::ensure_workspace(&pool, &ws, "Acme Inc.", 0).await.unwrap();
-    let run = NewRun { direction: Direction::Inbound, object_type: ObjectType::Contact, trigger: Trigger::Backfill, started_at: 0, expected_total: None };
+    let run = NewRun {
+        direction: Direction::Inbound,
+        object_type: ObjectType::Contact,
+        trigger: Trigger::Backfill,
+        started_at: 0,
+        expected_total: None,
+    };
     let id = store::begin_run(&pool, &ws, &run).await.unwrap();
     // A backfill's worth of writes, as they pile up in the WAL between checkpoints.
     for page in 0..20 {
@@ -361,7 +439,9 @@ async fn the_write_ahead_log_is_emptied_once_a_large_write_settles() {
                 detail: None,
                 salesforce_id: Some(format!("0035g{page:04}{i:09}")),
                 conversion_id: Some(format!("con_{page}_{i}")),
-                label: Some(format!("Person {page}-{i} <a.rather.long.address.{page}.{i}@example.org>")),
+                label: Some(format!(
+                    "Person {page}-{i} <a.rather.long.address.{page}.{i}@example.org>"
+                )),
                 external_created_at: Some(1_700_000_000_000),
                 external_updated_at: Some(1_700_000_100_000),
             })
@@ -375,9 +455,17 @@ async fn the_write_ahead_log_is_emptied_once_a_large_write_settles() {
 
     // The server's upkeep, then nothing more is written.
     let cancel = CancellationToken::new();
-    let upkeep = tokio::spawn(server::maintenance::checkpoint_wal_every(pool.clone(), Duration::from_millis(50), cancel.clone()));
+    let upkeep = tokio::spawn(server::maintenance::checkpoint_wal_every(
+        pool.clone(),
+        Duration::from_millis(50),
+        cancel.clone(),
+    ));
     let emptied = wait_for(Duration::from_secs(30), || async { wal_size() == 0 }).await;
-    assert!(emptied, "the WAL is emptied once the writes settle ({} of {written} bytes left)", wal_size());
+    assert!(
+        emptied,
+        "the WAL is emptied once the writes settle ({} of {written} bytes left)",
+        wal_size()
+    );
     // Everything written is in the database file.
     assert_eq!(scalar(&pool, "SELECT COUNT(*) FROM run_records").await, 40_000);
     cancel.cancel();

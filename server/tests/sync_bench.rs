@@ -25,7 +25,13 @@ fn records() -> usize {
 /// Resident set now and its peak since the last reset, in kB (Linux).
 fn rss_kb() -> (u64, u64) {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let get = |k: &str| status.lines().find(|l| l.starts_with(k)).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()).unwrap_or(0);
+    let get = |k: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(k))
+            .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+            .unwrap_or(0)
+    };
     (get("VmRSS:"), get("VmHWM:"))
 }
 
@@ -33,16 +39,35 @@ fn reset_peak() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
-async fn setup(records: usize, config: EngineConfig, dir: &std::path::Path) -> (FakeOrg, Engine, sqlx::SqlitePool) {
+async fn setup(
+    records: usize,
+    config: EngineConfig,
+    dir: &std::path::Path,
+) -> (FakeOrg, Engine, sqlx::SqlitePool) {
     let pool = store::open(&dir.join("bench.db")).await.unwrap();
     let ws = WorkspaceId("bench".into());
     store::ensure_workspace(&pool, &ws, "Bench", 0).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     // BENCH_ORG_LATENCY_MS: each API call of the org takes this long, as a remote org's would.
-    let latency: u64 = std::env::var("BENCH_ORG_LATENCY_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
-    let faults = if latency > 0 { vec![server::fake_org::FaultCommand::SetLatency { ms: latency }] } else { Vec::new() };
-    let org = fake_org::start(listener, OrgConfig { records, faults, ..OrgConfig::default() }).await.unwrap();
-    let engine = Engine::new(pool.clone(), ws, org.client().unwrap(), Arc::new(SystemClock), config, None, CancellationToken::new());
+    let latency: u64 =
+        std::env::var("BENCH_ORG_LATENCY_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+    let faults = if latency > 0 {
+        vec![server::fake_org::FaultCommand::SetLatency { ms: latency }]
+    } else {
+        Vec::new()
+    };
+    let org = fake_org::start(listener, OrgConfig { records, faults, ..OrgConfig::default() })
+        .await
+        .unwrap();
+    let engine = Engine::new(
+        pool.clone(),
+        ws,
+        org.client().unwrap(),
+        Arc::new(SystemClock),
+        config,
+        None,
+        CancellationToken::new(),
+    );
     (org, engine, pool)
 }
 
@@ -58,9 +83,16 @@ enum Cell {
 /// Every row of `table`, in storage order.
 async fn table_rows(pool: &sqlx::SqlitePool, table: &str) -> (Vec<String>, Vec<Vec<Cell>>) {
     use sqlx::{Row, TypeInfo, ValueRef};
-    let columns: Vec<(String,)> = sqlx::query_as(&format!("SELECT name FROM pragma_table_info('{table}')")).fetch_all(pool).await.unwrap();
+    let columns: Vec<(String,)> =
+        sqlx::query_as(&format!("SELECT name FROM pragma_table_info('{table}')"))
+            .fetch_all(pool)
+            .await
+            .unwrap();
     let columns: Vec<String> = columns.into_iter().map(|c| c.0).collect();
-    let rows = sqlx::query(&format!("SELECT {} FROM {table}", columns.join(", "))).fetch_all(pool).await.unwrap();
+    let rows = sqlx::query(&format!("SELECT {} FROM {table}", columns.join(", ")))
+        .fetch_all(pool)
+        .await
+        .unwrap();
     let cells = rows
         .iter()
         .map(|row| {
@@ -87,13 +119,27 @@ async fn table_rows(pool: &sqlx::SqlitePool, table: &str) -> (Vec<String>, Vec<V
 /// the runs and their run records), read back and inserted into a fresh database with the same
 /// schema, indexes and settings: multi-row INSERTs of 200 rows, one transaction per 2,000 rows
 /// (a page), and nothing else: no HTTP, no JSON, no lookups, no decisions, no cursor.
-async fn bare_insert_of_the_same_rows(from: &sqlx::SqlitePool, dir: &std::path::Path) -> (Duration, usize) {
+async fn bare_insert_of_the_same_rows(
+    from: &sqlx::SqlitePool,
+    dir: &std::path::Path,
+) -> (Duration, usize) {
     let bare = store::open(&dir.join("bare.db")).await.unwrap();
     // The same background checkpoints as the server and the backfill have.
-    let checkpoints = tokio::spawn(server::maintenance::checkpoint_wal_every(bare.clone(), CHECKPOINT_EVERY, CancellationToken::new()));
+    let checkpoints = tokio::spawn(server::maintenance::checkpoint_wal_every(
+        bare.clone(),
+        CHECKPOINT_EVERY,
+        CancellationToken::new(),
+    ));
     store::ensure_workspace(&bare, &WorkspaceId("bench".into()), "Bench", 0).await.unwrap();
-    let tables = ["sync_runs", "conversion_companies", "conversion_contacts", "conversion_opportunities",
-        "conversion_opportunity_contacts", "conversion_events", "run_records"];
+    let tables = [
+        "sync_runs",
+        "conversion_companies",
+        "conversion_contacts",
+        "conversion_opportunities",
+        "conversion_opportunity_contacts",
+        "conversion_events",
+        "run_records",
+    ];
     let (mut took, mut rows_written) = (Duration::ZERO, 0);
     for table in tables {
         let (columns, rows) = table_rows(from, table).await;
@@ -101,7 +147,10 @@ async fn bare_insert_of_the_same_rows(from: &sqlx::SqlitePool, dir: &std::path::
         for page in rows.chunks(2_000) {
             let mut tx = bare.begin().await.unwrap();
             for chunk in page.chunks(200) {
-                let mut qb = sqlx::QueryBuilder::new(format!("INSERT INTO {table} ({}) ", columns.join(", ")));
+                let mut qb = sqlx::QueryBuilder::new(format!(
+                    "INSERT INTO {table} ({}) ",
+                    columns.join(", ")
+                ));
                 qb.push_values(chunk, |mut b, row| {
                     for cell in row {
                         match cell {
@@ -135,10 +184,19 @@ async fn bare_insert(pool: &sqlx::SqlitePool, n: usize) -> Duration {
         let mut tx = pool.begin().await.unwrap();
         let rows: Vec<usize> = (page * 2_000..((page + 1) * 2_000).min(n)).collect();
         for chunk in rows.chunks(200) {
-            let mut qb = sqlx::QueryBuilder::new("INSERT INTO bare (id, ws, email, first, last, title, sf, c, u) ");
+            let mut qb = sqlx::QueryBuilder::new(
+                "INSERT INTO bare (id, ws, email, first, last, title, sf, c, u) ",
+            );
             qb.push_values(chunk, |mut b, i| {
-                b.push_bind(format!("01a2-{i:012}")).push_bind("bench").push_bind(format!("p.{i}@acme.example.com"))
-                    .push_bind("Ann").push_bind("Lee").push_bind("CEO").push_bind(format!("003{i:015}")).push_bind(*i as i64).push_bind(*i as i64);
+                b.push_bind(format!("01a2-{i:012}"))
+                    .push_bind("bench")
+                    .push_bind(format!("p.{i}@acme.example.com"))
+                    .push_bind("Ann")
+                    .push_bind("Lee")
+                    .push_bind("CEO")
+                    .push_bind(format!("003{i:015}"))
+                    .push_bind(*i as i64)
+                    .push_bind(*i as i64);
             });
             qb.build().execute(&mut *tx).await.unwrap();
         }
@@ -153,7 +211,11 @@ async fn backfill_throughput_against_bare_sqlite() {
     let n = records();
     let dir = tempfile::tempdir().unwrap();
     let (org, engine, pool) = setup(n, EngineConfig::default(), dir.path()).await;
-    let checkpoints = tokio::spawn(server::maintenance::checkpoint_wal_every(pool.clone(), CHECKPOINT_EVERY, CancellationToken::new()));
+    let checkpoints = tokio::spawn(server::maintenance::checkpoint_wal_every(
+        pool.clone(),
+        CHECKPOINT_EVERY,
+        CancellationToken::new(),
+    ));
     let started = Instant::now();
     let mut synced = 0;
     let mut runs = 0;
@@ -166,7 +228,10 @@ async fn backfill_throughput_against_bare_sqlite() {
     let took = started.elapsed();
     checkpoints.abort();
     let rate = synced as f64 / took.as_secs_f64();
-    println!("backfill: {synced} records in {runs} runs, {:.2} s, {rate:.0} records/s", took.as_secs_f64());
+    println!(
+        "backfill: {synced} records in {runs} runs, {:.2} s, {rate:.0} records/s",
+        took.as_secs_f64()
+    );
     let (same, rows) = bare_insert_of_the_same_rows(&pool, dir.path()).await;
     let same_rate = synced as f64 / same.as_secs_f64();
     println!(
@@ -192,10 +257,17 @@ async fn peak_memory_is_flat_in_the_batch_size() {
         inbound::sync_object(&engine, ObjectType::Company, Trigger::Scheduled).await.unwrap();
         let (before, _) = rss_kb();
         reset_peak();
-        let out = inbound::sync_object(&engine, ObjectType::Contact, Trigger::Scheduled).await.unwrap();
+        let out =
+            inbound::sync_object(&engine, ObjectType::Contact, Trigger::Scheduled).await.unwrap();
         let (_, peak) = rss_kb();
-        println!("batch {batch}: {} contacts in {} runs; RSS before {} MB, peak during {} MB (+{} MB)",
-            out.records, out.runs.len(), before / 1024, peak / 1024, peak.saturating_sub(before) / 1024);
+        println!(
+            "batch {batch}: {} contacts in {} runs; RSS before {} MB, peak during {} MB (+{} MB)",
+            out.records,
+            out.runs.len(),
+            before / 1024,
+            peak / 1024,
+            peak.saturating_sub(before) / 1024
+        );
         org.shutdown().await;
     }
 }
@@ -209,7 +281,8 @@ async fn outbound_latency_from_change_to_salesforce_write() {
         let (org, engine, pool) = setup(10_000, EngineConfig::default(), dir.path()).await;
         let worker = tokio::spawn(scheduler::run_outbound(engine.clone()));
         // Conversion's id -> when the change was made.
-        let pending: Arc<std::sync::Mutex<std::collections::HashMap<String, Instant>>> = Arc::default();
+        let pending: Arc<std::sync::Mutex<std::collections::HashMap<String, Instant>>> =
+            Arc::default();
         let producer = {
             let (pending, engine) = (pending.clone(), engine.clone());
             tokio::spawn(async move {
@@ -219,8 +292,15 @@ async fn outbound_latency_from_change_to_salesforce_write() {
                     // Open loop: each change at its own time, whether or not earlier ones landed.
                     tokio::time::sleep_until(start + period * i as u32).await;
                     let made = Instant::now();
-                    let input = ContactInput { email: Some(format!("lat.{i}@example.org")), last_name: Some("Latency".into()), ..Default::default() };
-                    let id = changes::create_contact(&pool, engine.workspace(), &input, engine.now_ms()).await.unwrap();
+                    let input = ContactInput {
+                        email: Some(format!("lat.{i}@example.org")),
+                        last_name: Some("Latency".into()),
+                        ..Default::default()
+                    };
+                    let id =
+                        changes::create_contact(&pool, engine.workspace(), &input, engine.now_ms())
+                            .await
+                            .unwrap();
                     pending.lock().unwrap().insert(id, made);
                     engine.outbox_changed();
                 }

@@ -15,7 +15,12 @@ mod common;
 use common::{setup as engine_setup, Setup};
 
 fn small(batch: usize, backfill: usize, page: u32) -> EngineConfig {
-    EngineConfig { batch_size: batch, backfill_batch_size: backfill, page_size: page, ..EngineConfig::default() }
+    EngineConfig {
+        batch_size: batch,
+        backfill_batch_size: backfill,
+        page_size: page,
+        ..EngineConfig::default()
+    }
 }
 
 /// (trigger, status, processed, failure code) of every run of an object, oldest first.
@@ -31,10 +36,12 @@ async fn runs(pool: &SqlitePool, object: ObjectType) -> Vec<(String, String, i64
 }
 
 async fn messages(pool: &SqlitePool) -> BTreeSet<String> {
-    let rows: Vec<(String,)> = sqlx::query_as("SELECT DISTINCT message_code FROM run_records WHERE message_code IS NOT NULL")
-        .fetch_all(pool)
-        .await
-        .unwrap();
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT DISTINCT message_code FROM run_records WHERE message_code IS NOT NULL",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
     rows.into_iter().map(|r| r.0).collect()
 }
 
@@ -71,9 +78,16 @@ async fn backfill_splits_into_batches_and_reports_every_org_record_once() {
         let live = live_count(&s.org, object);
         let r = runs(&s.pool, object).await;
         assert_eq!(r.len(), live.div_ceil(1_000), "{object}: one backfill run per 1,000");
-        assert!(r.iter().all(|(t, st, _, _)| t == "backfill" && st == "completed"), "{object}: {r:?}");
+        assert!(
+            r.iter().all(|(t, st, _, _)| t == "backfill" && st == "completed"),
+            "{object}: {r:?}"
+        );
         assert!(r.iter().rev().skip(1).all(|(_, _, n, _)| *n == 1_000), "{object}: full batches");
-        assert_eq!(r.iter().map(|x| x.2).sum::<i64>() as usize, live, "{object}: every live record once");
+        assert_eq!(
+            r.iter().map(|x| x.2).sum::<i64>() as usize,
+            live,
+            "{object}: every live record once"
+        );
     }
     // Nothing changed: a second sync reads the overlap again, drops it, and makes no run.
     for object in INBOUND_ORDER {
@@ -82,15 +96,24 @@ async fn backfill_splits_into_batches_and_reports_every_org_record_once() {
         assert!(out.runs.is_empty(), "{object}");
     }
     // Conversion holds exactly the records that synced.
-    let (ok,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM run_records r JOIN sync_runs s ON s.id = r.run_id \
-        WHERE s.object_type = 'company' AND r.status = 'success'").fetch_one(&s.pool).await.unwrap();
+    let (ok,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM run_records r JOIN sync_runs s ON s.id = r.run_id \
+        WHERE s.object_type = 'company' AND r.status = 'success'",
+    )
+    .fetch_one(&s.pool)
+    .await
+    .unwrap();
     assert_eq!(cstore::count(&s.pool, &s.ws, ObjectType::Company).await.unwrap(), ok);
     s.org.shutdown().await;
 }
 
 #[tokio::test]
 async fn steady_state_splits_at_the_batch_size_and_shared_stamps_cross_pages() {
-    let s = engine_setup(12_000, EngineConfig { batch_size: 1_000, page_size: 200, ..EngineConfig::default() }).await;
+    let s = engine_setup(
+        12_000,
+        EngineConfig { batch_size: 1_000, page_size: 200, ..EngineConfig::default() },
+    )
+    .await;
     backfill_all(&s.engine).await;
     // 2,500 contacts edited in one transaction: all share one SystemModstamp, across 13 pages.
     let now = chrono::Utc::now().timestamp_millis();
@@ -102,7 +125,8 @@ async fn steady_state_splits_at_the_batch_size_and_shared_stamps_cross_pages() {
     let steady: Vec<_> = r.iter().filter(|x| x.0 == "manual").collect();
     assert_eq!(steady.iter().map(|x| x.2).collect::<Vec<_>>(), vec![1_000, 1_000, 500]);
     // Read again: all 2,500 lie in the overlap and are recognised, none counted twice.
-    let again = inbound::sync_object(&s.engine, ObjectType::Contact, Trigger::Manual).await.unwrap();
+    let again =
+        inbound::sync_object(&s.engine, ObjectType::Contact, Trigger::Manual).await.unwrap();
     assert_eq!(again.records, 0);
     // A transaction that committed late: a stamp just before the cursor is still picked up.
     touch(&s.org, "Contact", 1, now - 1_000);
@@ -139,8 +163,12 @@ async fn every_data_driven_inbound_message_comes_from_its_condition() {
     // Outdated record: Conversion has newer data for an ID than what Salesforce now sends.
     let (sf, stamp): (String, i64) = sqlx::query_as("SELECT salesforce_id, external_updated_at FROM conversion_contacts WHERE salesforce_object = 'Contact' LIMIT 1")
         .fetch_one(&s.pool).await.unwrap();
-    sqlx::query("UPDATE conversion_contacts SET external_updated_at = ? WHERE salesforce_id = ?").bind(stamp + 3_600_000 * 24 * 400).bind(&sf)
-        .execute(&s.pool).await.unwrap();
+    sqlx::query("UPDATE conversion_contacts SET external_updated_at = ? WHERE salesforce_id = ?")
+        .bind(stamp + 3_600_000 * 24 * 400)
+        .bind(&sf)
+        .execute(&s.pool)
+        .await
+        .unwrap();
     let now = chrono::Utc::now().timestamp_millis();
     s.org.with_store_mut(|st| {
         let t = st.table_mut("Contact").unwrap();
@@ -158,7 +186,11 @@ async fn every_data_driven_inbound_message_comes_from_its_condition() {
     assert!(seen.contains("write_mode_mismatch"), "{seen:?}");
     // A deletion arrives through queryAll and counts as deleted.
     let before = cstore::count(&s.pool, &s.ws, ObjectType::Company).await.unwrap();
-    let (victim,): (String,) = sqlx::query_as("SELECT salesforce_id FROM conversion_companies LIMIT 1").fetch_one(&s.pool).await.unwrap();
+    let (victim,): (String,) =
+        sqlx::query_as("SELECT salesforce_id FROM conversion_companies LIMIT 1")
+            .fetch_one(&s.pool)
+            .await
+            .unwrap();
     s.org.client().unwrap().delete_record("Account", &victim).await.unwrap();
     let out = inbound::sync_object(&s.engine, ObjectType::Company, Trigger::Manual).await.unwrap();
     assert_eq!(out.records, 1);
@@ -175,16 +207,25 @@ async fn whole_run_failures_lose_nothing() {
     let cursor_before = state::load_cursor(&s.pool, &s.ws, ObjectType::Contact).await.unwrap();
 
     let cases = [
-        (FaultCommand::MakeUnreadable { object: "Contact".into() }, "insufficient_permissions", FaultCommand::MakeReadable { object: "Contact".into() }),
+        (
+            FaultCommand::MakeUnreadable { object: "Contact".into() },
+            "insufficient_permissions",
+            FaultCommand::MakeReadable { object: "Contact".into() },
+        ),
         (FaultCommand::ExhaustDailyLimit, "api_limit_exceeded", FaultCommand::ResetDailyLimit),
         (FaultCommand::FailNext { count: 50 }, "unknown_error", FaultCommand::Clear),
     ];
     for (fault, code, undo) in cases {
         s.org.apply_fault(fault);
-        let out = inbound::sync_object(&s.engine, ObjectType::Contact, Trigger::Manual).await.unwrap();
+        let out =
+            inbound::sync_object(&s.engine, ObjectType::Contact, Trigger::Manual).await.unwrap();
         let failure = out.failure.expect("the run fails as a whole");
         assert_eq!(failure.message.code(), code);
-        assert_eq!(state::load_cursor(&s.pool, &s.ws, ObjectType::Contact).await.unwrap(), cursor_before, "cursor unmoved");
+        assert_eq!(
+            state::load_cursor(&s.pool, &s.ws, ObjectType::Contact).await.unwrap(),
+            cursor_before,
+            "cursor unmoved"
+        );
         s.org.apply_fault(undo);
     }
     // The limit paused calls; a person (or the reset) clears it.
@@ -227,47 +268,127 @@ async fn outbound_pushes_and_maps_every_record_message() {
         ..Default::default()
     };
     // Created, then the org has it by Conversion's id.
-    let id = changes::create_contact(&s.pool, &s.ws, &contact("push.ok@example.org", Some("Ok"), None), now).await.unwrap();
+    let id = changes::create_contact(
+        &s.pool,
+        &s.ws,
+        &contact("push.ok@example.org", Some("Ok"), None),
+        now,
+    )
+    .await
+    .unwrap();
     let out = push(&s).await;
     assert_eq!(out.records, 1);
     assert!(out.failure.is_none());
-    let (sf,): (Option<String>,) = sqlx::query_as("SELECT salesforce_id FROM conversion_contacts WHERE id = ?").bind(&id).fetch_one(&s.pool).await.unwrap();
+    let (sf,): (Option<String>,) =
+        sqlx::query_as("SELECT salesforce_id FROM conversion_contacts WHERE id = ?")
+            .bind(&id)
+            .fetch_one(&s.pool)
+            .await
+            .unwrap();
     let sf = sf.expect("the Salesforce id is stored");
     assert!(s.org.with_store(|st| st.table("Contact").unwrap().find(&sf).is_some()));
     assert_eq!(changes::outbox_len(&s.pool, &s.ws).await.unwrap(), 0);
 
     // Per-record failures.
-    let existing_email: (String,) = sqlx::query_as("SELECT email FROM conversion_contacts WHERE salesforce_object = 'Contact' LIMIT 1").fetch_one(&s.pool).await.unwrap();
-    changes::create_contact(&s.pool, &s.ws, &contact("no.last@example.org", None, None), now).await.unwrap();
-    changes::create_contact(&s.pool, &s.ws, &contact("long@example.org", Some("Long"), Some("x".repeat(300))), now).await.unwrap();
-    changes::create_contact(&s.pool, &s.ws, &contact(&existing_email.0, Some("Dup"), None), now).await.unwrap();
-    s.org.apply_fault(FaultCommand::AddValidationRule { rule: ValidationRule {
-        object: "Contact".into(), field: "Title".into(), condition: RuleCondition::Equals { value: "Intern".into() }, message: "No interns".into() } });
-    changes::create_contact(&s.pool, &s.ws, &contact("intern@example.org", Some("In"), Some("Intern".into())), now).await.unwrap();
+    let existing_email: (String,) = sqlx::query_as(
+        "SELECT email FROM conversion_contacts WHERE salesforce_object = 'Contact' LIMIT 1",
+    )
+    .fetch_one(&s.pool)
+    .await
+    .unwrap();
+    changes::create_contact(&s.pool, &s.ws, &contact("no.last@example.org", None, None), now)
+        .await
+        .unwrap();
+    changes::create_contact(
+        &s.pool,
+        &s.ws,
+        &contact("long@example.org", Some("Long"), Some("x".repeat(300))),
+        now,
+    )
+    .await
+    .unwrap();
+    changes::create_contact(&s.pool, &s.ws, &contact(&existing_email.0, Some("Dup"), None), now)
+        .await
+        .unwrap();
+    s.org.apply_fault(FaultCommand::AddValidationRule {
+        rule: ValidationRule {
+            object: "Contact".into(),
+            field: "Title".into(),
+            condition: RuleCondition::Equals { value: "Intern".into() },
+            message: "No interns".into(),
+        },
+    });
+    changes::create_contact(
+        &s.pool,
+        &s.ws,
+        &contact("intern@example.org", Some("In"), Some("Intern".into())),
+        now,
+    )
+    .await
+    .unwrap();
     // No fields to update: only Conversion's own user ID changed.
-    changes::update_contact(&s.pool, &s.ws, &id, &ContactInput { user_id: Some("u-1".into()), ..Default::default() }, now).await.unwrap();
+    changes::update_contact(
+        &s.pool,
+        &s.ws,
+        &id,
+        &ContactInput { user_id: Some("u-1".into()), ..Default::default() },
+        now,
+    )
+    .await
+    .unwrap();
     push(&s).await;
-    let got: BTreeSet<String> = outbound_records(&s.pool).await.into_iter().filter_map(|r| r.2).collect();
-    for code in ["required_field_missing", "field_length_exceeded", "duplicate_record", "validation_rule_failure", "no_fields_to_update"] {
+    let got: BTreeSet<String> =
+        outbound_records(&s.pool).await.into_iter().filter_map(|r| r.2).collect();
+    for code in [
+        "required_field_missing",
+        "field_length_exceeded",
+        "duplicate_record",
+        "validation_rule_failure",
+        "no_fields_to_update",
+    ] {
         assert!(got.contains(code), "{code} missing from {got:?}");
     }
     // Record locked (after the client's retries), read-only object, picklist.
     s.org.apply_fault(FaultCommand::Clear);
     s.org.apply_fault(FaultCommand::LockRecords { ids: vec![sf.clone()], attempts: None });
-    changes::update_contact(&s.pool, &s.ws, &id, &ContactInput { title: Some("CTO".into()), ..Default::default() }, now).await.unwrap();
+    changes::update_contact(
+        &s.pool,
+        &s.ws,
+        &id,
+        &ContactInput { title: Some("CTO".into()), ..Default::default() },
+        now,
+    )
+    .await
+    .unwrap();
     push(&s).await;
     s.org.apply_fault(FaultCommand::Unlock);
     s.org.apply_fault(FaultCommand::MakeReadonly { object: "Account".into() });
-    changes::create_company(&s.pool, &s.ws, &CompanyInput { name: Some("Readonly Co".into()), ..Default::default() }, now).await.unwrap();
+    changes::create_company(
+        &s.pool,
+        &s.ws,
+        &CompanyInput { name: Some("Readonly Co".into()), ..Default::default() },
+        now,
+    )
+    .await
+    .unwrap();
     push(&s).await;
     s.org.apply_fault(FaultCommand::Clear);
     // Object write disabled.
     let mut settings = state::Settings::default();
     settings.write_contacts = false;
     state::save_settings(&s.pool, &s.ws, &settings).await.unwrap();
-    changes::update_contact(&s.pool, &s.ws, &id, &ContactInput { title: Some("CEO".into()), ..Default::default() }, now).await.unwrap();
+    changes::update_contact(
+        &s.pool,
+        &s.ws,
+        &id,
+        &ContactInput { title: Some("CEO".into()), ..Default::default() },
+        now,
+    )
+    .await
+    .unwrap();
     push(&s).await;
-    let got: BTreeSet<String> = outbound_records(&s.pool).await.into_iter().filter_map(|r| r.2).collect();
+    let got: BTreeSet<String> =
+        outbound_records(&s.pool).await.into_iter().filter_map(|r| r.2).collect();
     for code in ["record_locked", "insufficient_permissions", "object_write_disabled"] {
         assert!(got.contains(code), "{code} missing from {got:?}");
     }
@@ -282,7 +403,18 @@ async fn outbound_changes_stay_queued_through_a_whole_run_failure() {
     let s = engine_setup(500, EngineConfig::default()).await;
     let now = chrono::Utc::now().timestamp_millis();
     for i in 0..5 {
-        changes::create_contact(&s.pool, &s.ws, &ContactInput { email: Some(format!("q{i}@example.org")), last_name: Some("Q".into()), ..Default::default() }, now).await.unwrap();
+        changes::create_contact(
+            &s.pool,
+            &s.ws,
+            &ContactInput {
+                email: Some(format!("q{i}@example.org")),
+                last_name: Some("Q".into()),
+                ..Default::default()
+            },
+            now,
+        )
+        .await
+        .unwrap();
     }
     s.org.apply_fault(FaultCommand::ExhaustDailyLimit);
     let out = push(&s).await;
@@ -300,7 +432,8 @@ async fn outbound_changes_stay_queued_through_a_whole_run_failure() {
 async fn the_same_object_never_syncs_twice_at_once() {
     let s = engine_setup(500, EngineConfig::default()).await;
     let claim = s.engine.claim(ObjectType::Contact).unwrap();
-    let err = inbound::sync_object(&s.engine, ObjectType::Contact, Trigger::Manual).await.unwrap_err();
+    let err =
+        inbound::sync_object(&s.engine, ObjectType::Contact, Trigger::Manual).await.unwrap_err();
     assert!(matches!(err, server::sync::SyncError::AlreadyRunning(ObjectType::Contact)));
     drop(claim);
     assert!(inbound::sync_object(&s.engine, ObjectType::Contact, Trigger::Manual).await.is_ok());

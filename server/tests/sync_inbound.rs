@@ -48,14 +48,27 @@ async fn an_unreadable_object_fails_its_own_run_and_the_pass_syncs_every_other_o
 
     let contact = runs(&s.pool, ObjectType::Contact).await;
     assert_eq!(contact.len(), 1, "{contact:?}");
-    assert_eq!((contact[0].1.as_str(), contact[0].2, contact[0].3.as_deref()), ("failed", 0, Some("insufficient_permissions")));
-    assert_eq!(state::load_cursor(&s.pool, &s.ws, ObjectType::Contact).await.unwrap(), state::Cursor::default(), "nothing of it is skipped");
+    assert_eq!(
+        (contact[0].1.as_str(), contact[0].2, contact[0].3.as_deref()),
+        ("failed", 0, Some("insufficient_permissions"))
+    );
+    assert_eq!(
+        state::load_cursor(&s.pool, &s.ws, ObjectType::Contact).await.unwrap(),
+        state::Cursor::default(),
+        "nothing of it is skipped"
+    );
     // Leads, opportunities, contact roles and events come after contacts: each is attempted, and
     // its backfill completes.
     for object in INBOUND_ORDER.into_iter().filter(|o| *o != ObjectType::Contact) {
         let r = runs(&s.pool, object).await;
-        assert!(!r.is_empty() && r.iter().all(|x| x.1 == "completed" && x.2 > 0), "{object}: {r:?}");
-        assert!(state::load_cursor(&s.pool, &s.ws, object).await.unwrap().backfill_done, "{object}");
+        assert!(
+            !r.is_empty() && r.iter().all(|x| x.1 == "completed" && x.2 > 0),
+            "{object}: {r:?}"
+        );
+        assert!(
+            state::load_cursor(&s.pool, &s.ws, object).await.unwrap().backfill_done,
+            "{object}"
+        );
     }
     // Nothing about the connection changed: the next pass runs, and with Contact readable again
     // its backfill is done too.
@@ -75,7 +88,10 @@ async fn connection_failures_pause_the_whole_pass() {
     s.org.apply_fault(FaultCommand::ExhaustDailyLimit);
     assert_eq!(scheduler::inbound_pass(&s.engine, None, Trigger::Scheduled).await, Pass::Paused);
     let first = runs(&s.pool, INBOUND_ORDER[0]).await;
-    assert_eq!(first.iter().map(|x| (x.1.as_str(), x.3.as_deref())).collect::<Vec<_>>(), vec![("failed", Some("api_limit_exceeded"))]);
+    assert_eq!(
+        first.iter().map(|x| (x.1.as_str(), x.3.as_deref())).collect::<Vec<_>>(),
+        vec![("failed", Some("api_limit_exceeded"))]
+    );
     for object in &INBOUND_ORDER[1..] {
         assert!(runs(&s.pool, *object).await.is_empty(), "{object} was not attempted");
     }
@@ -97,7 +113,11 @@ async fn connection_failures_pause_the_whole_pass() {
 async fn a_runs_duration_covers_every_fetch_of_its_batch() {
     // Backfill runs of 400 records fetched in pages of 200: two fetches a full run.
     const PAGE: i64 = 200;
-    let config = EngineConfig { backfill_batch_size: 400, page_size: PAGE as u32, ..EngineConfig::default() };
+    let config = EngineConfig {
+        backfill_batch_size: 400,
+        page_size: PAGE as u32,
+        ..EngineConfig::default()
+    };
     let s = setup(3_000, config).await;
     let latency: i64 = 150;
     s.org.apply_fault(FaultCommand::SetLatency { ms: latency as u64 });
@@ -113,16 +133,25 @@ async fn a_runs_duration_covers_every_fetch_of_its_batch() {
         // of its first fetch and its last write.
         let fetches = (records + PAGE - 1) / PAGE;
         let duration = finished.unwrap() - started;
-        assert!(duration >= fetches * latency, "{records} records in {fetches} fetches of {latency} ms took {duration} ms");
+        assert!(
+            duration >= fetches * latency,
+            "{records} records in {fetches} fetches of {latency} ms took {duration} ms"
+        );
     }
 
     // A scheduled sync of a few edited contacts: one fetch, and its run lasts at least as long.
     touch(&s.org, "Contact", 20);
-    let out = inbound::sync_object(&s.engine, ObjectType::Contact, Trigger::Scheduled).await.unwrap();
+    let out =
+        inbound::sync_object(&s.engine, ObjectType::Contact, Trigger::Scheduled).await.unwrap();
     assert_eq!((out.runs.len(), out.records), (1, 20));
-    let (trigger, _, records, _, started, finished) = runs(&s.pool, ObjectType::Contact).await.pop().unwrap();
+    let (trigger, _, records, _, started, finished) =
+        runs(&s.pool, ObjectType::Contact).await.pop().unwrap();
     assert_eq!((trigger.as_str(), records), ("scheduled", 20));
-    assert!(finished.unwrap() - started >= latency, "one fetch of {latency} ms, a run of {} ms", finished.unwrap() - started);
+    assert!(
+        finished.unwrap() - started >= latency,
+        "one fetch of {latency} ms, a run of {} ms",
+        finished.unwrap() - started
+    );
     s.org.shutdown().await;
 }
 
@@ -138,34 +167,74 @@ async fn once_the_daily_limit_resets_syncing_resumes_long_before_the_pause_ends(
     };
     let s = setup(1_000, config).await;
     let creds = s.org.credentials();
-    server::connect::on_start(&s.engine, &creds.instance_url, Some(&creds.username), Some(&creds.refresh_token)).await.unwrap();
+    server::sync::connection::on_start(
+        &s.engine,
+        &creds.instance_url,
+        Some(&creds.username),
+        Some(&creds.refresh_token),
+    )
+    .await
+    .unwrap();
     s.org.apply_fault(FaultCommand::ExhaustDailyLimit);
     let loops = [
         tokio::spawn(scheduler::run_inbound(s.engine.clone())),
-        tokio::spawn(server::connect::track_api_usage(s.engine.clone(), Duration::from_millis(20))),
+        tokio::spawn(server::sync::usage::track_api_usage(
+            s.engine.clone(),
+            Duration::from_millis(20),
+        )),
     ];
     let paused = wait_for(Duration::from_secs(30), || async {
-        runs(&s.pool, INBOUND_ORDER[0]).await.iter().any(|r| r.3.as_deref() == Some("api_limit_exceeded"))
+        runs(&s.pool, INBOUND_ORDER[0])
+            .await
+            .iter()
+            .any(|r| r.3.as_deref() == Some("api_limit_exceeded"))
     })
     .await;
     assert!(paused, "the first run fails with API limit exceeded");
-    let paused_until = state::connection(&s.pool, &s.ws).await.unwrap().limit_paused_until.expect("the sync is paused");
+    let paused_until = state::connection(&s.pool, &s.ws)
+        .await
+        .unwrap()
+        .limit_paused_until
+        .expect("the sync is paused");
     // Rate limits shows the limit used up, as the org says.
     let (_, max) = s.org.daily_api_usage();
-    let shown = || async { app::store::connection_view(&s.pool, &s.ws).await.unwrap().api.map(|a| (a.used, a.max)) };
-    assert!(wait_for(Duration::from_secs(10), || async { shown().await == Some((max as i64, max as i64)) }).await);
+    let shown = || async {
+        app::store::connection_view(&s.pool, &s.ws).await.unwrap().api.map(|a| (a.used, a.max))
+    };
+    assert!(
+        wait_for(Duration::from_secs(10), || async {
+            shown().await == Some((max as i64, max as i64))
+        })
+        .await
+    );
 
     // The org's rolling 24 hours move on: requests to spare again.
     s.org.apply_fault(FaultCommand::ResetDailyLimit);
     let backfilled = wait_for(Duration::from_secs(60), || async {
-        let (done,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM sync_cursors WHERE backfill_done = 1").fetch_one(&s.pool).await.unwrap();
+        let (done,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM sync_cursors WHERE backfill_done = 1")
+                .fetch_one(&s.pool)
+                .await
+                .unwrap();
         done == INBOUND_ORDER.len() as i64
     })
     .await;
     assert!(backfilled, "every object syncs once the limit allows");
-    let resumed = runs(&s.pool, INBOUND_ORDER[0]).await.into_iter().find(|r| r.1 == "completed").expect("a completed run");
-    assert!(resumed.4 < paused_until, "resumed at {} although the pause lasted until {paused_until}", resumed.4);
-    assert_eq!(state::connection(&s.pool, &s.ws).await.unwrap().limit_paused_until, None, "the pause is lifted");
+    let resumed = runs(&s.pool, INBOUND_ORDER[0])
+        .await
+        .into_iter()
+        .find(|r| r.1 == "completed")
+        .expect("a completed run");
+    assert!(
+        resumed.4 < paused_until,
+        "resumed at {} although the pause lasted until {paused_until}",
+        resumed.4
+    );
+    assert_eq!(
+        state::connection(&s.pool, &s.ws).await.unwrap().limit_paused_until,
+        None,
+        "the pause is lifted"
+    );
     // Nothing calls Salesforce any more (an hour's schedule, no pause): Rate limits shows the
     // org's own count of the requests made since the reset.
     let real = wait_for(Duration::from_secs(10), || async {
@@ -191,13 +260,20 @@ async fn a_batch_of_several_pages_shows_its_records_while_it_runs() {
     let s = setup(3_000, config).await;
     s.org.apply_fault(FaultCommand::SetLatency { ms: 200 });
     let engine = s.engine.clone();
-    let sync = tokio::spawn(async move { inbound::sync_object(&engine, ObjectType::Contact, Trigger::Scheduled).await });
+    let sync = tokio::spawn(async move {
+        inbound::sync_object(&engine, ObjectType::Contact, Trigger::Scheduled).await
+    });
     // What the list and the run page read while it runs: the run's row, as polled.
-    let filters = app::domain::RunFilters { object_type: Some(ObjectType::Contact), ..Default::default() };
+    let filters =
+        app::domain::RunFilters { object_type: Some(ObjectType::Contact), ..Default::default() };
     let mut seen: Vec<i64> = Vec::new();
     while !sync.is_finished() {
-        if let Some(run) = app::store::list_runs(&s.pool, &s.ws, &filters, 1).await.unwrap().runs.pop() {
-            if run.status == app::domain::RunStatus::InProgress && seen.last() != Some(&run.counts.processed()) {
+        if let Some(run) =
+            app::store::list_runs(&s.pool, &s.ws, &filters, 1).await.unwrap().runs.pop()
+        {
+            if run.status == app::domain::RunStatus::InProgress
+                && seen.last() != Some(&run.counts.processed())
+            {
                 seen.push(run.counts.processed());
             }
         }
@@ -208,6 +284,42 @@ async fn a_batch_of_several_pages_shows_its_records_while_it_runs() {
     let total = out.records as i64;
     let between: Vec<i64> = seen.iter().copied().filter(|n| *n > 0 && *n < total).collect();
     assert!(between.len() >= 2, "the run showed {seen:?} on its way to {total}");
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "counts only grow: {seen:?}");
+    s.org.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_of_one_page_shows_its_records_while_it_is_written() {
+    // About 900 contacts come in one page (pages of 2,000) and one backfill run; they are written
+    // in slices of 100, and the run's row shows each slice as it commits.
+    let config = EngineConfig { commit_size: 100, ..EngineConfig::default() };
+    let s = setup(3_000, config).await;
+    let engine = s.engine.clone();
+    let sync = tokio::spawn(async move {
+        inbound::sync_object(&engine, ObjectType::Contact, Trigger::Scheduled).await
+    });
+    let filters =
+        app::domain::RunFilters { object_type: Some(ObjectType::Contact), ..Default::default() };
+    let mut seen: Vec<i64> = Vec::new();
+    while !sync.is_finished() {
+        if let Some(run) =
+            app::store::list_runs(&s.pool, &s.ws, &filters, 1).await.unwrap().runs.pop()
+        {
+            if run.status == app::domain::RunStatus::InProgress
+                && seen.last() != Some(&run.counts.processed())
+            {
+                seen.push(run.counts.processed());
+            }
+        }
+        tokio::task::yield_now().await;
+    }
+    let out = sync.await.unwrap().unwrap();
+    assert_eq!(out.runs.len(), 1);
+    let total = out.records as i64;
+    assert!(total > 500 && total < 2_000, "one page: {total} records");
+    let between: Vec<i64> = seen.iter().copied().filter(|n| *n > 0 && *n < total).collect();
+    assert!(between.len() >= 2, "the run showed {seen:?} on its way to {total}");
+    assert!(between.iter().all(|n| n % 100 == 0), "counts move by whole slices: {seen:?}");
     assert!(seen.windows(2).all(|w| w[0] < w[1]), "counts only grow: {seen:?}");
     s.org.shutdown().await;
 }

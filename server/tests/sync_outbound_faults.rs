@@ -52,12 +52,21 @@ impl Bench {
         let ws = WorkspaceId("acme".into());
         store::ensure_workspace(&pool, &ws, "Acme", 0).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let org = fake_org::start(listener, OrgConfig { records, ..OrgConfig::default() }).await.unwrap();
+        let org =
+            fake_org::start(listener, OrgConfig { records, ..OrgConfig::default() }).await.unwrap();
         let mut cc = org.credentials().client_config();
         cc.retry = RetryPolicy::immediate(2);
         let client = SalesforceClient::new(cc, &org.credentials().refresh_token).unwrap();
         let clock = Arc::new(TestClock(AtomicI64::new(chrono::Utc::now().timestamp_millis())));
-        let engine = Engine::new(pool.clone(), ws.clone(), client, clock.clone(), config, None, CancellationToken::new());
+        let engine = Engine::new(
+            pool.clone(),
+            ws.clone(),
+            client,
+            clock.clone(),
+            config,
+            None,
+            CancellationToken::new(),
+        );
         Bench { org, engine, pool, ws, clock, _dir: dir }
     }
 
@@ -107,12 +116,20 @@ fn detail(a: &Attempt) -> &str {
 }
 
 fn contact(email: &str) -> ContactInput {
-    ContactInput { email: Some(email.into()), last_name: Some("Retry".into()), ..Default::default() }
+    ContactInput {
+        email: Some(email.into()),
+        last_name: Some("Retry".into()),
+        ..Default::default()
+    }
 }
 
 async fn salesforce_id(pool: &SqlitePool, table: &str, id: &str) -> String {
     let (sf,): (Option<String>,) =
-        sqlx::query_as(&format!("SELECT salesforce_id FROM {table} WHERE id = ?")).bind(id).fetch_one(pool).await.unwrap();
+        sqlx::query_as(&format!("SELECT salesforce_id FROM {table} WHERE id = ?"))
+            .bind(id)
+            .fetch_one(pool)
+            .await
+            .unwrap();
     sf.expect("pushed, so it has a Salesforce id")
 }
 
@@ -138,16 +155,24 @@ fn retries(attempts: u32) -> EngineConfig {
 #[tokio::test]
 async fn a_locked_record_is_pushed_again_with_backoff_until_it_succeeds() {
     let b = Bench::new(300, retries(4)).await;
-    let id = changes::create_contact(&b.pool, &b.ws, &contact("locked@example.org"), b.now()).await.unwrap();
+    let id = changes::create_contact(&b.pool, &b.ws, &contact("locked@example.org"), b.now())
+        .await
+        .unwrap();
     b.push().await;
     let sf = salesforce_id(&b.pool, "conversion_contacts", &id).await;
 
     // Another update holds the record: the push fails with Record locked, after the client's own
     // quick retries, and the change stays queued instead of being dropped.
     b.org.apply_fault(FaultCommand::LockRecords { ids: vec![sf.clone()], attempts: None });
-    changes::update_contact(&b.pool, &b.ws, &id, &ContactInput { title: Some("CTO".into()), ..Default::default() }, b.now())
-        .await
-        .unwrap();
+    changes::update_contact(
+        &b.pool,
+        &b.ws,
+        &id,
+        &ContactInput { title: Some("CTO".into()), ..Default::default() },
+        b.now(),
+    )
+    .await
+    .unwrap();
     assert_eq!(b.push().await.records, 1);
     assert_eq!(b.outbox().await, 1, "kept for a retry");
     // Not before its backoff: 10 s, then 20 s.
@@ -169,27 +194,50 @@ async fn a_locked_record_is_pushed_again_with_backoff_until_it_succeeds() {
     let all = attempts(&b.pool, &id).await;
     let got: Vec<_> = all.iter().map(outcome).collect();
     let locked = ("failed", "updated", Some("record_locked"));
-    assert_eq!(got, vec![("success", "created", None), locked, locked, locked, ("success", "updated", None)]);
+    assert_eq!(
+        got,
+        vec![("success", "created", None), locked, locked, locked, ("success", "updated", None)]
+    );
     let mut runs: Vec<_> = all.iter().map(|a| a.0.clone()).collect();
     runs.dedup();
     assert_eq!(runs.len(), 5, "one run per attempt");
     assert!(detail(&all[1]).starts_with("UNABLE_TO_LOCK_ROW"), "{}", detail(&all[1]));
-    assert!(detail(&all[1]).ends_with("Attempt 1 of 4: pushed again in 10 s."), "{}", detail(&all[1]));
-    assert!(detail(&all[2]).ends_with("Attempt 2 of 4: pushed again in 20 s."), "{}", detail(&all[2]));
-    assert!(detail(&all[3]).ends_with("Attempt 3 of 4: pushed again in 40 s."), "{}", detail(&all[3]));
+    assert!(
+        detail(&all[1]).ends_with("Attempt 1 of 4: pushed again in 10 s."),
+        "{}",
+        detail(&all[1])
+    );
+    assert!(
+        detail(&all[2]).ends_with("Attempt 2 of 4: pushed again in 20 s."),
+        "{}",
+        detail(&all[2])
+    );
+    assert!(
+        detail(&all[3]).ends_with("Attempt 3 of 4: pushed again in 40 s."),
+        "{}",
+        detail(&all[3])
+    );
     b.org.shutdown().await;
 }
 
 #[tokio::test]
 async fn a_record_that_stays_locked_stays_failed_after_its_last_attempt() {
     let b = Bench::new(300, retries(3)).await;
-    let id = changes::create_contact(&b.pool, &b.ws, &contact("stuck@example.org"), b.now()).await.unwrap();
+    let id = changes::create_contact(&b.pool, &b.ws, &contact("stuck@example.org"), b.now())
+        .await
+        .unwrap();
     b.push().await;
     let sf = salesforce_id(&b.pool, "conversion_contacts", &id).await;
     b.org.apply_fault(FaultCommand::LockRecords { ids: vec![sf.clone()], attempts: None });
-    changes::update_contact(&b.pool, &b.ws, &id, &ContactInput { title: Some("CFO".into()), ..Default::default() }, b.now())
-        .await
-        .unwrap();
+    changes::update_contact(
+        &b.pool,
+        &b.ws,
+        &id,
+        &ContactInput { title: Some("CFO".into()), ..Default::default() },
+        b.now(),
+    )
+    .await
+    .unwrap();
     for wait in [0, 10, 20] {
         b.wait(Duration::from_secs(wait));
         assert_eq!(b.push().await.records, 1);
@@ -199,7 +247,11 @@ async fn a_record_that_stays_locked_stays_failed_after_its_last_attempt() {
     assert_eq!(b.push().await.records, 0, "and is not pushed again");
     let all = attempts(&b.pool, &id).await;
     assert_eq!(all.len(), 4);
-    assert_eq!(outcome(&all[3]), ("failed", "updated", Some("record_locked")), "the record stays failed");
+    assert_eq!(
+        outcome(&all[3]),
+        ("failed", "updated", Some("record_locked")),
+        "the record stays failed"
+    );
     assert!(detail(&all[3]).ends_with("Attempt 3 of 3: not pushed again."), "{}", detail(&all[3]));
     assert_ne!(org_field(&b.org, "Contact", &sf, "Title").as_deref(), Some("CFO"));
     b.org.shutdown().await;
@@ -218,15 +270,25 @@ async fn records_refused_for_permissions_are_pushed_again_when_access_returns() 
     // Access is restored, and the next company pushed goes through: the waiting one follows in
     // the next push, long before its 10-minute backoff is over.
     b.org.apply_fault(FaultCommand::MakeReadable { object: "Account".into() });
-    let fresh = changes::create_company(&b.pool, &b.ws, &company("Fresh Co"), b.now()).await.unwrap();
-    assert_eq!(b.push().await.records, 1, "only the new company: the held one waits for the next pass");
+    let fresh =
+        changes::create_company(&b.pool, &b.ws, &company("Fresh Co"), b.now()).await.unwrap();
+    assert_eq!(
+        b.push().await.records,
+        1,
+        "only the new company: the held one waits for the next pass"
+    );
     assert_eq!(b.push().await.records, 1, "the held company, at once");
     assert_eq!(b.outbox().await, 0);
     let all = attempts(&b.pool, &held).await;
     let got: Vec<_> = all.iter().map(outcome).collect();
-    assert_eq!(got, vec![("failed", "created", Some("insufficient_permissions")), ("success", "created", None)]);
+    assert_eq!(
+        got,
+        vec![("failed", "created", Some("insufficient_permissions")), ("success", "created", None)]
+    );
     assert!(
-        detail(&all[0]).ends_with("Attempt 1 of 4: pushed again once a push of companies succeeds, or in 10 min."),
+        detail(&all[0]).ends_with(
+            "Attempt 1 of 4: pushed again once a push of companies succeeds, or in 10 min."
+        ),
         "{}",
         detail(&all[0])
     );
@@ -236,14 +298,16 @@ async fn records_refused_for_permissions_are_pushed_again_when_access_returns() 
 
     // With nothing else to push, the slower backoff finds the access restored.
     b.org.apply_fault(FaultCommand::MakeReadonly { object: "Account".into() });
-    let later = changes::create_company(&b.pool, &b.ws, &company("Later Co"), b.now()).await.unwrap();
+    let later =
+        changes::create_company(&b.pool, &b.ws, &company("Later Co"), b.now()).await.unwrap();
     assert_eq!(b.push().await.records, 1);
     b.org.apply_fault(FaultCommand::MakeReadable { object: "Account".into() });
     b.wait(Duration::from_secs(599));
     assert_eq!(b.push().await.records, 0, "not before its backoff");
     b.wait(Duration::from_secs(1));
     assert_eq!(b.push().await.records, 1);
-    let got: Vec<_> = attempts(&b.pool, &later).await.iter().map(|a| outcome(a).0.to_string()).collect();
+    let got: Vec<_> =
+        attempts(&b.pool, &later).await.iter().map(|a| outcome(a).0.to_string()).collect();
     assert_eq!(got, vec!["failed", "success"]);
     b.org.shutdown().await;
 }
@@ -253,17 +317,30 @@ async fn a_delete_whose_look_up_is_refused_waits_without_holding_up_other_change
     let b = Bench::new(300, retries(4)).await;
     // Created and deleted before any push: Conversion has no Salesforce id, so the delete looks
     // the contact up first, and the integration user may not read contacts.
-    let gone = changes::create_contact(&b.pool, &b.ws, &contact("gone@example.org"), b.now()).await.unwrap();
-    changes::delete_contact(&b.pool, &b.ws, &gone, b.now()).await.unwrap();
-    let company = changes::create_company(&b.pool, &b.ws, &CompanyInput { name: Some("Behind Co".into()), ..Default::default() }, b.now())
+    let gone = changes::create_contact(&b.pool, &b.ws, &contact("gone@example.org"), b.now())
         .await
         .unwrap();
+    changes::delete_contact(&b.pool, &b.ws, &gone, b.now()).await.unwrap();
+    let company = changes::create_company(
+        &b.pool,
+        &b.ws,
+        &CompanyInput { name: Some("Behind Co".into()), ..Default::default() },
+        b.now(),
+    )
+    .await
+    .unwrap();
     b.org.apply_fault(FaultCommand::MakeUnreadable { object: "Contact".into() });
     let out = b.push().await;
     assert_eq!(out.runs.len(), 2, "the contact's run does not stop the company's");
-    assert_eq!(attempts(&b.pool, &company).await.iter().map(outcome).collect::<Vec<_>>(), vec![("success", "created", None)]);
+    assert_eq!(
+        attempts(&b.pool, &company).await.iter().map(outcome).collect::<Vec<_>>(),
+        vec![("success", "created", None)]
+    );
     let held = attempts(&b.pool, &gone).await;
-    assert_eq!(held.iter().map(outcome).collect::<Vec<_>>(), vec![("failed", "deleted", Some("insufficient_permissions"))]);
+    assert_eq!(
+        held.iter().map(outcome).collect::<Vec<_>>(),
+        vec![("failed", "deleted", Some("insufficient_permissions"))]
+    );
     assert_eq!(b.outbox().await, 2, "its create and delete wait for access");
 
     // Readable again: the look-up finds nothing (the create never reached Salesforce), and the
@@ -289,7 +366,8 @@ fn org_contacts(org: &FakeOrg, conversion_id: &str) -> Vec<(String, bool)> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn contacts_deleted_while_their_create_is_in_flight_are_deleted_in_salesforce_and_stay_deleted() {
+async fn contacts_deleted_while_their_create_is_in_flight_are_deleted_in_salesforce_and_stay_deleted(
+) {
     let s = common::setup(1_500, EngineConfig::default()).await;
     for object in INBOUND_ORDER {
         let out = inbound::sync_object(&s.engine, object, Trigger::Scheduled).await.unwrap();
@@ -297,10 +375,12 @@ async fn contacts_deleted_while_their_create_is_in_flight_are_deleted_in_salesfo
     }
     let now = chrono::Utc::now().timestamp_millis();
     // Half with an account in Salesforce: those are what an inbound sync would bring back.
-    let companies: Vec<(String,)> = sqlx::query_as("SELECT id FROM conversion_companies WHERE salesforce_id IS NOT NULL ORDER BY id LIMIT 3")
-        .fetch_all(&s.pool)
-        .await
-        .unwrap();
+    let companies: Vec<(String,)> = sqlx::query_as(
+        "SELECT id FROM conversion_companies WHERE salesforce_id IS NOT NULL ORDER BY id LIMIT 3",
+    )
+    .fetch_all(&s.pool)
+    .await
+    .unwrap();
     let mut ids = Vec::new();
     for i in 0..6 {
         let input = ContactInput {
@@ -312,7 +392,9 @@ async fn contacts_deleted_while_their_create_is_in_flight_are_deleted_in_salesfo
         ids.push(changes::create_contact(&s.pool, &s.ws, &input, now).await.unwrap());
     }
     // A seventh is created and deleted before any push: it never reaches Salesforce.
-    let never = changes::create_contact(&s.pool, &s.ws, &contact("never.pushed@example.org"), now).await.unwrap();
+    let never = changes::create_contact(&s.pool, &s.ws, &contact("never.pushed@example.org"), now)
+        .await
+        .unwrap();
     changes::delete_contact(&s.pool, &s.ws, &never, now).await.unwrap();
 
     // The org writes the batch at once and holds its answer: the six are in Salesforce, their ids
@@ -320,7 +402,10 @@ async fn contacts_deleted_while_their_create_is_in_flight_are_deleted_in_salesfo
     s.org.apply_fault(FaultCommand::DelayResponses { ms: 5_000 });
     let engine = s.engine.clone();
     let push = tokio::spawn(async move { outbound::push_pending(&engine).await });
-    let written = wait_for(Duration::from_secs(30), || async { ids.iter().all(|id| !org_contacts(&s.org, id).is_empty()) }).await;
+    let written = wait_for(Duration::from_secs(30), || async {
+        ids.iter().all(|id| !org_contacts(&s.org, id).is_empty())
+    })
+    .await;
     assert!(written, "the org wrote the creates");
     for id in &ids {
         changes::delete_contact(&s.pool, &s.ws, id, now).await.unwrap();
@@ -348,15 +433,32 @@ async fn contacts_deleted_while_their_create_is_in_flight_are_deleted_in_salesfo
         .await
         .unwrap();
         let sf = Some(rows[0].0.clone());
-        assert_eq!(got, vec![("created".into(), "success".into(), sf.clone()), ("deleted".into(), "success".into(), sf)], "{id}");
+        assert_eq!(
+            got,
+            vec![
+                ("created".into(), "success".into(), sf.clone()),
+                ("deleted".into(), "success".into(), sf)
+            ],
+            "{id}"
+        );
     }
-    assert!(org_contacts(&s.org, &never).is_empty(), "a create deleted before its push is never sent");
-    assert!(attempts(&s.pool, &never).await.is_empty(), "and nothing happened in Salesforce to report");
+    assert!(
+        org_contacts(&s.org, &never).is_empty(),
+        "a create deleted before its push is never sent"
+    );
+    assert!(
+        attempts(&s.pool, &never).await.is_empty(),
+        "and nothing happened in Salesforce to report"
+    );
 
     // The next inbound sync reads the deletes and brings none of the contacts back.
     let out = inbound::sync_object(&s.engine, ObjectType::Contact, Trigger::Manual).await.unwrap();
     assert!(out.failure.is_none());
-    let (back,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM conversion_contacts WHERE email LIKE 'in.flight.%'").fetch_one(&s.pool).await.unwrap();
+    let (back,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM conversion_contacts WHERE email LIKE 'in.flight.%'")
+            .fetch_one(&s.pool)
+            .await
+            .unwrap();
     assert_eq!(back, 0, "no deleted contact is back in Conversion");
     s.org.shutdown().await;
 }

@@ -37,19 +37,30 @@ async fn interrupted_runs(pool: &SqlitePool, direction: &str) -> Vec<(String, i6
     .fetch_all(pool)
     .await
     .unwrap();
-    let (things, again) = if direction == "inbound" { ("records", "synced") } else { ("changes", "pushed") };
+    let (things, again) =
+        if direction == "inbound" { ("records", "synced") } else { ("changes", "pushed") };
     rows.into_iter()
         .map(|(code, detail, kept, expected)| {
             assert_eq!(code, "unknown_error", "{detail}");
             assert!(detail.starts_with(INTERRUPTED), "{detail}");
-            assert!(!detail.contains("synced again"), "no claim that saved records are synced again: {detail}");
+            assert!(
+                !detail.contains("synced again"),
+                "no claim that saved records are synced again: {detail}"
+            );
             let kept_text = app::domain::format_count(kept);
             let says = match expected {
-                _ if kept == 0 => detail.contains(", before ") && detail.ends_with(&format!("They are {again} on the next run.")),
-                Some(total) if kept >= total => detail.contains(&format!("after all {kept_text} of its {things}")),
+                _ if kept == 0 => {
+                    detail.contains(", before ")
+                        && detail.ends_with(&format!("They are {again} on the next run."))
+                }
+                Some(total) if kept >= total => {
+                    detail.contains(&format!("after all {kept_text} of its {things}"))
+                }
                 Some(total) => {
-                    detail.contains(&format!("after {kept_text} of its {} {things}", app::domain::format_count(total)))
-                        && detail.ends_with(&format!("the rest are {again} on the next run."))
+                    detail.contains(&format!(
+                        "after {kept_text} of its {} {things}",
+                        app::domain::format_count(total)
+                    )) && detail.ends_with(&format!("the rest are {again} on the next run."))
                 }
                 None => detail.contains(&format!("after {kept_text} of its {things}")),
             };
@@ -87,7 +98,11 @@ async fn backfills_done(pool: &SqlitePool) -> i64 {
 
 /// Starts the server on a fresh database against `org`, slowed down so the backfill takes a while,
 /// and returns as soon as the backfill is in progress with `records` run records committed.
-async fn start_mid_backfill(org: &FakeOrg, dir: &Path, records: i64) -> (ServerProcess, SqlitePool, std::path::PathBuf) {
+async fn start_mid_backfill(
+    org: &FakeOrg,
+    dir: &Path,
+    records: i64,
+) -> (ServerProcess, SqlitePool, std::path::PathBuf) {
     org.apply_fault(FaultCommand::SetLatency { ms: 15 });
     let db = dir.join("sync.db");
     let server = start_server(org, &db, dir).await;
@@ -105,7 +120,8 @@ async fn start_mid_backfill(org: &FakeOrg, dir: &Path, records: i64) -> (ServerP
 async fn caught_up(watch: &SqlitePool) -> bool {
     wait_for(Duration::from_secs(120), || async {
         backfills_done(watch).await == INBOUND_ORDER.len() as i64
-            && scalar(watch, "SELECT COUNT(*) FROM sync_runs WHERE status = 'in_progress'").await == 0
+            && scalar(watch, "SELECT COUNT(*) FROM sync_runs WHERE status = 'in_progress'").await
+                == 0
     })
     .await
 }
@@ -157,9 +173,19 @@ async fn uninterrupted_reference(org: &FakeOrg, db: &Path) -> SqlitePool {
     let pool = store::open(db).await.unwrap();
     let ws = WorkspaceId("acme".into());
     store::ensure_workspace(&pool, &ws, "Acme Inc.", 0).await.unwrap();
-    let client = SalesforceClient::new(org.credentials().client_config(), &org.credentials().refresh_token).unwrap();
+    let client =
+        SalesforceClient::new(org.credentials().client_config(), &org.credentials().refresh_token)
+            .unwrap();
     let config = EngineConfig { page_size: 200, ..EngineConfig::default() };
-    let engine = Engine::new(pool.clone(), ws, client, Arc::new(SystemClock), config, None, CancellationToken::new());
+    let engine = Engine::new(
+        pool.clone(),
+        ws,
+        client,
+        Arc::new(SystemClock),
+        config,
+        None,
+        CancellationToken::new(),
+    );
     for object in INBOUND_ORDER {
         let out = inbound::sync_object(&engine, object, Trigger::Scheduled).await.unwrap();
         assert!(out.failure.is_none() && out.backfill_finished, "{object}: {:?}", out.failure);
@@ -179,10 +205,14 @@ async fn org_records(org: &FakeOrg, soql: &str) -> Vec<Record> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn killed_mid_backfill_and_mid_push_the_restarted_server_loses_nothing_and_counts_nothing_twice() {
+async fn killed_mid_backfill_and_mid_push_the_restarted_server_loses_nothing_and_counts_nothing_twice(
+) {
     let dir = tempfile::tempdir().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let org = fake_org::start(listener, OrgConfig { records: 12_000, seed: 11, ..OrgConfig::default() }).await.unwrap();
+    let org =
+        fake_org::start(listener, OrgConfig { records: 12_000, seed: 11, ..OrgConfig::default() })
+            .await
+            .unwrap();
     let reference = uninterrupted_reference(&org, &dir.path().join("reference.db")).await;
     let expected = conversion_data(&reference).await;
     assert!(expected.len() > 5_000, "the reference sync holds the org's records");
@@ -191,14 +221,24 @@ async fn killed_mid_backfill_and_mid_push_the_restarted_server_loses_nothing_and
     let (first, watch, db) = start_mid_backfill(&org, dir.path(), 2_000).await;
     first.kill_9();
     let committed_before = scalar(&watch, "SELECT COUNT(*) FROM run_records").await;
-    assert!(backfills_done(&watch).await < INBOUND_ORDER.len() as i64, "killed before the backfill finished");
+    assert!(
+        backfills_done(&watch).await < INBOUND_ORDER.len() as i64,
+        "killed before the backfill finished"
+    );
 
     // 2. Restarted: the interrupted run is failed with its message, and the backfill completes.
     let second = start_server(&org, &db, dir.path()).await;
     let interrupted = interrupted_runs(&watch, "inbound").await;
     assert!(!interrupted.is_empty(), "the run left in progress is marked failed");
-    assert_eq!(interrupted.len() as i64, scalar(&watch, "SELECT COUNT(*) FROM sync_runs WHERE status = 'failed'").await, "only inbound runs were in progress");
-    assert!(interrupted.iter().any(|(_, kept)| *kept > 0), "the kill came after the interrupted run had saved records: {interrupted:?}");
+    assert_eq!(
+        interrupted.len() as i64,
+        scalar(&watch, "SELECT COUNT(*) FROM sync_runs WHERE status = 'failed'").await,
+        "only inbound runs were in progress"
+    );
+    assert!(
+        interrupted.iter().any(|(_, kept)| *kept > 0),
+        "the kill came after the interrupted run had saved records: {interrupted:?}"
+    );
     assert!(caught_up(&watch).await, "the backfill completes after the restart");
     assert!(scalar(&watch, "SELECT COUNT(*) FROM run_records").await > committed_before);
 
@@ -225,7 +265,12 @@ async fn killed_mid_backfill_and_mid_push_the_restarted_server_loses_nothing_and
     let mut created = Vec::new();
     for i in 0..250 {
         let body = serde_json::json!({ "email": format!("restart.{i}@example.org"), "last_name": format!("Restart {i}") });
-        let r = http.post(format!("{}/api/conversion/contacts", second.base)).json(&body).send().await.unwrap();
+        let r = http
+            .post(format!("{}/api/conversion/contacts", second.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 201);
         let v: serde_json::Value = r.json().await.unwrap();
         created.push(v["id"].as_str().unwrap().to_string());
@@ -236,22 +281,31 @@ async fn killed_mid_backfill_and_mid_push_the_restarted_server_loses_nothing_and
     .await;
     assert!(mid_push, "caught a push in progress");
     second.kill_9();
-    assert!(scalar(&watch, "SELECT COUNT(*) FROM sync_outbox").await > 0, "changes still queued at the kill");
+    assert!(
+        scalar(&watch, "SELECT COUNT(*) FROM sync_outbox").await > 0,
+        "changes still queued at the kill"
+    );
     // The worst case: the request in flight still reaches the org, which writes the records, but
     // Conversion never learns their ids. Pushing them again must not create them twice.
     let written_unrecorded = wait_for(Duration::from_secs(5), || async {
-        let in_org = org_records(&org, "SELECT Conversion_Id__c FROM Contact WHERE Conversion_Id__c != null").await;
+        let in_org = org_records(
+            &org,
+            "SELECT Conversion_Id__c FROM Contact WHERE Conversion_Id__c != null",
+        )
+        .await;
         let mut any = false;
         for r in in_org {
-            let id = r.get("Conversion_Id__c").and_then(|v| v.as_str()).unwrap_or_default().to_string();
+            let id =
+                r.get("Conversion_Id__c").and_then(|v| v.as_str()).unwrap_or_default().to_string();
             if !created.contains(&id) {
                 continue;
             }
-            let (sf,): (Option<String>,) = sqlx::query_as("SELECT salesforce_id FROM conversion_contacts WHERE id = ?")
-                .bind(&id)
-                .fetch_one(&watch)
-                .await
-                .unwrap();
+            let (sf,): (Option<String>,) =
+                sqlx::query_as("SELECT salesforce_id FROM conversion_contacts WHERE id = ?")
+                    .bind(&id)
+                    .fetch_one(&watch)
+                    .await
+                    .unwrap();
             any |= sf.is_none();
         }
         any
@@ -265,29 +319,42 @@ async fn killed_mid_backfill_and_mid_push_the_restarted_server_loses_nothing_and
     let _third = start_server(&org, &db, dir.path()).await;
     let drained = wait_for(Duration::from_secs(60), || async {
         scalar(&watch, "SELECT COUNT(*) FROM sync_outbox").await == 0
-            && scalar(&watch, "SELECT COUNT(*) FROM sync_runs WHERE status = 'in_progress'").await == 0
+            && scalar(&watch, "SELECT COUNT(*) FROM sync_runs WHERE status = 'in_progress'").await
+                == 0
     })
     .await;
     assert!(drained, "the outbox drains after the restart");
     let push_failed = interrupted_runs(&watch, "outbound").await;
     assert_eq!(push_failed.len(), 1, "the interrupted push is failed with its message");
 
-    let in_org = org_records(&org, "SELECT Id, Email, Conversion_Id__c FROM Contact WHERE Conversion_Id__c != null").await;
+    let in_org = org_records(
+        &org,
+        "SELECT Id, Email, Conversion_Id__c FROM Contact WHERE Conversion_Id__c != null",
+    )
+    .await;
     let mut by_conversion_id: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     for r in &in_org {
         let text = |f: &str| r.get(f).and_then(|v| v.as_str()).unwrap_or_default().to_string();
-        by_conversion_id.entry(text("Conversion_Id__c")).or_default().push((text("Id"), text("Email")));
+        by_conversion_id
+            .entry(text("Conversion_Id__c"))
+            .or_default()
+            .push((text("Id"), text("Email")));
     }
     for (i, id) in created.iter().enumerate() {
         let copies = by_conversion_id.get(id).cloned().unwrap_or_default();
         assert_eq!(copies.len(), 1, "{id}: exactly one Salesforce contact, got {copies:?}");
         assert_eq!(copies[0].1, format!("restart.{i}@example.org"));
-        let (stored,): (Option<String>,) = sqlx::query_as("SELECT salesforce_id FROM conversion_contacts WHERE id = ?")
-            .bind(id)
-            .fetch_one(&watch)
-            .await
-            .unwrap();
-        assert_eq!(stored.as_deref(), Some(copies[0].0.as_str()), "{id}: Conversion keeps the org's id");
+        let (stored,): (Option<String>,) =
+            sqlx::query_as("SELECT salesforce_id FROM conversion_contacts WHERE id = ?")
+                .bind(id)
+                .fetch_one(&watch)
+                .await
+                .unwrap();
+        assert_eq!(
+            stored.as_deref(),
+            Some(copies[0].0.as_str()),
+            "{id}: Conversion keeps the org's id"
+        );
         let reported: Vec<(String,)> = sqlx::query_as(
             "SELECT r.action FROM run_records r JOIN sync_runs s ON s.id = r.run_id \
              WHERE s.direction = 'outbound' AND r.conversion_id = ? AND r.status = 'success'",
@@ -311,7 +378,9 @@ fn org_contacts(org: &FakeOrg, conversion_ids: &[String]) -> BTreeMap<String, Ve
         let field = t.def.field_index("Conversion_Id__c").unwrap();
         let mut all: BTreeMap<String, Vec<(String, bool)>> = BTreeMap::new();
         for (i, row) in t.rows.iter().enumerate() {
-            if let Some(c) = row.own(field).as_text().filter(|c| conversion_ids.iter().any(|id| id == c)) {
+            if let Some(c) =
+                row.own(field).as_text().filter(|c| conversion_ids.iter().any(|id| id == c))
+            {
                 all.entry(c.to_string()).or_default().push((t.id_of(i as u32), row.deleted));
             }
         }
@@ -320,16 +389,24 @@ fn org_contacts(org: &FakeOrg, conversion_ids: &[String]) -> BTreeMap<String, Ve
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn contacts_deleted_while_their_create_is_in_flight_and_killed_there_are_deleted_in_salesforce_after_the_restart() {
+async fn contacts_deleted_while_their_create_is_in_flight_and_killed_there_are_deleted_in_salesforce_after_the_restart(
+) {
     let dir = tempfile::tempdir().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let org = fake_org::start(listener, OrgConfig { records: 1_500, seed: 13, ..OrgConfig::default() }).await.unwrap();
+    let org =
+        fake_org::start(listener, OrgConfig { records: 1_500, seed: 13, ..OrgConfig::default() })
+            .await
+            .unwrap();
     let db = dir.path().join("sync.db");
     let first = start_server(&org, &db, dir.path()).await;
     let watch = observe(&db).await;
     assert!(caught_up(&watch).await, "the backfill is done: later inbound syncs are incremental");
-    let companies: Vec<(String,)> =
-        sqlx::query_as("SELECT id FROM conversion_companies WHERE salesforce_id IS NOT NULL ORDER BY id LIMIT 4").fetch_all(&watch).await.unwrap();
+    let companies: Vec<(String,)> = sqlx::query_as(
+        "SELECT id FROM conversion_companies WHERE salesforce_id IS NOT NULL ORDER BY id LIMIT 4",
+    )
+    .fetch_all(&watch)
+    .await
+    .unwrap();
     assert_eq!(companies.len(), 4);
 
     // The org writes the push at once and holds its answer: the creates are in Salesforce, their
@@ -348,32 +425,56 @@ async fn contacts_deleted_while_their_create_is_in_flight_and_killed_there_are_d
         }
     };
     // A first contact's push holds the worker, so the ten that follow go in one batch after it.
-    let primer = create(serde_json::json!({ "email": "kill.flight.primer@example.org", "last_name": "Primer" })).await;
-    let held = wait_for(Duration::from_secs(30), || async { org_contacts(&org, std::slice::from_ref(&primer)).len() == 1 }).await;
+    let primer = create(
+        serde_json::json!({ "email": "kill.flight.primer@example.org", "last_name": "Primer" }),
+    )
+    .await;
+    let held = wait_for(Duration::from_secs(30), || async {
+        org_contacts(&org, std::slice::from_ref(&primer)).len() == 1
+    })
+    .await;
     assert!(held, "the first push is in flight");
     let (mut deleted, mut kept) = (Vec::new(), Vec::new());
     for i in 0..10 {
         let company = (i % 2 == 0).then(|| companies[i % 4].0.clone());
         let body = serde_json::json!({ "email": format!("kill.flight.{i}@example.org"), "last_name": format!("Flight {i}"), "company_id": company });
         let id = create(body).await;
-        if i < 8 { deleted.push(id) } else { kept.push(id) }
+        if i < 8 {
+            deleted.push(id)
+        } else {
+            kept.push(id)
+        }
     }
     let all: Vec<String> = deleted.iter().chain(&kept).cloned().collect();
-    let written = wait_for(Duration::from_secs(30), || async { org_contacts(&org, &all).len() == all.len() }).await;
+    let written =
+        wait_for(Duration::from_secs(30), || async { org_contacts(&org, &all).len() == all.len() })
+            .await;
     assert!(written, "the org wrote the creates; their answer is held");
     for id in &deleted {
-        let r = http.delete(format!("{}/api/conversion/contacts/{id}", first.base)).send().await.unwrap();
+        let r = http
+            .delete(format!("{}/api/conversion/contacts/{id}", first.base))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 204);
     }
-    let unknown = scalar(&watch, "SELECT COUNT(*) FROM sync_outbox WHERE operation = 'delete' AND salesforce_id IS NULL").await;
-    assert_eq!(unknown, 8, "the deletes were queued while the creates were in flight, with no Salesforce id");
+    let unknown = scalar(
+        &watch,
+        "SELECT COUNT(*) FROM sync_outbox WHERE operation = 'delete' AND salesforce_id IS NULL",
+    )
+    .await;
+    assert_eq!(
+        unknown, 8,
+        "the deletes were queued while the creates were in flight, with no Salesforce id"
+    );
     first.kill_9();
     org.apply_fault(FaultCommand::DelayResponses { ms: 0 });
 
     let _second = start_server(&org, &db, dir.path()).await;
     let drained = wait_for(Duration::from_secs(60), || async {
         scalar(&watch, "SELECT COUNT(*) FROM sync_outbox").await == 0
-            && scalar(&watch, "SELECT COUNT(*) FROM sync_runs WHERE status = 'in_progress'").await == 0
+            && scalar(&watch, "SELECT COUNT(*) FROM sync_runs WHERE status = 'in_progress'").await
+                == 0
     })
     .await;
     assert!(drained, "the outbox drains after the restart");
@@ -400,7 +501,8 @@ async fn contacts_deleted_while_their_create_is_in_flight_and_killed_there_are_d
         .await
         .unwrap();
         let sf = Some(in_org[id][0].0.clone());
-        let want = if deleted.contains(id) { ("deleted", "success") } else { ("created", "success") };
+        let want =
+            if deleted.contains(id) { ("deleted", "success") } else { ("created", "success") };
         assert_eq!(reported.len(), 1, "{id}: one outbound record, got {reported:?}");
         assert_eq!((reported[0].0.as_str(), reported[0].1.as_str()), want, "{id}");
         assert_eq!(reported[0].2, sf, "{id}: the record names the Salesforce contact");
@@ -420,7 +522,11 @@ async fn contacts_deleted_while_their_create_is_in_flight_and_killed_there_are_d
     })
     .await;
     assert!(seen, "an inbound sync has read the deletes");
-    let back = scalar(&watch, "SELECT COUNT(*) FROM conversion_contacts WHERE email GLOB 'kill.flight.[0-7]@example.org'").await;
+    let back = scalar(
+        &watch,
+        "SELECT COUNT(*) FROM conversion_contacts WHERE email GLOB 'kill.flight.[0-7]@example.org'",
+    )
+    .await;
     assert_eq!(back, 0, "no deleted contact is back in Conversion");
     org.shutdown().await;
 }
@@ -429,7 +535,10 @@ async fn contacts_deleted_while_their_create_is_in_flight_and_killed_there_are_d
 async fn sigterm_mid_backfill_finishes_the_page_in_hand_and_exits_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let org = fake_org::start(listener, OrgConfig { records: 6_000, seed: 12, ..OrgConfig::default() }).await.unwrap();
+    let org =
+        fake_org::start(listener, OrgConfig { records: 6_000, seed: 12, ..OrgConfig::default() })
+            .await
+            .unwrap();
     let reference = uninterrupted_reference(&org, &dir.path().join("reference.db")).await;
     let (mut server, watch, db) = start_mid_backfill(&org, dir.path(), 1_000).await;
     let pid = server.pid().to_string();
@@ -444,12 +553,21 @@ async fn sigterm_mid_backfill_finishes_the_page_in_hand_and_exits_cleanly() {
     };
     assert!(status.success(), "a clean exit: {status:?}");
     // The run in hand was closed with what it committed: nothing is left in progress or failed.
-    assert_eq!(scalar(&watch, "SELECT COUNT(*) FROM sync_runs WHERE status <> 'completed'").await, 0);
-    assert!(backfills_done(&watch).await < INBOUND_ORDER.len() as i64, "stopped before the backfill finished");
+    assert_eq!(
+        scalar(&watch, "SELECT COUNT(*) FROM sync_runs WHERE status <> 'completed'").await,
+        0
+    );
+    assert!(
+        backfills_done(&watch).await < INBOUND_ORDER.len() as i64,
+        "stopped before the backfill finished"
+    );
 
     let _again = start_server(&org, &db, dir.path()).await;
     assert!(caught_up(&watch).await, "the backfill completes after the restart");
-    assert!(inbound_outcomes(&watch).await == inbound_outcomes(&reference).await, "every record once, as uninterrupted");
+    assert!(
+        inbound_outcomes(&watch).await == inbound_outcomes(&reference).await,
+        "every record once, as uninterrupted"
+    );
     assert!(conversion_data(&watch).await == conversion_data(&reference).await);
     org.shutdown().await;
 }

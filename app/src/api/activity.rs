@@ -1,6 +1,6 @@
 //! The Sync activity list: one page of runs, and the poll that keeps it live.
 
-use crate::domain::{RunId, SyncRun};
+use crate::domain::{RunId, RunsQuery, SyncRun};
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 use serde::{Deserialize, Serialize};
@@ -20,6 +20,17 @@ pub struct RunsResponse {
     pub as_of: i64,
 }
 
+/// What the live list asks for: its filters (the page position aside), the newest run it shows
+/// (new runs are asked for only on the first page) and the runs in progress it shows, each `id`
+/// or `id~N` with N the records the page shows for it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunsPollQuery {
+    #[serde(flatten)]
+    pub filters: RunsQuery,
+    pub newest: Option<String>,
+    pub watch: Option<String>,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunsPoll {
     /// Runs newer than `newest` that match the filters, then the current state of watched runs.
@@ -29,57 +40,48 @@ pub struct RunsPoll {
 
 /// `GET /api/runs`: a page of runs, newest first.
 #[server(prefix = "/api", endpoint = "runs", input = GetUrl)]
-pub async fn list_runs(
-    direction: Option<String>,
-    object: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
-    tz: Option<String>,
-    status: Option<String>,
-    message: Option<String>,
-    before: Option<String>,
-    after: Option<String>,
-) -> Result<RunsResponse, ServerFnError> {
+pub async fn list_runs(#[server(flatten)] query: RunsQuery) -> Result<RunsResponse, ServerFnError> {
     use super::ssr::{internal, no_cache, state};
-    use crate::domain::RunsQuery;
     use crate::store;
 
     no_cache();
     let st = state()?;
-    let (filters, notes) = RunsQuery { direction, object, from, to, tz, status, message, before, after }.parse(st.now_ms());
-    let page = store::list_runs(&st.pool, &st.workspace, &filters, store::PAGE_SIZE).await.map_err(internal)?;
+    let (filters, notes) = query.parse(st.now_ms());
+    let page = store::list_runs(&st.pool, &st.workspace, &filters, store::PAGE_SIZE)
+        .await
+        .map_err(internal)?;
     let workspace_has_runs = if page.runs.is_empty() {
         store::workspace_has_runs(&st.pool, &st.workspace).await.map_err(internal)?
     } else {
         true
     };
-    Ok(RunsResponse { runs: page.runs, newer: page.newer, older: page.older, notes, workspace_has_runs, as_of: st.now_ms() })
+    Ok(RunsResponse {
+        runs: page.runs,
+        newer: page.newer,
+        older: page.older,
+        notes,
+        workspace_has_runs,
+        as_of: st.now_ms(),
+    })
 }
 
 /// `GET /api/runs/poll`: what changed for a live list. `newest` is the newest run shown (new runs
 /// are asked for only on the first page); `watch` is a comma-separated list of runs in progress,
 /// each `id` or `id~N` with N the records the page shows for it: a run still at N is left out.
 #[server(prefix = "/api", endpoint = "runs/poll", input = GetUrl)]
-pub async fn poll_runs(
-    direction: Option<String>,
-    object: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
-    tz: Option<String>,
-    status: Option<String>,
-    message: Option<String>,
-    newest: Option<String>,
-    watch: Option<String>,
-) -> Result<RunsPoll, ServerFnError> {
+pub async fn poll_runs(#[server(flatten)] query: RunsPollQuery) -> Result<RunsPoll, ServerFnError> {
     use super::ssr::{internal, no_cache, state};
-    use crate::domain::RunsQuery;
     use crate::store;
 
     no_cache();
     let st = state()?;
-    let (filters, _notes) = RunsQuery { direction, object, from, to, tz, status, message, before: None, after: None }.parse(st.now_ms());
+    let RunsPollQuery { filters, newest, watch } = query;
+    let (filters, _notes) = RunsQuery { before: None, after: None, ..filters }.parse(st.now_ms());
     let newest = newest.as_deref().and_then(RunId::parse);
-    let watch: Vec<store::WatchedRun> = watch.as_deref().unwrap_or("").split(',').filter_map(store::WatchedRun::parse).collect();
-    let runs = store::poll_runs(&st.pool, &st.workspace, &filters, newest, &watch).await.map_err(internal)?;
+    let watch: Vec<store::WatchedRun> =
+        watch.as_deref().unwrap_or("").split(',').filter_map(store::WatchedRun::parse).collect();
+    let runs = store::poll_runs(&st.pool, &st.workspace, &filters, newest, &watch)
+        .await
+        .map_err(internal)?;
     Ok(RunsPoll { runs, as_of: st.now_ms() })
 }

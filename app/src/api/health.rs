@@ -25,15 +25,17 @@ pub async fn get_sync_health() -> Result<HealthResponse, ServerFnError> {
     no_cache();
     let st = state()?;
     let now = st.now_ms();
-    let mut health = store::health(&st.pool, &st.workspace, now - HEALTH_WINDOW_MS, now).await.map_err(|e| {
-        st.storage.report(&e, now);
-        internal(e)
-    })?;
+    let mut health =
+        store::health(&st.pool, &st.workspace, now - HEALTH_WINDOW_MS, now).await.map_err(|e| {
+            st.storage.report(&e, now);
+            internal(e)
+        })?;
     health.storage = st.storage.problem();
     let c = store::connection_view(&st.pool, &st.workspace).await.map_err(internal)?;
     let pulse = ConnectionPulse {
         state: c.state,
-        limit_exceeded: c.limit_paused_until.is_some_and(|t| t > now) || c.api.is_some_and(|a| a.exceeded()),
+        limit_exceeded: c.limit_paused_until.is_some_and(|t| t > now)
+            || c.api.is_some_and(|a| a.exceeded()),
     };
     Ok(HealthResponse { health, pulse, as_of: now })
 }
@@ -53,6 +55,6 @@ pub struct HealthCard {
 #[server(prefix = "/api", endpoint = "health/card", input = GetUrl)]
 pub async fn get_health_card() -> Result<HealthCard, ServerFnError> {
     let h = get_sync_health().await?;
-    let html = crate::pages::crm_overview::health_html(&h.health, h.as_of);
+    let html = crate::components::health_card::health_html(&h.health, h.as_of);
     Ok(HealthCard { html, in_progress: h.health.runs_in_progress > 0, pulse: h.pulse })
 }

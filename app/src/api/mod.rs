@@ -37,7 +37,10 @@ pub(crate) mod ssr {
     pub fn unavailable() {
         if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
             resp.set_status(axum::http::StatusCode::SERVICE_UNAVAILABLE);
-            resp.insert_header(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("60"));
+            resp.insert_header(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("60"),
+            );
         }
     }
 

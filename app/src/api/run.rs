@@ -1,6 +1,6 @@
 //! One run and its records, and the poll that keeps a run in progress live.
 
-use crate::domain::{RunRecord, SyncRun};
+use crate::domain::{RecordsQuery, RunRecord, SyncRun};
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 use serde::{Deserialize, Serialize};
@@ -28,6 +28,24 @@ pub struct RunPoll {
     pub as_of: i64,
 }
 
+/// `GET /api/run`'s parameters: the run, and which of its records (status, page position).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunQuery {
+    pub id: String,
+    #[serde(flatten)]
+    pub records: RecordsQuery,
+}
+
+/// `GET /api/run/poll`'s parameters: the run, the record status shown, the last record position
+/// shown and how many more records the page has room for.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunPollQuery {
+    pub id: String,
+    pub status: Option<String>,
+    pub after: Option<String>,
+    pub room: Option<String>,
+}
+
 /// The run `id` names in the server's workspace, or `None` (and status 404) when the id is
 /// malformed or unknown there.
 #[cfg(feature = "ssr")]
@@ -38,7 +56,9 @@ async fn find_run(id: &str) -> Result<Option<(crate::state::AppState, SyncRun)>,
     no_cache();
     let st = state()?;
     let run = match RunId::parse(id) {
-        Some(run_id) => crate::store::get_run(&st.pool, &st.workspace, run_id).await.map_err(internal)?,
+        Some(run_id) => {
+            crate::store::get_run(&st.pool, &st.workspace, run_id).await.map_err(internal)?
+        }
         None => None,
     };
     if run.is_none() {
@@ -51,22 +71,25 @@ async fn find_run(id: &str) -> Result<Option<(crate::state::AppState, SyncRun)>,
 /// unknown or malformed.
 #[server(prefix = "/api", endpoint = "run", input = GetUrl)]
 pub async fn get_run(
-    id: String,
-    status: Option<String>,
-    after: Option<String>,
-    before: Option<String>,
+    #[server(flatten)] query: RunQuery,
 ) -> Result<Option<RunDetail>, ServerFnError> {
     use super::ssr::internal;
-    use crate::domain::RecordsQuery;
     use crate::store;
 
-    let Some((st, run)) = find_run(&id).await? else { return Ok(None) };
+    let Some((st, run)) = find_run(&query.id).await? else { return Ok(None) };
     let run_id = run.id;
-    let (filter, notes) = RecordsQuery { status, after, before }.parse();
+    let (filter, notes) = query.records.parse();
     let page = store::list_records(&st.pool, &st.workspace, run_id, &filter, RECORDS_PAGE_SIZE)
         .await
         .map_err(internal)?;
-    Ok(Some(RunDetail { run, records: page.records, earlier: page.earlier, later: page.later, notes, as_of: st.now_ms() }))
+    Ok(Some(RunDetail {
+        run,
+        records: page.records,
+        earlier: page.earlier,
+        later: page.later,
+        notes,
+        as_of: st.now_ms(),
+    }))
 }
 
 /// `GET /api/run/poll?id=…`: the run's current state and up to `room` records after `after`
@@ -74,15 +97,12 @@ pub async fn get_run(
 /// records.
 #[server(prefix = "/api", endpoint = "run/poll", input = GetUrl)]
 pub async fn poll_run(
-    id: String,
-    status: Option<String>,
-    after: Option<String>,
-    room: Option<String>,
+    #[server(flatten)] query: RunPollQuery,
 ) -> Result<Option<RunPoll>, ServerFnError> {
     use super::ssr::internal;
-    use crate::domain::RecordsQuery;
     use crate::store;
 
+    let RunPollQuery { id, status, after, room } = query;
     let Some((st, run)) = find_run(&id).await? else { return Ok(None) };
     let run_id = run.id;
     let (filter, _) = RecordsQuery { status, after: None, before: None }.parse();
@@ -90,7 +110,9 @@ pub async fn poll_run(
     let after = number(after).filter(|n| *n >= 0);
     let room = number(room).unwrap_or(0).clamp(0, RECORDS_PAGE_SIZE);
     let records = if room > 0 {
-        store::poll_records(&st.pool, &st.workspace, run_id, filter.status, after, room).await.map_err(internal)?
+        store::poll_records(&st.pool, &st.workspace, run_id, filter.status, after, room)
+            .await
+            .map_err(internal)?
     } else {
         Vec::new()
     };

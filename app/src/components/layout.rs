@@ -12,7 +12,9 @@ pub enum CrmTab {
 #[component]
 pub fn SettingsLayout(active: CrmTab, children: Children) -> impl IntoView {
     #[cfg(feature = "ssr")]
-    let workspace = use_context::<crate::state::AppState>().map(|s| s.workspace_name.to_string()).unwrap_or_default();
+    let workspace = use_context::<crate::state::AppState>()
+        .map(|s| s.workspace_name.to_string())
+        .unwrap_or_default();
     #[cfg(not(feature = "ssr"))]
     let workspace = String::new();
     let tab = |this: CrmTab, href: &'static str, label: &'static str| {

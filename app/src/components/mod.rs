@@ -3,7 +3,8 @@
 pub mod badges;
 pub mod chart;
 pub mod counts;
+pub mod health_card;
 pub mod layout;
+pub mod live;
 pub mod tabs;
 pub mod time;
-pub mod live;

@@ -9,7 +9,9 @@ pub fn move_between_tabs(ev: KeyboardEvent) {
     #[cfg(feature = "hydrate")]
     {
         use wasm_bindgen::JsCast;
-        let Some(current) = ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else { return };
+        let Some(current) = ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else {
+            return;
+        };
         let Some(list) = current.parent_element() else { return };
         let target = match ev.key().as_str() {
             "ArrowRight" => current.next_element_sibling().or_else(|| list.first_element_child()),

@@ -8,7 +8,8 @@ use leptos::prelude::*;
 
 // Written out by hand rather than with chrono's format strings: these run in the browser too, and
 // chrono's strftime machinery weighs more in the Wasm than all of this.
-const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const MONTHS: [&str; 12] =
+    ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 fn utc(ms: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).unwrap_or_default()
@@ -19,7 +20,13 @@ pub fn exact_utc(ms: i64) -> String {
     let t = utc(ms);
     format!(
         "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:03} UTC",
-        t.year(), t.month(), t.day(), t.hour(), t.minute(), t.second(), t.timestamp_subsec_millis()
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.timestamp_subsec_millis()
     )
 }
 
@@ -28,7 +35,13 @@ pub fn iso_utc(ms: i64) -> String {
     let t = utc(ms);
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        t.year(), t.month(), t.day(), t.hour(), t.minute(), t.second(), t.timestamp_subsec_millis()
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.timestamp_subsec_millis()
     )
 }
 
@@ -36,7 +49,14 @@ pub fn iso_utc(ms: i64) -> String {
 fn display<Tz: TimeZone>(t: &DateTime<Tz>) -> String {
     let (pm, hour) = t.hour12();
     let month = MONTHS[t.month0() as usize];
-    format!("{month} {}, {}, {hour}:{:02}:{:02} {}", t.day(), t.year(), t.minute(), t.second(), if pm { "PM" } else { "AM" })
+    format!(
+        "{month} {}, {}, {hour}:{:02}:{:02} {}",
+        t.day(),
+        t.year(),
+        t.minute(),
+        t.second(),
+        if pm { "PM" } else { "AM" }
+    )
 }
 
 /// "Nov 30, 2026, 1:12:03 PM UTC": what the server can say without knowing the reader's zone.
@@ -73,7 +93,8 @@ pub fn browser_zone() -> Option<String> {
 
 /// "Nov 30, 2026, 8:12:03 AM" in the given offset.
 pub fn display_in_offset(ms: i64, offset_minutes: i32) -> String {
-    let offset = FixedOffset::east_opt(offset_minutes * 60).unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero"));
+    let offset = FixedOffset::east_opt(offset_minutes * 60)
+        .unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero"));
     display(&utc(ms).with_timezone(&offset))
 }
 

@@ -86,7 +86,9 @@ impl StorageFailure {
         match self {
             Self::ReadOnly => "the database file cannot be written (it or its folder is read-only)",
             Self::DiskFull => "the disk holding the database is full",
-            Self::WriteFailed => "the disk or file system reported an error while writing the database",
+            Self::WriteFailed => {
+                "the disk or file system reported an error while writing the database"
+            }
             Self::Damaged => "the database file is damaged",
             Self::Unavailable => "the database did not answer",
         }
@@ -141,7 +143,14 @@ mod tests {
     use super::*;
 
     fn group(message: RecordMessage, records: i64) -> FailureGroup {
-        FailureGroup { message, records, runs: 1, latest_run: RunId(uuid::Uuid::nil()), direction: None, object: None }
+        FailureGroup {
+            message,
+            records,
+            runs: 1,
+            latest_run: RunId(uuid::Uuid::nil()),
+            direction: None,
+            object: None,
+        }
     }
 
     #[test]
@@ -178,9 +187,16 @@ mod tests {
 
     #[test]
     fn a_storage_problem_reads_as_a_sentence_naming_the_file() {
-        let p = StorageProblem { failure: StorageFailure::DiskFull, since_ms: 0, database: "data/sync-activity.db".into() };
+        let p = StorageProblem {
+            failure: StorageFailure::DiskFull,
+            since_ms: 0,
+            database: "data/sync-activity.db".into(),
+        };
         let m = p.message();
-        assert!(m.starts_with("The disk holding the database is full (data/sync-activity.db). "), "{m}");
+        assert!(
+            m.starts_with("The disk holding the database is full (data/sync-activity.db). "),
+            "{m}"
+        );
         assert!(m.contains("carry on from the last saved batch"), "{m}");
         let damaged = StorageProblem { failure: StorageFailure::Damaged, ..p }.message();
         assert!(damaged.contains("restore the file from a backup"), "{damaged}");

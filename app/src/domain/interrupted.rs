@@ -80,8 +80,12 @@ mod tests {
              They stay saved; the rest are pushed on the next run."
         );
         // Nothing known about the batch's size, or a count that cannot be right: still a true sentence.
-        assert!(interrupted_detail(Direction::Inbound, -3, None).contains("before any of its records"));
-        assert!(interrupted_detail(Direction::Inbound, 5, Some(0)).contains("after 5 of its records had been saved"));
-        assert!(interrupted_detail(Direction::Inbound, 1, Some(3)).contains("after 1 of its 3 records had been saved. It stays saved;"));
+        assert!(
+            interrupted_detail(Direction::Inbound, -3, None).contains("before any of its records")
+        );
+        assert!(interrupted_detail(Direction::Inbound, 5, Some(0))
+            .contains("after 5 of its records had been saved"));
+        assert!(interrupted_detail(Direction::Inbound, 1, Some(3))
+            .contains("after 1 of its 3 records had been saved. It stays saved;"));
     }
 }

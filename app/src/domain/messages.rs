@@ -162,7 +162,9 @@ impl RunMessage {
 
     pub fn meaning(self) -> &'static str {
         match self {
-            Self::AuthenticationFailure => "Conversion couldn\u{2019}t authenticate with Salesforce.",
+            Self::AuthenticationFailure => {
+                "Conversion couldn\u{2019}t authenticate with Salesforce."
+            }
             Self::InsufficientPermissions => {
                 "The integration user lacks permission to read this record type."
             }
@@ -197,7 +199,9 @@ pub enum Message {
 
 impl Message {
     pub fn from_code(code: &str) -> Option<Self> {
-        RecordMessage::from_code(code).map(Self::Record).or_else(|| RunMessage::from_code(code).map(Self::Run))
+        RecordMessage::from_code(code)
+            .map(Self::Record)
+            .or_else(|| RunMessage::from_code(code).map(Self::Run))
     }
 
     pub fn code(self) -> &'static str {
@@ -231,10 +235,8 @@ mod tests {
     /// The article's tables, each keyed by both of the two lines above it (a heading, then
     /// usually a sentence introducing the table).
     fn article_tables() -> BTreeMap<String, Vec<Vec<String>>> {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/seed/sync-activity-help-article.md"
-        );
+        let path =
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/seed/sync-activity-help-article.md");
         let text = std::fs::read_to_string(path)
             .unwrap_or_else(|e| panic!("the help article must be readable at {path}: {e}"));
         let mut tables: BTreeMap<String, Vec<Vec<String>>> = BTreeMap::new();
@@ -250,11 +252,8 @@ mod tests {
                 above = std::mem::replace(&mut heading, line.to_string());
                 continue;
             }
-            let cells: Vec<String> = line
-                .trim_matches('|')
-                .split('|')
-                .map(|c| c.trim().to_string())
-                .collect();
+            let cells: Vec<String> =
+                line.trim_matches('|').split('|').map(|c| c.trim().to_string()).collect();
             match &current {
                 None => {
                     // The header row opens a table; it is stored under the line above it.
@@ -328,7 +327,9 @@ mod tests {
             .expect("batching table");
         let ours: Vec<Vec<String>> = [Direction::Inbound, Direction::Outbound]
             .iter()
-            .map(|d| vec![d.tab_label().to_string(), d.timing().to_string(), d.batch_size().to_string()])
+            .map(|d| {
+                vec![d.tab_label().to_string(), d.timing().to_string(), d.batch_size().to_string()]
+            })
             .collect();
         assert_eq!(&ours, batching);
     }

@@ -2,11 +2,13 @@
 //! and the message catalog taken from the help article.
 
 pub mod connection;
+pub mod email;
 pub mod filters;
 pub mod health;
+pub mod href;
 pub mod interrupted;
-pub mod settings;
 pub mod messages;
+pub mod settings;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -211,12 +213,17 @@ pub struct RunId(pub Uuid);
 
 impl RunId {
     /// A well-formed id that sorts before every run's ("runs newer than this" is every run).
-    pub const MIN: RunId = RunId(Uuid::from_bytes([0, 0, 0, 0, 0, 0, 0x70, 0, 0x80, 0, 0, 0, 0, 0, 0, 0]));
+    pub const MIN: RunId =
+        RunId(Uuid::from_bytes([0, 0, 0, 0, 0, 0, 0x70, 0, 0x80, 0, 0, 0, 0, 0, 0, 0]));
 
     /// A new id for a run that started at `started_at_ms` (Unix milliseconds).
     pub fn new_at(started_at_ms: i64) -> Self {
         let ms = started_at_ms.max(0) as u64;
-        let ts = uuid::Timestamp::from_unix(uuid::NoContext, ms / 1000, ((ms % 1000) * 1_000_000) as u32);
+        let ts = uuid::Timestamp::from_unix(
+            uuid::NoContext,
+            ms / 1000,
+            ((ms % 1000) * 1_000_000) as u32,
+        );
         Self(Uuid::new_v7(ts))
     }
     /// The smallest id a run started at or after `ms` can have: date filters become id ranges.
@@ -312,7 +319,9 @@ impl SyncRun {
             (Direction::Inbound, Trigger::Backfill) => {
                 format!("Backfilled {} from Salesforce", self.object_type.plural())
             }
-            (Direction::Inbound, _) => format!("Synced {} from Salesforce", self.object_type.plural()),
+            (Direction::Inbound, _) => {
+                format!("Synced {} from Salesforce", self.object_type.plural())
+            }
             (Direction::Outbound, _) => "Pushed updates to Salesforce".to_string(),
         }
     }

@@ -32,7 +32,13 @@ pub const INTERVAL_CHOICES: [(u64, &str); 6] = [
 
 /// An inbound schedule in words, lower-case to follow "Server default:": "every 5 minutes".
 pub fn describe_interval(secs: u64) -> String {
-    let unit = |n: u64, one: &str| if n == 1 { format!("every {one}") } else { format!("every {n} {one}s") };
+    let unit = |n: u64, one: &str| {
+        if n == 1 {
+            format!("every {one}")
+        } else {
+            format!("every {n} {one}s")
+        }
+    };
     match secs {
         86_400 => "once a day".into(),
         s if s % 3_600 == 0 => unit(s / 3_600, "hour"),
@@ -75,23 +81,35 @@ impl SyncSettings {
     pub fn validate(&self) -> Result<(), String> {
         if let Some(secs) = self.interval_secs {
             if !INTERVAL_CHOICES.iter().any(|(s, _)| *s == secs) {
-                let offered: Vec<String> = INTERVAL_CHOICES.iter().map(|(s, _)| s.to_string()).collect();
+                let offered: Vec<String> =
+                    INTERVAL_CHOICES.iter().map(|(s, _)| s.to_string()).collect();
                 return Err(format!("An inbound schedule of {secs} seconds is not offered: choose one of {} seconds, or the server default.", offered.join(", ")));
             }
         }
         if let Some(bad) = self.inbound_objects.iter().find(|o| ObjectType::parse(o).is_none()) {
             let known: Vec<&str> = ObjectType::ALL.iter().map(|o| o.as_str()).collect();
-            return Err(format!("\u{201c}{bad}\u{201d} is not an object type that syncs: use {}.", known.join(", ")));
+            return Err(format!(
+                "\u{201c}{bad}\u{201d} is not an object type that syncs: use {}.",
+                known.join(", ")
+            ));
         }
-        for (list, known, what) in [(&self.contact_fields, &CONTACT_FIELDS[..], "contact"), (&self.company_fields, &COMPANY_FIELDS[..], "company")] {
+        for (list, known, what) in [
+            (&self.contact_fields, &CONTACT_FIELDS[..], "contact"),
+            (&self.company_fields, &COMPANY_FIELDS[..], "company"),
+        ] {
             if let Some(bad) = list.iter().find(|f| !known.iter().any(|k| k.0 == f.as_str())) {
                 let names: Vec<&str> = known.iter().map(|k| k.0).collect();
-                return Err(format!("\u{201c}{bad}\u{201d} is not a {what} field the mapping can write: use {}.", names.join(", ")));
+                return Err(format!(
+                    "\u{201c}{bad}\u{201d} is not a {what} field the mapping can write: use {}.",
+                    names.join(", ")
+                ));
             }
         }
         for d in &self.excluded_domains {
             if parse_domains(d)?.as_slice() != [d.as_str()] {
-                return Err(format!("\u{201c}{d}\u{201d} is not an email domain (for example: example.com)."));
+                return Err(format!(
+                    "\u{201c}{d}\u{201d} is not an email domain (for example: example.com)."
+                ));
             }
         }
         Ok(())
@@ -130,7 +148,9 @@ pub fn parse_domains(input: &str) -> Result<Vec<String>, String> {
                     && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
             });
         if !valid {
-            return Err(format!("\u{201c}{raw}\u{201d} is not an email domain (for example: example.com)."));
+            return Err(format!(
+                "\u{201c}{raw}\u{201d} is not an email domain (for example: example.com)."
+            ));
         }
         if !out.contains(&d) {
             out.push(d);
@@ -145,7 +165,10 @@ mod tests {
 
     #[test]
     fn domains_are_normalised_and_bad_ones_refused() {
-        assert_eq!(parse_domains(" Example.com, @test.org\nexample.com ").unwrap(), vec!["example.com", "test.org"]);
+        assert_eq!(
+            parse_domains(" Example.com, @test.org\nexample.com ").unwrap(),
+            vec!["example.com", "test.org"]
+        );
         assert_eq!(parse_domains("").unwrap(), Vec::<String>::new());
         assert!(parse_domains("not a domain!").is_err());
         assert!(parse_domains("localhost").is_err());
@@ -165,14 +188,122 @@ mod tests {
     #[test]
     fn validate_refuses_what_the_engine_cannot_honour() {
         assert_eq!(SyncSettings::default().validate(), Ok(()));
-        let ok = SyncSettings { interval_secs: Some(300), excluded_domains: vec!["example.com".into()], ..SyncSettings::default() };
+        let ok = SyncSettings {
+            interval_secs: Some(300),
+            excluded_domains: vec!["example.com".into()],
+            ..SyncSettings::default()
+        };
         assert_eq!(ok.validate(), Ok(()));
         let refused = |s: SyncSettings| s.validate().expect_err("refused");
-        assert!(refused(SyncSettings { interval_secs: Some(0), ..SyncSettings::default() }).contains("0 seconds is not offered"));
-        assert!(refused(SyncSettings { inbound_objects: vec!["invoice".into()], ..SyncSettings::default() }).contains("\u{201c}invoice\u{201d} is not an object type"));
-        assert!(refused(SyncSettings { contact_fields: vec!["phone".into()], ..SyncSettings::default() }).contains("not a contact field"));
-        assert!(refused(SyncSettings { company_fields: vec!["revenue".into()], ..SyncSettings::default() }).contains("not a company field"));
-        assert!(refused(SyncSettings { excluded_domains: vec!["Example.com".into()], ..SyncSettings::default() }).contains("not an email domain"));
-        assert!(refused(SyncSettings { excluded_domains: vec!["a.com b.com".into()], ..SyncSettings::default() }).contains("not an email domain"));
+        assert!(refused(SyncSettings { interval_secs: Some(0), ..SyncSettings::default() })
+            .contains("0 seconds is not offered"));
+        assert!(refused(SyncSettings {
+            inbound_objects: vec!["invoice".into()],
+            ..SyncSettings::default()
+        })
+        .contains("\u{201c}invoice\u{201d} is not an object type"));
+        assert!(refused(SyncSettings {
+            contact_fields: vec!["phone".into()],
+            ..SyncSettings::default()
+        })
+        .contains("not a contact field"));
+        assert!(refused(SyncSettings {
+            company_fields: vec!["revenue".into()],
+            ..SyncSettings::default()
+        })
+        .contains("not a company field"));
+        assert!(refused(SyncSettings {
+            excluded_domains: vec!["Example.com".into()],
+            ..SyncSettings::default()
+        })
+        .contains("not an email domain"));
+        assert!(refused(SyncSettings {
+            excluded_domains: vec!["a.com b.com".into()],
+            ..SyncSettings::default()
+        })
+        .contains("not an email domain"));
+    }
+}
+
+/// The Overview's settings form as posted (`POST /api/settings/save`): a checkbox that is absent
+/// is off, every value is text as the browser sends it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingsForm {
+    pub write_contacts: Option<String>,
+    pub write_companies: Option<String>,
+    pub write_events: Option<String>,
+    pub write_mode: Option<String>,
+    pub excluded_domains: Option<String>,
+    pub field_email: Option<String>,
+    pub field_first_name: Option<String>,
+    pub field_last_name: Option<String>,
+    pub field_title: Option<String>,
+    pub company_field_name: Option<String>,
+    pub company_field_website: Option<String>,
+    pub company_field_industry: Option<String>,
+    pub interval_secs: Option<String>,
+    pub inbound_contact: Option<String>,
+    pub inbound_lead: Option<String>,
+    pub inbound_company: Option<String>,
+    pub inbound_opportunity: Option<String>,
+    pub inbound_opportunity_contact_role: Option<String>,
+    pub inbound_event: Option<String>,
+}
+
+impl SettingsForm {
+    /// The settings the form asks for, or what is wrong with them in words (checked as the JSON
+    /// API checks them, [`SyncSettings::validate`]).
+    pub fn read(&self) -> Result<SyncSettings, String> {
+        let update_only = match self.write_mode.as_deref().unwrap_or("upsert") {
+            "upsert" => false,
+            "update_only" => true,
+            other => return Err(format!("\u{201c}{other}\u{201d} is not a write mode: choose create and update, or update only.")),
+        };
+        let excluded_domains = parse_domains(self.excluded_domains.as_deref().unwrap_or(""))?;
+        let on = |v: &Option<String>| {
+            v.as_deref().is_some_and(|v| !v.is_empty() && v != "false" && v != "off")
+        };
+        let checked = |boxes: &[(&str, &Option<String>)]| -> Vec<String> {
+            boxes.iter().filter(|(_, v)| on(v)).map(|(name, _)| name.to_string()).collect()
+        };
+        let contact_fields = checked(&[
+            ("email", &self.field_email),
+            ("first_name", &self.field_first_name),
+            ("last_name", &self.field_last_name),
+            ("title", &self.field_title),
+        ]);
+        let company_fields = checked(&[
+            ("name", &self.company_field_name),
+            ("website", &self.company_field_website),
+            ("industry", &self.company_field_industry),
+        ]);
+        let interval_secs =
+            match self.interval_secs.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+                None | Some("default") => None,
+                Some(v) => Some(v.parse::<u64>().map_err(|_| {
+                    format!("\u{201c}{v}\u{201d} is not one of the schedules offered.")
+                })?),
+            };
+        let inbound_objects = checked(&[
+            ("company", &self.inbound_company),
+            ("contact", &self.inbound_contact),
+            ("lead", &self.inbound_lead),
+            ("opportunity", &self.inbound_opportunity),
+            ("opportunity_contact_role", &self.inbound_opportunity_contact_role),
+            ("event", &self.inbound_event),
+        ]);
+        let settings = SyncSettings {
+            inbound_objects,
+            interval_secs,
+            write_contacts: on(&self.write_contacts),
+            write_companies: on(&self.write_companies),
+            write_events: on(&self.write_events),
+            update_only,
+            excluded_domains,
+            contact_fields,
+            company_fields,
+        };
+        settings.validate()?;
+        Ok(settings)
     }
 }

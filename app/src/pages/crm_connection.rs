@@ -4,7 +4,9 @@ use crate::api::connection::SaveSyncSettings;
 use crate::components::time::LocalTimeIsland;
 use crate::domain::connection::{ConnectionState, ConnectionView};
 use crate::domain::format_count;
-use crate::domain::settings::{describe_interval, SyncSettings, COMPANY_FIELDS, CONTACT_FIELDS, INTERVAL_CHOICES};
+use crate::domain::settings::{
+    describe_interval, SyncSettings, COMPANY_FIELDS, CONTACT_FIELDS, INTERVAL_CHOICES,
+};
 use crate::domain::ObjectType;
 use crate::domain::RunMessage;
 use leptos::either::{Either, EitherOf4};
@@ -106,7 +108,9 @@ pub fn SettingsCard(settings: SyncSettings, default_interval_secs: u64) -> impl 
         }
     };
     // One checkbox per mappable field: "Job title → Title".
-    let mapping = |fields: &[(&'static str, &'static str, &'static str)], prefix: &'static str, on: &[String]| {
+    let mapping = |fields: &[(&'static str, &'static str, &'static str)],
+                   prefix: &'static str,
+                   on: &[String]| {
         fields
             .iter()
             .map(|(code, label, sf)| {
@@ -208,7 +212,9 @@ fn SettingsForm(children: Children) -> impl IntoView {
     });
     let result = move || {
         if dirty.get() {
-            return Some(EitherOf4::D(view! { <p class="form-status form-status--dirty" data-testid="unsaved">"Unsaved changes"</p> }));
+            return Some(EitherOf4::D(
+                view! { <p class="form-status form-status--dirty" data-testid="unsaved">"Unsaved changes"</p> },
+            ));
         }
         save.value().get().map(|r| match r {
             Ok(Ok(_)) => EitherOf4::A(view! { <p class="form-status form-status--ok" role="status">"Saved. The next run uses these settings."</p> }),

@@ -1,13 +1,15 @@
 //! One run: what happened, why a failed run failed, and every record it touched.
 
-use crate::api::run::{get_run, poll_run, RunDetail, RECORDS_PAGE_SIZE};
+use crate::api::run::{get_run, poll_run, RunDetail, RunPollQuery, RunQuery, RECORDS_PAGE_SIZE};
 use crate::components::badges::{RecordStatusBadge, StatusBadge};
 use crate::components::counts::CountBreakdown;
 use crate::components::layout::{CrmTab, SettingsLayout};
 use crate::components::live::{use_interval_while, POLL_MS};
 use crate::components::time::{client_now_ms, LocalTime, RunDuration};
 use crate::domain::filters::href_with;
-use crate::domain::{format_count, RecordStatus, RecordsQuery, RunMessage, RunRecord, RunStatus, SyncRun};
+use crate::domain::{
+    format_count, RecordStatus, RecordsQuery, RunMessage, RunRecord, RunStatus, SyncRun,
+};
 use crate::pages::sync_activity::{run_href, Notes};
 use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
@@ -20,11 +22,15 @@ pub fn RunPage() -> impl IntoView {
     let query_map = use_query_map();
     let id = Memo::new(move |_| params.with(|p| p.get("id").unwrap_or_default()));
     let query = Memo::new(move |_| {
-        query_map.with(|q| RecordsQuery { status: q.get("status"), after: q.get("after"), before: q.get("before") })
+        query_map.with(|q| RecordsQuery {
+            status: q.get("status"),
+            after: q.get("after"),
+            before: q.get("before"),
+        })
     });
     let detail = Resource::new(
         move || (id.get(), query.get()),
-        |(id, q)| get_run(id, q.status, q.after, q.before),
+        |(id, records)| get_run(RunQuery { id, records }),
     );
     view! {
         <SettingsLayout active=CrmTab::SyncActivity>
@@ -83,7 +89,11 @@ fn RunView(detail: RunDetail, query: RecordsQuery) -> impl IntoView {
     let status_filter = status_filter.status;
 
     let live = Memo::new(move |_| run.with(|r| r.status == RunStatus::InProgress));
-    use_interval_while(live, 1_000, move || async move { now.set(client_now_ms() + skew.get_value()) });
+    use_interval_while(
+        live,
+        1_000,
+        move || async move { now.set(client_now_ms() + skew.get_value()) },
+    );
     let id = detail.run.id.to_string();
     let status_param = query.status.clone();
     use_interval_while(live, POLL_MS, move || {
@@ -95,7 +105,11 @@ fn RunView(detail: RunDetail, query: RecordsQuery) -> impl IntoView {
                 let room = if later.is_none() { RECORDS_PAGE_SIZE - rs.len() as i64 } else { 0 };
                 (rs.last().map(|r| r.seq), room)
             });
-            let Ok(Some(poll)) = poll_run(id, status, last.map(|n| n.to_string()), Some(room.to_string())).await else { return };
+            let after = last.map(|n| n.to_string());
+            let query = RunPollQuery { id, status, after, room: Some(room.to_string()) };
+            let Ok(Some(poll)) = poll_run(query).await else {
+                return;
+            };
             skew.set_value(poll.as_of - client_now_ms());
             if !poll.records.is_empty() {
                 records.update(|rs| rs.extend(poll.records));
@@ -180,18 +194,29 @@ fn RunView(detail: RunDetail, query: RecordsQuery) -> impl IntoView {
 fn progress_text(r: &SyncRun) -> String {
     let done = format_count(r.counts.processed());
     match (r.status, r.expected_total) {
-        (RunStatus::InProgress, Some(total)) => format!("{done} of {} processed", format_count(total)),
+        (RunStatus::InProgress, Some(total)) => {
+            format!("{done} of {} processed", format_count(total))
+        }
         (RunStatus::InProgress, None) => format!("{done} processed so far"),
         _ => format!("{done} processed"),
     }
 }
 
-fn records_href(run: &SyncRun, status: Option<&str>, after: Option<i64>, before: Option<i64>) -> String {
+fn records_href(
+    run: &SyncRun,
+    status: Option<&str>,
+    after: Option<i64>,
+    before: Option<i64>,
+) -> String {
     let after = after.map(|s| s.to_string());
     let before = before.map(|s| s.to_string());
     href_with(
         &run_href(run.id),
-        &[("status", status.filter(|s| *s != "all")), ("after", after.as_deref()), ("before", before.as_deref())],
+        &[
+            ("status", status.filter(|s| *s != "all")),
+            ("after", after.as_deref()),
+            ("before", before.as_deref()),
+        ],
     )
 }
 
@@ -221,7 +246,11 @@ fn RunFailureCallout(message: RunMessage, detail: String) -> impl IntoView {
 
 /// All / Success / Skipped / Failed, with the run's counts beside each.
 #[component]
-fn StatusFilter(run_id: String, current: Option<RecordStatus>, run: RwSignal<SyncRun>) -> impl IntoView {
+fn StatusFilter(
+    run_id: String,
+    current: Option<RecordStatus>,
+    run: RwSignal<SyncRun>,
+) -> impl IntoView {
     let options: [(Option<RecordStatus>, &'static str); 4] = [
         (None, "All"),
         (Some(RecordStatus::Success), "Success"),
@@ -302,7 +331,18 @@ fn RecordTable(records: RwSignal<Vec<RunRecord>>, run: RwSignal<SyncRun>) -> imp
 
 #[component]
 fn RecordRow(record: RunRecord) -> impl IntoView {
-    let RunRecord { seq, status, action, message, detail, salesforce_id, conversion_id, label, external_created_at, external_updated_at } = record;
+    let RunRecord {
+        seq,
+        status,
+        action,
+        message,
+        detail,
+        salesforce_id,
+        conversion_id,
+        label,
+        external_created_at,
+        external_updated_at,
+    } = record;
     // "Ava Müller <ava.muller@vandelay.example>": the name, and the address on a line of its
     // own, so a narrow column breaks neither in the middle of a word.
     let label = label.unwrap_or_else(|| "Unnamed record".to_string());

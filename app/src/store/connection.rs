@@ -4,10 +4,23 @@ use super::{StoreError, WorkspaceId};
 use crate::domain::connection::{ApiUsageView, ConnectionState, ConnectionView};
 use sqlx::SqlitePool;
 
-type Row = (String, Option<String>, Option<i64>, Option<String>, Option<String>, Option<i64>, Option<i64>, Option<i64>, Option<i64>);
+type Row = (
+    String,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+);
 
 /// What the Overview shows. A workspace without a row has never connected.
-pub async fn connection_view(pool: &SqlitePool, ws: &WorkspaceId) -> Result<ConnectionView, StoreError> {
+pub async fn connection_view(
+    pool: &SqlitePool,
+    ws: &WorkspaceId,
+) -> Result<ConnectionView, StoreError> {
     let row: Option<Row> = sqlx::query_as(
         "SELECT state, detail, limit_paused_until, instance_url, username, connected_since, api_used, api_max, api_measured_at \
          FROM sync_connection WHERE workspace_id = ?",
@@ -25,7 +38,17 @@ pub async fn connection_view(pool: &SqlitePool, ws: &WorkspaceId) -> Result<Conn
             limit_paused_until: None,
             api: None,
         },
-        Some((state, detail, limit_paused_until, instance_url, username, connected_since, used, max, at)) => ConnectionView {
+        Some((
+            state,
+            detail,
+            limit_paused_until,
+            instance_url,
+            username,
+            connected_since,
+            used,
+            max,
+            at,
+        )) => ConnectionView {
             state: ConnectionState::parse(&state),
             detail,
             instance_url,
@@ -33,7 +56,9 @@ pub async fn connection_view(pool: &SqlitePool, ws: &WorkspaceId) -> Result<Conn
             connected_since,
             limit_paused_until,
             api: match (used, max, at) {
-                (Some(used), Some(max), Some(measured_at)) => Some(ApiUsageView { used, max, measured_at }),
+                (Some(used), Some(max), Some(measured_at)) => {
+                    Some(ApiUsageView { used, max, measured_at })
+                }
                 _ => None,
             },
         },
@@ -67,7 +92,10 @@ pub async fn save_connected(
 }
 
 /// The refresh token an earlier Connect saved, unless the workspace disconnected since.
-pub async fn saved_refresh_token(pool: &SqlitePool, ws: &WorkspaceId) -> Result<Option<String>, StoreError> {
+pub async fn saved_refresh_token(
+    pool: &SqlitePool,
+    ws: &WorkspaceId,
+) -> Result<Option<String>, StoreError> {
     let token: Option<Option<String>> =
         sqlx::query_scalar("SELECT refresh_token FROM sync_connection WHERE workspace_id = ? AND state != 'disconnected'")
             .bind(ws.as_str())
@@ -77,7 +105,11 @@ pub async fn saved_refresh_token(pool: &SqlitePool, ws: &WorkspaceId) -> Result<
 }
 
 /// Disconnect (or never connected yet): stop syncing and forget the tokens.
-pub async fn save_disconnected(pool: &SqlitePool, ws: &WorkspaceId, now: i64) -> Result<(), StoreError> {
+pub async fn save_disconnected(
+    pool: &SqlitePool,
+    ws: &WorkspaceId,
+    now: i64,
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO sync_connection (workspace_id, state, updated_at) VALUES (?2, 'disconnected', ?1) \
          ON CONFLICT (workspace_id) DO UPDATE SET state = 'disconnected', detail = NULL, refresh_token = NULL, updated_at = ?1",
@@ -90,7 +122,13 @@ pub async fn save_disconnected(pool: &SqlitePool, ws: &WorkspaceId, now: i64) ->
 }
 
 /// The last API usage measured (from `Sforce-Limit-Info` or `/limits`).
-pub async fn record_api_usage(pool: &SqlitePool, ws: &WorkspaceId, used: i64, max: i64, now: i64) -> Result<(), StoreError> {
+pub async fn record_api_usage(
+    pool: &SqlitePool,
+    ws: &WorkspaceId,
+    used: i64,
+    max: i64,
+    now: i64,
+) -> Result<(), StoreError> {
     sqlx::query("UPDATE sync_connection SET api_used = ?, api_max = ?, api_measured_at = ? WHERE workspace_id = ?")
         .bind(used)
         .bind(max)

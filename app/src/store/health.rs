@@ -68,9 +68,10 @@ pub fn storage_failure(e: &StoreError) -> Option<StorageFailure> {
             }
         }
         StoreError::Io(_) => Some(StorageFailure::WriteFailed),
-        StoreError::PoolTimedOut | StoreError::WorkerCrashed | StoreError::BeginFailed | StoreError::InvalidSavePointStatement => {
-            Some(StorageFailure::Unavailable)
-        }
+        StoreError::PoolTimedOut
+        | StoreError::WorkerCrashed
+        | StoreError::BeginFailed
+        | StoreError::InvalidSavePointStatement => Some(StorageFailure::Unavailable),
         _ => None,
     }
 }
@@ -141,7 +142,11 @@ impl StorageHealth {
 /// Whether the pool may keep `conn` as it comes back: not when its transaction state is off (a
 /// transaction SQLite rolled back on a write error leaves sqlx counting one still open, so every
 /// later `BEGIN` on it fails), nor when it was opened before a storage failure ended.
-pub(super) async fn fit_to_keep(conn: &mut SqliteConnection, age: Duration, health: &StorageHealth) -> Result<bool, StoreError> {
+pub(super) async fn fit_to_keep(
+    conn: &mut SqliteConnection,
+    age: Duration,
+    health: &StorageHealth,
+) -> Result<bool, StoreError> {
     // A transaction dropped with the connection queued its rollback: let it run first.
     conn.ping().await?;
     Ok(fit_to_hand_out(conn, age, health))
@@ -149,7 +154,11 @@ pub(super) async fn fit_to_keep(conn: &mut SqliteConnection, age: Duration, heal
 
 /// Whether the pool may hand out an idle `conn` (checked on the way back in already, so only
 /// what may have changed since: a storage failure that ended meanwhile).
-pub(super) fn fit_to_hand_out(conn: &SqliteConnection, age: Duration, health: &StorageHealth) -> bool {
+pub(super) fn fit_to_hand_out(
+    conn: &SqliteConnection,
+    age: Duration,
+    health: &StorageHealth,
+) -> bool {
     !conn.is_in_transaction() && !health.outlived_a_failure(age)
 }
 
@@ -222,7 +231,10 @@ mod tests {
         ] {
             assert_eq!(storage_failure(&db_error(code)), kind, "code {code}");
         }
-        assert_eq!(storage_failure(&StoreError::InvalidSavePointStatement), Some(StorageFailure::Unavailable));
+        assert_eq!(
+            storage_failure(&StoreError::InvalidSavePointStatement),
+            Some(StorageFailure::Unavailable)
+        );
         assert_eq!(storage_failure(&StoreError::RowNotFound), None);
     }
 
@@ -234,11 +246,20 @@ mod tests {
         assert_eq!(h.report(&db_error("13"), 5), Some(StorageFailure::DiskFull));
         assert_eq!(h.report(&db_error("8"), 9), Some(StorageFailure::ReadOnly));
         let p = h.problem().expect("reported");
-        assert_eq!((p.failure, p.since_ms, p.database.as_str()), (StorageFailure::ReadOnly, 5, "data/x.db"));
-        assert!(!h.outlived_a_failure(Duration::from_secs(3600)), "nothing to recycle before a recovery");
+        assert_eq!(
+            (p.failure, p.since_ms, p.database.as_str()),
+            (StorageFailure::ReadOnly, 5, "data/x.db")
+        );
+        assert!(
+            !h.outlived_a_failure(Duration::from_secs(3600)),
+            "nothing to recycle before a recovery"
+        );
         h.recovered();
         assert!(h.problem().is_none());
-        assert!(h.outlived_a_failure(Duration::from_secs(3600)), "connections from before the recovery go");
+        assert!(
+            h.outlived_a_failure(Duration::from_secs(3600)),
+            "connections from before the recovery go"
+        );
         assert!(!h.outlived_a_failure(Duration::ZERO), "one opened since stays");
         h.report(&db_error("11"), 20);
         h.report(&db_error("13"), 21);

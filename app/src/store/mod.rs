@@ -5,20 +5,26 @@
 mod connection;
 pub mod health;
 mod records;
+mod run_health;
 mod runs;
 mod settings;
 
-pub use connection::{connection_view, record_api_usage, save_connected, save_disconnected, saved_refresh_token};
-pub use settings::{load_settings, save_settings};
-pub use records::{append_records, append_records_in, list_records, poll_records, NewRecord, RecordsPage};
-pub use runs::{
-    begin_run, begin_run_listed_at, fail_abandoned_runs, fail_interrupted_runs, fail_run, finish_run, get_run, health,
-    list_runs,
-    poll_runs, workspace_has_runs, NewRun, RunsPage, WatchedRun, PAGE_SIZE,
+pub use connection::{
+    connection_view, record_api_usage, save_connected, save_disconnected, saved_refresh_token,
 };
+pub use records::{
+    append_records, append_records_in, list_records, poll_records, NewRecord, RecordsPage,
+};
+pub use run_health::health;
+pub use runs::{
+    begin_run, begin_run_listed_at, fail_abandoned_runs, fail_interrupted_runs, fail_run,
+    finish_run, get_run, list_runs, poll_runs, workspace_has_runs, NewRun, RunsPage, WatchedRun,
+    PAGE_SIZE,
+};
+pub use settings::{load_settings, save_settings};
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use crate::domain::health::StorageFailure;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Connection, SqliteConnection, SqlitePool};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -49,9 +55,10 @@ pub async fn open(path: &Path) -> Result<SqlitePool, OpenError> {
 pub async fn open_with(path: &Path, storage: &StorageHealth) -> Result<SqlitePool, OpenError> {
     if let Some(dir) = path.parent() {
         if !dir.as_os_str().is_empty() {
-            tokio::fs::create_dir_all(dir)
-                .await
-                .map_err(|e| OpenError::Folder { path: path.to_path_buf(), reason: e.to_string() })?;
+            tokio::fs::create_dir_all(dir).await.map_err(|e| OpenError::Folder {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            })?;
         }
     }
     let options = SqliteConnectOptions::new()
@@ -93,7 +100,9 @@ pub async fn open_with(path: &Path, storage: &StorageHealth) -> Result<SqlitePoo
         CheckError::Damaged(finding) => OpenError::Damaged { path: path.to_path_buf(), finding },
         CheckError::Store(e) => OpenError::from_store(path, e),
     })?;
-    migrate(&pool).await.map_err(|e| OpenError::Migrate { path: path.to_path_buf(), reason: reason(&e) })?;
+    migrate(&pool)
+        .await
+        .map_err(|e| OpenError::Migrate { path: path.to_path_buf(), reason: reason(&e) })?;
     Ok(pool)
 }
 
@@ -121,10 +130,14 @@ impl OpenError {
         let reason = reason(&e);
         match storage_failure(&e) {
             Some(StorageFailure::Damaged) => match &e {
-                StoreError::Database(d) if d.code().as_deref() == Some("26") => OpenError::NotADatabase { path, reason },
+                StoreError::Database(d) if d.code().as_deref() == Some("26") => {
+                    OpenError::NotADatabase { path, reason }
+                }
                 _ => OpenError::Damaged { path, finding: reason },
             },
-            Some(StorageFailure::ReadOnly | StorageFailure::DiskFull) => OpenError::ReadOnly { path, reason },
+            Some(StorageFailure::ReadOnly | StorageFailure::DiskFull) => {
+                OpenError::ReadOnly { path, reason }
+            }
             _ => OpenError::Open { path, reason },
         }
     }
@@ -154,10 +167,13 @@ enum CheckError {
 /// against their tables, which `integrity_check` adds at many times the cost). A file with pages
 /// overwritten would otherwise open fine, answer most reads and fail every write.
 async fn quick_check(pool: &SqlitePool) -> Result<(), CheckError> {
-    let findings: Vec<(String,)> = sqlx::query_as("PRAGMA quick_check(5)").fetch_all(pool).await.map_err(|e| match storage_failure(&e) {
-        Some(StorageFailure::Damaged) => CheckError::Damaged(reason(&e)),
-        _ => CheckError::Store(e),
-    })?;
+    let findings: Vec<(String,)> = sqlx::query_as("PRAGMA quick_check(5)")
+        .fetch_all(pool)
+        .await
+        .map_err(|e| match storage_failure(&e) {
+            Some(StorageFailure::Damaged) => CheckError::Damaged(reason(&e)),
+            _ => CheckError::Store(e),
+        })?;
     match findings.first() {
         Some((first,)) if first == "ok" => Ok(()),
         Some((first,)) => Err(CheckError::Damaged(first.chars().take(200).collect())),
@@ -191,7 +207,8 @@ pub struct WalState {
 /// run in the background, it keeps that work off the writer, whose own automatic checkpoint
 /// only starts past ~160 MB of WAL.
 pub async fn checkpoint_wal(pool: &SqlitePool) -> Result<WalState, StoreError> {
-    let (_busy, frames, checkpointed): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(pool).await?;
+    let (_busy, frames, checkpointed): (i64, i64, i64) =
+        sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(pool).await?;
     Ok(WalState { frames, checkpointed })
 }
 
@@ -202,7 +219,9 @@ pub async fn checkpoint_wal(pool: &SqlitePool) -> Result<WalState, StoreError> {
 pub async fn truncate_wal(pool: &SqlitePool) -> Result<bool, StoreError> {
     let options = pool.connect_options().as_ref().clone().busy_timeout(Duration::from_millis(200));
     let mut conn = SqliteConnection::connect_with(&options).await?;
-    let done = sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(&mut conn).await;
+    let done = sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(TRUNCATE)")
+        .fetch_one(&mut conn)
+        .await;
     let _ = conn.close().await;
     Ok(done?.0 == 0)
 }
@@ -234,7 +253,12 @@ pub async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
 }
 
 /// Creates the workspace if it does not exist yet.
-pub async fn ensure_workspace(pool: &SqlitePool, id: &WorkspaceId, name: &str, now_ms: i64) -> Result<(), StoreError> {
+pub async fn ensure_workspace(
+    pool: &SqlitePool,
+    id: &WorkspaceId,
+    name: &str,
+    now_ms: i64,
+) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO workspaces (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING")
         .bind(id.as_str())
         .bind(name)

@@ -1,7 +1,9 @@
 //! Run records: appended by the engine in chunks, read by the run page in keyset pages.
 
 use super::{StoreError, WorkspaceId};
-use crate::domain::{Counts, RecordAction, RecordFilter, RecordMessage, RecordStatus, RunId, RunRecord};
+use crate::domain::{
+    Counts, RecordAction, RecordFilter, RecordMessage, RecordStatus, RunId, RunRecord,
+};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 
 /// Rows per INSERT statement: 11 parameters each stays far below SQLite's parameter limit, and
@@ -57,7 +59,9 @@ pub async fn append_records_in(
             .await?
             .ok_or(StoreError::RowNotFound)?;
     if status != "in_progress" {
-        return Err(StoreError::Protocol(format!("run {run} is {status}; records can only be added while in progress")));
+        return Err(StoreError::Protocol(format!(
+            "run {run} is {status}; records can only be added while in progress"
+        )));
     }
     let mut delta = Counts::default();
     // How many records of this append carry each message, for the list's message filter.
@@ -148,7 +152,9 @@ struct RecordRow {
 impl TryFrom<RecordRow> for RunRecord {
     type Error = StoreError;
     fn try_from(r: RecordRow) -> Result<Self, StoreError> {
-        let bad = |what: &str, v: &str| StoreError::Decode(format!("unknown {what} {v:?} in run_records").into());
+        let bad = |what: &str, v: &str| {
+            StoreError::Decode(format!("unknown {what} {v:?} in run_records").into())
+        };
         Ok(RunRecord {
             seq: r.seq,
             status: RecordStatus::parse(&r.status).ok_or_else(|| bad("status", &r.status))?,
@@ -167,7 +173,8 @@ impl TryFrom<RecordRow> for RunRecord {
     }
 }
 
-const RECORD_COLUMNS: &str = "seq, status, action, message_code, detail, salesforce_id, conversion_id, \
+const RECORD_COLUMNS: &str =
+    "seq, status, action, message_code, detail, salesforce_id, conversion_id, \
     label, external_created_at, external_updated_at";
 
 /// One page of a run's records in order, with the cursors of its neighbours.
@@ -180,7 +187,11 @@ pub struct RecordsPage {
     pub later: Option<i64>,
 }
 
-fn select_records(run: RunId, status: Option<RecordStatus>, columns: &str) -> QueryBuilder<'static, Sqlite> {
+fn select_records(
+    run: RunId,
+    status: Option<RecordStatus>,
+    columns: &str,
+) -> QueryBuilder<'static, Sqlite> {
     let mut qb = QueryBuilder::new(format!("SELECT {columns} FROM run_records WHERE run_id = "));
     qb.push_bind(run.0);
     if let Some(s) = status {
@@ -189,7 +200,13 @@ fn select_records(run: RunId, status: Option<RecordStatus>, columns: &str) -> Qu
     qb
 }
 
-async fn exists_beyond(pool: &SqlitePool, run: RunId, status: Option<RecordStatus>, seq: i64, later: bool) -> Result<bool, StoreError> {
+async fn exists_beyond(
+    pool: &SqlitePool,
+    run: RunId,
+    status: Option<RecordStatus>,
+    seq: i64,
+    later: bool,
+) -> Result<bool, StoreError> {
     let mut qb = select_records(run, status, "1");
     qb.push(if later { " AND seq > " } else { " AND seq < " }).push_bind(seq).push(" LIMIT 1");
     Ok(qb.build().fetch_optional(pool).await?.is_some())
@@ -197,7 +214,11 @@ async fn exists_beyond(pool: &SqlitePool, run: RunId, status: Option<RecordStatu
 
 /// Whether `run` is one of the workspace's: records are reached only through their run, and a run
 /// of another workspace reads as empty.
-async fn run_in_workspace(pool: &SqlitePool, ws: &WorkspaceId, run: RunId) -> Result<bool, StoreError> {
+async fn run_in_workspace(
+    pool: &SqlitePool,
+    ws: &WorkspaceId,
+    run: RunId,
+) -> Result<bool, StoreError> {
     let row = sqlx::query("SELECT 1 FROM sync_runs WHERE workspace_id = ? AND id = ?")
         .bind(ws.as_str())
         .bind(run.0)
@@ -227,7 +248,8 @@ pub async fn list_records(
     qb.push(if descending { " ORDER BY seq DESC" } else { " ORDER BY seq ASC" });
     qb.push(" LIMIT ").push_bind(limit);
     let rows: Vec<RecordRow> = qb.build_query_as().fetch_all(pool).await?;
-    let mut records: Vec<RunRecord> = rows.into_iter().map(RunRecord::try_from).collect::<Result<_, _>>()?;
+    let mut records: Vec<RunRecord> =
+        rows.into_iter().map(RunRecord::try_from).collect::<Result<_, _>>()?;
     if descending {
         records.reverse();
     }

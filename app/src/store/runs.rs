@@ -5,7 +5,6 @@ use crate::domain::{
     Counts, Direction, ObjectType, RunFailure, RunFilters, RunId, RunMessage, RunStatus, SyncRun,
     Trigger,
 };
-use crate::domain::health::{FailureGroup, HourBucket, SyncHealth};
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 use uuid::Uuid;
 
@@ -15,11 +14,11 @@ pub const PAGE_SIZE: i64 = crate::domain::RUNS_PAGE_SIZE;
 const MAX_WATCHED: usize = 100;
 
 /// A run's columns, of `sync_runs r` (qualified: `run_messages` has a direction and object type too).
-const RUN_COLUMNS: &str = "r.id, r.direction, r.object_type, r.trigger, r.status, r.started_at, r.finished_at, \
+pub(super) const RUN_COLUMNS: &str = "r.id, r.direction, r.object_type, r.trigger, r.status, r.started_at, r.finished_at, \
     r.expected_total, r.created, r.updated, r.deleted, r.skipped, r.failed, r.failure_code, r.failure_detail";
 
 #[derive(sqlx::FromRow)]
-struct RunRow {
+pub(super) struct RunRow {
     id: Uuid,
     direction: String,
     object_type: String,
@@ -53,7 +52,8 @@ impl TryFrom<RunRow> for SyncRun {
         };
         Ok(SyncRun {
             id: RunId(r.id),
-            direction: Direction::parse(&r.direction).ok_or_else(|| decode_err("direction", &r.direction))?,
+            direction: Direction::parse(&r.direction)
+                .ok_or_else(|| decode_err("direction", &r.direction))?,
             object_type: ObjectType::parse(&r.object_type)
                 .ok_or_else(|| decode_err("object type", &r.object_type))?,
             trigger: Trigger::parse(&r.trigger).ok_or_else(|| decode_err("trigger", &r.trigger))?,
@@ -88,7 +88,11 @@ pub struct NewRun {
 }
 
 /// Starts a run (status in progress, all counts zero).
-pub async fn begin_run(pool: &SqlitePool, ws: &WorkspaceId, run: &NewRun) -> Result<RunId, StoreError> {
+pub async fn begin_run(
+    pool: &SqlitePool,
+    ws: &WorkspaceId,
+    run: &NewRun,
+) -> Result<RunId, StoreError> {
     begin_run_listed_at(pool, ws, run, run.started_at).await
 }
 
@@ -97,7 +101,12 @@ pub async fn begin_run(pool: &SqlitePool, ws: &WorkspaceId, run: &NewRun) -> Res
 /// (`run.started_at`) is when the work began; its id is taken at `listed_at` (now), so the list,
 /// ordered by id, receives it after every run already listed, and a live page that asks for runs
 /// newer than its newest still gets it.
-pub async fn begin_run_listed_at(pool: &SqlitePool, ws: &WorkspaceId, run: &NewRun, listed_at: i64) -> Result<RunId, StoreError> {
+pub async fn begin_run_listed_at(
+    pool: &SqlitePool,
+    ws: &WorkspaceId,
+    run: &NewRun,
+    listed_at: i64,
+) -> Result<RunId, StoreError> {
     let id = RunId::new_at(listed_at.max(run.started_at));
     sqlx::query(
         "INSERT INTO sync_runs (id, workspace_id, direction, object_type, trigger, status, started_at, expected_total) \
@@ -116,7 +125,12 @@ pub async fn begin_run_listed_at(pool: &SqlitePool, ws: &WorkspaceId, run: &NewR
 }
 
 /// Marks a run completed. Returns false if it was not in progress (already finished or failed).
-pub async fn finish_run(pool: &SqlitePool, ws: &WorkspaceId, id: RunId, finished_at: i64) -> Result<bool, StoreError> {
+pub async fn finish_run(
+    pool: &SqlitePool,
+    ws: &WorkspaceId,
+    id: RunId,
+    finished_at: i64,
+) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE sync_runs SET status = 'completed', finished_at = ? \
          WHERE workspace_id = ? AND id = ? AND status = 'in_progress'",
@@ -154,7 +168,11 @@ pub async fn fail_run(
 /// At start-up: the workspace's runs a previous process left in progress can never finish; they
 /// fail, each saying what it had saved: a batch commits as it goes, so those records stay (and
 /// stay counted), and only the rest is done again by whoever owns the work.
-pub async fn fail_interrupted_runs(pool: &SqlitePool, ws: &WorkspaceId, now_ms: i64) -> Result<u64, StoreError> {
+pub async fn fail_interrupted_runs(
+    pool: &SqlitePool,
+    ws: &WorkspaceId,
+    now_ms: i64,
+) -> Result<u64, StoreError> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let left: Vec<(Uuid, String, i64, Option<i64>)> = sqlx::query_as(
         "SELECT id, direction, created + updated + deleted + skipped + failed, expected_total FROM sync_runs \
@@ -164,7 +182,8 @@ pub async fn fail_interrupted_runs(pool: &SqlitePool, ws: &WorkspaceId, now_ms: 
     .fetch_all(&mut *tx)
     .await?;
     for (id, direction, saved, expected) in &left {
-        let direction = Direction::parse(direction).ok_or_else(|| decode_err("direction", direction))?;
+        let direction =
+            Direction::parse(direction).ok_or_else(|| decode_err("direction", direction))?;
         let detail = crate::domain::interrupted::interrupted_detail(direction, *saved, *expected);
         sqlx::query(
             "UPDATE sync_runs SET status = 'failed', finished_at = ?, failure_code = ?, failure_detail = ? \
@@ -212,9 +231,14 @@ pub async fn fail_abandoned_runs(
     Ok(failed)
 }
 
-pub async fn get_run(pool: &SqlitePool, ws: &WorkspaceId, id: RunId) -> Result<Option<SyncRun>, StoreError> {
+pub async fn get_run(
+    pool: &SqlitePool,
+    ws: &WorkspaceId,
+    id: RunId,
+) -> Result<Option<SyncRun>, StoreError> {
     let sql = format!("SELECT {RUN_COLUMNS} FROM sync_runs r WHERE workspace_id = ? AND id = ?");
-    let row: Option<RunRow> = sqlx::query_as(&sql).bind(ws.as_str()).bind(id.0).fetch_optional(pool).await?;
+    let row: Option<RunRow> =
+        sqlx::query_as(&sql).bind(ws.as_str()).bind(id.0).fetch_optional(pool).await?;
     row.map(SyncRun::try_from).transpose()
 }
 
@@ -242,7 +266,11 @@ fn driver(f: &RunFilters) -> Driver {
 
 /// The column a filtered query orders and pages by.
 fn id_col(f: &RunFilters) -> &'static str {
-    if driver(f) == Driver::Message { "m.run_id" } else { "r.id" }
+    if driver(f) == Driver::Message {
+        "m.run_id"
+    } else {
+        "r.id"
+    }
 }
 
 /// `SELECT … FROM` the runs matching `f` (never the cursor).
@@ -261,7 +289,8 @@ fn filtered<'a>(select: &str, ws: &'a WorkspaceId, f: &RunFilters) -> QueryBuild
                 .push_bind(ws.as_str());
         }
         Driver::Status => {
-            qb.push(" FROM sync_runs r INDEXED BY sync_runs_by_status WHERE r.workspace_id = ").push_bind(ws.as_str());
+            qb.push(" FROM sync_runs r INDEXED BY sync_runs_by_status WHERE r.workspace_id = ")
+                .push_bind(ws.as_str());
             if let Some(m) = f.message {
                 qb.push(" AND EXISTS (SELECT 1 FROM run_messages m WHERE m.workspace_id = r.workspace_id AND m.code = ")
                     .push_bind(m.code())
@@ -294,10 +323,18 @@ fn filtered<'a>(select: &str, ws: &'a WorkspaceId, f: &RunFilters) -> QueryBuild
 }
 
 /// Whether any run matching `f` lies beyond `run` (older when `older`, else newer).
-async fn exists_beyond(pool: &SqlitePool, ws: &WorkspaceId, f: &RunFilters, run: RunId, older: bool) -> Result<bool, StoreError> {
+async fn exists_beyond(
+    pool: &SqlitePool,
+    ws: &WorkspaceId,
+    f: &RunFilters,
+    run: RunId,
+    older: bool,
+) -> Result<bool, StoreError> {
     let mut qb = filtered("SELECT 1", ws, f);
     let id = id_col(f);
-    qb.push(format!(" AND {id} {} ", if older { "<" } else { ">" })).push_bind(run.0).push(" LIMIT 1");
+    qb.push(format!(" AND {id} {} ", if older { "<" } else { ">" }))
+        .push_bind(run.0)
+        .push(" LIMIT 1");
     Ok(qb.build().fetch_optional(pool).await?.is_some())
 }
 
@@ -313,7 +350,12 @@ pub struct RunsPage {
 
 /// A page of runs by keyset: `before` / `after` in `f` position it; the cost does not depend on
 /// how deep the page is.
-pub async fn list_runs(pool: &SqlitePool, ws: &WorkspaceId, f: &RunFilters, limit: i64) -> Result<RunsPage, StoreError> {
+pub async fn list_runs(
+    pool: &SqlitePool,
+    ws: &WorkspaceId,
+    f: &RunFilters,
+    limit: i64,
+) -> Result<RunsPage, StoreError> {
     let mut qb = filtered(&format!("SELECT {RUN_COLUMNS}"), ws, f);
     let id = id_col(f);
     let ascending = f.after.is_some() && f.before.is_none();
@@ -350,7 +392,9 @@ impl WatchedRun {
     /// Still in progress with the same records: the page already shows it exactly. Counts only
     /// grow, and any other change (status, finish time, failure) takes the run out of progress.
     fn unchanged(&self, run: &SyncRun) -> bool {
-        run.id == self.id && run.status == RunStatus::InProgress && self.processed == Some(run.counts.processed())
+        run.id == self.id
+            && run.status == RunStatus::InProgress
+            && self.processed == Some(run.counts.processed())
     }
 
     /// `<run id>` or `<run id>~<records shown>`, as a poll's `watch` list carries it.
@@ -382,9 +426,16 @@ pub async fn poll_runs(
         qb.push(format!(" ORDER BY {id} DESC LIMIT ")).push_bind(PAGE_SIZE);
         out = into_runs(qb.build_query_as().fetch_all(pool).await?)?;
     }
-    let watch: Vec<WatchedRun> = watch.iter().copied().filter(|w| !out.iter().any(|r| r.id == w.id)).take(MAX_WATCHED).collect();
+    let watch: Vec<WatchedRun> = watch
+        .iter()
+        .copied()
+        .filter(|w| !out.iter().any(|r| r.id == w.id))
+        .take(MAX_WATCHED)
+        .collect();
     if !watch.is_empty() {
-        let mut qb = QueryBuilder::new(format!("SELECT {RUN_COLUMNS} FROM sync_runs r WHERE workspace_id = "));
+        let mut qb = QueryBuilder::new(format!(
+            "SELECT {RUN_COLUMNS} FROM sync_runs r WHERE workspace_id = "
+        ));
         qb.push_bind(ws.as_str()).push(" AND id IN (");
         let mut sep = qb.separated(", ");
         for w in &watch {
@@ -404,113 +455,4 @@ pub async fn workspace_has_runs(pool: &SqlitePool, ws: &WorkspaceId) -> Result<b
         .fetch_optional(pool)
         .await?;
     Ok(row.is_some())
-}
-
-/// A message group: code, records, runs, newest run, directions (count, one of them), object
-/// types (count, one of them).
-type GroupRow = (String, i64, i64, Uuid, i64, String, i64, String);
-
-/// The Recent sync health card: runs started since `since_ms`; `now_ms` ends the chart.
-pub async fn health(pool: &SqlitePool, ws: &WorkspaceId, since_ms: i64, now_ms: i64) -> Result<SyncHealth, StoreError> {
-    let since = RunId::lower_bound(since_ms).0;
-    let (completed, failed, in_progress, created, updated, deleted, skipped, rec_failed): (i64, i64, i64, i64, i64, i64, i64, i64) =
-        sqlx::query_as(
-            "SELECT COALESCE(SUM(status = 'completed'), 0), COALESCE(SUM(status = 'failed'), 0), \
-                    COALESCE(SUM(status = 'in_progress'), 0), COALESCE(SUM(created), 0), COALESCE(SUM(updated), 0), \
-                    COALESCE(SUM(deleted), 0), COALESCE(SUM(skipped), 0), COALESCE(SUM(failed), 0) \
-             FROM sync_runs WHERE workspace_id = ? AND id >= ?",
-        )
-        .bind(ws.as_str())
-        .bind(since)
-        .fetch_one(pool)
-        .await?;
-    let mut last = Vec::new();
-    for d in [Direction::Inbound, Direction::Outbound] {
-        let sql = format!(
-            "SELECT {RUN_COLUMNS} FROM sync_runs r WHERE workspace_id = ? AND direction = ? ORDER BY id DESC LIMIT 1"
-        );
-        let row: Option<RunRow> = sqlx::query_as(&sql).bind(ws.as_str()).bind(d.as_str()).fetch_optional(pool).await?;
-        last.push(row.map(SyncRun::try_from).transpose()?);
-    }
-    // From the message index, not the records: a window holding a backfill of 50,000 records
-    // costs what any other does. Its rows with records (not a whole-run failure's) are the
-    // skipped and failed records by message; the direction and object type come along when a
-    // message is specific to one of them, so its link can narrow the activity to them.
-    let groups: Vec<GroupRow> = sqlx::query_as(
-        "SELECT code, SUM(records), COUNT(*), MAX(run_id), \
-                COUNT(DISTINCT direction), MIN(direction), COUNT(DISTINCT object_type), MIN(object_type) \
-         FROM run_messages WHERE workspace_id = ? AND run_id >= ? AND records > 0 \
-         GROUP BY code ORDER BY SUM(records) DESC",
-    )
-    .bind(ws.as_str())
-    .bind(since)
-    .fetch_all(pool)
-    .await?;
-    let run_failures: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT failure_code, COUNT(*) FROM sync_runs WHERE workspace_id = ? AND id >= ? \
-         AND status = 'failed' GROUP BY failure_code ORDER BY COUNT(*) DESC",
-    )
-    .bind(ws.as_str())
-    .bind(since)
-    .fetch_all(pool)
-    .await?;
-    let hours: Vec<(i64, i64, i64, i64, i64)> = sqlx::query_as(
-        "SELECT started_at / 3600000 * 3600000 AS hour, SUM(created + updated + deleted), SUM(skipped), SUM(failed), \
-                SUM(status = 'failed') FROM sync_runs WHERE workspace_id = ? AND id >= ? GROUP BY hour ORDER BY hour",
-    )
-    .bind(ws.as_str())
-    .bind(since)
-    .fetch_all(pool)
-    .await?;
-    let mut last = last.into_iter();
-    Ok(SyncHealth {
-        hourly: hourly_buckets(now_ms, &hours),
-        since_ms,
-        runs_completed: completed,
-        runs_failed: failed,
-        runs_in_progress: in_progress,
-        records_synced: created + updated + deleted,
-        records_skipped: skipped,
-        records_failed: rec_failed,
-        last_inbound: last.next().flatten(),
-        last_outbound: last.next().flatten(),
-        record_messages: groups
-            .into_iter()
-            .filter_map(|(code, records, runs, latest, directions, direction, objects, object)| {
-                crate::domain::RecordMessage::from_code(&code).map(|message| FailureGroup {
-                    message,
-                    records,
-                    runs,
-                    latest_run: RunId(latest),
-                    direction: if directions == 1 { Direction::parse(&direction) } else { None },
-                    object: if objects == 1 { crate::domain::ObjectType::parse(&object) } else { None },
-                })
-            })
-            .collect(),
-        run_failures: run_failures
-            .into_iter()
-            .filter_map(|(code, runs)| RunMessage::from_code(&code).map(|m| (m, runs)))
-            .collect(),
-        storage: None,
-    })
-}
-
-/// The chart's 24 hours, the last one holding `now_ms`, zeros where nothing ran. The window
-/// starts part-way through the hour before the first bar: its runs count in the first bar, so
-/// the bars add up to the card's numbers.
-pub(crate) fn hourly_buckets(now_ms: i64, rows: &[(i64, i64, i64, i64, i64)]) -> Vec<HourBucket> {
-    const HOUR: i64 = 3_600_000;
-    let first = now_ms.div_euclid(HOUR) * HOUR - 23 * HOUR;
-    let mut out: Vec<HourBucket> = (0..24)
-        .map(|i| HourBucket { hour_ms: first + i * HOUR, synced: 0, skipped: 0, failed: 0, failed_runs: 0 })
-        .collect();
-    for &(hour, synced, skipped, failed, failed_runs) in rows {
-        let i = usize::try_from((hour - first).div_euclid(HOUR)).unwrap_or(0).min(23);
-        let b = &mut out[i];
-        b.synced += synced;
-        b.skipped += skipped;
-        b.failed += failed;
-        b.failed_runs += failed_runs;
-    }
-    out
 }

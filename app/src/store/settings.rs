@@ -7,7 +7,10 @@ use sqlx::SqlitePool;
 /// The columns in the order `load_settings` selects them.
 type Row = (i64, i64, i64, String, String, String, String, Option<i64>, String);
 
-pub async fn load_settings(pool: &SqlitePool, ws: &WorkspaceId) -> Result<SyncSettings, StoreError> {
+pub async fn load_settings(
+    pool: &SqlitePool,
+    ws: &WorkspaceId,
+) -> Result<SyncSettings, StoreError> {
     let row: Option<Row> = sqlx::query_as(
         "SELECT write_contacts, write_companies, write_events, inbound_write_mode, excluded_domains, contact_fields, \
          inbound_objects, interval_secs, company_fields FROM sync_settings WHERE workspace_id = ?",
@@ -15,8 +18,12 @@ pub async fn load_settings(pool: &SqlitePool, ws: &WorkspaceId) -> Result<SyncSe
     .bind(ws.as_str())
     .fetch_optional(pool)
     .await?;
-    let Some((wc, wco, we, mode, domains, fields, objects, interval, company_fields)) = row else { return Ok(SyncSettings::default()) };
-    let list = |s: &str| serde_json::from_str::<Vec<String>>(s).map_err(|e| StoreError::Decode(Box::new(e)));
+    let Some((wc, wco, we, mode, domains, fields, objects, interval, company_fields)) = row else {
+        return Ok(SyncSettings::default());
+    };
+    let list = |s: &str| {
+        serde_json::from_str::<Vec<String>>(s).map_err(|e| StoreError::Decode(Box::new(e)))
+    };
     Ok(SyncSettings {
         write_contacts: wc != 0,
         write_companies: wco != 0,
@@ -30,8 +37,13 @@ pub async fn load_settings(pool: &SqlitePool, ws: &WorkspaceId) -> Result<SyncSe
     })
 }
 
-pub async fn save_settings(pool: &SqlitePool, ws: &WorkspaceId, s: &SyncSettings) -> Result<(), StoreError> {
-    let json = |v: &Vec<String>| serde_json::to_string(v).map_err(|e| StoreError::Decode(Box::new(e)));
+pub async fn save_settings(
+    pool: &SqlitePool,
+    ws: &WorkspaceId,
+    s: &SyncSettings,
+) -> Result<(), StoreError> {
+    let json =
+        |v: &Vec<String>| serde_json::to_string(v).map_err(|e| StoreError::Decode(Box::new(e)));
     sqlx::query(
         "INSERT INTO sync_settings (workspace_id, write_contacts, write_companies, write_events, inbound_write_mode, \
          excluded_domains, contact_fields, inbound_objects, interval_secs, company_fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \

@@ -38,9 +38,18 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     /// Starts `binary` on `127.0.0.1:port` with `args`, and waits until it answers `/api/runs`.
-    pub async fn start(binary: &Path, site_root: &Path, port: u16, args: &[String]) -> Result<Self, BenchError> {
+    pub async fn start(
+        binary: &Path,
+        site_root: &Path,
+        port: u16,
+        args: &[String],
+    ) -> Result<Self, BenchError> {
         if !binary.exists() {
-            return Err(format!("{} not found: build it first (cargo leptos build --release)", binary.display()).into());
+            return Err(format!(
+                "{} not found: build it first (cargo leptos build --release)",
+                binary.display()
+            )
+            .into());
         }
         let started = Instant::now();
         let child = Command::new(binary)
@@ -120,7 +129,9 @@ pub fn sample(pid: u32) -> Result<ProcSample, BenchError> {
     let rest = stat.rsplit_once(')').map(|(_, r)| r).ok_or("malformed /proc stat")?;
     let fields: Vec<&str> = rest.split_whitespace().collect();
     // utime and stime are fields 14 and 15 of stat, i.e. 11 and 12 after the command name.
-    let tick = |i: usize| -> Result<u64, BenchError> { Ok(fields.get(i).ok_or("short /proc stat")?.parse()?) };
+    let tick = |i: usize| -> Result<u64, BenchError> {
+        Ok(fields.get(i).ok_or("short /proc stat")?.parse()?)
+    };
     let cpu_ticks = tick(11)? + tick(12)?;
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     let kb = |key: &str| -> u64 {

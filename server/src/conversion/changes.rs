@@ -1,7 +1,7 @@
 //! Changes made in Conversion. Each one writes the record and its outbox row in the same
 //! transaction, so a change is never saved without being queued for Salesforce (or the reverse).
 
-use crate::sync::mapping::valid_email;
+use app::domain::email::valid_email;
 use app::domain::ObjectType;
 use app::store::{StoreError, WorkspaceId};
 use serde::{Deserialize, Serialize};
@@ -95,7 +95,11 @@ async fn queue(
     Ok(())
 }
 
-async fn company_exists(conn: &mut SqliteConnection, ws: &WorkspaceId, id: &str) -> Result<bool, StoreError> {
+async fn company_exists(
+    conn: &mut SqliteConnection,
+    ws: &WorkspaceId,
+    id: &str,
+) -> Result<bool, StoreError> {
     Ok(sqlx::query("SELECT 1 FROM conversion_companies WHERE workspace_id = ? AND id = ?")
         .bind(ws.as_str())
         .bind(id)
@@ -105,7 +109,12 @@ async fn company_exists(conn: &mut SqliteConnection, ws: &WorkspaceId, id: &str)
 }
 
 /// Creates a contact (an email address is required) and queues it for Salesforce.
-pub async fn create_contact(pool: &SqlitePool, ws: &WorkspaceId, input: &ContactInput, now: i64) -> Result<String, ChangeError> {
+pub async fn create_contact(
+    pool: &SqlitePool,
+    ws: &WorkspaceId,
+    input: &ContactInput,
+    now: i64,
+) -> Result<String, ChangeError> {
     let email = check_email(input.email.as_deref().ok_or_else(|| invalid("email is required"))?)?;
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(StoreError::from)?;
     if let Some(c) = clean(&input.company_id) {
@@ -136,7 +145,13 @@ pub async fn create_contact(pool: &SqlitePool, ws: &WorkspaceId, input: &Contact
 }
 
 /// Changes the given fields of a contact and queues exactly those fields for Salesforce.
-pub async fn update_contact(pool: &SqlitePool, ws: &WorkspaceId, id: &str, input: &ContactInput, now: i64) -> Result<(), ChangeError> {
+pub async fn update_contact(
+    pool: &SqlitePool,
+    ws: &WorkspaceId,
+    id: &str,
+    input: &ContactInput,
+    now: i64,
+) -> Result<(), ChangeError> {
     let email = input.email.as_deref().map(check_email).transpose()?;
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(StoreError::from)?;
     let row: Option<(String, Option<String>)> =
@@ -162,7 +177,13 @@ pub async fn update_contact(pool: &SqlitePool, ws: &WorkspaceId, id: &str, input
     if let Some(e) = email.clone() {
         set("email", Some(e));
     }
-    for (name, v) in [("user_id", &input.user_id), ("first_name", &input.first_name), ("last_name", &input.last_name), ("title", &input.title), ("company_id", &input.company_id)] {
+    for (name, v) in [
+        ("user_id", &input.user_id),
+        ("first_name", &input.first_name),
+        ("last_name", &input.last_name),
+        ("title", &input.title),
+        ("company_id", &input.company_id),
+    ] {
         if v.is_some() {
             set(name, clean(v));
         }
@@ -172,7 +193,8 @@ pub async fn update_contact(pool: &SqlitePool, ws: &WorkspaceId, id: &str, input
     }
     qb.push(" WHERE workspace_id = ").push_bind(ws.as_str()).push(" AND id = ").push_bind(id);
     qb.build().execute(&mut *tx).await.map_err(StoreError::from)?;
-    let object = if sf_object.as_deref() == Some("Lead") { ObjectType::Lead } else { ObjectType::Contact };
+    let object =
+        if sf_object.as_deref() == Some("Lead") { ObjectType::Lead } else { ObjectType::Contact };
     let label = email.unwrap_or(old_email);
     queue(&mut tx, ws, object, id, "upsert", Some(fields), None, Some(&label), now).await?;
     tx.commit().await.map_err(StoreError::from)?;
@@ -180,15 +202,33 @@ pub async fn update_contact(pool: &SqlitePool, ws: &WorkspaceId, id: &str, input
 }
 
 /// Deletes a contact and queues its deletion in Salesforce (when it is there).
-pub async fn delete_contact(pool: &SqlitePool, ws: &WorkspaceId, id: &str, now: i64) -> Result<(), ChangeError> {
+pub async fn delete_contact(
+    pool: &SqlitePool,
+    ws: &WorkspaceId,
+    id: &str,
+    now: i64,
+) -> Result<(), ChangeError> {
     delete(pool, ws, "conversion_contacts", "email", id, now, "contact").await
 }
 
-pub async fn delete_company(pool: &SqlitePool, ws: &WorkspaceId, id: &str, now: i64) -> Result<(), ChangeError> {
+pub async fn delete_company(
+    pool: &SqlitePool,
+    ws: &WorkspaceId,
+    id: &str,
+    now: i64,
+) -> Result<(), ChangeError> {
     delete(pool, ws, "conversion_companies", "name", id, now, "company").await
 }
 
-async fn delete(pool: &SqlitePool, ws: &WorkspaceId, table: &str, label_col: &str, id: &str, now: i64, what: &'static str) -> Result<(), ChangeError> {
+async fn delete(
+    pool: &SqlitePool,
+    ws: &WorkspaceId,
+    table: &str,
+    label_col: &str,
+    id: &str,
+    now: i64,
+    what: &'static str,
+) -> Result<(), ChangeError> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(StoreError::from)?;
     let object_col = if table == "conversion_contacts" { "salesforce_object" } else { "NULL" };
     let row: Option<(String, Option<String>, Option<String>)> =
@@ -216,7 +256,12 @@ async fn delete(pool: &SqlitePool, ws: &WorkspaceId, table: &str, label_col: &st
     Ok(())
 }
 
-pub async fn create_company(pool: &SqlitePool, ws: &WorkspaceId, input: &CompanyInput, now: i64) -> Result<String, ChangeError> {
+pub async fn create_company(
+    pool: &SqlitePool,
+    ws: &WorkspaceId,
+    input: &CompanyInput,
+    now: i64,
+) -> Result<String, ChangeError> {
     let name = clean(&input.name).ok_or_else(|| invalid("name is required"))?;
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(StoreError::from)?;
     let id = uuid::Uuid::now_v7().to_string();
@@ -235,22 +280,31 @@ pub async fn create_company(pool: &SqlitePool, ws: &WorkspaceId, input: &Company
     Ok(id)
 }
 
-pub async fn update_company(pool: &SqlitePool, ws: &WorkspaceId, id: &str, input: &CompanyInput, now: i64) -> Result<(), ChangeError> {
+pub async fn update_company(
+    pool: &SqlitePool,
+    ws: &WorkspaceId,
+    id: &str,
+    input: &CompanyInput,
+    now: i64,
+) -> Result<(), ChangeError> {
     if input.name.is_some() && clean(&input.name).is_none() {
         return Err(invalid("name cannot be empty"));
     }
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(StoreError::from)?;
-    let row: Option<(String,)> = sqlx::query_as("SELECT name FROM conversion_companies WHERE workspace_id = ? AND id = ?")
-        .bind(ws.as_str())
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(StoreError::from)?;
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT name FROM conversion_companies WHERE workspace_id = ? AND id = ?")
+            .bind(ws.as_str())
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(StoreError::from)?;
     let Some((old_name,)) = row else { return Err(ChangeError::NotFound("company")) };
     let mut fields = Vec::new();
     let mut qb = sqlx::QueryBuilder::new("UPDATE conversion_companies SET updated_at = ");
     qb.push_bind(now);
-    for (name, v) in [("name", &input.name), ("website", &input.website), ("industry", &input.industry)] {
+    for (name, v) in
+        [("name", &input.name), ("website", &input.website), ("industry", &input.industry)]
+    {
         if v.is_some() {
             qb.push(format!(", {name} = ")).push_bind(clean(v));
             fields.push(name);
@@ -262,13 +316,19 @@ pub async fn update_company(pool: &SqlitePool, ws: &WorkspaceId, id: &str, input
     qb.push(" WHERE workspace_id = ").push_bind(ws.as_str()).push(" AND id = ").push_bind(id);
     qb.build().execute(&mut *tx).await.map_err(StoreError::from)?;
     let label = clean(&input.name).unwrap_or(old_name);
-    queue(&mut tx, ws, ObjectType::Company, id, "upsert", Some(fields), None, Some(&label), now).await?;
+    queue(&mut tx, ws, ObjectType::Company, id, "upsert", Some(fields), None, Some(&label), now)
+        .await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(())
 }
 
 /// Records a custom event for the contact its identifiers resolve to.
-pub async fn record_event(pool: &SqlitePool, ws: &WorkspaceId, input: &EventInput, now: i64) -> Result<String, ChangeError> {
+pub async fn record_event(
+    pool: &SqlitePool,
+    ws: &WorkspaceId,
+    input: &EventInput,
+    now: i64,
+) -> Result<String, ChangeError> {
     let name = clean(&input.name).ok_or_else(|| invalid("name is required"))?;
     let email = input.email.as_deref().map(check_email).transpose()?;
     if input.contact_id.is_none() && email.is_none() && input.user_id.is_none() {
@@ -281,20 +341,28 @@ pub async fn record_event(pool: &SqlitePool, ws: &WorkspaceId, input: &EventInpu
     }
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(StoreError::from)?;
     let mut ids = Vec::new();
-    for (col, v) in [("id", clean(&input.contact_id)), ("email", email), ("user_id", clean(&input.user_id))] {
+    for (col, v) in
+        [("id", clean(&input.contact_id)), ("email", email), ("user_id", clean(&input.user_id))]
+    {
         if let Some(v) = v {
-            let found: Option<(String,)> = sqlx::query_as(&format!("SELECT id FROM conversion_contacts WHERE workspace_id = ? AND {col} = ? LIMIT 1"))
-                .bind(ws.as_str())
-                .bind(&v)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(StoreError::from)?;
-            ids.push(found.map(|f| f.0).ok_or_else(|| invalid(format!("no contact has {col} {v:?}")))?);
+            let found: Option<(String,)> = sqlx::query_as(&format!(
+                "SELECT id FROM conversion_contacts WHERE workspace_id = ? AND {col} = ? LIMIT 1"
+            ))
+            .bind(ws.as_str())
+            .bind(&v)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(StoreError::from)?;
+            ids.push(
+                found.map(|f| f.0).ok_or_else(|| invalid(format!("no contact has {col} {v:?}")))?,
+            );
         }
     }
     ids.sort();
     ids.dedup();
-    let [contact] = ids.as_slice() else { return Err(invalid("the identifiers resolve to different contacts")) };
+    let [contact] = ids.as_slice() else {
+        return Err(invalid("the identifiers resolve to different contacts"));
+    };
     let id = uuid::Uuid::now_v7().to_string();
     sqlx::query("INSERT INTO conversion_events (id, workspace_id, contact_id, name, occurred_at, properties, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
         .bind(&id)
@@ -314,6 +382,9 @@ pub async fn record_event(pool: &SqlitePool, ws: &WorkspaceId, input: &EventInpu
 
 /// Changes waiting for Salesforce.
 pub async fn outbox_len(pool: &SqlitePool, ws: &WorkspaceId) -> Result<i64, StoreError> {
-    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM sync_outbox WHERE workspace_id = ?").bind(ws.as_str()).fetch_one(pool).await?;
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM sync_outbox WHERE workspace_id = ?")
+        .bind(ws.as_str())
+        .fetch_one(pool)
+        .await?;
     Ok(n)
 }

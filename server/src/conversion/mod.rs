@@ -3,8 +3,8 @@
 //!
 //! - [`store`]: lookups and batched upserts for the inbound engine.
 //! - [`changes`]: changes made in Conversion, each written with its outbox row in one transaction.
-//! - [`api`]: the small JSON API the platform and the demo simulator call.
+//!
+//! Its JSON API is [`crate::http::conversion`].
 
-pub mod api;
 pub mod changes;
 pub mod store;

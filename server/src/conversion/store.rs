@@ -35,37 +35,127 @@ pub struct TableSpec {
 pub fn spec(object: ObjectType) -> &'static TableSpec {
     const CONTACTS: TableSpec = TableSpec {
         table: "conversion_contacts",
-        columns: &["id", "workspace_id", "email", "first_name", "last_name", "title", "company_id", "salesforce_object",
-            "salesforce_id", "external_created_at", "external_updated_at", "updated_at"],
-        synced: &["email", "first_name", "last_name", "title", "company_id", "salesforce_object",
-            "external_created_at", "external_updated_at", "updated_at"],
+        columns: &[
+            "id",
+            "workspace_id",
+            "email",
+            "first_name",
+            "last_name",
+            "title",
+            "company_id",
+            "salesforce_object",
+            "salesforce_id",
+            "external_created_at",
+            "external_updated_at",
+            "updated_at",
+        ],
+        synced: &[
+            "email",
+            "first_name",
+            "last_name",
+            "title",
+            "company_id",
+            "salesforce_object",
+            "external_created_at",
+            "external_updated_at",
+            "updated_at",
+        ],
     };
     const COMPANIES: TableSpec = TableSpec {
         table: "conversion_companies",
-        columns: &["id", "workspace_id", "name", "website", "industry", "salesforce_id", "external_created_at",
-            "external_updated_at", "updated_at"],
-        synced: &["name", "website", "industry", "external_created_at", "external_updated_at", "updated_at"],
+        columns: &[
+            "id",
+            "workspace_id",
+            "name",
+            "website",
+            "industry",
+            "salesforce_id",
+            "external_created_at",
+            "external_updated_at",
+            "updated_at",
+        ],
+        synced: &[
+            "name",
+            "website",
+            "industry",
+            "external_created_at",
+            "external_updated_at",
+            "updated_at",
+        ],
     };
     const OPPORTUNITIES: TableSpec = TableSpec {
         table: "conversion_opportunities",
-        columns: &["id", "workspace_id", "name", "stage", "amount", "close_date", "company_id", "salesforce_id",
-            "external_created_at", "external_updated_at", "updated_at"],
-        synced: &["name", "stage", "amount", "close_date", "company_id", "external_created_at", "external_updated_at",
-            "updated_at"],
+        columns: &[
+            "id",
+            "workspace_id",
+            "name",
+            "stage",
+            "amount",
+            "close_date",
+            "company_id",
+            "salesforce_id",
+            "external_created_at",
+            "external_updated_at",
+            "updated_at",
+        ],
+        synced: &[
+            "name",
+            "stage",
+            "amount",
+            "close_date",
+            "company_id",
+            "external_created_at",
+            "external_updated_at",
+            "updated_at",
+        ],
     };
     const LINKS: TableSpec = TableSpec {
         table: "conversion_opportunity_contacts",
-        columns: &["id", "workspace_id", "opportunity_id", "contact_id", "role", "is_primary", "salesforce_id",
-            "external_created_at", "external_updated_at", "updated_at"],
-        synced: &["opportunity_id", "contact_id", "role", "is_primary", "external_created_at", "external_updated_at",
-            "updated_at"],
+        columns: &[
+            "id",
+            "workspace_id",
+            "opportunity_id",
+            "contact_id",
+            "role",
+            "is_primary",
+            "salesforce_id",
+            "external_created_at",
+            "external_updated_at",
+            "updated_at",
+        ],
+        synced: &[
+            "opportunity_id",
+            "contact_id",
+            "role",
+            "is_primary",
+            "external_created_at",
+            "external_updated_at",
+            "updated_at",
+        ],
     };
     const EVENTS: TableSpec = TableSpec {
         table: "conversion_events",
-        columns: &["id", "workspace_id", "contact_id", "name", "occurred_at", "properties", "salesforce_id",
-            "external_created_at", "external_updated_at", "updated_at"],
-        synced: &["contact_id", "name", "occurred_at", "properties", "external_created_at", "external_updated_at",
-            "updated_at"],
+        columns: &[
+            "id",
+            "workspace_id",
+            "contact_id",
+            "name",
+            "occurred_at",
+            "properties",
+            "salesforce_id",
+            "external_created_at",
+            "external_updated_at",
+            "updated_at",
+        ],
+        synced: &[
+            "contact_id",
+            "name",
+            "occurred_at",
+            "properties",
+            "external_created_at",
+            "external_updated_at",
+            "updated_at",
+        ],
     };
     match object {
         ObjectType::Contact | ObjectType::Lead => &CONTACTS,
@@ -83,7 +173,11 @@ const IN_CHUNK: usize = 500;
 
 /// Inserts or updates rows (matched on workspace and Salesforce id). The rows are moved into the
 /// statement's arguments, so no value is copied on the way.
-pub async fn upsert(conn: &mut SqliteConnection, spec: &TableSpec, rows: Vec<Vec<Val>>) -> Result<(), StoreError> {
+pub async fn upsert(
+    conn: &mut SqliteConnection,
+    spec: &TableSpec,
+    rows: Vec<Vec<Val>>,
+) -> Result<(), StoreError> {
     let set: Vec<String> = spec.synced.iter().map(|c| format!("{c} = excluded.{c}")).collect();
     // A row Conversion created and pushed is matched on its own id the first time it comes back
     // (its Salesforce id may not be stored yet).
@@ -97,7 +191,8 @@ pub async fn upsert(conn: &mut SqliteConnection, spec: &TableSpec, rows: Vec<Vec
         if chunk.is_empty() {
             return Ok(());
         }
-        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(format!("INSERT INTO {} ({}) ", spec.table, spec.columns.join(", ")));
+        let mut qb: QueryBuilder<Sqlite> =
+            QueryBuilder::new(format!("INSERT INTO {} ({}) ", spec.table, spec.columns.join(", ")));
         qb.push_values(chunk, |mut b, row| {
             for v in row {
                 match v {
@@ -113,9 +208,15 @@ pub async fn upsert(conn: &mut SqliteConnection, spec: &TableSpec, rows: Vec<Vec
 }
 
 /// Deletes the rows with these Salesforce ids.
-pub async fn delete_synced(conn: &mut SqliteConnection, ws: &WorkspaceId, spec: &TableSpec, ids: &[String]) -> Result<(), StoreError> {
+pub async fn delete_synced(
+    conn: &mut SqliteConnection,
+    ws: &WorkspaceId,
+    spec: &TableSpec,
+    ids: &[String],
+) -> Result<(), StoreError> {
     for chunk in ids.chunks(IN_CHUNK) {
-        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(format!("DELETE FROM {} WHERE workspace_id = ", spec.table));
+        let mut qb: QueryBuilder<Sqlite> =
+            QueryBuilder::new(format!("DELETE FROM {} WHERE workspace_id = ", spec.table));
         qb.push_bind(ws.as_str()).push(" AND salesforce_id IN (");
         let mut sep = qb.separated(", ");
         for id in chunk {
@@ -146,21 +247,24 @@ pub async fn known_by(
 ) -> Result<HashMap<String, Known>, StoreError> {
     let mut out = HashMap::with_capacity(keys.len());
     let user = if table == "conversion_contacts" { "user_id" } else { "NULL" };
-    let order = if table == "conversion_contacts" { " ORDER BY salesforce_object = 'Contact'" } else { "" };
+    let order =
+        if table == "conversion_contacts" { " ORDER BY salesforce_object = 'Contact'" } else { "" };
     // Looked up by `id`, the primary key must drive the query. Left to itself SQLite prefers the
     // `(workspace_id, ...)` indexes for the workspace equality and then scans every row of the
     // workspace per chunk, which made a backfill quadratic; `+` keeps that term out of index use.
     let ws_column = if key == "id" { "+workspace_id" } else { "workspace_id" };
     for chunk in keys.chunks(IN_CHUNK) {
-        let mut qb: QueryBuilder<Sqlite> =
-            QueryBuilder::new(format!("SELECT {key}, id, external_updated_at, {user} FROM {table} WHERE {ws_column} = "));
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
+            "SELECT {key}, id, external_updated_at, {user} FROM {table} WHERE {ws_column} = "
+        ));
         qb.push_bind(ws.as_str()).push(format!(" AND {key} IN ("));
         let mut sep = qb.separated(", ");
         for k in chunk {
             sep.push_bind(*k);
         }
         qb.push(")").push(order);
-        let rows: Vec<(String, String, Option<i64>, Option<String>)> = qb.build_query_as().fetch_all(&mut *conn).await?;
+        let rows: Vec<(String, String, Option<i64>, Option<String>)> =
+            qb.build_query_as().fetch_all(&mut *conn).await?;
         for (k, id, external_updated_at, user_id) in rows {
             out.insert(k, Known { id, external_updated_at, user_id });
         }
@@ -169,7 +273,11 @@ pub async fn known_by(
 }
 
 /// Row counts per table, for tests comparing Conversion with the org.
-pub async fn count(pool: &sqlx::SqlitePool, ws: &WorkspaceId, object: ObjectType) -> Result<i64, StoreError> {
+pub async fn count(
+    pool: &sqlx::SqlitePool,
+    ws: &WorkspaceId,
+    object: ObjectType,
+) -> Result<i64, StoreError> {
     let spec = spec(object);
     let mut sql = format!("SELECT COUNT(*) FROM {} WHERE workspace_id = ?", spec.table);
     match object {
@@ -183,7 +291,11 @@ pub async fn count(pool: &sqlx::SqlitePool, ws: &WorkspaceId, object: ObjectType
 
 /// `(salesforce_id, external_updated_at)` of every synced row of an object, sorted: what a test
 /// compares with the org's live records.
-pub async fn synced_ids(pool: &sqlx::SqlitePool, ws: &WorkspaceId, object: ObjectType) -> Result<Vec<(String, i64)>, StoreError> {
+pub async fn synced_ids(
+    pool: &sqlx::SqlitePool,
+    ws: &WorkspaceId,
+    object: ObjectType,
+) -> Result<Vec<(String, i64)>, StoreError> {
     let spec = spec(object);
     let mut sql = format!(
         "SELECT salesforce_id, COALESCE(external_updated_at, 0) FROM {} WHERE workspace_id = ? AND salesforce_id IS NOT NULL",

@@ -17,7 +17,11 @@ use std::time::Duration;
 
 /// A whole-request error: `[{"message": ..., "errorCode": ...}]` with its HTTP status.
 pub fn api_error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
-    (status, Json(vec![ApiErrorBody { message: message.into(), error_code: code.into(), fields: None }])).into_response()
+    (
+        status,
+        Json(vec![ApiErrorBody { message: message.into(), error_code: code.into(), fields: None }]),
+    )
+        .into_response()
 }
 
 pub fn api_error_body(status: StatusCode, body: ApiErrorBody) -> Response {
@@ -84,9 +88,11 @@ fn version_refusal(path: &str) -> Option<Response> {
     match version_support(segment) {
         VersionSupport::Supported => None,
         // The retirement notice documents the status only; the body is the usual error array.
-        VersionSupport::Retired => {
-            Some(api_error(StatusCode::GONE, "NOT_FOUND", format!("API version {segment} has been retired")))
-        }
+        VersionSupport::Retired => Some(api_error(
+            StatusCode::GONE,
+            "NOT_FOUND",
+            format!("API version {segment} has been retired"),
+        )),
         VersionSupport::Unknown => Some(not_found()),
     }
 }
@@ -127,7 +133,8 @@ pub async fn gate(State(org): State<Arc<Org>>, request: Request, next: Next) -> 
         .map(str::trim);
     let valid = token.is_some_and(|t| lock(&org.tokens).access_valid(t, org.session_timeout));
     if !valid {
-        let response = api_error(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID", "Session expired or invalid");
+        let response =
+            api_error(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID", "Session expired or invalid");
         return with_usage(response, current());
     }
     if let Some(refused) = version_refusal(request.uri().path()) {
@@ -136,7 +143,11 @@ pub async fn gate(State(org): State<Arc<Org>>, request: Request, next: Next) -> 
     let counted = lock(&org.usage).try_count(minute);
     match counted {
         Err(used) => {
-            let response = api_error(StatusCode::FORBIDDEN, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.");
+            let response = api_error(
+                StatusCode::FORBIDDEN,
+                "REQUEST_LIMIT_EXCEEDED",
+                "TotalRequests Limit exceeded.",
+            );
             with_usage(response, used)
         }
         Ok(used) => {
@@ -230,7 +241,10 @@ pub async fn describe_global(State(org): State<Arc<Org>>, Path(version): Path<St
 
 /// `GET /sobjects/{type}/describe`.
 /// Doc: <https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_sobject_describe.htm>
-pub async fn describe(State(org): State<Arc<Org>>, Path((version, object)): Path<(String, String)>) -> Response {
+pub async fn describe(
+    State(org): State<Arc<Org>>,
+    Path((version, object)): Path<(String, String)>,
+) -> Response {
     if !valid_version(&version) {
         return not_found();
     }

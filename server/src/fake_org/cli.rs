@@ -88,12 +88,19 @@ impl FakeOrgArgs {
         if self.fail_next > 0 {
             faults.push(FaultCommand::FailNext { count: self.fail_next });
         }
-        faults.extend(self.unreadable.iter().map(|o| FaultCommand::MakeUnreadable { object: o.clone() }));
-        faults.extend(self.readonly.iter().map(|o| FaultCommand::MakeReadonly { object: o.clone() }));
+        faults.extend(
+            self.unreadable.iter().map(|o| FaultCommand::MakeUnreadable { object: o.clone() }),
+        );
+        faults
+            .extend(self.readonly.iter().map(|o| FaultCommand::MakeReadonly { object: o.clone() }));
         if !self.lock.is_empty() {
             faults.push(FaultCommand::LockRecords { ids: self.lock.clone(), attempts: None });
         }
-        faults.extend(self.validation_rules.iter().map(|r| FaultCommand::AddValidationRule { rule: r.clone() }));
+        faults.extend(
+            self.validation_rules
+                .iter()
+                .map(|r| FaultCommand::AddValidationRule { rule: r.clone() }),
+        );
         if self.exhaust_daily_limit {
             faults.push(FaultCommand::ExhaustDailyLimit);
         }
@@ -119,7 +126,9 @@ impl FakeOrgArgs {
 }
 
 /// Runs the org until Ctrl-C, after printing its credentials as one JSON line on stdout.
-pub async fn run_standalone(args: FakeOrgArgs) -> Result<(), Box<dyn std::error::Error>> {
+pub async fn run_standalone(
+    args: FakeOrgArgs,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     // Logs go to stderr: stdout carries only the credentials line, for scripts to read.
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -158,14 +167,32 @@ mod tests {
     fn every_fault_flag_becomes_its_command() {
         assert!(faults(&[]).is_empty());
         assert_eq!(faults(&["--revoke-tokens"]), vec![FaultCommand::RevokeTokens]);
-        assert_eq!(faults(&["--delay-responses-ms", "250"]), vec![FaultCommand::DelayResponses { ms: 250 }]);
+        assert_eq!(
+            faults(&["--delay-responses-ms", "250"]),
+            vec![FaultCommand::DelayResponses { ms: 250 }]
+        );
         let all = faults(&[
-            "--latency-ms", "5", "--fail-next", "2", "--unreadable", "Contact", "--readonly", "Account",
-            "--lock", "003x", "--validation-rule", "Lead:Title:blank:Needs a title", "--exhaust-daily-limit",
+            "--latency-ms",
+            "5",
+            "--fail-next",
+            "2",
+            "--unreadable",
+            "Contact",
+            "--readonly",
+            "Account",
+            "--lock",
+            "003x",
+            "--validation-rule",
+            "Lead:Title:blank:Needs a title",
+            "--exhaust-daily-limit",
             "--revoke-tokens",
         ]);
         assert_eq!(all.len(), 8, "{all:?}");
-        assert_eq!(all.last(), Some(&FaultCommand::RevokeTokens), "revocation comes after everything else");
+        assert_eq!(
+            all.last(),
+            Some(&FaultCommand::RevokeTokens),
+            "revocation comes after everything else"
+        );
         assert!(all.contains(&FaultCommand::ExhaustDailyLimit));
         assert!(all.contains(&FaultCommand::FailNext { count: 2 }));
     }

@@ -26,7 +26,8 @@ pub fn batch_size(headers: &HeaderMap) -> usize {
         .and_then(|v| {
             v.split(',').find_map(|opt| {
                 let (k, n) = opt.split_once('=')?;
-                (k.trim().eq_ignore_ascii_case("batchSize")).then(|| n.trim().parse::<usize>().ok())?
+                (k.trim().eq_ignore_ascii_case("batchSize"))
+                    .then(|| n.trim().parse::<usize>().ok())?
             })
         })
         .map_or(DEFAULT_BATCH, |n| n.clamp(200, 2000))
@@ -50,16 +51,32 @@ pub async fn query_all(
     run(&org, &version, params.get("q"), &headers, true)
 }
 
-fn run(org: &Org, version: &str, q: Option<&String>, headers: &HeaderMap, include_deleted: bool) -> Response {
+fn run(
+    org: &Org,
+    version: &str,
+    q: Option<&String>,
+    headers: &HeaderMap,
+    include_deleted: bool,
+) -> Response {
     if !valid_version(version) {
         return not_found();
     }
     let Some(q) = q else {
-        return api_error(StatusCode::BAD_REQUEST, "MALFORMED_QUERY", "A query string has to be specified");
+        return api_error(
+            StatusCode::BAD_REQUEST,
+            "MALFORMED_QUERY",
+            "A query string has to be specified",
+        );
     };
     let parsed = match soql::parse(q) {
         Ok(p) => p,
-        Err(e) => return api_error(StatusCode::BAD_REQUEST, "MALFORMED_QUERY", format!("\n{q}\n^\nERROR at Row:1:Column:1\n{e}")),
+        Err(e) => {
+            return api_error(
+                StatusCode::BAD_REQUEST,
+                "MALFORMED_QUERY",
+                format!("\n{q}\n^\nERROR at Row:1:Column:1\n{e}"),
+            )
+        }
     };
     if lock(&org.faults).is_unreadable(&parsed.object) {
         return unreadable(&parsed.object);
@@ -80,16 +97,23 @@ fn run(org: &Org, version: &str, q: Option<&String>, headers: &HeaderMap, includ
     let rows: Arc<[u32]> = execute(&bound, &store.tables[t], include_deleted).into();
     let cursor = Cursor { table: t, fields: bound.fields, rows, batch_size: batch_size(headers) };
     let resource = if include_deleted { "queryAll" } else { "query" };
-    let body = page(org, &store, &cursor, 0, version, resource, |c| lock(&org.cursors).open(c), started);
+    let body =
+        page(org, &store, &cursor, 0, version, resource, |c| lock(&org.cursors).open(c), started);
     json_response(body)
 }
 
 /// `GET /query/{locator}` and `/queryAll/{locator}`: a later page of an open cursor.
-pub async fn query_more(State(org): State<Arc<Org>>, Path((version, locator)): Path<(String, String)>) -> Response {
+pub async fn query_more(
+    State(org): State<Arc<Org>>,
+    Path((version, locator)): Path<(String, String)>,
+) -> Response {
     more(&org, &version, &locator, "query")
 }
 
-pub async fn query_all_more(State(org): State<Arc<Org>>, Path((version, locator)): Path<(String, String)>) -> Response {
+pub async fn query_all_more(
+    State(org): State<Arc<Org>>,
+    Path((version, locator)): Path<(String, String)>,
+) -> Response {
     more(&org, &version, &locator, "queryAll")
 }
 
@@ -97,9 +121,14 @@ fn more(org: &Org, version: &str, locator: &str, resource: &str) -> Response {
     if !valid_version(version) {
         return not_found();
     }
-    let cursor = parse_locator(locator).and_then(|(id, offset)| lock(&org.cursors).get(id).map(|c| (id.to_string(), c, offset)));
+    let cursor = parse_locator(locator)
+        .and_then(|(id, offset)| lock(&org.cursors).get(id).map(|c| (id.to_string(), c, offset)));
     let Some((id, cursor, offset)) = cursor.filter(|(_, c, offset)| *offset <= c.rows.len()) else {
-        return api_error(StatusCode::BAD_REQUEST, "INVALID_QUERY_LOCATOR", "invalid query locator");
+        return api_error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_QUERY_LOCATOR",
+            "invalid query locator",
+        );
     };
     let started = Instant::now();
     let store = org.data_store();
@@ -127,7 +156,10 @@ fn page(
     let end = (offset + cursor.batch_size).min(cursor.rows.len());
     let table = &store.tables[cursor.table];
     let mut out = Vec::with_capacity(256 + (end - offset) * 64 * (cursor.fields.len() + 2));
-    out.extend_from_slice(format!("{{\"totalSize\":{},\"done\":{}", cursor.rows.len(), end >= cursor.rows.len()).as_bytes());
+    out.extend_from_slice(
+        format!("{{\"totalSize\":{},\"done\":{}", cursor.rows.len(), end >= cursor.rows.len())
+            .as_bytes(),
+    );
     let page_rows = &cursor.rows[offset..end];
     if end < cursor.rows.len() {
         let copy = Cursor {
@@ -137,7 +169,10 @@ fn page(
             batch_size: cursor.batch_size,
         };
         let id = locator_id(copy);
-        out.extend_from_slice(format!(",\"nextRecordsUrl\":\"/services/data/{version}/{resource}/{id}-{end}\"").as_bytes());
+        out.extend_from_slice(
+            format!(",\"nextRecordsUrl\":\"/services/data/{version}/{resource}/{id}-{end}\"")
+                .as_bytes(),
+        );
     }
     out.extend_from_slice(b",\"records\":");
     write_records(&mut out, table, &cursor.fields, page_rows, version);
@@ -161,7 +196,12 @@ mod tests {
     fn batch_size_header_is_read_and_clamped() {
         let mut h = HeaderMap::new();
         assert_eq!(batch_size(&h), 2000);
-        for (value, expected) in [("batchSize=500", 500), ("batchSize=1", 200), ("batchSize=9000", 2000), ("batchSize=x", 2000)] {
+        for (value, expected) in [
+            ("batchSize=500", 500),
+            ("batchSize=1", 200),
+            ("batchSize=9000", 2000),
+            ("batchSize=x", 2000),
+        ] {
             h.insert("sforce-query-options", HeaderValue::from_static(value));
             assert_eq!(batch_size(&h), expected, "{value}");
         }

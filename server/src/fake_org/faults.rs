@@ -49,7 +49,9 @@ impl RuleCondition {
         match self {
             RuleCondition::Blank => v.is_empty(),
             RuleCondition::Equals { value } => v.eq_ignore_ascii_case(value),
-            RuleCondition::Contains { value } => v.to_ascii_lowercase().contains(&value.to_ascii_lowercase()),
+            RuleCondition::Contains { value } => {
+                v.to_ascii_lowercase().contains(&value.to_ascii_lowercase())
+            }
         }
     }
 }
@@ -59,7 +61,8 @@ impl ValidationRule {
     /// `Object:Field:contains=V:Message`.
     pub fn parse_cli(s: &str) -> Result<Self, String> {
         let mut parts = s.splitn(4, ':');
-        let (Some(object), Some(field), Some(cond), Some(message)) = (parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some(object), Some(field), Some(cond), Some(message)) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(format!("expected Object:Field:condition:Message, got {s:?}"));
         };
@@ -69,7 +72,12 @@ impl ValidationRule {
             Some(("contains", v)) => RuleCondition::Contains { value: v.to_string() },
             _ => return Err(format!("unknown condition {cond:?} (blank, equals=V, contains=V)")),
         };
-        Ok(Self { object: object.to_string(), field: field.to_string(), condition, message: message.to_string() })
+        Ok(Self {
+            object: object.to_string(),
+            field: field.to_string(),
+            condition,
+            message: message.to_string(),
+        })
     }
 }
 
@@ -85,17 +93,34 @@ pub enum FaultCommand {
     /// Uses up the rest of the rolling 24-hour API allowance.
     ExhaustDailyLimit,
     ResetDailyLimit,
-    MakeUnreadable { object: String },
-    MakeReadable { object: String },
-    MakeReadonly { object: String },
-    SetLatency { ms: u64 },
+    MakeUnreadable {
+        object: String,
+    },
+    MakeReadable {
+        object: String,
+    },
+    MakeReadonly {
+        object: String,
+    },
+    SetLatency {
+        ms: u64,
+    },
     /// Holds every API response `ms` after the request was handled (its writes are done).
-    DelayResponses { ms: u64 },
-    FailNext { count: u32 },
+    DelayResponses {
+        ms: u64,
+    },
+    FailNext {
+        count: u32,
+    },
     /// Locks records for `attempts` writes (for ever if absent).
-    LockRecords { ids: Vec<String>, attempts: Option<u32> },
+    LockRecords {
+        ids: Vec<String>,
+        attempts: Option<u32>,
+    },
     Unlock,
-    AddValidationRule { rule: ValidationRule },
+    AddValidationRule {
+        rule: ValidationRule,
+    },
     /// Removes every fault of this struct (tokens and limits are left as they are).
     Clear,
 }
@@ -192,7 +217,9 @@ mod tests {
 
     #[test]
     fn cli_rules_parse() {
-        let r = ValidationRule::parse_cli("Lead:Email:contains=@test.:Test addresses are not allowed").unwrap();
+        let r =
+            ValidationRule::parse_cli("Lead:Email:contains=@test.:Test addresses are not allowed")
+                .unwrap();
         assert_eq!(r.condition, RuleCondition::Contains { value: "@test.".into() });
         assert_eq!(r.message, "Test addresses are not allowed");
         assert!(ValidationRule::parse_cli("Lead:Email").is_err());

@@ -9,12 +9,38 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
-const FIRST: &[&str] = &["Ann", "Bob", "Chen", "Dana", "Eli", "Fatima", "Gus", "Hana", "Ivan", "Jo", "Kofi", "Lena", "Mia", "Noor", "Omar", "Pia"];
-const LAST: &[&str] = &["Lee", "Smith", "Garcia", "Okafor", "Novak", "Tanaka", "Silva", "Berg", "Khan", "Rossi", "Dubois", "Young"];
-const COMPANIES: &[&str] = &["Acme", "Globex", "Initech", "Umbrella", "Hooli", "Vandelay", "Stark", "Wayne", "Tyrell", "Cyberdyne"];
-const TITLES: &[&str] = &["CEO", "CTO", "VP Marketing", "Growth Lead", "Engineer", "Analyst", "Product Manager"];
-const EVENTS: &[&str] = &["Signed up", "Started trial", "Upgraded plan", "Invited teammate", "Viewed pricing", "Churned"];
-const BAD_EMAILS: &[&str] = &["ann lee@acme.com", "bob@", "carol@@globex.com", "dave.example.com", "eve@acme,com"];
+const FIRST: &[&str] = &[
+    "Ann", "Bob", "Chen", "Dana", "Eli", "Fatima", "Gus", "Hana", "Ivan", "Jo", "Kofi", "Lena",
+    "Mia", "Noor", "Omar", "Pia",
+];
+const LAST: &[&str] = &[
+    "Lee", "Smith", "Garcia", "Okafor", "Novak", "Tanaka", "Silva", "Berg", "Khan", "Rossi",
+    "Dubois", "Young",
+];
+const COMPANIES: &[&str] = &[
+    "Acme",
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Hooli",
+    "Vandelay",
+    "Stark",
+    "Wayne",
+    "Tyrell",
+    "Cyberdyne",
+];
+const TITLES: &[&str] =
+    &["CEO", "CTO", "VP Marketing", "Growth Lead", "Engineer", "Analyst", "Product Manager"];
+const EVENTS: &[&str] = &[
+    "Signed up",
+    "Started trial",
+    "Upgraded plan",
+    "Invited teammate",
+    "Viewed pricing",
+    "Churned",
+];
+const BAD_EMAILS: &[&str] =
+    &["ann lee@acme.com", "bob@", "carol@@globex.com", "dave.example.com", "eve@acme,com"];
 const BAD_TIMES: &[&str] = &["yesterday", "2024-13-45T99:00:00Z", "31/02/2024", "not a date", ""];
 
 /// How many records of each object `generate` made, dirty ones included.
@@ -63,7 +89,12 @@ impl Gen {
         let first = self.pick(FIRST).to_string();
         let last = self.pick(LAST).to_string();
         let domain = self.pick(COMPANIES).to_lowercase();
-        let email = format!("{}.{}.{}@{domain}.example.com", first.to_lowercase(), last.to_lowercase(), self.serial);
+        let email = format!(
+            "{}.{}.{}@{domain}.example.com",
+            first.to_lowercase(),
+            last.to_lowercase(),
+            self.serial
+        );
         (first, last, email)
     }
 
@@ -92,7 +123,9 @@ pub fn generate(store: &mut Store, n: usize, seed: u64, now: i64) -> Generated {
         events: share(15),
         leads: 0,
     };
-    counts.leads = n.saturating_sub(counts.accounts + counts.contacts + counts.opportunities + counts.roles + counts.events);
+    counts.leads = n.saturating_sub(
+        counts.accounts + counts.contacts + counts.opportunities + counts.roles + counts.events,
+    );
 
     let t_account = store.table_index("Account").unwrap_or(0);
     let t_contact = store.table_index("Contact").unwrap_or(0);
@@ -105,12 +138,23 @@ pub fn generate(store: &mut Store, n: usize, seed: u64, now: i64) -> Generated {
     let mut accounts = Vec::new();
     {
         let t = &mut store.tables[t_account];
-        let (name, site, industry, dns, ext) =
-            (index(t, "Name"), index(t, "Website"), index(t, "Industry"), index(t, "Conversion_Do_Not_Sync__c"), index(t, "Conversion_Id__c"));
+        let (name, site, industry, dns, ext) = (
+            index(t, "Name"),
+            index(t, "Website"),
+            index(t, "Industry"),
+            index(t, "Conversion_Do_Not_Sync__c"),
+            index(t, "Conversion_Id__c"),
+        );
         for i in 0..counts.accounts {
             let mut row = g.row(t);
             let company = format!("{} {}", g.pick(COMPANIES), i + 1);
-            row.set(site, Value::text(format!("https://{}.example.com", company.to_lowercase().replace(' ', "-"))));
+            row.set(
+                site,
+                Value::text(format!(
+                    "https://{}.example.com",
+                    company.to_lowercase().replace(' ', "-")
+                )),
+            );
             row.set(name, Value::text(company));
             row.set(industry, Value::text(g.pick(schema::INDUSTRIES)));
             if g.rng.gen_bool(0.5) {
@@ -125,7 +169,8 @@ pub fn generate(store: &mut Store, n: usize, seed: u64, now: i64) -> Generated {
             accounts.push((t.id_of(r), (3..6).contains(&roll)));
         }
     }
-    let live_accounts: Vec<String> = accounts.iter().filter(|a| !a.1).map(|a| a.0.clone()).collect();
+    let live_accounts: Vec<String> =
+        accounts.iter().filter(|a| !a.1).map(|a| a.0.clone()).collect();
     let dead_accounts: Vec<String> = accounts.iter().filter(|a| a.1).map(|a| a.0.clone()).collect();
 
     // Contacts: no email, invalid email, do-not-sync, no account, deleted account.
@@ -133,8 +178,15 @@ pub fn generate(store: &mut Store, n: usize, seed: u64, now: i64) -> Generated {
     {
         let t = &mut store.tables[t_contact];
         let f = |n| index(t, n);
-        let (first, last, email, title, account, dns, ext) =
-            (f("FirstName"), f("LastName"), f("Email"), f("Title"), f("AccountId"), f("Conversion_Do_Not_Sync__c"), f("Conversion_Id__c"));
+        let (first, last, email, title, account, dns, ext) = (
+            f("FirstName"),
+            f("LastName"),
+            f("Email"),
+            f("Title"),
+            f("AccountId"),
+            f("Conversion_Do_Not_Sync__c"),
+            f("Conversion_Id__c"),
+        );
         for i in 0..counts.contacts {
             let mut row = g.row(t);
             let (fnm, lnm, mail) = g.person();
@@ -163,10 +215,15 @@ pub fn generate(store: &mut Store, n: usize, seed: u64, now: i64) -> Generated {
             // A few contacts sit in the recycle bin so that roles and events can point at them.
             row.deleted = roll == 99 || roll == 98;
             let r = t.insert(row);
-            contacts.push((t.id_of(r), mail.filter(|m| super::writes::is_valid_email(m)), row_deleted(t, r)));
+            contacts.push((
+                t.id_of(r),
+                mail.filter(|m| super::writes::is_valid_email(m)),
+                row_deleted(t, r),
+            ));
         }
     }
-    let live_contacts: Vec<&(String, Option<String>, bool)> = contacts.iter().filter(|c| !c.2).collect();
+    let live_contacts: Vec<&(String, Option<String>, bool)> =
+        contacts.iter().filter(|c| !c.2).collect();
     let dead_contacts: Vec<String> = contacts.iter().filter(|c| c.2).map(|c| c.0.clone()).collect();
 
     // Leads: no email, invalid email, converted, do-not-sync, and a few sharing a contact's email.
@@ -218,8 +275,14 @@ pub fn generate(store: &mut Store, n: usize, seed: u64, now: i64) -> Generated {
     {
         let t = &mut store.tables[t_opp];
         let f = |n| index(t, n);
-        let (name, account, stage, close, amount, dns) =
-            (f("Name"), f("AccountId"), f("StageName"), f("CloseDate"), f("Amount"), f("Conversion_Do_Not_Sync__c"));
+        let (name, account, stage, close, amount, dns) = (
+            f("Name"),
+            f("AccountId"),
+            f("StageName"),
+            f("CloseDate"),
+            f("Amount"),
+            f("Conversion_Do_Not_Sync__c"),
+        );
         for i in 0..counts.opportunities {
             let mut row = g.row(t);
             row.set(name, Value::text(format!("{} renewal {}", g.pick(COMPANIES), i + 1)));
@@ -244,12 +307,22 @@ pub fn generate(store: &mut Store, n: usize, seed: u64, now: i64) -> Generated {
     // Contact roles: some point at a deleted opportunity or a deleted contact.
     {
         let t = &mut store.tables[t_role];
-        let (opp, contact, role, primary) = (index(t, "OpportunityId"), index(t, "ContactId"), index(t, "Role"), index(t, "IsPrimary"));
+        let (opp, contact, role, primary) = (
+            index(t, "OpportunityId"),
+            index(t, "ContactId"),
+            index(t, "Role"),
+            index(t, "IsPrimary"),
+        );
         for _ in 0..counts.roles {
             let mut row = g.row(t);
             let roll = g.roll();
-            let o = if roll < 6 { dead_opps.choose(&mut g.rng) } else { live_opps.choose(&mut g.rng) };
-            let c = if (6..10).contains(&roll) { dead_contacts.choose(&mut g.rng).cloned() } else { live_contacts.choose(&mut g.rng).map(|c| c.0.clone()) };
+            let o =
+                if roll < 6 { dead_opps.choose(&mut g.rng) } else { live_opps.choose(&mut g.rng) };
+            let c = if (6..10).contains(&roll) {
+                dead_contacts.choose(&mut g.rng).cloned()
+            } else {
+                live_contacts.choose(&mut g.rng).map(|c| c.0.clone())
+            };
             row.set(opp, o.cloned().map(Value::text).unwrap_or(Value::Null));
             row.set(contact, c.map(Value::text).unwrap_or(Value::Null));
             row.set(role, Value::text(g.pick(schema::ROLES)));
@@ -273,14 +346,22 @@ pub fn generate(store: &mut Store, n: usize, seed: u64, now: i64) -> Generated {
             f("Properties__c"),
             f("Conversion_Id__c"),
         );
-        let with_email: Vec<&&(String, Option<String>, bool)> = live_contacts.iter().filter(|c| c.1.is_some()).collect();
+        let with_email: Vec<&&(String, Option<String>, bool)> =
+            live_contacts.iter().filter(|c| c.1.is_some()).collect();
         for i in 0..counts.events {
             let mut row = g.row(t);
             row.set(name, Value::text(format!("EV-{:07}", i + 1)));
             row.set(ext, Value::text(format!("evt-{seed}-{i}")));
             row.set(event, Value::text(g.pick(EVENTS)));
             row.set(at, Value::text(datetime::format_millis(row.created)));
-            row.set(props, Value::text(format!("{{\"plan\":\"{}\",\"seats\":{}}}", g.pick(&["free", "pro", "team"]), g.rng.gen_range(1..50))));
+            row.set(
+                props,
+                Value::text(format!(
+                    "{{\"plan\":\"{}\",\"seats\":{}}}",
+                    g.pick(&["free", "pro", "team"]),
+                    g.rng.gen_range(1..50)
+                )),
+            );
             let subject = with_email.choose(&mut g.rng).copied();
             if let Some(c) = subject {
                 row.set(email, c.1.clone().map(Value::text).unwrap_or(Value::Null));
@@ -365,29 +446,87 @@ mod tests {
     fn every_dirty_kind_is_present() {
         let mut s = Store::new();
         generate(&mut s, 5_000, 7, 1_700_000_000_000);
-        let text = |t: &Table, r: &Row, f: &str| r.own(t.def.field_index(f).unwrap()).as_text().map(str::to_string);
-        let flag = |t: &Table, r: &Row, f: &str| *r.own(t.def.field_index(f).unwrap()) == Value::Bool(true);
+        let text = |t: &Table, r: &Row, f: &str| {
+            r.own(t.def.field_index(f).unwrap()).as_text().map(str::to_string)
+        };
+        let flag = |t: &Table, r: &Row, f: &str| {
+            *r.own(t.def.field_index(f).unwrap()) == Value::Bool(true)
+        };
         let checks = [
             ("lead without email", count(&s, "Lead", |t, r| text(t, r, "Email").is_none())),
-            ("lead with invalid email", count(&s, "Lead", |t, r| text(t, r, "Email").is_some_and(|e| !crate::fake_org::writes::is_valid_email(&e)))),
+            (
+                "lead with invalid email",
+                count(&s, "Lead", |t, r| {
+                    text(t, r, "Email")
+                        .is_some_and(|e| !crate::fake_org::writes::is_valid_email(&e))
+                }),
+            ),
             ("converted lead", count(&s, "Lead", |t, r| flag(t, r, "IsConverted"))),
-            ("do-not-sync contact", count(&s, "Contact", |t, r| flag(t, r, "Conversion_Do_Not_Sync__c"))),
-            ("contact without account", count(&s, "Contact", |t, r| text(t, r, "AccountId").is_none())),
+            (
+                "do-not-sync contact",
+                count(&s, "Contact", |t, r| flag(t, r, "Conversion_Do_Not_Sync__c")),
+            ),
+            (
+                "contact without account",
+                count(&s, "Contact", |t, r| text(t, r, "AccountId").is_none()),
+            ),
             ("deleted opportunity", count(&s, "Opportunity", |_, r| r.deleted)),
-            ("event without identifier", count(&s, EVENT_OBJECT, |t, r| text(t, r, "Email__c").is_none() && text(t, r, "Contact__c").is_none())),
-            ("event without name", count(&s, EVENT_OBJECT, |t, r| text(t, r, "Event_Name__c").is_none())),
-            ("unreadable timestamp", count(&s, EVENT_OBJECT, |t, r| text(t, r, "Occurred_At__c").is_none_or(|v| datetime::parse(&v).is_err()))),
-            ("malformed properties", count(&s, EVENT_OBJECT, |t, r| text(t, r, "Properties__c").is_some_and(|p| serde_json::from_str::<serde_json::Value>(&p).is_err()))),
-            ("event with a user ID beside its email", count(&s, EVENT_OBJECT, |t, r| text(t, r, "User_Id__c").is_some() && text(t, r, "Email__c").is_some())),
-            ("event with only a user ID", count(&s, EVENT_OBJECT, |t, r| text(t, r, "User_Id__c").is_some() && text(t, r, "Email__c").is_none() && text(t, r, "Contact__c").is_none())),
-            ("text with a NUL character", count(&s, EVENT_OBJECT, |t, r| text(t, r, "Event_Name__c").is_some_and(|n| n.contains('\0')))),
+            (
+                "event without identifier",
+                count(&s, EVENT_OBJECT, |t, r| {
+                    text(t, r, "Email__c").is_none() && text(t, r, "Contact__c").is_none()
+                }),
+            ),
+            (
+                "event without name",
+                count(&s, EVENT_OBJECT, |t, r| text(t, r, "Event_Name__c").is_none()),
+            ),
+            (
+                "unreadable timestamp",
+                count(&s, EVENT_OBJECT, |t, r| {
+                    text(t, r, "Occurred_At__c").is_none_or(|v| datetime::parse(&v).is_err())
+                }),
+            ),
+            (
+                "malformed properties",
+                count(&s, EVENT_OBJECT, |t, r| {
+                    text(t, r, "Properties__c")
+                        .is_some_and(|p| serde_json::from_str::<serde_json::Value>(&p).is_err())
+                }),
+            ),
+            (
+                "event with a user ID beside its email",
+                count(&s, EVENT_OBJECT, |t, r| {
+                    text(t, r, "User_Id__c").is_some() && text(t, r, "Email__c").is_some()
+                }),
+            ),
+            (
+                "event with only a user ID",
+                count(&s, EVENT_OBJECT, |t, r| {
+                    text(t, r, "User_Id__c").is_some()
+                        && text(t, r, "Email__c").is_none()
+                        && text(t, r, "Contact__c").is_none()
+                }),
+            ),
+            (
+                "text with a NUL character",
+                count(&s, EVENT_OBJECT, |t, r| {
+                    text(t, r, "Event_Name__c").is_some_and(|n| n.contains('\0'))
+                }),
+            ),
         ];
         for (what, n) in checks {
             assert!(n > 0, "no {what}");
         }
         let roles = s.table("OpportunityContactRole").unwrap();
         let opp = roles.def.field_index("OpportunityId").unwrap();
-        let dangling = roles.rows.iter().filter(|r| r.own(opp).as_text().is_some_and(|id| !s.live_reference(&["Opportunity"], id))).count();
+        let dangling = roles
+            .rows
+            .iter()
+            .filter(|r| {
+                r.own(opp).as_text().is_some_and(|id| !s.live_reference(&["Opportunity"], id))
+            })
+            .count();
         assert!(dangling > 0, "no role pointing at a missing opportunity");
     }
 }

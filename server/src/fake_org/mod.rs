@@ -131,10 +131,12 @@ pub async fn start(listener: TcpListener, config: OrgConfig) -> std::io::Result<
     let addr = listener.local_addr()?;
     let base_url = format!("http://{addr}");
     let mut seeded = StdRng::seed_from_u64(config.seed);
-    let refresh_token = config
-        .refresh_token
-        .clone()
-        .unwrap_or_else(|| format!("5Aep{}", (&mut seeded).sample_iter(&Alphanumeric).take(83).map(char::from).collect::<String>()));
+    let refresh_token = config.refresh_token.clone().unwrap_or_else(|| {
+        format!(
+            "5Aep{}",
+            (&mut seeded).sample_iter(&Alphanumeric).take(83).map(char::from).collect::<String>()
+        )
+    });
     let mut store = store::Store::new();
     generator::generate(&mut store, config.records, config.seed, org::now_millis());
     let mut tokens = Tokens::default();
@@ -163,14 +165,20 @@ pub async fn start(listener: TcpListener, config: OrgConfig) -> std::io::Result<
     let app = router(org.clone());
     let stop = cancel.clone();
     let server = tokio::spawn(async move {
-        let serve = axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await });
+        let serve = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { stop.cancelled().await });
         if let Err(e) = serve.await {
             tracing::error!(error = %e, "local Salesforce org stopped");
         }
     });
     let mut tasks = vec![server];
     if config.activity_per_minute > 0 {
-        tasks.push(tokio::spawn(simulator::run(org.clone(), config.activity_per_minute, config.seed, cancel.clone())));
+        tasks.push(tokio::spawn(simulator::run(
+            org.clone(),
+            config.activity_per_minute,
+            config.seed,
+            cancel.clone(),
+        )));
     }
     let credentials = Credentials {
         login_url: base_url.clone(),
@@ -260,7 +268,10 @@ pub fn router(org: Arc<Org>) -> Router {
         .route("/{version}/query/{locator}", get(data::query_more))
         .route("/{version}/queryAll", get(data::query_all))
         .route("/{version}/queryAll/{locator}", get(data::query_all_more))
-        .route("/{version}/composite/sobjects", post(sobjects::collection_create).patch(sobjects::collection_update))
+        .route(
+            "/{version}/composite/sobjects",
+            post(sobjects::collection_create).patch(sobjects::collection_update),
+        )
         .route("/{version}/composite/sobjects/{object}/{field}", patch(sobjects::collection_upsert))
         .route("/{version}/sobjects", get(api::describe_global))
         .route("/{version}/sobjects/{object}", get(sobjects::basic_info).post(sobjects::create_one))
@@ -275,7 +286,10 @@ pub fn router(org: Arc<Org>) -> Router {
         // resource needs a session and answers with `Sforce-Limit-Info` like the rest.
         .layer(axum::middleware::from_fn_with_state(org.clone(), api::gate));
     Router::new()
-        .route("/services/oauth2/authorize", get(oauth::authorize_page).post(oauth::authorize_decision))
+        .route(
+            "/services/oauth2/authorize",
+            get(oauth::authorize_page).post(oauth::authorize_decision),
+        )
         .route("/services/oauth2/token", post(oauth::token))
         .route("/services/oauth2/revoke", post(oauth::revoke))
         .route("/services/oauth2/userinfo", get(oauth::userinfo).post(oauth::userinfo))
@@ -293,7 +307,8 @@ async fn admin_faults(State(org): State<Arc<Org>>) -> Response {
         let mut u = lock(&org.usage);
         (u.used(org::now_minute()), u.max)
     };
-    Json(serde_json::json!({"faults": faults, "api_usage": {"used": used, "max": max}})).into_response()
+    Json(serde_json::json!({"faults": faults, "api_usage": {"used": used, "max": max}}))
+        .into_response()
 }
 
 /// `POST /__fake_org/faults` with a [`FaultCommand`].

@@ -37,15 +37,32 @@ fn escape(s: &str) -> String {
 }
 
 /// `GET /services/oauth2/authorize`: the page where the user allows access.
-pub async fn authorize_page(State(org): State<Arc<Org>>, Query(p): Query<AuthorizeParams>) -> Response {
+pub async fn authorize_page(
+    State(org): State<Arc<Org>>,
+    Query(p): Query<AuthorizeParams>,
+) -> Response {
     if p.response_type.as_deref() != Some("code") {
-        return oauth_error(StatusCode::BAD_REQUEST, "unsupported_response_type", "response type not supported");
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_response_type",
+            "response type not supported",
+        );
     }
     if p.client_id.as_deref() != Some(org.identity.client_id.as_str()) {
-        return oauth_error(StatusCode::BAD_REQUEST, "invalid_client_id", "client identifier invalid");
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_client_id",
+            "client identifier invalid",
+        );
     }
-    let Some(redirect) = p.redirect_uri.filter(|r| r.starts_with("http://") || r.starts_with("https://")) else {
-        return oauth_error(StatusCode::BAD_REQUEST, "redirect_uri_mismatch", "redirect_uri must match configuration");
+    let Some(redirect) =
+        p.redirect_uri.filter(|r| r.starts_with("http://") || r.starts_with("https://"))
+    else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "redirect_uri_mismatch",
+            "redirect_uri must match configuration",
+        );
     };
     let state = p.state.unwrap_or_default();
     Html(format!(
@@ -80,7 +97,11 @@ pub struct Decision {
 /// with `error=access_denied`.
 pub async fn authorize_decision(State(org): State<Arc<Org>>, Form(d): Form<Decision>) -> Response {
     if d.client_id != org.identity.client_id {
-        return oauth_error(StatusCode::BAD_REQUEST, "invalid_client_id", "client identifier invalid");
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_client_id",
+            "client identifier invalid",
+        );
     }
     let mut params: Vec<(&str, String)> = Vec::new();
     if d.decision == "allow" {
@@ -94,36 +115,67 @@ pub async fn authorize_decision(State(org): State<Arc<Org>>, Form(d): Form<Decis
     }
     match reqwest::Url::parse_with_params(&d.redirect_uri, &params) {
         Ok(url) => Redirect::to(url.as_str()).into_response(),
-        Err(_) => oauth_error(StatusCode::BAD_REQUEST, "redirect_uri_mismatch", "redirect_uri must match configuration"),
+        Err(_) => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "redirect_uri_mismatch",
+            "redirect_uri must match configuration",
+        ),
     }
 }
 
 /// `POST /services/oauth2/token`.
-pub async fn token(State(org): State<Arc<Org>>, Form(form): Form<HashMap<String, String>>) -> Response {
+pub async fn token(
+    State(org): State<Arc<Org>>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
     let get = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
     if get("client_id") != org.identity.client_id {
-        return oauth_error(StatusCode::BAD_REQUEST, "invalid_client_id", "client identifier invalid");
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_client_id",
+            "client identifier invalid",
+        );
     }
     // The secret is optional for the refresh grant in Salesforce, but must be right when sent.
     let secret = form.get("client_secret");
-    if secret.is_some_and(|s| *s != org.identity.client_secret) || (secret.is_none() && get("grant_type") == "authorization_code") {
-        return oauth_error(StatusCode::BAD_REQUEST, "invalid_client", "invalid client credentials");
+    if secret.is_some_and(|s| *s != org.identity.client_secret)
+        || (secret.is_none() && get("grant_type") == "authorization_code")
+    {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_client",
+            "invalid client credentials",
+        );
     }
     let mut tokens = lock(&org.tokens);
     let refresh_token = match get("grant_type") {
         "authorization_code" => {
             if !tokens.take_code(get("code"), get("redirect_uri")) {
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "invalid authorization code");
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "invalid authorization code",
+                );
             }
             Some(tokens.issue_refresh())
         }
         "refresh_token" => {
             if !tokens.refresh_valid(get("refresh_token")) {
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "expired access/refresh token");
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "expired access/refresh token",
+                );
             }
             None
         }
-        _ => return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "grant type not supported"),
+        _ => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                "grant type not supported",
+            )
+        }
     };
     let access_token = tokens.issue_access(&org.identity.org_id);
     drop(tokens);
@@ -153,13 +205,20 @@ pub fn sign(secret: &str, id: &str, issued_at: &str) -> String {
 }
 
 /// `POST /services/oauth2/revoke` with `token=`: revokes an access or refresh token.
-pub async fn revoke(State(org): State<Arc<Org>>, Form(form): Form<HashMap<String, String>>) -> Response {
+pub async fn revoke(
+    State(org): State<Arc<Org>>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
     match form.get("token") {
         Some(t) => {
             lock(&org.tokens).revoke(t);
             StatusCode::OK.into_response()
         }
-        None => oauth_error(StatusCode::BAD_REQUEST, "unsupported_token_type", "this token type is not supported"),
+        None => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_token_type",
+            "this token type is not supported",
+        ),
     }
 }
 
@@ -171,7 +230,11 @@ pub async fn userinfo(State(org): State<Arc<Org>>, headers: axum::http::HeaderMa
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
     if !token.is_some_and(|t| lock(&org.tokens).access_valid(t, org.session_timeout)) {
-        return super::api::api_error(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID", "Session expired or invalid");
+        return super::api::api_error(
+            StatusCode::UNAUTHORIZED,
+            "INVALID_SESSION_ID",
+            "Session expired or invalid",
+        );
     }
     let id = &org.identity;
     let body = UserInfo {

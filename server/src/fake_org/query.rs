@@ -116,7 +116,8 @@ fn matches(value: &Value, op: Op, literal: &Value) -> bool {
 
 /// Rows matching the query, in its order (row order, which is creation order, by default).
 pub fn execute(bound: &Bound, table: &Table, include_deleted: bool) -> Vec<u32> {
-    let filters: Vec<(usize, Op, Value)> = bound.filters.iter().map(|(f, op, l)| (*f, *op, literal_value(l))).collect();
+    let filters: Vec<(usize, Op, Value)> =
+        bound.filters.iter().map(|(f, op, l)| (*f, *op, literal_value(l))).collect();
     let mut rows: Vec<u32> = (0..table.rows.len() as u32)
         .filter(|&r| {
             let row = &table.rows[r as usize];
@@ -136,11 +137,27 @@ pub fn execute(bound: &Bound, table: &Table, include_deleted: bool) -> Vec<u32> 
                 let (va, vb) = (table.get(a, field), table.get(b, field));
                 let ord = match (va.is_blank(), vb.is_blank()) {
                     (true, true) => Ordering::Equal,
-                    (true, false) => if nulls_last { Ordering::Greater } else { Ordering::Less },
-                    (false, true) => if nulls_last { Ordering::Less } else { Ordering::Greater },
+                    (true, false) => {
+                        if nulls_last {
+                            Ordering::Greater
+                        } else {
+                            Ordering::Less
+                        }
+                    }
+                    (false, true) => {
+                        if nulls_last {
+                            Ordering::Less
+                        } else {
+                            Ordering::Greater
+                        }
+                    }
                     (false, false) => {
                         let o = compare(&va, &vb);
-                        if descending { o.reverse() } else { o }
+                        if descending {
+                            o.reverse()
+                        } else {
+                            o
+                        }
                     }
                 };
                 if ord != Ordering::Equal {
@@ -205,7 +222,13 @@ pub fn parse_locator(locator: &str) -> Option<(&str, usize)> {
 
 /// Renders one page of records as the `records` array Salesforce sends, written straight into
 /// the output buffer (no intermediate JSON tree: this is the local org's hot path).
-pub fn write_records(out: &mut Vec<u8>, table: &Table, fields: &[usize], rows: &[u32], version: &str) {
+pub fn write_records(
+    out: &mut Vec<u8>,
+    table: &Table,
+    fields: &[usize],
+    rows: &[u32],
+    version: &str,
+) {
     let mut ser = serde_json::Serializer::new(out);
     let _ = ser.collect_seq(rows.iter().map(|&r| RecordView { table, fields, row: r, version }));
 }
@@ -231,7 +254,10 @@ impl serde::Serialize for RecordView<'_> {
         let name = self.table.def.name;
         map.serialize_entry(
             "attributes",
-            &AttributesView { sobject_type: name, url: format!("/services/data/{}/sobjects/{name}/{id}", self.version) },
+            &AttributesView {
+                sobject_type: name,
+                url: format!("/services/data/{}/sobjects/{name}/{id}", self.version),
+            },
         )?;
         let row = &self.table.rows[self.row as usize];
         for &f in self.fields {
@@ -276,13 +302,23 @@ mod tests {
     #[test]
     fn filters_orders_and_limits() {
         let store = store_with_emails(&[Some("b@x.io"), None, Some("A@x.io"), Some("c@x.io")]);
-        assert_eq!(run(&store, "SELECT Id FROM Contact WHERE Email != null ORDER BY Email").unwrap(), vec![2, 0, 3]);
+        assert_eq!(
+            run(&store, "SELECT Id FROM Contact WHERE Email != null ORDER BY Email").unwrap(),
+            vec![2, 0, 3]
+        );
         // Nulls first by default, descending too (the SOQL reference); NULLS LAST moves them.
-        assert_eq!(run(&store, "SELECT Id FROM Contact ORDER BY Email DESC LIMIT 2").unwrap(), vec![1, 3]);
-        assert_eq!(run(&store, "SELECT Id FROM Contact ORDER BY Email DESC NULLS LAST LIMIT 2").unwrap(), vec![3, 0]);
+        assert_eq!(
+            run(&store, "SELECT Id FROM Contact ORDER BY Email DESC LIMIT 2").unwrap(),
+            vec![1, 3]
+        );
+        assert_eq!(
+            run(&store, "SELECT Id FROM Contact ORDER BY Email DESC NULLS LAST LIMIT 2").unwrap(),
+            vec![3, 0]
+        );
         assert_eq!(run(&store, "SELECT Id FROM Contact WHERE Email = 'a@X.io'").unwrap(), vec![2]);
         assert_eq!(
-            run(&store, "SELECT Id FROM Contact WHERE CreatedDate >= 1970-01-01T00:00:01.002Z").unwrap(),
+            run(&store, "SELECT Id FROM Contact WHERE CreatedDate >= 1970-01-01T00:00:01.002Z")
+                .unwrap(),
             vec![2, 3]
         );
     }

@@ -152,8 +152,14 @@ fn system_fields() -> Vec<FieldDef> {
     ]
 }
 
-pub const LEAD_STATUS: &[&str] = &["Open - Not Contacted", "Working - Contacted", "Closed - Converted", "Closed - Not Converted"];
-pub const LEAD_SOURCE: &[&str] = &["Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other"];
+pub const LEAD_STATUS: &[&str] = &[
+    "Open - Not Contacted",
+    "Working - Contacted",
+    "Closed - Converted",
+    "Closed - Not Converted",
+];
+pub const LEAD_SOURCE: &[&str] =
+    &["Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other"];
 pub const STAGES: &[&str] = &[
     "Prospecting",
     "Qualification",
@@ -164,8 +170,10 @@ pub const STAGES: &[&str] = &[
     "Closed Won",
     "Closed Lost",
 ];
-pub const INDUSTRIES: &[&str] = &["Agriculture", "Banking", "Education", "Healthcare", "Retail", "Technology"];
-pub const ROLES: &[&str] = &["Business User", "Decision Maker", "Economic Buyer", "Evaluator", "Influencer", "Other"];
+pub const INDUSTRIES: &[&str] =
+    &["Agriculture", "Banking", "Education", "Healthcare", "Retail", "Technology"];
+pub const ROLES: &[&str] =
+    &["Business User", "Decision Maker", "Economic Buyer", "Evaluator", "Influencer", "Other"];
 
 /// The custom object that carries product events.
 pub const EVENT_OBJECT: &str = "Conversion_Event__c";
@@ -177,7 +185,12 @@ fn conversion_fields() -> [FieldDef; 2] {
     ]
 }
 
-fn object(name: &'static str, label: &'static str, key_prefix: &'static str, own: Vec<FieldDef>) -> ObjectDef {
+fn object(
+    name: &'static str,
+    label: &'static str,
+    key_prefix: &'static str,
+    own: Vec<FieldDef>,
+) -> ObjectDef {
     let mut fields = system_fields();
     fields.extend(own);
     ObjectDef { name, label, key_prefix, fields, duplicate_rule_on_email: false }
@@ -194,11 +207,18 @@ pub fn objects() -> Vec<ObjectDef> {
             field("Email", "Email", Email, 80),
             field("Phone", "Phone", Phone, 40),
             field("Title", "Title", String, 128),
-            field("Status", "Lead Status", Picklist, 255).required().picklist(LEAD_STATUS, true).default("Open - Not Contacted"),
+            field("Status", "Lead Status", Picklist, 255)
+                .required()
+                .picklist(LEAD_STATUS, true)
+                .default("Open - Not Contacted"),
             field("LeadSource", "Lead Source", Picklist, 255).picklist(LEAD_SOURCE, false),
             field("IsConverted", "Converted", Boolean, 0).read_only(),
-            field("ConvertedContactId", "Converted Contact ID", Reference, 18).read_only().references(&["Contact"]),
-            field("ConvertedAccountId", "Converted Account ID", Reference, 18).read_only().references(&["Account"]),
+            field("ConvertedContactId", "Converted Contact ID", Reference, 18)
+                .read_only()
+                .references(&["Contact"]),
+            field("ConvertedAccountId", "Converted Account ID", Reference, 18)
+                .read_only()
+                .references(&["Account"]),
         ];
         f.extend(conversion_fields());
         f
@@ -244,7 +264,9 @@ pub fn objects() -> Vec<ObjectDef> {
         "Opportunity Contact Role",
         "00K",
         vec![
-            field("OpportunityId", "Opportunity ID", Reference, 18).required().references(&["Opportunity"]),
+            field("OpportunityId", "Opportunity ID", Reference, 18)
+                .required()
+                .references(&["Opportunity"]),
             field("ContactId", "Contact ID", Reference, 18).required().references(&["Contact"]),
             field("Role", "Role", Picklist, 40).picklist(ROLES, false),
             field("IsPrimary", "Primary", Boolean, 0),
@@ -354,7 +376,11 @@ fn describe_field(f: &FieldDef) -> FieldDescribe {
         createable: f.writable,
         updateable: f.writable,
         defaulted_on_create: f.default.is_some() || f.ty == FieldType::Boolean || !f.writable,
-        default_value: if f.ty == FieldType::Boolean { serde_json::Value::Bool(false) } else { serde_json::Value::Null },
+        default_value: if f.ty == FieldType::Boolean {
+            serde_json::Value::Bool(false)
+        } else {
+            serde_json::Value::Null
+        },
         custom: f.custom(),
         calculated: false,
         auto_number: false,
@@ -401,14 +427,20 @@ mod tests {
         let d = lead.describe("v62.0");
         assert_eq!(d.urls["rowTemplate"], "/services/data/v62.0/sobjects/Lead/{ID}");
         let converted = d.fields.iter().find(|f| f.name == "ConvertedContactId").unwrap();
-        assert_eq!((converted.relationship_name.as_deref(), converted.soap_type.as_str()), (Some("ConvertedContact"), "tns:ID"));
+        assert_eq!(
+            (converted.relationship_name.as_deref(), converted.soap_type.as_str()),
+            (Some("ConvertedContact"), "tns:ID")
+        );
         let flag = d.fields.iter().find(|f| f.name == "IsConverted").unwrap();
         assert_eq!(flag.default_value, serde_json::json!(false));
         let last = d.fields.iter().find(|f| f.name == "LastName").unwrap();
         assert_eq!((last.length, last.nillable, last.field_type.as_str()), (80, false, "string"));
         let status = d.fields.iter().find(|f| f.name == "Status").unwrap();
         assert!(status.restricted_picklist);
-        assert!(status.picklist_values.iter().any(|p| p.value == "Open - Not Contacted" && p.default_value));
+        assert!(status
+            .picklist_values
+            .iter()
+            .any(|p| p.value == "Open - Not Contacted" && p.default_value));
         assert_eq!(lead.field_index("email"), lead.field_index("Email"));
     }
 }

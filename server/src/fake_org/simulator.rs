@@ -13,9 +13,18 @@ use tokio_util::sync::CancellationToken;
 /// One change made by the simulator.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Activity {
-    Created { object: &'static str, id: String },
-    Updated { object: &'static str, id: String },
-    Deleted { object: &'static str, id: String },
+    Created {
+        object: &'static str,
+        id: String,
+    },
+    Updated {
+        object: &'static str,
+        id: String,
+    },
+    Deleted {
+        object: &'static str,
+        id: String,
+    },
     /// Nothing to update or delete yet.
     Idle,
 }
@@ -45,7 +54,9 @@ fn pick_object(rng: &mut StdRng) -> &'static str {
 /// A live row of `object`, found by sampling: cheap on big tables, and tables are mostly live.
 fn sample_live(store: &Store, object: &str, rng: &mut StdRng) -> Option<u32> {
     let table = store.table(object)?;
-    (0..8).map(|_| rng.gen_range(0..table.rows.len().max(1)) as u32).find(|&r| table.rows.get(r as usize).is_some_and(|row| !row.deleted))
+    (0..8)
+        .map(|_| rng.gen_range(0..table.rows.len().max(1)) as u32)
+        .find(|&r| table.rows.get(r as usize).is_some_and(|row| !row.deleted))
 }
 
 fn text_of(store: &Store, object: &str, row: u32, field: &str) -> Option<String> {
@@ -55,7 +66,13 @@ fn text_of(store: &Store, object: &str, row: u32, field: &str) -> Option<String>
 }
 
 /// The fields a new record of `object` gets; `None` when what it must point at does not exist.
-fn new_fields(store: &Store, object: &str, rng: &mut StdRng, now: i64, serial: u64) -> Option<Vec<(&'static str, Value)>> {
+fn new_fields(
+    store: &Store,
+    object: &str,
+    rng: &mut StdRng,
+    now: i64,
+    serial: u64,
+) -> Option<Vec<(&'static str, Value)>> {
     let id_of = |o: &str, r: u32| store.table(o).map(|t| t.id_of(r));
     let email = format!("sim.{serial}.{now}@activity.example.com");
     Some(match object {
@@ -75,7 +92,10 @@ fn new_fields(store: &Store, object: &str, rng: &mut StdRng, now: i64, serial: u
                 ("AccountId", account.map(Value::text).unwrap_or(Value::Null)),
             ]
         }
-        "Account" => vec![("Name", Value::text(format!("Simulated Account {serial}"))), ("Industry", Value::text("Technology"))],
+        "Account" => vec![
+            ("Name", Value::text(format!("Simulated Account {serial}"))),
+            ("Industry", Value::text("Technology")),
+        ],
         "Opportunity" => {
             let account = id_of("Account", sample_live(store, "Account", rng)?)?;
             let close = crate::salesforce::datetime::format_millis(now + 30 * 86_400_000);
@@ -90,16 +110,26 @@ fn new_fields(store: &Store, object: &str, rng: &mut StdRng, now: i64, serial: u
         "OpportunityContactRole" => {
             let opp = id_of("Opportunity", sample_live(store, "Opportunity", rng)?)?;
             let contact = id_of("Contact", sample_live(store, "Contact", rng)?)?;
-            vec![("OpportunityId", Value::text(opp)), ("ContactId", Value::text(contact)), ("Role", Value::text("Evaluator"))]
+            vec![
+                ("OpportunityId", Value::text(opp)),
+                ("ContactId", Value::text(contact)),
+                ("Role", Value::text("Evaluator")),
+            ]
         }
         _ => {
             let c = sample_live(store, "Contact", rng)?;
             let mut fields = vec![
                 ("Name", Value::text(format!("EV-SIM-{serial}"))),
                 ("Event_Name__c", Value::text("Viewed pricing")),
-                ("Email__c", text_of(store, "Contact", c, "Email").map(Value::text).unwrap_or(Value::Null)),
+                (
+                    "Email__c",
+                    text_of(store, "Contact", c, "Email").map(Value::text).unwrap_or(Value::Null),
+                ),
                 ("Occurred_At__c", Value::text(crate::salesforce::datetime::format_millis(now))),
-                ("Properties__c", Value::text(format!("{{\"source\":\"simulator\",\"n\":{serial}}}"))),
+                (
+                    "Properties__c",
+                    Value::text(format!("{{\"source\":\"simulator\",\"n\":{serial}}}")),
+                ),
             ];
             // A contact made in Conversion (it has a Conversion ID) has a user ID there; an event
             // naming it by email with another user ID is the help article's conflicting-identifier
@@ -128,7 +158,9 @@ pub fn step(store: &mut Store, rng: &mut StdRng, now: i64, serial: u64) -> Activ
     let object = pick_object(rng);
     let roll = rng.gen_range(0..100);
     if roll < 40 {
-        let Some(fields) = new_fields(store, object, rng, now, serial) else { return Activity::Idle };
+        let Some(fields) = new_fields(store, object, rng, now, serial) else {
+            return Activity::Idle;
+        };
         let Some(table) = store.table_mut(object) else { return Activity::Idle };
         let mut row = Row::blank(&table.def, now);
         for (name, value) in fields {
@@ -209,7 +241,9 @@ mod tests {
         let mut updated = std::collections::BTreeSet::new();
         for n in 0..3_000u64 {
             match step(&mut store, &mut rng, 2_000_000 + n as i64, n) {
-                Activity::Created { object, id } => created.entry(object).or_insert_with(Vec::new).push(id),
+                Activity::Created { object, id } => {
+                    created.entry(object).or_insert_with(Vec::new).push(id)
+                }
                 Activity::Updated { object, .. } => {
                     updated.insert(object);
                 }
@@ -225,8 +259,14 @@ mod tests {
             let t = store.table(object).unwrap();
             for id in ids {
                 let row = &t.rows[t.find(id).unwrap() as usize];
-                for (i, f) in t.def.fields.iter().enumerate().skip(crate::fake_org::schema::SYSTEM_FIELDS) {
-                    assert!(!f.required || !row.own(i).is_blank(), "{object} {id} has no {}", f.name);
+                for (i, f) in
+                    t.def.fields.iter().enumerate().skip(crate::fake_org::schema::SYSTEM_FIELDS)
+                {
+                    assert!(
+                        !f.required || !row.own(i).is_blank(),
+                        "{object} {id} has no {}",
+                        f.name
+                    );
                 }
             }
         }

@@ -26,13 +26,16 @@ const MAX_RECORDS: usize = 200;
 // The error is the response itself, returned as is; its size does not matter on this path.
 #[allow(clippy::result_large_err)]
 fn parse_json(body: &[u8]) -> Result<J, Response> {
-    serde_json::from_slice(body).map_err(|e| api_error(StatusCode::BAD_REQUEST, "JSON_PARSER_ERROR", e.to_string()))
+    serde_json::from_slice(body)
+        .map_err(|e| api_error(StatusCode::BAD_REQUEST, "JSON_PARSER_ERROR", e.to_string()))
 }
 
 /// A per-record failure as a single-record endpoint reports it: a 400 error array.
 fn record_error_response(e: RecordError) -> Response {
     let status = match e.status_code.as_str() {
-        "ENTITY_IS_DELETED" | "MALFORMED_ID" | "INVALID_CROSS_REFERENCE_KEY" if e.fields.is_empty() || e.fields == ["Id"] => {
+        "ENTITY_IS_DELETED" | "MALFORMED_ID" | "INVALID_CROSS_REFERENCE_KEY"
+            if e.fields.is_empty() || e.fields == ["Id"] =>
+        {
             StatusCode::NOT_FOUND
         }
         _ => StatusCode::BAD_REQUEST,
@@ -43,12 +46,18 @@ fn record_error_response(e: RecordError) -> Response {
         return (status, Json(body)).into_response();
     }
     let fields = Some(e.fields);
-    (status, Json(vec![ApiErrorBody { message: e.message, error_code: e.status_code, fields }])).into_response()
+    (status, Json(vec![ApiErrorBody { message: e.message, error_code: e.status_code, fields }]))
+        .into_response()
 }
 
 fn save_result(r: Result<Written, RecordError>, upsert: bool) -> SaveResult {
     match r {
-        Ok(w) => SaveResult { id: Some(w.id), success: true, errors: vec![], created: upsert.then_some(w.created) },
+        Ok(w) => SaveResult {
+            id: Some(w.id),
+            success: true,
+            errors: vec![],
+            created: upsert.then_some(w.created),
+        },
         Err(e) => SaveResult { id: None, success: false, errors: vec![e], created: None },
     }
 }
@@ -61,12 +70,20 @@ enum Kind {
 }
 
 /// `POST /composite/sobjects`.
-pub async fn collection_create(State(org): State<Arc<Org>>, Path(version): Path<String>, body: Bytes) -> Response {
+pub async fn collection_create(
+    State(org): State<Arc<Org>>,
+    Path(version): Path<String>,
+    body: Bytes,
+) -> Response {
     collection(&org, &version, &body, Kind::Create)
 }
 
 /// `PATCH /composite/sobjects`.
-pub async fn collection_update(State(org): State<Arc<Org>>, Path(version): Path<String>, body: Bytes) -> Response {
+pub async fn collection_update(
+    State(org): State<Arc<Org>>,
+    Path(version): Path<String>,
+    body: Bytes,
+) -> Response {
     collection(&org, &version, &body, Kind::Update)
 }
 
@@ -89,7 +106,11 @@ fn collection(org: &Org, version: &str, body: &[u8], kind: Kind) -> Response {
     };
     let all_or_none = request.get("allOrNone").and_then(J::as_bool).unwrap_or(false);
     let Some(records) = request.get("records").and_then(J::as_array) else {
-        return api_error(StatusCode::BAD_REQUEST, "INVALID_FIELD", "The records field is required");
+        return api_error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_FIELD",
+            "The records field is required",
+        );
     };
     if records.len() > MAX_RECORDS {
         return api_error(
@@ -119,7 +140,10 @@ fn collection(org: &Org, version: &str, body: &[u8], kind: Kind) -> Response {
     let mut results = Vec::with_capacity(records.len());
     for record in records {
         let Some(fields) = record.as_object() else {
-            results.push(save_result(Err(RecordError::new("JSON_PARSER_ERROR", "a record must be a JSON object", &[])), false));
+            results.push(save_result(
+                Err(RecordError::new("JSON_PARSER_ERROR", "a record must be a JSON object", &[])),
+                false,
+            ));
             continue;
         };
         let declared = fields.get("attributes").and_then(|a| a.get("type")).and_then(J::as_str);
@@ -138,18 +162,29 @@ fn collection(org: &Org, version: &str, body: &[u8], kind: Kind) -> Response {
             Kind::Create => writes::create(&mut store, &mut faults, &object, fields, now),
             Kind::Update => match id_of(fields) {
                 Some(id) => {
-                    let previous = t.and_then(|t| store.tables[t].find(&id).map(|r| (t, r, store.tables[t].rows[r as usize].clone())));
+                    let previous = t.and_then(|t| {
+                        store.tables[t]
+                            .find(&id)
+                            .map(|r| (t, r, store.tables[t].rows[r as usize].clone()))
+                    });
                     let r = writes::update(&mut store, &mut faults, &object, &id, fields, now);
                     if let (Ok(_), Some((t, row, prev))) = (&r, previous) {
                         undo.push((t, row, Some(prev)));
                     }
                     r
                 }
-                None => Err(RecordError::new("MISSING_ARGUMENT", "Id not specified in an update call", &[])),
+                None => Err(RecordError::new(
+                    "MISSING_ARGUMENT",
+                    "Id not specified in an update call",
+                    &[],
+                )),
             },
             Kind::Upsert { field, .. } => {
                 let existing = t.and_then(|t| {
-                    let key = fields.iter().find(|(k, _)| k.eq_ignore_ascii_case(field)).and_then(|(_, v)| v.as_str())?;
+                    let key = fields
+                        .iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case(field))
+                        .and_then(|(_, v)| v.as_str())?;
                     let row = *store.tables[t].by_external_id.get(key)?;
                     Some((t, row, store.tables[t].rows[row as usize].clone()))
                 });
@@ -193,11 +228,18 @@ fn collection(org: &Org, version: &str, body: &[u8], kind: Kind) -> Response {
 }
 
 fn id_of(fields: &Map<String, J>) -> Option<String> {
-    fields.iter().find(|(k, _)| k.eq_ignore_ascii_case("id")).and_then(|(_, v)| v.as_str()).map(str::to_string)
+    fields
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("id"))
+        .and_then(|(_, v)| v.as_str())
+        .map(str::to_string)
 }
 
 /// `GET /sobjects/{type}`: basic information about the object.
-pub async fn basic_info(State(org): State<Arc<Org>>, Path((version, object)): Path<(String, String)>) -> Response {
+pub async fn basic_info(
+    State(org): State<Arc<Org>>,
+    Path((version, object)): Path<(String, String)>,
+) -> Response {
     if !valid_version(&version) {
         return not_found();
     }
@@ -217,7 +259,9 @@ pub async fn basic_info(State(org): State<Arc<Org>>, Path((version, object)): Pa
 fn object_body(body: &Bytes) -> Result<Map<String, J>, Response> {
     match parse_json(body) {
         Ok(J::Object(m)) => Ok(m),
-        Ok(_) => Err(api_error(StatusCode::BAD_REQUEST, "JSON_PARSER_ERROR", "expected a JSON object")),
+        Ok(_) => {
+            Err(api_error(StatusCode::BAD_REQUEST, "JSON_PARSER_ERROR", "expected a JSON object"))
+        }
         Err(r) => Err(r),
     }
 }
@@ -229,7 +273,11 @@ fn single_write(
     version: &str,
     object: &str,
     body: &Bytes,
-    write: impl FnOnce(&mut super::store::Store, &mut super::faults::FaultState, &Map<String, J>) -> Response,
+    write: impl FnOnce(
+        &mut super::store::Store,
+        &mut super::faults::FaultState,
+        &Map<String, J>,
+    ) -> Response,
 ) -> Response {
     if !valid_version(version) {
         return not_found();
@@ -246,7 +294,11 @@ fn single_write(
 }
 
 /// `POST /sobjects/{type}`: `201 {"id", "success": true, "errors": []}`.
-pub async fn create_one(State(org): State<Arc<Org>>, Path((version, object)): Path<(String, String)>, body: Bytes) -> Response {
+pub async fn create_one(
+    State(org): State<Arc<Org>>,
+    Path((version, object)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
     single_write(&org, &version, &object, &body, |store, faults, fields| {
         match writes::create(store, faults, &object, fields, now_millis()) {
             Ok(w) => (StatusCode::CREATED, Json(save_result(Ok(w), false))).into_response(),
@@ -269,7 +321,9 @@ pub async fn get_one(
     }
     let store = org.data_store();
     let Some(table) = store.table(&object) else { return not_found() };
-    let Some(row) = table.find(&id).filter(|&r| !table.rows[r as usize].deleted) else { return not_found() };
+    let Some(row) = table.find(&id).filter(|&r| !table.rows[r as usize].deleted) else {
+        return not_found();
+    };
     let fields: Vec<usize> = match params.get("fields") {
         Some(list) => {
             let mut out = Vec::new();
@@ -311,7 +365,10 @@ pub async fn update_one(
 }
 
 /// `DELETE /sobjects/{type}/{id}`: 204 on success.
-pub async fn delete_one(State(org): State<Arc<Org>>, Path((version, object, id)): Path<(String, String, String)>) -> Response {
+pub async fn delete_one(
+    State(org): State<Arc<Org>>,
+    Path((version, object, id)): Path<(String, String, String)>,
+) -> Response {
     if !valid_version(&version) {
         return not_found();
     }

@@ -86,7 +86,9 @@ fn tokenize(soql: &str) -> Result<Vec<Token>, Malformed> {
                     match chars.get(i) {
                         None => return Err(Malformed("unterminated string literal".into())),
                         Some('\\') => {
-                            let escaped = chars.get(i + 1).ok_or_else(|| Malformed("unterminated escape".into()))?;
+                            let escaped = chars
+                                .get(i + 1)
+                                .ok_or_else(|| Malformed("unterminated escape".into()))?;
                             s.push(match escaped {
                                 'n' => '\n',
                                 't' => '\t',
@@ -127,17 +129,24 @@ fn tokenize(soql: &str) -> Result<Vec<Token>, Malformed> {
                 tokens.push(Token::Op(op));
                 i += len;
             }
-            _ if c.is_ascii_digit() || (c == '-' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit())) => {
+            _ if c.is_ascii_digit()
+                || (c == '-' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit())) =>
+            {
                 let start = i;
                 i += 1;
-                while i < chars.len() && (chars[i].is_ascii_alphanumeric() || matches!(chars[i], ':' | '.' | '+' | '-')) {
+                while i < chars.len()
+                    && (chars[i].is_ascii_alphanumeric()
+                        || matches!(chars[i], ':' | '.' | '+' | '-'))
+                {
                     i += 1;
                 }
                 tokens.push(Token::Bare(chars[start..i].iter().collect()));
             }
             _ if c.is_ascii_alphabetic() || c == '_' => {
                 let start = i;
-                while i < chars.len() && (chars[i].is_ascii_alphanumeric() || matches!(chars[i], '_' | '.')) {
+                while i < chars.len()
+                    && (chars[i].is_ascii_alphanumeric() || matches!(chars[i], '_' | '.'))
+                {
                     i += 1;
                 }
                 tokens.push(Token::Word(chars[start..i].iter().collect()));
@@ -224,9 +233,12 @@ impl Parser {
 }
 
 fn is_reserved(word: &str) -> bool {
-    ["select", "from", "where", "and", "or", "not", "order", "by", "limit", "asc", "desc", "nulls", "null", "true", "false"]
-        .iter()
-        .any(|k| k.eq_ignore_ascii_case(word))
+    [
+        "select", "from", "where", "and", "or", "not", "order", "by", "limit", "asc", "desc",
+        "nulls", "null", "true", "false",
+    ]
+    .iter()
+    .any(|k| k.eq_ignore_ascii_case(word))
 }
 
 /// Parses one SOQL statement of the supported subset.
@@ -298,7 +310,9 @@ pub fn parse(soql: &str) -> Result<Query, Malformed> {
         p.pos += 1;
         match p.next() {
             Some(Token::Bare(n)) => {
-                limit = Some(n.parse::<u64>().map_err(|_| Malformed(format!("unexpected token: {n}")))?);
+                limit = Some(
+                    n.parse::<u64>().map_err(|_| Malformed(format!("unexpected token: {n}")))?,
+                );
             }
             other => return Err(p.unexpected(other.as_ref())),
         }
@@ -325,8 +339,14 @@ mod tests {
         assert_eq!(q.filters.len(), 3);
         assert_eq!(q.filters[0].value, Literal::DateTime(1_704_067_200_000));
         assert_eq!(q.filters[1].value, Literal::Bool(false));
-        assert_eq!(q.filters[2], Condition { field: "Email".into(), op: Op::Ne, value: Literal::Null });
-        assert_eq!(q.order[1], OrderBy { field: "Id".into(), descending: false, nulls_last: false });
+        assert_eq!(
+            q.filters[2],
+            Condition { field: "Email".into(), op: Op::Ne, value: Literal::Null }
+        );
+        assert_eq!(
+            q.order[1],
+            OrderBy { field: "Id".into(), descending: false, nulls_last: false }
+        );
         assert_eq!(q.limit, Some(500));
     }
 
@@ -360,7 +380,10 @@ mod tests {
     #[test]
     fn nulls_follow_salesforce_defaults() {
         let q = parse("SELECT Id FROM Lead ORDER BY Email DESC, Phone NULLS LAST, Title DESC NULLS FIRST, Company").unwrap();
-        assert!(!q.order[0].nulls_last && q.order[0].descending, "nulls first by default, even descending");
+        assert!(
+            !q.order[0].nulls_last && q.order[0].descending,
+            "nulls first by default, even descending"
+        );
         assert!(q.order[1].nulls_last && !q.order[1].descending);
         assert!(!q.order[2].nulls_last && q.order[2].descending);
         assert!(!q.order[3].nulls_last && !q.order[3].descending);

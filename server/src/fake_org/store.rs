@@ -42,7 +42,8 @@ impl Value {
         match self {
             Value::Null => serde_json::Value::Null,
             Value::Bool(b) => serde_json::Value::Bool(*b),
-            Value::Number(n) => serde_json::Number::from_f64(*n).map_or(serde_json::Value::Null, serde_json::Value::Number),
+            Value::Number(n) => serde_json::Number::from_f64(*n)
+                .map_or(serde_json::Value::Null, serde_json::Value::Number),
             Value::Text(s) => serde_json::Value::String(s.to_string()),
             Value::DateTime(ms) => serde_json::Value::String(datetime::format_millis(*ms)),
         }
@@ -143,7 +144,14 @@ impl Table {
     pub fn new(def: ObjectDef) -> Self {
         let external_field = def.fields.iter().position(|f| f.external_id);
         let email_field = if def.duplicate_rule_on_email { def.field_index("Email") } else { None };
-        Table { def, rows: Vec::new(), by_external_id: HashMap::new(), by_email: HashMap::new(), external_field, email_field }
+        Table {
+            def,
+            rows: Vec::new(),
+            by_external_id: HashMap::new(),
+            by_email: HashMap::new(),
+            external_field,
+            email_field,
+        }
     }
 
     pub fn id_of(&self, row: u32) -> String {

@@ -25,15 +25,15 @@ fn err(code: &str, message: impl Into<String>, fields: &[&str]) -> RecordError {
 }
 
 fn no_access() -> RecordError {
-    err(
-        "INSUFFICIENT_ACCESS_OR_READONLY",
-        "insufficient access rights on object id",
-        &[],
-    )
+    err("INSUFFICIENT_ACCESS_OR_READONLY", "insufficient access rights on object id", &[])
 }
 
 fn locked(id: &str) -> RecordError {
-    err("UNABLE_TO_LOCK_ROW", format!("unable to obtain exclusive access to this record or 1 records: {id}"), &[])
+    err(
+        "UNABLE_TO_LOCK_ROW",
+        format!("unable to obtain exclusive access to this record or 1 records: {id}"),
+        &[],
+    )
 }
 
 /// `DUPLICATES_DETECTED` with the `duplicateResult` a real org attaches: the standard duplicate
@@ -46,7 +46,10 @@ fn duplicates(object: &str, matched: &[String]) -> RecordError {
             additional_information: Vec::new(),
             field_diffs: Vec::new(),
             match_confidence: 100.0,
-            record: serde_json::json!({"attributes": {"type": object}, "Id": id}).as_object().cloned().unwrap_or_default(),
+            record: serde_json::json!({"attributes": {"type": object}, "Id": id})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
         })
         .collect();
     let mut e = err("DUPLICATES_DETECTED", MESSAGE, &[]);
@@ -69,7 +72,13 @@ fn duplicates(object: &str, matched: &[String]) -> RecordError {
 }
 
 /// Inserts a record of `object`.
-pub fn create(store: &mut Store, faults: &mut FaultState, object: &str, input: &Input, now: i64) -> Result<Written, RecordError> {
+pub fn create(
+    store: &mut Store,
+    faults: &mut FaultState,
+    object: &str,
+    input: &Input,
+    now: i64,
+) -> Result<Written, RecordError> {
     let t = store.table_index(object).ok_or_else(|| unknown_type(object))?;
     if faults.is_readonly(object) {
         return Err(no_access());
@@ -131,7 +140,13 @@ pub fn upsert(
 }
 
 /// Moves a record to the recycle bin.
-pub fn delete(store: &mut Store, faults: &mut FaultState, object: &str, id: &str, now: i64) -> Result<(), RecordError> {
+pub fn delete(
+    store: &mut Store,
+    faults: &mut FaultState,
+    object: &str,
+    id: &str,
+    now: i64,
+) -> Result<(), RecordError> {
     let t = store.table_index(object).ok_or_else(|| unknown_type(object))?;
     let index = live_row(store, t, id)?;
     if faults.is_readonly(object) {
@@ -153,7 +168,11 @@ fn unknown_type(object: &str) -> RecordError {
 pub fn live_row(store: &Store, t: usize, id: &str) -> Result<u32, RecordError> {
     let table = &store.tables[t];
     if crate::salesforce::ids::SalesforceId::parse(id).is_err() {
-        return Err(err("MALFORMED_ID", format!("{} ID: id value of incorrect type: {id}", table.def.label), &["Id"]));
+        return Err(err(
+            "MALFORMED_ID",
+            format!("{} ID: id value of incorrect type: {id}", table.def.label),
+            &["Id"],
+        ));
     }
     let index = table
         .find(id)
@@ -186,7 +205,11 @@ fn prepare(
             continue;
         }
         let index = def.field_index(key).ok_or_else(|| {
-            err("INVALID_FIELD", format!("No such column '{key}' on sobject of type {}", def.name), &[])
+            err(
+                "INVALID_FIELD",
+                format!("No such column '{key}' on sobject of type {}", def.name),
+                &[],
+            )
         })?;
         let field = &def.fields[index];
         if !field.writable || index < SYSTEM_FIELDS {
@@ -203,12 +226,19 @@ fn prepare(
                 let shown: String = s.chars().take(40).collect();
                 return Err(err(
                     "STRING_TOO_LONG",
-                    format!("{}: data value too large: {shown} (max length={})", field.label, field.length),
+                    format!(
+                        "{}: data value too large: {shown} (max length={})",
+                        field.label, field.length
+                    ),
                     &[field.name],
                 ));
             }
             if field.ty == FieldType::Email && !is_valid_email(s) {
-                return Err(err("INVALID_EMAIL_ADDRESS", format!("{}: invalid email address: {s}", field.label), &[field.name]));
+                return Err(err(
+                    "INVALID_EMAIL_ADDRESS",
+                    format!("{}: invalid email address: {s}", field.label),
+                    &[field.name],
+                ));
             }
             if field.restricted && !field.picklist.contains(&&**s) {
                 return Err(err(
@@ -244,20 +274,38 @@ fn prepare(
         .map(|(_, f)| f.name)
         .collect();
     if !missing.is_empty() {
-        return Err(err("REQUIRED_FIELD_MISSING", format!("Required fields are missing: [{}]", missing.join(", ")), &missing));
+        return Err(err(
+            "REQUIRED_FIELD_MISSING",
+            format!("Required fields are missing: [{}]", missing.join(", ")),
+            &missing,
+        ));
     }
     for rule in faults.validation_rules.iter().filter(|r| r.object.eq_ignore_ascii_case(def.name)) {
-        let value = def.field_index(&rule.field).map(|i| if i >= SYSTEM_FIELDS { row.own(i).clone() } else { Value::Null });
+        let value = def.field_index(&rule.field).map(|i| {
+            if i >= SYSTEM_FIELDS {
+                row.own(i).clone()
+            } else {
+                Value::Null
+            }
+        });
         if rule.condition.holds(value.as_ref().and_then(Value::as_text)) {
             let field = def.field_index(&rule.field).map(|i| def.fields[i].name);
-            return Err(err("FIELD_CUSTOM_VALIDATION_EXCEPTION", rule.message.clone(), field.as_slice()));
+            return Err(err(
+                "FIELD_CUSTOM_VALIDATION_EXCEPTION",
+                rule.message.clone(),
+                field.as_slice(),
+            ));
         }
     }
     if def.duplicate_rule_on_email {
         if let Some(email) = def.field_index("Email").and_then(|i| row.own(i).as_text()) {
             let others = table.by_email.get(email.to_ascii_lowercase().as_str());
-            let matched: Vec<String> =
-                others.into_iter().flatten().filter(|&&r| Some(r) != existing).map(|&r| table.id_of(r)).collect();
+            let matched: Vec<String> = others
+                .into_iter()
+                .flatten()
+                .filter(|&&r| Some(r) != existing)
+                .map(|&r| table.id_of(r))
+                .collect();
             if !matched.is_empty() {
                 return Err(duplicates(def.name, &matched));
             }
@@ -266,16 +314,27 @@ fn prepare(
     Ok(row)
 }
 
-fn convert(ty: FieldType, label: &str, name: &str, json: &serde_json::Value) -> Result<Value, RecordError> {
+fn convert(
+    ty: FieldType,
+    label: &str,
+    name: &str,
+    json: &serde_json::Value,
+) -> Result<Value, RecordError> {
     use serde_json::Value as J;
     let wrong = || {
-        err("INVALID_TYPE_ON_FIELD_IN_RECORD", format!("{label}: value not of required type: {json}"), &[name])
+        err(
+            "INVALID_TYPE_ON_FIELD_IN_RECORD",
+            format!("{label}: value not of required type: {json}"),
+            &[name],
+        )
     };
     Ok(match (ty, json) {
         (_, J::Null) => Value::Null,
         (FieldType::Boolean, J::Bool(b)) => Value::Bool(*b),
         (FieldType::Currency, J::Number(n)) => Value::Number(n.as_f64().ok_or_else(wrong)?),
-        (FieldType::DateTime, J::String(s)) => Value::DateTime(datetime::parse(s).map_err(|_| wrong())?.timestamp_millis()),
+        (FieldType::DateTime, J::String(s)) => {
+            Value::DateTime(datetime::parse(s).map_err(|_| wrong())?.timestamp_millis())
+        }
         (FieldType::Date, J::String(s)) => {
             datetime::parse_date(s).map_err(|_| wrong())?;
             Value::text(s.clone())
@@ -296,7 +355,9 @@ pub fn is_valid_email(s: &str) -> bool {
         && domain.contains('.')
         && !domain.starts_with('.')
         && !domain.ends_with('.')
-        && !s.chars().any(|c| c.is_whitespace() || matches!(c, ',' | ';' | '<' | '>' | '(' | ')' | '"'))
+        && !s
+            .chars()
+            .any(|c| c.is_whitespace() || matches!(c, ',' | ';' | '<' | '>' | '(' | ')' | '"'))
 }
 
 #[cfg(test)]
@@ -316,7 +377,9 @@ mod tests {
     #[test]
     fn creates_with_defaults_and_rejects_bad_fields() {
         let (mut s, mut f) = (Store::new(), FaultState::default());
-        let w = create(&mut s, &mut f, "Lead", &input(json!({"LastName": "Ng", "Company": "Acme"})), 5).unwrap();
+        let w =
+            create(&mut s, &mut f, "Lead", &input(json!({"LastName": "Ng", "Company": "Acme"})), 5)
+                .unwrap();
         let t = s.table("Lead").unwrap();
         let status = t.def.field_index("Status").unwrap();
         assert_eq!(t.get(t.find(&w.id).unwrap(), status), Value::text("Open - Not Contacted"));
@@ -324,14 +387,30 @@ mod tests {
         let cases = [
             (json!({"Company": "Acme"}), "REQUIRED_FIELD_MISSING"),
             (json!({"LastName": "x".repeat(81), "Company": "A"}), "STRING_TOO_LONG"),
-            (json!({"LastName": "N", "Company": "A", "Status": "Maybe"}), "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"),
-            (json!({"LastName": "N", "Company": "A", "Email": "not an email"}), "INVALID_EMAIL_ADDRESS"),
+            (
+                json!({"LastName": "N", "Company": "A", "Status": "Maybe"}),
+                "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+            ),
+            (
+                json!({"LastName": "N", "Company": "A", "Email": "not an email"}),
+                "INVALID_EMAIL_ADDRESS",
+            ),
             (json!({"LastName": "N", "Company": "A", "Nope__c": 1}), "INVALID_FIELD"),
-            (json!({"LastName": "N", "Company": "A", "IsConverted": true}), "INVALID_FIELD_FOR_INSERT_UPDATE"),
-            (json!({"LastName": "N", "Company": "A", "Conversion_Do_Not_Sync__c": "yes"}), "INVALID_TYPE_ON_FIELD_IN_RECORD"),
+            (
+                json!({"LastName": "N", "Company": "A", "IsConverted": true}),
+                "INVALID_FIELD_FOR_INSERT_UPDATE",
+            ),
+            (
+                json!({"LastName": "N", "Company": "A", "Conversion_Do_Not_Sync__c": "yes"}),
+                "INVALID_TYPE_ON_FIELD_IN_RECORD",
+            ),
         ];
         for (body, expected) in cases {
-            assert_eq!(code(create(&mut s, &mut f, "Lead", &input(body.clone()), 5)), expected, "{body}");
+            assert_eq!(
+                code(create(&mut s, &mut f, "Lead", &input(body.clone()), 5)),
+                expected,
+                "{body}"
+            );
         }
     }
 
@@ -339,25 +418,57 @@ mod tests {
     fn references_duplicates_rules_locks_and_access() {
         let (mut s, mut f) = (Store::new(), FaultState::default());
         let missing_account = json!({"LastName": "N", "AccountId": "001000000000001AAA"});
-        assert_eq!(code(create(&mut s, &mut f, "Contact", &input(missing_account), 1)), "INVALID_CROSS_REFERENCE_KEY");
+        assert_eq!(
+            code(create(&mut s, &mut f, "Contact", &input(missing_account), 1)),
+            "INVALID_CROSS_REFERENCE_KEY"
+        );
 
-        let c = create(&mut s, &mut f, "Contact", &input(json!({"LastName": "N", "Email": "a@b.co"})), 1).unwrap();
+        let c = create(
+            &mut s,
+            &mut f,
+            "Contact",
+            &input(json!({"LastName": "N", "Email": "a@b.co"})),
+            1,
+        )
+        .unwrap();
         let dup = json!({"LastName": "M", "Email": "A@B.co"});
         assert_eq!(code(create(&mut s, &mut f, "Contact", &input(dup), 1)), "DUPLICATES_DETECTED");
-        assert_eq!(code(update(&mut s, &mut f, "Contact", &c.id, &input(json!({"Email": "a@b.co"})), 2)), "OK", "own email is no duplicate");
+        assert_eq!(
+            code(update(&mut s, &mut f, "Contact", &c.id, &input(json!({"Email": "a@b.co"})), 2)),
+            "OK",
+            "own email is no duplicate"
+        );
 
         f.apply(&FaultCommand::AddValidationRule {
-            rule: ValidationRule { object: "Contact".into(), field: "Title".into(), condition: RuleCondition::Blank, message: "Title is required".into() },
+            rule: ValidationRule {
+                object: "Contact".into(),
+                field: "Title".into(),
+                condition: RuleCondition::Blank,
+                message: "Title is required".into(),
+            },
         });
-        let e = update(&mut s, &mut f, "Contact", &c.id, &input(json!({"Phone": "1"})), 3).unwrap_err();
-        assert_eq!((e.status_code.as_str(), e.message.as_str(), e.fields.clone()), ("FIELD_CUSTOM_VALIDATION_EXCEPTION", "Title is required", vec!["Title".to_string()]));
+        let e =
+            update(&mut s, &mut f, "Contact", &c.id, &input(json!({"Phone": "1"})), 3).unwrap_err();
+        assert_eq!(
+            (e.status_code.as_str(), e.message.as_str(), e.fields.clone()),
+            ("FIELD_CUSTOM_VALIDATION_EXCEPTION", "Title is required", vec!["Title".to_string()])
+        );
 
         f.apply(&FaultCommand::LockRecords { ids: vec![c.id.clone()], attempts: Some(1) });
-        assert_eq!(code(update(&mut s, &mut f, "Contact", &c.id, &input(json!({"Title": "CTO"})), 4)), "UNABLE_TO_LOCK_ROW");
-        assert_eq!(code(update(&mut s, &mut f, "Contact", &c.id, &input(json!({"Title": "CTO"})), 4)), "OK");
+        assert_eq!(
+            code(update(&mut s, &mut f, "Contact", &c.id, &input(json!({"Title": "CTO"})), 4)),
+            "UNABLE_TO_LOCK_ROW"
+        );
+        assert_eq!(
+            code(update(&mut s, &mut f, "Contact", &c.id, &input(json!({"Title": "CTO"})), 4)),
+            "OK"
+        );
 
         f.apply(&FaultCommand::MakeReadonly { object: "Contact".into() });
-        assert_eq!(code(update(&mut s, &mut f, "Contact", &c.id, &input(json!({"Title": "CEO"})), 5)), "INSUFFICIENT_ACCESS_OR_READONLY");
+        assert_eq!(
+            code(update(&mut s, &mut f, "Contact", &c.id, &input(json!({"Title": "CEO"})), 5)),
+            "INSUFFICIENT_ACCESS_OR_READONLY"
+        );
     }
 
     #[test]
@@ -369,16 +480,24 @@ mod tests {
         assert!(first.created && !again.created);
         assert_eq!(first.id, again.id);
         let none = input(json!({"Name": "Acme"}));
-        assert_eq!(code(upsert(&mut s, &mut f, "Account", "Conversion_Id__c", &none, 3)), "MISSING_ARGUMENT");
+        assert_eq!(
+            code(upsert(&mut s, &mut f, "Account", "Conversion_Id__c", &none, 3)),
+            "MISSING_ARGUMENT"
+        );
         delete(&mut s, &mut f, "Account", &first.id, 4).unwrap();
-        assert_eq!(code(update(&mut s, &mut f, "Account", &first.id, &none, 5)), "ENTITY_IS_DELETED");
+        assert_eq!(
+            code(update(&mut s, &mut f, "Account", &first.id, &none, 5)),
+            "ENTITY_IS_DELETED"
+        );
         assert_eq!(code(update(&mut s, &mut f, "Account", "nope", &none, 5)), "MALFORMED_ID");
     }
 
     #[test]
     fn email_check() {
         assert!(is_valid_email("ann.lee+x@mail.example.com"));
-        for bad in ["ann", "ann@", "@x.io", "ann@@x.io", "ann lee@x.io", "ann@x", "ann@x.io,bob@y.io"] {
+        for bad in
+            ["ann", "ann@", "@x.io", "ann@@x.io", "ann lee@x.io", "ann@x", "ann@x.io,bob@y.io"]
+        {
             assert!(!is_valid_email(bad), "{bad}");
         }
     }

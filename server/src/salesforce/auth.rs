@@ -11,7 +11,11 @@ use super::types::{OAuthErrorBody, TokenResponse, UserInfo};
 
 /// The URL to send a person to so they can approve the connection. Salesforce redirects back to
 /// `redirect_uri?code=...&state=...`.
-pub fn authorize_url(config: &ClientConfig, redirect_uri: &str, state: &str) -> Result<String, SalesforceError> {
+pub fn authorize_url(
+    config: &ClientConfig,
+    redirect_uri: &str,
+    state: &str,
+) -> Result<String, SalesforceError> {
     let base = format!("{}/services/oauth2/authorize", config.login_url.trim_end_matches('/'));
     let url = reqwest::Url::parse_with_params(
         &base,
@@ -40,7 +44,7 @@ pub async fn exchange_code(
             ("grant_type", "authorization_code"),
             ("code", code),
             ("client_id", &config.client_id),
-            ("client_secret", &config.client_secret),
+            ("client_secret", config.client_secret.expose()),
             ("redirect_uri", redirect_uri),
         ],
     )
@@ -60,7 +64,7 @@ pub async fn refresh(
             ("grant_type", "refresh_token"),
             ("refresh_token", refresh_token),
             ("client_id", &config.client_id),
-            ("client_secret", &config.client_secret),
+            ("client_secret", config.client_secret.expose()),
         ],
     )
     .await
@@ -69,13 +73,20 @@ pub async fn refresh(
 /// Revokes a refresh token (and the access tokens issued with it) at Salesforce, so that a
 /// disconnected org cannot be reached with it again, by anyone.
 /// Doc: <https://help.salesforce.com/s/articleView?id=sf.remoteaccess_revoke_token.htm>
-pub async fn revoke(http: &reqwest::Client, config: &ClientConfig, token: &str) -> Result<(), SalesforceError> {
-    let (status, body) = post_form(http, config, "/services/oauth2/revoke", &[("token", token)]).await?;
+pub async fn revoke(
+    http: &reqwest::Client,
+    config: &ClientConfig,
+    token: &str,
+) -> Result<(), SalesforceError> {
+    let (status, body) =
+        post_form(http, config, "/services/oauth2/revoke", &[("token", token)]).await?;
     if status.is_success() {
         return Ok(());
     }
     match serde_json::from_slice::<OAuthErrorBody>(&body) {
-        Ok(err) => Err(SalesforceError::OAuth { error: err.error, description: err.error_description }),
+        Ok(err) => {
+            Err(SalesforceError::OAuth { error: err.error, description: err.error_description })
+        }
         Err(_) => Err(SalesforceError::UnexpectedResponse {
             status: status.as_u16(),
             detail: String::from_utf8_lossy(&body).chars().take(300).collect(),
@@ -134,10 +145,13 @@ async fn token_request(
         });
     }
     match serde_json::from_slice::<OAuthErrorBody>(&body) {
-        Ok(err) if err.error == "invalid_grant" => {
-            Err(SalesforceError::InvalidGrant { error: err.error, description: err.error_description })
+        Ok(err) if err.error == "invalid_grant" => Err(SalesforceError::InvalidGrant {
+            error: err.error,
+            description: err.error_description,
+        }),
+        Ok(err) => {
+            Err(SalesforceError::OAuth { error: err.error, description: err.error_description })
         }
-        Ok(err) => Err(SalesforceError::OAuth { error: err.error, description: err.error_description }),
         Err(_) => Err(SalesforceError::UnexpectedResponse {
             status: status.as_u16(),
             detail: String::from_utf8_lossy(&body).chars().take(300).collect(),
@@ -151,7 +165,8 @@ impl SalesforceClient {
     /// session once on 401 like every other call.
     /// Doc: <https://help.salesforce.com/s/articleView?id=sf.remoteaccess_using_userinfo_endpoint.htm>
     pub async fn userinfo(&self) -> Result<UserInfo, SalesforceError> {
-        let (status, body) = self.execute(&Call::new(reqwest::Method::GET, "/services/oauth2/userinfo")).await?;
+        let (status, body) =
+            self.execute(&Call::new(reqwest::Method::GET, "/services/oauth2/userinfo")).await?;
         decode(status, &body)
     }
 }

@@ -14,7 +14,11 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        Self { max_attempts: 4, base_delay: Duration::from_millis(200), max_delay: Duration::from_secs(10) }
+        Self {
+            max_attempts: 4,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(10),
+        }
     }
 }
 
@@ -39,8 +43,11 @@ pub fn backoff_delay(policy: &RetryPolicy, retry: u32, jitter: f64) -> Duration 
 mod tests {
     use super::*;
 
-    const POLICY: RetryPolicy =
-        RetryPolicy { max_attempts: 5, base_delay: Duration::from_millis(100), max_delay: Duration::from_secs(2) };
+    const POLICY: RetryPolicy = RetryPolicy {
+        max_attempts: 5,
+        base_delay: Duration::from_millis(100),
+        max_delay: Duration::from_secs(2),
+    };
 
     #[test]
     fn doubles_each_retry_until_the_cap() {

@@ -8,6 +8,7 @@ use super::auth;
 use super::backoff::{backoff_delay, RetryPolicy};
 use super::error::SalesforceError;
 use super::types::{ApiErrorBody, ApiUsage, TokenResponse};
+use crate::secret::Secret;
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
 use reqwest::{Method, StatusCode};
@@ -27,7 +28,7 @@ pub struct ClientConfig {
     /// Without the `v`: `62.0`.
     pub api_version: String,
     pub client_id: String,
-    pub client_secret: String,
+    pub client_secret: Secret,
     /// Per HTTP request.
     pub timeout: Duration,
     pub retry: RetryPolicy,
@@ -39,7 +40,11 @@ pub struct ClientConfig {
 }
 
 impl ClientConfig {
-    pub fn new(login_url: impl Into<String>, client_id: impl Into<String>, client_secret: impl Into<String>) -> Self {
+    pub fn new(
+        login_url: impl Into<String>,
+        client_id: impl Into<String>,
+        client_secret: impl Into<Secret>,
+    ) -> Self {
         Self {
             login_url: login_url.into(),
             api_version: DEFAULT_API_VERSION.to_string(),
@@ -50,23 +55,6 @@ impl ClientConfig {
             batch_size: DEFAULT_BATCH_SIZE,
             redirect_uri: None,
         }
-    }
-
-    /// Reads a real org's settings: `SALESFORCE_LOGIN_URL` (default
-    /// `https://login.salesforce.com`), `SALESFORCE_CLIENT_ID`, `SALESFORCE_CLIENT_SECRET`,
-    /// optional `SALESFORCE_API_VERSION` and `SALESFORCE_REDIRECT_URI`. Returns `None` when the
-    /// client id is not set.
-    pub fn from_env() -> Option<Self> {
-        let client_id = std::env::var("SALESFORCE_CLIENT_ID").ok().filter(|s| !s.is_empty())?;
-        let login_url =
-            std::env::var("SALESFORCE_LOGIN_URL").unwrap_or_else(|_| "https://login.salesforce.com".to_string());
-        let secret = std::env::var("SALESFORCE_CLIENT_SECRET").unwrap_or_default();
-        let mut config = Self::new(login_url, client_id, secret);
-        if let Ok(v) = std::env::var("SALESFORCE_API_VERSION") {
-            config.api_version = v.trim_start_matches('v').to_string();
-        }
-        config.redirect_uri = std::env::var("SALESFORCE_REDIRECT_URI").ok().filter(|s| !s.is_empty());
-        Some(config)
     }
 
     /// The path prefix of every data resource: `/services/data/v62.0`.
@@ -89,7 +77,10 @@ pub struct Session {
 
 impl From<&TokenResponse> for Session {
     fn from(t: &TokenResponse) -> Self {
-        Self { instance_url: t.instance_url.trim_end_matches('/').to_string(), access_token: t.access_token.clone() }
+        Self {
+            instance_url: t.instance_url.trim_end_matches('/').to_string(),
+            access_token: t.access_token.clone(),
+        }
     }
 }
 
@@ -128,22 +119,15 @@ impl<'a> Call<'a> {
 
 impl SalesforceClient {
     /// A client that gets its first access token from `refresh_token` when first used.
-    pub fn new(config: ClientConfig, refresh_token: impl Into<String>) -> Result<Self, SalesforceError> {
+    pub fn new(
+        config: ClientConfig,
+        refresh_token: impl Into<String>,
+    ) -> Result<Self, SalesforceError> {
         let http = reqwest::Client::builder()
             .timeout(config.timeout)
             .connect_timeout(Duration::from_secs(10).min(config.timeout))
             .build()?;
         Ok(Self::with_http(http, config, refresh_token))
-    }
-
-    /// A client for a real org configured by environment: [`ClientConfig::from_env`] plus the
-    /// optional `SALESFORCE_REFRESH_TOKEN`. `None` when no client id is set. Without a refresh
-    /// token the client starts without one: the refresh token saved by an earlier Connect is used,
-    /// or Connect on the Overview tab runs the OAuth flow.
-    pub fn from_env() -> Option<Result<Self, SalesforceError>> {
-        let config = ClientConfig::from_env()?;
-        let token = std::env::var("SALESFORCE_REFRESH_TOKEN").unwrap_or_default();
-        Some(Self::new(config, token.trim()))
     }
 
     /// Uses this refresh token from now on (one saved by an earlier Connect, at start-up).
@@ -157,7 +141,11 @@ impl SalesforceClient {
     }
 
     /// Same, sharing an existing connection pool.
-    pub fn with_http(http: reqwest::Client, config: ClientConfig, refresh_token: impl Into<String>) -> Self {
+    pub fn with_http(
+        http: reqwest::Client,
+        config: ClientConfig,
+        refresh_token: impl Into<String>,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 http,
@@ -185,7 +173,9 @@ impl SalesforceClient {
     /// After Connect / Reconnect: the tokens of the authorization-code exchange replace the old
     /// ones, so the next call uses the new session.
     pub fn reconnect(&self, token: &TokenResponse) {
-        if let (Some(rt), Ok(mut slot)) = (token.refresh_token.as_ref(), self.inner.refresh_token.write()) {
+        if let (Some(rt), Ok(mut slot)) =
+            (token.refresh_token.as_ref(), self.inner.refresh_token.write())
+        {
             *slot = rt.clone();
         }
         if let Ok(mut guard) = self.inner.session.write() {
@@ -271,7 +261,10 @@ impl SalesforceClient {
     /// Sends `call` and returns the body of a 2xx response. Refreshes the session once on
     /// `401 INVALID_SESSION_ID`; retries 5xx, timeouts and broken connections with backoff;
     /// everything else is returned as is, because sending it again would fail the same way.
-    pub(crate) async fn execute(&self, call: &Call<'_>) -> Result<(StatusCode, Bytes), SalesforceError> {
+    pub(crate) async fn execute(
+        &self,
+        call: &Call<'_>,
+    ) -> Result<(StatusCode, Bytes), SalesforceError> {
         let policy = self.inner.config.retry;
         let mut refreshed = false;
         let mut retry = 0u32;
@@ -282,7 +275,10 @@ impl SalesforceClient {
                 Ok((status, body)) if status.is_success() => return Ok((status, body)),
                 Ok((status, body)) => {
                     let err = api_error(status, &body);
-                    if status == StatusCode::UNAUTHORIZED && !refreshed && err.error_code() == Some("INVALID_SESSION_ID") {
+                    if status == StatusCode::UNAUTHORIZED
+                        && !refreshed
+                        && err.error_code() == Some("INVALID_SESSION_ID")
+                    {
                         refreshed = true;
                         self.refresh_session(Some(&session.access_token)).await?;
                         continue;
@@ -292,7 +288,9 @@ impl SalesforceClient {
                     }
                     err
                 }
-                Err(e) if is_transient_transport(&e) => SalesforceError::Unavailable { attempts: retry + 1, detail: e.to_string() },
+                Err(e) if is_transient_transport(&e) => {
+                    SalesforceError::Unavailable { attempts: retry + 1, detail: e.to_string() }
+                }
                 Err(e) => return Err(SalesforceError::Transport(e)),
             };
             if retry + 1 >= policy.max_attempts {
@@ -309,7 +307,11 @@ impl SalesforceClient {
         }
     }
 
-    async fn send_once(&self, session: &Session, call: &Call<'_>) -> Result<(StatusCode, Bytes), reqwest::Error> {
+    async fn send_once(
+        &self,
+        session: &Session,
+        call: &Call<'_>,
+    ) -> Result<(StatusCode, Bytes), reqwest::Error> {
         let url = if call.path.starts_with("http://") || call.path.starts_with("https://") {
             call.path.to_string()
         } else {
@@ -355,9 +357,14 @@ pub(crate) fn api_error(status: StatusCode, body: &[u8]) -> SalesforceError {
 }
 
 /// Decodes a 2xx body, reporting a shape mismatch with the status it came with.
-pub(crate) fn decode<T: serde::de::DeserializeOwned>(status: StatusCode, body: &[u8]) -> Result<T, SalesforceError> {
-    serde_json::from_slice(body)
-        .map_err(|e| SalesforceError::UnexpectedResponse { status: status.as_u16(), detail: e.to_string() })
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(
+    status: StatusCode,
+    body: &[u8],
+) -> Result<T, SalesforceError> {
+    serde_json::from_slice(body).map_err(|e| SalesforceError::UnexpectedResponse {
+        status: status.as_u16(),
+        detail: e.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -382,6 +389,9 @@ mod tests {
             }
             other => panic!("unexpected {other:?}"),
         }
-        assert!(matches!(api_error(StatusCode::BAD_GATEWAY, b"<html>"), SalesforceError::UnexpectedResponse { status: 502, .. }));
+        assert!(matches!(
+            api_error(StatusCode::BAD_GATEWAY, b"<html>"),
+            SalesforceError::UnexpectedResponse { status: 502, .. }
+        ));
     }
 }

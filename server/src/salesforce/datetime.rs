@@ -49,11 +49,20 @@ fn write_digits(out: &mut [u8], mut value: u32) {
 /// else (or an impossible date) is left to the general parser.
 fn parse_wire(s: &str) -> Option<DateTime<Utc>> {
     let b = s.as_bytes();
-    if b.len() != 28 || &b[23..] != b"+0000" || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' || b[19] != b'.' {
+    if b.len() != 28
+        || &b[23..] != b"+0000"
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || b[19] != b'.'
+    {
         return None;
     }
     let num = |r: std::ops::Range<usize>| -> Option<u32> {
-        b[r].iter().try_fold(0u32, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0')))
+        b[r].iter()
+            .try_fold(0u32, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0')))
     };
     let date = NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)?;
     let time = date.and_hms_milli_opt(num(11..13)?, num(14..16)?, num(17..19)?, num(20..23)?)?;
@@ -72,7 +81,8 @@ pub fn parse(s: &str) -> Result<DateTime<Utc>, DateTimeError> {
         return Ok(dt.with_timezone(&Utc));
     }
     if let Some(naive) = s.strip_suffix('Z') {
-        let dt = chrono::NaiveDateTime::parse_from_str(naive, "%Y-%m-%dT%H:%M:%S%.f").map_err(|_| err())?;
+        let dt = chrono::NaiveDateTime::parse_from_str(naive, "%Y-%m-%dT%H:%M:%S%.f")
+            .map_err(|_| err())?;
         return Ok(Utc.from_utc_datetime(&dt));
     }
     Err(err())
@@ -122,7 +132,10 @@ mod tests {
         assert_eq!(parse("2013-05-20T20:49:32Z").unwrap(), expected);
         assert_eq!(parse("2013-05-20T21:49:32+01:00").unwrap(), expected);
         assert_eq!(parse("2013-05-20T13:49:32.000-0700").unwrap(), expected);
-        assert_eq!(parse_date("2013-05-20").unwrap(), Utc.with_ymd_and_hms(2013, 5, 20, 0, 0, 0).unwrap());
+        assert_eq!(
+            parse_date("2013-05-20").unwrap(),
+            Utc.with_ymd_and_hms(2013, 5, 20, 0, 0, 0).unwrap()
+        );
     }
 
     #[test]
@@ -134,11 +147,22 @@ mod tests {
 
     #[test]
     fn wire_fast_path_agrees_with_the_general_parser() {
-        for s in ["2013-05-20T20:49:32.000+0000", "1970-01-01T00:00:00.001+0000", "2024-02-29T23:59:59.999+0000"] {
-            let general = DateTime::<FixedOffset>::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z").unwrap().with_timezone(&Utc);
+        for s in [
+            "2013-05-20T20:49:32.000+0000",
+            "1970-01-01T00:00:00.001+0000",
+            "2024-02-29T23:59:59.999+0000",
+        ] {
+            let general = DateTime::<FixedOffset>::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z")
+                .unwrap()
+                .with_timezone(&Utc);
             assert_eq!(parse_wire(s), Some(general), "{s}");
         }
-        for s in ["2023-02-29T00:00:00.000+0000", "2013-05-20T24:49:32.000+0000", "2013-05-20T20:49:32.000+0100", "2013-05-2xT20:49:32.000+0000"] {
+        for s in [
+            "2023-02-29T00:00:00.000+0000",
+            "2013-05-20T24:49:32.000+0000",
+            "2013-05-20T20:49:32.000+0100",
+            "2013-05-2xT20:49:32.000+0000",
+        ] {
             assert_eq!(parse_wire(s), None, "{s}");
         }
         assert!(parse("2023-02-29T00:00:00.000+0000").is_err());
@@ -146,7 +170,8 @@ mod tests {
 
     #[test]
     fn round_trips() {
-        let dt = Utc.with_ymd_and_hms(1999, 12, 31, 23, 59, 59).unwrap() + chrono::Duration::milliseconds(999);
+        let dt = Utc.with_ymd_and_hms(1999, 12, 31, 23, 59, 59).unwrap()
+            + chrono::Duration::milliseconds(999);
         assert_eq!(parse(&format(dt)).unwrap(), dt);
     }
 }

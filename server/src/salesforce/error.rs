@@ -58,7 +58,8 @@ impl SalesforceError {
     /// The HTTP status, when Salesforce answered.
     pub fn status(&self) -> Option<u16> {
         match self {
-            SalesforceError::Api { status, .. } | SalesforceError::UnexpectedResponse { status, .. } => Some(*status),
+            SalesforceError::Api { status, .. }
+            | SalesforceError::UnexpectedResponse { status, .. } => Some(*status),
             _ => None,
         }
     }
@@ -92,7 +93,11 @@ mod tests {
     fn api(status: u16, code: &str) -> SalesforceError {
         SalesforceError::Api {
             status,
-            errors: vec![ApiErrorBody { message: "m".into(), error_code: code.into(), fields: None }],
+            errors: vec![ApiErrorBody {
+                message: "m".into(),
+                error_code: code.into(),
+                fields: None,
+            }],
         }
     }
 
@@ -102,6 +107,9 @@ mod tests {
         assert!(api(403, "REQUEST_LIMIT_EXCEEDED").is_limit_exceeded());
         assert!(!api(403, "REQUEST_LIMIT_EXCEEDED").is_insufficient_access());
         assert!(api(403, "INSUFFICIENT_ACCESS").is_insufficient_access());
-        assert_eq!(api(400, "MALFORMED_QUERY").to_string(), "Salesforce returned HTTP 400 MALFORMED_QUERY: m");
+        assert_eq!(
+            api(400, "MALFORMED_QUERY").to_string(),
+            "Salesforce returned HTTP 400 MALFORMED_QUERY: m"
+        );
     }
 }

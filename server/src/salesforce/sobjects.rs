@@ -21,14 +21,20 @@ fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<Bytes, SalesforceError> {
 impl SalesforceClient {
     /// Creates records; each must carry `attributes.type`. Results are in request order.
     /// Doc: <https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_composite_sobjects_collections_create.htm>
-    pub async fn create<R: Serialize>(&self, records: &[R]) -> Result<Vec<SaveResult>, SalesforceError> {
+    pub async fn create<R: Serialize>(
+        &self,
+        records: &[R],
+    ) -> Result<Vec<SaveResult>, SalesforceError> {
         let path = format!("{}/composite/sobjects", self.config().data_path());
         self.collection(Method::POST, &path, records).await
     }
 
     /// Updates records; each must carry `attributes.type` and `id`.
     /// Doc: <https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_composite_sobjects_collections_update.htm>
-    pub async fn update<R: Serialize>(&self, records: &[R]) -> Result<Vec<SaveResult>, SalesforceError> {
+    pub async fn update<R: Serialize>(
+        &self,
+        records: &[R],
+    ) -> Result<Vec<SaveResult>, SalesforceError> {
         let path = format!("{}/composite/sobjects", self.config().data_path());
         self.collection(Method::PATCH, &path, records).await
     }
@@ -42,7 +48,10 @@ impl SalesforceClient {
         external_id_field: &str,
         records: &[R],
     ) -> Result<Vec<SaveResult>, SalesforceError> {
-        let path = format!("{}/composite/sobjects/{sobject}/{external_id_field}", self.config().data_path());
+        let path = format!(
+            "{}/composite/sobjects/{sobject}/{external_id_field}",
+            self.config().data_path()
+        );
         self.collection(Method::PATCH, &path, records).await
     }
 
@@ -76,7 +85,10 @@ impl SalesforceClient {
             let can_retry = retry + 1 < policy.max_attempts;
             let mut locked = Vec::new();
             for (index, answer) in pending.iter().zip(answers) {
-                if can_retry && !answer.success && answer.errors.iter().any(is_transient_record_error) {
+                if can_retry
+                    && !answer.success
+                    && answer.errors.iter().any(is_transient_record_error)
+                {
                     locked.push(*index);
                 }
                 results[*index] = Some(answer);
@@ -92,7 +104,11 @@ impl SalesforceClient {
 
     /// `POST /sobjects/{type}`: creates one record and returns its ID.
     /// Doc: <https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/dome_sobject_create.htm>
-    pub async fn create_record<R: Serialize>(&self, sobject: &str, record: &R) -> Result<String, SalesforceError> {
+    pub async fn create_record<R: Serialize>(
+        &self,
+        sobject: &str,
+        record: &R,
+    ) -> Result<String, SalesforceError> {
         let path = format!("{}/sobjects/{sobject}", self.config().data_path());
         let mut call = Call::new(Method::POST, &path);
         call.json = Some(to_json(record)?);
@@ -106,7 +122,12 @@ impl SalesforceClient {
 
     /// `GET /sobjects/{type}/{id}`, optionally limited to `fields`.
     /// Doc: <https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/dome_get_field_values.htm>
-    pub async fn get_record(&self, sobject: &str, id: &str, fields: &[&str]) -> Result<Record, SalesforceError> {
+    pub async fn get_record(
+        &self,
+        sobject: &str,
+        id: &str,
+        fields: &[&str],
+    ) -> Result<Record, SalesforceError> {
         let path = format!("{}/sobjects/{sobject}/{id}", self.config().data_path());
         let joined = fields.join(",");
         let query = [("fields", joined.as_str())];
@@ -120,7 +141,12 @@ impl SalesforceClient {
 
     /// `PATCH /sobjects/{type}/{id}`: answers 204 No Content on success.
     /// Doc: <https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/dome_update_fields.htm>
-    pub async fn update_record<R: Serialize>(&self, sobject: &str, id: &str, record: &R) -> Result<(), SalesforceError> {
+    pub async fn update_record<R: Serialize>(
+        &self,
+        sobject: &str,
+        id: &str,
+        record: &R,
+    ) -> Result<(), SalesforceError> {
         let path = format!("{}/sobjects/{sobject}/{id}", self.config().data_path());
         let mut call = Call::new(Method::PATCH, &path);
         call.json = Some(to_json(record)?);

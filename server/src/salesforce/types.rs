@@ -342,7 +342,10 @@ mod tests {
 
     #[test]
     fn parses_the_limit_header() {
-        assert_eq!(ApiUsage::parse_header("api-usage=18/5000"), Some(ApiUsage { used: 18, max: 5000 }));
+        assert_eq!(
+            ApiUsage::parse_header("api-usage=18/5000"),
+            Some(ApiUsage { used: 18, max: 5000 })
+        );
         assert_eq!(
             ApiUsage::parse_header("per-app-api-usage=17/250(appName=sample), api-usage=25/5000"),
             Some(ApiUsage { used: 25, max: 5000 })
@@ -355,16 +358,26 @@ mod tests {
     #[test]
     fn parses_the_documented_limit_headers() {
         assert_eq!(
-            ApiUsage::parse_header("api-usage=25/5000; per-app-api-usage=17/250(appName=sample-connected-app)"),
+            ApiUsage::parse_header(
+                "api-usage=25/5000; per-app-api-usage=17/250(appName=sample-connected-app)"
+            ),
             Some(ApiUsage { used: 25, max: 5000 })
         );
-        assert_eq!(ApiUsage::parse_header("api-usage=10018/100000; api-bursts=1/750"), Some(ApiUsage { used: 10018, max: 100_000 }));
         assert_eq!(
-            ApiUsage::parse_header("per-app-api-usage=17/250(appName=sample-connected-app); api-usage=26/5000"),
+            ApiUsage::parse_header("api-usage=10018/100000; api-bursts=1/750"),
+            Some(ApiUsage { used: 10018, max: 100_000 })
+        );
+        assert_eq!(
+            ApiUsage::parse_header(
+                "per-app-api-usage=17/250(appName=sample-connected-app); api-usage=26/5000"
+            ),
             Some(ApiUsage { used: 26, max: 5000 }),
             "api-usage need not come first"
         );
-        assert_eq!(ApiUsage::parse_header("api-usage=10018/100000"), Some(ApiUsage { used: 10018, max: 100_000 }));
+        assert_eq!(
+            ApiUsage::parse_header("api-usage=10018/100000"),
+            Some(ApiUsage { used: 10018, max: 100_000 })
+        );
         let emitted = ApiUsage { used: 18, max: 5000 }.header_value();
         assert_eq!(emitted, "api-usage=18/5000");
         assert_eq!(ApiUsage::parse_header(&emitted), Some(ApiUsage { used: 18, max: 5000 }));

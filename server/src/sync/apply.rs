@@ -34,14 +34,23 @@ fn keys<'a>(chunk: &'a [SfRecord], f: impl Fn(&'a SfRecord) -> Option<&'a str>) 
     v
 }
 
-async fn lookups(conn: &mut SqliteConnection, ws: &WorkspaceId, object: ObjectType, chunk: &[SfRecord]) -> Result<Lookups, StoreError> {
+async fn lookups(
+    conn: &mut SqliteConnection,
+    ws: &WorkspaceId,
+    object: ObjectType,
+    chunk: &[SfRecord],
+) -> Result<Lookups, StoreError> {
     let table = cstore::spec(object).table;
     let ids = keys(chunk, |r| present(&r.id));
     let existing = cstore::known_by(conn, ws, table, "salesforce_id", &ids).await?;
     // Records Conversion pushed carry its id: they match the row even before its Salesforce id
     // was stored.
     let pushed = keys(chunk, |r| present(&r.conversion_id));
-    let by_conversion_id = if pushed.is_empty() { HashMap::new() } else { cstore::known_by(conn, ws, table, "id", &pushed).await? };
+    let by_conversion_id = if pushed.is_empty() {
+        HashMap::new()
+    } else {
+        cstore::known_by(conn, ws, table, "id", &pushed).await?
+    };
     let mut l = Lookups {
         existing,
         by_conversion_id,
@@ -54,24 +63,38 @@ async fn lookups(conn: &mut SqliteConnection, ws: &WorkspaceId, object: ObjectTy
     match object {
         ObjectType::Contact | ObjectType::Opportunity => {
             let accounts = keys(chunk, |r| present(&r.account_id));
-            l.companies = cstore::known_by(conn, ws, "conversion_companies", "salesforce_id", &accounts).await?;
+            l.companies =
+                cstore::known_by(conn, ws, "conversion_companies", "salesforce_id", &accounts)
+                    .await?;
         }
         ObjectType::OpportunityContactRole => {
             let opps = keys(chunk, |r| present(&r.opportunity_id));
-            l.opportunities = cstore::known_by(conn, ws, "conversion_opportunities", "salesforce_id", &opps).await?;
+            l.opportunities =
+                cstore::known_by(conn, ws, "conversion_opportunities", "salesforce_id", &opps)
+                    .await?;
             let contacts = keys(chunk, |r| present(&r.contact_id));
-            l.contacts_by_sf = cstore::known_by(conn, ws, "conversion_contacts", "salesforce_id", &contacts).await?;
+            l.contacts_by_sf =
+                cstore::known_by(conn, ws, "conversion_contacts", "salesforce_id", &contacts)
+                    .await?;
         }
         ObjectType::Event => {
             let contacts = keys(chunk, |r| present(&r.event_contact));
-            l.contacts_by_sf = cstore::known_by(conn, ws, "conversion_contacts", "salesforce_id", &contacts).await?;
-            let lowered: Vec<String> = chunk.iter().filter_map(|r| present(&r.event_email)).map(str::to_ascii_lowercase).collect();
+            l.contacts_by_sf =
+                cstore::known_by(conn, ws, "conversion_contacts", "salesforce_id", &contacts)
+                    .await?;
+            let lowered: Vec<String> = chunk
+                .iter()
+                .filter_map(|r| present(&r.event_email))
+                .map(str::to_ascii_lowercase)
+                .collect();
             let mut emails: Vec<&str> = lowered.iter().map(String::as_str).collect();
             emails.sort_unstable();
             emails.dedup();
-            l.contacts_by_email = cstore::known_by(conn, ws, "conversion_contacts", "email", &emails).await?;
+            l.contacts_by_email =
+                cstore::known_by(conn, ws, "conversion_contacts", "email", &emails).await?;
             let users = keys(chunk, |r| present(&r.user_id));
-            l.contacts_by_user = cstore::known_by(conn, ws, "conversion_contacts", "user_id", &users).await?;
+            l.contacts_by_user =
+                cstore::known_by(conn, ws, "conversion_contacts", "user_id", &users).await?;
         }
         _ => {}
     }
@@ -90,7 +113,11 @@ pub async fn decide(
     let l = lookups(conn, ws, object, chunk).await?;
     let mut out = Applied { records: Vec::with_capacity(chunk.len()), ..Default::default() };
     for r in chunk {
-        let record = |status, action, message: Option<RecordMessage>, detail: Option<String>, conversion_id: Option<String>| NewRecord {
+        let record = |status,
+                      action,
+                      message: Option<RecordMessage>,
+                      detail: Option<String>,
+                      conversion_id: Option<String>| NewRecord {
             status,
             action,
             message,
@@ -102,25 +129,58 @@ pub async fn decide(
             external_updated_at: r.modstamp(),
         };
         let Some(sf_id) = present(&r.id) else {
-            out.records.push(record(RecordStatus::Skipped, RecordAction::Created, Some(RecordMessage::MissingExternalId), None, None));
+            out.records.push(record(
+                RecordStatus::Skipped,
+                RecordAction::Created,
+                Some(RecordMessage::MissingExternalId),
+                None,
+                None,
+            ));
             continue;
         };
         let Some(modstamp) = r.modstamp() else {
-            let detail = format!("SystemModstamp {:?} is not a datetime", r.system_modstamp.as_deref().unwrap_or(""));
-            out.records.push(record(RecordStatus::Failed, RecordAction::Updated, Some(RecordMessage::InvalidTimestamp), Some(detail), None));
+            let detail = format!(
+                "SystemModstamp {:?} is not a datetime",
+                r.system_modstamp.as_deref().unwrap_or("")
+            );
+            out.records.push(record(
+                RecordStatus::Failed,
+                RecordAction::Updated,
+                Some(RecordMessage::InvalidTimestamp),
+                Some(detail),
+                None,
+            ));
             continue;
         };
-        let known = l.existing.get(sf_id).or_else(|| present(&r.conversion_id).and_then(|c| l.by_conversion_id.get(c)));
+        let known = l
+            .existing
+            .get(sf_id)
+            .or_else(|| present(&r.conversion_id).and_then(|c| l.by_conversion_id.get(c)));
         let known_id = known.map(|k| k.id.clone());
         if r.deleted() {
             out.deletes.push(sf_id.to_string());
-            out.records.push(record(RecordStatus::Success, RecordAction::Deleted, None, None, known_id));
+            out.records.push(record(
+                RecordStatus::Success,
+                RecordAction::Deleted,
+                None,
+                None,
+                known_id,
+            ));
             continue;
         }
         let action = if known.is_some() { RecordAction::Updated } else { RecordAction::Created };
         if let Some(synced) = known.and_then(|k| k.external_updated_at).filter(|&t| t > modstamp) {
-            let detail = format!("Conversion has this record as of {}", crate::salesforce::datetime::format_millis(synced));
-            out.records.push(record(RecordStatus::Skipped, action, Some(RecordMessage::OutdatedRecord), Some(detail), known_id));
+            let detail = format!(
+                "Conversion has this record as of {}",
+                crate::salesforce::datetime::format_millis(synced)
+            );
+            out.records.push(record(
+                RecordStatus::Skipped,
+                action,
+                Some(RecordMessage::OutdatedRecord),
+                Some(detail),
+                known_id,
+            ));
             continue;
         }
         let conversion_id = known_id.clone().unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
@@ -155,7 +215,9 @@ fn fail(m: RecordMessage, detail: impl Into<String>) -> Refusal {
 
 fn text(v: &Option<String>) -> Result<Val, Refusal> {
     match present(v) {
-        Some(s) if !mapping::encodable(s) => Err(fail(RecordMessage::EncodeFailed, "text contains a NUL character")),
+        Some(s) if !mapping::encodable(s) => {
+            Err(fail(RecordMessage::EncodeFailed, "text contains a NUL character"))
+        }
         s => Ok(Val::opt(s)),
     }
 }
@@ -174,33 +236,56 @@ fn row_for(
 ) -> Result<Vec<Val>, Refusal> {
     let head = || vec![Val::text(conversion_id), Val::text(ws.as_str())];
     let tail = |row: &mut Vec<Val>| {
-        row.extend([Val::text(sf_id), Val::Int(r.created()), Val::Int(Some(modstamp)), Val::Int(Some(now))]);
+        row.extend([
+            Val::text(sf_id),
+            Val::Int(r.created()),
+            Val::Int(Some(modstamp)),
+            Val::Int(Some(now)),
+        ]);
     };
     let mut row = head();
     match object {
         ObjectType::Contact | ObjectType::Lead => {
             let email = present(&r.email);
             if r.do_not_sync == Some(true) {
-                return Err((RecordStatus::Skipped, RecordMessage::DoNotSync, Some("Conversion_Do_Not_Sync__c is set".into())));
+                return Err((
+                    RecordStatus::Skipped,
+                    RecordMessage::DoNotSync,
+                    Some("Conversion_Do_Not_Sync__c is set".into()),
+                ));
             }
             if mapping::excluded_by_domain(email, &settings.excluded_domains) {
-                return Err((RecordStatus::Skipped, RecordMessage::DoNotSync, Some("The email's domain is excluded by sync rules".into())));
+                return Err((
+                    RecordStatus::Skipped,
+                    RecordMessage::DoNotSync,
+                    Some("The email's domain is excluded by sync rules".into()),
+                ));
             }
             if object == ObjectType::Lead && r.is_converted == Some(true) {
                 return Err(skip(RecordMessage::LeadConverted));
             }
             mapping::check_person(email).map_err(skip)?;
             let company = if object == ObjectType::Contact {
-                let account = present(&r.account_id).ok_or_else(|| skip(RecordMessage::NoAccountAssociation))?;
+                let account = present(&r.account_id)
+                    .ok_or_else(|| skip(RecordMessage::NoAccountAssociation))?;
                 let found = l.companies.get(account).ok_or_else(|| {
-                    (RecordStatus::Skipped, RecordMessage::NoAccountAssociation, Some(format!("Account {account} is not in Conversion")))
+                    (
+                        RecordStatus::Skipped,
+                        RecordMessage::NoAccountAssociation,
+                        Some(format!("Account {account} is not in Conversion")),
+                    )
                 })?;
                 Some(found.id.clone())
             } else {
                 None
             };
             row.push(Val::Text(email.map(str::to_ascii_lowercase)));
-            row.extend([text(&r.first_name)?, text(&r.last_name)?, text(&r.title)?, Val::Text(company)]);
+            row.extend([
+                text(&r.first_name)?,
+                text(&r.last_name)?,
+                text(&r.title)?,
+                Val::Text(company),
+            ]);
             row.push(Val::text(object.sobject()));
         }
         ObjectType::Company => {
@@ -219,35 +304,82 @@ fn row_for(
             if present(&r.name).is_none() {
                 return Err(fail(RecordMessage::MalformedData, "Opportunity has no Name"));
             }
-            let account = present(&r.account_id).ok_or_else(|| skip(RecordMessage::NoAccountAssociation))?;
-            let company = l.companies.get(account).ok_or_else(|| skip(RecordMessage::NoAccountAssociation))?;
-            row.extend([text(&r.name)?, text(&r.stage_name)?, Val::Real(r.amount), text(&r.close_date)?, Val::text(&company.id)]);
+            let account =
+                present(&r.account_id).ok_or_else(|| skip(RecordMessage::NoAccountAssociation))?;
+            let company = l
+                .companies
+                .get(account)
+                .ok_or_else(|| skip(RecordMessage::NoAccountAssociation))?;
+            row.extend([
+                text(&r.name)?,
+                text(&r.stage_name)?,
+                Val::Real(r.amount),
+                text(&r.close_date)?,
+                Val::text(&company.id),
+            ]);
         }
         ObjectType::OpportunityContactRole => {
-            let (Some(opp), Some(contact)) = (present(&r.opportunity_id), present(&r.contact_id)) else {
-                return Err(fail(RecordMessage::MalformedData, "OpportunityId and ContactId are required"));
+            let (Some(opp), Some(contact)) = (present(&r.opportunity_id), present(&r.contact_id))
+            else {
+                return Err(fail(
+                    RecordMessage::MalformedData,
+                    "OpportunityId and ContactId are required",
+                ));
             };
-            let opp = l.opportunities.get(opp).ok_or_else(|| skip(RecordMessage::OpportunityNotFound))?;
-            let contact = l.contacts_by_sf.get(contact).ok_or_else(|| skip(RecordMessage::ContactNotFound))?;
-            row.extend([Val::text(&opp.id), Val::text(&contact.id), text(&r.role)?, Val::Int(Some(r.is_primary.unwrap_or(false) as i64))]);
+            let opp =
+                l.opportunities.get(opp).ok_or_else(|| skip(RecordMessage::OpportunityNotFound))?;
+            let contact = l
+                .contacts_by_sf
+                .get(contact)
+                .ok_or_else(|| skip(RecordMessage::ContactNotFound))?;
+            row.extend([
+                Val::text(&opp.id),
+                Val::text(&contact.id),
+                text(&r.role)?,
+                Val::Int(Some(r.is_primary.unwrap_or(false) as i64)),
+            ]);
         }
         ObjectType::Event => {
-            let name = present(&r.event_name).ok_or_else(|| skip(RecordMessage::MissingEventName))?;
+            let name =
+                present(&r.event_name).ok_or_else(|| skip(RecordMessage::MissingEventName))?;
             let contact = resolve_contact(r, l)?;
-            let occurred = mapping::parse_occurred_at(r.occurred_at.as_deref()).ok_or_else(|| {
-                fail(RecordMessage::InvalidTimestamp, format!("Occurred_At__c {:?} is not a date", r.occurred_at.as_deref().unwrap_or("")))
-            })?;
+            let occurred =
+                mapping::parse_occurred_at(r.occurred_at.as_deref()).ok_or_else(|| {
+                    fail(
+                        RecordMessage::InvalidTimestamp,
+                        format!(
+                            "Occurred_At__c {:?} is not a date",
+                            r.occurred_at.as_deref().unwrap_or("")
+                        ),
+                    )
+                })?;
             let properties = match present(&r.properties) {
                 None => None,
                 Some(p) => match serde_json::from_str::<serde_json::Value>(p) {
-                    Ok(v) => Some(serde_json::to_string(&v).map_err(|e| fail(RecordMessage::EncodeFailed, e.to_string()))?),
-                    Err(e) => return Err(fail(RecordMessage::MalformedData, format!("Properties__c is not JSON: {e}"))),
+                    Ok(v) => Some(
+                        serde_json::to_string(&v)
+                            .map_err(|e| fail(RecordMessage::EncodeFailed, e.to_string()))?,
+                    ),
+                    Err(e) => {
+                        return Err(fail(
+                            RecordMessage::MalformedData,
+                            format!("Properties__c is not JSON: {e}"),
+                        ))
+                    }
                 },
             };
             if !mapping::encodable(name) {
-                return Err(fail(RecordMessage::EncodeFailed, "Event_Name__c contains a NUL character"));
+                return Err(fail(
+                    RecordMessage::EncodeFailed,
+                    "Event_Name__c contains a NUL character",
+                ));
             }
-            row.extend([Val::text(contact), Val::text(name), Val::Int(Some(occurred)), Val::Text(properties)]);
+            row.extend([
+                Val::text(contact),
+                Val::text(name),
+                Val::Int(Some(occurred)),
+                Val::Text(properties),
+            ]);
         }
     }
     tail(&mut row);
@@ -268,12 +400,20 @@ fn resolve_contact<'a>(r: &SfRecord, l: &'a Lookups) -> Result<&'a str, Refusal>
     let found: Vec<&Known> = [by_email, by_user, by_sf].into_iter().flatten().collect();
     let Some(first) = found.first() else { return Err(skip(RecordMessage::ContactNotFound)) };
     if found.iter().any(|k| k.id != first.id) {
-        return Err((RecordStatus::Skipped, RecordMessage::ConflictingIdentifier, Some("The identifiers resolve to different contacts".into())));
+        return Err((
+            RecordStatus::Skipped,
+            RecordMessage::ConflictingIdentifier,
+            Some("The identifiers resolve to different contacts".into()),
+        ));
     }
     // Found by email or Salesforce id, but the contact carries another user ID.
     if let (Some(u), Some(other)) = (user, first.user_id.as_deref()) {
         if u != other {
-            return Err((RecordStatus::Skipped, RecordMessage::ConflictingIdentifier, Some(format!("The contact's user ID is {other}, not {u}"))));
+            return Err((
+                RecordStatus::Skipped,
+                RecordMessage::ConflictingIdentifier,
+                Some(format!("The contact's user ID is {other}, not {u}")),
+            ));
         }
     }
     Ok(first.id.as_str())

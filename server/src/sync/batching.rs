@@ -18,6 +18,9 @@ pub struct EngineConfig {
     pub batch_size: usize,
     /// Records per backfill run (~50,000).
     pub backfill_batch_size: usize,
+    /// At most this many records of a page commit together (with the cursor), so a run's counts
+    /// grow while a page of ~2,000 is written instead of jumping from nothing to all of it.
+    pub commit_size: usize,
     /// Records per outbound run (sObject Collections take at most 200).
     pub push_batch_size: usize,
     /// No API calls for at most this long after the daily limit was exceeded.
@@ -97,6 +100,7 @@ impl Default for EngineConfig {
             page_size: 2_000,
             batch_size: 5_000,
             backfill_batch_size: 50_000,
+            commit_size: 500,
             push_batch_size: 200,
             limit_pause: Duration::from_secs(15 * 60),
             limit_check_every: Duration::from_secs(30),
@@ -133,7 +137,8 @@ pub fn retry_delay(failures: u32, base: Duration, max: Duration) -> Duration {
     if failures == 0 {
         return Duration::ZERO;
     }
-    base.saturating_mul(1u32.checked_shl(failures.saturating_sub(1).min(31)).unwrap_or(u32::MAX)).min(max)
+    base.saturating_mul(1u32.checked_shl(failures.saturating_sub(1).min(31)).unwrap_or(u32::MAX))
+        .min(max)
 }
 
 #[cfg(test)]
@@ -142,16 +147,29 @@ mod tests {
     use crate::salesforce::types::ApiErrorBody;
 
     fn api(status: u16, code: &str) -> SalesforceError {
-        SalesforceError::Api { status, errors: vec![ApiErrorBody { message: "m".into(), error_code: code.into(), fields: None }] }
+        SalesforceError::Api {
+            status,
+            errors: vec![ApiErrorBody {
+                message: "m".into(),
+                error_code: code.into(),
+                fields: None,
+            }],
+        }
     }
 
     #[test]
     fn whole_run_failures_get_the_articles_message() {
-        let grant = SalesforceError::InvalidGrant { error: "invalid_grant".into(), description: "expired".into() };
+        let grant = SalesforceError::InvalidGrant {
+            error: "invalid_grant".into(),
+            description: "expired".into(),
+        };
         assert_eq!(run_message(&grant), RunMessage::AuthenticationFailure);
         assert_eq!(run_message(&api(401, "INVALID_SESSION_ID")), RunMessage::AuthenticationFailure);
         assert_eq!(run_message(&api(403, "REQUEST_LIMIT_EXCEEDED")), RunMessage::ApiLimitExceeded);
-        assert_eq!(run_message(&api(403, "INSUFFICIENT_ACCESS_OR_READONLY")), RunMessage::InsufficientPermissions);
+        assert_eq!(
+            run_message(&api(403, "INSUFFICIENT_ACCESS_OR_READONLY")),
+            RunMessage::InsufficientPermissions
+        );
         assert_eq!(run_message(&api(500, "UNKNOWN_EXCEPTION")), RunMessage::UnknownError);
         let down = SalesforceError::Unavailable { attempts: 4, detail: "503".into() };
         assert_eq!(run_message(&down), RunMessage::UnknownError);
@@ -180,7 +198,12 @@ mod tests {
     fn locked_and_unreadable_records_are_the_ones_retried() {
         assert_eq!(Transient::of(RecordMessage::RecordLocked), Some(Transient::Locked));
         assert_eq!(Transient::of(RecordMessage::InsufficientPermissions), Some(Transient::Access));
-        for m in [RecordMessage::RequiredFieldMissing, RecordMessage::ValidationRuleFailure, RecordMessage::DuplicateRecord, RecordMessage::OutboundUnknownError] {
+        for m in [
+            RecordMessage::RequiredFieldMissing,
+            RecordMessage::ValidationRuleFailure,
+            RecordMessage::DuplicateRecord,
+            RecordMessage::OutboundUnknownError,
+        ] {
             assert_eq!(Transient::of(m), None, "{m:?} needs a person, not a retry");
         }
     }
@@ -193,16 +216,21 @@ mod tests {
             access_base: Duration::from_secs(600),
             max: Duration::from_secs(3600),
         };
-        let locked: Vec<_> = (1..=5).map(|n| record_retry_delay(Transient::Locked, n, &p)).collect();
+        let locked: Vec<_> =
+            (1..=5).map(|n| record_retry_delay(Transient::Locked, n, &p)).collect();
         let s = |n| Some(Duration::from_secs(n));
         assert_eq!(locked, vec![s(10), s(20), s(40), s(80), None]);
-        let access: Vec<_> = (1..=5).map(|n| record_retry_delay(Transient::Access, n, &p)).collect();
+        let access: Vec<_> =
+            (1..=5).map(|n| record_retry_delay(Transient::Access, n, &p)).collect();
         assert_eq!(access, vec![s(600), s(1200), s(2400), s(3600), None], "slower, and capped");
         assert_eq!(record_retry_delay(Transient::Locked, u32::MAX, &p), None);
         // A zero base still waits: a record is never pushed twice in the same pass.
         let zero = RecordRetry { locked_base: Duration::ZERO, ..p };
         assert_eq!(record_retry_delay(Transient::Locked, 1, &zero), Some(Duration::from_millis(1)));
         // One attempt in all: a failure is final.
-        assert_eq!(record_retry_delay(Transient::Locked, 1, &RecordRetry { attempts: 1, ..p }), None);
+        assert_eq!(
+            record_retry_delay(Transient::Locked, 1, &RecordRetry { attempts: 1, ..p }),
+            None
+        );
     }
 }

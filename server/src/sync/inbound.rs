@@ -4,8 +4,9 @@
 //! position (a transaction that commits late still has its records read), and records already
 //! processed inside that window are recognised by the seen set and dropped, so none is counted
 //! twice. Pages of ~2,000 are split into runs of up to ~5,000 (~50,000 for the first sync, the
-//! backfill). Each chunk commits Conversion's rows, the run's records and the cursor in one
-//! transaction: the cursor never moves past work that did not commit.
+//! backfill). Each slice of a page (at most `commit_size` records) commits Conversion's rows, the
+//! run's records and the cursor in one transaction: the cursor never moves past work that did not
+//! commit, and an in-progress run's counts grow slice by slice.
 
 use super::apply;
 use super::mapping::{self, SfRecord};
@@ -14,6 +15,7 @@ use super::{millis, Engine, SyncError};
 use app::domain::{Direction, ObjectType, RunFailure, RunId, Trigger};
 use app::store::{self, NewRun};
 use std::collections::HashMap;
+use tracing::Instrument;
 
 /// What one call to [`sync_object`] did.
 #[derive(Debug, Default, Clone)]
@@ -37,16 +39,27 @@ fn soql(object: ObjectType, from: Option<i64>) -> String {
     let filter = from
         .map(|ms| format!(" WHERE SystemModstamp >= {}", soql_datetime(ms)))
         .unwrap_or_default();
-    format!("SELECT {} FROM {}{filter} ORDER BY SystemModstamp, Id", mapping::soql_fields(object), object.sobject())
+    format!(
+        "SELECT {} FROM {}{filter} ORDER BY SystemModstamp, Id",
+        mapping::soql_fields(object),
+        object.sobject()
+    )
 }
 
 /// A SOQL datetime literal with milliseconds: `2024-01-01T00:00:00.000Z`.
 pub fn soql_datetime(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
 }
 
 /// Syncs everything new of `object`: a backfill until the first one completes, then incremental.
-pub async fn sync_object(engine: &Engine, object: ObjectType, requested: Trigger) -> Result<InboundOutcome, SyncError> {
+pub async fn sync_object(
+    engine: &Engine,
+    object: ObjectType,
+    requested: Trigger,
+) -> Result<InboundOutcome, SyncError> {
     let _claim = engine.claim(object)?;
     engine.fail_abandoned_runs(Direction::Inbound, Some(object)).await?;
     let (pool, ws, cfg) = (engine.pool(), engine.workspace(), engine.config());
@@ -99,7 +112,11 @@ pub async fn sync_object(engine: &Engine, object: ObjectType, requested: Trigger
             Ok(None) => break,
             Err(e) => {
                 let e = SyncError::from(e);
-                out.failure = Some(engine.fail_whole_run(open.take().map(|o| o.id), new_run(page_started, None), &e).await?);
+                out.failure = Some(
+                    engine
+                        .fail_whole_run(open.take().map(|o| o.id), new_run(page_started, None), &e)
+                        .await?,
+                );
                 return Ok(out);
             }
         };
@@ -122,17 +139,43 @@ pub async fn sync_object(engine: &Engine, object: ObjectType, requested: Trigger
                     None => {
                         let remaining = total.saturating_sub(consumed).min(batch as u64) as i64;
                         let expected = Some(remaining.max(rest.len().min(batch) as i64));
-                        let id = store::begin_run_listed_at(pool, ws, &new_run(page_started, expected), engine.now_ms()).await?;
+                        let id = store::begin_run_listed_at(
+                            pool,
+                            ws,
+                            &new_run(page_started, expected),
+                            engine.now_ms(),
+                        )
+                        .await?;
                         out.runs.push(id);
                         Open { id, records: 0 }
                     }
                 };
-                let take = (batch - current.records).min(rest.len());
+                // A batch commits in slices: each holds the records, their run rows and the
+                // cursor, so the run's counts grow as it is written and a crash loses nothing.
+                let take = (batch - current.records).min(rest.len()).min(cfg.commit_size.max(1));
                 let (chunk, tail) = rest.split_at(take);
                 rest = tail;
                 let finishes_backfill = backfill && last_page && rest.is_empty();
-                if let Err(e) = commit_chunk(engine, object, current.id, chunk, &mut cursor, finishes_backfill, &mut seen, &settings).await {
-                    return Ok(Some(engine.fail_whole_run(Some(current.id), new_run(page_started, None), &e).await?));
+                if let Err(e) = commit_chunk(
+                    engine,
+                    object,
+                    current.id,
+                    chunk,
+                    &mut cursor,
+                    finishes_backfill,
+                    &mut seen,
+                    &settings,
+                )
+                .instrument(
+                    tracing::info_span!("run", id = %current.id, direction = "inbound", %object),
+                )
+                .await
+                {
+                    return Ok(Some(
+                        engine
+                            .fail_whole_run(Some(current.id), new_run(page_started, None), &e)
+                            .await?,
+                    ));
                 }
                 consumed += take as u64;
                 out.records += take;

@@ -4,6 +4,7 @@
 
 use crate::salesforce::datetime;
 use crate::salesforce::RecordError;
+use app::domain::email::valid_email;
 use app::domain::{ObjectType, RecordMessage};
 use serde::Deserialize;
 
@@ -107,10 +108,14 @@ pub fn present(v: &Option<String>) -> Option<&str> {
 impl SfRecord {
     /// `SystemModstamp` in Unix ms, if it reads as a datetime.
     pub fn modstamp(&self) -> Option<i64> {
-        present(&self.system_modstamp).and_then(|s| datetime::parse(s).ok()).map(|d| d.timestamp_millis())
+        present(&self.system_modstamp)
+            .and_then(|s| datetime::parse(s).ok())
+            .map(|d| d.timestamp_millis())
     }
     pub fn created(&self) -> Option<i64> {
-        present(&self.created_date).and_then(|s| datetime::parse(s).ok()).map(|d| d.timestamp_millis())
+        present(&self.created_date)
+            .and_then(|s| datetime::parse(s).ok())
+            .map(|d| d.timestamp_millis())
     }
     pub fn deleted(&self) -> bool {
         self.is_deleted.unwrap_or(false)
@@ -118,31 +123,27 @@ impl SfRecord {
     /// What the run page shows for the record.
     pub fn label(&self, object: ObjectType) -> Option<String> {
         let name = || {
-            let parts: Vec<&str> = [present(&self.first_name), present(&self.last_name)].into_iter().flatten().collect();
+            let parts: Vec<&str> = [present(&self.first_name), present(&self.last_name)]
+                .into_iter()
+                .flatten()
+                .collect();
             (!parts.is_empty()).then(|| parts.join(" "))
         };
         match object {
-            ObjectType::Contact | ObjectType::Lead => present(&self.email).map(str::to_string).or_else(name),
-            ObjectType::Company | ObjectType::Opportunity => present(&self.name).map(str::to_string),
-            ObjectType::OpportunityContactRole => present(&self.role).map(str::to_string).or_else(|| Some("Contact role".into())),
-            ObjectType::Event => present(&self.event_name).or(present(&self.name)).map(str::to_string),
+            ObjectType::Contact | ObjectType::Lead => {
+                present(&self.email).map(str::to_string).or_else(name)
+            }
+            ObjectType::Company | ObjectType::Opportunity => {
+                present(&self.name).map(str::to_string)
+            }
+            ObjectType::OpportunityContactRole => {
+                present(&self.role).map(str::to_string).or_else(|| Some("Contact role".into()))
+            }
+            ObjectType::Event => {
+                present(&self.event_name).or(present(&self.name)).map(str::to_string)
+            }
         }
     }
-}
-
-/// A deliberately small email check: one `@`, a local part and a dotted domain, no spaces,
-/// commas or other characters no mailbox has.
-pub fn valid_email(email: &str) -> bool {
-    let Some((local, domain)) = email.split_once('@') else { return false };
-    let ok_char = |c: char| c.is_ascii_alphanumeric() || "._%+-'".contains(c) || !c.is_ascii();
-    !local.is_empty()
-        && !domain.is_empty()
-        && local.chars().all(ok_char)
-        && domain.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-' || !c.is_ascii())
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !domain.contains("..")
 }
 
 /// Why a Lead or Contact cannot become a Conversion contact, if it cannot.
@@ -156,7 +157,10 @@ pub fn check_person(email: Option<&str>) -> Result<(), RecordMessage> {
 
 /// Whether the sync rules exclude this email's domain.
 pub fn excluded_by_domain(email: Option<&str>, excluded: &[String]) -> bool {
-    let Some(domain) = email.and_then(|e| e.rsplit_once('@')).map(|(_, d)| d.to_ascii_lowercase()) else { return false };
+    let Some(domain) = email.and_then(|e| e.rsplit_once('@')).map(|(_, d)| d.to_ascii_lowercase())
+    else {
+        return false;
+    };
     excluded.iter().any(|x| {
         let x = x.trim().trim_start_matches('@').to_ascii_lowercase();
         !x.is_empty() && (domain == x || domain.ends_with(&format!(".{x}")))
@@ -166,10 +170,7 @@ pub fn excluded_by_domain(email: Option<&str>, excluded: &[String]) -> bool {
 /// An event's `Occurred_At__c`: free text imported from other tools, read as a datetime or a date.
 pub fn parse_occurred_at(s: Option<&str>) -> Option<i64> {
     let s = s?.trim();
-    datetime::parse(s)
-        .or_else(|_| datetime::parse_date(s))
-        .ok()
-        .map(|d| d.timestamp_millis())
+    datetime::parse(s).or_else(|_| datetime::parse_date(s)).ok().map(|d| d.timestamp_millis())
 }
 
 /// Text that SQLite and JSON can store: no NUL characters (they truncate C strings).
@@ -181,15 +182,19 @@ pub fn encodable(s: &str) -> bool {
 pub fn outbound_message(errors: &[RecordError]) -> RecordMessage {
     let Some(e) = errors.first() else { return RecordMessage::OutboundUnknownError };
     match e.status_code.as_str() {
-        "INSUFFICIENT_ACCESS_OR_READONLY" | "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY" | "INSUFFICIENT_ACCESS" => {
-            RecordMessage::InsufficientPermissions
-        }
+        "INSUFFICIENT_ACCESS_OR_READONLY"
+        | "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY"
+        | "INSUFFICIENT_ACCESS" => RecordMessage::InsufficientPermissions,
         "REQUIRED_FIELD_MISSING" => RecordMessage::RequiredFieldMissing,
-        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST" | "INVALID_PICKLIST_VALUE" => RecordMessage::InvalidPicklistValue,
+        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST" | "INVALID_PICKLIST_VALUE" => {
+            RecordMessage::InvalidPicklistValue
+        }
         "STRING_TOO_LONG" => RecordMessage::FieldLengthExceeded,
         "FIELD_CUSTOM_VALIDATION_EXCEPTION" => RecordMessage::ValidationRuleFailure,
         "UNABLE_TO_LOCK_ROW" => RecordMessage::RecordLocked,
-        "INVALID_CROSS_REFERENCE_KEY" | "ENTITY_IS_DELETED" | "INVALID_ID_FIELD" => RecordMessage::InvalidCrossReference,
+        "INVALID_CROSS_REFERENCE_KEY" | "ENTITY_IS_DELETED" | "INVALID_ID_FIELD" => {
+            RecordMessage::InvalidCrossReference
+        }
         "DUPLICATES_DETECTED" | "DUPLICATE_VALUE" => RecordMessage::DuplicateRecord,
         _ => RecordMessage::OutboundUnknownError,
     }
@@ -216,7 +221,9 @@ mod tests {
 
     #[test]
     fn emails_from_the_generator_are_classified() {
-        for bad in ["ann lee@acme.com", "bob@", "carol@@globex.com", "dave.example.com", "eve@acme,com"] {
+        for bad in
+            ["ann lee@acme.com", "bob@", "carol@@globex.com", "dave.example.com", "eve@acme,com"]
+        {
             assert_eq!(check_person(Some(bad)), Err(RecordMessage::InvalidEmail), "{bad}");
         }
         assert_eq!(check_person(None), Err(RecordMessage::MissingEmail));
@@ -247,7 +254,10 @@ mod tests {
         let m = |code: &str| outbound_message(&[RecordError::new(code, "x", &[])]);
         assert_eq!(m("INSUFFICIENT_ACCESS_OR_READONLY"), RecordMessage::InsufficientPermissions);
         assert_eq!(m("REQUIRED_FIELD_MISSING"), RecordMessage::RequiredFieldMissing);
-        assert_eq!(m("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"), RecordMessage::InvalidPicklistValue);
+        assert_eq!(
+            m("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"),
+            RecordMessage::InvalidPicklistValue
+        );
         assert_eq!(m("STRING_TOO_LONG"), RecordMessage::FieldLengthExceeded);
         assert_eq!(m("FIELD_CUSTOM_VALIDATION_EXCEPTION"), RecordMessage::ValidationRuleFailure);
         assert_eq!(m("UNABLE_TO_LOCK_ROW"), RecordMessage::RecordLocked);

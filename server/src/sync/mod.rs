@@ -6,16 +6,18 @@
 //! - [`apply`] + [`mapping`]: what each record becomes, or the article's message for why not.
 //! - [`outbound`]: Conversion → Salesforce from the outbox, sObject Collections, one run per batch.
 //! - [`scheduler`]: the cancellable loops; [`batching`]: sizes, backoff and failure classes.
-//! - [`state`]: cursors, connection state and sync settings; [`simulator`]: demo changes.
+//! - [`state`]: cursors, connection state and sync settings; [`connection`]: the connection at
+//!   start-up; [`usage`]: the org's API usage for Rate limits.
 
 pub mod apply;
 pub mod batching;
+pub mod connection;
 pub mod inbound;
 pub mod mapping;
 pub mod outbound;
 pub mod scheduler;
-pub mod simulator;
 pub mod state;
+pub mod usage;
 
 use crate::salesforce::{SalesforceClient, SalesforceError};
 use app::domain::ObjectType;
@@ -180,7 +182,8 @@ impl Engine {
 
     /// Marks the connection usable again and wakes the loops.
     pub async fn reconnected(&self) -> Result<(), SyncError> {
-        state::set_connection(self.pool(), self.workspace(), "connected", None, self.now_ms()).await?;
+        state::set_connection(self.pool(), self.workspace(), "connected", None, self.now_ms())
+            .await?;
         state::set_limit_pause(self.pool(), self.workspace(), None, self.now_ms()).await?;
         self.wake();
         self.outbox_changed();
@@ -191,13 +194,24 @@ impl Engine {
     /// error stopped it before it could write their end. Called by their only possible owner (the
     /// holder of the object's inbound slot, the outbound worker) before it starts, so the first
     /// sync after writing works again closes them.
-    pub(crate) async fn fail_abandoned_runs(&self, direction: app::domain::Direction, object: Option<ObjectType>) -> Result<(), SyncError> {
+    pub(crate) async fn fail_abandoned_runs(
+        &self,
+        direction: app::domain::Direction,
+        object: Option<ObjectType>,
+    ) -> Result<(), SyncError> {
         let now = self.now_ms();
-        let failed = app::store::fail_abandoned_runs(self.pool(), self.workspace(), direction, object, now, abandoned_detail(direction))
-            .await
-            .inspect_err(|e| {
-                self.storage().report(e, now);
-            })?;
+        let failed = app::store::fail_abandoned_runs(
+            self.pool(),
+            self.workspace(),
+            direction,
+            object,
+            now,
+            abandoned_detail(direction),
+        )
+        .await
+        .inspect_err(|e| {
+            self.storage().report(e, now);
+        })?;
         if failed > 0 {
             tracing::warn!(failed, %direction, "failed runs whose end could not be written while the database could not be written");
         }
@@ -280,7 +294,9 @@ impl Engine {
         let detail = match error {
             // The database could not be written: its own words mean nothing to a person; the run
             // says what it means for its records.
-            SyncError::Store(e) if self.storage().report(e, now).is_some() => not_saved_detail(new_run.direction).to_string(),
+            SyncError::Store(e) if self.storage().report(e, now).is_some() => {
+                not_saved_detail(new_run.direction).to_string()
+            }
             _ => error.to_string(),
         };
         let failure = RunFailure { message, detail };
@@ -288,17 +304,27 @@ impl Engine {
             RunMessage::AuthenticationFailure => {
                 // A run still in flight when the person disconnected fails for want of tokens:
                 // that must not turn "disconnected" into "needs reconnection".
-                state::mark_reconnect_needed(self.pool(), self.workspace(), &failure.detail, now).await?;
+                state::mark_reconnect_needed(self.pool(), self.workspace(), &failure.detail, now)
+                    .await?;
             }
             RunMessage::ApiLimitExceeded => {
-                state::set_limit_pause(self.pool(), self.workspace(), Some(now + millis(self.config().limit_pause)), now).await?;
+                state::set_limit_pause(
+                    self.pool(),
+                    self.workspace(),
+                    Some(now + millis(self.config().limit_pause)),
+                    now,
+                )
+                .await?;
             }
             _ => {}
         }
         let id = match run {
             Some(id) => id,
             // Listed now, started when its work did (the fetch that failed, with its retries).
-            None => app::store::begin_run_listed_at(self.pool(), self.workspace(), &new_run, now).await?,
+            None => {
+                app::store::begin_run_listed_at(self.pool(), self.workspace(), &new_run, now)
+                    .await?
+            }
         };
         app::store::fail_run(self.pool(), self.workspace(), id, now, &failure).await?;
         tracing::warn!(run = %id, object = %new_run.object_type, direction = %new_run.direction, error = %error, "sync run failed");

@@ -19,13 +19,16 @@ use super::batching::{record_retry_delay, Transient};
 use super::mapping::{error_detail, outbound_message};
 use super::state::Settings;
 use super::{Engine, SyncError};
-use crate::salesforce::{datetime, Record, SalesforceClient, SalesforceError};
 use crate::salesforce::SaveResult;
-use app::domain::{Direction, ObjectType, RecordAction, RecordMessage, RecordStatus, RunFailure, RunId, Trigger};
+use crate::salesforce::{datetime, Record, SalesforceClient, SalesforceError};
+use app::domain::{
+    Direction, ObjectType, RecordAction, RecordMessage, RecordStatus, RunFailure, RunId, Trigger,
+};
 use app::store::{self, NewRecord, NewRun, StoreError};
 use outbox::{Change, Deferral};
 use serde_json::{json, Map, Value};
 use std::time::Duration;
+use tracing::Instrument;
 
 /// What one pass over the outbox did.
 #[derive(Debug, Default, Clone)]
@@ -75,7 +78,12 @@ enum Plan {
     Drop,
 }
 
-async fn plan(engine: &Engine, object: ObjectType, c: &Change, settings: &Settings) -> Result<(Plan, RecordAction), StoreError> {
+async fn plan(
+    engine: &Engine,
+    object: ObjectType,
+    c: &Change,
+    settings: &Settings,
+) -> Result<(Plan, RecordAction), StoreError> {
     let writable = match object {
         ObjectType::Contact | ObjectType::Lead => settings.write_contacts,
         ObjectType::Company => settings.write_companies,
@@ -91,7 +99,9 @@ async fn plan(engine: &Engine, object: ObjectType, c: &Change, settings: &Settin
     };
     if !writable {
         let what = match object {
-            ObjectType::Contact | ObjectType::Lead => "Write changes to Salesforce leads and contacts is off",
+            ObjectType::Contact | ObjectType::Lead => {
+                "Write changes to Salesforce leads and contacts is off"
+            }
             _ => "Writing this object to Salesforce is off",
         };
         return Ok((Plan::Skip(RecordMessage::ObjectWriteDisabled, what.into()), action));
@@ -116,7 +126,9 @@ async fn plan(engine: &Engine, object: ObjectType, c: &Change, settings: &Settin
             .bind(&c.conversion_id)
             .fetch_optional(pool)
             .await?;
-            let Some((email, first, last, title, sf, account)) = row else { return Ok((Plan::Drop, action)) };
+            let Some((email, first, last, title, sf, account)) = row else {
+                return Ok((Plan::Drop, action));
+            };
             let mapped = |f: &str| settings.contact_fields.iter().any(|x| x == f);
             let mut v = vec![
                 ("email", "Email", json!(email)),
@@ -139,7 +151,11 @@ async fn plan(engine: &Engine, object: ObjectType, c: &Change, settings: &Settin
             .fetch_optional(pool)
             .await?;
             let Some((name, website, industry, sf)) = row else { return Ok((Plan::Drop, action)) };
-            let mut v = vec![("name", "Name", json!(name)), ("website", "Website", json!(website)), ("industry", "Industry", json!(industry))];
+            let mut v = vec![
+                ("name", "Name", json!(name)),
+                ("website", "Website", json!(website)),
+                ("industry", "Industry", json!(industry)),
+            ];
             v.retain(|(f, _, _)| settings.company_fields.iter().any(|x| x == f));
             (sf, v)
         }
@@ -152,20 +168,33 @@ async fn plan(engine: &Engine, object: ObjectType, c: &Change, settings: &Settin
             .bind(&c.conversion_id)
             .fetch_optional(pool)
             .await?;
-            let Some((name, occurred, props, email, user, contact_sf, sf)) = row else { return Ok((Plan::Drop, action)) };
+            let Some((name, occurred, props, email, user, contact_sf, sf)) = row else {
+                return Ok((Plan::Drop, action));
+            };
             let contact = contact_sf.filter(|s| s.starts_with("003"));
             let title: String = name.chars().take(80).collect();
-            (sf, vec![
-                ("name", "Name", json!(title)),
-                ("name", "Event_Name__c", json!(name)),
-                ("email", "Email__c", json!(email)),
-                ("user_id", "User_Id__c", json!(user)),
-                ("contact", "Contact__c", json!(contact)),
-                ("occurred_at", "Occurred_At__c", json!(datetime::format_millis(occurred))),
-                ("properties", "Properties__c", json!(props)),
-            ])
+            (
+                sf,
+                vec![
+                    ("name", "Name", json!(title)),
+                    ("name", "Event_Name__c", json!(name)),
+                    ("email", "Email__c", json!(email)),
+                    ("user_id", "User_Id__c", json!(user)),
+                    ("contact", "Contact__c", json!(contact)),
+                    ("occurred_at", "Occurred_At__c", json!(datetime::format_millis(occurred))),
+                    ("properties", "Properties__c", json!(props)),
+                ],
+            )
         }
-        _ => return Ok((Plan::Skip(RecordMessage::ObjectWriteDisabled, "Conversion does not write this object".into()), action)),
+        _ => {
+            return Ok((
+                Plan::Skip(
+                    RecordMessage::ObjectWriteDisabled,
+                    "Conversion does not write this object".into(),
+                ),
+                action,
+            ))
+        }
     };
     let mut any = false;
     for (field, sf_field, value) in values {
@@ -176,14 +205,18 @@ async fn plan(engine: &Engine, object: ObjectType, c: &Change, settings: &Settin
         }
     }
     if !any {
-        let detail = format!("Changed fields {:?} are not mapped to Salesforce", c.fields.clone().unwrap_or_default());
+        let detail = format!(
+            "Changed fields {:?} are not mapped to Salesforce",
+            c.fields.clone().unwrap_or_default()
+        );
         return Ok((Plan::Skip(RecordMessage::NoFieldsToUpdate, detail), action));
     }
     Ok(match sf_id {
         Some(id) => {
             body.insert("Id".into(), json!(id));
             // Linked by an inbound sync after an interrupted push created it: still its create.
-            let action = if c.created_in_conversion { RecordAction::Created } else { RecordAction::Updated };
+            let action =
+                if c.created_in_conversion { RecordAction::Created } else { RecordAction::Updated };
             (Plan::Update(Value::Object(body)), action)
         }
         None => {
@@ -193,7 +226,14 @@ async fn plan(engine: &Engine, object: ObjectType, c: &Change, settings: &Settin
     })
 }
 
-fn record(c: &Change, status: RecordStatus, action: RecordAction, message: Option<RecordMessage>, detail: Option<String>, sf: Option<String>) -> NewRecord {
+fn record(
+    c: &Change,
+    status: RecordStatus,
+    action: RecordAction,
+    message: Option<RecordMessage>,
+    detail: Option<String>,
+    sf: Option<String>,
+) -> NewRecord {
     NewRecord {
         status,
         action,
@@ -215,13 +255,24 @@ fn from_result(c: &Change, action: RecordAction, r: &SaveResult) -> NewRecord {
         let action = if r.created == Some(true) { RecordAction::Created } else { action };
         record(c, RecordStatus::Success, action, None, None, r.id.clone())
     } else {
-        record(c, RecordStatus::Failed, action, Some(outbound_message(&r.errors)), Some(error_detail(&r.errors)), None)
+        record(
+            c,
+            RecordStatus::Failed,
+            action,
+            Some(outbound_message(&r.errors)),
+            Some(error_detail(&r.errors)),
+            None,
+        )
     }
 }
 
 /// Pushes one batch of `object` due at `due`: returns the run, its record count and a whole-run
 /// failure.
-async fn push_batch(engine: &Engine, object: ObjectType, due: i64) -> Result<(Option<RunId>, usize, Option<RunFailure>), SyncError> {
+async fn push_batch(
+    engine: &Engine,
+    object: ObjectType,
+    due: i64,
+) -> Result<(Option<RunId>, usize, Option<RunFailure>), SyncError> {
     let (pool, ws) = (engine.pool(), engine.workspace());
     let started_at = engine.now_ms();
     let mut changes = outbox::load_batch(engine, object, due).await?;
@@ -250,9 +301,12 @@ async fn push_batch(engine: &Engine, object: ObjectType, due: i64) -> Result<(Op
             Ok(None) => *p = Plan::Drop,
             // The object cannot be read: this record's failure, held back like a refused write,
             // rather than a whole-run failure that would stop every other change behind it.
-            Err(e) if e.is_insufficient_access() => *p = Plan::Fail(RecordMessage::InsufficientPermissions, e.to_string()),
+            Err(e) if e.is_insufficient_access() => {
+                *p = Plan::Fail(RecordMessage::InsufficientPermissions, e.to_string())
+            }
             Err(e) => {
-                let failure = engine.fail_whole_run(None, new_run(changes.len()), &e.into()).await?;
+                let failure =
+                    engine.fail_whole_run(None, new_run(changes.len()), &e.into()).await?;
                 return Ok((None, 0, Some(failure)));
             }
         }
@@ -270,8 +324,21 @@ async fn push_batch(engine: &Engine, object: ObjectType, due: i64) -> Result<(Op
     let mut deletes = Vec::new();
     for (i, (p, action)) in planned.iter().enumerate() {
         match p {
-            Plan::Skip(m, d) => done.push((i, record(&changes[i], RecordStatus::Skipped, *action, Some(*m), Some(d.clone()), None))),
-            Plan::Fail(m, d) => done.push((i, record(&changes[i], RecordStatus::Failed, *action, Some(*m), Some(d.clone()), None))),
+            Plan::Skip(m, d) => done.push((
+                i,
+                record(
+                    &changes[i],
+                    RecordStatus::Skipped,
+                    *action,
+                    Some(*m),
+                    Some(d.clone()),
+                    None,
+                ),
+            )),
+            Plan::Fail(m, d) => done.push((
+                i,
+                record(&changes[i], RecordStatus::Failed, *action, Some(*m), Some(d.clone()), None),
+            )),
             Plan::Update(v) => updates.push((i, v, *action)),
             Plan::Create(v) => creates.push((i, v, *action)),
             Plan::Delete(id) => deletes.push((i, id)),
@@ -285,32 +352,71 @@ async fn push_batch(engine: &Engine, object: ObjectType, due: i64) -> Result<(Op
         if !updates.is_empty() {
             let body: Vec<&Value> = updates.iter().map(|(_, v, _)| *v).collect();
             let results = client.update(&body).await?;
-            let recs: Vec<(usize, NewRecord)> =
-                updates.iter().zip(&results).map(|((i, _, a), r)| (*i, from_result(&changes[*i], *a, r))).collect();
+            let recs: Vec<(usize, NewRecord)> = updates
+                .iter()
+                .zip(&results)
+                .map(|((i, _, a), r)| (*i, from_result(&changes[*i], *a, r)))
+                .collect();
             commit(engine, run, object, &changes, &mut done, recs).await?;
         }
         if !creates.is_empty() {
             let body: Vec<&Value> = creates.iter().map(|(_, v, _)| *v).collect();
             let results = client.upsert(object.sobject(), "Conversion_Id__c", &body).await?;
-            let recs: Vec<(usize, NewRecord)> =
-                creates.iter().zip(&results).map(|((i, _, a), r)| (*i, from_result(&changes[*i], *a, r))).collect();
+            let recs: Vec<(usize, NewRecord)> = creates
+                .iter()
+                .zip(&results)
+                .map(|((i, _, a), r)| (*i, from_result(&changes[*i], *a, r)))
+                .collect();
             commit(engine, run, object, &changes, &mut done, recs).await?;
         }
         for (i, id) in &deletes {
             let rec = match client.delete_record(object.sobject(), id).await {
-                Ok(()) => record(&changes[*i], RecordStatus::Success, RecordAction::Deleted, None, None, None),
-                Err(e) if e.status() == Some(404) || e.error_code() == Some("ENTITY_IS_DELETED") => {
-                    record(&changes[*i], RecordStatus::Success, RecordAction::Deleted, None, None, None)
+                Ok(()) => record(
+                    &changes[*i],
+                    RecordStatus::Success,
+                    RecordAction::Deleted,
+                    None,
+                    None,
+                    None,
+                ),
+                Err(e)
+                    if e.status() == Some(404) || e.error_code() == Some("ENTITY_IS_DELETED") =>
+                {
+                    record(
+                        &changes[*i],
+                        RecordStatus::Success,
+                        RecordAction::Deleted,
+                        None,
+                        None,
+                        None,
+                    )
                 }
-                Err(e) if matches!(e, SalesforceError::Api { status: 400..=403, .. }) && !e.needs_reconnect() && !e.is_limit_exceeded() => {
+                Err(e)
+                    if matches!(e, SalesforceError::Api { status: 400..=403, .. })
+                        && !e.needs_reconnect()
+                        && !e.is_limit_exceeded() =>
+                {
                     let errors = match &e {
                         SalesforceError::Api { errors, .. } => errors
                             .iter()
-                            .map(|b| crate::salesforce::RecordError::new(&b.error_code, b.message.clone(), &[]))
+                            .map(|b| {
+                                crate::salesforce::RecordError::new(
+                                    &b.error_code,
+                                    b.message.clone(),
+                                    &[],
+                                )
+                            })
                             .collect(),
                         _ => Vec::new(),
                     };
-                    record(&changes[*i], RecordStatus::Failed, RecordAction::Deleted, Some(outbound_message(&errors)), Some(e.to_string()), None)
+                    record(
+                        &changes[*i],
+                        RecordStatus::Failed,
+                        RecordAction::Deleted,
+                        Some(outbound_message(&errors)),
+                        Some(e.to_string()),
+                        None,
+                    )
                 }
                 Err(e) => return Err(e.into()),
             };
@@ -319,12 +425,17 @@ async fn push_batch(engine: &Engine, object: ObjectType, due: i64) -> Result<(Op
         commit(engine, run, object, &changes, &mut done, Vec::new()).await?;
         Ok(())
     }
+    .instrument(tracing::info_span!("run", id = %run, direction = "outbound", %object))
     .await;
     match result {
         Ok(()) => {
             // Dropped changes (records gone before they reached Salesforce) leave the queue too.
-            let dropped: Vec<Change> =
-                planned.iter().zip(&changes).filter(|((p, _), _)| matches!(p, Plan::Drop)).map(|(_, c)| c.clone()).collect();
+            let dropped: Vec<Change> = planned
+                .iter()
+                .zip(&changes)
+                .filter(|((p, _), _)| matches!(p, Plan::Drop))
+                .map(|(_, c)| c.clone())
+                .collect();
             settle(engine, object, &dropped, &[]).await?;
             store::finish_run(pool, ws, run, engine.now_ms()).await?;
             Ok((Some(run), reportable, None))
@@ -338,12 +449,19 @@ async fn push_batch(engine: &Engine, object: ObjectType, due: i64) -> Result<(Op
 
 /// The id of the live `object` record whose `Conversion_Id__c` is `conversion_id`, if any.
 /// Doc: <https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_quotedstringescapes.htm>
-async fn find_by_conversion_id(client: &SalesforceClient, object: ObjectType, conversion_id: &str) -> Result<Option<String>, SalesforceError> {
+async fn find_by_conversion_id(
+    client: &SalesforceClient,
+    object: ObjectType,
+    conversion_id: &str,
+) -> Result<Option<String>, SalesforceError> {
     let quoted = conversion_id.replace('\\', "\\\\").replace('\'', "\\'");
-    let soql = format!("SELECT Id FROM {} WHERE Conversion_Id__c = '{quoted}' LIMIT 1", object.sobject());
+    let soql =
+        format!("SELECT Id FROM {} WHERE Conversion_Id__c = '{quoted}' LIMIT 1", object.sobject());
     let mut stream = client.query::<Record>(soql);
     let page = stream.next_page().await?;
-    Ok(page.and_then(|p| p.records.into_iter().next()).and_then(|r| r.get("Id").and_then(Value::as_str).map(str::to_string)))
+    Ok(page
+        .and_then(|p| p.records.into_iter().next())
+        .and_then(|r| r.get("Id").and_then(Value::as_str).map(str::to_string)))
 }
 
 /// Commits `recs` plus any skips still waiting in `done`: run records, outbox removal (or, for a
@@ -390,7 +508,13 @@ async fn commit(
 
 /// Whether a failed record is pushed again, and when; says so in its detail either way, so the
 /// activity shows each attempt and which was the last.
-fn retry(policy: &super::batching::RecordRetry, object: ObjectType, c: &Change, rec: &mut NewRecord, now: i64) -> Option<Deferral> {
+fn retry(
+    policy: &super::batching::RecordRetry,
+    object: ObjectType,
+    c: &Change,
+    rec: &mut NewRecord,
+    now: i64,
+) -> Option<Deferral> {
     if rec.status != RecordStatus::Failed {
         return None;
     }
@@ -410,7 +534,12 @@ fn retry(policy: &super::batching::RecordRetry, object: ObjectType, c: &Change, 
         Some(d) => format!("{}. {note}", d.trim_end_matches('.')),
         None => note,
     });
-    Some(Deferral { seqs: c.seqs.clone(), failures, retry_at: now.saturating_add(super::millis(delay?)), reason: message.code() })
+    Some(Deferral {
+        seqs: c.seqs.clone(),
+        failures,
+        retry_at: now.saturating_add(super::millis(delay?)),
+        reason: message.code(),
+    })
 }
 
 /// A delay as a person reads it: "10 s", "20 min", "2 h".
@@ -423,7 +552,12 @@ fn span(d: Duration) -> String {
     }
 }
 
-async fn settle(engine: &Engine, object: ObjectType, changes: &[Change], created: &[(String, String)]) -> Result<(), SyncError> {
+async fn settle(
+    engine: &Engine,
+    object: ObjectType,
+    changes: &[Change],
+    created: &[(String, String)],
+) -> Result<(), SyncError> {
     if changes.is_empty() {
         return Ok(());
     }

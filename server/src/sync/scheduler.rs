@@ -8,11 +8,12 @@
 //! - Outbound: wakes at once when the outbox has work; after a whole-run failure it backs off.
 
 use super::batching::{retry_delay, stops_the_pass};
-use super::mapping::INBOUND_ORDER;
 use super::inbound::InboundOutcome;
+use super::mapping::INBOUND_ORDER;
 use super::{inbound, outbound, state, Engine, SyncError};
 use app::domain::{ObjectType, Trigger};
 use std::time::Duration;
+use tracing::Instrument;
 
 /// What an inbound pass did, deciding the next wait.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,7 +60,12 @@ pub async fn next_pass_due(engine: &Engine, pass_end: i64, interval: Duration) -
 
 /// [`next_pass_due`]; after a paused pass (`held_back`), also as soon as a wake finds that calls
 /// are allowed again.
-async fn wait_for_pass(engine: &Engine, pass_end: i64, mut interval: Duration, held_back: bool) -> bool {
+async fn wait_for_pass(
+    engine: &Engine,
+    pass_end: i64,
+    mut interval: Duration,
+    held_back: bool,
+) -> bool {
     loop {
         let left = pass_end.saturating_add(super::millis(interval)).saturating_sub(engine.now_ms());
         let left = Duration::from_millis(u64::try_from(left).unwrap_or(0));
@@ -101,8 +107,13 @@ pub async fn inbound_pass(engine: &Engine, only: Option<ObjectType>, trigger: Tr
                 return Pass::Paused;
             }
         }
-        match inbound::sync_object(engine, object, trigger).await {
-            Ok(InboundOutcome { failure: Some(f), .. }) if stops_the_pass(f.message) => return Pass::Paused,
+        let synced = inbound::sync_object(engine, object, trigger)
+            .instrument(tracing::info_span!("inbound", %object, ?trigger))
+            .await;
+        match synced {
+            Ok(InboundOutcome { failure: Some(f), .. }) if stops_the_pass(f.message) => {
+                return Pass::Paused
+            }
             // Its run is failed with its message and its cursor stays; the objects after it still
             // sync (a record that needs one of its rows, such as an event's contact, is skipped
             // with its own message, as when it arrives before that row).

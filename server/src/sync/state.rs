@@ -14,7 +14,11 @@ pub struct Cursor {
     pub position: Option<(i64, String)>,
 }
 
-pub async fn load_cursor(pool: &SqlitePool, ws: &WorkspaceId, object: ObjectType) -> Result<Cursor, StoreError> {
+pub async fn load_cursor(
+    pool: &SqlitePool,
+    ws: &WorkspaceId,
+    object: ObjectType,
+) -> Result<Cursor, StoreError> {
     let row: Option<(i64, Option<i64>, Option<String>)> =
         sqlx::query_as("SELECT backfill_done, modstamp, last_id FROM sync_cursors WHERE workspace_id = ? AND object_type = ?")
             .bind(ws.as_str())
@@ -27,7 +31,12 @@ pub async fn load_cursor(pool: &SqlitePool, ws: &WorkspaceId, object: ObjectType
     })
 }
 
-pub async fn save_cursor(conn: &mut SqliteConnection, ws: &WorkspaceId, object: ObjectType, c: &Cursor) -> Result<(), StoreError> {
+pub async fn save_cursor(
+    conn: &mut SqliteConnection,
+    ws: &WorkspaceId,
+    object: ObjectType,
+    c: &Cursor,
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO sync_cursors (workspace_id, object_type, backfill_done, modstamp, last_id) VALUES (?, ?, ?, ?, ?) \
          ON CONFLICT (workspace_id, object_type) DO UPDATE SET backfill_done = excluded.backfill_done, \
@@ -44,7 +53,12 @@ pub async fn save_cursor(conn: &mut SqliteConnection, ws: &WorkspaceId, object: 
 }
 
 /// The records processed inside the overlap window (modstamp at or after `from`).
-pub async fn load_seen(pool: &SqlitePool, ws: &WorkspaceId, object: ObjectType, from: i64) -> Result<HashMap<String, i64>, StoreError> {
+pub async fn load_seen(
+    pool: &SqlitePool,
+    ws: &WorkspaceId,
+    object: ObjectType,
+    from: i64,
+) -> Result<HashMap<String, i64>, StoreError> {
     let rows: Vec<(String, i64)> = sqlx::query_as(
         "SELECT salesforce_id, modstamp FROM sync_seen WHERE workspace_id = ? AND object_type = ? AND modstamp >= ?",
     )
@@ -65,19 +79,26 @@ pub async fn save_seen(
     from: i64,
 ) -> Result<(), StoreError> {
     for chunk in seen.chunks(200) {
-        let mut qb = sqlx::QueryBuilder::new("INSERT INTO sync_seen (workspace_id, object_type, salesforce_id, modstamp) ");
+        let mut qb = sqlx::QueryBuilder::new(
+            "INSERT INTO sync_seen (workspace_id, object_type, salesforce_id, modstamp) ",
+        );
         qb.push_values(chunk, |mut b, (id, m)| {
-            b.push_bind(ws.as_str()).push_bind(object.as_str()).push_bind(id.as_str()).push_bind(*m);
+            b.push_bind(ws.as_str())
+                .push_bind(object.as_str())
+                .push_bind(id.as_str())
+                .push_bind(*m);
         });
         qb.push(" ON CONFLICT (workspace_id, object_type, salesforce_id) DO UPDATE SET modstamp = excluded.modstamp");
         qb.build().execute(&mut *conn).await?;
     }
-    sqlx::query("DELETE FROM sync_seen WHERE workspace_id = ? AND object_type = ? AND modstamp < ?")
-        .bind(ws.as_str())
-        .bind(object.as_str())
-        .bind(from)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "DELETE FROM sync_seen WHERE workspace_id = ? AND object_type = ? AND modstamp < ?",
+    )
+    .bind(ws.as_str())
+    .bind(object.as_str())
+    .bind(from)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
@@ -97,18 +118,27 @@ impl Connection {
 }
 
 pub async fn connection(pool: &SqlitePool, ws: &WorkspaceId) -> Result<Connection, StoreError> {
-    let row: Option<(String, Option<String>, Option<i64>)> =
-        sqlx::query_as("SELECT state, detail, limit_paused_until FROM sync_connection WHERE workspace_id = ?")
-            .bind(ws.as_str())
-            .fetch_optional(pool)
-            .await?;
+    let row: Option<(String, Option<String>, Option<i64>)> = sqlx::query_as(
+        "SELECT state, detail, limit_paused_until FROM sync_connection WHERE workspace_id = ?",
+    )
+    .bind(ws.as_str())
+    .fetch_optional(pool)
+    .await?;
     Ok(match row {
-        Some((state, detail, limit_paused_until)) => Connection { state, detail, limit_paused_until },
+        Some((state, detail, limit_paused_until)) => {
+            Connection { state, detail, limit_paused_until }
+        }
         None => Connection { state: "connected".into(), detail: None, limit_paused_until: None },
     })
 }
 
-pub async fn set_connection(pool: &SqlitePool, ws: &WorkspaceId, state: &str, detail: Option<&str>, now: i64) -> Result<(), StoreError> {
+pub async fn set_connection(
+    pool: &SqlitePool,
+    ws: &WorkspaceId,
+    state: &str,
+    detail: Option<&str>,
+    now: i64,
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO sync_connection (workspace_id, state, detail, updated_at) VALUES (?, ?, ?, ?) \
          ON CONFLICT (workspace_id) DO UPDATE SET state = excluded.state, detail = excluded.detail, updated_at = excluded.updated_at",
@@ -124,7 +154,12 @@ pub async fn set_connection(pool: &SqlitePool, ws: &WorkspaceId, state: &str, de
 
 /// An authentication failure: the connection needs reconnecting, unless the person has
 /// disconnected meanwhile (one statement, so a disconnect cannot slip in between).
-pub async fn mark_reconnect_needed(pool: &SqlitePool, ws: &WorkspaceId, detail: &str, now: i64) -> Result<(), StoreError> {
+pub async fn mark_reconnect_needed(
+    pool: &SqlitePool,
+    ws: &WorkspaceId,
+    detail: &str,
+    now: i64,
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO sync_connection (workspace_id, state, detail, updated_at) VALUES (?, 'reconnect_needed', ?, ?) \
          ON CONFLICT (workspace_id) DO UPDATE SET state = excluded.state, detail = excluded.detail, updated_at = excluded.updated_at \
@@ -139,7 +174,12 @@ pub async fn mark_reconnect_needed(pool: &SqlitePool, ws: &WorkspaceId, detail: 
 }
 
 /// No API calls before `until` (None: the limit is clear).
-pub async fn set_limit_pause(pool: &SqlitePool, ws: &WorkspaceId, until: Option<i64>, now: i64) -> Result<(), StoreError> {
+pub async fn set_limit_pause(
+    pool: &SqlitePool,
+    ws: &WorkspaceId,
+    until: Option<i64>,
+    now: i64,
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO sync_connection (workspace_id, state, limit_paused_until, updated_at) VALUES (?, 'connected', ?, ?) \
          ON CONFLICT (workspace_id) DO UPDATE SET limit_paused_until = excluded.limit_paused_until, updated_at = excluded.updated_at",

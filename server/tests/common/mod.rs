@@ -10,10 +10,10 @@ use server::salesforce::{RetryPolicy, SalesforceClient};
 use server::sync::{Engine, EngineConfig};
 use sqlx::SqlitePool;
 use std::path::Path;
-use std::sync::Arc;
-use tokio_util::sync::CancellationToken;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
 
 /// The server binary as a child process, on its own port; killed when dropped.
 pub struct ServerProcess {
@@ -24,7 +24,12 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts `server --database db` in `dir` with `args` and `env` added, and waits until it
     /// answers `/api/health`.
-    pub async fn start(db: &Path, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> ServerProcess {
+    pub async fn start(
+        db: &Path,
+        dir: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> ServerProcess {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
         command
@@ -42,7 +47,10 @@ impl ServerProcess {
         let server = ServerProcess { child, base: format!("http://127.0.0.1:{port}") };
         let http = reqwest::Client::new();
         let up = wait_for(Duration::from_secs(30), || async {
-            http.get(format!("{}/api/health", server.base)).send().await.is_ok_and(|r| r.status().is_success())
+            http.get(format!("{}/api/health", server.base))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
         })
         .await;
         assert!(up, "the server answers /api/health");
@@ -114,11 +122,20 @@ pub async fn setup(records: usize, config: EngineConfig) -> Setup {
     let ws = WorkspaceId("acme".into());
     store::ensure_workspace(&pool, &ws, "Acme", 0).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let org = fake_org::start(listener, OrgConfig { records, ..OrgConfig::default() }).await.unwrap();
+    let org =
+        fake_org::start(listener, OrgConfig { records, ..OrgConfig::default() }).await.unwrap();
     let mut cc = org.credentials().client_config();
     cc.retry = RetryPolicy::immediate(2);
     let client = SalesforceClient::new(cc, &org.credentials().refresh_token).unwrap();
-    let engine = Engine::new(pool.clone(), ws.clone(), client, Arc::new(SystemClock), config, None, CancellationToken::new());
+    let engine = Engine::new(
+        pool.clone(),
+        ws.clone(),
+        client,
+        Arc::new(SystemClock),
+        config,
+        None,
+        CancellationToken::new(),
+    );
     Setup { org, engine, pool, ws, _dir: dir }
 }
 
@@ -154,7 +171,11 @@ impl StandaloneOrg {
     /// A client with the printed credentials.
     pub fn client(&self) -> SalesforceClient {
         let text = |k: &str| self.credentials[k].as_str().expect("a credential").to_string();
-        let config = server::salesforce::ClientConfig::new(text("login_url"), text("client_id"), text("client_secret"));
+        let config = server::salesforce::ClientConfig::new(
+            text("login_url"),
+            text("client_id"),
+            text("client_secret"),
+        );
         SalesforceClient::new(config, text("refresh_token")).expect("a client")
     }
 }

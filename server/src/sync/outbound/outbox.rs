@@ -75,7 +75,11 @@ pub(super) async fn drop_object(engine: &Engine, code: &str) -> Result<(), Store
 /// Up to `push_batch_size` records of `object` with a change due at `due`, oldest first. A record
 /// waiting for its retry comes along when a newer change of it is due, so its rows are pushed as
 /// one change.
-pub(super) async fn load_batch(engine: &Engine, object: ObjectType, due: i64) -> Result<Vec<Change>, StoreError> {
+pub(super) async fn load_batch(
+    engine: &Engine,
+    object: ObjectType,
+    due: i64,
+) -> Result<Vec<Change>, StoreError> {
     let (ws, batch) = (engine.workspace().as_str(), engine.config().push_batch_size.clamp(1, 200));
     const COLUMNS: &str = "seq, conversion_id, operation, fields, salesforce_id, label, attempts";
     let mut rows: Vec<Row> = sqlx::query_as(&format!(
@@ -96,14 +100,18 @@ pub(super) async fn load_batch(engine: &Engine, object: ObjectType, due: i64) ->
             .fetch_all(engine.pool())
             .await?;
     if !waiting.is_empty() {
-        let due_ids: std::collections::HashSet<&str> = rows.iter().map(|r| r.conversion_id.as_str()).collect();
-        let along: Vec<Row> = waiting.into_iter().filter(|w| due_ids.contains(w.conversion_id.as_str())).collect();
+        let due_ids: std::collections::HashSet<&str> =
+            rows.iter().map(|r| r.conversion_id.as_str()).collect();
+        let along: Vec<Row> =
+            waiting.into_iter().filter(|w| due_ids.contains(w.conversion_id.as_str())).collect();
         rows.extend(along);
         rows.sort_by_key(|r| r.seq);
     }
     let mut by_id: BTreeMap<String, Change> = BTreeMap::new();
     let mut order = Vec::new();
-    for Row { seq, conversion_id: id, operation: op, fields, salesforce_id: sf, label, attempts } in rows {
+    for Row { seq, conversion_id: id, operation: op, fields, salesforce_id: sf, label, attempts } in
+        rows
+    {
         let create = op == "upsert" && fields.is_none();
         let fields: Option<Vec<String>> = fields.and_then(|f| serde_json::from_str(&f).ok());
         let failures = u32::try_from(attempts).unwrap_or(0);
@@ -157,7 +165,11 @@ pub(super) async fn settle_in(
     let ws = engine.workspace().as_str();
     for c in changes {
         for seq in &c.seqs {
-            sqlx::query("DELETE FROM sync_outbox WHERE workspace_id = ? AND seq = ?").bind(ws).bind(seq).execute(&mut *conn).await?;
+            sqlx::query("DELETE FROM sync_outbox WHERE workspace_id = ? AND seq = ?")
+                .bind(ws)
+                .bind(seq)
+                .execute(&mut *conn)
+                .await?;
         }
     }
     let table = crate::conversion::store::spec(object).table;
@@ -174,7 +186,11 @@ pub(super) async fn settle_in(
         any
     };
     for (id, sf) in created {
-        let extra = if table == "conversion_contacts" { ", salesforce_object = COALESCE(salesforce_object, 'Contact')" } else { "" };
+        let extra = if table == "conversion_contacts" {
+            ", salesforce_object = COALESCE(salesforce_object, 'Contact')"
+        } else {
+            ""
+        };
         sqlx::query(&format!("UPDATE OR IGNORE {table} SET salesforce_id = ?{extra} WHERE workspace_id = ? AND id = ? AND salesforce_id IS NULL"))
             .bind(sf)
             .bind(ws)
@@ -200,7 +216,11 @@ pub(super) async fn settle_in(
 }
 
 /// Keeps the rows of changes that failed for a passing reason, to be pushed again at `retry_at`.
-pub(super) async fn defer_in(conn: &mut sqlx::SqliteConnection, engine: &Engine, deferred: &[Deferral]) -> Result<(), StoreError> {
+pub(super) async fn defer_in(
+    conn: &mut sqlx::SqliteConnection,
+    engine: &Engine,
+    deferred: &[Deferral],
+) -> Result<(), StoreError> {
     let ws = engine.workspace().as_str();
     for d in deferred {
         for seq in &d.seqs {

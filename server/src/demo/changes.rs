@@ -1,8 +1,8 @@
 //! Demo activity on Conversion's side: contacts, companies and events created and edited at a
 //! steady pace through the same functions the JSON API calls, so outbound runs keep appearing.
 
-use super::Engine;
 use crate::conversion::changes::{self, CompanyInput, ContactInput, EventInput};
+use crate::sync::Engine;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::time::Duration;
@@ -27,7 +27,10 @@ pub async fn run(engine: Engine, every: Duration, seed: u64) {
         let result = if roll < 35 || contacts.is_empty() {
             let first = FIRST[rng.gen_range(0..FIRST.len())];
             let input = ContactInput {
-                email: Some(format!("{}.{serial}.{now}@conversion-demo.example.com", first.to_lowercase())),
+                email: Some(format!(
+                    "{}.{serial}.{now}@conversion-demo.example.com",
+                    first.to_lowercase()
+                )),
                 first_name: Some(first.into()),
                 last_name: Some(format!("Demo {serial}")),
                 title: Some(TITLES[rng.gen_range(0..TITLES.len())].into()),
@@ -37,7 +40,10 @@ pub async fn run(engine: Engine, every: Duration, seed: u64) {
             changes::create_contact(pool, ws, &input, now).await.map(|id| contacts.push(id))
         } else if roll < 70 {
             let id = &contacts[rng.gen_range(0..contacts.len())];
-            let input = ContactInput { title: Some(TITLES[rng.gen_range(0..TITLES.len())].into()), ..Default::default() };
+            let input = ContactInput {
+                title: Some(TITLES[rng.gen_range(0..TITLES.len())].into()),
+                ..Default::default()
+            };
             changes::update_contact(pool, ws, id, &input, now).await
         } else if roll < 85 {
             let id = &contacts[rng.gen_range(0..contacts.len())];
@@ -49,7 +55,11 @@ pub async fn run(engine: Engine, every: Duration, seed: u64) {
             };
             changes::record_event(pool, ws, &input, now).await.map(|_| ())
         } else {
-            let input = CompanyInput { name: Some(format!("Demo Company {serial}")), website: Some("https://example.com".into()), industry: Some("Technology".into()) };
+            let input = CompanyInput {
+                name: Some(format!("Demo Company {serial}")),
+                website: Some("https://example.com".into()),
+                industry: Some("Technology".into()),
+            };
             changes::create_company(pool, ws, &input, now).await.map(|_| ())
         };
         match result {

@@ -50,9 +50,16 @@ impl Assets {
     pub fn find(options: &mut LeptosOptions) -> Assets {
         let wanted = std::env::var("LEPTOS_HASH_FILES").map_or(true, |v| v != "false");
         let hash_file = hash_file_path(options);
-        let hashes = if wanted { std::fs::read_to_string(&hash_file).ok().map(|text| parse_hashes(&text)) } else { None };
+        let hashes = if wanted {
+            std::fs::read_to_string(&hash_file).ok().map(|text| parse_hashes(&text))
+        } else {
+            None
+        };
         let pkg_dir = Path::new(options.site_root.as_ref()).join(options.site_pkg_dir.as_ref());
-        let css = hashes.as_ref().and_then(|h| h.css.as_ref()).map(|hash| format!("{}.{hash}.css", options.output_name));
+        let css = hashes
+            .as_ref()
+            .and_then(|h| h.css.as_ref())
+            .map(|hash| format!("{}.{hash}.css", options.output_name));
         options.hash_files = match css {
             Some(ref name) if pkg_dir.join(name).is_file() => true,
             Some(ref name) => {
@@ -98,7 +105,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Assets {
 
 /// Where Leptos looks for the hash file: beside the running binary.
 fn hash_file_path(options: &LeptosOptions) -> PathBuf {
-    let dir = std::env::current_exe().ok().and_then(|exe| exe.parent().map(Path::to_path_buf)).unwrap_or_default();
+    let dir = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(Path::to_path_buf))
+        .unwrap_or_default();
     dir.join(options.hash_file.as_ref())
 }
 
@@ -167,7 +177,9 @@ async fn cache_control(State(assets): State<Assets>, mut request: Request, next:
     if !headers.contains_key(header::CACHE_CONTROL) || policy == IMMUTABLE {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
     }
-    if (built_file.is_some() && status != StatusCode::NOT_FOUND) || headers.contains_key(header::CONTENT_ENCODING) {
+    if (built_file.is_some() && status != StatusCode::NOT_FOUND)
+        || headers.contains_key(header::CONTENT_ENCODING)
+    {
         vary_on_accept_encoding(headers);
     }
     response
@@ -175,7 +187,8 @@ async fn cache_control(State(assets): State<Assets>, mut request: Request, next:
 
 /// `built_file`: the path under `/pkg/`, when the request was for a built file.
 fn cache_policy(built_file: Option<&str>, status: StatusCode) -> &'static str {
-    let keep = matches!(status, StatusCode::OK | StatusCode::NOT_MODIFIED | StatusCode::PARTIAL_CONTENT);
+    let keep =
+        matches!(status, StatusCode::OK | StatusCode::NOT_MODIFIED | StatusCode::PARTIAL_CONTENT);
     match built_file {
         Some(file) if keep && is_hashed(file.rsplit('/').next().unwrap_or(file)) => IMMUTABLE,
         _ => NO_CACHE,
@@ -215,7 +228,11 @@ mod tests {
         let hashed = Some("sync-activity.Yx3fQ0kBv2c_WnA-1ZpQhw.wasm");
         assert_eq!(cache_policy(hashed, StatusCode::OK), IMMUTABLE);
         assert_eq!(cache_policy(hashed, StatusCode::NOT_MODIFIED), IMMUTABLE);
-        assert_eq!(cache_policy(hashed, StatusCode::NOT_FOUND), NO_CACHE, "a name from another build");
+        assert_eq!(
+            cache_policy(hashed, StatusCode::NOT_FOUND),
+            NO_CACHE,
+            "a name from another build"
+        );
         assert_eq!(cache_policy(Some("sync-activity.wasm"), StatusCode::OK), NO_CACHE);
         assert_eq!(cache_policy(Some("snippets/x-1/inline0.js"), StatusCode::OK), NO_CACHE);
         assert_eq!(cache_policy(None, StatusCode::OK), NO_CACHE, "pages and the API");

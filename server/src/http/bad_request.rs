@@ -23,7 +23,9 @@ pub async fn args_errors_to_bad_request(response: Response) -> Response {
     };
     let reason = match (bytes.strip_prefix(b"Args|"), bytes.strip_prefix(b"Deserialization|")) {
         (Some(reason), _) => String::from_utf8_lossy(reason).into_owned(),
-        (_, Some(reason)) => format!("the request body could not be read ({})", String::from_utf8_lossy(reason)),
+        (_, Some(reason)) => {
+            format!("the request body could not be read ({})", String::from_utf8_lossy(reason))
+        }
         _ => return Response::from_parts(parts, Body::from(bytes)),
     };
     let body = serde_json::json!({ "error": format!("Bad request: {reason}. See docs/API.md for the parameters.") });
@@ -38,12 +40,14 @@ mod tests {
     use super::*;
 
     async fn body_of(r: Response) -> String {
-        String::from_utf8(axum::body::to_bytes(r.into_body(), usize::MAX).await.unwrap().to_vec()).unwrap()
+        String::from_utf8(axum::body::to_bytes(r.into_body(), usize::MAX).await.unwrap().to_vec())
+            .unwrap()
     }
 
     #[tokio::test]
     async fn argument_errors_become_400_with_a_reason() {
-        let r = Response::builder().status(500).body(Body::from("Args|missing field `id`")).unwrap();
+        let r =
+            Response::builder().status(500).body(Body::from("Args|missing field `id`")).unwrap();
         let r = args_errors_to_bad_request(r).await;
         assert_eq!(r.status(), StatusCode::BAD_REQUEST);
         assert_eq!(r.headers()[header::CONTENT_TYPE], "application/json");
@@ -53,17 +57,26 @@ mod tests {
 
     #[tokio::test]
     async fn unreadable_bodies_become_400_with_a_reason() {
-        let r = Response::builder().status(500).body(Body::from("Deserialization|invalid utf-8 sequence of 1 bytes from index 3")).unwrap();
+        let r = Response::builder()
+            .status(500)
+            .body(Body::from("Deserialization|invalid utf-8 sequence of 1 bytes from index 3"))
+            .unwrap();
         let r = args_errors_to_bad_request(r).await;
         assert_eq!(r.status(), StatusCode::BAD_REQUEST);
         let body: serde_json::Value = serde_json::from_str(&body_of(r).await).unwrap();
         let error = body["error"].as_str().unwrap();
-        assert!(error.contains("request body could not be read") && error.contains("invalid utf-8"), "{body}");
+        assert!(
+            error.contains("request body could not be read") && error.contains("invalid utf-8"),
+            "{body}"
+        );
     }
 
     #[tokio::test]
     async fn other_responses_pass_unchanged() {
-        let r = Response::builder().status(500).body(Body::from("ServerError|database is locked")).unwrap();
+        let r = Response::builder()
+            .status(500)
+            .body(Body::from("ServerError|database is locked"))
+            .unwrap();
         let r = args_errors_to_bad_request(r).await;
         assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(body_of(r).await, "ServerError|database is locked");

@@ -25,7 +25,11 @@ fn is_change(method: &Method) -> bool {
 fn same_origin(request: &Request) -> bool {
     let Some(origin) = request.headers().get(header::ORIGIN) else { return true };
     let host = request.headers().get(header::HOST).and_then(|h| h.to_str().ok());
-    let origin_host = origin.to_str().ok().and_then(|o| o.split_once("://")).map(|(_, rest)| rest.trim_end_matches('/'));
+    let origin_host = origin
+        .to_str()
+        .ok()
+        .and_then(|o| o.split_once("://"))
+        .map(|(_, rest)| rest.trim_end_matches('/'));
     matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
 }
 
@@ -39,9 +43,15 @@ mod tests {
 
     async fn status(method: Method, origin: Option<&str>) -> StatusCode {
         let app = Router::new()
-            .route("/settings/crm/salesforce/disconnect", post(|| async { "done" }).get(|| async { "page" }))
+            .route(
+                "/settings/crm/salesforce/disconnect",
+                post(|| async { "done" }).get(|| async { "page" }),
+            )
             .layer(axum::middleware::from_fn(refuse_cross_site_changes));
-        let mut req = Request::builder().method(method).uri("/settings/crm/salesforce/disconnect").header(header::HOST, "127.0.0.1:3000");
+        let mut req = Request::builder()
+            .method(method)
+            .uri("/settings/crm/salesforce/disconnect")
+            .header(header::HOST, "127.0.0.1:3000");
         if let Some(o) = origin {
             req = req.header(header::ORIGIN, o);
         }
@@ -53,8 +63,15 @@ mod tests {
         assert_eq!(status(Method::POST, Some("http://127.0.0.1:3000")).await, StatusCode::OK);
         assert_eq!(status(Method::POST, None).await, StatusCode::OK, "API clients send no Origin");
         assert_eq!(status(Method::POST, Some("https://evil.example")).await, StatusCode::FORBIDDEN);
-        assert_eq!(status(Method::POST, Some("http://127.0.0.1:3001")).await, StatusCode::FORBIDDEN);
+        assert_eq!(
+            status(Method::POST, Some("http://127.0.0.1:3001")).await,
+            StatusCode::FORBIDDEN
+        );
         assert_eq!(status(Method::POST, Some("null")).await, StatusCode::FORBIDDEN);
-        assert_eq!(status(Method::GET, Some("https://evil.example")).await, StatusCode::OK, "reads are not changes");
+        assert_eq!(
+            status(Method::GET, Some("https://evil.example")).await,
+            StatusCode::OK,
+            "reads are not changes"
+        );
     }
 }

@@ -55,7 +55,18 @@ async fn seed_history(state: &AppState, rng: &mut StdRng) -> Result<(), store::S
         while left > 0 {
             let batch = left.min(50_000);
             let took = batch * 2 + rng.gen_range(2_000..9_000);
-            write_run(state, rng, Direction::Inbound, object, Trigger::Backfill, t, took, batch, None).await?;
+            write_run(
+                state,
+                rng,
+                Direction::Inbound,
+                object,
+                Trigger::Backfill,
+                t,
+                took,
+                batch,
+                None,
+            )
+            .await?;
             t += took + rng.gen_range(1_000..5_000);
             left -= batch;
         }
@@ -73,8 +84,23 @@ async fn seed_history(state: &AppState, rng: &mut StdRng) -> Result<(), store::S
             let at = t + i as i64 * 45_000 + rng.gen_range(0..20_000);
             let size = rng.gen_range(3..420);
             let failure = seeded_failure(rng, n, i);
-            let took = if failure.is_some() { rng.gen_range(400..2_500) } else { size * 6 + rng.gen_range(300..3_000) };
-            write_run(state, rng, Direction::Inbound, *object, Trigger::Scheduled, at, took, size, failure).await?;
+            let took = if failure.is_some() {
+                rng.gen_range(400..2_500)
+            } else {
+                size * 6 + rng.gen_range(300..3_000)
+            };
+            write_run(
+                state,
+                rng,
+                Direction::Inbound,
+                *object,
+                Trigger::Scheduled,
+                at,
+                took,
+                size,
+                failure,
+            )
+            .await?;
         }
         for _ in 0..rng.gen_range(1..4) {
             let object = OUTBOUND[rng.gen_range(0..OUTBOUND.len())];
@@ -85,20 +111,55 @@ async fn seed_history(state: &AppState, rng: &mut StdRng) -> Result<(), store::S
             let size = rng.gen_range(1..60);
             let failure = (rng.gen_ratio(1, 60)).then(|| RunFailure {
                 message: RunMessage::AuthenticationFailure,
-                detail: "POST /services/oauth2/token: 400 invalid_grant (expired access/refresh token)".into(),
+                detail:
+                    "POST /services/oauth2/token: 400 invalid_grant (expired access/refresh token)"
+                        .into(),
             });
             let took = rng.gen_range(250..2_400);
-            write_run(state, rng, Direction::Outbound, object, Trigger::Push, at, took, size, failure).await?;
+            write_run(
+                state,
+                rng,
+                Direction::Outbound,
+                object,
+                Trigger::Push,
+                at,
+                took,
+                size,
+                failure,
+            )
+            .await?;
         }
         t += 2 * HOUR;
     }
     // A large scheduled sync split into several batches of up to ~5,000, and a manual run.
     let mut at = now - 5 * HOUR;
     for size in [5_000, 5_000, 5_000, 1_873] {
-        write_run(state, rng, Direction::Inbound, ObjectType::Contact, Trigger::Scheduled, at, size * 3, size, None).await?;
+        write_run(
+            state,
+            rng,
+            Direction::Inbound,
+            ObjectType::Contact,
+            Trigger::Scheduled,
+            at,
+            size * 3,
+            size,
+            None,
+        )
+        .await?;
         at += size * 3 + 1_500;
     }
-    write_run(state, rng, Direction::Inbound, ObjectType::Company, Trigger::Manual, now - 3 * HOUR, 4_100, 212, None).await?;
+    write_run(
+        state,
+        rng,
+        Direction::Inbound,
+        ObjectType::Company,
+        Trigger::Manual,
+        now - 3 * HOUR,
+        4_100,
+        212,
+        None,
+    )
+    .await?;
     Ok(())
 }
 
@@ -131,7 +192,12 @@ async fn write_run(
 ) -> Result<(), store::StoreError> {
     let ws = &state.workspace;
     let expected_total = (direction == Direction::Inbound).then_some(size);
-    let id = store::begin_run(&state.pool, ws, &NewRun { direction, object_type: object, trigger, started_at, expected_total }).await?;
+    let id = store::begin_run(
+        &state.pool,
+        ws,
+        &NewRun { direction, object_type: object, trigger, started_at, expected_total },
+    )
+    .await?;
     if let Some(failure) = failure {
         store::fail_run(&state.pool, ws, id, started_at + took, &failure).await?;
         return Ok(());
@@ -139,7 +205,8 @@ async fn write_run(
     let mut left = size;
     while left > 0 {
         let page = left.min(2_000);
-        let records: Vec<NewRecord> = (0..page).map(|_| fake_record(rng, direction, object, started_at)).collect();
+        let records: Vec<NewRecord> =
+            (0..page).map(|_| fake_record(rng, direction, object, started_at)).collect();
         store::append_records(&state.pool, ws, id, &records).await?;
         left -= page;
     }
@@ -148,24 +215,52 @@ async fn write_run(
 }
 
 /// The messages a record of this kind can plausibly carry, skipped ones first.
-fn messages_for(direction: Direction, object: ObjectType) -> (&'static [RecordMessage], &'static [RecordMessage]) {
+fn messages_for(
+    direction: Direction,
+    object: ObjectType,
+) -> (&'static [RecordMessage], &'static [RecordMessage]) {
     use RecordMessage::*;
     match (direction, object) {
         (Direction::Outbound, _) => (
             &[ObjectWriteDisabled, NoFieldsToUpdate],
-            &[InsufficientPermissions, RequiredFieldMissing, InvalidPicklistValue, FieldLengthExceeded, ValidationRuleFailure, RecordLocked, InvalidCrossReference, DuplicateRecord, OutboundUnknownError],
+            &[
+                InsufficientPermissions,
+                RequiredFieldMissing,
+                InvalidPicklistValue,
+                FieldLengthExceeded,
+                ValidationRuleFailure,
+                RecordLocked,
+                InvalidCrossReference,
+                DuplicateRecord,
+                OutboundUnknownError,
+            ],
         ),
         (_, ObjectType::Contact) => (
-            &[MissingEmail, InvalidEmail, DoNotSync, MissingExternalId, OutdatedRecord, WriteModeMismatch, UnknownSkipReason],
+            &[
+                MissingEmail,
+                InvalidEmail,
+                DoNotSync,
+                MissingExternalId,
+                OutdatedRecord,
+                WriteModeMismatch,
+                UnknownSkipReason,
+            ],
             &[MalformedData, EncodeFailed, InvalidTimestamp, InboundUnknownError],
         ),
         (_, ObjectType::Lead) => (
             &[MissingEmail, InvalidEmail, LeadConverted, DoNotSync, OutdatedRecord],
             &[MalformedData, InvalidTimestamp],
         ),
-        (_, ObjectType::Company) => (&[DoNotSync, MissingExternalId, OutdatedRecord, WriteModeMismatch], &[MalformedData, EncodeFailed]),
-        (_, ObjectType::Opportunity) => (&[NoAccountAssociation, OutdatedRecord], &[MalformedData, InvalidTimestamp]),
-        (_, ObjectType::OpportunityContactRole) => (&[OpportunityNotFound, ContactNotFound, MissingIdentifier], &[MalformedData]),
+        (_, ObjectType::Company) => (
+            &[DoNotSync, MissingExternalId, OutdatedRecord, WriteModeMismatch],
+            &[MalformedData, EncodeFailed],
+        ),
+        (_, ObjectType::Opportunity) => {
+            (&[NoAccountAssociation, OutdatedRecord], &[MalformedData, InvalidTimestamp])
+        }
+        (_, ObjectType::OpportunityContactRole) => {
+            (&[OpportunityNotFound, ContactNotFound, MissingIdentifier], &[MalformedData])
+        }
         (_, ObjectType::Event) => (
             &[MissingIdentifier, ContactNotFound, ConflictingIdentifier, MissingEventName],
             &[InvalidTimestamp, EncodeFailed, InboundUnknownError],
@@ -173,10 +268,50 @@ fn messages_for(direction: Direction, object: ObjectType) -> (&'static [RecordMe
     }
 }
 
-const FIRST: [&str; 16] = ["Ava", "Noah", "Mia", "Liam", "Zoe", "Ethan", "Isla", "Omar", "Priya", "Chen", "Lucas", "Sofia", "Mateo", "Hana", "Jonas", "Amara"];
-const LAST: [&str; 16] = ["Patel", "Nguyen", "Garcia", "Smith", "Kowalski", "Okafor", "Rossi", "Tanaka", "Müller", "Silva", "Haddad", "Johansson", "Kim", "Dubois", "Brown", "Ali"];
-const COMPANIES: [&str; 12] = ["Northwind Traders", "Globex", "Initech", "Umbrella Health", "Stark Logistics", "Wayne Foods", "Acme Robotics", "Hooli", "Vandelay Imports", "Soylent Labs", "Cyberdyne", "Tyrell Systems"];
-const EVENTS: [&str; 6] = ["Webinar attended", "Demo requested", "Trial started", "Pricing page viewed", "Invoice paid", "Support ticket opened"];
+const FIRST: [&str; 16] = [
+    "Ava", "Noah", "Mia", "Liam", "Zoe", "Ethan", "Isla", "Omar", "Priya", "Chen", "Lucas",
+    "Sofia", "Mateo", "Hana", "Jonas", "Amara",
+];
+const LAST: [&str; 16] = [
+    "Patel",
+    "Nguyen",
+    "Garcia",
+    "Smith",
+    "Kowalski",
+    "Okafor",
+    "Rossi",
+    "Tanaka",
+    "Müller",
+    "Silva",
+    "Haddad",
+    "Johansson",
+    "Kim",
+    "Dubois",
+    "Brown",
+    "Ali",
+];
+const COMPANIES: [&str; 12] = [
+    "Northwind Traders",
+    "Globex",
+    "Initech",
+    "Umbrella Health",
+    "Stark Logistics",
+    "Wayne Foods",
+    "Acme Robotics",
+    "Hooli",
+    "Vandelay Imports",
+    "Soylent Labs",
+    "Cyberdyne",
+    "Tyrell Systems",
+];
+const EVENTS: [&str; 6] = [
+    "Webinar attended",
+    "Demo requested",
+    "Trial started",
+    "Pricing page viewed",
+    "Invoice paid",
+    "Support ticket opened",
+];
 
 fn fake_record(rng: &mut StdRng, direction: Direction, object: ObjectType, at: i64) -> NewRecord {
     let roll = rng.gen_range(0..100);
@@ -194,10 +329,25 @@ fn fake_record(rng: &mut StdRng, direction: Direction, object: ObjectType, at: i
     let first = FIRST[rng.gen_range(0..FIRST.len())];
     let last = LAST[rng.gen_range(0..LAST.len())];
     let label = match object {
-        ObjectType::Contact | ObjectType::Lead => format!("{first} {last} <{}.{}@{}.example>", first.to_lowercase(), last.to_lowercase(), COMPANIES[rng.gen_range(0..COMPANIES.len())].split(' ').next().unwrap_or("mail").to_lowercase()),
+        ObjectType::Contact | ObjectType::Lead => format!(
+            "{first} {last} <{}.{}@{}.example>",
+            first.to_lowercase(),
+            last.to_lowercase(),
+            COMPANIES[rng.gen_range(0..COMPANIES.len())]
+                .split(' ')
+                .next()
+                .unwrap_or("mail")
+                .to_lowercase()
+        ),
         ObjectType::Company => COMPANIES[rng.gen_range(0..COMPANIES.len())].to_string(),
-        ObjectType::Opportunity => format!("{} — {} seats", COMPANIES[rng.gen_range(0..COMPANIES.len())], rng.gen_range(5..500)),
-        ObjectType::OpportunityContactRole => format!("{first} {last} on {}", COMPANIES[rng.gen_range(0..COMPANIES.len())]),
+        ObjectType::Opportunity => format!(
+            "{} — {} seats",
+            COMPANIES[rng.gen_range(0..COMPANIES.len())],
+            rng.gen_range(5..500)
+        ),
+        ObjectType::OpportunityContactRole => {
+            format!("{first} {last} on {}", COMPANIES[rng.gen_range(0..COMPANIES.len())])
+        }
         ObjectType::Event => format!("{} · {first} {last}", EVENTS[rng.gen_range(0..EVENTS.len())]),
     };
     let missing_sf_id = message == Some(RecordMessage::MissingExternalId);
@@ -217,8 +367,9 @@ fn fake_record(rng: &mut StdRng, direction: Direction, object: ObjectType, at: i
         message,
         detail: message.and_then(|m| technical_detail(m).map(str::to_string)),
         salesforce_id: (!missing_sf_id).then(|| salesforce_id(rng, prefix)),
-        conversion_id: (status == RecordStatus::Success || direction == Direction::Outbound)
-            .then(|| format!("{}_{:010x}", &object.as_str()[..3], rng.gen::<u64>() & 0xff_ffff_ffff)),
+        conversion_id: (status == RecordStatus::Success || direction == Direction::Outbound).then(
+            || format!("{}_{:010x}", &object.as_str()[..3], rng.gen::<u64>() & 0xff_ffff_ffff),
+        ),
         label: Some(label),
         external_created_at: (message != Some(RecordMessage::InvalidTimestamp)).then_some(created),
         external_updated_at: (message != Some(RecordMessage::InvalidTimestamp)).then_some(updated),
@@ -256,7 +407,10 @@ fn salesforce_id(rng: &mut StdRng, prefix: &str) -> String {
         .as_bytes()
         .chunks(5)
         .map(|chunk| {
-            let bits = chunk.iter().enumerate().fold(0usize, |acc, (i, c)| acc | (usize::from(c.is_ascii_uppercase()) << i));
+            let bits = chunk
+                .iter()
+                .enumerate()
+                .fold(0usize, |acc, (i, c)| acc | (usize::from(c.is_ascii_uppercase()) << i));
             b"ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"[bits] as char
         })
         .collect();

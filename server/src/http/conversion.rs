@@ -1,0 +1,103 @@
+//! Conversion's JSON API: create / update / delete contacts and companies, record events. Bad
+//! input gets a 4xx with a clear message and changes nothing; a good change is saved with its
+//! outbox row and the outbound worker is woken at once.
+//!
+//! `POST /api/conversion/contacts`, `PATCH|DELETE /api/conversion/contacts/{id}`,
+//! `POST /api/conversion/companies`, `PATCH|DELETE /api/conversion/companies/{id}`,
+//! `POST /api/conversion/events`.
+
+use super::{ApiError, ApiState, JsonBody};
+use crate::conversion::changes::{self, ChangeError, CompanyInput, ContactInput, EventInput};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{patch, post};
+use axum::{Json, Router};
+
+pub fn routes() -> Router<ApiState> {
+    Router::new()
+        .route("/api/conversion/contacts", post(create_contact))
+        .route("/api/conversion/contacts/{id}", patch(update_contact).delete(delete_contact))
+        .route("/api/conversion/companies", post(create_company))
+        .route("/api/conversion/companies/{id}", patch(update_company).delete(delete_company))
+        .route("/api/conversion/events", post(record_event))
+}
+
+/// `201 {"id": ...}` for what was created.
+type Created = (StatusCode, Json<serde_json::Value>);
+
+/// A saved change wakes the outbound worker; a refused one says why.
+fn saved<T>(s: &ApiState, result: Result<T, ChangeError>) -> Result<T, ApiError> {
+    match result {
+        Ok(v) => {
+            if let Some(engine) = &s.engine {
+                engine.outbox_changed();
+            }
+            Ok(v)
+        }
+        Err(ChangeError::Invalid(m)) => Err(ApiError::Unprocessable(m)),
+        Err(e @ ChangeError::NotFound(_)) => Err(ApiError::NotFound(e.to_string())),
+        Err(ChangeError::Store(e)) => Err(s.not_saved(&e, "The change was not saved")),
+    }
+}
+
+fn created(id: String) -> Created {
+    (StatusCode::CREATED, Json(serde_json::json!({ "id": id })))
+}
+
+async fn create_contact(
+    State(s): State<ApiState>,
+    JsonBody(input): JsonBody<ContactInput>,
+) -> Result<Created, ApiError> {
+    let r = changes::create_contact(&s.pool, &s.workspace, &input, s.clock.now_ms()).await;
+    saved(&s, r).map(created)
+}
+
+async fn update_contact(
+    State(s): State<ApiState>,
+    Path(id): Path<String>,
+    JsonBody(input): JsonBody<ContactInput>,
+) -> Result<StatusCode, ApiError> {
+    let r = changes::update_contact(&s.pool, &s.workspace, &id, &input, s.clock.now_ms()).await;
+    saved(&s, r).map(|()| StatusCode::NO_CONTENT)
+}
+
+async fn delete_contact(
+    State(s): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let r = changes::delete_contact(&s.pool, &s.workspace, &id, s.clock.now_ms()).await;
+    saved(&s, r).map(|_| StatusCode::NO_CONTENT)
+}
+
+async fn create_company(
+    State(s): State<ApiState>,
+    JsonBody(input): JsonBody<CompanyInput>,
+) -> Result<Created, ApiError> {
+    let r = changes::create_company(&s.pool, &s.workspace, &input, s.clock.now_ms()).await;
+    saved(&s, r).map(created)
+}
+
+async fn update_company(
+    State(s): State<ApiState>,
+    Path(id): Path<String>,
+    JsonBody(input): JsonBody<CompanyInput>,
+) -> Result<StatusCode, ApiError> {
+    let r = changes::update_company(&s.pool, &s.workspace, &id, &input, s.clock.now_ms()).await;
+    saved(&s, r).map(|()| StatusCode::NO_CONTENT)
+}
+
+async fn delete_company(
+    State(s): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let r = changes::delete_company(&s.pool, &s.workspace, &id, s.clock.now_ms()).await;
+    saved(&s, r).map(|_| StatusCode::NO_CONTENT)
+}
+
+async fn record_event(
+    State(s): State<ApiState>,
+    JsonBody(input): JsonBody<EventInput>,
+) -> Result<Created, ApiError> {
+    let r = changes::record_event(&s.pool, &s.workspace, &input, s.clock.now_ms()).await;
+    saved(&s, r).map(created)
+}

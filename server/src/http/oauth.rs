@@ -1,0 +1,217 @@
+//! Connect / Reconnect / Disconnect Salesforce: the OAuth 2.0 web-server flow behind the
+//! Overview tab's buttons. The browser only ever sees the consent page and a `state` cookie; the
+//! code is exchanged here and the tokens stay on the server.
+//!
+//! Doc: <https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_web_server_flow.htm>
+
+use super::site::Assets;
+use super::ApiState;
+use crate::salesforce::auth;
+use crate::sync::connection::integration_user;
+use crate::sync::Engine;
+use app::store;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use rand::Rng;
+use serde::Deserialize;
+
+const STATE_COOKIE: &str = "sf_oauth_state";
+const CALLBACK: &str = "/settings/crm/salesforce/callback";
+
+pub fn routes() -> Router<ApiState> {
+    Router::new()
+        .route("/settings/crm/salesforce/connect", get(connect))
+        .route(CALLBACK, get(callback))
+        .route("/settings/crm/salesforce/disconnect", post(disconnect))
+}
+
+/// A plain page for the rare dead ends of the flow, with the way back, in the site's stylesheet.
+fn page(site: &Assets, status: StatusCode, title: &str, body: &str) -> Response {
+    let stylesheet = site.stylesheet();
+    let html = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title} · Conversion</title>\
+         <link rel=\"stylesheet\" href=\"{stylesheet}\"></head><body><main class=\"standalone\">\
+         <div class=\"empty-state\"><h1>{title}</h1><p>{body}</p>\
+         <a class=\"btn btn--primary\" href=\"/settings/crm\">Back to CRM &amp; Syncing</a></div></main></body></html>"
+    );
+    (status, Html(html)).into_response()
+}
+
+fn no_engine(site: &Assets) -> Response {
+    page(
+        site,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Salesforce is not configured",
+        "This server runs without a Salesforce connection.",
+    )
+}
+
+fn see_other(to: &str) -> Response {
+    (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_string())]).into_response()
+}
+
+/// Where Salesforce sends the person back: the configured callback (a real org's connected app
+/// accepts only what it registered, typically https), else this server as the browser reached it.
+fn redirect_uri(engine: &Engine, headers: &HeaderMap) -> String {
+    if let Some(uri) = &engine.client().config().redirect_uri {
+        return uri.clone();
+    }
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1:3000");
+    format!("http://{host}{CALLBACK}")
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+/// Sends the person to Salesforce's consent page, with a one-time `state` that the callback checks.
+async fn connect(State(s): State<ApiState>, site: Assets, headers: HeaderMap) -> Response {
+    let Some(engine) = &s.engine else { return no_engine(&site) };
+    let state: String = {
+        let bytes: [u8; 16] = rand::thread_rng().gen();
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    };
+    match auth::authorize_url(engine.client().config(), &redirect_uri(engine, &headers), &state) {
+        Ok(url) => (
+            StatusCode::SEE_OTHER,
+            [
+                (header::LOCATION, url),
+                (
+                    header::SET_COOKIE,
+                    format!("{STATE_COOKIE}={state}; HttpOnly; SameSite=Lax; Path=/settings/crm/salesforce; Max-Age=600"),
+                ),
+            ],
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "authorize URL");
+            page(&site, StatusCode::INTERNAL_SERVER_ERROR, "Salesforce could not be reached", "The login URL is not valid. Check the server's Salesforce configuration.")
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct CallbackParams {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// Salesforce sends the person back here: check `state`, exchange the code, resume syncing.
+async fn callback(
+    State(s): State<ApiState>,
+    site: Assets,
+    headers: HeaderMap,
+    Query(p): Query<CallbackParams>,
+) -> Response {
+    let Some(engine) = &s.engine else { return no_engine(&site) };
+    if let Some(error) = p.error {
+        let why = p.error_description.unwrap_or(error);
+        return page(
+            &site,
+            StatusCode::BAD_REQUEST,
+            "Salesforce was not connected",
+            &html_escape(&format!("Salesforce answered: {why}.")),
+        );
+    }
+    let expected = cookie(&headers, STATE_COOKIE);
+    if expected.is_none() || expected != p.state {
+        return page(
+            &site,
+            StatusCode::BAD_REQUEST,
+            "The connection could not be completed",
+            "This answer from Salesforce does not belong to a Connect started in this browser. Start again with Connect Salesforce.",
+        );
+    }
+    let Some(code) = p.code.filter(|c| !c.is_empty()) else {
+        return page(
+            &site,
+            StatusCode::BAD_REQUEST,
+            "The connection could not be completed",
+            "Salesforce sent no authorization code. Start again with Connect Salesforce.",
+        );
+    };
+    let client = engine.client();
+    let token = match auth::exchange_code(
+        client.http(),
+        client.config(),
+        &code,
+        &redirect_uri(engine, &headers),
+    )
+    .await
+    {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::warn!(error = %e, "authorization code exchange failed");
+            return page(&site, StatusCode::BAD_GATEWAY, "Salesforce refused the connection", "The authorization could not be exchanged for access. Start again with Connect Salesforce.");
+        }
+    };
+    client.reconnect(&token);
+    let username = integration_user(client).await;
+    let now = s.clock.now_ms();
+    if let Err(e) = store::save_connected(
+        &s.pool,
+        &s.workspace,
+        &token.instance_url,
+        username.as_deref(),
+        token.refresh_token.as_deref(),
+        now,
+    )
+    .await
+    {
+        tracing::error!(error = %e, "saving the connection");
+        return page(
+            &site,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "The connection could not be saved",
+            "Try Connect Salesforce again in a moment.",
+        );
+    }
+    if let Err(e) = engine.reconnected().await {
+        tracing::error!(error = %e, "resuming the sync after reconnecting");
+    }
+    let mut resp = see_other("/settings/crm");
+    if let Ok(v) =
+        format!("{STATE_COOKIE}=; HttpOnly; SameSite=Lax; Path=/settings/crm/salesforce; Max-Age=0")
+            .parse()
+    {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+/// Stops syncing, revokes the refresh token at Salesforce and forgets the tokens. A run in flight fails for want of them and leaves the
+/// state "disconnected" ([`crate::sync::state::mark_reconnect_needed`]); the loops start nothing
+/// new until Connect ([`Engine::may_call`]), also after a restart ([`crate::sync::connection::on_start`]).
+async fn disconnect(State(s): State<ApiState>, site: Assets) -> Response {
+    let Some(engine) = &s.engine else { return no_engine(&site) };
+    // Forgotten here whatever Salesforce answers; revoked there so nobody can use it again.
+    if let Err(e) = engine.client().revoke_and_disconnect().await {
+        tracing::warn!(error = %e, "revoking the refresh token at Salesforce");
+    }
+    if let Err(e) = store::save_disconnected(&s.pool, &s.workspace, s.clock.now_ms()).await {
+        tracing::error!(error = %e, "saving the disconnection");
+        return page(
+            &site,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Salesforce could not be disconnected",
+            "Try again in a moment.",
+        );
+    }
+    see_other("/settings/crm")
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}

@@ -1,0 +1,94 @@
+//! The sync controls: `POST /api/sync/now[?object=contact]`, `GET /api/sync/status`,
+//! `GET|PUT /api/sync/settings`. There is no "reconnect" call: only the OAuth flow
+//! ([`super::oauth`]) connects, so the connection state never claims tokens it does not have.
+
+use super::{ApiError, ApiState, JsonBody};
+use crate::sync::{scheduler, state};
+use app::domain::ObjectType;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+
+pub fn routes() -> Router<ApiState> {
+    Router::new()
+        .route("/api/sync/now", post(sync_now))
+        .route("/api/sync/status", get(status))
+        .route("/api/sync/settings", get(get_settings).put(put_settings))
+}
+
+#[derive(Deserialize)]
+struct NowParams {
+    object: Option<String>,
+}
+
+async fn sync_now(
+    State(s): State<ApiState>,
+    Query(p): Query<NowParams>,
+) -> Result<Response, ApiError> {
+    let engine = s.engine()?;
+    let object = match p.object.as_deref() {
+        None | Some("") => None,
+        Some(code) => Some(ObjectType::parse(code).ok_or_else(|| {
+            let known: Vec<&str> = ObjectType::ALL.iter().map(|o| o.as_str()).collect();
+            ApiError::BadRequest(format!("unknown object {code:?}; one of {}", known.join(", ")))
+        })?),
+    };
+    if !scheduler::sync_now(engine, object) {
+        return Err(ApiError::Conflict("that object is already syncing".into()));
+    }
+    let started = object.map(|o| o.as_str()).unwrap_or("all");
+    Ok((StatusCode::ACCEPTED, Json(serde_json::json!({ "started": started }))).into_response())
+}
+
+async fn status(State(s): State<ApiState>) -> Result<Json<serde_json::Value>, ApiError> {
+    let Some(engine) = &s.engine else {
+        return Ok(Json(serde_json::json!({ "engine": false, "org_url": null })));
+    };
+    let connection = state::connection(&s.pool, &s.workspace).await.map_err(|e| {
+        tracing::error!(error = %e, "status: connection state");
+        ApiError::Internal("status unavailable".into())
+    })?;
+    let pending = crate::conversion::changes::outbox_len(&s.pool, &s.workspace).await.unwrap_or(-1);
+    let running: Vec<&str> = engine.running().into_iter().map(|o| o.as_str()).collect();
+    let usage = engine.client().api_usage();
+    Ok(Json(serde_json::json!({
+        "engine": true,
+        "org_url": engine.org_url(),
+        "connection": connection,
+        "running": running,
+        "outbox_pending": pending,
+        "api_usage": usage.map(|u| serde_json::json!({ "used": u.used, "max": u.max })),
+        "interval_ms": engine.config().interval.as_millis() as u64,
+    })))
+}
+
+async fn get_settings(State(s): State<ApiState>) -> Result<Json<state::Settings>, ApiError> {
+    state::settings(&s.pool, &s.workspace).await.map(Json).map_err(|e| {
+        tracing::error!(error = %e, "settings");
+        ApiError::Internal("settings unavailable".into())
+    })
+}
+
+async fn put_settings(
+    State(s): State<ApiState>,
+    JsonBody(settings): JsonBody<state::Settings>,
+) -> Result<Json<state::Settings>, ApiError> {
+    // Domains are normalised as the form does ("@Example.com" is example.com); then the same
+    // check as the Overview's form.
+    let excluded_domains =
+        app::domain::settings::parse_domains(&settings.excluded_domains.join(","))
+            .map_err(ApiError::Unprocessable)?;
+    let settings = state::Settings { excluded_domains, ..settings };
+    settings.validate().map_err(ApiError::Unprocessable)?;
+    state::save_settings(&s.pool, &s.workspace, &settings)
+        .await
+        .map_err(|e| s.not_saved(&e, "The settings were not saved"))?;
+    // A new schedule counts from the last run, not after the old interval.
+    if let Some(engine) = &s.engine {
+        engine.wake();
+    }
+    Ok(Json(settings))
+}
