@@ -14,20 +14,13 @@ use server::http::{self as api, ApiState};
 use server::salesforce::{Record, SalesforceClient};
 use server::sync::{inbound, outbound, scheduler, state, Engine, EngineConfig};
 use sqlx::SqlitePool;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
-/// A clock the test moves by hand.
-struct ManualClock(AtomicI64);
-
-impl Clock for ManualClock {
-    fn now_ms(&self) -> i64 {
-        self.0.load(Ordering::SeqCst)
-    }
-}
+mod common;
+use common::ManualClock;
 
 struct Setup {
     org: FakeOrg,
@@ -50,7 +43,7 @@ async fn setup() -> Setup {
         .unwrap();
     let creds = org.credentials();
     let client = SalesforceClient::new(creds.client_config(), &creds.refresh_token).unwrap();
-    let clock = Arc::new(ManualClock(AtomicI64::new(chrono::Utc::now().timestamp_millis())));
+    let clock = ManualClock::now();
     let config = EngineConfig { interval: Duration::from_secs(3_600), ..EngineConfig::default() };
     let engine = Engine::new(
         pool.clone(),
@@ -111,7 +104,7 @@ async fn saved_settings_wake_the_schedule_and_the_new_interval_counts_from_the_l
     });
     // A minute later the schedule becomes "every 20 seconds": already over, so the pass is due
     // now, not in 59 minutes. (The timeout only stops a broken build from hanging.)
-    s.clock.0.fetch_add(60_000, Ordering::SeqCst);
+    s.clock.advance(60_000);
     let (status, _) = call(
         &s,
         Method::PUT,
@@ -133,7 +126,7 @@ async fn saved_settings_wake_the_schedule_and_the_new_interval_counts_from_the_l
     let waiting = tokio::spawn(async move {
         scheduler::next_pass_due(&engine, pass_end, Duration::from_secs(3_600)).await
     });
-    s.clock.0.fetch_add(30_000, Ordering::SeqCst);
+    s.clock.advance(30_000);
     s.engine.settings_saved().ring();
     let due = tokio::time::timeout(Duration::from_secs(30), waiting)
         .await

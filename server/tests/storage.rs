@@ -23,6 +23,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 mod common;
+use common::uninterrupted_reference;
 use common::{org_env, wait_for, ServerProcess};
 
 /// A file made immutable: every write to it fails, as on a read-only or full disk. Made writable
@@ -93,31 +94,6 @@ async fn synced_ids(pool: &SqlitePool) -> BTreeSet<(String, String)> {
         all.extend(rows.into_iter().map(|(id,)| (table.to_string(), id)));
     }
     all
-}
-
-/// The same org synced by an engine that never meets a failure, into its own database.
-async fn uninterrupted_reference(org: &FakeOrg, db: &Path) -> SqlitePool {
-    let pool = store::open(db).await.unwrap();
-    let ws = WorkspaceId("acme".into());
-    store::ensure_workspace(&pool, &ws, "Acme Inc.", 0).await.unwrap();
-    let client =
-        SalesforceClient::new(org.credentials().client_config(), &org.credentials().refresh_token)
-            .unwrap();
-    let config = EngineConfig { page_size: 200, ..EngineConfig::default() };
-    let engine = Engine::new(
-        pool.clone(),
-        ws,
-        client,
-        Arc::new(SystemClock),
-        config,
-        None,
-        CancellationToken::new(),
-    );
-    for object in INBOUND_ORDER {
-        let out = inbound::sync_object(&engine, object, Trigger::Scheduled).await.unwrap();
-        assert!(out.failure.is_none() && out.backfill_finished, "{object}: {:?}", out.failure);
-    }
-    pool
 }
 
 async fn get_json(http: &reqwest::Client, url: String) -> serde_json::Value {

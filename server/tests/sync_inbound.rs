@@ -6,14 +6,15 @@
 
 use app::domain::{ObjectType, Trigger};
 use server::fake_org::{FakeOrg, FaultCommand};
+use server::sync::inbound::{self, InboundOutcome};
 use server::sync::mapping::INBOUND_ORDER;
 use server::sync::scheduler::{self, Pass};
-use server::sync::{inbound, state, EngineConfig};
+use server::sync::{state, EngineConfig};
 use sqlx::SqlitePool;
 use std::time::Duration;
 
 mod common;
-use common::{setup, wait_for};
+use common::{setup, wait_for, Setup};
 
 /// (trigger, status, records, failure code, started_at, finished_at) of every inbound run of an
 /// object, oldest first.
@@ -252,18 +253,13 @@ async fn once_the_daily_limit_resets_syncing_resumes_long_before_the_pause_ends(
     s.org.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_batch_of_several_pages_shows_its_records_while_it_runs() {
-    // One backfill run of every contact (about 900), fetched in pages of 200 from an org that
-    // takes 200 ms to answer each.
-    let config = EngineConfig { page_size: 200, ..EngineConfig::default() };
-    let s = setup(3_000, config).await;
-    s.org.apply_fault(FaultCommand::SetLatency { ms: 200 });
+/// Syncs contacts while reading what the list and the run page read (the newest contact run's
+/// row) every `every`: the counts an in-progress run showed, each once, and the sync's outcome.
+async fn contact_sync_watched(s: &Setup, every: Duration) -> (Vec<i64>, InboundOutcome) {
     let engine = s.engine.clone();
     let sync = tokio::spawn(async move {
         inbound::sync_object(&engine, ObjectType::Contact, Trigger::Scheduled).await
     });
-    // What the list and the run page read while it runs: the run's row, as polled.
     let filters =
         app::domain::RunFilters { object_type: Some(ObjectType::Contact), ..Default::default() };
     let mut seen: Vec<i64> = Vec::new();
@@ -277,9 +273,23 @@ async fn a_batch_of_several_pages_shows_its_records_while_it_runs() {
                 seen.push(run.counts.processed());
             }
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        if every.is_zero() {
+            tokio::task::yield_now().await;
+        } else {
+            tokio::time::sleep(every).await;
+        }
     }
-    let out = sync.await.unwrap().unwrap();
+    (seen, sync.await.unwrap().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_of_several_pages_shows_its_records_while_it_runs() {
+    // One backfill run of every contact (about 900), fetched in pages of 200 from an org that
+    // takes 200 ms to answer each.
+    let config = EngineConfig { page_size: 200, ..EngineConfig::default() };
+    let s = setup(3_000, config).await;
+    s.org.apply_fault(FaultCommand::SetLatency { ms: 200 });
+    let (seen, out) = contact_sync_watched(&s, Duration::from_millis(10)).await;
     assert_eq!(out.runs.len(), 1);
     let total = out.records as i64;
     let between: Vec<i64> = seen.iter().copied().filter(|n| *n > 0 && *n < total).collect();
@@ -294,26 +304,7 @@ async fn a_batch_of_one_page_shows_its_records_while_it_is_written() {
     // in slices of 100, and the run's row shows each slice as it commits.
     let config = EngineConfig { commit_size: 100, ..EngineConfig::default() };
     let s = setup(3_000, config).await;
-    let engine = s.engine.clone();
-    let sync = tokio::spawn(async move {
-        inbound::sync_object(&engine, ObjectType::Contact, Trigger::Scheduled).await
-    });
-    let filters =
-        app::domain::RunFilters { object_type: Some(ObjectType::Contact), ..Default::default() };
-    let mut seen: Vec<i64> = Vec::new();
-    while !sync.is_finished() {
-        if let Some(run) =
-            app::store::list_runs(&s.pool, &s.ws, &filters, 1).await.unwrap().runs.pop()
-        {
-            if run.status == app::domain::RunStatus::InProgress
-                && seen.last() != Some(&run.counts.processed())
-            {
-                seen.push(run.counts.processed());
-            }
-        }
-        tokio::task::yield_now().await;
-    }
-    let out = sync.await.unwrap().unwrap();
+    let (seen, out) = contact_sync_watched(&s, Duration::ZERO).await;
     assert_eq!(out.runs.len(), 1);
     let total = out.records as i64;
     assert!(total > 500 && total < 2_000, "one page: {total} records");

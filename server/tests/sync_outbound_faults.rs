@@ -24,16 +24,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 mod common;
-use common::wait_for;
-
-/// The engine's clock, moved only by the test.
-struct TestClock(AtomicI64);
-
-impl Clock for TestClock {
-    fn now_ms(&self) -> i64 {
-        self.0.load(Ordering::SeqCst)
-    }
-}
+use common::{wait_for, ManualClock};
 
 /// An engine on a fresh database against a local org, on a clock the test moves.
 struct Bench {
@@ -41,32 +32,15 @@ struct Bench {
     engine: Engine,
     pool: SqlitePool,
     ws: WorkspaceId,
-    clock: Arc<TestClock>,
+    clock: Arc<ManualClock>,
     _dir: tempfile::TempDir,
 }
 
 impl Bench {
     async fn new(records: usize, config: EngineConfig) -> Bench {
-        let dir = tempfile::tempdir().unwrap();
-        let pool = store::open(&dir.path().join("sync.db")).await.unwrap();
-        let ws = WorkspaceId("acme".into());
-        store::ensure_workspace(&pool, &ws, "Acme", 0).await.unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let org =
-            fake_org::start(listener, OrgConfig { records, ..OrgConfig::default() }).await.unwrap();
-        let mut cc = org.credentials().client_config();
-        cc.retry = RetryPolicy::immediate(2);
-        let client = SalesforceClient::new(cc, &org.credentials().refresh_token).unwrap();
-        let clock = Arc::new(TestClock(AtomicI64::new(chrono::Utc::now().timestamp_millis())));
-        let engine = Engine::new(
-            pool.clone(),
-            ws.clone(),
-            client,
-            clock.clone(),
-            config,
-            None,
-            CancellationToken::new(),
-        );
+        let clock = ManualClock::now();
+        let common::Setup { org, engine, pool, ws, dir } =
+            common::setup_on(records, config, clock.clone()).await;
         Bench { org, engine, pool, ws, clock, _dir: dir }
     }
 
@@ -76,7 +50,7 @@ impl Bench {
 
     /// Moves the clock on by `d`.
     fn wait(&self, d: Duration) {
-        self.clock.0.fetch_add(d.as_millis() as i64, Ordering::SeqCst);
+        self.clock.advance(d.as_millis() as i64);
     }
 
     /// A push a moment later (runs are ordered by their start).

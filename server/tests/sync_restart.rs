@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 mod common;
+use common::uninterrupted_reference;
 use common::{org_env, wait_for, ServerProcess};
 
 const INTERRUPTED: &str = "The server stopped while this batch was running";
@@ -166,31 +167,6 @@ async fn inbound_outcomes(pool: &SqlitePool) -> BTreeMap<(String, String), Vec<S
         all.entry((object, id)).or_default().push(format!("{status}:{}", code.unwrap_or_default()));
     }
     all
-}
-
-/// The same org synced by an engine that is never interrupted, into its own database.
-async fn uninterrupted_reference(org: &FakeOrg, db: &Path) -> SqlitePool {
-    let pool = store::open(db).await.unwrap();
-    let ws = WorkspaceId("acme".into());
-    store::ensure_workspace(&pool, &ws, "Acme Inc.", 0).await.unwrap();
-    let client =
-        SalesforceClient::new(org.credentials().client_config(), &org.credentials().refresh_token)
-            .unwrap();
-    let config = EngineConfig { page_size: 200, ..EngineConfig::default() };
-    let engine = Engine::new(
-        pool.clone(),
-        ws,
-        client,
-        Arc::new(SystemClock),
-        config,
-        None,
-        CancellationToken::new(),
-    );
-    for object in INBOUND_ORDER {
-        let out = inbound::sync_object(&engine, object, Trigger::Scheduled).await.unwrap();
-        assert!(out.failure.is_none() && out.backfill_finished, "{object}: {:?}", out.failure);
-    }
-    pool
 }
 
 /// Every org record of `sobject` with `fields`, read over the wire.

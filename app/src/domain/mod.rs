@@ -372,13 +372,18 @@ pub fn format_count(n: i64) -> String {
         out.push('-');
     }
     for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);
     }
     out
 }
+
+/// Runs per page of the Sync activity list.
+pub const RUNS_PAGE_SIZE: i64 = 25;
+/// Records per page of a run.
+pub const RECORDS_PAGE_SIZE: i64 = 50;
 
 #[cfg(test)]
 mod tests {
@@ -422,8 +427,3 @@ mod tests {
         assert_eq!(c.processed(), 4);
     }
 }
-
-/// Runs per page of the Sync activity list.
-pub const RUNS_PAGE_SIZE: i64 = 25;
-/// Records per page of a run.
-pub const RECORDS_PAGE_SIZE: i64 = 50;

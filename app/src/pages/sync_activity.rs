@@ -35,7 +35,7 @@ pub fn SyncActivityPage() -> impl IntoView {
             after: p.get("after"),
         })
     });
-    let page = Resource::new(move || query.get(), |q| list_runs(q));
+    let page = Resource::new(move || query.get(), list_runs);
 
     view! {
         <Title text="Sync activity"/>
@@ -253,11 +253,8 @@ fn apply_poll(
     rows.with_untracked(|rs| {
         for run in runs {
             match rs.iter().find(|(id, _)| *id == run.id) {
-                Some((_, sig)) => {
-                    if sig.with_untracked(|r| *r != run) {
-                        sig.set(run);
-                    }
-                }
+                Some((_, sig)) if sig.with_untracked(|r| *r != run) => sig.set(run),
+                Some(_) => {}
                 None if on_first_page => fresh.push(run),
                 None => {}
             }
@@ -266,7 +263,7 @@ fn apply_poll(
     if fresh.is_empty() {
         return;
     }
-    fresh.sort_by(|a, b| b.id.cmp(&a.id));
+    fresh.sort_by_key(|r| std::cmp::Reverse(r.id));
     rows.update(|rs| {
         let newest = rs.first().map(|(id, _)| *id);
         let mut merged: Vec<_> = fresh

@@ -78,7 +78,7 @@ async fn seed_history(state: &AppState, rng: &mut StdRng) -> Result<(), store::S
     while t < now - 2 * 60_000 {
         n += 1;
         for (i, object) in INBOUND.iter().enumerate() {
-            if n % 2 == 0 && i % 2 == 1 {
+            if n.is_multiple_of(2) && i % 2 == 1 {
                 continue;
             }
             let at = t + i as i64 * 45_000 + rng.gen_range(0..20_000);

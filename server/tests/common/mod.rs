@@ -3,14 +3,17 @@
 
 #![allow(dead_code)] // each test binary uses its own part of this module
 
-use app::state::SystemClock;
+use app::domain::Trigger;
+use app::state::{Clock, SystemClock};
 use app::store::{self, WorkspaceId};
 use server::fake_org::{self, FakeOrg, OrgConfig};
 use server::salesforce::{RetryPolicy, SalesforceClient};
-use server::sync::{Engine, EngineConfig};
+use server::sync::mapping::INBOUND_ORDER;
+use server::sync::{inbound, Engine, EngineConfig};
 use sqlx::SqlitePool;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
@@ -113,10 +116,16 @@ pub struct Setup {
     pub engine: Engine,
     pub pool: SqlitePool,
     pub ws: WorkspaceId,
-    _dir: tempfile::TempDir,
+    /// Holds the database file; removed when dropped.
+    pub dir: tempfile::TempDir,
 }
 
 pub async fn setup(records: usize, config: EngineConfig) -> Setup {
+    setup_on(records, config, Arc::new(SystemClock)).await
+}
+
+/// [`setup`] on the clock given (a [`ManualClock`] the test moves).
+pub async fn setup_on(records: usize, config: EngineConfig, clock: Arc<dyn Clock>) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let pool = store::open(&dir.path().join("sync.db")).await.unwrap();
     let ws = WorkspaceId("acme".into());
@@ -131,12 +140,58 @@ pub async fn setup(records: usize, config: EngineConfig) -> Setup {
         pool.clone(),
         ws.clone(),
         client,
+        clock,
+        config,
+        None,
+        CancellationToken::new(),
+    );
+    Setup { org, engine, pool, ws, dir }
+}
+
+/// A clock only the test moves, starting at the real time.
+pub struct ManualClock(AtomicI64);
+
+impl ManualClock {
+    pub fn now() -> Arc<ManualClock> {
+        Arc::new(ManualClock(AtomicI64::new(chrono::Utc::now().timestamp_millis())))
+    }
+
+    /// Moves the clock on by `ms`.
+    pub fn advance(&self, ms: i64) {
+        self.0.fetch_add(ms, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now_ms(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// The same org synced by an engine that never meets a failure or an interruption, into its own
+/// database: what a test that breaks something compares its outcome with.
+pub async fn uninterrupted_reference(org: &FakeOrg, db: &Path) -> SqlitePool {
+    let pool = store::open(db).await.unwrap();
+    let ws = WorkspaceId("acme".into());
+    store::ensure_workspace(&pool, &ws, "Acme Inc.", 0).await.unwrap();
+    let client =
+        SalesforceClient::new(org.credentials().client_config(), &org.credentials().refresh_token)
+            .unwrap();
+    let config = EngineConfig { page_size: 200, ..EngineConfig::default() };
+    let engine = Engine::new(
+        pool.clone(),
+        ws,
+        client,
         Arc::new(SystemClock),
         config,
         None,
         CancellationToken::new(),
     );
-    Setup { org, engine, pool, ws, _dir: dir }
+    for object in INBOUND_ORDER {
+        let out = inbound::sync_object(&engine, object, Trigger::Scheduled).await.unwrap();
+        assert!(out.failure.is_none() && out.backfill_finished, "{object}: {:?}", out.failure);
+    }
+    pool
 }
 
 /// `server fake-org` as a child process (killed when dropped), and the one line of JSON it prints

@@ -49,14 +49,12 @@ pub(super) fn FilterBar(query: RunsQuery, latest_year: i32) -> impl IntoView {
         })
     };
     let on_object = {
-        let go = go.clone();
         move |ev: leptos::ev::Event| {
             let v = event_target_value(&ev);
             go(RunsQuery { object: (v != "all").then_some(v), ..query.get_untracked() });
         }
     };
     let on_status = {
-        let go = go.clone();
         move |ev: leptos::ev::Event| {
             let v = event_target_value(&ev);
             go(RunsQuery { status: (v != "all").then_some(v), ..query.get_untracked() });
@@ -78,7 +76,6 @@ pub(super) fn FilterBar(query: RunsQuery, latest_year: i32) -> impl IntoView {
         })
     };
     let apply = {
-        let go = go.clone();
         move |end: RangeEnd, v: String| {
             if leaving.get_value() || v == shown(end) {
                 return;
@@ -94,7 +91,6 @@ pub(super) fn FilterBar(query: RunsQuery, latest_year: i32) -> impl IntoView {
         }
     };
     let on_date_change = {
-        let apply = apply.clone();
         move |end: RangeEnd, v: String| {
             let Some(date) = filter_date(&v, latest_year) else { return };
             let before = filter_date(&shown(end), latest_year);
@@ -106,7 +102,6 @@ pub(super) fn FilterBar(query: RunsQuery, latest_year: i32) -> impl IntoView {
         }
     };
     let on_date_key = {
-        let apply = apply.clone();
         move |end: RangeEnd, ev: leptos::ev::KeyboardEvent| {
             if ev.key() == "Enter" {
                 ev.prevent_default();
@@ -196,9 +191,9 @@ pub(super) fn FilterBar(query: RunsQuery, latest_year: i32) -> impl IntoView {
                 <div class="range">
                     <input type="date" name="from" class="input" aria-label="From date" data-testid="from-date" node_ref=from_el
                         min=date_min.clone() max=date_max.clone() value=shown(RangeEnd::From)
-                        on:change={ let f = on_date_change.clone(); move |ev| f(RangeEnd::From, event_target_value(&ev)) }
-                        on:keydown={ let f = on_date_key.clone(); move |ev| f(RangeEnd::From, ev) }
-                        on:blur={ let f = apply.clone(); move |ev| f(RangeEnd::From, event_target_value(&ev)) }/>
+                        on:change={ let f = on_date_change; move |ev| f(RangeEnd::From, event_target_value(&ev)) }
+                        on:keydown={ let f = on_date_key; move |ev| f(RangeEnd::From, ev) }
+                        on:blur={ let f = apply; move |ev| f(RangeEnd::From, event_target_value(&ev)) }/>
                     <span class="range__sep" aria-hidden="true">"–"</span>
                     <input type="date" name="to" class="input" aria-label="To date" data-testid="to-date" node_ref=to_el
                         min=date_min max=date_max value=shown(RangeEnd::To)
