@@ -26,6 +26,7 @@ const USAGE_EVERY: Duration = Duration::from_secs(2);
 /// How long an exceeded daily limit pauses a real org's sync (`/limits` may lift it sooner).
 const LIMIT_PAUSE_SECS: u64 = 15 * 60;
 /// The same in the demo: short, so a paused limit shows its recovery while you watch.
+#[cfg(feature = "local-org")]
 const DEMO_LIMIT_PAUSE_SECS: u64 = 60;
 
 /// The demo's in-process Salesforce org.
@@ -96,6 +97,7 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
         maintenance::CHECKPOINT_EVERY,
         shutdown.clone(),
     ))];
+    #[cfg_attr(not(feature = "local-org"), allow(unused_mut))]
     let mut org = None;
     let engine = if let Some(client_config) = config.salesforce.client_config() {
         // A real org: the engine only, never a simulator.

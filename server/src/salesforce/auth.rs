@@ -5,9 +5,10 @@
 //! and <https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_refresh_token_flow.htm>
 
 use super::backoff::backoff_delay;
-use super::client::{decode, is_transient_transport, Call, ClientConfig, SalesforceClient};
+use super::config::ClientConfig;
 use super::error::SalesforceError;
-use super::types::{OAuthErrorBody, TokenResponse, UserInfo};
+use super::types::{OAuthErrorBody, TokenResponse};
+use super::wire::is_transient_transport;
 
 /// The URL to send a person to so they can approve the connection. Salesforce redirects back to
 /// `redirect_uri?code=...&state=...`.
@@ -156,17 +157,5 @@ async fn token_request(
             status: status.as_u16(),
             detail: String::from_utf8_lossy(&body).chars().take(300).collect(),
         }),
-    }
-}
-
-impl SalesforceClient {
-    /// Who the connection acts as (username, user and org IDs), from the OpenID Connect userinfo
-    /// endpoint of the instance; after Connect, this names the integration user. Refreshes the
-    /// session once on 401 like every other call.
-    /// Doc: <https://help.salesforce.com/s/articleView?id=sf.remoteaccess_using_userinfo_endpoint.htm>
-    pub async fn userinfo(&self) -> Result<UserInfo, SalesforceError> {
-        let (status, body) =
-            self.execute(&Call::new(reqwest::Method::GET, "/services/oauth2/userinfo")).await?;
-        decode(status, &body)
     }
 }

@@ -2,71 +2,19 @@
 //! transient faults retried with jittered backoff, API usage read from every response.
 //!
 //! Everything environment-specific (login URL, API version, timeouts, secrets) is injected through
-//! [`ClientConfig`], so tests point the client at the local org on `127.0.0.1:0`.
+//! [`ClientConfig`] ([`super::config`]), so tests point the client at the local org on `127.0.0.1:0`.
 
 use super::auth;
-use super::backoff::{backoff_delay, RetryPolicy};
+use super::backoff::backoff_delay;
+pub use super::config::{clamp_batch_size, ClientConfig, DEFAULT_API_VERSION, DEFAULT_BATCH_SIZE};
 use super::error::SalesforceError;
-use super::types::{ApiErrorBody, ApiUsage, TokenResponse};
-use crate::secret::Secret;
+use super::types::{ApiUsage, TokenResponse};
+use super::wire::{api_error, is_transient_transport};
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
 use reqwest::{Method, StatusCode};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
-
-/// Batch size asked for by default: the largest Salesforce allows.
-pub const DEFAULT_BATCH_SIZE: u32 = 2000;
-/// The API version the client speaks unless told otherwise.
-pub const DEFAULT_API_VERSION: &str = "62.0";
-
-/// Everything that differs between a real org, a sandbox and the local org.
-#[derive(Debug, Clone)]
-pub struct ClientConfig {
-    /// `https://login.salesforce.com`, `https://test.salesforce.com`, or the local org's URL.
-    pub login_url: String,
-    /// Without the `v`: `62.0`.
-    pub api_version: String,
-    pub client_id: String,
-    pub client_secret: Secret,
-    /// Per HTTP request.
-    pub timeout: Duration,
-    pub retry: RetryPolicy,
-    /// Records per query page; clamped to 200-2,000 as Salesforce does.
-    pub batch_size: u32,
-    /// The Connect flow's callback as registered in the connected app. `None`: the address the
-    /// browser used to reach this server, plus the callback path.
-    pub redirect_uri: Option<String>,
-}
-
-impl ClientConfig {
-    pub fn new(
-        login_url: impl Into<String>,
-        client_id: impl Into<String>,
-        client_secret: impl Into<Secret>,
-    ) -> Self {
-        Self {
-            login_url: login_url.into(),
-            api_version: DEFAULT_API_VERSION.to_string(),
-            client_id: client_id.into(),
-            client_secret: client_secret.into(),
-            timeout: Duration::from_secs(60),
-            retry: RetryPolicy::default(),
-            batch_size: DEFAULT_BATCH_SIZE,
-            redirect_uri: None,
-        }
-    }
-
-    /// The path prefix of every data resource: `/services/data/v62.0`.
-    pub fn data_path(&self) -> String {
-        format!("/services/data/v{}", self.api_version)
-    }
-}
-
-/// Salesforce only serves 200 to 2,000 records a page; values outside are brought inside.
-pub fn clamp_batch_size(n: u32) -> u32 {
-    n.clamp(200, 2000)
-}
 
 /// The access token and the instance it is valid for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -337,61 +285,5 @@ impl SalesforceClient {
         let status = response.status();
         let body = response.bytes().await?;
         Ok((status, body))
-    }
-}
-
-/// Timeouts, refused or reset connections, and bodies cut short are worth another try.
-pub(crate) fn is_transient_transport(e: &reqwest::Error) -> bool {
-    e.is_timeout() || e.is_connect() || e.is_request() || e.is_body()
-}
-
-/// Reads Salesforce's whole-request error array; anything else becomes `UnexpectedResponse`.
-pub(crate) fn api_error(status: StatusCode, body: &[u8]) -> SalesforceError {
-    match serde_json::from_slice::<Vec<ApiErrorBody>>(body) {
-        Ok(errors) => SalesforceError::Api { status: status.as_u16(), errors },
-        Err(_) => SalesforceError::UnexpectedResponse {
-            status: status.as_u16(),
-            detail: String::from_utf8_lossy(body).chars().take(300).collect(),
-        },
-    }
-}
-
-/// Decodes a 2xx body, reporting a shape mismatch with the status it came with.
-pub(crate) fn decode<T: serde::de::DeserializeOwned>(
-    status: StatusCode,
-    body: &[u8],
-) -> Result<T, SalesforceError> {
-    serde_json::from_slice(body).map_err(|e| SalesforceError::UnexpectedResponse {
-        status: status.as_u16(),
-        detail: e.to_string(),
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn batch_size_is_clamped_like_salesforce() {
-        assert_eq!(clamp_batch_size(1), 200);
-        assert_eq!(clamp_batch_size(500), 500);
-        assert_eq!(clamp_batch_size(10_000), 2000);
-    }
-
-    #[test]
-    fn error_arrays_keep_code_and_fields() {
-        let body = br#"[{"message":"No such column 'Foo' on entity 'Lead'","errorCode":"INVALID_FIELD","fields":["Foo"]}]"#;
-        match api_error(StatusCode::BAD_REQUEST, body) {
-            SalesforceError::Api { status, errors } => {
-                assert_eq!(status, 400);
-                assert_eq!(errors[0].error_code, "INVALID_FIELD");
-                assert_eq!(errors[0].fields.as_deref(), Some(&["Foo".to_string()][..]));
-            }
-            other => panic!("unexpected {other:?}"),
-        }
-        assert!(matches!(
-            api_error(StatusCode::BAD_GATEWAY, b"<html>"),
-            SalesforceError::UnexpectedResponse { status: 502, .. }
-        ));
     }
 }

@@ -1,7 +1,8 @@
 //! The Salesforce REST client: OAuth, paged queries, sObject Collections writes, limits.
 //!
 //! - [`client`]: configuration, session refresh, transient-fault retries, API usage.
-//! - [`auth`]: the OAuth web-server flow and the refresh-token grant.
+//! - [`config`]: what differs between orgs; [`wire`]: reading answers and errors.
+//! - [`auth`]: the OAuth web-server flow and the refresh-token grant; [`identity`]: userinfo.
 //! - [`query`]: `query` / `queryAll`, streamed page by page.
 //! - [`sobjects`]: collections create / update / upsert, single records, describe, limits.
 //! - [`types`]: the wire JSON, shared with the local org in `crate::fake_org`.
@@ -10,12 +11,15 @@
 pub mod auth;
 pub mod backoff;
 pub mod client;
+pub mod config;
 pub mod datetime;
 pub mod error;
+pub mod identity;
 pub mod ids;
 pub mod query;
 pub mod sobjects;
 pub mod types;
+pub mod wire;
 
 pub use backoff::RetryPolicy;
 pub use client::{ClientConfig, SalesforceClient, Session};

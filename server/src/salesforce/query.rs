@@ -5,9 +5,10 @@
 //! <https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_queryall.htm>,
 //! <https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/headers_queryoptions.htm>
 
-use super::client::{clamp_batch_size, decode, Call, SalesforceClient};
+use super::client::{clamp_batch_size, Call, SalesforceClient};
 use super::error::SalesforceError;
 use super::types::{QueryPage, Record};
+use super::wire::decode;
 use reqwest::header::{HeaderName, HeaderValue};
 use reqwest::Method;
 use serde::de::DeserializeOwned;

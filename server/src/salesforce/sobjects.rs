@@ -2,9 +2,10 @@
 //! at most 200 records, `allOrNone=false`), sObject rows, describe and limits.
 
 use super::backoff::backoff_delay;
-use super::client::{decode, Call, SalesforceClient};
+use super::client::{Call, SalesforceClient};
 use super::error::{is_transient_record_error, SalesforceError};
 use super::types::{CollectionRequest, Describe, Limits, Record, SaveResult};
+use super::wire::decode;
 use bytes::Bytes;
 use reqwest::Method;
 use serde::Serialize;
