@@ -68,7 +68,7 @@ pub fn CrmOverviewPage() -> impl IntoView {
 
 /// How often the card asks while nothing is in progress: only to notice a change of the
 /// connection (a revoked token, an exceeded limit) during a visit.
-const IDLE_POLL_MS: u32 = 15_000;
+const CARD_IDLE_POLL_MS: u32 = 15_000;
 
 /// The card's body, kept live: every few seconds while a run of the window is in progress (every
 /// fifteen otherwise) the server renders it again and the browser swaps it in. The body is server
@@ -101,7 +101,7 @@ fn HealthSummary(in_progress: bool, pulse: ConnectionPulse, children: Children) 
         running.set(fresh.in_progress);
     };
     use_interval_while(live, POLL_MS, refresh);
-    use_interval_while(idle, IDLE_POLL_MS, refresh);
+    use_interval_while(idle, CARD_IDLE_POLL_MS, refresh);
     view! { <div class="health__body" node_ref=body>{children()}</div> }
 }
 

@@ -101,7 +101,7 @@ impl Default for EngineConfig {
             batch_size: 5_000,
             backfill_batch_size: 50_000,
             commit_size: 500,
-            push_batch_size: 200,
+            push_batch_size: crate::salesforce::sobjects::MAX_COLLECTION_RECORDS,
             limit_pause: Duration::from_secs(15 * 60),
             limit_check_every: Duration::from_secs(30),
             retry_base: Duration::from_secs(1),
