@@ -1,0 +1,98 @@
+//! The whole app assembled in-process by `startup::build`, as `main` assembles it: served on a
+//! port of its own, answering pages and the API, syncing with the demo's local org, and stopping
+//! cleanly. (Tests of the binary itself, its flags and its exit, start it as a child process.)
+
+use clap::{CommandFactory, Parser};
+use server::config::Config;
+use std::time::Duration;
+
+mod common;
+use common::wait_for;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_built_in_process_serves_syncs_and_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("sync.db");
+    let config = Config::try_parse_from([
+        "server",
+        "--database",
+        db.to_str().unwrap(),
+        "--org-records",
+        "300",
+        "--org-latency-ms",
+        "0",
+        "--org-activity-per-minute",
+        "0",
+        "--conversion-changes-per-minute",
+        "0",
+    ])
+    .unwrap();
+    let app = server::startup::build(&config).await.unwrap();
+    assert!(app.engine.is_some() && app.org.is_some(), "the demo runs the engine on the local org");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let served = tokio::spawn(app.serve(listener, async move {
+        let _ = stopped.await;
+    }));
+    let http = reqwest::Client::new();
+
+    let status: serde_json::Value =
+        http.get(format!("{base}/api/sync/status")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(status["engine"], true, "{status}");
+    let page = http.get(format!("{base}/settings/crm/sync-activity")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("Sync activity"));
+
+    // The scheduler backfills the local org: inbound runs appear in the list's API.
+    let synced = wait_for(Duration::from_secs(60), || async {
+        let runs: serde_json::Value = http
+            .get(format!("{base}/api/runs?direction=inbound"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        runs["runs"].as_array().is_some_and(|r| r.iter().any(|r| r["status"] == "completed"))
+    })
+    .await;
+    assert!(synced, "an inbound run completed");
+
+    // A change through Conversion's API is pushed by the outbound worker.
+    let created = http
+        .post(format!("{base}/api/conversion/contacts"))
+        .json(&serde_json::json!({ "email": "built.in.process@example.com", "last_name": "Built" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let pushed = wait_for(Duration::from_secs(30), || async {
+        let s: serde_json::Value =
+            http.get(format!("{base}/api/sync/status")).send().await.unwrap().json().await.unwrap();
+        s["outbox_pending"] == 0
+    })
+    .await;
+    assert!(pushed, "the outbox emptied");
+
+    stop.send(()).unwrap();
+    let result = tokio::time::timeout(Duration::from_secs(30), served).await;
+    assert!(matches!(result, Ok(Ok(Ok(())))), "served and stopped: {result:?}");
+}
+
+#[test]
+fn help_lists_every_setting_with_its_environment_variable() {
+    let help = Config::command().render_long_help().to_string();
+    for name in [
+        "SYNC_DATABASE",
+        "SYNC_DEMO",
+        "SALESFORCE_CLIENT_ID",
+        "SALESFORCE_CLIENT_SECRET",
+        "SALESFORCE_REFRESH_TOKEN",
+        "SALESFORCE_LOGIN_URL",
+        "SALESFORCE_REDIRECT_URI",
+        "SALESFORCE_API_VERSION",
+    ] {
+        assert!(help.contains(name), "--help names {name}");
+    }
+}
