@@ -1,8 +1,32 @@
-//! The Salesforce connection row of a workspace: state, org, user, API usage, refresh token.
+//! The Salesforce connection row of a workspace (`sync_connection`, owned here): state, org,
+//! user, API usage, refresh token, the daily limit's pause.
+//!
+//! Its state is one type, [`ConnectionState`], for the engine, the status endpoint and the pages.
+//!
+//! ## A workspace without a row
+//!
+//! A missing row means **no connection was ever recorded**: nothing connected the workspace,
+//! nothing disconnected it, no authentication failed, no limit paused it. Every start of a server
+//! with an org writes the row (`server::sync::connection::on_start`: connected, or disconnected
+//! when there is no token to connect with), as do Connect, Disconnect, a failed authentication
+//! and the daily limit. So a workspace without one is either served without an org, or its engine
+//! was built directly with its tokens (tests). Each reader says what that is for it:
+//!
+//! - the pages ([`connection_view`]) show it as [`ConnectionState::Disconnected`] with no org:
+//!   there is no connection to show, nor one to sync with;
+//! - the engine and the status endpoint ([`sync_connection`]) read it as
+//!   [`ConnectionState::Connected`]: nothing stopped the engine from calling Salesforce with the
+//!   tokens it holds. The engine's own writes agree: the limit's pause ([`set_limit_pause`])
+//!   creates the row as connected.
 
 use super::{StoreError, WorkspaceId};
 use crate::domain::connection::{ApiUsageView, ConnectionState, ConnectionView};
 use sqlx::SqlitePool;
+
+/// The engine's reading of a workspace without a row (see the module's documentation).
+const UNRECORDED_FOR_THE_ENGINE: ConnectionState = ConnectionState::Connected;
+/// The pages' reading of a workspace without a row (see the module's documentation).
+const UNRECORDED_FOR_THE_PAGES: ConnectionState = ConnectionState::Disconnected;
 
 type Row = (
     String,
@@ -16,7 +40,7 @@ type Row = (
     Option<i64>,
 );
 
-/// What the Overview shows. A workspace without a row has never connected.
+/// What the Overview shows. A workspace without a row has never connected: disconnected, no org.
 pub async fn connection_view(
     pool: &SqlitePool,
     ws: &WorkspaceId,
@@ -30,7 +54,7 @@ pub async fn connection_view(
     .await?;
     Ok(match row {
         None => ConnectionView {
-            state: ConnectionState::Disconnected,
+            state: UNRECORDED_FOR_THE_PAGES,
             detail: None,
             instance_url: None,
             username: None,
@@ -136,5 +160,110 @@ pub async fn record_api_usage(
         .bind(ws.as_str())
         .execute(pool)
         .await?;
+    Ok(())
+}
+
+/// The connection as the engine and the status endpoint see it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SyncConnection {
+    pub state: ConnectionState,
+    /// Why the connection needs attention, in words.
+    pub detail: Option<String>,
+    /// No API calls before this instant (the daily limit was exceeded).
+    pub limit_paused_until: Option<i64>,
+}
+
+impl SyncConnection {
+    pub fn needs_reconnect(&self) -> bool {
+        self.state == ConnectionState::ReconnectNeeded
+    }
+}
+
+/// The engine's reading of the row. A workspace without one is connected, with no pause (see the
+/// module's documentation).
+pub async fn sync_connection(
+    pool: &SqlitePool,
+    ws: &WorkspaceId,
+) -> Result<SyncConnection, StoreError> {
+    let row: Option<(String, Option<String>, Option<i64>)> = sqlx::query_as(
+        "SELECT state, detail, limit_paused_until FROM sync_connection WHERE workspace_id = ?",
+    )
+    .bind(ws.as_str())
+    .fetch_optional(pool)
+    .await?;
+    Ok(match row {
+        Some((state, detail, limit_paused_until)) => {
+            SyncConnection { state: ConnectionState::parse(&state), detail, limit_paused_until }
+        }
+        None => SyncConnection {
+            state: UNRECORDED_FOR_THE_ENGINE,
+            detail: None,
+            limit_paused_until: None,
+        },
+    })
+}
+
+/// Sets the state and its detail (the org, user, tokens and pause stay as they are).
+pub async fn set_connection_state(
+    pool: &SqlitePool,
+    ws: &WorkspaceId,
+    state: ConnectionState,
+    detail: Option<&str>,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO sync_connection (workspace_id, state, detail, updated_at) VALUES (?, ?, ?, ?) \
+         ON CONFLICT (workspace_id) DO UPDATE SET state = excluded.state, detail = excluded.detail, updated_at = excluded.updated_at",
+    )
+    .bind(ws.as_str())
+    .bind(state.as_str())
+    .bind(detail)
+    .bind(now)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// An authentication failure: the connection needs reconnecting, unless the person has
+/// disconnected meanwhile (one statement, so a disconnect cannot slip in between).
+pub async fn mark_reconnect_needed(
+    pool: &SqlitePool,
+    ws: &WorkspaceId,
+    detail: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO sync_connection (workspace_id, state, detail, updated_at) VALUES (?1, ?2, ?3, ?4) \
+         ON CONFLICT (workspace_id) DO UPDATE SET state = excluded.state, detail = excluded.detail, updated_at = excluded.updated_at \
+         WHERE sync_connection.state <> ?5",
+    )
+    .bind(ws.as_str())
+    .bind(ConnectionState::ReconnectNeeded.as_str())
+    .bind(detail)
+    .bind(now)
+    .bind(ConnectionState::Disconnected.as_str())
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// No API calls before `until` (None: the limit is clear). A workspace without a row gets one,
+/// connected (what the engine already read it as).
+pub async fn set_limit_pause(
+    pool: &SqlitePool,
+    ws: &WorkspaceId,
+    until: Option<i64>,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO sync_connection (workspace_id, state, limit_paused_until, updated_at) VALUES (?, ?, ?, ?) \
+         ON CONFLICT (workspace_id) DO UPDATE SET limit_paused_until = excluded.limit_paused_until, updated_at = excluded.updated_at",
+    )
+    .bind(ws.as_str())
+    .bind(UNRECORDED_FOR_THE_ENGINE.as_str())
+    .bind(until)
+    .bind(now)
+    .execute(pool)
+    .await?;
     Ok(())
 }

@@ -24,6 +24,7 @@ use crate::salesforce::{datetime, Record, SalesforceClient, SalesforceError};
 use app::domain::{
     Direction, ObjectType, RecordAction, RecordMessage, RecordStatus, RunFailure, RunId, Trigger,
 };
+use app::store::conversion::changes as pushed;
 use app::store::{self, NewRecord, NewRun, StoreError};
 use outbox::{Change, Deferral};
 use serde_json::{json, Map, Value};
@@ -111,22 +112,23 @@ async fn plan(
         // was deleted, or its push was interrupted before the answer came back).
         return Ok((c.salesforce_id.clone().map_or(Plan::Find, Plan::Delete), action));
     }
-    let (pool, ws) = (engine.pool(), engine.workspace().as_str());
+    let (pool, ws) = (engine.pool(), engine.workspace());
     let sobject = object.sobject();
     let mut body = Map::new();
     body.insert("attributes".into(), json!({ "type": sobject }));
     let wanted = |f: &str| c.fields.as_ref().is_none_or(|fs| fs.iter().any(|x| x == f));
     let (sf_id, values): (Option<String>, Vec<(&str, &str, Value)>) = match object {
         ObjectType::Contact | ObjectType::Lead => {
-            let row: Option<(String, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
-                "SELECT c.email, c.first_name, c.last_name, c.title, c.salesforce_id, a.salesforce_id FROM conversion_contacts c \
-                 LEFT JOIN conversion_companies a ON a.id = c.company_id WHERE c.workspace_id = ? AND c.id = ?",
-            )
-            .bind(ws)
-            .bind(&c.conversion_id)
-            .fetch_optional(pool)
-            .await?;
-            let Some((email, first, last, title, sf, account)) = row else {
+            let row = pushed::contact_to_push(pool, ws, &c.conversion_id).await?;
+            let Some(pushed::ContactToPush {
+                email,
+                first_name: first,
+                last_name: last,
+                title,
+                salesforce_id: sf,
+                account_salesforce_id: account,
+            }) = row
+            else {
                 return Ok((Plan::Drop, action));
             };
             let mapped = |f: &str| settings.contact_fields.iter().any(|x| x == f);
@@ -143,14 +145,11 @@ async fn plan(
             (sf, v)
         }
         ObjectType::Company => {
-            let row: Option<(String, Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
-                "SELECT name, website, industry, salesforce_id FROM conversion_companies WHERE workspace_id = ? AND id = ?",
-            )
-            .bind(ws)
-            .bind(&c.conversion_id)
-            .fetch_optional(pool)
-            .await?;
-            let Some((name, website, industry, sf)) = row else { return Ok((Plan::Drop, action)) };
+            let row = pushed::company_to_push(pool, ws, &c.conversion_id).await?;
+            let Some(pushed::CompanyToPush { name, website, industry, salesforce_id: sf }) = row
+            else {
+                return Ok((Plan::Drop, action));
+            };
             let mut v = vec![
                 ("name", "Name", json!(name)),
                 ("website", "Website", json!(website)),
@@ -160,15 +159,17 @@ async fn plan(
             (sf, v)
         }
         ObjectType::Event => {
-            let row: Option<(String, i64, Option<String>, String, Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
-                "SELECT e.name, e.occurred_at, e.properties, c.email, c.user_id, c.salesforce_id, e.salesforce_id \
-                 FROM conversion_events e JOIN conversion_contacts c ON c.id = e.contact_id WHERE e.workspace_id = ? AND e.id = ?",
-            )
-            .bind(ws)
-            .bind(&c.conversion_id)
-            .fetch_optional(pool)
-            .await?;
-            let Some((name, occurred, props, email, user, contact_sf, sf)) = row else {
+            let row = pushed::event_to_push(pool, ws, &c.conversion_id).await?;
+            let Some(pushed::EventToPush {
+                name,
+                occurred_at: occurred,
+                properties: props,
+                contact_email: email,
+                contact_user_id: user,
+                contact_salesforce_id: contact_sf,
+                salesforce_id: sf,
+            }) = row
+            else {
                 return Ok((Plan::Drop, action));
             };
             let contact = contact_sf.filter(|s| s.starts_with("003"));
