@@ -75,3 +75,20 @@ impl ApiUsageView {
         (self.used as f64 / self.max as f64 * 100.0).clamp(0.0, 100.0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ConnectionState;
+
+    #[test]
+    fn the_stored_word_is_the_serialized_one_and_reads_back() {
+        for state in [
+            ConnectionState::Connected,
+            ConnectionState::ReconnectNeeded,
+            ConnectionState::Disconnected,
+        ] {
+            assert_eq!(serde_json::to_value(state).unwrap(), state.as_str());
+            assert_eq!(ConnectionState::parse(state.as_str()), state);
+        }
+    }
+}

@@ -267,3 +267,60 @@ pub async fn set_limit_pause(
     .await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{ensure_workspace, open_in_memory};
+
+    const T0: i64 = 1_764_000_000_000;
+
+    async fn db() -> (SqlitePool, WorkspaceId) {
+        let pool = open_in_memory().await.expect("in-memory db");
+        let ws = WorkspaceId("ws-a".into());
+        ensure_workspace(&pool, &ws, "A", T0).await.unwrap();
+        (pool, ws)
+    }
+
+    #[tokio::test]
+    async fn a_workspace_without_a_row_is_disconnected_on_the_pages_and_connected_for_the_engine() {
+        let (pool, ws) = db().await;
+        assert_eq!(connection_view(&pool, &ws).await.unwrap().state, ConnectionState::Disconnected);
+        let engine = sync_connection(&pool, &ws).await.unwrap();
+        assert_eq!(
+            engine,
+            SyncConnection {
+                state: ConnectionState::Connected,
+                detail: None,
+                limit_paused_until: None
+            }
+        );
+        // The limit's pause creates the row the way the engine read it.
+        set_limit_pause(&pool, &ws, Some(T0 + 60_000), T0).await.unwrap();
+        assert_eq!(connection_view(&pool, &ws).await.unwrap().state, ConnectionState::Connected);
+        assert_eq!(
+            sync_connection(&pool, &ws).await.unwrap().limit_paused_until,
+            Some(T0 + 60_000)
+        );
+    }
+
+    #[tokio::test]
+    async fn both_readers_see_the_same_state_once_it_is_written() {
+        let (pool, ws) = db().await;
+        for state in [
+            ConnectionState::ReconnectNeeded,
+            ConnectionState::Disconnected,
+            ConnectionState::Connected,
+        ] {
+            set_connection_state(&pool, &ws, state, Some("why"), T0).await.unwrap();
+            assert_eq!(sync_connection(&pool, &ws).await.unwrap().state, state);
+            assert_eq!(connection_view(&pool, &ws).await.unwrap().state, state);
+        }
+        mark_reconnect_needed(&pool, &ws, "expired", T0).await.unwrap();
+        assert!(sync_connection(&pool, &ws).await.unwrap().needs_reconnect());
+        // A disconnect is not turned into "needs reconnection" by a run still in flight.
+        save_disconnected(&pool, &ws, T0).await.unwrap();
+        mark_reconnect_needed(&pool, &ws, "expired", T0).await.unwrap();
+        assert_eq!(sync_connection(&pool, &ws).await.unwrap().state, ConnectionState::Disconnected);
+    }
+}

@@ -2,16 +2,17 @@
 //!
 //! Every read and write takes the workspace it is scoped to; nothing here reads across workspaces.
 //!
-//! Each table has one module that owns it, and SQL lives nowhere else in the product:
+//! Each table has one module that owns it, and SQL lives nowhere else in the product (the local
+//! Salesforce org in `server/src/fake_org` keeps its own storage, which is not the product's):
 //!
-//! - `runs`, `records`, `run_health`: `sync_runs`, `run_records` and `run_messages`;
-//! - `health`: `storage_checks`;
-//! - `connection`: `sync_connection` (see there what a workspace without a row is);
-//! - `settings`: `sync_settings`;
-//! - [`cursors`]: `sync_cursors` and `sync_seen`;
-//! - [`outbox`]: `sync_outbox`;
-//! - [`conversion`]: Conversion's own records (`conversion_*`);
-//! - this module: `workspaces`, opening, checking and checkpointing the database.
+//! - `runs`, `records` and `run_health` own `sync_runs`, `run_records` and `run_messages`;
+//! - `health` owns `storage_checks`;
+//! - `connection` owns `sync_connection` (see there what a workspace without a row is);
+//! - `settings` owns `sync_settings`;
+//! - [`cursors`] owns `sync_cursors` and `sync_seen`;
+//! - [`outbox`] owns `sync_outbox`;
+//! - [`conversion`] owns Conversion's own records (`conversion_*`);
+//! - this module owns `workspaces`, and opens, checks and checkpoints the database.
 
 mod connection;
 pub mod conversion;

@@ -102,7 +102,7 @@ pub async fn create_contact(
     now: i64,
 ) -> Result<String, ChangeError> {
     let email = check_email(input.email.as_deref().ok_or_else(|| invalid("email is required"))?)?;
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(StoreError::from)?;
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     if let Some(c) = clean(&input.company_id) {
         if !rows::company_exists_in(&mut tx, ws, &c).await? {
             return Err(invalid(format!("company_id {c:?} does not exist")));
@@ -120,7 +120,7 @@ pub async fn create_contact(
     rows::insert_contact_in(&mut tx, ws, &contact, now).await?;
     let (id, label) = (&contact.id, Some(contact.email.as_str()));
     queue(&mut tx, ws, ObjectType::Contact, id, Operation::Upsert, None, None, label, now).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(contact.id)
 }
 
@@ -133,7 +133,7 @@ pub async fn update_contact(
     now: i64,
 ) -> Result<(), ChangeError> {
     let email = input.email.as_deref().map(check_email).transpose()?;
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(StoreError::from)?;
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let Some((old_email, sf_object)) = rows::contact_email_in(&mut tx, ws, id).await? else {
         return Err(ChangeError::NotFound("contact"));
     };
@@ -167,7 +167,7 @@ pub async fn update_contact(
     let label = email.unwrap_or(old_email);
     queue(&mut tx, ws, object, id, Operation::Upsert, Some(fields), None, Some(&label), now)
         .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -178,7 +178,7 @@ pub async fn delete_contact(
     id: &str,
     now: i64,
 ) -> Result<(), ChangeError> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(StoreError::from)?;
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let Some(deleted) = rows::delete_contact_in(&mut tx, ws, id).await? else {
         return Err(ChangeError::NotFound("contact"));
     };
@@ -195,7 +195,7 @@ pub async fn delete_company(
     id: &str,
     now: i64,
 ) -> Result<(), ChangeError> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(StoreError::from)?;
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let Some(deleted) = rows::delete_company_in(&mut tx, ws, id).await? else {
         return Err(ChangeError::NotFound("company"));
     };
@@ -214,7 +214,7 @@ async fn queue_delete(
     let sf = deleted.salesforce_id.as_deref().map(|s| (s, object.sobject()));
     let label = Some(deleted.label.as_str());
     queue(&mut tx, ws, object, id, Operation::Delete, None, sf, label, now).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -225,7 +225,7 @@ pub async fn create_company(
     now: i64,
 ) -> Result<String, ChangeError> {
     let name = clean(&input.name).ok_or_else(|| invalid("name is required"))?;
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(StoreError::from)?;
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let company = NewCompany {
         id: uuid::Uuid::now_v7().to_string(),
         name,
@@ -235,7 +235,7 @@ pub async fn create_company(
     rows::insert_company_in(&mut tx, ws, &company, now).await?;
     let (id, label) = (&company.id, Some(company.name.as_str()));
     queue(&mut tx, ws, ObjectType::Company, id, Operation::Upsert, None, None, label, now).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(company.id)
 }
 
@@ -249,7 +249,7 @@ pub async fn update_company(
     if input.name.is_some() && clean(&input.name).is_none() {
         return Err(invalid("name cannot be empty"));
     }
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(StoreError::from)?;
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let Some(old_name) = rows::company_name_in(&mut tx, ws, id).await? else {
         return Err(ChangeError::NotFound("company"));
     };
@@ -272,7 +272,7 @@ pub async fn update_company(
     let object = ObjectType::Company;
     queue(&mut tx, ws, object, id, Operation::Upsert, Some(fields), None, Some(&label), now)
         .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -293,7 +293,7 @@ pub async fn record_event(
             return Err(invalid("properties must be a JSON object"));
         }
     }
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(StoreError::from)?;
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let mut ids = Vec::new();
     for (key, v) in [
         (Key::Id, clean(&input.contact_id)),
@@ -321,7 +321,7 @@ pub async fn record_event(
     rows::insert_event_in(&mut tx, ws, &event, now).await?;
     let (id, label) = (&event.id, Some(event.name.as_str()));
     queue(&mut tx, ws, ObjectType::Event, id, Operation::Upsert, None, None, label, now).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(event.id)
 }
 

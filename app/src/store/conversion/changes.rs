@@ -124,13 +124,13 @@ pub async fn contact_email_in(
     ws: &WorkspaceId,
     id: &str,
 ) -> Result<Option<(String, Option<String>)>, StoreError> {
-    Ok(sqlx::query_as(
+    sqlx::query_as(
         "SELECT email, salesforce_object FROM conversion_contacts WHERE workspace_id = ? AND id = ?",
     )
     .bind(ws.as_str())
     .bind(id)
     .fetch_optional(conn)
-    .await?)
+    .await
 }
 
 /// Sets the given columns of a contact (`None`: empty) and its `updated_at`.
@@ -374,7 +374,8 @@ pub async fn company_to_push(
     ws: &WorkspaceId,
     id: &str,
 ) -> Result<Option<CompanyToPush>, StoreError> {
-    let row: Option<(String, Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+    type Row = (String, Option<String>, Option<String>, Option<String>);
+    let row: Option<Row> = sqlx::query_as(
         "SELECT name, website, industry, salesforce_id FROM conversion_companies WHERE workspace_id = ? AND id = ?",
     )
     .bind(ws.as_str())

@@ -166,7 +166,7 @@ pub async fn synced_ids(
         Table::of(object).name(),
         object_filter(object)
     );
-    Ok(sqlx::query_as(&sql).bind(ws.as_str()).fetch_all(pool).await?)
+    sqlx::query_as(&sql).bind(ws.as_str()).fetch_all(pool).await
 }
 
 #[cfg(test)]
