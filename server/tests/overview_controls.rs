@@ -90,7 +90,7 @@ async fn call(
 }
 
 async fn connection_state(s: &Setup) -> String {
-    state::connection(&s.pool, &s.ws).await.unwrap().state
+    state::connection(&s.pool, &s.ws).await.unwrap().state.as_str().to_string()
 }
 
 #[tokio::test]

@@ -3,8 +3,8 @@
 //! fault controls with nothing lost, outbound messages, and the overlap's de-duplication.
 
 use app::domain::{ObjectType, RecordMessage, Trigger};
+use app::store::conversion as cstore;
 use server::conversion::changes::{self, CompanyInput, ContactInput};
-use server::conversion::store as cstore;
 use server::fake_org::{FakeOrg, FaultCommand, RuleCondition, ValidationRule};
 use server::sync::mapping::INBOUND_ORDER;
 use server::sync::{inbound, outbound, state, Engine, EngineConfig};

@@ -2,15 +2,30 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The state of a workspace's Salesforce connection: the one type the engine, the status endpoint
+/// and the pages use. Stored in `sync_connection.state` as [`ConnectionState::as_str`]; what a
+/// workspace without a row is, is decided in the store (`store::connection`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ConnectionState {
+    /// Syncing may call Salesforce (unless the daily limit pauses it).
     Connected,
+    /// An authentication failed: nothing syncs until the person connects again.
     ReconnectNeeded,
+    /// Never connected, or the person disconnected: nothing syncs, the tokens are forgotten.
     Disconnected,
 }
 
 impl ConnectionState {
+    /// The stored (and serialized) word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Connected => "connected",
+            Self::ReconnectNeeded => "reconnect_needed",
+            Self::Disconnected => "disconnected",
+        }
+    }
+    /// The stored word back; anything unknown is [`ConnectionState::Disconnected`].
     pub fn parse(s: &str) -> Self {
         match s {
             "connected" => Self::Connected,
@@ -58,5 +73,22 @@ impl ApiUsageView {
             return 100.0;
         }
         (self.used as f64 / self.max as f64 * 100.0).clamp(0.0, 100.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ConnectionState;
+
+    #[test]
+    fn the_stored_word_is_the_serialized_one_and_reads_back() {
+        for state in [
+            ConnectionState::Connected,
+            ConnectionState::ReconnectNeeded,
+            ConnectionState::Disconnected,
+        ] {
+            assert_eq!(serde_json::to_value(state).unwrap(), state.as_str());
+            assert_eq!(ConnectionState::parse(state.as_str()), state);
+        }
     }
 }

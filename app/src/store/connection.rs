@@ -1,8 +1,32 @@
-//! The Salesforce connection row of a workspace: state, org, user, API usage, refresh token.
+//! The Salesforce connection row of a workspace (`sync_connection`, owned here): state, org,
+//! user, API usage, refresh token, the daily limit's pause.
+//!
+//! Its state is one type, [`ConnectionState`], for the engine, the status endpoint and the pages.
+//!
+//! ## A workspace without a row
+//!
+//! A missing row means **no connection was ever recorded**: nothing connected the workspace,
+//! nothing disconnected it, no authentication failed, no limit paused it. Every start of a server
+//! with an org writes the row (`server::sync::connection::on_start`: connected, or disconnected
+//! when there is no token to connect with), as do Connect, Disconnect, a failed authentication
+//! and the daily limit. So a workspace without one is either served without an org, or its engine
+//! was built directly with its tokens (tests). Each reader says what that is for it:
+//!
+//! - the pages ([`connection_view`]) show it as [`ConnectionState::Disconnected`] with no org:
+//!   there is no connection to show, nor one to sync with;
+//! - the engine and the status endpoint ([`sync_connection`]) read it as
+//!   [`ConnectionState::Connected`]: nothing stopped the engine from calling Salesforce with the
+//!   tokens it holds. The engine's own writes agree: the limit's pause ([`set_limit_pause`])
+//!   creates the row as connected.
 
 use super::{StoreError, WorkspaceId};
 use crate::domain::connection::{ApiUsageView, ConnectionState, ConnectionView};
 use sqlx::SqlitePool;
+
+/// The engine's reading of a workspace without a row (see the module's documentation).
+const UNRECORDED_FOR_THE_ENGINE: ConnectionState = ConnectionState::Connected;
+/// The pages' reading of a workspace without a row (see the module's documentation).
+const UNRECORDED_FOR_THE_PAGES: ConnectionState = ConnectionState::Disconnected;
 
 type Row = (
     String,
@@ -16,7 +40,7 @@ type Row = (
     Option<i64>,
 );
 
-/// What the Overview shows. A workspace without a row has never connected.
+/// What the Overview shows. A workspace without a row has never connected: disconnected, no org.
 pub async fn connection_view(
     pool: &SqlitePool,
     ws: &WorkspaceId,
@@ -30,7 +54,7 @@ pub async fn connection_view(
     .await?;
     Ok(match row {
         None => ConnectionView {
-            state: ConnectionState::Disconnected,
+            state: UNRECORDED_FOR_THE_PAGES,
             detail: None,
             instance_url: None,
             username: None,
@@ -137,4 +161,166 @@ pub async fn record_api_usage(
         .execute(pool)
         .await?;
     Ok(())
+}
+
+/// The connection as the engine and the status endpoint see it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SyncConnection {
+    pub state: ConnectionState,
+    /// Why the connection needs attention, in words.
+    pub detail: Option<String>,
+    /// No API calls before this instant (the daily limit was exceeded).
+    pub limit_paused_until: Option<i64>,
+}
+
+impl SyncConnection {
+    pub fn needs_reconnect(&self) -> bool {
+        self.state == ConnectionState::ReconnectNeeded
+    }
+}
+
+/// The engine's reading of the row. A workspace without one is connected, with no pause (see the
+/// module's documentation).
+pub async fn sync_connection(
+    pool: &SqlitePool,
+    ws: &WorkspaceId,
+) -> Result<SyncConnection, StoreError> {
+    let row: Option<(String, Option<String>, Option<i64>)> = sqlx::query_as(
+        "SELECT state, detail, limit_paused_until FROM sync_connection WHERE workspace_id = ?",
+    )
+    .bind(ws.as_str())
+    .fetch_optional(pool)
+    .await?;
+    Ok(match row {
+        Some((state, detail, limit_paused_until)) => {
+            SyncConnection { state: ConnectionState::parse(&state), detail, limit_paused_until }
+        }
+        None => SyncConnection {
+            state: UNRECORDED_FOR_THE_ENGINE,
+            detail: None,
+            limit_paused_until: None,
+        },
+    })
+}
+
+/// Sets the state and its detail (the org, user, tokens and pause stay as they are).
+pub async fn set_connection_state(
+    pool: &SqlitePool,
+    ws: &WorkspaceId,
+    state: ConnectionState,
+    detail: Option<&str>,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO sync_connection (workspace_id, state, detail, updated_at) VALUES (?, ?, ?, ?) \
+         ON CONFLICT (workspace_id) DO UPDATE SET state = excluded.state, detail = excluded.detail, updated_at = excluded.updated_at",
+    )
+    .bind(ws.as_str())
+    .bind(state.as_str())
+    .bind(detail)
+    .bind(now)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// An authentication failure: the connection needs reconnecting, unless the person has
+/// disconnected meanwhile (one statement, so a disconnect cannot slip in between).
+pub async fn mark_reconnect_needed(
+    pool: &SqlitePool,
+    ws: &WorkspaceId,
+    detail: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO sync_connection (workspace_id, state, detail, updated_at) VALUES (?1, ?2, ?3, ?4) \
+         ON CONFLICT (workspace_id) DO UPDATE SET state = excluded.state, detail = excluded.detail, updated_at = excluded.updated_at \
+         WHERE sync_connection.state <> ?5",
+    )
+    .bind(ws.as_str())
+    .bind(ConnectionState::ReconnectNeeded.as_str())
+    .bind(detail)
+    .bind(now)
+    .bind(ConnectionState::Disconnected.as_str())
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// No API calls before `until` (None: the limit is clear). A workspace without a row gets one,
+/// connected (what the engine already read it as).
+pub async fn set_limit_pause(
+    pool: &SqlitePool,
+    ws: &WorkspaceId,
+    until: Option<i64>,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO sync_connection (workspace_id, state, limit_paused_until, updated_at) VALUES (?, ?, ?, ?) \
+         ON CONFLICT (workspace_id) DO UPDATE SET limit_paused_until = excluded.limit_paused_until, updated_at = excluded.updated_at",
+    )
+    .bind(ws.as_str())
+    .bind(UNRECORDED_FOR_THE_ENGINE.as_str())
+    .bind(until)
+    .bind(now)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{ensure_workspace, open_in_memory};
+
+    const T0: i64 = 1_764_000_000_000;
+
+    async fn db() -> (SqlitePool, WorkspaceId) {
+        let pool = open_in_memory().await.expect("in-memory db");
+        let ws = WorkspaceId("ws-a".into());
+        ensure_workspace(&pool, &ws, "A", T0).await.unwrap();
+        (pool, ws)
+    }
+
+    #[tokio::test]
+    async fn a_workspace_without_a_row_is_disconnected_on_the_pages_and_connected_for_the_engine() {
+        let (pool, ws) = db().await;
+        assert_eq!(connection_view(&pool, &ws).await.unwrap().state, ConnectionState::Disconnected);
+        let engine = sync_connection(&pool, &ws).await.unwrap();
+        assert_eq!(
+            engine,
+            SyncConnection {
+                state: ConnectionState::Connected,
+                detail: None,
+                limit_paused_until: None
+            }
+        );
+        // The limit's pause creates the row the way the engine read it.
+        set_limit_pause(&pool, &ws, Some(T0 + 60_000), T0).await.unwrap();
+        assert_eq!(connection_view(&pool, &ws).await.unwrap().state, ConnectionState::Connected);
+        assert_eq!(
+            sync_connection(&pool, &ws).await.unwrap().limit_paused_until,
+            Some(T0 + 60_000)
+        );
+    }
+
+    #[tokio::test]
+    async fn both_readers_see_the_same_state_once_it_is_written() {
+        let (pool, ws) = db().await;
+        for state in [
+            ConnectionState::ReconnectNeeded,
+            ConnectionState::Disconnected,
+            ConnectionState::Connected,
+        ] {
+            set_connection_state(&pool, &ws, state, Some("why"), T0).await.unwrap();
+            assert_eq!(sync_connection(&pool, &ws).await.unwrap().state, state);
+            assert_eq!(connection_view(&pool, &ws).await.unwrap().state, state);
+        }
+        mark_reconnect_needed(&pool, &ws, "expired", T0).await.unwrap();
+        assert!(sync_connection(&pool, &ws).await.unwrap().needs_reconnect());
+        // A disconnect is not turned into "needs reconnection" by a run still in flight.
+        save_disconnected(&pool, &ws, T0).await.unwrap();
+        mark_reconnect_needed(&pool, &ws, "expired", T0).await.unwrap();
+        assert_eq!(sync_connection(&pool, &ws).await.unwrap().state, ConnectionState::Disconnected);
+    }
 }

@@ -1,17 +1,34 @@
 //! Storage (server only): the SQLite pool and the queries behind every page.
 //!
 //! Every read and write takes the workspace it is scoped to; nothing here reads across workspaces.
+//!
+//! Each table has one module that owns it, and SQL lives nowhere else in the product (the local
+//! Salesforce org in `server/src/fake_org` keeps its own storage, which is not the product's):
+//!
+//! - `runs`, `records` and `run_health` own `sync_runs`, `run_records` and `run_messages`;
+//! - `health` owns `storage_checks`;
+//! - `connection` owns `sync_connection` (see there what a workspace without a row is);
+//! - `settings` owns `sync_settings`;
+//! - [`cursors`] owns `sync_cursors` and `sync_seen`;
+//! - [`outbox`] owns `sync_outbox`;
+//! - [`conversion`] owns Conversion's own records (`conversion_*`);
+//! - this module owns `workspaces`, and opens, checks and checkpoints the database.
 
 mod connection;
+pub mod conversion;
+pub mod cursors;
 pub mod health;
+pub mod outbox;
 mod records;
 mod run_health;
 mod runs;
 mod settings;
 
 pub use connection::{
-    connection_view, record_api_usage, save_connected, save_disconnected, saved_refresh_token,
+    connection_view, mark_reconnect_needed, record_api_usage, save_connected, save_disconnected,
+    saved_refresh_token, set_connection_state, set_limit_pause, sync_connection, SyncConnection,
 };
+pub use cursors::{load_cursor, load_seen, save_cursor, save_seen, Cursor};
 pub use records::{
     append_records, append_records_in, list_records, poll_records, NewRecord, RecordsPage,
 };

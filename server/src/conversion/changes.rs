@@ -3,6 +3,11 @@
 
 use app::domain::email::valid_email;
 use app::domain::ObjectType;
+use app::store::conversion::changes::{
+    self as rows, CompanyField, ContactField, NewCompany, NewContact, NewEvent,
+};
+use app::store::conversion::Key;
+use app::store::outbox::{self, NewChange, Operation};
 use app::store::{StoreError, WorkspaceId};
 use serde::{Deserialize, Serialize};
 use sqlx::{SqliteConnection, SqlitePool};
@@ -65,47 +70,28 @@ fn check_email(email: &str) -> Result<String, ChangeError> {
     Ok(e)
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn queue(
     conn: &mut SqliteConnection,
     ws: &WorkspaceId,
     object: ObjectType,
     id: &str,
-    operation: &str,
+    operation: Operation,
     fields: Option<Vec<&str>>,
-    sf: Option<(&str, &str)>,
+    salesforce: Option<(&str, &str)>,
     label: Option<&str>,
     now: i64,
 ) -> Result<(), StoreError> {
-    let fields = fields.map(|f| serde_json::to_string(&f).unwrap_or_else(|_| "[]".into()));
-    sqlx::query(
-        "INSERT INTO sync_outbox (workspace_id, object_type, conversion_id, operation, fields, salesforce_id, \
-         salesforce_object, label, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(ws.as_str())
-    .bind(object.as_str())
-    .bind(id)
-    .bind(operation)
-    .bind(fields)
-    .bind(sf.map(|s| s.0))
-    .bind(sf.map(|s| s.1))
-    .bind(label)
-    .bind(now)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-async fn company_exists(
-    conn: &mut SqliteConnection,
-    ws: &WorkspaceId,
-    id: &str,
-) -> Result<bool, StoreError> {
-    Ok(sqlx::query("SELECT 1 FROM conversion_companies WHERE workspace_id = ? AND id = ?")
-        .bind(ws.as_str())
-        .bind(id)
-        .fetch_optional(conn)
-        .await?
-        .is_some())
+    let change = NewChange {
+        object,
+        conversion_id: id,
+        operation,
+        fields,
+        salesforce,
+        label,
+        created_at: now,
+    };
+    outbox::queue_in(conn, ws, &change).await
 }
 
 /// Creates a contact (an email address is required) and queues it for Salesforce.
@@ -116,32 +102,26 @@ pub async fn create_contact(
     now: i64,
 ) -> Result<String, ChangeError> {
     let email = check_email(input.email.as_deref().ok_or_else(|| invalid("email is required"))?)?;
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(StoreError::from)?;
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     if let Some(c) = clean(&input.company_id) {
-        if !company_exists(&mut tx, ws, &c).await? {
+        if !rows::company_exists_in(&mut tx, ws, &c).await? {
             return Err(invalid(format!("company_id {c:?} does not exist")));
         }
     }
-    let id = uuid::Uuid::now_v7().to_string();
-    sqlx::query(
-        "INSERT INTO conversion_contacts (id, workspace_id, email, user_id, first_name, last_name, title, company_id, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&id)
-    .bind(ws.as_str())
-    .bind(&email)
-    .bind(clean(&input.user_id))
-    .bind(clean(&input.first_name))
-    .bind(clean(&input.last_name))
-    .bind(clean(&input.title))
-    .bind(clean(&input.company_id))
-    .bind(now)
-    .execute(&mut *tx)
-    .await
-    .map_err(StoreError::from)?;
-    queue(&mut tx, ws, ObjectType::Contact, &id, "upsert", None, None, Some(&email), now).await?;
-    tx.commit().await.map_err(StoreError::from)?;
-    Ok(id)
+    let contact = NewContact {
+        id: uuid::Uuid::now_v7().to_string(),
+        email,
+        user_id: clean(&input.user_id),
+        first_name: clean(&input.first_name),
+        last_name: clean(&input.last_name),
+        title: clean(&input.title),
+        company_id: clean(&input.company_id),
+    };
+    rows::insert_contact_in(&mut tx, ws, &contact, now).await?;
+    let (id, label) = (&contact.id, Some(contact.email.as_str()));
+    queue(&mut tx, ws, ObjectType::Contact, id, Operation::Upsert, None, None, label, now).await?;
+    tx.commit().await?;
+    Ok(contact.id)
 }
 
 /// Changes the given fields of a contact and queues exactly those fields for Salesforce.
@@ -153,51 +133,41 @@ pub async fn update_contact(
     now: i64,
 ) -> Result<(), ChangeError> {
     let email = input.email.as_deref().map(check_email).transpose()?;
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(StoreError::from)?;
-    let row: Option<(String, Option<String>)> =
-        sqlx::query_as("SELECT email, salesforce_object FROM conversion_contacts WHERE workspace_id = ? AND id = ?")
-            .bind(ws.as_str())
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(StoreError::from)?;
-    let Some((old_email, sf_object)) = row else { return Err(ChangeError::NotFound("contact")) };
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let Some((old_email, sf_object)) = rows::contact_email_in(&mut tx, ws, id).await? else {
+        return Err(ChangeError::NotFound("contact"));
+    };
     if let Some(c) = clean(&input.company_id) {
-        if !company_exists(&mut tx, ws, &c).await? {
+        if !rows::company_exists_in(&mut tx, ws, &c).await? {
             return Err(invalid(format!("company_id {c:?} does not exist")));
         }
     }
-    let mut fields = Vec::new();
-    let mut qb = sqlx::QueryBuilder::new("UPDATE conversion_contacts SET updated_at = ");
-    qb.push_bind(now);
-    let mut set = |name: &'static str, v: Option<String>| {
-        qb.push(format!(", {name} = ")).push_bind(v);
-        fields.push(name);
-    };
+    let mut set = Vec::new();
     if let Some(e) = email.clone() {
-        set("email", Some(e));
+        set.push((ContactField::Email, Some(e)));
     }
-    for (name, v) in [
-        ("user_id", &input.user_id),
-        ("first_name", &input.first_name),
-        ("last_name", &input.last_name),
-        ("title", &input.title),
-        ("company_id", &input.company_id),
+    for (field, v) in [
+        (ContactField::UserId, &input.user_id),
+        (ContactField::FirstName, &input.first_name),
+        (ContactField::LastName, &input.last_name),
+        (ContactField::Title, &input.title),
+        (ContactField::CompanyId, &input.company_id),
     ] {
         if v.is_some() {
-            set(name, clean(v));
+            set.push((field, clean(v)));
         }
     }
-    if fields.is_empty() {
+    if set.is_empty() {
         return Err(invalid("nothing to update: give at least one field"));
     }
-    qb.push(" WHERE workspace_id = ").push_bind(ws.as_str()).push(" AND id = ").push_bind(id);
-    qb.build().execute(&mut *tx).await.map_err(StoreError::from)?;
+    let fields: Vec<&str> = set.iter().map(|(f, _)| f.column()).collect();
+    rows::update_contact_in(&mut tx, ws, id, set, now).await?;
     let object =
         if sf_object.as_deref() == Some("Lead") { ObjectType::Lead } else { ObjectType::Contact };
     let label = email.unwrap_or(old_email);
-    queue(&mut tx, ws, object, id, "upsert", Some(fields), None, Some(&label), now).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    queue(&mut tx, ws, object, id, Operation::Upsert, Some(fields), None, Some(&label), now)
+        .await?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -208,7 +178,15 @@ pub async fn delete_contact(
     id: &str,
     now: i64,
 ) -> Result<(), ChangeError> {
-    delete(pool, ws, "conversion_contacts", "email", id, now, "contact").await
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let Some(deleted) = rows::delete_contact_in(&mut tx, ws, id).await? else {
+        return Err(ChangeError::NotFound("contact"));
+    };
+    let object = match deleted.salesforce_object.as_deref() {
+        Some("Lead") => ObjectType::Lead,
+        _ => ObjectType::Contact,
+    };
+    queue_delete(tx, ws, object, id, deleted, now).await
 }
 
 pub async fn delete_company(
@@ -217,42 +195,26 @@ pub async fn delete_company(
     id: &str,
     now: i64,
 ) -> Result<(), ChangeError> {
-    delete(pool, ws, "conversion_companies", "name", id, now, "company").await
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let Some(deleted) = rows::delete_company_in(&mut tx, ws, id).await? else {
+        return Err(ChangeError::NotFound("company"));
+    };
+    queue_delete(tx, ws, ObjectType::Company, id, deleted, now).await
 }
 
-async fn delete(
-    pool: &SqlitePool,
+/// Queues the deletion of a record just deleted in `tx`, and commits both.
+async fn queue_delete(
+    mut tx: sqlx::Transaction<'_, sqlx::Sqlite>,
     ws: &WorkspaceId,
-    table: &str,
-    label_col: &str,
+    object: ObjectType,
     id: &str,
+    deleted: rows::Deleted,
     now: i64,
-    what: &'static str,
 ) -> Result<(), ChangeError> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(StoreError::from)?;
-    let object_col = if table == "conversion_contacts" { "salesforce_object" } else { "NULL" };
-    let row: Option<(String, Option<String>, Option<String>)> =
-        sqlx::query_as(&format!("SELECT {label_col}, salesforce_id, {object_col} FROM {table} WHERE workspace_id = ? AND id = ?"))
-            .bind(ws.as_str())
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(StoreError::from)?;
-    let Some((label, sf_id, sf_object)) = row else { return Err(ChangeError::NotFound(what)) };
-    sqlx::query(&format!("DELETE FROM {table} WHERE workspace_id = ? AND id = ?"))
-        .bind(ws.as_str())
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::from)?;
-    let object = match (table, sf_object.as_deref()) {
-        ("conversion_companies", _) => ObjectType::Company,
-        (_, Some("Lead")) => ObjectType::Lead,
-        _ => ObjectType::Contact,
-    };
-    let sf = sf_id.as_deref().map(|s| (s, object.sobject()));
-    queue(&mut tx, ws, object, id, "delete", None, sf, Some(&label), now).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    let sf = deleted.salesforce_id.as_deref().map(|s| (s, object.sobject()));
+    let label = Some(deleted.label.as_str());
+    queue(&mut tx, ws, object, id, Operation::Delete, None, sf, label, now).await?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -263,21 +225,18 @@ pub async fn create_company(
     now: i64,
 ) -> Result<String, ChangeError> {
     let name = clean(&input.name).ok_or_else(|| invalid("name is required"))?;
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(StoreError::from)?;
-    let id = uuid::Uuid::now_v7().to_string();
-    sqlx::query("INSERT INTO conversion_companies (id, workspace_id, name, website, industry, updated_at) VALUES (?, ?, ?, ?, ?, ?)")
-        .bind(&id)
-        .bind(ws.as_str())
-        .bind(&name)
-        .bind(clean(&input.website))
-        .bind(clean(&input.industry))
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::from)?;
-    queue(&mut tx, ws, ObjectType::Company, &id, "upsert", None, None, Some(&name), now).await?;
-    tx.commit().await.map_err(StoreError::from)?;
-    Ok(id)
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let company = NewCompany {
+        id: uuid::Uuid::now_v7().to_string(),
+        name,
+        website: clean(&input.website),
+        industry: clean(&input.industry),
+    };
+    rows::insert_company_in(&mut tx, ws, &company, now).await?;
+    let (id, label) = (&company.id, Some(company.name.as_str()));
+    queue(&mut tx, ws, ObjectType::Company, id, Operation::Upsert, None, None, label, now).await?;
+    tx.commit().await?;
+    Ok(company.id)
 }
 
 pub async fn update_company(
@@ -290,35 +249,30 @@ pub async fn update_company(
     if input.name.is_some() && clean(&input.name).is_none() {
         return Err(invalid("name cannot be empty"));
     }
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(StoreError::from)?;
-    let row: Option<(String,)> =
-        sqlx::query_as("SELECT name FROM conversion_companies WHERE workspace_id = ? AND id = ?")
-            .bind(ws.as_str())
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(StoreError::from)?;
-    let Some((old_name,)) = row else { return Err(ChangeError::NotFound("company")) };
-    let mut fields = Vec::new();
-    let mut qb = sqlx::QueryBuilder::new("UPDATE conversion_companies SET updated_at = ");
-    qb.push_bind(now);
-    for (name, v) in
-        [("name", &input.name), ("website", &input.website), ("industry", &input.industry)]
-    {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let Some(old_name) = rows::company_name_in(&mut tx, ws, id).await? else {
+        return Err(ChangeError::NotFound("company"));
+    };
+    let mut set = Vec::new();
+    for (field, v) in [
+        (CompanyField::Name, &input.name),
+        (CompanyField::Website, &input.website),
+        (CompanyField::Industry, &input.industry),
+    ] {
         if v.is_some() {
-            qb.push(format!(", {name} = ")).push_bind(clean(v));
-            fields.push(name);
+            set.push((field, clean(v)));
         }
     }
-    if fields.is_empty() {
+    if set.is_empty() {
         return Err(invalid("nothing to update: give at least one field"));
     }
-    qb.push(" WHERE workspace_id = ").push_bind(ws.as_str()).push(" AND id = ").push_bind(id);
-    qb.build().execute(&mut *tx).await.map_err(StoreError::from)?;
+    let fields: Vec<&str> = set.iter().map(|(f, _)| f.column()).collect();
+    rows::update_company_in(&mut tx, ws, id, set, now).await?;
     let label = clean(&input.name).unwrap_or(old_name);
-    queue(&mut tx, ws, ObjectType::Company, id, "upsert", Some(fields), None, Some(&label), now)
+    let object = ObjectType::Company;
+    queue(&mut tx, ws, object, id, Operation::Upsert, Some(fields), None, Some(&label), now)
         .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -339,23 +293,17 @@ pub async fn record_event(
             return Err(invalid("properties must be a JSON object"));
         }
     }
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(StoreError::from)?;
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let mut ids = Vec::new();
-    for (col, v) in
-        [("id", clean(&input.contact_id)), ("email", email), ("user_id", clean(&input.user_id))]
-    {
+    for (key, v) in [
+        (Key::Id, clean(&input.contact_id)),
+        (Key::Email, email),
+        (Key::UserId, clean(&input.user_id)),
+    ] {
         if let Some(v) = v {
-            let found: Option<(String,)> = sqlx::query_as(&format!(
-                "SELECT id FROM conversion_contacts WHERE workspace_id = ? AND {col} = ? LIMIT 1"
-            ))
-            .bind(ws.as_str())
-            .bind(&v)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(StoreError::from)?;
-            ids.push(
-                found.map(|f| f.0).ok_or_else(|| invalid(format!("no contact has {col} {v:?}")))?,
-            );
+            let found = rows::contact_id_by_in(&mut tx, ws, key, &v).await?;
+            let col = key.column();
+            ids.push(found.ok_or_else(|| invalid(format!("no contact has {col} {v:?}")))?);
         }
     }
     ids.sort();
@@ -363,28 +311,21 @@ pub async fn record_event(
     let [contact] = ids.as_slice() else {
         return Err(invalid("the identifiers resolve to different contacts"));
     };
-    let id = uuid::Uuid::now_v7().to_string();
-    sqlx::query("INSERT INTO conversion_events (id, workspace_id, contact_id, name, occurred_at, properties, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
-        .bind(&id)
-        .bind(ws.as_str())
-        .bind(contact)
-        .bind(&name)
-        .bind(input.occurred_at.unwrap_or(now))
-        .bind(input.properties.as_ref().map(|p| p.to_string()))
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::from)?;
-    queue(&mut tx, ws, ObjectType::Event, &id, "upsert", None, None, Some(&name), now).await?;
-    tx.commit().await.map_err(StoreError::from)?;
-    Ok(id)
+    let event = NewEvent {
+        id: uuid::Uuid::now_v7().to_string(),
+        contact_id: contact.clone(),
+        name,
+        occurred_at: input.occurred_at.unwrap_or(now),
+        properties: input.properties.as_ref().map(|p| p.to_string()),
+    };
+    rows::insert_event_in(&mut tx, ws, &event, now).await?;
+    let (id, label) = (&event.id, Some(event.name.as_str()));
+    queue(&mut tx, ws, ObjectType::Event, id, Operation::Upsert, None, None, label, now).await?;
+    tx.commit().await?;
+    Ok(event.id)
 }
 
 /// Changes waiting for Salesforce.
 pub async fn outbox_len(pool: &SqlitePool, ws: &WorkspaceId) -> Result<i64, StoreError> {
-    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM sync_outbox WHERE workspace_id = ?")
-        .bind(ws.as_str())
-        .fetch_one(pool)
-        .await?;
-    Ok(n)
+    outbox::outbox_len(pool, ws).await
 }

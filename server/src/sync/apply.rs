@@ -3,8 +3,12 @@
 
 use super::mapping::{self, present, SfRecord};
 use super::state::Settings;
-use crate::conversion::store::{self as cstore, Known, Val};
 use app::domain::{ObjectType, RecordAction, RecordMessage, RecordStatus};
+use app::store::conversion::synced::{
+    CompanyFields, ContactFields, EventFields, Fields, OpportunityContactFields, OpportunityFields,
+    SyncedRow,
+};
+use app::store::conversion::{known_by, Key, Known, Table};
 use app::store::{NewRecord, StoreError, WorkspaceId};
 use sqlx::SqliteConnection;
 use std::collections::HashMap;
@@ -13,7 +17,7 @@ use std::collections::HashMap;
 #[derive(Default)]
 pub struct Applied {
     pub records: Vec<NewRecord>,
-    pub upserts: Vec<Vec<Val>>,
+    pub upserts: Vec<SyncedRow>,
     pub deletes: Vec<String>,
 }
 
@@ -40,16 +44,16 @@ async fn lookups(
     object: ObjectType,
     chunk: &[SfRecord],
 ) -> Result<Lookups, StoreError> {
-    let table = cstore::spec(object).table;
+    let table = Table::of(object);
     let ids = keys(chunk, |r| present(&r.id));
-    let existing = cstore::known_by(conn, ws, table, "salesforce_id", &ids).await?;
+    let existing = known_by(conn, ws, table, Key::SalesforceId, &ids).await?;
     // Records Conversion pushed carry its id: they match the row even before its Salesforce id
     // was stored.
     let pushed = keys(chunk, |r| present(&r.conversion_id));
     let by_conversion_id = if pushed.is_empty() {
         HashMap::new()
     } else {
-        cstore::known_by(conn, ws, table, "id", &pushed).await?
+        known_by(conn, ws, table, Key::Id, &pushed).await?
     };
     let mut l = Lookups {
         existing,
@@ -64,24 +68,20 @@ async fn lookups(
         ObjectType::Contact | ObjectType::Opportunity => {
             let accounts = keys(chunk, |r| present(&r.account_id));
             l.companies =
-                cstore::known_by(conn, ws, "conversion_companies", "salesforce_id", &accounts)
-                    .await?;
+                known_by(conn, ws, Table::Companies, Key::SalesforceId, &accounts).await?;
         }
         ObjectType::OpportunityContactRole => {
             let opps = keys(chunk, |r| present(&r.opportunity_id));
             l.opportunities =
-                cstore::known_by(conn, ws, "conversion_opportunities", "salesforce_id", &opps)
-                    .await?;
+                known_by(conn, ws, Table::Opportunities, Key::SalesforceId, &opps).await?;
             let contacts = keys(chunk, |r| present(&r.contact_id));
             l.contacts_by_sf =
-                cstore::known_by(conn, ws, "conversion_contacts", "salesforce_id", &contacts)
-                    .await?;
+                known_by(conn, ws, Table::Contacts, Key::SalesforceId, &contacts).await?;
         }
         ObjectType::Event => {
             let contacts = keys(chunk, |r| present(&r.event_contact));
             l.contacts_by_sf =
-                cstore::known_by(conn, ws, "conversion_contacts", "salesforce_id", &contacts)
-                    .await?;
+                known_by(conn, ws, Table::Contacts, Key::SalesforceId, &contacts).await?;
             let lowered: Vec<String> = chunk
                 .iter()
                 .filter_map(|r| present(&r.event_email))
@@ -90,11 +90,9 @@ async fn lookups(
             let mut emails: Vec<&str> = lowered.iter().map(String::as_str).collect();
             emails.sort_unstable();
             emails.dedup();
-            l.contacts_by_email =
-                cstore::known_by(conn, ws, "conversion_contacts", "email", &emails).await?;
+            l.contacts_by_email = known_by(conn, ws, Table::Contacts, Key::Email, &emails).await?;
             let users = keys(chunk, |r| present(&r.user_id));
-            l.contacts_by_user =
-                cstore::known_by(conn, ws, "conversion_contacts", "user_id", &users).await?;
+            l.contacts_by_user = known_by(conn, ws, Table::Contacts, Key::UserId, &users).await?;
         }
         _ => {}
     }
@@ -184,7 +182,7 @@ pub async fn decide(
             continue;
         }
         let conversion_id = known_id.clone().unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
-        let rec = match row_for(object, r, sf_id, modstamp, &conversion_id, ws, &l, settings, now) {
+        let rec = match row_for(object, r, sf_id, modstamp, &conversion_id, &l, settings, now) {
             Err((status, message, detail)) => record(status, action, Some(message), detail, known_id),
             Ok(_) if settings.update_only && known.is_none() => record(
                 RecordStatus::Skipped,
@@ -213,12 +211,12 @@ fn fail(m: RecordMessage, detail: impl Into<String>) -> Refusal {
     (RecordStatus::Failed, m, Some(detail.into()))
 }
 
-fn text(v: &Option<String>) -> Result<Val, Refusal> {
+fn text(v: &Option<String>) -> Result<Option<String>, Refusal> {
     match present(v) {
         Some(s) if !mapping::encodable(s) => {
             Err(fail(RecordMessage::EncodeFailed, "text contains a NUL character"))
         }
-        s => Ok(Val::opt(s)),
+        s => Ok(s.map(str::to_string)),
     }
 }
 
@@ -229,22 +227,11 @@ fn row_for(
     sf_id: &str,
     modstamp: i64,
     conversion_id: &str,
-    ws: &WorkspaceId,
     l: &Lookups,
     settings: &Settings,
     now: i64,
-) -> Result<Vec<Val>, Refusal> {
-    let head = || vec![Val::text(conversion_id), Val::text(ws.as_str())];
-    let tail = |row: &mut Vec<Val>| {
-        row.extend([
-            Val::text(sf_id),
-            Val::Int(r.created()),
-            Val::Int(Some(modstamp)),
-            Val::Int(Some(now)),
-        ]);
-    };
-    let mut row = head();
-    match object {
+) -> Result<SyncedRow, Refusal> {
+    let fields = match object {
         ObjectType::Contact | ObjectType::Lead => {
             let email = present(&r.email);
             if r.do_not_sync == Some(true) {
@@ -279,14 +266,14 @@ fn row_for(
             } else {
                 None
             };
-            row.push(Val::Text(email.map(str::to_ascii_lowercase)));
-            row.extend([
-                text(&r.first_name)?,
-                text(&r.last_name)?,
-                text(&r.title)?,
-                Val::Text(company),
-            ]);
-            row.push(Val::text(object.sobject()));
+            Fields::Contact(ContactFields {
+                email: email.map(str::to_ascii_lowercase),
+                first_name: text(&r.first_name)?,
+                last_name: text(&r.last_name)?,
+                title: text(&r.title)?,
+                company_id: company,
+                salesforce_object: object.sobject().to_string(),
+            })
         }
         ObjectType::Company => {
             if r.do_not_sync == Some(true) {
@@ -295,7 +282,11 @@ fn row_for(
             if present(&r.name).is_none() {
                 return Err(fail(RecordMessage::MalformedData, "Account has no Name"));
             }
-            row.extend([text(&r.name)?, text(&r.website)?, text(&r.industry)?]);
+            Fields::Company(CompanyFields {
+                name: text(&r.name)?,
+                website: text(&r.website)?,
+                industry: text(&r.industry)?,
+            })
         }
         ObjectType::Opportunity => {
             if r.do_not_sync == Some(true) {
@@ -310,13 +301,13 @@ fn row_for(
                 .companies
                 .get(account)
                 .ok_or_else(|| skip(RecordMessage::NoAccountAssociation))?;
-            row.extend([
-                text(&r.name)?,
-                text(&r.stage_name)?,
-                Val::Real(r.amount),
-                text(&r.close_date)?,
-                Val::text(&company.id),
-            ]);
+            Fields::Opportunity(OpportunityFields {
+                name: text(&r.name)?,
+                stage: text(&r.stage_name)?,
+                amount: r.amount,
+                close_date: text(&r.close_date)?,
+                company_id: company.id.clone(),
+            })
         }
         ObjectType::OpportunityContactRole => {
             let (Some(opp), Some(contact)) = (present(&r.opportunity_id), present(&r.contact_id))
@@ -332,12 +323,12 @@ fn row_for(
                 .contacts_by_sf
                 .get(contact)
                 .ok_or_else(|| skip(RecordMessage::ContactNotFound))?;
-            row.extend([
-                Val::text(&opp.id),
-                Val::text(&contact.id),
-                text(&r.role)?,
-                Val::Int(Some(r.is_primary.unwrap_or(false) as i64)),
-            ]);
+            Fields::OpportunityContact(OpportunityContactFields {
+                opportunity_id: opp.id.clone(),
+                contact_id: contact.id.clone(),
+                role: text(&r.role)?,
+                is_primary: r.is_primary.unwrap_or(false),
+            })
         }
         ObjectType::Event => {
             let name =
@@ -374,16 +365,22 @@ fn row_for(
                     "Event_Name__c contains a NUL character",
                 ));
             }
-            row.extend([
-                Val::text(contact),
-                Val::text(name),
-                Val::Int(Some(occurred)),
-                Val::Text(properties),
-            ]);
+            Fields::Event(EventFields {
+                contact_id: contact.to_string(),
+                name: name.to_string(),
+                occurred_at: occurred,
+                properties,
+            })
         }
-    }
-    tail(&mut row);
-    Ok(row)
+    };
+    Ok(SyncedRow {
+        id: conversion_id.to_string(),
+        salesforce_id: sf_id.to_string(),
+        external_created_at: r.created(),
+        external_updated_at: modstamp,
+        updated_at: now,
+        fields,
+    })
 }
 
 /// The one contact an event's identifiers point at.

@@ -239,9 +239,9 @@ async fn commit_chunk(
     // IMMEDIATE: take the write lock up front rather than fail on upgrade under contention.
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let applied = apply::decide(&mut tx, ws, object, chunk, settings, now).await?;
-    let spec = crate::conversion::store::spec(object);
-    crate::conversion::store::upsert(&mut tx, spec, applied.upserts).await?;
-    crate::conversion::store::delete_synced(&mut tx, ws, spec, &applied.deletes).await?;
+    store::conversion::synced::upsert(&mut tx, ws, applied.upserts).await?;
+    let table = store::conversion::Table::of(object);
+    store::conversion::synced::delete(&mut tx, ws, table, &applied.deletes).await?;
     store::append_records_in(&mut tx, ws, run, applied.records).await?;
     let mut next = cursor.clone();
     // Rows modified while the query was paged carry a newer stamp than their place in the order:

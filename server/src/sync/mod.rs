@@ -6,7 +6,7 @@
 //! - [`apply`] + [`mapping`]: what each record becomes, or the article's message for why not.
 //! - [`outbound`]: Conversion → Salesforce from the outbox, sObject Collections, one run per batch.
 //! - [`scheduler`]: the cancellable loops; [`batching`]: sizes, backoff and failure classes.
-//! - [`state`]: cursors, connection state and sync settings; [`connection`]: the connection at
+//! - [`state`]: cursors, connection state and sync settings (their SQL in the store); [`connection`]: the connection at
 //!   start-up; [`usage`]: the org's API usage for Rate limits.
 
 pub mod apply;
@@ -20,6 +20,7 @@ pub mod state;
 pub mod usage;
 
 use crate::salesforce::{SalesforceClient, SalesforceError};
+use app::domain::connection::ConnectionState;
 use app::domain::ObjectType;
 use app::state::{Clock, SettingsSaved};
 use app::store::{StorageHealth, StoreError, WorkspaceId};
@@ -182,8 +183,14 @@ impl Engine {
 
     /// Marks the connection usable again and wakes the loops.
     pub async fn reconnected(&self) -> Result<(), SyncError> {
-        state::set_connection(self.pool(), self.workspace(), "connected", None, self.now_ms())
-            .await?;
+        state::set_connection(
+            self.pool(),
+            self.workspace(),
+            ConnectionState::Connected,
+            None,
+            self.now_ms(),
+        )
+        .await?;
         state::set_limit_pause(self.pool(), self.workspace(), None, self.now_ms()).await?;
         self.wake();
         self.outbox_changed();
@@ -230,14 +237,16 @@ impl Engine {
     /// Whether the daily limit pauses API calls right now (connected, a pause not yet over).
     pub async fn limit_paused(&self) -> Result<bool, SyncError> {
         let c = state::connection(self.pool(), self.workspace()).await?;
-        Ok(c.state == "connected" && c.limit_paused_until.is_some_and(|t| t > self.now_ms()))
+        Ok(c.state == ConnectionState::Connected
+            && c.limit_paused_until.is_some_and(|t| t > self.now_ms()))
     }
 
     /// Whether API calls are allowed now (connected, and not paused by the daily limit).
     pub async fn may_call(&self) -> Result<bool, SyncError> {
         let c = state::connection(self.pool(), self.workspace()).await?;
         // Disconnected or waiting for a reconnect: no calls at all.
-        Ok(c.state == "connected" && c.limit_paused_until.is_none_or(|t| t <= self.now_ms()))
+        Ok(c.state == ConnectionState::Connected
+            && c.limit_paused_until.is_none_or(|t| t <= self.now_ms()))
     }
 }
 

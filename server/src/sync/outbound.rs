@@ -14,19 +14,20 @@
 //!   an interrupted push had already created it in Salesforce.
 
 mod outbox;
+mod plan;
 
 use super::batching::{record_retry_delay, Transient};
 use super::mapping::{error_detail, outbound_message};
-use super::state::Settings;
 use super::{Engine, SyncError};
 use crate::salesforce::SaveResult;
-use crate::salesforce::{datetime, Record, SalesforceClient, SalesforceError};
+use crate::salesforce::{Record, SalesforceClient, SalesforceError};
 use app::domain::{
     Direction, ObjectType, RecordAction, RecordMessage, RecordStatus, RunFailure, RunId, Trigger,
 };
-use app::store::{self, NewRecord, NewRun, StoreError};
+use app::store::{self, NewRecord, NewRun};
 use outbox::{Change, Deferral};
-use serde_json::{json, Map, Value};
+use plan::{plan, Plan};
+use serde_json::Value;
 use std::time::Duration;
 use tracing::Instrument;
 
@@ -62,168 +63,6 @@ pub async fn push_pending(engine: &Engine) -> Result<OutboundOutcome, SyncError>
             return Ok(out);
         }
     }
-}
-
-/// A record to send, or the reason it is not sent.
-enum Plan {
-    Update(Value),
-    Create(Value),
-    Delete(String),
-    /// A delete whose Salesforce id is unknown: look it up by Conversion's id first.
-    Find,
-    Skip(RecordMessage, String),
-    /// Failed before any write (the look-up of a delete was refused).
-    Fail(RecordMessage, String),
-    /// The record is gone and never reached Salesforce: nothing to report.
-    Drop,
-}
-
-async fn plan(
-    engine: &Engine,
-    object: ObjectType,
-    c: &Change,
-    settings: &Settings,
-) -> Result<(Plan, RecordAction), StoreError> {
-    let writable = match object {
-        ObjectType::Contact | ObjectType::Lead => settings.write_contacts,
-        ObjectType::Company => settings.write_companies,
-        ObjectType::Event => settings.write_events,
-        _ => false,
-    };
-    let action = if c.delete {
-        RecordAction::Deleted
-    } else if c.created_in_conversion {
-        RecordAction::Created
-    } else {
-        RecordAction::Updated
-    };
-    if !writable {
-        let what = match object {
-            ObjectType::Contact | ObjectType::Lead => {
-                "Write changes to Salesforce leads and contacts is off"
-            }
-            _ => "Writing this object to Salesforce is off",
-        };
-        return Ok((Plan::Skip(RecordMessage::ObjectWriteDisabled, what.into()), action));
-    }
-    if c.delete {
-        // No id: the create may still have reached Salesforce (it was in flight when the record
-        // was deleted, or its push was interrupted before the answer came back).
-        return Ok((c.salesforce_id.clone().map_or(Plan::Find, Plan::Delete), action));
-    }
-    let (pool, ws) = (engine.pool(), engine.workspace().as_str());
-    let sobject = object.sobject();
-    let mut body = Map::new();
-    body.insert("attributes".into(), json!({ "type": sobject }));
-    let wanted = |f: &str| c.fields.as_ref().is_none_or(|fs| fs.iter().any(|x| x == f));
-    let (sf_id, values): (Option<String>, Vec<(&str, &str, Value)>) = match object {
-        ObjectType::Contact | ObjectType::Lead => {
-            let row: Option<(String, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
-                "SELECT c.email, c.first_name, c.last_name, c.title, c.salesforce_id, a.salesforce_id FROM conversion_contacts c \
-                 LEFT JOIN conversion_companies a ON a.id = c.company_id WHERE c.workspace_id = ? AND c.id = ?",
-            )
-            .bind(ws)
-            .bind(&c.conversion_id)
-            .fetch_optional(pool)
-            .await?;
-            let Some((email, first, last, title, sf, account)) = row else {
-                return Ok((Plan::Drop, action));
-            };
-            let mapped = |f: &str| settings.contact_fields.iter().any(|x| x == f);
-            let mut v = vec![
-                ("email", "Email", json!(email)),
-                ("first_name", "FirstName", json!(first)),
-                ("last_name", "LastName", json!(last)),
-                ("title", "Title", json!(title)),
-            ];
-            v.retain(|(f, _, _)| mapped(f));
-            if object == ObjectType::Contact && account.is_some() {
-                v.push(("company_id", "AccountId", json!(account)));
-            }
-            (sf, v)
-        }
-        ObjectType::Company => {
-            let row: Option<(String, Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
-                "SELECT name, website, industry, salesforce_id FROM conversion_companies WHERE workspace_id = ? AND id = ?",
-            )
-            .bind(ws)
-            .bind(&c.conversion_id)
-            .fetch_optional(pool)
-            .await?;
-            let Some((name, website, industry, sf)) = row else { return Ok((Plan::Drop, action)) };
-            let mut v = vec![
-                ("name", "Name", json!(name)),
-                ("website", "Website", json!(website)),
-                ("industry", "Industry", json!(industry)),
-            ];
-            v.retain(|(f, _, _)| settings.company_fields.iter().any(|x| x == f));
-            (sf, v)
-        }
-        ObjectType::Event => {
-            let row: Option<(String, i64, Option<String>, String, Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
-                "SELECT e.name, e.occurred_at, e.properties, c.email, c.user_id, c.salesforce_id, e.salesforce_id \
-                 FROM conversion_events e JOIN conversion_contacts c ON c.id = e.contact_id WHERE e.workspace_id = ? AND e.id = ?",
-            )
-            .bind(ws)
-            .bind(&c.conversion_id)
-            .fetch_optional(pool)
-            .await?;
-            let Some((name, occurred, props, email, user, contact_sf, sf)) = row else {
-                return Ok((Plan::Drop, action));
-            };
-            let contact = contact_sf.filter(|s| s.starts_with("003"));
-            let title: String = name.chars().take(80).collect();
-            (
-                sf,
-                vec![
-                    ("name", "Name", json!(title)),
-                    ("name", "Event_Name__c", json!(name)),
-                    ("email", "Email__c", json!(email)),
-                    ("user_id", "User_Id__c", json!(user)),
-                    ("contact", "Contact__c", json!(contact)),
-                    ("occurred_at", "Occurred_At__c", json!(datetime::format_millis(occurred))),
-                    ("properties", "Properties__c", json!(props)),
-                ],
-            )
-        }
-        _ => {
-            return Ok((
-                Plan::Skip(
-                    RecordMessage::ObjectWriteDisabled,
-                    "Conversion does not write this object".into(),
-                ),
-                action,
-            ))
-        }
-    };
-    let mut any = false;
-    for (field, sf_field, value) in values {
-        // A new record gets every mapped field; an update only those the change touched.
-        if sf_id.is_none() || wanted(field) {
-            body.insert(sf_field.into(), value);
-            any = true;
-        }
-    }
-    if !any {
-        let detail = format!(
-            "Changed fields {:?} are not mapped to Salesforce",
-            c.fields.clone().unwrap_or_default()
-        );
-        return Ok((Plan::Skip(RecordMessage::NoFieldsToUpdate, detail), action));
-    }
-    Ok(match sf_id {
-        Some(id) => {
-            body.insert("Id".into(), json!(id));
-            // Linked by an inbound sync after an interrupted push created it: still its create.
-            let action =
-                if c.created_in_conversion { RecordAction::Created } else { RecordAction::Updated };
-            (Plan::Update(Value::Object(body)), action)
-        }
-        None => {
-            body.insert("Conversion_Id__c".into(), json!(c.conversion_id));
-            (Plan::Create(Value::Object(body)), RecordAction::Created)
-        }
-    })
 }
 
 fn record(
@@ -495,14 +334,14 @@ async fn commit(
         .collect();
     let wrote = all.iter().any(|(_, r)| r.status == RecordStatus::Success);
     let records: Vec<NewRecord> = all.into_iter().map(|(_, r)| r).collect();
-    let mut tx = engine.pool().begin_with("BEGIN IMMEDIATE").await.map_err(StoreError::from)?;
+    let mut tx = engine.pool().begin_with("BEGIN IMMEDIATE").await?;
     store::append_records_in(&mut tx, engine.workspace(), run, records).await?;
     outbox::settle_in(&mut tx, engine, object, &settled, &created).await?;
     if wrote {
         outbox::access_restored_in(&mut tx, engine, object, now).await?;
     }
     outbox::defer_in(&mut tx, engine, &deferred).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -561,9 +400,9 @@ async fn settle(
     if changes.is_empty() {
         return Ok(());
     }
-    let mut tx = engine.pool().begin().await.map_err(StoreError::from)?;
+    let mut tx = engine.pool().begin().await?;
     outbox::settle_in(&mut tx, engine, object, changes, created).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(())
 }
 

@@ -1,0 +1,440 @@
+//! Changes made in Conversion (each written inside the caller's transaction, which queues it in
+//! the outbox too), and what the outbound worker reads of a record to push it.
+
+use super::{Key, StoreError, Table, WorkspaceId};
+use crate::domain::ObjectType;
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
+
+/// A contact created in Conversion.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NewContact {
+    pub id: String,
+    pub email: String,
+    pub user_id: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub title: Option<String>,
+    pub company_id: Option<String>,
+}
+
+/// A company created in Conversion.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NewCompany {
+    pub id: String,
+    pub name: String,
+    pub website: Option<String>,
+    pub industry: Option<String>,
+}
+
+/// A custom event recorded in Conversion.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NewEvent {
+    pub id: String,
+    pub contact_id: String,
+    pub name: String,
+    pub occurred_at: i64,
+    /// A JSON object, as text.
+    pub properties: Option<String>,
+}
+
+/// A contact column a person can change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ContactField {
+    Email,
+    UserId,
+    FirstName,
+    LastName,
+    Title,
+    CompanyId,
+}
+
+impl ContactField {
+    /// The column, also the field's name in the outbox and in the settings' field mapping.
+    pub fn column(self) -> &'static str {
+        match self {
+            ContactField::Email => "email",
+            ContactField::UserId => "user_id",
+            ContactField::FirstName => "first_name",
+            ContactField::LastName => "last_name",
+            ContactField::Title => "title",
+            ContactField::CompanyId => "company_id",
+        }
+    }
+}
+
+/// A company column a person can change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CompanyField {
+    Name,
+    Website,
+    Industry,
+}
+
+impl CompanyField {
+    /// The column, also the field's name in the outbox and in the settings' field mapping.
+    pub fn column(self) -> &'static str {
+        match self {
+            CompanyField::Name => "name",
+            CompanyField::Website => "website",
+            CompanyField::Industry => "industry",
+        }
+    }
+}
+
+pub async fn company_exists_in(
+    conn: &mut SqliteConnection,
+    ws: &WorkspaceId,
+    id: &str,
+) -> Result<bool, StoreError> {
+    Ok(sqlx::query("SELECT 1 FROM conversion_companies WHERE workspace_id = ? AND id = ?")
+        .bind(ws.as_str())
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .is_some())
+}
+
+pub async fn insert_contact_in(
+    conn: &mut SqliteConnection,
+    ws: &WorkspaceId,
+    c: &NewContact,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO conversion_contacts (id, workspace_id, email, user_id, first_name, last_name, title, company_id, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&c.id)
+    .bind(ws.as_str())
+    .bind(&c.email)
+    .bind(&c.user_id)
+    .bind(&c.first_name)
+    .bind(&c.last_name)
+    .bind(&c.title)
+    .bind(&c.company_id)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A contact's email and Salesforce object (`Contact`, `Lead`, or none before its first push).
+pub async fn contact_email_in(
+    conn: &mut SqliteConnection,
+    ws: &WorkspaceId,
+    id: &str,
+) -> Result<Option<(String, Option<String>)>, StoreError> {
+    sqlx::query_as(
+        "SELECT email, salesforce_object FROM conversion_contacts WHERE workspace_id = ? AND id = ?",
+    )
+    .bind(ws.as_str())
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Sets the given columns of a contact (`None`: empty) and its `updated_at`.
+pub async fn update_contact_in(
+    conn: &mut SqliteConnection,
+    ws: &WorkspaceId,
+    id: &str,
+    set: Vec<(ContactField, Option<String>)>,
+    now: i64,
+) -> Result<(), StoreError> {
+    update_in(conn, ws, Table::Contacts, id, set.into_iter().map(|(f, v)| (f.column(), v)), now)
+        .await
+}
+
+pub async fn insert_company_in(
+    conn: &mut SqliteConnection,
+    ws: &WorkspaceId,
+    c: &NewCompany,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO conversion_companies (id, workspace_id, name, website, industry, updated_at) VALUES (?, ?, ?, ?, ?, ?)")
+        .bind(&c.id)
+        .bind(ws.as_str())
+        .bind(&c.name)
+        .bind(&c.website)
+        .bind(&c.industry)
+        .bind(now)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn company_name_in(
+    conn: &mut SqliteConnection,
+    ws: &WorkspaceId,
+    id: &str,
+) -> Result<Option<String>, StoreError> {
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT name FROM conversion_companies WHERE workspace_id = ? AND id = ?")
+            .bind(ws.as_str())
+            .bind(id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(row.map(|r| r.0))
+}
+
+/// Sets the given columns of a company (`None`: empty) and its `updated_at`.
+pub async fn update_company_in(
+    conn: &mut SqliteConnection,
+    ws: &WorkspaceId,
+    id: &str,
+    set: Vec<(CompanyField, Option<String>)>,
+    now: i64,
+) -> Result<(), StoreError> {
+    update_in(conn, ws, Table::Companies, id, set.into_iter().map(|(f, v)| (f.column(), v)), now)
+        .await
+}
+
+async fn update_in(
+    conn: &mut SqliteConnection,
+    ws: &WorkspaceId,
+    table: Table,
+    id: &str,
+    set: impl Iterator<Item = (&'static str, Option<String>)>,
+    now: i64,
+) -> Result<(), StoreError> {
+    let mut qb: QueryBuilder<Sqlite> =
+        QueryBuilder::new(format!("UPDATE {} SET updated_at = ", table.name()));
+    qb.push_bind(now);
+    for (column, v) in set {
+        qb.push(format!(", {column} = ")).push_bind(v);
+    }
+    qb.push(" WHERE workspace_id = ").push_bind(ws.as_str()).push(" AND id = ").push_bind(id);
+    qb.build().execute(conn).await?;
+    Ok(())
+}
+
+/// A contact or company as it was deleted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Deleted {
+    /// Its email (a contact) or name (a company).
+    pub label: String,
+    pub salesforce_id: Option<String>,
+    /// `Contact` or `Lead` for a contact that reached Salesforce; none for a company.
+    pub salesforce_object: Option<String>,
+}
+
+/// Deletes a contact; what it was, or None when there is no such contact.
+pub async fn delete_contact_in(
+    conn: &mut SqliteConnection,
+    ws: &WorkspaceId,
+    id: &str,
+) -> Result<Option<Deleted>, StoreError> {
+    delete_in(conn, ws, Table::Contacts, id).await
+}
+
+/// Deletes a company; what it was, or None when there is no such company.
+pub async fn delete_company_in(
+    conn: &mut SqliteConnection,
+    ws: &WorkspaceId,
+    id: &str,
+) -> Result<Option<Deleted>, StoreError> {
+    delete_in(conn, ws, Table::Companies, id).await
+}
+
+async fn delete_in(
+    conn: &mut SqliteConnection,
+    ws: &WorkspaceId,
+    table: Table,
+    id: &str,
+) -> Result<Option<Deleted>, StoreError> {
+    let (label, object) = match table {
+        Table::Contacts => ("email", "salesforce_object"),
+        _ => ("name", "NULL"),
+    };
+    let table = table.name();
+    let row: Option<(String, Option<String>, Option<String>)> = sqlx::query_as(&format!(
+        "SELECT {label}, salesforce_id, {object} FROM {table} WHERE workspace_id = ? AND id = ?"
+    ))
+    .bind(ws.as_str())
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((label, salesforce_id, salesforce_object)) = row else { return Ok(None) };
+    sqlx::query(&format!("DELETE FROM {table} WHERE workspace_id = ? AND id = ?"))
+        .bind(ws.as_str())
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(Some(Deleted { label, salesforce_id, salesforce_object }))
+}
+
+/// The id of a contact with this value in `key` ([`Key::Id`], [`Key::Email`] or
+/// [`Key::UserId`]); the first one when several have it.
+pub async fn contact_id_by_in(
+    conn: &mut SqliteConnection,
+    ws: &WorkspaceId,
+    key: Key,
+    value: &str,
+) -> Result<Option<String>, StoreError> {
+    let found: Option<(String,)> = sqlx::query_as(&format!(
+        "SELECT id FROM conversion_contacts WHERE workspace_id = ? AND {} = ? LIMIT 1",
+        key.column()
+    ))
+    .bind(ws.as_str())
+    .bind(value)
+    .fetch_optional(conn)
+    .await?;
+    Ok(found.map(|f| f.0))
+}
+
+pub async fn insert_event_in(
+    conn: &mut SqliteConnection,
+    ws: &WorkspaceId,
+    e: &NewEvent,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO conversion_events (id, workspace_id, contact_id, name, occurred_at, properties, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        .bind(&e.id)
+        .bind(ws.as_str())
+        .bind(&e.contact_id)
+        .bind(&e.name)
+        .bind(e.occurred_at)
+        .bind(&e.properties)
+        .bind(now)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A pushed record gets the id Salesforce gave it, unless it has one already (or another row of
+/// the workspace has that id). A contact without a Salesforce object becomes a Contact.
+pub async fn set_salesforce_id_in(
+    conn: &mut SqliteConnection,
+    ws: &WorkspaceId,
+    object: ObjectType,
+    id: &str,
+    salesforce_id: &str,
+) -> Result<(), StoreError> {
+    let table = Table::of(object);
+    let extra = if table == Table::Contacts {
+        ", salesforce_object = COALESCE(salesforce_object, 'Contact')"
+    } else {
+        ""
+    };
+    sqlx::query(&format!(
+        "UPDATE OR IGNORE {} SET salesforce_id = ?{extra} WHERE workspace_id = ? AND id = ? AND salesforce_id IS NULL",
+        table.name()
+    ))
+    .bind(salesforce_id)
+    .bind(ws.as_str())
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A contact (or lead) as a push sends it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContactToPush {
+    pub email: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub title: Option<String>,
+    pub salesforce_id: Option<String>,
+    /// The Salesforce id of its company's Account.
+    pub account_salesforce_id: Option<String>,
+}
+
+pub async fn contact_to_push(
+    pool: &SqlitePool,
+    ws: &WorkspaceId,
+    id: &str,
+) -> Result<Option<ContactToPush>, StoreError> {
+    type Row =
+        (String, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>);
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT c.email, c.first_name, c.last_name, c.title, c.salesforce_id, a.salesforce_id FROM conversion_contacts c \
+         LEFT JOIN conversion_companies a ON a.id = c.company_id WHERE c.workspace_id = ? AND c.id = ?",
+    )
+    .bind(ws.as_str())
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|(email, first_name, last_name, title, salesforce_id, account_salesforce_id)| {
+        ContactToPush { email, first_name, last_name, title, salesforce_id, account_salesforce_id }
+    }))
+}
+
+/// A company as a push sends it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CompanyToPush {
+    pub name: String,
+    pub website: Option<String>,
+    pub industry: Option<String>,
+    pub salesforce_id: Option<String>,
+}
+
+pub async fn company_to_push(
+    pool: &SqlitePool,
+    ws: &WorkspaceId,
+    id: &str,
+) -> Result<Option<CompanyToPush>, StoreError> {
+    type Row = (String, Option<String>, Option<String>, Option<String>);
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT name, website, industry, salesforce_id FROM conversion_companies WHERE workspace_id = ? AND id = ?",
+    )
+    .bind(ws.as_str())
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|(name, website, industry, salesforce_id)| CompanyToPush {
+        name,
+        website,
+        industry,
+        salesforce_id,
+    }))
+}
+
+/// A custom event as a push sends it, with its contact's identifiers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventToPush {
+    pub name: String,
+    pub occurred_at: i64,
+    /// A JSON object, as text.
+    pub properties: Option<String>,
+    pub contact_email: String,
+    pub contact_user_id: Option<String>,
+    pub contact_salesforce_id: Option<String>,
+    pub salesforce_id: Option<String>,
+}
+
+pub async fn event_to_push(
+    pool: &SqlitePool,
+    ws: &WorkspaceId,
+    id: &str,
+) -> Result<Option<EventToPush>, StoreError> {
+    type Row =
+        (String, i64, Option<String>, String, Option<String>, Option<String>, Option<String>);
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT e.name, e.occurred_at, e.properties, c.email, c.user_id, c.salesforce_id, e.salesforce_id \
+         FROM conversion_events e JOIN conversion_contacts c ON c.id = e.contact_id WHERE e.workspace_id = ? AND e.id = ?",
+    )
+    .bind(ws.as_str())
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(
+        |(
+            name,
+            occurred_at,
+            properties,
+            contact_email,
+            contact_user_id,
+            contact_salesforce_id,
+            salesforce_id,
+        )| EventToPush {
+            name,
+            occurred_at,
+            properties,
+            contact_email,
+            contact_user_id,
+            contact_salesforce_id,
+            salesforce_id,
+        },
+    ))
+}

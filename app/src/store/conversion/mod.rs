@@ -1,0 +1,173 @@
+//! Conversion's own records (owned here): `conversion_contacts` (Salesforce Contacts and Leads),
+//! `conversion_companies` (Accounts), `conversion_opportunities`, `conversion_opportunity_contacts`
+//! (OpportunityContactRoles) and `conversion_events` (custom events), each with its Salesforce id
+//! and external times. Every query is scoped to a workspace.
+//!
+//! - [`synced`]: what the inbound engine writes, one named-column struct per table, and the
+//!   look-ups it decides with.
+//! - [`changes`]: changes made in Conversion (the caller queues each in the outbox in the same
+//!   transaction), and what the outbound worker reads to push them.
+
+pub mod changes;
+pub mod synced;
+
+use super::{StoreError, WorkspaceId};
+use crate::domain::ObjectType;
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
+use std::collections::HashMap;
+
+/// Parameters per `IN (...)` list.
+const IN_CHUNK: usize = 500;
+
+/// One of Conversion's tables.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Table {
+    Contacts,
+    Companies,
+    Opportunities,
+    OpportunityContacts,
+    Events,
+}
+
+impl Table {
+    pub const ALL: [Table; 5] = [
+        Table::Contacts,
+        Table::Companies,
+        Table::Opportunities,
+        Table::OpportunityContacts,
+        Table::Events,
+    ];
+
+    /// The table that holds a Salesforce object's records (Contacts and Leads share one).
+    pub fn of(object: ObjectType) -> Table {
+        match object {
+            ObjectType::Contact | ObjectType::Lead => Table::Contacts,
+            ObjectType::Company => Table::Companies,
+            ObjectType::Opportunity => Table::Opportunities,
+            ObjectType::OpportunityContactRole => Table::OpportunityContacts,
+            ObjectType::Event => Table::Events,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Contacts => "conversion_contacts",
+            Table::Companies => "conversion_companies",
+            Table::Opportunities => "conversion_opportunities",
+            Table::OpportunityContacts => "conversion_opportunity_contacts",
+            Table::Events => "conversion_events",
+        }
+    }
+}
+
+/// A column a record is looked up by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Key {
+    /// Conversion's id (the primary key).
+    Id,
+    SalesforceId,
+    /// Contacts only.
+    Email,
+    /// Contacts only.
+    UserId,
+}
+
+impl Key {
+    pub fn column(self) -> &'static str {
+        match self {
+            Key::Id => "id",
+            Key::SalesforceId => "salesforce_id",
+            Key::Email => "email",
+            Key::UserId => "user_id",
+        }
+    }
+}
+
+/// What Conversion already holds for a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Known {
+    pub id: String,
+    pub external_updated_at: Option<i64>,
+    /// Contacts only.
+    pub user_id: Option<String>,
+}
+
+/// Rows of `table` whose `key` column is one of `keys`, by key. With several rows per key (the
+/// same email on a Lead and a Contact) the Contact wins.
+pub async fn known_by(
+    conn: &mut SqliteConnection,
+    ws: &WorkspaceId,
+    table: Table,
+    key: Key,
+    keys: &[&str],
+) -> Result<HashMap<String, Known>, StoreError> {
+    let mut out = HashMap::with_capacity(keys.len());
+    let contacts = table == Table::Contacts;
+    let user = if contacts { "user_id" } else { "NULL" };
+    let order = if contacts { " ORDER BY salesforce_object = 'Contact'" } else { "" };
+    // Looked up by `id`, the primary key must drive the query. Left to itself SQLite prefers the
+    // `(workspace_id, ...)` indexes for the workspace equality and then scans every row of the
+    // workspace per chunk, which made a backfill quadratic; `+` keeps that term out of index use.
+    let ws_column = if key == Key::Id { "+workspace_id" } else { "workspace_id" };
+    let (key, table) = (key.column(), table.name());
+    for chunk in keys.chunks(IN_CHUNK) {
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
+            "SELECT {key}, id, external_updated_at, {user} FROM {table} WHERE {ws_column} = "
+        ));
+        qb.push_bind(ws.as_str()).push(format!(" AND {key} IN ("));
+        let mut sep = qb.separated(", ");
+        for k in chunk {
+            sep.push_bind(*k);
+        }
+        qb.push(")").push(order);
+        let rows: Vec<(String, String, Option<i64>, Option<String>)> =
+            qb.build_query_as().fetch_all(&mut *conn).await?;
+        for (k, id, external_updated_at, user_id) in rows {
+            out.insert(k, Known { id, external_updated_at, user_id });
+        }
+    }
+    Ok(out)
+}
+
+/// ` AND salesforce_object = ...` for the two objects that share the contacts table.
+fn object_filter(object: ObjectType) -> &'static str {
+    match object {
+        ObjectType::Contact => " AND salesforce_object = 'Contact'",
+        ObjectType::Lead => " AND salesforce_object = 'Lead'",
+        _ => "",
+    }
+}
+
+/// How many records of an object Conversion holds, for tests comparing Conversion with the org.
+pub async fn count(
+    pool: &SqlitePool,
+    ws: &WorkspaceId,
+    object: ObjectType,
+) -> Result<i64, StoreError> {
+    let sql = format!(
+        "SELECT COUNT(*) FROM {} WHERE workspace_id = ?{}",
+        Table::of(object).name(),
+        object_filter(object)
+    );
+    let (n,): (i64,) = sqlx::query_as(&sql).bind(ws.as_str()).fetch_one(pool).await?;
+    Ok(n)
+}
+
+/// `(salesforce_id, external_updated_at)` of every synced row of an object, sorted: what a test
+/// compares with the org's live records.
+pub async fn synced_ids(
+    pool: &SqlitePool,
+    ws: &WorkspaceId,
+    object: ObjectType,
+) -> Result<Vec<(String, i64)>, StoreError> {
+    let sql = format!(
+        "SELECT salesforce_id, COALESCE(external_updated_at, 0) FROM {} WHERE workspace_id = ? \
+         AND salesforce_id IS NOT NULL{} ORDER BY salesforce_id",
+        Table::of(object).name(),
+        object_filter(object)
+    );
+    sqlx::query_as(&sql).bind(ws.as_str()).fetch_all(pool).await
+}
+
+#[cfg(test)]
+mod tests;

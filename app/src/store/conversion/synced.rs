@@ -1,0 +1,245 @@
+//! Records as the inbound engine writes them: one struct per table, with a field per column, and
+//! batched upserts and deletes matched on the Salesforce id.
+//!
+//! Each table's columns are named once, in [`Fields::columns`], beside the code that binds the
+//! values in the same order ([`Fields::bind`]); the tests write a row of every table and read each
+//! column back by name.
+
+use super::{StoreError, Table, WorkspaceId};
+use sqlx::query_builder::Separated;
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+
+/// Rows per statement: 12 parameters a row stays far below SQLite's limit.
+const CHUNK: usize = 200;
+/// Parameters per `IN (...)` list.
+const IN_CHUNK: usize = super::IN_CHUNK;
+
+/// A record from Salesforce, as its table's row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SyncedRow {
+    /// Conversion's id: the one it already has for the record, or a new one.
+    pub id: String,
+    pub salesforce_id: String,
+    /// `CreatedDate`.
+    pub external_created_at: Option<i64>,
+    /// `SystemModstamp`.
+    pub external_updated_at: i64,
+    /// When this sync wrote it.
+    pub updated_at: i64,
+    pub fields: Fields,
+}
+
+/// The columns Salesforce owns, per table: overwritten when a record is synced again.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Fields {
+    Contact(ContactFields),
+    Company(CompanyFields),
+    Opportunity(OpportunityFields),
+    OpportunityContact(OpportunityContactFields),
+    Event(EventFields),
+}
+
+/// `conversion_contacts`: a Contact or a Lead.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContactFields {
+    /// Lower case.
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub title: Option<String>,
+    /// The company of a Contact's Account.
+    pub company_id: Option<String>,
+    /// `Contact` or `Lead`.
+    pub salesforce_object: String,
+}
+
+/// `conversion_companies`: an Account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CompanyFields {
+    pub name: Option<String>,
+    pub website: Option<String>,
+    pub industry: Option<String>,
+}
+
+/// `conversion_opportunities`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OpportunityFields {
+    pub name: Option<String>,
+    pub stage: Option<String>,
+    pub amount: Option<f64>,
+    pub close_date: Option<String>,
+    pub company_id: String,
+}
+
+/// `conversion_opportunity_contacts`: an OpportunityContactRole.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpportunityContactFields {
+    pub opportunity_id: String,
+    pub contact_id: String,
+    pub role: Option<String>,
+    pub is_primary: bool,
+}
+
+/// `conversion_events`: a custom event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventFields {
+    pub contact_id: String,
+    pub name: String,
+    pub occurred_at: i64,
+    /// A JSON object, as text.
+    pub properties: Option<String>,
+}
+
+impl Fields {
+    pub fn table(&self) -> Table {
+        match self {
+            Fields::Contact(_) => Table::Contacts,
+            Fields::Company(_) => Table::Companies,
+            Fields::Opportunity(_) => Table::Opportunities,
+            Fields::OpportunityContact(_) => Table::OpportunityContacts,
+            Fields::Event(_) => Table::Events,
+        }
+    }
+
+    /// The table's own columns, in the order [`Fields::bind`] binds them.
+    pub fn columns(table: Table) -> &'static [&'static str] {
+        match table {
+            Table::Contacts => {
+                &["email", "first_name", "last_name", "title", "company_id", "salesforce_object"]
+            }
+            Table::Companies => &["name", "website", "industry"],
+            Table::Opportunities => &["name", "stage", "amount", "close_date", "company_id"],
+            Table::OpportunityContacts => &["opportunity_id", "contact_id", "role", "is_primary"],
+            Table::Events => &["contact_id", "name", "occurred_at", "properties"],
+        }
+    }
+
+    /// Binds the values in the order of [`Fields::columns`]; moved, not copied.
+    fn bind(self, b: &mut Separated<'_, '_, Sqlite, &'static str>) {
+        match self {
+            Fields::Contact(c) => {
+                b.push_bind(c.email)
+                    .push_bind(c.first_name)
+                    .push_bind(c.last_name)
+                    .push_bind(c.title)
+                    .push_bind(c.company_id)
+                    .push_bind(c.salesforce_object);
+            }
+            Fields::Company(c) => {
+                b.push_bind(c.name).push_bind(c.website).push_bind(c.industry);
+            }
+            Fields::Opportunity(o) => {
+                b.push_bind(o.name)
+                    .push_bind(o.stage)
+                    .push_bind(o.amount)
+                    .push_bind(o.close_date)
+                    .push_bind(o.company_id);
+            }
+            Fields::OpportunityContact(l) => {
+                b.push_bind(l.opportunity_id)
+                    .push_bind(l.contact_id)
+                    .push_bind(l.role)
+                    .push_bind(l.is_primary as i64);
+            }
+            Fields::Event(e) => {
+                b.push_bind(e.contact_id)
+                    .push_bind(e.name)
+                    .push_bind(e.occurred_at)
+                    .push_bind(e.properties);
+            }
+        }
+    }
+}
+
+/// Every column of a synced row (in the order [`upsert_table`] binds them) and the ones a sync
+/// overwrites (all but `id`, `workspace_id` and `salesforce_id`).
+fn columns(table: Table) -> (Vec<&'static str>, Vec<&'static str>) {
+    let own = Fields::columns(table);
+    let times = ["external_created_at", "external_updated_at", "updated_at"];
+    let all = ["id", "workspace_id"]
+        .into_iter()
+        .chain(own.iter().copied())
+        .chain(["salesforce_id"])
+        .chain(times)
+        .collect();
+    let synced = own.iter().copied().chain(times).collect();
+    (all, synced)
+}
+
+/// Inserts or updates rows (matched on workspace and Salesforce id), each in its table.
+pub async fn upsert(
+    conn: &mut SqliteConnection,
+    ws: &WorkspaceId,
+    rows: Vec<SyncedRow>,
+) -> Result<(), StoreError> {
+    let mut by_table: Vec<(Table, Vec<SyncedRow>)> = Vec::new();
+    for row in rows {
+        let table = row.fields.table();
+        match by_table.iter_mut().find(|(t, _)| *t == table) {
+            Some((_, rows)) => rows.push(row),
+            None => by_table.push((table, vec![row])),
+        }
+    }
+    for (table, rows) in by_table {
+        upsert_table(conn, ws, table, rows).await?;
+    }
+    Ok(())
+}
+
+/// [`upsert`] of rows of one table. The rows are moved into the statement's arguments, so no
+/// value is copied on the way.
+async fn upsert_table(
+    conn: &mut SqliteConnection,
+    ws: &WorkspaceId,
+    table: Table,
+    rows: Vec<SyncedRow>,
+) -> Result<(), StoreError> {
+    let (all, synced) = columns(table);
+    let set: Vec<String> = synced.iter().map(|c| format!("{c} = excluded.{c}")).collect();
+    // A row Conversion created and pushed is matched on its own id the first time it comes back
+    // (its Salesforce id may not be stored yet).
+    let conflicts = format!(
+        " ON CONFLICT (workspace_id, salesforce_id) DO UPDATE SET {0} ON CONFLICT (id) DO UPDATE SET salesforce_id = excluded.salesforce_id, {0}",
+        set.join(", ")
+    );
+    let insert = format!("INSERT INTO {} ({}) ", table.name(), all.join(", "));
+    let mut rest = rows.into_iter();
+    loop {
+        let chunk: Vec<SyncedRow> = rest.by_ref().take(CHUNK).collect();
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(&insert);
+        qb.push_values(chunk, |mut b, row| {
+            b.push_bind(row.id).push_bind(ws.as_str());
+            row.fields.bind(&mut b);
+            b.push_bind(row.salesforce_id)
+                .push_bind(row.external_created_at)
+                .push_bind(row.external_updated_at)
+                .push_bind(row.updated_at);
+        });
+        qb.push(&conflicts);
+        qb.build().execute(&mut *conn).await?;
+    }
+}
+
+/// Deletes the rows of `table` with these Salesforce ids.
+pub async fn delete(
+    conn: &mut SqliteConnection,
+    ws: &WorkspaceId,
+    table: Table,
+    salesforce_ids: &[String],
+) -> Result<(), StoreError> {
+    for chunk in salesforce_ids.chunks(IN_CHUNK) {
+        let mut qb: QueryBuilder<Sqlite> =
+            QueryBuilder::new(format!("DELETE FROM {} WHERE workspace_id = ", table.name()));
+        qb.push_bind(ws.as_str()).push(" AND salesforce_id IN (");
+        let mut sep = qb.separated(", ");
+        for id in chunk {
+            sep.push_bind(id.as_str());
+        }
+        qb.push(")");
+        qb.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
