@@ -259,19 +259,6 @@ where
     summary(samples)
 }
 
-/// 50000 as "50,000".
-fn thousands(n: i64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 fn ms(d: Duration) -> String {
     format!("{:.3}", d.as_secs_f64() * 1000.0)
 }
@@ -482,7 +469,7 @@ async fn main() {
         }
     };
     stats.push(Stat {
-        name: format!("Run ({} records): first records page", thousands(size)),
+        name: format!("Run ({} records): first records page", app::domain::format_count(size)),
         ours: time(n, || run_page(RecordFilter::default())).await,
         bare: Some(
             time(n, || {
@@ -494,7 +481,7 @@ async fn main() {
         ),
     });
     stats.push(Stat {
-        name: format!("Run ({} records): last records page", thousands(size)),
+        name: format!("Run ({} records): last records page", app::domain::format_count(size)),
         ours: time(n, || run_page(RecordFilter { before: Some(size), ..Default::default() })).await,
         bare: Some(
             time(n, || {
@@ -507,7 +494,10 @@ async fn main() {
         ),
     });
     stats.push(Stat {
-        name: format!("Run ({} records): failed records, deep page", thousands(size)),
+        name: format!(
+            "Run ({} records): failed records, deep page",
+            app::domain::format_count(size)
+        ),
         ours: time(n, || {
             run_page(RecordFilter {
                 status: Some(RecordStatus::Failed),

@@ -117,12 +117,11 @@ impl Browser {
         let mut fresh = Vec::new();
         for (id, run) in runs(&json) {
             match self.rows.iter_mut().find(|(rid, _)| *rid == id) {
-                Some((_, shown)) => {
-                    if *shown != run {
-                        *shown = run;
-                        changed = true;
-                    }
+                Some((_, shown)) if *shown != run => {
+                    *shown = run;
+                    changed = true;
                 }
+                Some(_) => {}
                 None if id > newest => fresh.push((id, run)),
                 None => {}
             }

@@ -1,7 +1,7 @@
 //! The Sync activity server: serves the pages and the API, and hosts the sync engine.
 
 use clap::Parser;
-use server::config::{Command, Config};
+use server::config::Config;
 use std::process::ExitCode;
 
 #[tokio::main]
@@ -19,7 +19,7 @@ async fn main() -> ExitCode {
 
 async fn run(config: Config) -> Result<(), server::startup::StartError> {
     #[cfg(feature = "local-org")]
-    if let Some(Command::FakeOrg(args)) = config.command {
+    if let Some(server::config::Command::FakeOrg(args)) = config.command {
         return server::fake_org::cli::run_standalone(args).await;
     }
     tracing_subscriber::fmt()

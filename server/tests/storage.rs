@@ -7,18 +7,14 @@
 //! (CAP_LINUX_IMMUTABLE) and a file system with the immutable flag (ext4, xfs, btrfs, tmpfs).
 
 use app::domain::{Direction, ObjectType, RecordAction, RecordStatus, Trigger};
-use app::state::SystemClock;
 use app::store::{self, NewRecord, NewRun, WorkspaceId};
-use server::fake_org::{self, FakeOrg, FaultCommand, OrgConfig};
-use server::salesforce::SalesforceClient;
+use server::fake_org::{self, FaultCommand, OrgConfig};
 use server::sync::mapping::INBOUND_ORDER;
-use server::sync::{inbound, Engine, EngineConfig};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use sqlx::SqlitePool;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 

@@ -139,8 +139,10 @@ async fn steady_state_splits_at_the_batch_size_and_shared_stamps_cross_pages() {
 async fn every_data_driven_inbound_message_comes_from_its_condition() {
     let s = engine_setup(6_000, EngineConfig::default()).await;
     // Sync rules exclude a domain the generator uses.
-    let mut settings = state::Settings::default();
-    settings.excluded_domains = vec!["hooli.example.com".into()];
+    let settings = state::Settings {
+        excluded_domains: vec!["hooli.example.com".into()],
+        ..state::Settings::default()
+    };
     state::save_settings(&s.pool, &s.ws, &settings).await.unwrap();
     backfill_all(&s.engine).await;
     let seen = messages(&s.pool).await;
@@ -176,7 +178,7 @@ async fn every_data_driven_inbound_message_comes_from_its_condition() {
         t.rows[r as usize].modified = now;
     });
     // Write mode mismatch: update-only, and a brand-new lead.
-    settings.update_only = true;
+    let settings = state::Settings { update_only: true, ..settings };
     state::save_settings(&s.pool, &s.ws, &settings).await.unwrap();
     inbound::sync_object(&s.engine, ObjectType::Contact, Trigger::Manual).await.unwrap();
     s.org.client().unwrap().create(&[serde_json::json!({"attributes": {"type": "Lead"}, "LastName": "New", "Company": "X", "Email": "new.lead@x.example.com"})]).await.unwrap();
@@ -374,8 +376,7 @@ async fn outbound_pushes_and_maps_every_record_message() {
     push(&s).await;
     s.org.apply_fault(FaultCommand::Clear);
     // Object write disabled.
-    let mut settings = state::Settings::default();
-    settings.write_contacts = false;
+    let settings = state::Settings { write_contacts: false, ..state::Settings::default() };
     state::save_settings(&s.pool, &s.ws, &settings).await.unwrap();
     changes::update_contact(
         &s.pool,

@@ -10,18 +10,15 @@
 
 use app::domain::{ObjectType, Trigger};
 use app::state::Clock;
-use app::store::{self, WorkspaceId};
+use app::store::WorkspaceId;
 use server::conversion::changes::{self, CompanyInput, ContactInput};
-use server::fake_org::{self, FakeOrg, FaultCommand, OrgConfig};
-use server::salesforce::{RetryPolicy, SalesforceClient};
+use server::fake_org::{FakeOrg, FaultCommand};
 use server::sync::batching::RecordRetry;
 use server::sync::mapping::INBOUND_ORDER;
 use server::sync::{inbound, outbound, Engine, EngineConfig};
 use sqlx::SqlitePool;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio_util::sync::CancellationToken;
 
 mod common;
 use common::{wait_for, ManualClock};

@@ -4,21 +4,15 @@
 //! resumes from the last committed batch: every org record reported once, Conversion's data equal
 //! to what an uninterrupted sync of the same org makes, every pushed change in the org exactly once.
 
-use app::domain::Trigger;
-use app::state::SystemClock;
-use app::store::{self, WorkspaceId};
 use server::fake_org::{self, FakeOrg, FaultCommand, OrgConfig};
-use server::salesforce::{Record, SalesforceClient};
+use server::salesforce::Record;
 use server::sync::mapping::INBOUND_ORDER;
-use server::sync::{inbound, Engine, EngineConfig};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use sqlx::SqlitePool;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio_util::sync::CancellationToken;
 
 mod common;
 use common::uninterrupted_reference;
