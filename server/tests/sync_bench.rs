@@ -210,7 +210,15 @@ async fn bare_insert(pool: &sqlx::SqlitePool, n: usize) -> Duration {
 async fn backfill_throughput_against_bare_sqlite() {
     let n = records();
     let dir = tempfile::tempdir().unwrap();
-    let (org, engine, pool) = setup(n, EngineConfig::default(), dir.path()).await;
+    // BENCH_COMMIT_SIZE: records per transaction within a page (default: the engine's, 500; a
+    // page's 2,000 is one transaction per page, as before slices).
+    let commit_size = std::env::var("BENCH_COMMIT_SIZE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(EngineConfig::default().commit_size);
+    let config = EngineConfig { commit_size, ..EngineConfig::default() };
+    println!("commit size: {commit_size} records per transaction");
+    let (org, engine, pool) = setup(n, config, dir.path()).await;
     let checkpoints = tokio::spawn(server::maintenance::checkpoint_wal_every(
         pool.clone(),
         CHECKPOINT_EVERY,

@@ -5,7 +5,8 @@
 //! Each table has one module that owns it, and SQL lives nowhere else in the product (the local
 //! Salesforce org in `server/src/fake_org` keeps its own storage, which is not the product's):
 //!
-//! - `runs`, `records` and `run_health` own `sync_runs`, `run_records` and `run_messages`;
+//! - `runs` (with `runs::records`, a run's records, and `runs::health`, the health card's
+//!   figures) owns the runs aggregate: `sync_runs`, `run_records` and `run_messages`;
 //! - `health` owns `storage_checks`;
 //! - `connection` owns `sync_connection` (see there what a workspace without a row is);
 //! - `settings` owns `sync_settings`;
@@ -19,8 +20,6 @@ pub mod conversion;
 pub mod cursors;
 pub mod health;
 pub mod outbox;
-mod records;
-mod run_health;
 mod runs;
 mod settings;
 
@@ -29,10 +28,10 @@ pub use connection::{
     saved_refresh_token, set_connection_state, set_limit_pause, sync_connection, SyncConnection,
 };
 pub use cursors::{load_cursor, load_seen, save_cursor, save_seen, Cursor};
-pub use records::{
+pub use runs::health::health;
+pub use runs::records::{
     append_records, append_records_in, list_records, poll_records, NewRecord, RecordsPage,
 };
-pub use run_health::health;
 pub use runs::{
     begin_run, begin_run_listed_at, fail_abandoned_runs, fail_interrupted_runs, fail_run,
     finish_run, get_run, list_runs, poll_runs, workspace_has_runs, NewRun, RunsPage, WatchedRun,

@@ -9,7 +9,7 @@
 //! commit, and an in-progress run's counts grow slice by slice.
 
 use super::apply;
-use super::mapping::{self, SfRecord};
+use super::mapping::SfRecord;
 use super::state::{self, Cursor};
 use super::{millis, Engine, SyncError};
 use app::domain::{Direction, ObjectType, RunFailure, RunId, Trigger};
@@ -41,7 +41,7 @@ fn soql(object: ObjectType, from: Option<i64>) -> String {
         .unwrap_or_default();
     format!(
         "SELECT {} FROM {}{filter} ORDER BY SystemModstamp, Id",
-        mapping::soql_fields(object),
+        super::objects::soql_fields(object),
         object.sobject()
     )
 }

@@ -19,21 +19,6 @@ pub const INBOUND_ORDER: [ObjectType; 6] = [
     ObjectType::Event,
 ];
 
-const SYSTEM: &str = "Id, IsDeleted, CreatedDate, SystemModstamp";
-
-/// The fields the engine reads for an object.
-pub fn soql_fields(object: ObjectType) -> String {
-    let own = match object {
-        ObjectType::Contact => "FirstName, LastName, Email, Title, AccountId, Conversion_Do_Not_Sync__c, Conversion_Id__c",
-        ObjectType::Lead => "FirstName, LastName, Email, Title, Company, IsConverted, Conversion_Do_Not_Sync__c, Conversion_Id__c",
-        ObjectType::Company => "Name, Website, Industry, Conversion_Do_Not_Sync__c, Conversion_Id__c",
-        ObjectType::Opportunity => "Name, AccountId, StageName, CloseDate, Amount, Conversion_Do_Not_Sync__c, Conversion_Id__c",
-        ObjectType::OpportunityContactRole => "OpportunityId, ContactId, Role, IsPrimary",
-        ObjectType::Event => "Name, Event_Name__c, Email__c, User_Id__c, Contact__c, Occurred_At__c, Properties__c, Conversion_Id__c",
-    };
-    format!("{SYSTEM}, {own}")
-}
-
 /// One record of any inbound object; the query selects only the object's own fields, the rest
 /// stay `None`. One struct decodes every object without a generic map.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -122,27 +107,7 @@ impl SfRecord {
     }
     /// What the run page shows for the record.
     pub fn label(&self, object: ObjectType) -> Option<String> {
-        let name = || {
-            let parts: Vec<&str> = [present(&self.first_name), present(&self.last_name)]
-                .into_iter()
-                .flatten()
-                .collect();
-            (!parts.is_empty()).then(|| parts.join(" "))
-        };
-        match object {
-            ObjectType::Contact | ObjectType::Lead => {
-                present(&self.email).map(str::to_string).or_else(name)
-            }
-            ObjectType::Company | ObjectType::Opportunity => {
-                present(&self.name).map(str::to_string)
-            }
-            ObjectType::OpportunityContactRole => {
-                present(&self.role).map(str::to_string).or_else(|| Some("Contact role".into()))
-            }
-            ObjectType::Event => {
-                present(&self.event_name).or(present(&self.name)).map(str::to_string)
-            }
-        }
+        super::objects::label(object, self)
     }
 }
 

@@ -3,7 +3,8 @@
 //!
 //! - [`inbound`]: Salesforce → Conversion, incremental by `(SystemModstamp, Id)` with an overlap,
 //!   one run per batch; the first sync of an object is a backfill in larger batches.
-//! - [`apply`] + [`mapping`]: what each record becomes, or the article's message for why not.
+//! - [`apply`] + [`objects`] (one file per object type) + [`mapping`]: what each record becomes,
+//!   or the article's message for why not.
 //! - [`outbound`]: Conversion → Salesforce from the outbox, sObject Collections, one run per batch.
 //! - [`scheduler`]: the cancellable loops; [`batching`]: sizes, backoff and failure classes.
 //! - [`state`]: cursors, connection state and sync settings (their SQL in the store); [`connection`]: the connection at
@@ -14,6 +15,7 @@ pub mod batching;
 pub mod connection;
 pub mod inbound;
 pub mod mapping;
+pub mod objects;
 pub mod outbound;
 pub mod scheduler;
 pub mod state;

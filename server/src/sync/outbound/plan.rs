@@ -2,7 +2,7 @@
 //! the workspace's field mapping and write settings, or the reason it is not sent.
 
 use super::outbox::Change;
-use crate::salesforce::datetime;
+use crate::sync::objects;
 use crate::sync::state::Settings;
 use crate::sync::Engine;
 use app::domain::{ObjectType, RecordAction, RecordMessage};
@@ -64,73 +64,22 @@ pub(super) async fn plan(
     let wanted = |f: &str| c.fields.as_ref().is_none_or(|fs| fs.iter().any(|x| x == f));
     let (sf_id, values): (Option<String>, Vec<(&str, &str, Value)>) = match object {
         ObjectType::Contact | ObjectType::Lead => {
-            let row = pushed::contact_to_push(pool, ws, &c.conversion_id).await?;
-            let Some(pushed::ContactToPush {
-                email,
-                first_name: first,
-                last_name: last,
-                title,
-                salesforce_id: sf,
-                account_salesforce_id: account,
-            }) = row
-            else {
+            let Some(row) = pushed::contact_to_push(pool, ws, &c.conversion_id).await? else {
                 return Ok((Plan::Drop, action));
             };
-            let mapped = |f: &str| settings.contact_fields.iter().any(|x| x == f);
-            let mut v = vec![
-                ("email", "Email", json!(email)),
-                ("first_name", "FirstName", json!(first)),
-                ("last_name", "LastName", json!(last)),
-                ("title", "Title", json!(title)),
-            ];
-            v.retain(|(f, _, _)| mapped(f));
-            if object == ObjectType::Contact && account.is_some() {
-                v.push(("company_id", "AccountId", json!(account)));
-            }
-            (sf, v)
+            (row.salesforce_id.clone(), objects::contact::outbound_values(object, &row, settings))
         }
         ObjectType::Company => {
-            let row = pushed::company_to_push(pool, ws, &c.conversion_id).await?;
-            let Some(pushed::CompanyToPush { name, website, industry, salesforce_id: sf }) = row
-            else {
+            let Some(row) = pushed::company_to_push(pool, ws, &c.conversion_id).await? else {
                 return Ok((Plan::Drop, action));
             };
-            let mut v = vec![
-                ("name", "Name", json!(name)),
-                ("website", "Website", json!(website)),
-                ("industry", "Industry", json!(industry)),
-            ];
-            v.retain(|(f, _, _)| settings.company_fields.iter().any(|x| x == f));
-            (sf, v)
+            (row.salesforce_id.clone(), objects::company::outbound_values(&row, settings))
         }
         ObjectType::Event => {
-            let row = pushed::event_to_push(pool, ws, &c.conversion_id).await?;
-            let Some(pushed::EventToPush {
-                name,
-                occurred_at: occurred,
-                properties: props,
-                contact_email: email,
-                contact_user_id: user,
-                contact_salesforce_id: contact_sf,
-                salesforce_id: sf,
-            }) = row
-            else {
+            let Some(row) = pushed::event_to_push(pool, ws, &c.conversion_id).await? else {
                 return Ok((Plan::Drop, action));
             };
-            let contact = contact_sf.filter(|s| s.starts_with("003"));
-            let title: String = name.chars().take(80).collect();
-            (
-                sf,
-                vec![
-                    ("name", "Name", json!(title)),
-                    ("name", "Event_Name__c", json!(name)),
-                    ("email", "Email__c", json!(email)),
-                    ("user_id", "User_Id__c", json!(user)),
-                    ("contact", "Contact__c", json!(contact)),
-                    ("occurred_at", "Occurred_At__c", json!(datetime::format_millis(occurred))),
-                    ("properties", "Properties__c", json!(props)),
-                ],
-            )
+            (row.salesforce_id.clone(), objects::event::outbound_values(&row))
         }
         _ => {
             return Ok((

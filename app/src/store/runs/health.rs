@@ -1,9 +1,9 @@
 //! The Recent sync health card's figures: runs, records and messages of a window, by hour.
 
-use super::runs::{RunRow, RUN_COLUMNS};
-use super::{StoreError, WorkspaceId};
+use super::{RunRow, RUN_COLUMNS};
 use crate::domain::health::{FailureGroup, HourBucket, SyncHealth};
 use crate::domain::{Direction, RunId, RunMessage, SyncRun};
+use crate::store::{StoreError, WorkspaceId};
 use sqlx::SqlitePool;
 use uuid::Uuid;
 

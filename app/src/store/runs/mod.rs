@@ -1,4 +1,9 @@
-//! Runs: the store API the sync engine writes through, and the list queries the pages read.
+//! Runs: the store API the sync engine writes through, and the list queries the pages read. This
+//! module owns the runs aggregate (`sync_runs`, `run_records`, `run_messages`): a run's records
+//! are in [`records`], the health card's figures in [`health`].
+
+pub mod health;
+pub mod records;
 
 use super::{StoreError, WorkspaceId};
 use crate::domain::{

@@ -1,9 +1,9 @@
 //! Run records: appended by the engine in chunks, read by the run page in keyset pages.
 
-use super::{StoreError, WorkspaceId};
 use crate::domain::{
     Counts, RecordAction, RecordFilter, RecordMessage, RecordStatus, RunId, RunRecord,
 };
+use crate::store::{StoreError, WorkspaceId};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 
 /// Rows per INSERT statement: 11 parameters each stays far below SQLite's parameter limit, and
