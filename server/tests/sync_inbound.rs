@@ -314,3 +314,18 @@ async fn a_batch_of_one_page_shows_its_records_while_it_is_written() {
     assert!(seen.windows(2).all(|w| w[0] < w[1]), "counts only grow: {seen:?}");
     s.org.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_writing_is_slow_a_page_commits_in_smaller_slices() {
+    // Pages of 2,000 may commit whole, but progress is wanted every microsecond: every slice
+    // after the first takes longer than that, so the page is written 100 records at a time.
+    let config =
+        EngineConfig { progress_every: Duration::from_micros(1), ..EngineConfig::default() };
+    let s = setup(3_000, config).await;
+    let (seen, out) = contact_sync_watched(&s, Duration::ZERO).await;
+    let total = out.records as i64;
+    let between: Vec<i64> = seen.iter().copied().filter(|n| *n > 0 && *n < total).collect();
+    assert!(between.len() >= 2, "the run showed {seen:?} on its way to {total}");
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "counts only grow: {seen:?}");
+    s.org.shutdown().await;
+}

@@ -18,9 +18,12 @@ pub struct EngineConfig {
     pub batch_size: usize,
     /// Records per backfill run (~50,000).
     pub backfill_batch_size: usize,
-    /// At most this many records of a page commit together (with the cursor), so a run's counts
-    /// grow while a page of ~2,000 is written instead of jumping from nothing to all of it.
+    /// At most this many records commit together (with the cursor): a whole page by default.
     pub commit_size: usize,
+    /// While a page is written, a run's counts move at least this often: when writing a slice
+    /// took longer, the next ones are smaller (`inbound::next_slice`), so a slow disk shows a
+    /// page's records arriving instead of a jump from none to all of them.
+    pub progress_every: Duration,
     /// Records per outbound run (sObject Collections take at most 200).
     pub push_batch_size: usize,
     /// No API calls for at most this long after the daily limit was exceeded.
@@ -100,7 +103,8 @@ impl Default for EngineConfig {
             page_size: 2_000,
             batch_size: 5_000,
             backfill_batch_size: 50_000,
-            commit_size: 500,
+            commit_size: 2_000,
+            progress_every: Duration::from_millis(250),
             push_batch_size: crate::salesforce::sobjects::MAX_COLLECTION_RECORDS,
             limit_pause: Duration::from_secs(15 * 60),
             limit_check_every: Duration::from_secs(30),

@@ -15,6 +15,7 @@ use super::{millis, Engine, SyncError};
 use app::domain::{Direction, ObjectType, RunFailure, RunId, Trigger};
 use app::store::{self, NewRun};
 use std::collections::HashMap;
+use std::time::Duration;
 use tracing::Instrument;
 
 /// What one call to [`sync_object`] did.
@@ -100,6 +101,9 @@ pub async fn sync_object(
     // overlap SQLite's work instead of adding to it.
     let mut fetch_started = engine.now_ms();
     let mut fetched = stream.next_page().await;
+    // Records per transaction: a small first slice measures how quick writing is; then a whole
+    // page while writing one is quick, fewer when it is slow.
+    let mut slice = cfg.commit_size.clamp(1, FIRST_SLICE);
     loop {
         // SIGTERM: the page in hand has been committed or rolled back; stop here.
         if engine.is_cancelled() {
@@ -133,6 +137,7 @@ pub async fn sync_object(
             .collect();
         let commit_page = async {
             let mut rest = &records[..];
+            let slice = &mut slice;
             while !rest.is_empty() {
                 let current = match open.take() {
                     Some(o) => o,
@@ -152,7 +157,8 @@ pub async fn sync_object(
                 };
                 // A batch commits in slices: each holds the records, their run rows and the
                 // cursor, so the run's counts grow as it is written and a crash loses nothing.
-                let take = (batch - current.records).min(rest.len()).min(cfg.commit_size.max(1));
+                let take = (batch - current.records).min(rest.len()).min(*slice);
+                let writing = std::time::Instant::now();
                 let (chunk, tail) = rest.split_at(take);
                 rest = tail;
                 let finishes_backfill = backfill && last_page && rest.is_empty();
@@ -177,6 +183,7 @@ pub async fn sync_object(
                             .await?,
                     ));
                 }
+                *slice = next_slice(take, writing.elapsed(), cfg.progress_every, cfg.commit_size);
                 consumed += take as u64;
                 out.records += take;
                 out.backfill_finished |= finishes_backfill;
@@ -219,6 +226,26 @@ pub async fn sync_object(
         store::finish_run(pool, ws, o.id, engine.now_ms()).await?;
     }
     Ok(out)
+}
+
+/// The first slice of a sync: small, so a slow disk shows progress from the start.
+const FIRST_SLICE: usize = 250;
+
+/// The fewest records a slice holds: below this, transactions cost more than progress is worth.
+const MIN_SLICE: usize = 100;
+
+/// How many records the next slice holds, from how long the last one (`took` for `records`) took
+/// to write: as many as fit in `progress_every`, so a run's counts move at least that often
+/// while a page is written, but never more than `max` (a whole page commits at once when
+/// writing is quick: every slice is a transaction, and transactions are what a backfill pays for).
+pub fn next_slice(records: usize, took: Duration, progress_every: Duration, max: usize) -> usize {
+    let max = max.max(1);
+    let per_record = took.as_secs_f64() / records.max(1) as f64;
+    if per_record <= 0.0 {
+        return max;
+    }
+    let fits = (progress_every.as_secs_f64() / per_record) as usize;
+    fits.clamp(MIN_SLICE.min(max), max)
 }
 
 /// Writes one chunk: Conversion's rows, the run's records, the cursor and the seen set, in one
@@ -269,4 +296,23 @@ async fn commit_chunk(
     }
     *cursor = next;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slices_shrink_when_writing_is_slow_and_stay_whole_when_it_is_quick() {
+        let every = Duration::from_millis(250);
+        // 2,000 records in 50 ms: a whole page fits in a quarter second.
+        assert_eq!(next_slice(2_000, Duration::from_millis(50), every, 2_000), 2_000);
+        // 2,000 in a second: 500 fit in a quarter second.
+        assert_eq!(next_slice(2_000, Duration::from_secs(1), every, 2_000), 500);
+        // Very slow: never below the floor, nor above the page.
+        assert_eq!(next_slice(100, Duration::from_secs(60), every, 2_000), MIN_SLICE);
+        assert_eq!(next_slice(100, Duration::from_secs(60), every, 40), 40);
+        // Nothing measured yet: the largest.
+        assert_eq!(next_slice(0, Duration::ZERO, every, 2_000), 2_000);
+    }
 }
