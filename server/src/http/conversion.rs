@@ -6,7 +6,8 @@
 //! `POST /api/conversion/companies`, `PATCH|DELETE /api/conversion/companies/{id}`,
 //! `POST /api/conversion/events`.
 
-use super::{ApiError, ApiState, JsonBody};
+use super::error::{ApiError, JsonBody};
+use super::state::ApiState;
 use crate::conversion::changes::{self, ChangeError, CompanyInput, ContactInput, EventInput};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

@@ -5,7 +5,7 @@
 //! Doc: <https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_web_server_flow.htm>
 
 use super::site::Assets;
-use super::ApiState;
+use super::state::ApiState;
 use crate::salesforce::auth;
 use crate::sync::connection::integration_user;
 use crate::sync::Engine;

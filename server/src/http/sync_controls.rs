@@ -2,7 +2,8 @@
 //! `GET|PUT /api/sync/settings`. There is no "reconnect" call: only the OAuth flow
 //! ([`super::oauth`]) connects, so the connection state never claims tokens it does not have.
 
-use super::{ApiError, ApiState, JsonBody};
+use super::error::{ApiError, JsonBody};
+use super::state::ApiState;
 use crate::sync::{scheduler, state};
 use app::domain::ObjectType;
 use axum::extract::{Query, State};

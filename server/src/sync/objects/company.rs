@@ -1,7 +1,7 @@
 //! Account: a company, synced into `conversion_companies`, and pushed back from Conversion's
 //! companies.
 
-use super::{fail, skip, text, Refusal};
+use super::rules::{fail, skip, text, Refusal};
 use crate::sync::mapping::{present, SfRecord};
 use crate::sync::state::Settings;
 use app::domain::settings::COMPANY_FIELDS;

@@ -1,7 +1,7 @@
 //! Contact: a person at an account, synced into `conversion_contacts` (with Lead, [`super::lead`],
 //! which shares the person rules here), and pushed back from Conversion's contacts.
 
-use super::{skip, text, Lookups, Refusal};
+use super::rules::{skip, text, Lookups, Refusal};
 use crate::sync::mapping::{self, present, SfRecord};
 use crate::sync::state::Settings;
 use app::domain::settings::CONTACT_FIELDS;

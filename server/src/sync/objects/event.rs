@@ -1,7 +1,7 @@
 //! Conversion_Event__c: a custom event of a contact, synced into `conversion_events`, and pushed
 //! from the events recorded in Conversion.
 
-use super::{fail, skip, Lookups, Refusal};
+use super::rules::{fail, skip, Lookups, Refusal};
 use crate::salesforce::datetime;
 use crate::sync::mapping::{self, present, SfRecord};
 use app::domain::{RecordMessage, RecordStatus};

@@ -1,6 +1,6 @@
 //! Opportunity: a deal of an account, synced into `conversion_opportunities` (inbound only).
 
-use super::{fail, skip, text, Lookups, Refusal};
+use super::rules::{fail, skip, text, Lookups, Refusal};
 use crate::sync::mapping::{present, SfRecord};
 use app::domain::RecordMessage;
 use app::store::conversion::synced::{Fields, OpportunityFields};

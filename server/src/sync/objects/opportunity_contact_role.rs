@@ -1,7 +1,7 @@
 //! OpportunityContactRole: a contact's part in a deal, synced into
 //! `conversion_opportunity_contacts` (inbound only).
 
-use super::{fail, skip, text, Lookups, Refusal};
+use super::rules::{fail, skip, text, Lookups, Refusal};
 use crate::sync::mapping::{present, SfRecord};
 use app::domain::RecordMessage;
 use app::store::conversion::synced::{Fields, OpportunityContactFields};
