@@ -152,7 +152,7 @@ async fn push_batch(
     }
     let reportable = planned.iter().filter(|(p, _)| !matches!(p, Plan::Drop)).count();
     if reportable == 0 {
-        settle(engine, object, &changes, &[]).await?;
+        settle(engine, object, &changes).await?;
         return Ok((None, 0, None));
     }
     let new_run = new_run(reportable);
@@ -275,7 +275,7 @@ async fn push_batch(
                 .filter(|((p, _), _)| matches!(p, Plan::Drop))
                 .map(|(_, c)| c.clone())
                 .collect();
-            settle(engine, object, &dropped, &[]).await?;
+            settle(engine, object, &dropped).await?;
             store::finish_run(pool, ws, run, engine.now_ms()).await?;
             Ok((Some(run), reportable, None))
         }
@@ -391,17 +391,13 @@ fn span(d: Duration) -> String {
     }
 }
 
-async fn settle(
-    engine: &Engine,
-    object: ObjectType,
-    changes: &[Change],
-    created: &[(String, String)],
-) -> Result<(), SyncError> {
+/// Takes out of the outbox the changes that sent nothing (dropped, or skipped before any write).
+async fn settle(engine: &Engine, object: ObjectType, changes: &[Change]) -> Result<(), SyncError> {
     if changes.is_empty() {
         return Ok(());
     }
     let mut tx = engine.pool().begin().await?;
-    outbox::settle_in(&mut tx, engine, object, changes, created).await?;
+    outbox::settle_in(&mut tx, engine, object, changes, &[]).await?;
     tx.commit().await?;
     Ok(())
 }
