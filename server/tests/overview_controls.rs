@@ -158,7 +158,10 @@ async fn put_settings_refuses_what_the_engine_cannot_honour_with_422() {
     let (status, saved) = call(&s, Method::PUT, "/api/sync/settings", Some(serde_json::json!({ "company_fields": ["website"], "excluded_domains": ["@Example.com"] }))).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(saved["excluded_domains"], serde_json::json!(["example.com"]));
-    assert_eq!(state::settings(&s.pool, &s.ws).await.unwrap().company_fields, vec!["website"]);
+    assert_eq!(
+        state::settings(&s.pool, &s.ws).await.unwrap().company_fields,
+        vec![app::domain::CompanyField::Website]
+    );
     s.org.shutdown().await;
 }
 
@@ -232,8 +235,10 @@ async fn the_company_field_mapping_decides_what_outbound_writes() {
     let sf = sf.expect("created in the org");
 
     // Only the website is mapped now: a name change has nothing to write.
-    let settings =
-        state::Settings { company_fields: vec!["website".into()], ..state::Settings::default() };
+    let settings = state::Settings {
+        company_fields: vec![app::domain::CompanyField::Website],
+        ..state::Settings::default()
+    };
     state::save_settings(&s.pool, &s.ws, &settings).await.unwrap();
     changes::update_company(
         &s.pool,

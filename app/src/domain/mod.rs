@@ -94,6 +94,23 @@ coded_enum! {
     }
 }
 
+coded_enum! {
+    /// A Conversion contact field the field mapping can push to Salesforce
+    /// ([`settings::CONTACT_FIELDS`] names its Salesforce field).
+    ContactField {
+        Email = "email",
+        FirstName = "first_name",
+        LastName = "last_name",
+        Title = "title",
+    }
+}
+
+coded_enum! {
+    /// A Conversion company field the field mapping can push to a Salesforce account
+    /// ([`settings::COMPANY_FIELDS`]).
+    CompanyField { Name = "name", Website = "website", Industry = "industry" }
+}
+
 impl ObjectType {
     /// Plural, lower case, as used in sentences ("Synced contacts from Salesforce").
     pub fn plural(self) -> &'static str {

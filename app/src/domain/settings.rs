@@ -1,23 +1,23 @@
 //! Sync settings the engine reads on every run, edited on the Overview tab.
 
-use super::ObjectType;
+use super::{CompanyField, ContactField, ObjectType};
 use serde::{Deserialize, Serialize};
 
 /// The Conversion contact fields the field mapping can push to Salesforce, with the Salesforce
 /// field each one is written to.
-pub const CONTACT_FIELDS: [(&str, &str, &str); 4] = [
-    ("email", "Email", "Email"),
-    ("first_name", "First name", "FirstName"),
-    ("last_name", "Last name", "LastName"),
-    ("title", "Job title", "Title"),
+pub const CONTACT_FIELDS: [(ContactField, &str, &str); 4] = [
+    (ContactField::Email, "Email", "Email"),
+    (ContactField::FirstName, "First name", "FirstName"),
+    (ContactField::LastName, "Last name", "LastName"),
+    (ContactField::Title, "Job title", "Title"),
 ];
 
 /// The Conversion company fields the field mapping can push to Salesforce accounts, with the
 /// Account field each one is written to.
-pub const COMPANY_FIELDS: [(&str, &str, &str); 3] = [
-    ("name", "Name", "Name"),
-    ("website", "Website", "Website"),
-    ("industry", "Industry", "Industry"),
+pub const COMPANY_FIELDS: [(CompanyField, &str, &str); 3] = [
+    (CompanyField::Name, "Name", "Name"),
+    (CompanyField::Website, "Website", "Website"),
+    (CompanyField::Industry, "Industry", "Industry"),
 ];
 
 /// The inbound schedules a person can pick, in seconds.
@@ -47,8 +47,9 @@ pub fn describe_interval(secs: u64) -> String {
     }
 }
 
+/// The workspace's sync rules, typed: what a value of [`SettingsInput`] becomes once read.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(try_from = "SettingsInput")]
 pub struct SyncSettings {
     /// "Write changes to Salesforce leads and contacts".
     pub write_contacts: bool,
@@ -59,12 +60,12 @@ pub struct SyncSettings {
     pub update_only: bool,
     /// Sync rule: contacts whose email is at one of these domains are not synced ("Do not sync").
     pub excluded_domains: Vec<String>,
-    /// Field mapping: Conversion contact fields pushed to Salesforce (codes of [`CONTACT_FIELDS`]).
-    pub contact_fields: Vec<String>,
+    /// Field mapping: Conversion contact fields pushed to Salesforce ([`CONTACT_FIELDS`]).
+    pub contact_fields: Vec<ContactField>,
     /// Field mapping: Conversion company fields pushed to Salesforce accounts ([`COMPANY_FIELDS`]).
-    pub company_fields: Vec<String>,
-    /// Object types that sync inbound (codes of [`ObjectType`]).
-    pub inbound_objects: Vec<String>,
+    pub company_fields: Vec<CompanyField>,
+    /// Object types that sync inbound.
+    pub inbound_objects: Vec<ObjectType>,
     /// Seconds between scheduled inbound syncs; `None`: the server's default.
     pub interval_secs: Option<u64>,
 }
@@ -72,37 +73,19 @@ pub struct SyncSettings {
 impl SyncSettings {
     /// Whether scheduled inbound syncs include this object type.
     pub fn syncs_inbound(&self, object: ObjectType) -> bool {
-        self.inbound_objects.iter().any(|o| o == object.as_str())
+        self.inbound_objects.contains(&object)
     }
 
     /// The one check of a whole settings value, for the Overview's form and `PUT
-    /// /api/sync/settings` alike: a schedule that is offered, known object types and mapped fields,
-    /// real email domains. The message says what is wrong in words a person can act on.
+    /// /api/sync/settings` alike: a schedule that is offered and real email domains (object types
+    /// and fields are checked when [`SettingsInput`] is read). The message says what is wrong in
+    /// words a person can act on.
     pub fn validate(&self) -> Result<(), String> {
         if let Some(secs) = self.interval_secs {
             if !INTERVAL_CHOICES.iter().any(|(s, _)| *s == secs) {
                 let offered: Vec<String> =
                     INTERVAL_CHOICES.iter().map(|(s, _)| s.to_string()).collect();
                 return Err(format!("An inbound schedule of {secs} seconds is not offered: choose one of {} seconds, or the server default.", offered.join(", ")));
-            }
-        }
-        if let Some(bad) = self.inbound_objects.iter().find(|o| ObjectType::parse(o).is_none()) {
-            let known: Vec<&str> = ObjectType::ALL.iter().map(|o| o.as_str()).collect();
-            return Err(format!(
-                "\u{201c}{bad}\u{201d} is not an object type that syncs: use {}.",
-                known.join(", ")
-            ));
-        }
-        for (list, known, what) in [
-            (&self.contact_fields, &CONTACT_FIELDS[..], "contact"),
-            (&self.company_fields, &COMPANY_FIELDS[..], "company"),
-        ] {
-            if let Some(bad) = list.iter().find(|f| !known.iter().any(|k| k.0 == f.as_str())) {
-                let names: Vec<&str> = known.iter().map(|k| k.0).collect();
-                return Err(format!(
-                    "\u{201c}{bad}\u{201d} is not a {what} field the mapping can write: use {}.",
-                    names.join(", ")
-                ));
             }
         }
         for d in &self.excluded_domains {
@@ -124,11 +107,103 @@ impl Default for SyncSettings {
             write_events: true,
             update_only: false,
             excluded_domains: Vec::new(),
-            contact_fields: CONTACT_FIELDS.iter().map(|f| f.0.to_string()).collect(),
-            company_fields: COMPANY_FIELDS.iter().map(|f| f.0.to_string()).collect(),
-            inbound_objects: ObjectType::ALL.iter().map(|o| o.as_str().to_string()).collect(),
+            contact_fields: ContactField::ALL.to_vec(),
+            company_fields: CompanyField::ALL.to_vec(),
+            inbound_objects: ObjectType::ALL.to_vec(),
             interval_secs: None,
         }
+    }
+}
+
+/// The sync rules as JSON writes them (`PUT /api/sync/settings`, the database): object types and
+/// fields by their codes, anything left out at its default. Reading it into [`SyncSettings`]
+/// refuses an unknown code with a sentence that names it and lists the known ones.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SettingsInput {
+    pub write_contacts: bool,
+    pub write_companies: bool,
+    pub write_events: bool,
+    pub update_only: bool,
+    pub excluded_domains: Vec<String>,
+    pub contact_fields: Vec<String>,
+    pub company_fields: Vec<String>,
+    pub inbound_objects: Vec<String>,
+    pub interval_secs: Option<u64>,
+}
+
+impl Default for SettingsInput {
+    fn default() -> Self {
+        SyncSettings::default().into()
+    }
+}
+
+impl From<SyncSettings> for SettingsInput {
+    fn from(s: SyncSettings) -> Self {
+        fn codes<T: std::fmt::Display>(v: &[T]) -> Vec<String> {
+            v.iter().map(T::to_string).collect()
+        }
+        SettingsInput {
+            write_contacts: s.write_contacts,
+            write_companies: s.write_companies,
+            write_events: s.write_events,
+            update_only: s.update_only,
+            contact_fields: codes(&s.contact_fields),
+            company_fields: codes(&s.company_fields),
+            inbound_objects: codes(&s.inbound_objects),
+            excluded_domains: s.excluded_domains,
+            interval_secs: s.interval_secs,
+        }
+    }
+}
+
+/// Each code of `list` read by `parse`, or a sentence naming the first unknown one.
+fn read_codes<T: Copy + std::fmt::Display>(
+    list: &[String],
+    parse: fn(&str) -> Option<T>,
+    known: &[T],
+    unknown: &str,
+) -> Result<Vec<T>, String> {
+    list.iter()
+        .map(|code| {
+            parse(code).ok_or_else(|| {
+                let names: Vec<String> = known.iter().map(T::to_string).collect();
+                format!("\u{201c}{code}\u{201d} {unknown}: use {}.", names.join(", "))
+            })
+        })
+        .collect()
+}
+
+impl TryFrom<SettingsInput> for SyncSettings {
+    type Error = String;
+
+    fn try_from(i: SettingsInput) -> Result<Self, String> {
+        Ok(SyncSettings {
+            inbound_objects: read_codes(
+                &i.inbound_objects,
+                ObjectType::parse,
+                ObjectType::ALL,
+                "is not an object type that syncs",
+            )?,
+            contact_fields: read_codes(
+                &i.contact_fields,
+                ContactField::parse,
+                ContactField::ALL,
+                "is not a contact field the mapping can write",
+            )?,
+            company_fields: read_codes(
+                &i.company_fields,
+                CompanyField::parse,
+                CompanyField::ALL,
+                "is not a company field the mapping can write",
+            )?,
+            write_contacts: i.write_contacts,
+            write_companies: i.write_companies,
+            write_events: i.write_events,
+            update_only: i.update_only,
+            excluded_domains: i.excluded_domains,
+            interval_secs: i.interval_secs,
+        })
     }
 }
 
@@ -197,19 +272,21 @@ mod tests {
         let refused = |s: SyncSettings| s.validate().expect_err("refused");
         assert!(refused(SyncSettings { interval_secs: Some(0), ..SyncSettings::default() })
             .contains("0 seconds is not offered"));
-        assert!(refused(SyncSettings {
+        // Object types and fields are read from their codes; an unknown code is refused there.
+        let unreadable = |i: SettingsInput| SyncSettings::try_from(i).expect_err("refused");
+        assert!(unreadable(SettingsInput {
             inbound_objects: vec!["invoice".into()],
-            ..SyncSettings::default()
+            ..SettingsInput::default()
         })
         .contains("\u{201c}invoice\u{201d} is not an object type"));
-        assert!(refused(SyncSettings {
+        assert!(unreadable(SettingsInput {
             contact_fields: vec!["phone".into()],
-            ..SyncSettings::default()
+            ..SettingsInput::default()
         })
         .contains("not a contact field"));
-        assert!(refused(SyncSettings {
+        assert!(unreadable(SettingsInput {
             company_fields: vec!["revenue".into()],
-            ..SyncSettings::default()
+            ..SettingsInput::default()
         })
         .contains("not a company field"));
         assert!(refused(SyncSettings {
@@ -263,20 +340,29 @@ impl SettingsForm {
         let on = |v: &Option<String>| {
             v.as_deref().is_some_and(|v| !v.is_empty() && v != "false" && v != "off")
         };
-        let checked = |boxes: &[(&str, &Option<String>)]| -> Vec<String> {
-            boxes.iter().filter(|(_, v)| on(v)).map(|(name, _)| name.to_string()).collect()
-        };
-        let contact_fields = checked(&[
-            ("email", &self.field_email),
-            ("first_name", &self.field_first_name),
-            ("last_name", &self.field_last_name),
-            ("title", &self.field_title),
-        ]);
-        let company_fields = checked(&[
-            ("name", &self.company_field_name),
-            ("website", &self.company_field_website),
-            ("industry", &self.company_field_industry),
-        ]);
+        fn checked<T: Copy>(
+            boxes: &[(T, &Option<String>)],
+            on: impl Fn(&Option<String>) -> bool,
+        ) -> Vec<T> {
+            boxes.iter().filter(|(_, v)| on(v)).map(|(value, _)| *value).collect()
+        }
+        let contact_fields = checked(
+            &[
+                (ContactField::Email, &self.field_email),
+                (ContactField::FirstName, &self.field_first_name),
+                (ContactField::LastName, &self.field_last_name),
+                (ContactField::Title, &self.field_title),
+            ],
+            on,
+        );
+        let company_fields = checked(
+            &[
+                (CompanyField::Name, &self.company_field_name),
+                (CompanyField::Website, &self.company_field_website),
+                (CompanyField::Industry, &self.company_field_industry),
+            ],
+            on,
+        );
         let interval_secs =
             match self.interval_secs.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
                 None | Some("default") => None,
@@ -284,14 +370,17 @@ impl SettingsForm {
                     format!("\u{201c}{v}\u{201d} is not one of the schedules offered.")
                 })?),
             };
-        let inbound_objects = checked(&[
-            ("company", &self.inbound_company),
-            ("contact", &self.inbound_contact),
-            ("lead", &self.inbound_lead),
-            ("opportunity", &self.inbound_opportunity),
-            ("opportunity_contact_role", &self.inbound_opportunity_contact_role),
-            ("event", &self.inbound_event),
-        ]);
+        let inbound_objects = checked(
+            &[
+                (ObjectType::Company, &self.inbound_company),
+                (ObjectType::Contact, &self.inbound_contact),
+                (ObjectType::Lead, &self.inbound_lead),
+                (ObjectType::Opportunity, &self.inbound_opportunity),
+                (ObjectType::OpportunityContactRole, &self.inbound_opportunity_contact_role),
+                (ObjectType::Event, &self.inbound_event),
+            ],
+            on,
+        );
         let settings = SyncSettings {
             inbound_objects,
             interval_secs,

@@ -108,17 +108,16 @@ pub fn SettingsCard(settings: SyncSettings, default_interval_secs: u64) -> impl 
         }
     };
     // One checkbox per mappable field: "Job title → Title".
-    let mapping = |fields: &[(&'static str, &'static str, &'static str)],
-                   prefix: &'static str,
-                   on: &[String]| {
+    // `fields`: (code, label, Salesforce field, mapped now).
+    let mapping = |fields: Vec<(&'static str, &'static str, &'static str, bool)>,
+                   prefix: &'static str| {
         fields
-            .iter()
-            .map(|(code, label, sf)| {
-                let checked = on.iter().any(|f| f == code);
+            .into_iter()
+            .map(|(code, label, sf, checked)| {
                 view! {
                     <label class="setting setting--inline">
                         <input type="checkbox" name=format!("{prefix}{code}") value="on" checked=checked/>
-                        <span>{*label}" \u{2192} "<code>{*sf}</code></span>
+                        <span>{label}" \u{2192} "<code>{sf}</code></span>
                     </label>
                 }
             })
@@ -166,9 +165,9 @@ pub fn SettingsCard(settings: SyncSettings, default_interval_secs: u64) -> impl 
                     <p class="setting__help">"Only these fields are pushed. A change to none of them is skipped with \u{201c}No fields to update\u{201d}."</p>
                     <div class="mapping">
                         <p class="mapping__object">"Contacts and leads"</p>
-                        {mapping(&CONTACT_FIELDS, "field_", &s.contact_fields)}
+                        {mapping(CONTACT_FIELDS.iter().map(|&(f, label, sf)| (f.as_str(), label, sf, s.contact_fields.contains(&f))).collect(), "field_")}
                         <p class="mapping__object">"Companies \u{2192} accounts"</p>
-                        {mapping(&COMPANY_FIELDS, "company_field_", &s.company_fields)}
+                        {mapping(COMPANY_FIELDS.iter().map(|&(f, label, sf)| (f.as_str(), label, sf, s.company_fields.contains(&f))).collect(), "company_field_")}
                     </div>
                 </fieldset>
                 <fieldset class="settings-group">

@@ -4,6 +4,15 @@ use super::{StoreError, WorkspaceId};
 use crate::domain::settings::SyncSettings;
 use sqlx::SqlitePool;
 
+/// A list column: a JSON array of codes (or domains).
+fn list<T: serde::de::DeserializeOwned>(s: &str) -> Result<Vec<T>, StoreError> {
+    serde_json::from_str(s).map_err(|e| StoreError::Decode(Box::new(e)))
+}
+
+fn json<T: serde::Serialize>(v: &[T]) -> Result<String, StoreError> {
+    serde_json::to_string(v).map_err(|e| StoreError::Decode(Box::new(e)))
+}
+
 /// The columns in the order `load_settings` selects them.
 type Row = (i64, i64, i64, String, String, String, String, Option<i64>, String);
 
@@ -20,9 +29,6 @@ pub async fn load_settings(
     .await?;
     let Some((wc, wco, we, mode, domains, fields, objects, interval, company_fields)) = row else {
         return Ok(SyncSettings::default());
-    };
-    let list = |s: &str| {
-        serde_json::from_str::<Vec<String>>(s).map_err(|e| StoreError::Decode(Box::new(e)))
     };
     Ok(SyncSettings {
         write_contacts: wc != 0,
@@ -42,8 +48,6 @@ pub async fn save_settings(
     ws: &WorkspaceId,
     s: &SyncSettings,
 ) -> Result<(), StoreError> {
-    let json =
-        |v: &Vec<String>| serde_json::to_string(v).map_err(|e| StoreError::Decode(Box::new(e)));
     sqlx::query(
         "INSERT INTO sync_settings (workspace_id, write_contacts, write_companies, write_events, inbound_write_mode, \
          excluded_domains, contact_fields, inbound_objects, interval_secs, company_fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \

@@ -742,9 +742,9 @@ async fn settings_round_trip_with_defaults_first() {
         write_contacts: false,
         update_only: true,
         excluded_domains: vec!["example.com".into()],
-        contact_fields: vec!["email".into()],
-        company_fields: vec!["website".into()],
-        inbound_objects: vec!["contact".into(), "company".into()],
+        contact_fields: vec![crate::domain::ContactField::Email],
+        company_fields: vec![crate::domain::CompanyField::Website],
+        inbound_objects: vec![ObjectType::Contact, ObjectType::Company],
         interval_secs: Some(300),
         ..SyncSettings::default()
     };

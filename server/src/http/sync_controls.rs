@@ -5,6 +5,7 @@
 use super::error::{ApiError, JsonBody};
 use super::state::ApiState;
 use crate::sync::{scheduler, state};
+use app::domain::settings::SettingsInput;
 use app::domain::ObjectType;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -75,14 +76,14 @@ async fn get_settings(State(s): State<ApiState>) -> Result<Json<state::Settings>
 
 async fn put_settings(
     State(s): State<ApiState>,
-    JsonBody(settings): JsonBody<state::Settings>,
+    JsonBody(input): JsonBody<SettingsInput>,
 ) -> Result<Json<state::Settings>, ApiError> {
-    // Domains are normalised as the form does ("@Example.com" is example.com); then the same
-    // check as the Overview's form.
-    let excluded_domains =
-        app::domain::settings::parse_domains(&settings.excluded_domains.join(","))
-            .map_err(ApiError::Unprocessable)?;
-    let settings = state::Settings { excluded_domains, ..settings };
+    // Domains are normalised as the form does ("@Example.com" is example.com); codes are read
+    // into object types and fields; then the same check as the Overview's form.
+    let excluded_domains = app::domain::settings::parse_domains(&input.excluded_domains.join(","))
+        .map_err(ApiError::Unprocessable)?;
+    let settings = state::Settings::try_from(SettingsInput { excluded_domains, ..input })
+        .map_err(ApiError::Unprocessable)?;
     settings.validate().map_err(ApiError::Unprocessable)?;
     state::save_settings(&s.pool, &s.workspace, &settings)
         .await

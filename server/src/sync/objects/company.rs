@@ -5,7 +5,7 @@ use super::rules::{fail, skip, text, Refusal};
 use crate::sync::mapping::{present, SfRecord};
 use crate::sync::state::Settings;
 use app::domain::settings::COMPANY_FIELDS;
-use app::domain::RecordMessage;
+use app::domain::{CompanyField, RecordMessage};
 use app::store::conversion::changes::CompanyToPush;
 use app::store::conversion::synced::{CompanyFields, Fields};
 use serde_json::{json, Value};
@@ -39,17 +39,16 @@ pub fn outbound_values(
 ) -> Vec<(&'static str, &'static str, Value)> {
     COMPANY_FIELDS
         .iter()
-        .filter(|(code, _, _)| settings.company_fields.iter().any(|x| x == code))
-        .map(|&(code, _, salesforce)| (code, salesforce, value(row, code)))
+        .filter(|(field, _, _)| settings.company_fields.contains(field))
+        .map(|&(field, _, salesforce)| (field.as_str(), salesforce, value(row, field)))
         .collect()
 }
 
-/// A mapped field's value by its code in [`COMPANY_FIELDS`].
-fn value(row: &CompanyToPush, code: &str) -> Value {
-    match code {
-        "name" => json!(row.name),
-        "website" => json!(row.website),
-        "industry" => json!(row.industry),
-        _ => Value::Null,
+/// A mapped field's value.
+fn value(row: &CompanyToPush, field: CompanyField) -> Value {
+    match field {
+        CompanyField::Name => json!(row.name),
+        CompanyField::Website => json!(row.website),
+        CompanyField::Industry => json!(row.industry),
     }
 }

@@ -5,7 +5,7 @@ use super::rules::{skip, text, Lookups, Refusal};
 use crate::sync::mapping::{self, present, SfRecord};
 use crate::sync::state::Settings;
 use app::domain::settings::CONTACT_FIELDS;
-use app::domain::{ObjectType, RecordMessage, RecordStatus};
+use app::domain::{ContactField, ObjectType, RecordMessage, RecordStatus};
 use app::store::conversion::changes::ContactToPush;
 use app::store::conversion::synced::{ContactFields, Fields};
 use serde_json::{json, Value};
@@ -83,8 +83,8 @@ pub fn outbound_values(
 ) -> Vec<(&'static str, &'static str, Value)> {
     let mut values: Vec<(&'static str, &'static str, Value)> = CONTACT_FIELDS
         .iter()
-        .filter(|(code, _, _)| settings.contact_fields.iter().any(|x| x == code))
-        .map(|&(code, _, salesforce)| (code, salesforce, value(row, code)))
+        .filter(|(field, _, _)| settings.contact_fields.contains(field))
+        .map(|&(field, _, salesforce)| (field.as_str(), salesforce, value(row, field)))
         .collect();
     if object == ObjectType::Contact && row.account_salesforce_id.is_some() {
         values.push(("company_id", "AccountId", json!(row.account_salesforce_id)));
@@ -92,13 +92,12 @@ pub fn outbound_values(
     values
 }
 
-/// A mapped field's value by its code in [`CONTACT_FIELDS`].
-fn value(row: &ContactToPush, code: &str) -> Value {
-    match code {
-        "email" => json!(row.email),
-        "first_name" => json!(row.first_name),
-        "last_name" => json!(row.last_name),
-        "title" => json!(row.title),
-        _ => Value::Null,
+/// A mapped field's value.
+fn value(row: &ContactToPush, field: ContactField) -> Value {
+    match field {
+        ContactField::Email => json!(row.email),
+        ContactField::FirstName => json!(row.first_name),
+        ContactField::LastName => json!(row.last_name),
+        ContactField::Title => json!(row.title),
     }
 }
