@@ -160,7 +160,7 @@ async fn put_settings_refuses_what_the_engine_cannot_honour_with_422() {
     assert_eq!(saved["excluded_domains"], serde_json::json!(["example.com"]));
     assert_eq!(
         state::settings(&s.pool, &s.ws).await.unwrap().company_fields,
-        vec![app::domain::CompanyField::Website]
+        vec![app::domain::CompanyField::parse("website").unwrap()]
     );
     s.org.shutdown().await;
 }
@@ -236,7 +236,7 @@ async fn the_company_field_mapping_decides_what_outbound_writes() {
 
     // Only the website is mapped now: a name change has nothing to write.
     let settings = state::Settings {
-        company_fields: vec![app::domain::CompanyField::Website],
+        company_fields: vec![app::domain::CompanyField::parse("website").unwrap()],
         ..state::Settings::default()
     };
     state::save_settings(&s.pool, &s.ws, &settings).await.unwrap();

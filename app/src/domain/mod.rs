@@ -8,6 +8,7 @@ pub mod health;
 pub mod href;
 pub mod interrupted;
 pub mod messages;
+pub mod objects;
 pub mod settings;
 
 use serde::{Deserialize, Serialize};
@@ -15,6 +16,7 @@ use uuid::Uuid;
 
 pub use filters::{RecordFilter, RecordsQuery, RunFilters, RunsQuery};
 pub use messages::{Message, MessageTable, RecordMessage, RunMessage};
+pub use objects::{CompanyField, ContactField};
 
 /// Generates `as_str` / `parse` / `ALL` for a plain enum stored as a short text code.
 macro_rules! coded_enum {
@@ -92,23 +94,6 @@ coded_enum! {
         OpportunityContactRole = "opportunity_contact_role",
         Event = "event",
     }
-}
-
-coded_enum! {
-    /// A Conversion contact field the field mapping can push to Salesforce
-    /// ([`settings::CONTACT_FIELDS`] names its Salesforce field).
-    ContactField {
-        Email = "email",
-        FirstName = "first_name",
-        LastName = "last_name",
-        Title = "title",
-    }
-}
-
-coded_enum! {
-    /// A Conversion company field the field mapping can push to a Salesforce account
-    /// ([`settings::COMPANY_FIELDS`]).
-    CompanyField { Name = "name", Website = "website", Industry = "industry" }
 }
 
 impl ObjectType {

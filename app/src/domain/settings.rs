@@ -2,23 +2,7 @@
 
 use super::{CompanyField, ContactField, ObjectType};
 use serde::{Deserialize, Serialize};
-
-/// The Conversion contact fields the field mapping can push to Salesforce, with the Salesforce
-/// field each one is written to.
-pub const CONTACT_FIELDS: [(ContactField, &str, &str); 4] = [
-    (ContactField::Email, "Email", "Email"),
-    (ContactField::FirstName, "First name", "FirstName"),
-    (ContactField::LastName, "Last name", "LastName"),
-    (ContactField::Title, "Job title", "Title"),
-];
-
-/// The Conversion company fields the field mapping can push to Salesforce accounts, with the
-/// Account field each one is written to.
-pub const COMPANY_FIELDS: [(CompanyField, &str, &str); 3] = [
-    (CompanyField::Name, "Name", "Name"),
-    (CompanyField::Website, "Website", "Website"),
-    (CompanyField::Industry, "Industry", "Industry"),
-];
+use std::collections::BTreeMap;
 
 /// The inbound schedules a person can pick, in seconds.
 pub const INTERVAL_CHOICES: [(u64, &str); 6] = [
@@ -60,9 +44,9 @@ pub struct SyncSettings {
     pub update_only: bool,
     /// Sync rule: contacts whose email is at one of these domains are not synced ("Do not sync").
     pub excluded_domains: Vec<String>,
-    /// Field mapping: Conversion contact fields pushed to Salesforce ([`CONTACT_FIELDS`]).
+    /// Field mapping: Conversion contact fields pushed to Salesforce.
     pub contact_fields: Vec<ContactField>,
-    /// Field mapping: Conversion company fields pushed to Salesforce accounts ([`COMPANY_FIELDS`]).
+    /// Field mapping: Conversion company fields pushed to Salesforce accounts.
     pub company_fields: Vec<CompanyField>,
     /// Object types that sync inbound.
     pub inbound_objects: Vec<ObjectType>,
@@ -107,8 +91,8 @@ impl Default for SyncSettings {
             write_events: true,
             update_only: false,
             excluded_domains: Vec::new(),
-            contact_fields: ContactField::ALL.to_vec(),
-            company_fields: CompanyField::ALL.to_vec(),
+            contact_fields: ContactField::all(),
+            company_fields: CompanyField::all(),
             inbound_objects: ObjectType::ALL.to_vec(),
             interval_secs: None,
         }
@@ -188,13 +172,13 @@ impl TryFrom<SettingsInput> for SyncSettings {
             contact_fields: read_codes(
                 &i.contact_fields,
                 ContactField::parse,
-                ContactField::ALL,
+                &ContactField::all(),
                 "is not a contact field the mapping can write",
             )?,
             company_fields: read_codes(
                 &i.company_fields,
                 CompanyField::parse,
-                CompanyField::ALL,
+                &CompanyField::all(),
                 "is not a company field the mapping can write",
             )?,
             write_contacts: i.write_contacts,
@@ -311,13 +295,6 @@ pub struct SettingsForm {
     pub write_events: Option<String>,
     pub write_mode: Option<String>,
     pub excluded_domains: Option<String>,
-    pub field_email: Option<String>,
-    pub field_first_name: Option<String>,
-    pub field_last_name: Option<String>,
-    pub field_title: Option<String>,
-    pub company_field_name: Option<String>,
-    pub company_field_website: Option<String>,
-    pub company_field_industry: Option<String>,
     pub interval_secs: Option<String>,
     pub inbound_contact: Option<String>,
     pub inbound_lead: Option<String>,
@@ -325,6 +302,10 @@ pub struct SettingsForm {
     pub inbound_opportunity: Option<String>,
     pub inbound_opportunity_contact_role: Option<String>,
     pub inbound_event: Option<String>,
+    /// The field mapping's checkboxes, named by the field's code: `field_{code}` for a contact
+    /// field, `company_field_{code}` for a company field (the objects' tables list them).
+    #[serde(flatten)]
+    pub fields: BTreeMap<String, String>,
 }
 
 impl SettingsForm {
@@ -346,23 +327,14 @@ impl SettingsForm {
         ) -> Vec<T> {
             boxes.iter().filter(|(_, v)| on(v)).map(|(value, _)| *value).collect()
         }
-        let contact_fields = checked(
-            &[
-                (ContactField::Email, &self.field_email),
-                (ContactField::FirstName, &self.field_first_name),
-                (ContactField::LastName, &self.field_last_name),
-                (ContactField::Title, &self.field_title),
-            ],
-            on,
-        );
-        let company_fields = checked(
-            &[
-                (CompanyField::Name, &self.company_field_name),
-                (CompanyField::Website, &self.company_field_website),
-                (CompanyField::Industry, &self.company_field_industry),
-            ],
-            on,
-        );
+        let mapped =
+            |prefix: &str, code: &str| on(&self.fields.get(&format!("{prefix}{code}")).cloned());
+        let contact_fields =
+            ContactField::all().into_iter().filter(|f| mapped("field_", f.as_str())).collect();
+        let company_fields = CompanyField::all()
+            .into_iter()
+            .filter(|f| mapped("company_field_", f.as_str()))
+            .collect();
         let interval_secs =
             match self.interval_secs.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
                 None | Some("default") => None,

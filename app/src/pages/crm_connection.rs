@@ -4,11 +4,9 @@ use crate::api::connection::SaveSyncSettings;
 use crate::components::time::LocalTimeIsland;
 use crate::domain::connection::{ConnectionState, ConnectionView};
 use crate::domain::format_count;
-use crate::domain::settings::{
-    describe_interval, SyncSettings, COMPANY_FIELDS, CONTACT_FIELDS, INTERVAL_CHOICES,
-};
-use crate::domain::ObjectType;
+use crate::domain::settings::{describe_interval, SyncSettings, INTERVAL_CHOICES};
 use crate::domain::RunMessage;
+use crate::domain::{CompanyField, ContactField, ObjectType};
 use leptos::either::{Either, EitherOf4};
 use leptos::prelude::*;
 
@@ -165,9 +163,9 @@ pub fn SettingsCard(settings: SyncSettings, default_interval_secs: u64) -> impl 
                     <p class="setting__help">"Only these fields are pushed. A change to none of them is skipped with \u{201c}No fields to update\u{201d}."</p>
                     <div class="mapping">
                         <p class="mapping__object">"Contacts and leads"</p>
-                        {mapping(CONTACT_FIELDS.iter().map(|&(f, label, sf)| (f.as_str(), label, sf, s.contact_fields.contains(&f))).collect(), "field_")}
+                        {mapping(ContactField::all().into_iter().map(|f| (f.as_str(), f.label(), f.salesforce(), s.contact_fields.contains(&f))).collect(), "field_")}
                         <p class="mapping__object">"Companies \u{2192} accounts"</p>
-                        {mapping(COMPANY_FIELDS.iter().map(|&(f, label, sf)| (f.as_str(), label, sf, s.company_fields.contains(&f))).collect(), "company_field_")}
+                        {mapping(CompanyField::all().into_iter().map(|f| (f.as_str(), f.label(), f.salesforce(), s.company_fields.contains(&f))).collect(), "company_field_")}
                     </div>
                 </fieldset>
                 <fieldset class="settings-group">

@@ -742,8 +742,8 @@ async fn settings_round_trip_with_defaults_first() {
         write_contacts: false,
         update_only: true,
         excluded_domains: vec!["example.com".into()],
-        contact_fields: vec![crate::domain::ContactField::Email],
-        company_fields: vec![crate::domain::CompanyField::Website],
+        contact_fields: vec![crate::domain::ContactField::parse("email").unwrap()],
+        company_fields: vec![crate::domain::CompanyField::parse("website").unwrap()],
         inbound_objects: vec![ObjectType::Contact, ObjectType::Company],
         interval_secs: Some(300),
         ..SyncSettings::default()

@@ -2,9 +2,9 @@
 //! transaction, so a change is never saved without being queued for Salesforce (or the reverse).
 
 use app::domain::email::valid_email;
-use app::domain::ObjectType;
+use app::domain::{CompanyField, ContactField, ObjectType};
 use app::store::conversion::changes::{
-    self as rows, CompanyField, ContactField, NewCompany, NewContact, NewEvent,
+    self as rows, ContactColumn, NewCompany, NewContact, NewEvent,
 };
 use app::store::conversion::Key;
 use app::store::outbox::{self, NewChange, Operation};
@@ -44,6 +44,26 @@ pub struct CompanyInput {
     pub name: Option<String>,
     pub website: Option<String>,
     pub industry: Option<String>,
+}
+
+impl ContactInput {
+    /// What this change gives of the contact table's fields other than the email.
+    fn table_values(&self) -> [(ContactField, &Option<String>); 3] {
+        let field = |code| ContactField::parse(code).expect("a field of the contact table");
+        [
+            (field("first_name"), &self.first_name),
+            (field("last_name"), &self.last_name),
+            (field("title"), &self.title),
+        ]
+    }
+}
+
+impl CompanyInput {
+    /// What this change gives of the company table's fields other than the name.
+    fn table_values(&self) -> [(CompanyField, &Option<String>); 2] {
+        let field = |code| CompanyField::parse(code).expect("a field of the company table");
+        [(field("website"), &self.website), (field("industry"), &self.industry)]
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -112,10 +132,8 @@ pub async fn create_contact(
         id: uuid::Uuid::now_v7().to_string(),
         email,
         user_id: clean(&input.user_id),
-        first_name: clean(&input.first_name),
-        last_name: clean(&input.last_name),
-        title: clean(&input.title),
         company_id: clean(&input.company_id),
+        values: input.table_values().into_iter().map(|(f, v)| (f, clean(v))).collect(),
     };
     rows::insert_contact_in(&mut tx, ws, &contact, now).await?;
     let (id, label) = (&contact.id, Some(contact.email.as_str()));
@@ -144,17 +162,17 @@ pub async fn update_contact(
     }
     let mut set = Vec::new();
     if let Some(e) = email.clone() {
-        set.push((ContactField::Email, Some(e)));
+        let field = ContactField::parse("email").expect("the contact table's email");
+        set.push((ContactColumn::Field(field), Some(e)));
     }
-    for (field, v) in [
-        (ContactField::UserId, &input.user_id),
-        (ContactField::FirstName, &input.first_name),
-        (ContactField::LastName, &input.last_name),
-        (ContactField::Title, &input.title),
-        (ContactField::CompanyId, &input.company_id),
-    ] {
+    let given = input.table_values().into_iter().map(|(f, v)| (ContactColumn::Field(f), v));
+    for (column, v) in [(ContactColumn::UserId, &input.user_id)]
+        .into_iter()
+        .chain(given)
+        .chain([(ContactColumn::CompanyId, &input.company_id)])
+    {
         if v.is_some() {
-            set.push((field, clean(v)));
+            set.push((column, clean(v)));
         }
     }
     if set.is_empty() {
@@ -229,8 +247,7 @@ pub async fn create_company(
     let company = NewCompany {
         id: uuid::Uuid::now_v7().to_string(),
         name,
-        website: clean(&input.website),
-        industry: clean(&input.industry),
+        values: input.table_values().into_iter().map(|(f, v)| (f, clean(v))).collect(),
     };
     rows::insert_company_in(&mut tx, ws, &company, now).await?;
     let (id, label) = (&company.id, Some(company.name.as_str()));
@@ -254,11 +271,8 @@ pub async fn update_company(
         return Err(ChangeError::NotFound("company"));
     };
     let mut set = Vec::new();
-    for (field, v) in [
-        (CompanyField::Name, &input.name),
-        (CompanyField::Website, &input.website),
-        (CompanyField::Industry, &input.industry),
-    ] {
+    let name = CompanyField::parse("name").expect("the company table's name");
+    for (field, v) in [(name, &input.name)].into_iter().chain(input.table_values()) {
         if v.is_some() {
             set.push((field, clean(v)));
         }
@@ -266,7 +280,7 @@ pub async fn update_company(
     if set.is_empty() {
         return Err(invalid("nothing to update: give at least one field"));
     }
-    let fields: Vec<&str> = set.iter().map(|(f, _)| f.column()).collect();
+    let fields: Vec<&str> = set.iter().map(|(f, _)| f.as_str()).collect();
     rows::update_company_in(&mut tx, ws, id, set, now).await?;
     let label = clean(&input.name).unwrap_or(old_name);
     let object = ObjectType::Company;

@@ -6,7 +6,9 @@ use crate::salesforce::datetime;
 use crate::salesforce::RecordError;
 use app::domain::email::valid_email;
 use app::domain::{ObjectType, RecordMessage};
-use serde::Deserialize;
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use std::fmt;
 
 /// Inbound objects in dependency order: companies before the contacts that belong to them,
 /// contacts before the links and events that point at them.
@@ -20,69 +22,149 @@ pub const INBOUND_ORDER: [ObjectType; 6] = [
 ];
 
 /// One record of any inbound object; the query selects only the object's own fields, the rest
-/// stay `None`. One struct decodes every object without a generic map.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+/// stay `None`. The fields the engine's rules read by type are named here; every other text field
+/// (those of the objects' field tables, [`app::domain::objects`]) is kept by its Salesforce name
+/// and read with [`SfRecord::text`], so a field added to a table needs nothing here.
+#[derive(Debug, Clone, Default)]
 pub struct SfRecord {
-    #[serde(rename = "Id")]
     pub id: Option<String>,
-    #[serde(rename = "IsDeleted")]
     pub is_deleted: Option<bool>,
-    #[serde(rename = "CreatedDate")]
     pub created_date: Option<String>,
-    #[serde(rename = "SystemModstamp")]
     pub system_modstamp: Option<String>,
-    #[serde(rename = "FirstName")]
-    pub first_name: Option<String>,
-    #[serde(rename = "LastName")]
-    pub last_name: Option<String>,
-    #[serde(rename = "Email")]
-    pub email: Option<String>,
-    #[serde(rename = "Title")]
-    pub title: Option<String>,
-    #[serde(rename = "AccountId")]
     pub account_id: Option<String>,
-    #[serde(rename = "Company")]
-    pub company: Option<String>,
-    #[serde(rename = "IsConverted")]
     pub is_converted: Option<bool>,
-    #[serde(rename = "Conversion_Do_Not_Sync__c")]
+    /// `Conversion_Do_Not_Sync__c`.
     pub do_not_sync: Option<bool>,
-    /// Conversion's id of a record Conversion created (the external ID of the push).
-    #[serde(rename = "Conversion_Id__c")]
+    /// `Conversion_Id__c`: Conversion's id of a record Conversion created (the external ID of
+    /// the push).
     pub conversion_id: Option<String>,
-    #[serde(rename = "Name")]
-    pub name: Option<String>,
-    #[serde(rename = "Website")]
-    pub website: Option<String>,
-    #[serde(rename = "Industry")]
-    pub industry: Option<String>,
-    #[serde(rename = "StageName")]
     pub stage_name: Option<String>,
-    #[serde(rename = "CloseDate")]
     pub close_date: Option<String>,
-    #[serde(rename = "Amount")]
     pub amount: Option<f64>,
-    #[serde(rename = "OpportunityId")]
     pub opportunity_id: Option<String>,
-    #[serde(rename = "ContactId")]
     pub contact_id: Option<String>,
-    #[serde(rename = "Role")]
     pub role: Option<String>,
-    #[serde(rename = "IsPrimary")]
     pub is_primary: Option<bool>,
-    #[serde(rename = "Event_Name__c")]
+    /// `Event_Name__c`.
     pub event_name: Option<String>,
-    #[serde(rename = "Email__c")]
+    /// `Email__c`.
     pub event_email: Option<String>,
-    #[serde(rename = "User_Id__c")]
+    /// `User_Id__c`.
     pub user_id: Option<String>,
-    #[serde(rename = "Contact__c")]
+    /// `Contact__c`.
     pub event_contact: Option<String>,
-    #[serde(rename = "Occurred_At__c")]
+    /// `Occurred_At__c`.
     pub occurred_at: Option<String>,
-    #[serde(rename = "Properties__c")]
+    /// `Properties__c`.
     pub properties: Option<String>,
+    /// The other text fields, by Salesforce name (`Email`, `Name`, ...), as the record has them.
+    pub texts: Vec<(String, Option<String>)>,
+}
+
+/// Reads a record's JSON object: the typed fields by name, other text by name, anything else (a
+/// number or an object no rule reads, the `attributes`) passed over.
+impl<'de> Deserialize<'de> for SfRecord {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(RecordVisitor)
+    }
+}
+
+struct RecordVisitor;
+
+impl<'de> Visitor<'de> for RecordVisitor {
+    type Value = SfRecord;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a Salesforce record (a JSON object)")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SfRecord, A::Error> {
+        let mut r = SfRecord::default();
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "Id" => r.id = map.next_value()?,
+                "IsDeleted" => r.is_deleted = map.next_value()?,
+                "CreatedDate" => r.created_date = map.next_value()?,
+                "SystemModstamp" => r.system_modstamp = map.next_value()?,
+                "AccountId" => r.account_id = map.next_value()?,
+                "IsConverted" => r.is_converted = map.next_value()?,
+                "Conversion_Do_Not_Sync__c" => r.do_not_sync = map.next_value()?,
+                "Conversion_Id__c" => r.conversion_id = map.next_value()?,
+                "StageName" => r.stage_name = map.next_value()?,
+                "CloseDate" => r.close_date = map.next_value()?,
+                "Amount" => r.amount = map.next_value()?,
+                "OpportunityId" => r.opportunity_id = map.next_value()?,
+                "ContactId" => r.contact_id = map.next_value()?,
+                "Role" => r.role = map.next_value()?,
+                "IsPrimary" => r.is_primary = map.next_value()?,
+                "Event_Name__c" => r.event_name = map.next_value()?,
+                "Email__c" => r.event_email = map.next_value()?,
+                "User_Id__c" => r.user_id = map.next_value()?,
+                "Contact__c" => r.event_contact = map.next_value()?,
+                "Occurred_At__c" => r.occurred_at = map.next_value()?,
+                "Properties__c" => r.properties = map.next_value()?,
+                _ => match map.next_value::<Text>()? {
+                    Text::Value(v) => r.texts.push((key, v)),
+                    Text::Other => {}
+                },
+            }
+        }
+        Ok(r)
+    }
+}
+
+/// A value that is text or null, or something else to pass over.
+enum Text {
+    Value(Option<String>),
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(TextVisitor)
+    }
+}
+
+struct TextVisitor;
+
+impl<'de> Visitor<'de> for TextVisitor {
+    type Value = Text;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Text, E> {
+        Ok(Text::Value(Some(v.to_string())))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Text, E> {
+        Ok(Text::Value(Some(v)))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Text, E> {
+        Ok(Text::Value(None))
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Text, E> {
+        Ok(Text::Value(None))
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Text, E> {
+        Ok(Text::Other)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Text, E> {
+        Ok(Text::Other)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Text, E> {
+        Ok(Text::Other)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Text, E> {
+        Ok(Text::Other)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Text, A::Error> {
+        while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+        Ok(Text::Other)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Text, A::Error> {
+        while map.next_entry::<de::IgnoredAny, de::IgnoredAny>()?.is_some() {}
+        Ok(Text::Other)
+    }
 }
 
 /// A non-empty, trimmed value.
@@ -104,6 +186,11 @@ impl SfRecord {
     }
     pub fn deleted(&self) -> bool {
         self.is_deleted.unwrap_or(false)
+    }
+    /// A text field by its Salesforce name; `None` when the record does not have it.
+    pub fn text(&self, salesforce: &str) -> &Option<String> {
+        const ABSENT: &Option<String> = &None;
+        self.texts.iter().find(|(name, _)| name == salesforce).map_or(ABSENT, |(_, v)| v)
     }
     /// What the run page shows for the record.
     pub fn label(&self, object: ObjectType) -> Option<String> {

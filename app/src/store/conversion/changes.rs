@@ -1,9 +1,11 @@
 //! Changes made in Conversion (each written inside the caller's transaction, which queues it in
 //! the outbox too), and what the outbound worker reads of a record to push it.
 
+use super::synced::Values;
 use super::{Key, StoreError, Table, WorkspaceId};
-use crate::domain::ObjectType;
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
+use crate::domain::{CompanyField, ContactField, ObjectType};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 
 /// A contact created in Conversion.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -11,10 +13,9 @@ pub struct NewContact {
     pub id: String,
     pub email: String,
     pub user_id: Option<String>,
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    pub title: Option<String>,
     pub company_id: Option<String>,
+    /// The other fields of the contact table (not the email).
+    pub values: Values<ContactField>,
 }
 
 /// A company created in Conversion.
@@ -22,8 +23,8 @@ pub struct NewContact {
 pub struct NewCompany {
     pub id: String,
     pub name: String,
-    pub website: Option<String>,
-    pub industry: Option<String>,
+    /// The other fields of the company table (not the name).
+    pub values: Values<CompanyField>,
 }
 
 /// A custom event recorded in Conversion.
@@ -37,46 +38,22 @@ pub struct NewEvent {
     pub properties: Option<String>,
 }
 
-/// A contact column a person can change.
+/// A contact column a person can change: a field of the contact table, or one only Conversion
+/// keeps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ContactField {
-    Email,
+pub enum ContactColumn {
+    Field(ContactField),
     UserId,
-    FirstName,
-    LastName,
-    Title,
     CompanyId,
 }
 
-impl ContactField {
+impl ContactColumn {
     /// The column, also the field's name in the outbox and in the settings' field mapping.
     pub fn column(self) -> &'static str {
         match self {
-            ContactField::Email => "email",
-            ContactField::UserId => "user_id",
-            ContactField::FirstName => "first_name",
-            ContactField::LastName => "last_name",
-            ContactField::Title => "title",
-            ContactField::CompanyId => "company_id",
-        }
-    }
-}
-
-/// A company column a person can change.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CompanyField {
-    Name,
-    Website,
-    Industry,
-}
-
-impl CompanyField {
-    /// The column, also the field's name in the outbox and in the settings' field mapping.
-    pub fn column(self) -> &'static str {
-        match self {
-            CompanyField::Name => "name",
-            CompanyField::Website => "website",
-            CompanyField::Industry => "industry",
+            ContactColumn::Field(f) => f.as_str(),
+            ContactColumn::UserId => "user_id",
+            ContactColumn::CompanyId => "company_id",
         }
     }
 }
@@ -100,21 +77,26 @@ pub async fn insert_contact_in(
     c: &NewContact,
     now: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO conversion_contacts (id, workspace_id, email, user_id, first_name, last_name, title, company_id, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&c.id)
-    .bind(ws.as_str())
-    .bind(&c.email)
-    .bind(&c.user_id)
-    .bind(&c.first_name)
-    .bind(&c.last_name)
-    .bind(&c.title)
-    .bind(&c.company_id)
-    .bind(now)
-    .execute(conn)
-    .await?;
+    let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+        "INSERT INTO conversion_contacts (id, workspace_id, email, user_id, company_id, updated_at",
+    );
+    for (field, _) in &c.values {
+        qb.push(", ").push(field.as_str());
+    }
+    qb.push(") VALUES (");
+    let mut values = qb.separated(", ");
+    values
+        .push_bind(&c.id)
+        .push_bind(ws.as_str())
+        .push_bind(&c.email)
+        .push_bind(&c.user_id)
+        .push_bind(&c.company_id)
+        .push_bind(now);
+    for (_, value) in &c.values {
+        values.push_bind(value);
+    }
+    qb.push(")");
+    qb.build().execute(conn).await?;
     Ok(())
 }
 
@@ -138,7 +120,7 @@ pub async fn update_contact_in(
     conn: &mut SqliteConnection,
     ws: &WorkspaceId,
     id: &str,
-    set: Vec<(ContactField, Option<String>)>,
+    set: Vec<(ContactColumn, Option<String>)>,
     now: i64,
 ) -> Result<(), StoreError> {
     update_in(conn, ws, Table::Contacts, id, set.into_iter().map(|(f, v)| (f.column(), v)), now)
@@ -151,15 +133,19 @@ pub async fn insert_company_in(
     c: &NewCompany,
     now: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO conversion_companies (id, workspace_id, name, website, industry, updated_at) VALUES (?, ?, ?, ?, ?, ?)")
-        .bind(&c.id)
-        .bind(ws.as_str())
-        .bind(&c.name)
-        .bind(&c.website)
-        .bind(&c.industry)
-        .bind(now)
-        .execute(conn)
-        .await?;
+    let mut qb: QueryBuilder<Sqlite> =
+        QueryBuilder::new("INSERT INTO conversion_companies (id, workspace_id, name, updated_at");
+    for (field, _) in &c.values {
+        qb.push(", ").push(field.as_str());
+    }
+    qb.push(") VALUES (");
+    let mut values = qb.separated(", ");
+    values.push_bind(&c.id).push_bind(ws.as_str()).push_bind(&c.name).push_bind(now);
+    for (_, value) in &c.values {
+        values.push_bind(value);
+    }
+    qb.push(")");
+    qb.build().execute(conn).await?;
     Ok(())
 }
 
@@ -185,7 +171,7 @@ pub async fn update_company_in(
     set: Vec<(CompanyField, Option<String>)>,
     now: i64,
 ) -> Result<(), StoreError> {
-    update_in(conn, ws, Table::Companies, id, set.into_iter().map(|(f, v)| (f.column(), v)), now)
+    update_in(conn, ws, Table::Companies, id, set.into_iter().map(|(f, v)| (f.as_str(), v)), now)
         .await
 }
 
@@ -331,10 +317,8 @@ pub async fn set_salesforce_id_in(
 /// A contact (or lead) as a push sends it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ContactToPush {
-    pub email: String,
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    pub title: Option<String>,
+    /// Every field of the contact table.
+    pub values: Values<ContactField>,
     pub salesforce_id: Option<String>,
     /// The Salesforce id of its company's Account.
     pub account_salesforce_id: Option<String>,
@@ -345,27 +329,32 @@ pub async fn contact_to_push(
     ws: &WorkspaceId,
     id: &str,
 ) -> Result<Option<ContactToPush>, StoreError> {
-    type Row =
-        (String, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>);
-    let row: Option<Row> = sqlx::query_as(
-        "SELECT c.email, c.first_name, c.last_name, c.title, c.salesforce_id, a.salesforce_id FROM conversion_contacts c \
+    let fields = ContactField::all();
+    let columns: Vec<String> = fields.iter().map(|f| format!(", c.{}", f.as_str())).collect();
+    let row = sqlx::query(&format!(
+        "SELECT c.salesforce_id, a.salesforce_id{} FROM conversion_contacts c \
          LEFT JOIN conversion_companies a ON a.id = c.company_id WHERE c.workspace_id = ? AND c.id = ?",
-    )
+        columns.concat()
+    ))
     .bind(ws.as_str())
     .bind(id)
     .fetch_optional(pool)
     .await?;
-    Ok(row.map(|(email, first_name, last_name, title, salesforce_id, account_salesforce_id)| {
-        ContactToPush { email, first_name, last_name, title, salesforce_id, account_salesforce_id }
-    }))
+    row.map(|row| {
+        Ok(ContactToPush {
+            salesforce_id: row.try_get(0)?,
+            account_salesforce_id: row.try_get(1)?,
+            values: values_from(&row, 2, fields)?,
+        })
+    })
+    .transpose()
 }
 
 /// A company as a push sends it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CompanyToPush {
-    pub name: String,
-    pub website: Option<String>,
-    pub industry: Option<String>,
+    /// Every field of the company table.
+    pub values: Values<CompanyField>,
     pub salesforce_id: Option<String>,
 }
 
@@ -374,20 +363,29 @@ pub async fn company_to_push(
     ws: &WorkspaceId,
     id: &str,
 ) -> Result<Option<CompanyToPush>, StoreError> {
-    type Row = (String, Option<String>, Option<String>, Option<String>);
-    let row: Option<Row> = sqlx::query_as(
-        "SELECT name, website, industry, salesforce_id FROM conversion_companies WHERE workspace_id = ? AND id = ?",
-    )
+    let fields = CompanyField::all();
+    let columns: Vec<String> = fields.iter().map(|f| format!(", {}", f.as_str())).collect();
+    let row = sqlx::query(&format!(
+        "SELECT salesforce_id{} FROM conversion_companies WHERE workspace_id = ? AND id = ?",
+        columns.concat()
+    ))
     .bind(ws.as_str())
     .bind(id)
     .fetch_optional(pool)
     .await?;
-    Ok(row.map(|(name, website, industry, salesforce_id)| CompanyToPush {
-        name,
-        website,
-        industry,
-        salesforce_id,
-    }))
+    row.map(|row| {
+        Ok(CompanyToPush { salesforce_id: row.try_get(0)?, values: values_from(&row, 1, fields)? })
+    })
+    .transpose()
+}
+
+/// The values of `fields`, read from the row's columns from `first` on, in the same order.
+fn values_from<F>(row: &SqliteRow, first: usize, fields: Vec<F>) -> Result<Values<F>, StoreError> {
+    fields
+        .into_iter()
+        .enumerate()
+        .map(|(i, f)| Ok((f, row.try_get::<Option<String>, _>(first + i)?)))
+        .collect()
 }
 
 /// A custom event as a push sends it, with its contact's identifiers.

@@ -2,10 +2,13 @@
 //! batched upserts and deletes matched on the Salesforce id.
 //!
 //! Each table's columns are named once, in [`Fields::columns`], beside the code that binds the
-//! values in the same order ([`Fields::bind`]); the tests write a row of every table and read each
-//! column back by name.
+//! values in the same order ([`Fields::bind`]); the columns of contacts and companies that
+//! Salesforce and Conversion both keep come from the objects' field tables
+//! ([`crate::domain::objects`]), each value bound by its field. The tests write a row of every
+//! table and read each column back by name.
 
 use super::{StoreError, Table, WorkspaceId};
+use crate::domain::{CompanyField, ContactField};
 use sqlx::query_builder::Separated;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
@@ -39,14 +42,14 @@ pub enum Fields {
     Event(EventFields),
 }
 
+/// Values of an object's field table, each by its field; a field left out is written empty.
+pub type Values<F> = Vec<(F, Option<String>)>;
+
 /// `conversion_contacts`: a Contact or a Lead.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ContactFields {
-    /// Lower case.
-    pub email: Option<String>,
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    pub title: Option<String>,
+    /// The fields of [`crate::domain::objects::contact::FIELDS`] (the email lower case).
+    pub values: Values<ContactField>,
     /// The company of a Contact's Account.
     pub company_id: Option<String>,
     /// `Contact` or `Lead`.
@@ -56,9 +59,8 @@ pub struct ContactFields {
 /// `conversion_companies`: an Account.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CompanyFields {
-    pub name: Option<String>,
-    pub website: Option<String>,
-    pub industry: Option<String>,
+    /// The fields of [`crate::domain::objects::company::FIELDS`].
+    pub values: Values<CompanyField>,
 }
 
 /// `conversion_opportunities`.
@@ -102,15 +104,19 @@ impl Fields {
     }
 
     /// The table's own columns, in the order [`Fields::bind`] binds them.
-    pub fn columns(table: Table) -> &'static [&'static str] {
+    pub fn columns(table: Table) -> Vec<&'static str> {
         match table {
-            Table::Contacts => {
-                &["email", "first_name", "last_name", "title", "company_id", "salesforce_object"]
+            Table::Contacts => ContactField::all()
+                .into_iter()
+                .map(ContactField::as_str)
+                .chain(["company_id", "salesforce_object"])
+                .collect(),
+            Table::Companies => CompanyField::all().into_iter().map(CompanyField::as_str).collect(),
+            Table::Opportunities => vec!["name", "stage", "amount", "close_date", "company_id"],
+            Table::OpportunityContacts => {
+                vec!["opportunity_id", "contact_id", "role", "is_primary"]
             }
-            Table::Companies => &["name", "website", "industry"],
-            Table::Opportunities => &["name", "stage", "amount", "close_date", "company_id"],
-            Table::OpportunityContacts => &["opportunity_id", "contact_id", "role", "is_primary"],
-            Table::Events => &["contact_id", "name", "occurred_at", "properties"],
+            Table::Events => vec!["contact_id", "name", "occurred_at", "properties"],
         }
     }
 
@@ -118,16 +124,10 @@ impl Fields {
     fn bind(self, b: &mut Separated<'_, '_, Sqlite, &'static str>) {
         match self {
             Fields::Contact(c) => {
-                b.push_bind(c.email)
-                    .push_bind(c.first_name)
-                    .push_bind(c.last_name)
-                    .push_bind(c.title)
-                    .push_bind(c.company_id)
-                    .push_bind(c.salesforce_object);
+                bind_values(b, ContactField::all(), c.values);
+                b.push_bind(c.company_id).push_bind(c.salesforce_object);
             }
-            Fields::Company(c) => {
-                b.push_bind(c.name).push_bind(c.website).push_bind(c.industry);
-            }
+            Fields::Company(c) => bind_values(b, CompanyField::all(), c.values),
             Fields::Opportunity(o) => {
                 b.push_bind(o.name)
                     .push_bind(o.stage)
@@ -148,6 +148,19 @@ impl Fields {
                     .push_bind(e.properties);
             }
         }
+    }
+}
+
+/// Binds the value of each field of `table`, in its order, taken by field from `values`.
+fn bind_values<F: PartialEq>(
+    b: &mut Separated<'_, '_, Sqlite, &'static str>,
+    table: Vec<F>,
+    mut values: Values<F>,
+) {
+    for field in table {
+        let value =
+            values.iter().position(|(f, _)| *f == field).and_then(|i| values.swap_remove(i).1);
+        b.push_bind(value);
     }
 }
 

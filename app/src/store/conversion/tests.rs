@@ -3,6 +3,7 @@
 
 use super::synced::{self, *};
 use super::*;
+use crate::domain::{CompanyField, ContactField};
 use crate::store::{ensure_workspace, open_in_memory};
 
 const T0: i64 = 1_764_000_000_000;
@@ -23,6 +24,16 @@ fn row(id: &str, salesforce_id: &str, fields: Fields) -> SyncedRow {
         updated_at: T0 + 3,
         fields,
     }
+}
+
+/// Values of the contact table's fields, by code.
+fn contact(pairs: &[(&str, &str)]) -> Values<ContactField> {
+    pairs.iter().map(|(c, v)| (ContactField::parse(c).unwrap(), Some(v.to_string()))).collect()
+}
+
+/// Values of the company table's fields, by code.
+fn company(pairs: &[(&str, &str)]) -> Values<CompanyField> {
+    pairs.iter().map(|(c, v)| (CompanyField::parse(c).unwrap(), Some(v.to_string()))).collect()
 }
 
 /// A row of every table, each value distinct, and the value each column must hold (written out by
@@ -48,10 +59,12 @@ fn one_of_each() -> Vec<(SyncedRow, Vec<(&'static str, &'static str)>)> {
                 "contact-1",
                 "003A",
                 Fields::Contact(ContactFields {
-                    email: Some("ada@example.org".into()),
-                    first_name: Some("Ada".into()),
-                    last_name: Some("Lovelace".into()),
-                    title: Some("Analyst".into()),
+                    values: contact(&[
+                        ("email", "ada@example.org"),
+                        ("first_name", "Ada"),
+                        ("last_name", "Lovelace"),
+                        ("title", "Analyst"),
+                    ]),
                     company_id: Some("company-1".into()),
                     salesforce_object: "Contact".into(),
                 }),
@@ -73,9 +86,11 @@ fn one_of_each() -> Vec<(SyncedRow, Vec<(&'static str, &'static str)>)> {
                 "company-1",
                 "001A",
                 Fields::Company(CompanyFields {
-                    name: Some("Acme".into()),
-                    website: Some("acme.example".into()),
-                    industry: Some("Anvils".into()),
+                    values: company(&[
+                        ("name", "Acme"),
+                        ("website", "acme.example"),
+                        ("industry", "Anvils"),
+                    ]),
                 }),
             ),
             with(
@@ -192,15 +207,7 @@ async fn a_resync_overwrites_what_salesforce_owns_and_keeps_conversions_id() {
     let (pool, ws) = db().await;
     let company = |id: &str, name: &str, updated: i64| SyncedRow {
         external_updated_at: updated,
-        ..row(
-            id,
-            "001A",
-            Fields::Company(CompanyFields {
-                name: Some(name.into()),
-                website: None,
-                industry: None,
-            }),
-        )
+        ..row(id, "001A", Fields::Company(CompanyFields { values: company(&[("name", name)]) }))
     };
     let mut conn = pool.acquire().await.unwrap();
     synced::upsert(&mut conn, &ws, vec![company("company-1", "Acme", T0)]).await.unwrap();
@@ -243,7 +250,7 @@ async fn a_pushed_record_coming_back_is_matched_on_conversions_id() {
     let back = row(
         "company-1",
         "001B",
-        Fields::Company(CompanyFields { name: Some("Acme".into()), website: None, industry: None }),
+        Fields::Company(CompanyFields { values: company(&[("name", "Acme")]) }),
     );
     synced::upsert(&mut conn, &ws, vec![back]).await.unwrap();
     let known = known_by(&mut conn, &ws, Table::Companies, Key::Id, &["company-1"]).await.unwrap();

@@ -15,7 +15,7 @@ pub const FIELDS: &str =
     "Name, Event_Name__c, Email__c, User_Id__c, Contact__c, Occurred_At__c, Properties__c, Conversion_Id__c";
 
 pub fn label(r: &SfRecord) -> Option<String> {
-    present(&r.event_name).or(present(&r.name)).map(str::to_string)
+    present(&r.event_name).or(present(r.text("Name"))).map(str::to_string)
 }
 
 /// An event as Conversion's, on the one contact its identifiers point at, or why not.

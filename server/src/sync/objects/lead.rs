@@ -3,8 +3,8 @@
 
 use crate::sync::mapping::SfRecord;
 
-/// The Lead fields the engine reads, beside the system ones.
-pub const FIELDS: &str = "FirstName, LastName, Email, Title, Company, IsConverted, Conversion_Do_Not_Sync__c, Conversion_Id__c";
+/// The Lead fields the engine reads beside the system ones and the contact table's.
+pub const FIELDS: &str = "IsConverted, Conversion_Do_Not_Sync__c, Conversion_Id__c";
 
 /// What the run page shows for a Lead: as for a Contact.
 pub fn label(r: &SfRecord) -> Option<String> {

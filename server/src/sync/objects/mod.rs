@@ -1,8 +1,9 @@
 //! One file per Salesforce object type: the fields the engine reads, what the run page calls a
 //! record, the rules that decide what a record becomes in Conversion (or which of the help
 //! article's messages says why not), and, for the objects Conversion writes, what a push sends.
-//! The field mapping a person edits in the settings ([`app::domain::settings::CONTACT_FIELDS`],
-//! [`app::domain::settings::COMPANY_FIELDS`]) is the table the pushes are built from.
+//! The fields Conversion and Salesforce both keep (contacts' and companies') are the objects' field
+//! tables in [`app::domain::objects`]: the query reads them, the rules copy them, the pushes send
+//! the ones the settings' field mapping has.
 //!
 //! The engine calls these through the functions here, one `match` on the object type each.
 
@@ -18,22 +19,27 @@ pub use rules::{Lookups, Refusal};
 
 use super::mapping::SfRecord;
 use super::state::Settings;
+use app::domain::objects::{company as company_table, contact as contact_table, soql_list};
 use app::domain::ObjectType;
 use app::store::conversion::synced::Fields;
 
 const SYSTEM: &str = "Id, IsDeleted, CreatedDate, SystemModstamp";
 
-/// The fields the engine reads for an object: the system ones and its own.
+/// The fields the engine reads for an object: the system ones, its field table's (for the objects
+/// Conversion keeps both ways) and its own.
 pub fn soql_fields(object: ObjectType) -> String {
-    let own = match object {
-        ObjectType::Contact => contact::FIELDS,
-        ObjectType::Lead => lead::FIELDS,
-        ObjectType::Company => company::FIELDS,
-        ObjectType::Opportunity => opportunity::FIELDS,
-        ObjectType::OpportunityContactRole => opportunity_contact_role::FIELDS,
-        ObjectType::Event => event::FIELDS,
+    let (table, own) = match object {
+        ObjectType::Contact => (Some(contact_table::FIELDS), contact::FIELDS),
+        ObjectType::Lead => (Some(contact_table::FIELDS), lead::FIELDS),
+        ObjectType::Company => (Some(company_table::FIELDS), company::FIELDS),
+        ObjectType::Opportunity => (None, opportunity::FIELDS),
+        ObjectType::OpportunityContactRole => (None, opportunity_contact_role::FIELDS),
+        ObjectType::Event => (None, event::FIELDS),
     };
-    format!("{SYSTEM}, {own}")
+    match table {
+        Some(table) => format!("{SYSTEM}, {}, {own}", soql_list(table)),
+        None => format!("{SYSTEM}, {own}"),
+    }
 }
 
 /// What the run page shows for a record.

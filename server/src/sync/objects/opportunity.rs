@@ -10,7 +10,7 @@ pub const FIELDS: &str =
     "Name, AccountId, StageName, CloseDate, Amount, Conversion_Do_Not_Sync__c, Conversion_Id__c";
 
 pub fn label(r: &SfRecord) -> Option<String> {
-    present(&r.name).map(str::to_string)
+    present(r.text("Name")).map(str::to_string)
 }
 
 /// An Opportunity as Conversion's, linked to its account's company, or why not.
@@ -18,7 +18,7 @@ pub fn fields(r: &SfRecord, l: &Lookups) -> Result<Fields, Refusal> {
     if r.do_not_sync == Some(true) {
         return Err(skip(RecordMessage::DoNotSync));
     }
-    if present(&r.name).is_none() {
+    if present(r.text("Name")).is_none() {
         return Err(fail(RecordMessage::MalformedData, "Opportunity has no Name"));
     }
     let account =
@@ -26,7 +26,7 @@ pub fn fields(r: &SfRecord, l: &Lookups) -> Result<Fields, Refusal> {
     let company =
         l.companies.get(account).ok_or_else(|| skip(RecordMessage::NoAccountAssociation))?;
     Ok(Fields::Opportunity(OpportunityFields {
-        name: text(&r.name)?,
+        name: text(r.text("Name"))?,
         stage: text(&r.stage_name)?,
         amount: r.amount,
         close_date: text(&r.close_date)?,
