@@ -264,7 +264,7 @@ mod tests {
         })
         .contains("\u{201c}invoice\u{201d} is not an object type"));
         assert!(unreadable(SettingsInput {
-            contact_fields: vec!["phone".into()],
+            contact_fields: vec!["fax_number".into()],
             ..SettingsInput::default()
         })
         .contains("not a contact field"));

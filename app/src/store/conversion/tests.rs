@@ -53,50 +53,61 @@ fn one_of_each() -> Vec<(SyncedRow, Vec<(&'static str, &'static str)>)> {
         v.extend_from_slice(own);
         v
     };
+    // The contact and company fields named below, and a distinct value for any other field their
+    // tables have, so that a field added to a table is checked here too.
+    let contact_named: [(&'static str, &'static str); 4] = [
+        ("email", "ada@example.org"),
+        ("first_name", "Ada"),
+        ("last_name", "Lovelace"),
+        ("title", "Analyst"),
+    ];
+    let company_named: [(&'static str, &'static str); 3] =
+        [("name", "Acme"), ("website", "acme.example"), ("industry", "Anvils")];
+    let rest =
+        |codes: Vec<&'static str>, named: &[(&str, &str)]| -> Vec<(&'static str, &'static str)> {
+            codes
+                .into_iter()
+                .filter(|c| named.iter().all(|(n, _)| n != c))
+                .map(|c| (c, &*Box::leak(format!("{c} value").into_boxed_str())))
+                .collect()
+        };
+    let contact_values: Vec<(&'static str, &'static str)> = contact_named
+        .into_iter()
+        .chain(rest(
+            ContactField::all().into_iter().map(ContactField::as_str).collect(),
+            &contact_named,
+        ))
+        .collect();
+    let company_values: Vec<(&'static str, &'static str)> = company_named
+        .into_iter()
+        .chain(rest(
+            CompanyField::all().into_iter().map(CompanyField::as_str).collect(),
+            &company_named,
+        ))
+        .collect();
     vec![
         (
             row(
                 "contact-1",
                 "003A",
                 Fields::Contact(ContactFields {
-                    values: contact(&[
-                        ("email", "ada@example.org"),
-                        ("first_name", "Ada"),
-                        ("last_name", "Lovelace"),
-                        ("title", "Analyst"),
-                    ]),
+                    values: contact(&contact_values),
                     company_id: Some("company-1".into()),
                     salesforce_object: "Contact".into(),
                 }),
             ),
             with(
-                times("contact-1", "003A"),
-                &[
-                    ("email", "ada@example.org"),
-                    ("first_name", "Ada"),
-                    ("last_name", "Lovelace"),
-                    ("title", "Analyst"),
-                    ("company_id", "company-1"),
-                    ("salesforce_object", "Contact"),
-                ],
+                with(times("contact-1", "003A"), &contact_values),
+                &[("company_id", "company-1"), ("salesforce_object", "Contact")],
             ),
         ),
         (
             row(
                 "company-1",
                 "001A",
-                Fields::Company(CompanyFields {
-                    values: company(&[
-                        ("name", "Acme"),
-                        ("website", "acme.example"),
-                        ("industry", "Anvils"),
-                    ]),
-                }),
+                Fields::Company(CompanyFields { values: company(&company_values) }),
             ),
-            with(
-                times("company-1", "001A"),
-                &[("name", "Acme"), ("website", "acme.example"), ("industry", "Anvils")],
-            ),
+            with(times("company-1", "001A"), &company_values),
         ),
         (
             row(
