@@ -142,7 +142,7 @@ async fn put_settings_refuses_what_the_engine_cannot_honour_with_422() {
     let refused = [
         (serde_json::json!({ "interval_secs": 0 }), "0 seconds is not offered"),
         (serde_json::json!({ "inbound_objects": ["contact", "invoice"] }), "is not an object type"),
-        (serde_json::json!({ "contact_fields": ["email", "phone"] }), "not a contact field"),
+        (serde_json::json!({ "contact_fields": ["email", "fax_number"] }), "not a contact field"),
         (serde_json::json!({ "company_fields": ["revenue"] }), "not a company field"),
         (serde_json::json!({ "excluded_domains": ["not a domain!"] }), "is not an email domain"),
     ];
