@@ -68,6 +68,15 @@ async fn setup(
         None,
         CancellationToken::new(),
     );
+    let creds = org.credentials();
+    server::sync::connection::on_start(
+        &engine,
+        &creds.instance_url,
+        Some(&creds.username),
+        Some(&creds.refresh_token),
+    )
+    .await
+    .unwrap();
     (org, engine, pool)
 }
 

@@ -5,28 +5,18 @@
 //!
 //! ## A workspace without a row
 //!
-//! A missing row means **no connection was ever recorded**: nothing connected the workspace,
-//! nothing disconnected it, no authentication failed, no limit paused it. Every start of a server
-//! with an org writes the row (`server::sync::connection::on_start`: connected, or disconnected
-//! when there is no token to connect with), as do Connect, Disconnect, a failed authentication
-//! and the daily limit. So a workspace without one is either served without an org, or its engine
-//! was built directly with its tokens (tests). Each reader says what that is for it:
-//!
-//! - the pages ([`connection_view`]) show it as [`ConnectionState::Disconnected`] with no org:
-//!   there is no connection to show, nor one to sync with;
-//! - the engine and the status endpoint ([`sync_connection`]) read it as
-//!   [`ConnectionState::Connected`]: nothing stopped the engine from calling Salesforce with the
-//!   tokens it holds. The engine's own writes agree: the limit's pause ([`set_limit_pause`])
-//!   creates the row as connected.
+//! A missing row means **no connection was ever recorded**, and every reader reads it the same
+//! way: [`ConnectionState::Disconnected`], with no org. Nothing syncs until something records a
+//! connection: a server's start with an org (`server::sync::connection::on_start`), a completed
+//! Connect. Disconnect, a failed authentication and the daily limit's pause only change a row
+//! that exists, or record the state they set.
 
 use super::{StoreError, WorkspaceId};
 use crate::domain::connection::{ApiUsageView, ConnectionState, ConnectionView};
 use sqlx::SqlitePool;
 
-/// The engine's reading of a workspace without a row (see the module's documentation).
-const UNRECORDED_FOR_THE_ENGINE: ConnectionState = ConnectionState::Connected;
-/// The pages' reading of a workspace without a row (see the module's documentation).
-const UNRECORDED_FOR_THE_PAGES: ConnectionState = ConnectionState::Disconnected;
+/// A workspace without a row (see the module's documentation).
+const UNRECORDED: ConnectionState = ConnectionState::Disconnected;
 
 type Row = (
     String,
@@ -54,7 +44,7 @@ pub async fn connection_view(
     .await?;
     Ok(match row {
         None => ConnectionView {
-            state: UNRECORDED_FOR_THE_PAGES,
+            state: UNRECORDED,
             detail: None,
             instance_url: None,
             username: None,
@@ -179,8 +169,8 @@ impl SyncConnection {
     }
 }
 
-/// The engine's reading of the row. A workspace without one is connected, with no pause (see the
-/// module's documentation).
+/// The engine's reading of the row. A workspace without one is disconnected (see the module's
+/// documentation).
 pub async fn sync_connection(
     pool: &SqlitePool,
     ws: &WorkspaceId,
@@ -195,11 +185,7 @@ pub async fn sync_connection(
         Some((state, detail, limit_paused_until)) => {
             SyncConnection { state: ConnectionState::parse(&state), detail, limit_paused_until }
         }
-        None => SyncConnection {
-            state: UNRECORDED_FOR_THE_ENGINE,
-            detail: None,
-            limit_paused_until: None,
-        },
+        None => SyncConnection { state: UNRECORDED, detail: None, limit_paused_until: None },
     })
 }
 
@@ -247,8 +233,8 @@ pub async fn mark_reconnect_needed(
     Ok(())
 }
 
-/// No API calls before `until` (None: the limit is clear). A workspace without a row gets one,
-/// connected (what the engine already read it as).
+/// No API calls before `until` (None: the limit is clear). Only a recorded connection is paused:
+/// without one, nothing calls Salesforce to be paused.
 pub async fn set_limit_pause(
     pool: &SqlitePool,
     ws: &WorkspaceId,
@@ -256,13 +242,11 @@ pub async fn set_limit_pause(
     now: i64,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO sync_connection (workspace_id, state, limit_paused_until, updated_at) VALUES (?, ?, ?, ?) \
-         ON CONFLICT (workspace_id) DO UPDATE SET limit_paused_until = excluded.limit_paused_until, updated_at = excluded.updated_at",
+        "UPDATE sync_connection SET limit_paused_until = ?, updated_at = ? WHERE workspace_id = ?",
     )
-    .bind(ws.as_str())
-    .bind(UNRECORDED_FOR_THE_ENGINE.as_str())
     .bind(until)
     .bind(now)
+    .bind(ws.as_str())
     .execute(pool)
     .await?;
     Ok(())
@@ -283,24 +267,28 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_workspace_without_a_row_is_disconnected_on_the_pages_and_connected_for_the_engine() {
+    async fn a_workspace_without_a_row_is_disconnected_for_the_pages_and_the_engine_alike() {
         let (pool, ws) = db().await;
         assert_eq!(connection_view(&pool, &ws).await.unwrap().state, ConnectionState::Disconnected);
         let engine = sync_connection(&pool, &ws).await.unwrap();
         assert_eq!(
             engine,
             SyncConnection {
-                state: ConnectionState::Connected,
+                state: ConnectionState::Disconnected,
                 detail: None,
                 limit_paused_until: None
             }
         );
-        // The limit's pause creates the row the way the engine read it.
+        // The limit's pause records no connection of its own.
         set_limit_pause(&pool, &ws, Some(T0 + 60_000), T0).await.unwrap();
-        assert_eq!(connection_view(&pool, &ws).await.unwrap().state, ConnectionState::Connected);
+        assert_eq!(sync_connection(&pool, &ws).await.unwrap(), engine);
+        // Once connected, the pause holds.
+        save_connected(&pool, &ws, "https://org.example", None, None, T0).await.unwrap();
+        set_limit_pause(&pool, &ws, Some(T0 + 60_000), T0).await.unwrap();
+        let paused = sync_connection(&pool, &ws).await.unwrap();
         assert_eq!(
-            sync_connection(&pool, &ws).await.unwrap().limit_paused_until,
-            Some(T0 + 60_000)
+            (paused.state, paused.limit_paused_until),
+            (ConnectionState::Connected, Some(T0 + 60_000))
         );
     }
 

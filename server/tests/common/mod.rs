@@ -145,6 +145,15 @@ pub async fn setup_on(records: usize, config: EngineConfig, clock: Arc<dyn Clock
         None,
         CancellationToken::new(),
     );
+    let creds = org.credentials();
+    server::sync::connection::on_start(
+        &engine,
+        &creds.instance_url,
+        Some(&creds.username),
+        Some(&creds.refresh_token),
+    )
+    .await
+    .unwrap();
     Setup { org, engine, pool, ws, dir }
 }
 
