@@ -22,6 +22,17 @@ pub struct Config {
     #[arg(long, env = "SYNC_DATABASE", default_value = "data/sync-activity.db")]
     pub database: PathBuf,
 
+    /// Keys that seal the stored refresh tokens: `id:base64` entries (32-byte keys), the active
+    /// one first, older ones after it until `server rekey` has sealed everything again
+    /// (`server keygen ID` prints a new entry). Without it and --keys-file, a key file beside the
+    /// database (`<database>.keys`) is used, made on first start.
+    #[arg(long, env = "SYNC_KEYS", hide_env_values = true)]
+    pub keys: Option<Secret>,
+
+    /// A file of such keys, one a line (`#` starts a comment).
+    #[arg(long, env = "SYNC_KEYS_FILE")]
+    pub keys_file: Option<PathBuf>,
+
     /// The workspace this server shows.
     #[arg(long, env = "SYNC_WORKSPACE", default_value = "acme")]
     pub workspace: String,
@@ -141,6 +152,13 @@ impl SalesforceArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Seal every stored secret with the active key (after adding a new key in front), then exit.
+    Rekey,
+    /// Print a new key entry (`ID:base64`) for --keys or a key file, then exit.
+    Keygen {
+        /// The key's id, e.g. the month it was made: 2026-12.
+        id: String,
+    },
     /// Run the local Salesforce org on its own and print its credentials as one JSON line.
     #[cfg(feature = "local-org")]
     FakeOrg(crate::fake_org::FakeOrgArgs),

@@ -12,6 +12,7 @@ pub mod demo;
 #[cfg(feature = "local-org")]
 pub mod fake_org;
 pub mod http;
+pub mod keys;
 pub mod maintenance;
 pub mod salesforce;
 pub mod secret;

@@ -22,6 +22,20 @@ async fn run(config: Config) -> Result<(), server::startup::StartError> {
     if let Some(server::config::Command::FakeOrg(args)) = config.command {
         return server::fake_org::cli::run_standalone(args).await;
     }
+    match &config.command {
+        Some(server::config::Command::Keygen { id }) => {
+            println!("{}", app::store::keyring::Keyring::generate_entry(id));
+            return Ok(());
+        }
+        Some(server::config::Command::Rekey) => {
+            let ring = server::keys::load(&config)?;
+            let pool = app::store::open(&config.database).await?;
+            let n = app::store::reseal_refresh_tokens(&pool, &ring).await?;
+            println!("Sealed {n} stored secret(s) again with key {}.", ring.active_id());
+            return Ok(());
+        }
+        _ => {}
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

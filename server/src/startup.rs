@@ -8,6 +8,7 @@ use crate::maintenance;
 use crate::salesforce::SalesforceClient;
 use crate::sync::{connection, scheduler, usage, Engine, EngineConfig};
 use app::state::{AppState, Clock, SystemClock};
+use app::store::keyring::Keyring;
 use app::store::{self, WorkspaceId};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -76,6 +77,17 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
     store::ensure_workspace(&state.pool, &state.workspace, &config.workspace_name, state.now_ms())
         .await
         .map_err(not_written)?;
+    let keyring = crate::keys::load(config)?;
+    let resealed = store::reseal_refresh_tokens(&state.pool, &keyring).await.map_err(|e| {
+        format!("The stored Salesforce connection could not be read ({e}). Give the key it was sealed with in --keys or --keys-file (docs/SECURITY.md).")
+    })?;
+    if resealed > 0 {
+        tracing::info!(
+            resealed,
+            key = keyring.active_id(),
+            "sealed stored secrets with the active key"
+        );
+    }
     let interrupted = store::fail_interrupted_runs(&state.pool, &state.workspace, state.now_ms())
         .await
         .map_err(not_written)?;
@@ -105,13 +117,14 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
         let refresh_token = config.salesforce.refresh_token.expose();
         let client = SalesforceClient::new(client_config, refresh_token)?;
         tracing::info!(%login_url, "syncing with the Salesforce org given by --salesforce-*");
-        let engine = new_engine(config, &state, client, LIMIT_PAUSE_SECS, None, &shutdown);
+        let engine =
+            new_engine(config, &keyring, &state, client, LIMIT_PAUSE_SECS, None, &shutdown);
         connection::on_start(&engine, &login_url, None, Some(refresh_token)).await?;
         Some(engine)
     } else if config.demo {
         #[cfg(feature = "local-org")]
         {
-            let (o, engine) = start_demo(config, &state, &shutdown, &mut tasks).await?;
+            let (o, engine) = start_demo(config, &keyring, &state, &shutdown, &mut tasks).await?;
             org = Some(o);
             Some(engine)
         }
@@ -203,6 +216,7 @@ impl App {
 
 fn new_engine(
     config: &Config,
+    keyring: &Keyring,
     state: &AppState,
     client: SalesforceClient,
     limit_pause_secs: u64,
@@ -214,6 +228,7 @@ fn new_engine(
         page_size: config.page_size,
         limit_pause: Duration::from_secs(limit_pause_secs),
         limit_check_every: Duration::from_secs(config.limit_check_secs.max(1)),
+        keyring: keyring.clone(),
         ..EngineConfig::default()
     };
     Engine::new(
@@ -232,6 +247,7 @@ fn new_engine(
 #[cfg(feature = "local-org")]
 async fn start_demo(
     config: &Config,
+    keyring: &Keyring,
     state: &AppState,
     shutdown: &CancellationToken,
     tasks: &mut Vec<JoinHandle<()>>,
@@ -253,7 +269,8 @@ async fn start_demo(
     let org_url = creds.instance_url.clone();
     tracing::info!(%org_url, "local Salesforce org running in-process (faults: POST {org_url}/__fake_org/faults)");
     let client = org.client()?;
-    let engine = new_engine(config, state, client, DEMO_LIMIT_PAUSE_SECS, Some(org_url), shutdown);
+    let engine =
+        new_engine(config, keyring, state, client, DEMO_LIMIT_PAUSE_SECS, Some(org_url), shutdown);
     let (url, user, token) = (&creds.instance_url, &creds.username, &creds.refresh_token);
     connection::on_start(&engine, url, Some(user), Some(token)).await?;
     if config.conversion_changes_per_minute > 0 {

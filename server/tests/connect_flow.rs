@@ -117,6 +117,14 @@ async fn without_a_refresh_token_connect_runs_the_oauth_flow_and_the_connection_
         wait_for(Duration::from_secs(60), || async { completed_runs(&server).await > 0 }).await;
     assert!(synced, "the backfill runs after Connect");
     drop(server);
+    // The refresh token Connect got is in the database sealed, never as itself, and the key that
+    // sealed it is in a private file beside the database, not in it.
+    let raw = std::fs::read(&db).unwrap();
+    let wal = std::fs::read(dir.path().join("sync.db-wal")).unwrap_or_default();
+    let token = org.credentials().refresh_token.clone();
+    let holds = |bytes: &[u8]| bytes.windows(token.len()).any(|w| w == token.as_bytes());
+    assert!(!holds(&raw) && !holds(&wal), "the refresh token is stored sealed");
+    assert!(dir.path().join("sync.db.keys").exists());
 
     // Restarted with the same environment (still no refresh token): the saved one is used.
     let server = start(&org, &db, dir.path()).await;

@@ -11,6 +11,7 @@
 //! Connect. Disconnect, a failed authentication and the daily limit's pause only change a row
 //! that exists, or record the state they set.
 
+use super::keyring::{KeyError, Keyring, Sealed};
 use super::{StoreError, WorkspaceId};
 use crate::domain::connection::{ApiUsageView, ConnectionState, ConnectionView};
 use sqlx::SqlitePool;
@@ -79,13 +80,14 @@ pub async fn connection_view(
     })
 }
 
-/// A completed OAuth flow (or the first start against a configured org): connected from now.
+/// A completed OAuth flow (or the first start against a configured org): connected from now. The
+/// refresh token is kept sealed ([`Keyring::seal`]).
 pub async fn save_connected(
     pool: &SqlitePool,
     ws: &WorkspaceId,
     instance_url: &str,
     username: Option<&str>,
-    refresh_token: Option<&str>,
+    refresh_token: Option<&Sealed>,
     now: i64,
 ) -> Result<(), StoreError> {
     sqlx::query(
@@ -99,23 +101,70 @@ pub async fn save_connected(
     .bind(now)
     .bind(instance_url)
     .bind(username)
-    .bind(refresh_token)
+    .bind(refresh_token.map(|t| t.0.as_str()))
     .execute(pool)
     .await?;
     Ok(())
 }
 
-/// The refresh token an earlier Connect saved, unless the workspace disconnected since.
+/// The refresh token an earlier Connect saved, sealed, unless the workspace disconnected since.
 pub async fn saved_refresh_token(
     pool: &SqlitePool,
     ws: &WorkspaceId,
-) -> Result<Option<String>, StoreError> {
+) -> Result<Option<Sealed>, StoreError> {
     let token: Option<Option<String>> =
         sqlx::query_scalar("SELECT refresh_token FROM sync_connection WHERE workspace_id = ? AND state != 'disconnected'")
             .bind(ws.as_str())
             .fetch_optional(pool)
             .await?;
-    Ok(token.flatten().filter(|t| !t.is_empty()))
+    Ok(token.flatten().filter(|t| !t.is_empty()).map(Sealed))
+}
+
+/// Why the stored secrets could not all be sealed again.
+#[derive(Debug, thiserror::Error)]
+pub enum ResealError {
+    #[error("workspace {workspace}: {error}")]
+    Key { workspace: String, error: KeyError },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Seals every stored refresh token with the keyring's active key: those sealed with an older key
+/// (after a rotation) and any kept in plain text by a version before sealing. Each row is replaced
+/// only if it still holds what was read. Returns how many were sealed again.
+pub async fn reseal_refresh_tokens(
+    pool: &SqlitePool,
+    ring: &Keyring,
+) -> Result<usize, ResealError> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT workspace_id, refresh_token FROM sync_connection WHERE refresh_token IS NOT NULL AND refresh_token <> ''",
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut resealed = 0;
+    for (workspace, stored) in rows {
+        let ws = WorkspaceId(workspace);
+        let stored = Sealed(stored);
+        let plain = match stored.key_id() {
+            Some(id) if id == ring.active_id() => continue,
+            Some(_) => ring
+                .open(&ws, &stored)
+                .map_err(|error| ResealError::Key { workspace: ws.0.clone(), error })?,
+            // Kept before tokens were sealed.
+            None => stored.0.clone(),
+        };
+        let sealed = ring.seal(&ws, &plain);
+        let done = sqlx::query(
+            "UPDATE sync_connection SET refresh_token = ? WHERE workspace_id = ? AND refresh_token = ?",
+        )
+        .bind(&sealed.0)
+        .bind(ws.as_str())
+        .bind(&stored.0)
+        .execute(pool)
+        .await?;
+        resealed += done.rows_affected() as usize;
+    }
+    Ok(resealed)
 }
 
 /// Disconnect (or never connected yet): stop syncing and forget the tokens.
@@ -290,6 +339,54 @@ mod tests {
             (paused.state, paused.limit_paused_until),
             (ConnectionState::Connected, Some(T0 + 60_000))
         );
+    }
+
+    #[tokio::test]
+    async fn tokens_are_kept_sealed_and_a_rotation_seals_them_again() {
+        let (pool, ws) = db().await;
+        let stored = || async {
+            let (t,): (String,) =
+                sqlx::query_as("SELECT refresh_token FROM sync_connection WHERE workspace_id = ?")
+                    .bind(ws.as_str())
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+            t
+        };
+        let old_entry = Keyring::generate_entry("old");
+        let old = Keyring::parse(&old_entry).unwrap();
+        let sealed = old.seal(&ws, "5Aep861token");
+        save_connected(&pool, &ws, "https://org.example", None, Some(&sealed), T0).await.unwrap();
+        assert!(!stored().await.contains("5Aep861token"));
+        let saved = saved_refresh_token(&pool, &ws).await.unwrap().unwrap();
+        assert_eq!(old.open(&ws, &saved).unwrap(), "5Aep861token");
+
+        // A new key in front: the start seals again with it; the old key is no longer needed.
+        let new_entry = Keyring::generate_entry("new");
+        let rotated = Keyring::parse(&format!("{new_entry}\n{old_entry}")).unwrap();
+        assert_eq!(reseal_refresh_tokens(&pool, &rotated).await.unwrap(), 1);
+        assert_eq!(reseal_refresh_tokens(&pool, &rotated).await.unwrap(), 0);
+        let new_only = Keyring::parse(&new_entry).unwrap();
+        let saved = saved_refresh_token(&pool, &ws).await.unwrap().unwrap();
+        assert_eq!(saved.key_id(), Some("new"));
+        assert_eq!(new_only.open(&ws, &saved).unwrap(), "5Aep861token");
+
+        // A token kept in plain text by a version before sealing is sealed at the next start.
+        sqlx::query("UPDATE sync_connection SET refresh_token = 'plain-token'")
+            .execute(&pool)
+            .await
+            .unwrap();
+        assert_eq!(reseal_refresh_tokens(&pool, &new_only).await.unwrap(), 1);
+        let saved = saved_refresh_token(&pool, &ws).await.unwrap().unwrap();
+        assert_eq!(new_only.open(&ws, &saved).unwrap(), "plain-token");
+
+        // A keyring without the key that sealed it refuses, and changes nothing.
+        let other = Keyring::ephemeral();
+        assert!(matches!(
+            reseal_refresh_tokens(&pool, &other).await,
+            Err(ResealError::Key { error: KeyError::UnknownKey(_), .. })
+        ));
+        assert_eq!(saved_refresh_token(&pool, &ws).await.unwrap().unwrap(), saved);
     }
 
     #[tokio::test]

@@ -19,13 +19,15 @@ mod connection;
 pub mod conversion;
 pub mod cursors;
 pub mod health;
+pub mod keyring;
 pub mod outbox;
 mod runs;
 mod settings;
 
 pub use connection::{
-    connection_view, mark_reconnect_needed, record_api_usage, save_connected, save_disconnected,
-    saved_refresh_token, set_connection_state, set_limit_pause, sync_connection, SyncConnection,
+    connection_view, mark_reconnect_needed, record_api_usage, reseal_refresh_tokens,
+    save_connected, save_disconnected, saved_refresh_token, set_connection_state, set_limit_pause,
+    sync_connection, ResealError, SyncConnection,
 };
 pub use cursors::{load_cursor, load_seen, save_cursor, save_seen, Cursor};
 pub use runs::health::health;
@@ -77,6 +79,7 @@ pub async fn open_with(path: &Path, storage: &StorageHealth) -> Result<SqlitePoo
             })?;
         }
     }
+    restrict_to_owner(path);
     let options = SqliteConnectOptions::new()
         .filename(path)
         .create_if_missing(true)
@@ -120,6 +123,31 @@ pub async fn open_with(path: &Path, storage: &StorageHealth) -> Result<SqlitePoo
         .await
         .map_err(|e| OpenError::Migrate { path: path.to_path_buf(), reason: reason(&e) })?;
     Ok(pool)
+}
+
+/// The database holds customers' contacts and sealed secrets: its file (made empty here when it
+/// does not exist, so that SQLite's `-wal` and `-shm` files, which take its mode, are born the
+/// same) is readable and writable by its owner only. A file someone else owns keeps its mode.
+fn restrict_to_owner(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        if !path.exists() {
+            let _ = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path);
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let mut file = path.as_os_str().to_owned();
+            file.push(suffix);
+            let file = Path::new(&file);
+            if file.exists() {
+                if let Err(e) =
+                    std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))
+                {
+                    tracing::warn!(file = %file.display(), error = %e, "could not make the database file private");
+                }
+            }
+        }
+    }
 }
 
 /// Why the database could not be opened: each a sentence that names the file and says what to do.

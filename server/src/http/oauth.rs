@@ -165,7 +165,11 @@ async fn callback(
         &s.workspace,
         &token.instance_url,
         username.as_deref(),
-        token.refresh_token.as_deref(),
+        token
+            .refresh_token
+            .as_deref()
+            .map(|t| engine.config().keyring.seal(&s.workspace, t))
+            .as_ref(),
         now,
     )
     .await

@@ -3,6 +3,7 @@
 
 use crate::salesforce::SalesforceError;
 use app::domain::{RecordMessage, RunMessage};
+use app::store::keyring::Keyring;
 use std::time::Duration;
 
 /// Everything tunable about the engine. Defaults are the help article's.
@@ -36,6 +37,9 @@ pub struct EngineConfig {
     pub retry_max: Duration,
     /// How records whose push failed for a passing reason are pushed again.
     pub record_retry: RecordRetry,
+    /// The keys the connection's refresh token is sealed with in the database (by default one
+    /// random key that lives as long as the process: enough for an engine that keeps nothing).
+    pub keyring: Keyring,
 }
 
 /// Pushing again a record that failed for a reason that can pass without anyone editing it
@@ -111,6 +115,7 @@ impl Default for EngineConfig {
             retry_base: Duration::from_secs(1),
             retry_max: Duration::from_secs(60),
             record_retry: RecordRetry::default(),
+            keyring: Keyring::ephemeral(),
         }
     }
 }

@@ -15,7 +15,7 @@ pub async fn on_start(
     instance_url: &str,
     username: Option<&str>,
     refresh_token: Option<&str>,
-) -> Result<(), store::StoreError> {
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let current = store::connection_view(engine.pool(), engine.workspace()).await?;
     if current.state == app::domain::connection::ConnectionState::Disconnected
         && current.instance_url.is_some()
@@ -23,14 +23,23 @@ pub async fn on_start(
         engine.client().disconnect();
         return Ok(());
     }
+    let ring = &engine.config().keyring;
     let token = match refresh_token.filter(|t| !t.is_empty()) {
         Some(t) => Some(t.to_string()),
-        None => store::saved_refresh_token(engine.pool(), engine.workspace()).await?,
+        None => match store::saved_refresh_token(engine.pool(), engine.workspace()).await? {
+            // A token that does not open is not forgotten: the start stops and says which key
+            // it needs.
+            Some(sealed) => Some(ring.open(engine.workspace(), &sealed).map_err(|e| {
+                format!("The saved Salesforce connection could not be read: {e}. Give the key it was sealed with in --keys or --keys-file (docs/SECURITY.md).")
+            })?),
+            None => None,
+        },
     };
     let Some(token) = token else {
         // Never connected: nothing to sync with until Connect.
         engine.client().disconnect();
-        return store::save_disconnected(engine.pool(), engine.workspace(), engine.now_ms()).await;
+        store::save_disconnected(engine.pool(), engine.workspace(), engine.now_ms()).await?;
+        return Ok(());
     };
     engine.client().use_refresh_token(&token);
     let username = match username {
@@ -42,10 +51,11 @@ pub async fn on_start(
         engine.workspace(),
         instance_url,
         username.as_deref(),
-        Some(&token),
+        Some(&ring.seal(engine.workspace(), &token)),
         engine.now_ms(),
     )
-    .await
+    .await?;
+    Ok(())
 }
 
 /// The integration user's Salesforce username, for the connection card. Best effort: a name that
