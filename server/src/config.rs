@@ -161,7 +161,7 @@ pub enum Command {
     },
     /// Run the local Salesforce org on its own and print its credentials as one JSON line.
     #[cfg(feature = "local-org")]
-    FakeOrg(crate::fake_org::FakeOrgArgs),
+    FakeOrg(Box<crate::fake_org::FakeOrgArgs>),
 }
 
 #[cfg(test)]

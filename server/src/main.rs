@@ -20,7 +20,7 @@ async fn main() -> ExitCode {
 async fn run(config: Config) -> Result<(), server::startup::StartError> {
     #[cfg(feature = "local-org")]
     if let Some(server::config::Command::FakeOrg(args)) = config.command {
-        return server::fake_org::cli::run_standalone(args).await;
+        return server::fake_org::cli::run_standalone(*args).await;
     }
     match &config.command {
         Some(server::config::Command::Keygen { id }) => {
