@@ -130,10 +130,29 @@ pub async fn decide(
             ));
             continue;
         };
-        let known = l
-            .existing
-            .get(sf_id)
-            .or_else(|| present(&r.conversion_id).and_then(|c| l.by_conversion_id.get(c)));
+        // A record Conversion pushed names Conversion's row; it is that row only while the row is
+        // linked to no other Salesforce record (a copied or edited Conversion_Id__c must not
+        // take another record's place).
+        let by_conversion_id = match l.existing.get(sf_id) {
+            Some(_) => None,
+            None => {
+                present(&r.conversion_id).and_then(|c| l.by_conversion_id.get(c).map(|k| (c, k)))
+            }
+        };
+        if let Some((c, Some(linked))) =
+            by_conversion_id.map(|(c, k)| (c, k.salesforce_id.as_deref().filter(|s| *s != sf_id)))
+        {
+            let detail = format!("Conversion_Id__c {c} names a Conversion record already linked to Salesforce record {linked}");
+            out.records.push(record(
+                RecordStatus::Skipped,
+                if r.deleted() { RecordAction::Deleted } else { RecordAction::Updated },
+                Some(RecordMessage::ConflictingIdentifier),
+                Some(detail),
+                None,
+            ));
+            continue;
+        }
+        let known = l.existing.get(sf_id).or(by_conversion_id.map(|(_, k)| k));
         let known_id = known.map(|k| k.id.clone());
         if r.deleted() {
             out.deletes.push(sf_id.to_string());

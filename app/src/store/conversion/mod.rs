@@ -90,6 +90,8 @@ pub struct Known {
     pub external_updated_at: Option<i64>,
     /// Contacts only.
     pub user_id: Option<String>,
+    /// The Salesforce record it is linked to, if any yet.
+    pub salesforce_id: Option<String>,
 }
 
 /// Rows of `table` whose `key` column is one of `keys`, by key. With several rows per key (the
@@ -112,7 +114,7 @@ pub async fn known_by(
     let (key, table) = (key.column(), table.name());
     for chunk in keys.chunks(IN_CHUNK) {
         let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
-            "SELECT {key}, id, external_updated_at, {user} FROM {table} WHERE {ws_column} = "
+            "SELECT {key}, id, external_updated_at, {user}, salesforce_id FROM {table} WHERE {ws_column} = "
         ));
         qb.push_bind(ws.as_str()).push(format!(" AND {key} IN ("));
         let mut sep = qb.separated(", ");
@@ -120,10 +122,10 @@ pub async fn known_by(
             sep.push_bind(*k);
         }
         qb.push(")").push(order);
-        let rows: Vec<(String, String, Option<i64>, Option<String>)> =
-            qb.build_query_as().fetch_all(&mut *conn).await?;
-        for (k, id, external_updated_at, user_id) in rows {
-            out.insert(k, Known { id, external_updated_at, user_id });
+        type Row = (String, String, Option<i64>, Option<String>, Option<String>);
+        let rows: Vec<Row> = qb.build_query_as().fetch_all(&mut *conn).await?;
+        for (k, id, external_updated_at, user_id, salesforce_id) in rows {
+            out.insert(k, Known { id, external_updated_at, user_id, salesforce_id });
         }
     }
     Ok(out)

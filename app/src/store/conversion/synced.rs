@@ -210,10 +210,11 @@ async fn upsert_table(
     let (all, synced) = columns(table);
     let set: Vec<String> = synced.iter().map(|c| format!("{c} = excluded.{c}")).collect();
     // A row Conversion created and pushed is matched on its own id the first time it comes back
-    // (its Salesforce id may not be stored yet).
+    // (its Salesforce id may not be stored yet), never when it is linked to another record.
     let conflicts = format!(
-        " ON CONFLICT (workspace_id, salesforce_id) DO UPDATE SET {0} ON CONFLICT (id) DO UPDATE SET salesforce_id = excluded.salesforce_id, {0}",
-        set.join(", ")
+        " ON CONFLICT (workspace_id, salesforce_id) DO UPDATE SET {0} ON CONFLICT (id) DO UPDATE SET salesforce_id = excluded.salesforce_id, {0} WHERE {1}.salesforce_id IS NULL OR {1}.salesforce_id = excluded.salesforce_id",
+        set.join(", "),
+        table.name()
     );
     let insert = format!("INSERT INTO {} ({}) ", table.name(), all.join(", "));
     let mut rest = rows.into_iter();

@@ -228,7 +228,12 @@ async fn a_resync_overwrites_what_salesforce_owns_and_keeps_conversions_id() {
         known_by(&mut conn, &ws, Table::Companies, Key::SalesforceId, &["001A"]).await.unwrap();
     assert_eq!(
         known.get("001A"),
-        Some(&Known { id: "company-1".into(), external_updated_at: Some(T0 + 9), user_id: None })
+        Some(&Known {
+            id: "company-1".into(),
+            external_updated_at: Some(T0 + 9),
+            user_id: None,
+            salesforce_id: Some("001A".into())
+        })
     );
     drop(conn);
     assert_eq!(
