@@ -166,6 +166,7 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
         clock: state.clock.clone(),
         engine: engine.clone(),
         storage,
+        oauth_flows: Default::default(),
     });
     let site_options = leptos_options.clone();
     let router = axum::Router::new()

@@ -72,6 +72,7 @@ fn router(s: &Setup) -> axum::Router {
         clock: s.clock.clone(),
         engine: Some(s.engine.clone()),
         storage: Default::default(),
+        oauth_flows: Default::default(),
     })
 }
 

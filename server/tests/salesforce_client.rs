@@ -26,6 +26,52 @@ async fn first_page(
     c.query::<Record>(soql).next_page().await.map(|p| p.unwrap())
 }
 
+/// A code asked for with a PKCE challenge (RFC 7636, S256): the consent form carries it, and the
+/// code is only exchanged with the verifier that hashes to it; a wrong one spends the code.
+#[tokio::test]
+async fn a_pkce_code_is_exchanged_only_with_its_verifier() {
+    use base64::Engine as _;
+    use sha2::Digest;
+    let org = start(10).await;
+    let config = org.credentials().client_config();
+    let http =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let redirect = "http://127.0.0.1:9/oauth/callback";
+    let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXkdBjftJeZ4";
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()));
+    let code = || async {
+        let url = auth::authorize_url(&config, redirect, "s", Some(&challenge)).unwrap();
+        let page = http.get(&url).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains(&challenge), "the consent form carries the challenge");
+        let answer = http
+            .post(format!("{}/services/oauth2/authorize", config.login_url))
+            .form(&[
+                ("client_id", config.client_id.as_str()),
+                ("redirect_uri", redirect),
+                ("state", "s"),
+                ("code_challenge", challenge.as_str()),
+                ("decision", "allow"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let location = reqwest::Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap();
+        let params: std::collections::HashMap<_, _> = location.query_pairs().into_owned().collect();
+        params["code"].clone()
+    };
+    let first = code().await;
+    for wrong in [None, Some("not-the-verifier-at-all-not-the-verifier-at-all")] {
+        let refused =
+            auth::exchange_code(&http, &config, &first, redirect, wrong).await.unwrap_err();
+        assert!(matches!(refused, SalesforceError::InvalidGrant { .. }), "{refused:?}");
+    }
+    let second = code().await;
+    let tokens =
+        auth::exchange_code(&http, &config, &second, redirect, Some(verifier)).await.unwrap();
+    assert!(tokens.refresh_token.is_some());
+}
+
 #[tokio::test]
 async fn authorization_code_flow_then_refresh_then_invalid_grant() {
     let org = start(10).await;
@@ -35,7 +81,7 @@ async fn authorization_code_flow_then_refresh_then_invalid_grant() {
     let redirect = "http://127.0.0.1:9/oauth/callback";
 
     // The consent page, then its form answered with "allow".
-    let url = auth::authorize_url(&config, redirect, "st4te").unwrap();
+    let url = auth::authorize_url(&config, redirect, "st4te", None).unwrap();
     let page = http.get(&url).send().await.unwrap();
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("Allow Access?"));
@@ -56,13 +102,15 @@ async fn authorization_code_flow_then_refresh_then_invalid_grant() {
     let params: std::collections::HashMap<_, _> = location.query_pairs().into_owned().collect();
     assert_eq!(params["state"], "st4te");
 
-    let tokens = auth::exchange_code(&http, &config, &params["code"], redirect).await.unwrap();
+    let tokens =
+        auth::exchange_code(&http, &config, &params["code"], redirect, None).await.unwrap();
     assert_eq!(tokens.token_type, "Bearer");
     assert_eq!(tokens.instance_url, org.credentials().instance_url);
     let refresh = tokens.refresh_token.clone().expect("the code grant returns a refresh token");
 
     // A code is single use.
-    let again = auth::exchange_code(&http, &config, &params["code"], redirect).await.unwrap_err();
+    let again =
+        auth::exchange_code(&http, &config, &params["code"], redirect, None).await.unwrap_err();
     assert!(matches!(again, SalesforceError::InvalidGrant { .. }), "{again:?}");
 
     // The refresh grant gives a new access token and no new refresh token.

@@ -15,7 +15,7 @@ use axum::{Form, Json};
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -30,6 +30,8 @@ pub struct AuthorizeParams {
     client_id: Option<String>,
     redirect_uri: Option<String>,
     state: Option<String>,
+    /// PKCE: the base64url SHA-256 of the verifier the token request must send.
+    code_challenge: Option<String>,
 }
 
 fn escape(s: &str) -> String {
@@ -65,6 +67,7 @@ pub async fn authorize_page(
         );
     };
     let state = p.state.unwrap_or_default();
+    let challenge = p.code_challenge.unwrap_or_default();
     Html(format!(
         r#"<!doctype html><html><head><title>Allow Access?</title></head><body>
 <h1>Allow Access?</h1>
@@ -73,6 +76,7 @@ pub async fn authorize_page(
 <input type="hidden" name="client_id" value="{client}">
 <input type="hidden" name="redirect_uri" value="{redirect}">
 <input type="hidden" name="state" value="{state}">
+<input type="hidden" name="code_challenge" value="{challenge}">
 <button type="submit" name="decision" value="allow">Allow</button>
 <button type="submit" name="decision" value="deny">Deny</button>
 </form></body></html>"#,
@@ -80,6 +84,7 @@ pub async fn authorize_page(
         client = escape(&org.identity.client_id),
         redirect = escape(&redirect),
         state = escape(&state),
+        challenge = escape(&challenge),
     ))
     .into_response()
 }
@@ -90,6 +95,8 @@ pub struct Decision {
     redirect_uri: String,
     #[serde(default)]
     state: String,
+    #[serde(default)]
+    code_challenge: String,
     decision: String,
 }
 
@@ -105,7 +112,8 @@ pub async fn authorize_decision(State(org): State<Arc<Org>>, Form(d): Form<Decis
     }
     let mut params: Vec<(&str, String)> = Vec::new();
     if d.decision == "allow" {
-        params.push(("code", lock(&org.tokens).issue_code(&d.redirect_uri)));
+        let challenge = Some(d.code_challenge.clone()).filter(|c| !c.is_empty());
+        params.push(("code", lock(&org.tokens).issue_code(&d.redirect_uri, challenge)));
     } else {
         params.push(("error", "access_denied".into()));
         params.push(("error_description", "end-user denied authorization".into()));
@@ -150,12 +158,25 @@ pub async fn token(
     let mut tokens = lock(&org.tokens);
     let refresh_token = match get("grant_type") {
         "authorization_code" => {
-            if !tokens.take_code(get("code"), get("redirect_uri")) {
+            let Some(challenge) = tokens.take_code(get("code"), get("redirect_uri")) else {
                 return oauth_error(
                     StatusCode::BAD_REQUEST,
                     "invalid_grant",
                     "invalid authorization code",
                 );
+            };
+            // A code asked for with a PKCE challenge is only exchanged with its verifier.
+            if let Some(challenge) = challenge {
+                let verifier = get("code_verifier");
+                let hashed = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .encode(Sha256::digest(verifier.as_bytes()));
+                if verifier.is_empty() || hashed != challenge {
+                    return oauth_error(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_grant",
+                        "invalid code verifier",
+                    );
+                }
             }
             Some(tokens.issue_refresh())
         }

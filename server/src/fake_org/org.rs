@@ -28,7 +28,8 @@ pub struct Tokens {
     access: HashMap<String, Instant>,
     refresh: HashSet<String>,
     /// Authorization code -> (redirect URI it was issued for, when).
-    codes: HashMap<String, (String, Instant)>,
+    /// Code → (redirect URI, PKCE challenge, issued at).
+    codes: HashMap<String, (String, Option<String>, Instant)>,
 }
 
 /// Access tokens live as long as a Salesforce session (two hours by default); codes 15 minutes.
@@ -51,15 +52,21 @@ impl Tokens {
         self.refresh.insert(token);
     }
 
-    pub fn issue_code(&mut self, redirect_uri: &str) -> String {
+    pub fn issue_code(&mut self, redirect_uri: &str, challenge: Option<String>) -> String {
         let code = format!("aPrx{}", random_token(60));
-        self.codes.insert(code.clone(), (redirect_uri.to_string(), Instant::now()));
+        self.codes.insert(code.clone(), (redirect_uri.to_string(), challenge, Instant::now()));
         code
     }
 
-    /// Codes are single use, whether or not the exchange succeeds.
-    pub fn take_code(&mut self, code: &str, redirect_uri: &str) -> bool {
-        matches!(self.codes.remove(code), Some((uri, at)) if uri == redirect_uri && at.elapsed() < CODE_LIFETIME)
+    /// Codes are single use, whether or not the exchange succeeds. A valid code gives its PKCE
+    /// challenge, if it was asked for with one.
+    pub fn take_code(&mut self, code: &str, redirect_uri: &str) -> Option<Option<String>> {
+        match self.codes.remove(code) {
+            Some((uri, challenge, at)) if uri == redirect_uri && at.elapsed() < CODE_LIFETIME => {
+                Some(challenge)
+            }
+            _ => None,
+        }
     }
 
     pub fn refresh_valid(&self, token: &str) -> bool {
@@ -232,10 +239,10 @@ mod tests {
     #[test]
     fn codes_are_single_use_and_bound_to_the_redirect() {
         let mut t = Tokens::default();
-        let code = t.issue_code("http://app/cb");
-        assert!(!t.take_code(&code, "http://other/cb"));
-        let code = t.issue_code("http://app/cb");
-        assert!(t.take_code(&code, "http://app/cb"));
-        assert!(!t.take_code(&code, "http://app/cb"));
+        let code = t.issue_code("http://app/cb", None);
+        assert_eq!(t.take_code(&code, "http://other/cb"), None);
+        let code = t.issue_code("http://app/cb", Some("challenge".into()));
+        assert_eq!(t.take_code(&code, "http://app/cb"), Some(Some("challenge".into())));
+        assert_eq!(t.take_code(&code, "http://app/cb"), None);
     }
 }

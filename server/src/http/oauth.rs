@@ -15,11 +15,48 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use rand::Rng;
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 const STATE_COOKIE: &str = "sf_oauth_state";
 const CALLBACK: &str = "/settings/crm/salesforce/callback";
+/// How long a Connect may take at Salesforce's consent page.
+const FLOW_LIFETIME: Duration = Duration::from_secs(600);
+
+/// Connects started here and not yet come back: each `state` with its PKCE verifier. A state is
+/// used once: the callback takes it out whatever the outcome.
+#[derive(Clone, Default)]
+pub struct PendingFlows(Arc<Mutex<HashMap<String, (String, Instant)>>>);
+
+impl PendingFlows {
+    fn start(&self, state: String, verifier: String) {
+        let mut flows = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        flows.retain(|_, (_, at)| at.elapsed() < FLOW_LIFETIME);
+        flows.insert(state, (verifier, Instant::now()));
+    }
+
+    /// The verifier of a flow started here and still alive; the flow is over either way.
+    fn finish(&self, state: &str) -> Option<String> {
+        let mut flows = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        flows.remove(state).filter(|(_, at)| at.elapsed() < FLOW_LIFETIME).map(|(v, _)| v)
+    }
+}
+
+/// `n` random bytes as URL-safe text.
+fn random_text(n: usize) -> String {
+    let bytes: Vec<u8> = (0..n).map(|_| rand::thread_rng().gen()).collect();
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The cookie that ends a flow in this browser, whatever its outcome.
+const CLEAR_STATE_COOKIE: &str =
+    "sf_oauth_state=; HttpOnly; SameSite=Lax; Path=/settings/crm/salesforce; Max-Age=0";
 
 pub fn routes() -> Router<ApiState> {
     Router::new()
@@ -74,14 +111,22 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
-/// Sends the person to Salesforce's consent page, with a one-time `state` that the callback checks.
+/// Sends the person to Salesforce's consent page, with a one-time `state` that the callback checks
+/// and a PKCE challenge (RFC 7636, S256) whose verifier only this server holds, so a code
+/// intercepted on its way back is worth nothing to anyone else.
 async fn connect(State(s): State<ApiState>, site: Assets, headers: HeaderMap) -> Response {
     let Some(engine) = &s.engine else { return no_engine(&site) };
-    let state: String = {
-        let bytes: [u8; 16] = rand::thread_rng().gen();
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
-    };
-    match auth::authorize_url(engine.client().config(), &redirect_uri(engine, &headers), &state) {
+    let state = random_text(18);
+    let verifier = random_text(48);
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    let url = auth::authorize_url(
+        engine.client().config(),
+        &redirect_uri(engine, &headers),
+        &state,
+        Some(&challenge),
+    );
+    s.oauth_flows.start(state.clone(), verifier);
+    match url {
         Ok(url) => (
             StatusCode::SEE_OTHER,
             [
@@ -115,7 +160,17 @@ async fn callback(
     headers: HeaderMap,
     Query(p): Query<CallbackParams>,
 ) -> Response {
+    let mut response = finish_flow(s, site, headers, p).await;
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, header::HeaderValue::from_static(CLEAR_STATE_COOKIE));
+    response
+}
+
+/// The callback's work; the flow's state is spent first, so it is single-use whatever happens.
+async fn finish_flow(s: ApiState, site: Assets, headers: HeaderMap, p: CallbackParams) -> Response {
     let Some(engine) = &s.engine else { return no_engine(&site) };
+    let verifier = p.state.as_deref().and_then(|state| s.oauth_flows.finish(state));
     if let Some(error) = p.error {
         let why = p.error_description.unwrap_or(error);
         return page(
@@ -126,14 +181,14 @@ async fn callback(
         );
     }
     let expected = cookie(&headers, STATE_COOKIE);
-    if expected.is_none() || expected != p.state {
+    let Some(verifier) = verifier.filter(|_| expected.is_some() && expected == p.state) else {
         return page(
             &site,
             StatusCode::BAD_REQUEST,
             "The connection could not be completed",
             "This answer from Salesforce does not belong to a Connect started in this browser. Start again with Connect Salesforce.",
         );
-    }
+    };
     let Some(code) = p.code.filter(|c| !c.is_empty()) else {
         return page(
             &site,
@@ -148,6 +203,7 @@ async fn callback(
         client.config(),
         &code,
         &redirect_uri(engine, &headers),
+        Some(&verifier),
     )
     .await
     {

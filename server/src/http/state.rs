@@ -17,6 +17,8 @@ pub struct ApiState {
     pub engine: Option<Engine>,
     /// Where a storage failure met by a change is reported (the health card shows it).
     pub storage: StorageHealth,
+    /// Connects started and not yet come back from Salesforce.
+    pub oauth_flows: super::oauth::PendingFlows,
 }
 
 impl ApiState {

@@ -11,23 +11,27 @@ use super::types::{OAuthErrorBody, TokenResponse};
 use super::wire::is_transient_transport;
 
 /// The URL to send a person to so they can approve the connection. Salesforce redirects back to
-/// `redirect_uri?code=...&state=...`.
+/// `redirect_uri?code=...&state=...`. `code_challenge`: PKCE's, the base64url SHA-256 of the
+/// verifier the code exchange will send.
+/// Doc: <https://help.salesforce.com/s/articleView?id=xcloud.remoteaccess_pkce.htm>
 pub fn authorize_url(
     config: &ClientConfig,
     redirect_uri: &str,
     state: &str,
+    code_challenge: Option<&str>,
 ) -> Result<String, SalesforceError> {
     let base = format!("{}/services/oauth2/authorize", config.login_url.trim_end_matches('/'));
-    let url = reqwest::Url::parse_with_params(
-        &base,
-        &[
-            ("response_type", "code"),
-            ("client_id", config.client_id.as_str()),
-            ("redirect_uri", redirect_uri),
-            ("state", state),
-        ],
-    )
-    .map_err(|e| SalesforceError::Config(format!("login URL {base:?}: {e}")))?;
+    let mut params = vec![
+        ("response_type", "code"),
+        ("client_id", config.client_id.as_str()),
+        ("redirect_uri", redirect_uri),
+        ("state", state),
+    ];
+    if let Some(challenge) = code_challenge {
+        params.push(("code_challenge", challenge));
+    }
+    let url = reqwest::Url::parse_with_params(&base, &params)
+        .map_err(|e| SalesforceError::Config(format!("login URL {base:?}: {e}")))?;
     Ok(url.into())
 }
 
@@ -37,19 +41,19 @@ pub async fn exchange_code(
     config: &ClientConfig,
     code: &str,
     redirect_uri: &str,
+    code_verifier: Option<&str>,
 ) -> Result<TokenResponse, SalesforceError> {
-    token_request(
-        http,
-        config,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("client_id", &config.client_id),
-            ("client_secret", config.client_secret.expose()),
-            ("redirect_uri", redirect_uri),
-        ],
-    )
-    .await
+    let mut params = vec![
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("client_id", &config.client_id),
+        ("client_secret", config.client_secret.expose()),
+        ("redirect_uri", redirect_uri),
+    ];
+    if let Some(verifier) = code_verifier {
+        params.push(("code_verifier", verifier));
+    }
+    token_request(http, config, &params).await
 }
 
 /// Gets a new access token. `InvalidGrant` means the refresh token was revoked or expired.
@@ -140,10 +144,21 @@ async fn token_request(
 ) -> Result<TokenResponse, SalesforceError> {
     let (status, body) = post_form(http, config, "/services/oauth2/token", form).await?;
     if status.is_success() {
-        return serde_json::from_slice(&body).map_err(|e| SalesforceError::UnexpectedResponse {
-            status: status.as_u16(),
-            detail: format!("token response: {e}"),
-        });
+        let token: TokenResponse =
+            serde_json::from_slice(&body).map_err(|e| SalesforceError::UnexpectedResponse {
+                status: status.as_u16(),
+                detail: format!("token response: {e}"),
+            })?;
+        if !config.is_salesforce_host(&token.instance_url) {
+            return Err(SalesforceError::UnexpectedResponse {
+                status: status.as_u16(),
+                detail: format!(
+                    "the token response names instance_url {:?}, which is not a Salesforce host",
+                    token.instance_url
+                ),
+            });
+        }
+        return Ok(token);
     }
     match serde_json::from_slice::<OAuthErrorBody>(&body) {
         Ok(err) if err.error == "invalid_grant" => Err(SalesforceError::InvalidGrant {

@@ -29,6 +29,22 @@ pub struct ClientConfig {
 }
 
 impl ClientConfig {
+    /// Whether the client may send a token to `url`: https on a Salesforce domain
+    /// (`*.salesforce.com`, `*.force.com`), or the login URL's own scheme, host and port (a My
+    /// Domain, or the local org in the demo).
+    pub fn is_salesforce_host(&self, url: &str) -> bool {
+        let Ok(url) = reqwest::Url::parse(url) else { return false };
+        let Some(host) = url.host_str().map(str::to_ascii_lowercase) else { return false };
+        let salesforce = url.scheme() == "https"
+            && [".salesforce.com", ".force.com"].iter().any(|d| host.ends_with(d));
+        let login = reqwest::Url::parse(&self.login_url).ok().is_some_and(|l| {
+            l.scheme() == url.scheme()
+                && l.host_str().map(str::to_ascii_lowercase).as_deref() == Some(host.as_str())
+                && l.port_or_known_default() == url.port_or_known_default()
+        });
+        salesforce || login
+    }
+
     pub fn new(
         login_url: impl Into<String>,
         client_id: impl Into<String>,

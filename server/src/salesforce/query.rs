@@ -99,7 +99,16 @@ impl<T: DeserializeOwned> QueryStream<T> {
         self.total_size = Some(page.total_size);
         self.pages += 1;
         self.cursor = match (&page.next_records_url, page.done) {
-            (Some(next), false) => Cursor::Next(next.clone()),
+            // A path on the same instance, never an address elsewhere the token would be sent to.
+            (Some(next), false) if next.starts_with("/services/data/") => {
+                Cursor::Next(next.clone())
+            }
+            (Some(next), false) => {
+                return Err(SalesforceError::UnexpectedResponse {
+                    status: status.as_u16(),
+                    detail: format!("nextRecordsUrl {next:?} is not a path of this instance's API"),
+                })
+            }
             (None, false) => {
                 return Err(SalesforceError::UnexpectedResponse {
                     status: status.as_u16(),
