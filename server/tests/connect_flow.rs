@@ -63,20 +63,37 @@ async fn connect_through_the_consent_page(server: &ServerProcess) {
             ("client_id", param("client_id")),
             ("redirect_uri", param("redirect_uri")),
             ("state", param("state")),
+            // The consent form carries PKCE's challenge on (RFC 7636, S256: 43 characters).
+            ("code_challenge", param("code_challenge")),
             ("decision", "allow".to_string()),
         ])
         .send()
         .await
         .unwrap();
     assert!(answer.status().is_redirection(), "{}", answer.status());
+    assert_eq!(param("code_challenge").len(), 43);
     let back = http
         .get(location(&answer))
-        .header(reqwest::header::COOKIE, state_cookie)
+        .header(reqwest::header::COOKIE, &state_cookie)
         .send()
         .await
         .unwrap();
     assert_eq!(back.status(), 303);
     assert_eq!(location(&back), "/settings/crm");
+    let cleared = back.headers().get_all(reqwest::header::SET_COOKIE);
+    assert!(
+        cleared.iter().any(|c| c.to_str().unwrap().starts_with("sf_oauth_state=;")),
+        "the callback clears the state cookie"
+    );
+    // The same answer again (a replayed or leaked callback address): the state is spent.
+    let replay = http
+        .get(location(&answer))
+        .header(reqwest::header::COOKIE, &state_cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replay.status(), 400);
+    assert!(replay.text().await.unwrap().contains("does not belong to a Connect"));
 }
 
 #[tokio::test]
