@@ -10,6 +10,7 @@ use crate::sync::{connection, scheduler, usage, Engine, EngineConfig};
 use app::state::{AppState, Clock, SystemClock};
 use app::store::keyring::Keyring;
 use app::store::{self, WorkspaceId};
+use axum::http::StatusCode;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::future::Future;
@@ -18,10 +19,20 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use tower::limit::GlobalConcurrencyLimitLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
 
 /// What stopped the start, as a sentence (each names what it is about).
 pub type StartError = Box<dyn std::error::Error + Send + Sync>;
 
+/// The largest request body the server reads: a Conversion change or the settings form is a few
+/// kilobytes.
+const MAX_BODY_BYTES: usize = 1 << 20;
+/// A request not answered by then is answered 408: no page or API call takes this long.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Requests served at once; more wait their turn (500 live pages polling need far fewer).
+const MAX_IN_FLIGHT: usize = 1024;
 /// How often the Rate limits figures are saved when Salesforce reports new ones.
 const USAGE_EVERY: Duration = Duration::from_secs(2);
 /// How long an exceeded daily limit pauses a real org's sync (`/limits` may lift it sooner).
@@ -179,7 +190,11 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
         .merge(api)
         .layer(axum::middleware::map_response(http::bad_request::args_errors_to_bad_request))
         .layer(axum::middleware::from_fn(http::same_origin::refuse_cross_site_changes));
-    let router = http::trace::layer(site::serve(router, &site_options, assets));
+    let router = http::trace::layer(site::serve(router, &site_options, assets))
+        .layer(axum::middleware::map_response(http::headers::security_headers))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        .layer(GlobalConcurrencyLimitLayer::new(MAX_IN_FLIGHT));
     Ok(App { router, addr, state, engine, org, tasks, shutdown })
 }
 

@@ -42,7 +42,33 @@ async fn the_app_built_in_process_serves_syncs_and_stops() {
     assert_eq!(status["engine"], true, "{status}");
     let page = http.get(format!("{base}/settings/crm/sync-activity")).send().await.unwrap();
     assert_eq!(page.status(), 200);
+    // Every answer says it may not be framed, sniffed or quoted as a referrer elsewhere.
+    for answer in [&page, &http.get(format!("{base}/api/runs")).send().await.unwrap()] {
+        let h = answer.headers();
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert_eq!(h["x-frame-options"], "DENY");
+        assert_eq!(h["referrer-policy"], "same-origin");
+        assert!(h["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
+    }
     assert!(page.text().await.unwrap().contains("Sync activity"));
+    // A body far larger than any change is refused before it is read.
+    let huge = http
+        .post(format!("{base}/api/conversion/companies"))
+        .header("content-type", "application/json")
+        .body(vec![b' '; 2 << 20])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(huge.status(), 413);
+    // A change a browser says comes from another site is refused.
+    let cross = http
+        .post(format!("{base}/api/conversion/companies"))
+        .header("sec-fetch-site", "cross-site")
+        .json(&serde_json::json!({ "name": "From elsewhere" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross.status(), 403);
 
     // The scheduler backfills the local org: inbound runs appear in the list's API.
     let synced = wait_for(Duration::from_secs(60), || async {

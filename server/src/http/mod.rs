@@ -13,6 +13,7 @@
 pub mod bad_request;
 pub mod conversion;
 pub mod error;
+pub mod headers;
 pub mod oauth;
 pub mod same_origin;
 pub mod site;

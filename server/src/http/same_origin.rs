@@ -1,7 +1,8 @@
 //! Changes come only from this product's own pages. A browser sends `Origin` with every POST, PUT,
-//! PATCH and DELETE; one from another site (a page elsewhere submitting a form to Disconnect, or
-//! to the sync settings) is refused before it reaches a handler. Requests without `Origin` (API
-//! clients, curl) are not browsers acting for someone else and pass.
+//! PATCH and DELETE, and `Sec-Fetch-Site` with every request; a change from another site (a page
+//! elsewhere submitting a form to Disconnect, or to the sync settings) is refused before it
+//! reaches a handler, by either header. Requests with neither (API clients, curl) are not
+//! browsers acting for someone else and pass.
 
 use axum::extract::Request;
 use axum::http::{header, Method, StatusCode};
@@ -21,8 +22,13 @@ fn is_change(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
-/// No `Origin`, or one whose host and port are the `Host` the request was sent to.
+/// `Sec-Fetch-Site`, when the browser sends it, is `same-origin` (or `none`: typed or bookmarked);
+/// and there is no `Origin`, or one whose host and port are the `Host` the request was sent to.
 fn same_origin(request: &Request) -> bool {
+    let fetch_site = request.headers().get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    if fetch_site.is_some_and(|s| s != "same-origin" && s != "none") {
+        return false;
+    }
     let Some(origin) = request.headers().get(header::ORIGIN) else { return true };
     let host = request.headers().get(header::HOST).and_then(|h| h.to_str().ok());
     let origin_host = origin
@@ -42,6 +48,10 @@ mod tests {
     use tower::ServiceExt;
 
     async fn status(method: Method, origin: Option<&str>) -> StatusCode {
+        status_with(method, origin, None).await
+    }
+
+    async fn status_with(method: Method, origin: Option<&str>, site: Option<&str>) -> StatusCode {
         let app = Router::new()
             .route(
                 "/settings/crm/salesforce/disconnect",
@@ -54,6 +64,9 @@ mod tests {
             .header(header::HOST, "127.0.0.1:3000");
         if let Some(o) = origin {
             req = req.header(header::ORIGIN, o);
+        }
+        if let Some(s) = site {
+            req = req.header("sec-fetch-site", s);
         }
         app.oneshot(req.body(Body::empty()).unwrap()).await.unwrap().status()
     }
@@ -73,5 +86,16 @@ mod tests {
             StatusCode::OK,
             "reads are not changes"
         );
+    }
+
+    #[tokio::test]
+    async fn a_browser_saying_the_change_comes_from_another_site_is_refused() {
+        let (post, ours) = (Method::POST, Some("http://127.0.0.1:3000"));
+        assert_eq!(status_with(post.clone(), ours, Some("same-origin")).await, StatusCode::OK);
+        for site in ["cross-site", "same-site"] {
+            assert_eq!(status_with(post.clone(), None, Some(site)).await, StatusCode::FORBIDDEN);
+            assert_eq!(status_with(post.clone(), ours, Some(site)).await, StatusCode::FORBIDDEN);
+        }
+        assert_eq!(status_with(Method::GET, None, Some("cross-site")).await, StatusCode::OK);
     }
 }
