@@ -257,7 +257,13 @@ test("Disconnect stops syncing; Connect through the consent page resumes it with
   test.setTimeout(180_000);
   await open(page, OVERVIEW);
   const card = page.getByTestId("connection-card");
-  await card.getByRole("button", { name: "Disconnect" }).click();
+  // Disconnect asks first, naming the org, and does nothing until answered.
+  await card.getByTestId("disconnect").locator("summary").click();
+  const question = card.getByRole("group", { name: "Disconnect Salesforce?" });
+  await expect(question).toBeVisible();
+  await expect(question).toContainText("stops in both directions");
+  await expect(page.getByTestId("connection-card")).toHaveAttribute("data-state", "Connected");
+  await question.getByRole("button", { name: "Disconnect Salesforce" }).click();
   await page.waitForURL(/\/settings\/crm$/);
   await page.waitForSelector("body[data-hydrated]");
   await expect(page.getByTestId("connection-card")).toHaveAttribute("data-state", "Disconnected");

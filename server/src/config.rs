@@ -18,6 +18,12 @@ pub struct Config {
     #[arg(long, env = "SYNC_ADDR")]
     pub addr: Option<SocketAddr>,
 
+    /// Host names the server answers to (the `Host` a browser sends), comma-separated; others get
+    /// 421 (a defence against DNS rebinding). Default: localhost, 127.0.0.1, [::1] and the
+    /// address listened on. `*`: any (behind a proxy that checks it).
+    #[arg(long, env = "SYNC_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub allowed_hosts: Vec<String>,
+
     /// SQLite database file; created and migrated on first start.
     #[arg(long, env = "SYNC_DATABASE", default_value = "data/sync-activity.db")]
     pub database: PathBuf,

@@ -191,6 +191,10 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
         .layer(axum::middleware::map_response(http::bad_request::args_errors_to_bad_request))
         .layer(axum::middleware::from_fn(http::same_origin::refuse_cross_site_changes));
     let router = http::trace::layer(site::serve(router, &site_options, assets))
+        .layer(axum::middleware::from_fn_with_state(
+            http::allowed_hosts::AllowedHosts::new(&config.allowed_hosts, addr),
+            http::allowed_hosts::refuse_unknown_hosts,
+        ))
         .layer(axum::middleware::map_response(http::headers::security_headers))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))

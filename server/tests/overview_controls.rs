@@ -54,14 +54,7 @@ async fn setup() -> Setup {
         None,
         CancellationToken::new(),
     );
-    server::sync::connection::on_start(
-        &engine,
-        &creds.instance_url,
-        Some(&creds.username),
-        Some(&creds.refresh_token),
-    )
-    .await
-    .unwrap();
+    common::record_connection(&engine, &org).await;
     Setup { org, engine, pool, ws, clock, _dir: dir }
 }
 

@@ -69,6 +69,14 @@ async fn the_app_built_in_process_serves_syncs_and_stops() {
         .await
         .unwrap();
     assert_eq!(cross.status(), 403);
+    // A name the server does not answer to (DNS rebinding) is refused before anything runs.
+    let rebound = http
+        .get(format!("{base}/api/runs"))
+        .header("host", "attacker.example:3000")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rebound.status(), 421);
 
     // The scheduler backfills the local org: inbound runs appear in the list's API.
     let synced = wait_for(Duration::from_secs(60), || async {

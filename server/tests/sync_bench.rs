@@ -15,6 +15,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
+mod common;
+
 /// As in the server (`server/src/main.rs`).
 const CHECKPOINT_EVERY: Duration = server::maintenance::CHECKPOINT_EVERY;
 
@@ -68,15 +70,7 @@ async fn setup(
         None,
         CancellationToken::new(),
     );
-    let creds = org.credentials();
-    server::sync::connection::on_start(
-        &engine,
-        &creds.instance_url,
-        Some(&creds.username),
-        Some(&creds.refresh_token),
-    )
-    .await
-    .unwrap();
+    common::record_connection(&engine, &org).await;
     (org, engine, pool)
 }
 

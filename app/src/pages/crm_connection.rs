@@ -45,10 +45,21 @@ pub fn ConnectionCard(c: ConnectionView) -> impl IntoView {
             <div class="actions">
                 // A full page load: the server starts the OAuth flow and Salesforce's consent page follows.
                 <a class="btn btn--primary" href="/settings/crm/salesforce/connect" rel="external" data-testid="connect">{action}</a>
-                {(state != ConnectionState::Disconnected).then(|| view! {
-                    <form method="post" action="/settings/crm/salesforce/disconnect">
-                        <button class="btn btn--secondary" type="submit">"Disconnect"</button>
-                    </form>
+                // Asks before it acts, with no script: the button opens the question in place.
+                {(state != ConnectionState::Disconnected).then(|| {
+                    let org = c.instance_url.clone().unwrap_or_else(|| "this org".into());
+                    view! {
+                        <details class="confirm" data-testid="disconnect">
+                            <summary class="btn btn--secondary">"Disconnect"</summary>
+                            <div class="confirm__panel" role="group" aria-label="Disconnect Salesforce?">
+                                <p class="confirm__title">"Disconnect Salesforce?"</p>
+                                <p class="confirm__body">"Syncing with "<strong>{org}</strong>" stops in both directions, and the access Conversion holds is revoked at Salesforce. Changes made in Conversion wait until you connect again."</p>
+                                <form method="post" action="/settings/crm/salesforce/disconnect">
+                                    <button class="btn btn--danger" type="submit">"Disconnect Salesforce"</button>
+                                </form>
+                            </div>
+                        </details>
+                    }
                 })}
             </div>
         </section>

@@ -10,6 +10,7 @@
 //! ([`state`]). Both are leaves: the resources import them from there, not from this module,
 //! which mounts the resources.
 
+pub mod allowed_hosts;
 pub mod bad_request;
 pub mod conversion;
 pub mod error;

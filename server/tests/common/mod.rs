@@ -145,16 +145,16 @@ pub async fn setup_on(records: usize, config: EngineConfig, clock: Arc<dyn Clock
         None,
         CancellationToken::new(),
     );
-    let creds = org.credentials();
-    server::sync::connection::on_start(
-        &engine,
-        &creds.instance_url,
-        Some(&creds.username),
-        Some(&creds.refresh_token),
-    )
-    .await
-    .unwrap();
+    record_connection(&engine, &org).await;
     Setup { org, engine, pool, ws, dir }
+}
+
+/// Records the engine's connection to `org` as a server's start does (without it the workspace
+/// is disconnected and nothing syncs).
+pub async fn record_connection(engine: &Engine, org: &FakeOrg) {
+    let creds = org.credentials();
+    let (url, user, token) = (&creds.instance_url, &creds.username, &creds.refresh_token);
+    server::sync::connection::on_start(engine, url, Some(user), Some(token)).await.unwrap();
 }
 
 /// A clock only the test moves, starting at the real time.
