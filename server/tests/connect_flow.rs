@@ -36,6 +36,12 @@ fn location(r: &reqwest::Response) -> String {
 
 /// Connect as a person would: the server's Connect, the org's consent page, Allow, the callback.
 async fn connect_through_the_consent_page(server: &ServerProcess) {
+    consent(server, true).await;
+}
+
+/// The server's Connect, the org's consent page and Allow; the callback's answer. `checked`: also
+/// that it connected, cleared the state cookie and refuses the same answer again.
+async fn consent(server: &ServerProcess, checked: bool) -> reqwest::Response {
     let http =
         reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let go =
@@ -78,6 +84,9 @@ async fn connect_through_the_consent_page(server: &ServerProcess) {
         .send()
         .await
         .unwrap();
+    if !checked {
+        return back;
+    }
     assert_eq!(back.status(), 303);
     assert_eq!(location(&back), "/settings/crm");
     let cleared = back.headers().get_all(reqwest::header::SET_COOKIE);
@@ -94,6 +103,7 @@ async fn connect_through_the_consent_page(server: &ServerProcess) {
         .unwrap();
     assert_eq!(replay.status(), 400);
     assert!(replay.text().await.unwrap().contains("does not belong to a Connect"));
+    back
 }
 
 #[tokio::test]
@@ -166,4 +176,76 @@ async fn without_a_refresh_token_connect_runs_the_oauth_flow_and_the_connection_
     })
     .await;
     assert!(pushed, "a push after the restart completes with the saved refresh token");
+}
+
+/// A Reconnect that signs in to another org than the connected one changes nothing until the
+/// person confirms the switch, with both orgs named; keeping the connected org leaves it as it was.
+#[tokio::test]
+async fn a_reconnect_to_another_org_asks_before_it_switches() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("sync.db");
+    let org = fake_org::bind(
+        "127.0.0.1:0".parse().unwrap(),
+        OrgConfig { records: 50, ..OrgConfig::default() },
+    )
+    .await
+    .unwrap();
+    let server = start(&org, &db, dir.path()).await;
+    connect_through_the_consent_page(&server).await;
+    // The workspace is connected to another org (the local org serves one, so its address is
+    // changed in the database).
+    let elsewhere = "https://acme.my.salesforce.com";
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display())).await.unwrap();
+    sqlx::query("UPDATE sync_connection SET instance_url = ?")
+        .bind(elsewhere)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let connected_to = || async {
+        json(format!("{}/api/connection", server.base)).await["connection"]["instance_url"]
+            .as_str()
+            .map(str::to_string)
+    };
+    let this_org = org.credentials().instance_url.clone();
+    let http =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let answer = |key: String, decision: &'static str| {
+        let http = http.clone();
+        let url = format!("{}/settings/crm/salesforce/switch", server.base);
+        let origin = server.base.clone();
+        async move {
+            http.post(url)
+                .header(reqwest::header::ORIGIN, origin)
+                .form(&[("key", key.as_str()), ("decision", decision)])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let question = |body: String| {
+        assert!(body.contains("This is a different Salesforce org"), "{body}");
+        assert!(body.contains(elsewhere) && body.contains(&this_org), "both orgs are named");
+        let from = body.find("name=\"key\" value=\"").unwrap() + "name=\"key\" value=\"".len();
+        body[from..].split('"').next().unwrap().to_string()
+    };
+
+    // Asked, then kept: nothing changed.
+    let back = consent(&server, false).await;
+    assert_eq!(back.status(), 200);
+    let key = question(back.text().await.unwrap());
+    assert_eq!(
+        connected_to().await.as_deref(),
+        Some(elsewhere),
+        "nothing changes before the answer"
+    );
+    let kept = answer(key.clone(), "keep").await;
+    assert_eq!(kept.status(), 303);
+    assert_eq!(connected_to().await.as_deref(), Some(elsewhere));
+    assert_eq!(answer(key, "switch").await.status(), 400, "an answer is used once");
+
+    // Asked again, then switched.
+    let key = question(consent(&server, false).await.text().await.unwrap());
+    let switched = answer(key, "switch").await;
+    assert_eq!(switched.status(), 303);
+    assert_eq!(connected_to().await.as_deref(), Some(this_org.as_str()));
 }

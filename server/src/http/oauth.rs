@@ -7,10 +7,12 @@
 use super::site::Assets;
 use super::state::ApiState;
 use crate::salesforce::auth;
+use crate::salesforce::types::TokenResponse;
 use crate::sync::connection::integration_user;
 use crate::sync::Engine;
+use app::domain::connection::ConnectionState;
 use app::store;
-use axum::extract::{Query, State};
+use axum::extract::{Form, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -29,22 +31,44 @@ const CALLBACK: &str = "/settings/crm/salesforce/callback";
 /// How long a Connect may take at Salesforce's consent page.
 const FLOW_LIFETIME: Duration = Duration::from_secs(600);
 
-/// Connects started here and not yet come back: each `state` with its PKCE verifier. A state is
-/// used once: the callback takes it out whatever the outcome.
+/// Connects started here and not yet come back (each `state` with its PKCE verifier), and
+/// Reconnects that came back from another org, waiting for the person to confirm the switch. Each
+/// is used once: taken out whatever the outcome.
 #[derive(Clone, Default)]
-pub struct PendingFlows(Arc<Mutex<HashMap<String, (String, Instant)>>>);
+pub struct PendingFlows(Arc<Mutex<Pending>>);
+
+#[derive(Default)]
+struct Pending {
+    flows: HashMap<String, (String, Instant)>,
+    switches: HashMap<String, (TokenResponse, Instant)>,
+}
 
 impl PendingFlows {
+    fn pending(&self) -> std::sync::MutexGuard<'_, Pending> {
+        let mut p = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        p.flows.retain(|_, (_, at)| at.elapsed() < FLOW_LIFETIME);
+        p.switches.retain(|_, (_, at)| at.elapsed() < FLOW_LIFETIME);
+        p
+    }
+
     fn start(&self, state: String, verifier: String) {
-        let mut flows = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        flows.retain(|_, (_, at)| at.elapsed() < FLOW_LIFETIME);
-        flows.insert(state, (verifier, Instant::now()));
+        self.pending().flows.insert(state, (verifier, Instant::now()));
     }
 
     /// The verifier of a flow started here and still alive; the flow is over either way.
     fn finish(&self, state: &str) -> Option<String> {
-        let mut flows = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        flows.remove(state).filter(|(_, at)| at.elapsed() < FLOW_LIFETIME).map(|(v, _)| v)
+        self.pending().flows.remove(state).map(|(v, _)| v)
+    }
+
+    /// Holds the tokens of another org until the person answers; returns the answer's key.
+    fn hold_switch(&self, token: TokenResponse) -> String {
+        let key = random_text(18);
+        self.pending().switches.insert(key.clone(), (token, Instant::now()));
+        key
+    }
+
+    fn take_switch(&self, key: &str) -> Option<TokenResponse> {
+        self.pending().switches.remove(key).map(|(t, _)| t)
     }
 }
 
@@ -63,6 +87,7 @@ pub fn routes() -> Router<ApiState> {
         .route("/settings/crm/salesforce/connect", get(connect))
         .route(CALLBACK, get(callback))
         .route("/settings/crm/salesforce/disconnect", post(disconnect))
+        .route("/settings/crm/salesforce/switch", post(switch))
 }
 
 /// A plain page for the rare dead ends of the flow, with the way back, in the site's stylesheet.
@@ -213,7 +238,50 @@ async fn finish_flow(s: ApiState, site: Assets, headers: HeaderMap, p: CallbackP
             return page(&site, StatusCode::BAD_GATEWAY, "Salesforce refused the connection", "The authorization could not be exchanged for access. Start again with Connect Salesforce.");
         }
     };
-    client.reconnect(&token);
+    // A Reconnect that signed in to another org than the one connected: nothing changes until
+    // the person says so, with both orgs in front of them.
+    let current = match store::connection_view(&s.pool, &s.workspace).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "reading the connection");
+            return page(
+                &site,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The connection could not be saved",
+                "Try Connect Salesforce again in a moment.",
+            );
+        }
+    };
+    if let Some(connected) = current.instance_url.filter(|url| {
+        current.state != ConnectionState::Disconnected && !same_org(url, &token.instance_url)
+    }) {
+        let key = s.oauth_flows.hold_switch(token.clone());
+        return switch_page(
+            &site,
+            &connected,
+            current.username.as_deref(),
+            &token.instance_url,
+            &key,
+        );
+    }
+    use_tokens(&s, &site, engine, &token).await
+}
+
+/// Whether two instance addresses are the same org (each org has its own My Domain address).
+fn same_org(a: &str, b: &str) -> bool {
+    a.trim_end_matches('/').eq_ignore_ascii_case(b.trim_end_matches('/'))
+}
+
+/// Connects with `token`: the client uses it, the connection is saved (the refresh token sealed),
+/// and syncing resumes.
+async fn use_tokens(
+    s: &ApiState,
+    site: &Assets,
+    engine: &Engine,
+    token: &TokenResponse,
+) -> Response {
+    let client = engine.client();
+    client.reconnect(token);
     let username = integration_user(client).await;
     let now = s.clock.now_ms();
     if let Err(e) = store::save_connected(
@@ -232,7 +300,7 @@ async fn finish_flow(s: ApiState, site: Assets, headers: HeaderMap, p: CallbackP
     {
         tracing::error!(error = %e, "saving the connection");
         return page(
-            &site,
+            site,
             StatusCode::INTERNAL_SERVER_ERROR,
             "The connection could not be saved",
             "Try Connect Salesforce again in a moment.",
@@ -241,14 +309,64 @@ async fn finish_flow(s: ApiState, site: Assets, headers: HeaderMap, p: CallbackP
     if let Err(e) = engine.reconnected().await {
         tracing::error!(error = %e, "resuming the sync after reconnecting");
     }
-    let mut resp = see_other("/settings/crm");
-    if let Ok(v) =
-        format!("{STATE_COOKIE}=; HttpOnly; SameSite=Lax; Path=/settings/crm/salesforce; Max-Age=0")
-            .parse()
-    {
-        resp.headers_mut().insert(header::SET_COOKIE, v);
+    see_other("/settings/crm")
+}
+
+/// The question asked when a Reconnect signed in to another org.
+fn switch_page(
+    site: &Assets,
+    connected: &str,
+    user: Option<&str>,
+    other: &str,
+    key: &str,
+) -> Response {
+    let stylesheet = site.stylesheet();
+    let (connected, other, key) = (html_escape(connected), html_escape(other), html_escape(key));
+    let user = user.map(|u| format!(" as {}", html_escape(u))).unwrap_or_default();
+    let html = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Switch Salesforce org? · Conversion</title>\
+         <link rel=\"stylesheet\" href=\"{stylesheet}\"></head><body><main class=\"standalone\">\
+         <div class=\"empty-state\" data-testid=\"switch-org\"><h1>This is a different Salesforce org</h1>\
+         <p>Conversion is connected to <strong>{connected}</strong>{user}. You signed in to <strong>{other}</strong>.</p>\
+         <p>Switching syncs this workspace with {other} from now on: its records come in beside the ones already here, and changes made in Conversion go there.</p>\
+         <div class=\"actions\">\
+         <form method=\"post\" action=\"/settings/crm/salesforce/switch\"><input type=\"hidden\" name=\"key\" value=\"{key}\"><input type=\"hidden\" name=\"decision\" value=\"switch\">\
+         <button class=\"btn btn--danger\" type=\"submit\">Switch to {other}</button></form>\
+         <form method=\"post\" action=\"/settings/crm/salesforce/switch\"><input type=\"hidden\" name=\"key\" value=\"{key}\"><input type=\"hidden\" name=\"decision\" value=\"keep\">\
+         <button class=\"btn btn--secondary\" type=\"submit\">Keep {connected}</button></form>\
+         </div></div></main></body></html>"
+    );
+    (StatusCode::OK, Html(html)).into_response()
+}
+
+#[derive(Deserialize)]
+struct SwitchAnswer {
+    key: String,
+    decision: String,
+}
+
+/// The answer to [`switch_page`]: switch to the other org, or keep the connected one (the other
+/// org's new token is then revoked, so it leaves nothing behind).
+async fn switch(State(s): State<ApiState>, site: Assets, Form(a): Form<SwitchAnswer>) -> Response {
+    let Some(engine) = &s.engine else { return no_engine(&site) };
+    let Some(token) = s.oauth_flows.take_switch(&a.key) else {
+        return page(
+            &site,
+            StatusCode::BAD_REQUEST,
+            "The connection could not be completed",
+            "This question has expired or was already answered. Start again with Reconnect Salesforce.",
+        );
+    };
+    if a.decision == "switch" {
+        return use_tokens(&s, &site, engine, &token).await;
     }
-    resp
+    if let Some(refresh) = &token.refresh_token {
+        let client = engine.client();
+        if let Err(e) = auth::revoke(client.http(), client.config(), refresh).await {
+            tracing::warn!(error = %e, "revoking the other org's token");
+        }
+    }
+    see_other("/settings/crm")
 }
 
 /// Stops syncing, revokes the refresh token at Salesforce and forgets the tokens. A run in flight fails for want of them and leaves the
