@@ -39,10 +39,7 @@ impl Sealed {
 /// Why a keyring could not be read or a value opened.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum KeyError {
-    #[error(
-        "a key is written id:base64 (32 bytes), e.g. 2026-12:{example}; \u{201c}{0}\u{201d} is not",
-        example = "AAAA…"
-    )]
+    #[error("a key is written id:base64 (32 random bytes, `server keygen ID` makes one); \u{201c}{0}\u{201d} is not")]
     Malformed(String),
     #[error("the keyring is empty: give at least one key")]
     Empty,
@@ -83,8 +80,13 @@ impl Keyring {
             .flat_map(|l| l.split([',', ' ', '\t']))
             .filter(|e| !e.is_empty());
         for entry in entries {
-            let malformed =
-                || KeyError::Malformed(entry.chars().take(12).collect::<String>() + "…");
+            // Named by its id only: a mistyped key is still mostly a key, and errors reach logs.
+            let malformed = || {
+                KeyError::Malformed(match entry.split_once(':') {
+                    Some((id, _)) => format!("{id}:…"),
+                    None => "an entry without an id".into(),
+                })
+            };
             let (id, b64) = entry.split_once(':').ok_or_else(malformed)?;
             let bytes = B64.decode(b64.trim_end_matches('=')).map_err(|_| malformed())?;
             if id.is_empty() || id.contains(':') || bytes.len() != 32 {
@@ -204,7 +206,7 @@ mod tests {
         let ring = Keyring::parse(&format!("# active first\n{a}  # new\n{b}\n")).unwrap();
         assert_eq!(ring.active_id(), "a");
         assert_eq!(Keyring::parse("# nothing\n").unwrap_err(), KeyError::Empty);
-        assert!(matches!(Keyring::parse("a:c2hvcnQ"), Err(KeyError::Malformed(_))));
+        assert_eq!(Keyring::parse("a:c2hvcnQ").unwrap_err(), KeyError::Malformed("a:…".into()));
         assert!(matches!(Keyring::parse("no-colon"), Err(KeyError::Malformed(_))));
         assert_eq!(
             Keyring::parse(&format!("{a},{a}")).unwrap_err(),
