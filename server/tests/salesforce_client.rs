@@ -517,3 +517,29 @@ async fn order_by_several_fields_puts_nulls_first_unless_told_otherwise() {
     assert_eq!(err.error_code(), Some("MALFORMED_QUERY"));
     org.shutdown().await;
 }
+
+/// A response larger than the client reads fails its call with a sentence saying so, for the
+/// data API and for the token endpoint alike, instead of being read into memory.
+#[tokio::test]
+async fn a_response_larger_than_the_client_reads_fails_the_call() {
+    let org = start(500).await;
+    let creds = org.credentials();
+    let mut config = creds.client_config();
+    config.max_response_bytes = 4 << 10;
+    let client = SalesforceClient::new(config.clone(), &creds.refresh_token).unwrap();
+    // The token response (~400 bytes) fits; a page of 500 Leads does not.
+    let refused = first_page(&client, "SELECT Id, Email, FirstName, LastName FROM Lead").await;
+    match refused {
+        Err(SalesforceError::UnexpectedResponse { status: 200, detail }) => {
+            assert!(detail.contains("larger than the 4096 bytes"), "{detail}")
+        }
+        other => panic!("{other:?}"),
+    }
+    config.max_response_bytes = 64;
+    let http = reqwest::Client::new();
+    let token = auth::refresh(&http, &config, &creds.refresh_token).await.unwrap_err();
+    assert!(token.to_string().contains("larger than the 64 bytes"), "{token}");
+    // The default reads them.
+    let client = SalesforceClient::new(creds.client_config(), &creds.refresh_token).unwrap();
+    assert!(!first_page(&client, "SELECT Id FROM Lead").await.unwrap().records.is_empty());
+}

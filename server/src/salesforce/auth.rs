@@ -8,7 +8,7 @@ use super::backoff::backoff_delay;
 use super::config::ClientConfig;
 use super::error::SalesforceError;
 use super::types::{OAuthErrorBody, TokenResponse};
-use super::wire::is_transient_transport;
+use super::wire::{self, is_transient_transport};
 
 /// The URL to send a person to so they can approve the connection. Salesforce redirects back to
 /// `redirect_uri?code=...&state=...`. `code_challenge`: PKCE's, the base64url SHA-256 of the
@@ -120,7 +120,9 @@ async fn post_form(
         let outcome = match sent {
             Ok(response) => {
                 let status = response.status();
-                response.bytes().await.map(|body| (status, body))
+                wire::body_capped(response, config.max_response_bytes)
+                    .await
+                    .map(|body| (status, body))
             }
             Err(e) => Err(e),
         };
@@ -134,6 +136,7 @@ async fn post_form(
         tokio::time::sleep(backoff_delay(&config.retry, retry, rand::random::<f64>())).await;
         retry += 1;
     };
+    let body = body.ok_or_else(|| wire::too_large(status, config.max_response_bytes))?;
     Ok((status, body))
 }
 

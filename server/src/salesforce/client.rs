@@ -9,7 +9,7 @@ use super::backoff::backoff_delay;
 pub use super::config::{clamp_batch_size, ClientConfig, DEFAULT_API_VERSION, DEFAULT_BATCH_SIZE};
 use super::error::SalesforceError;
 use super::types::{ApiUsage, TokenResponse};
-use super::wire::{api_error, is_transient_transport};
+use super::wire::{self, api_error, is_transient_transport};
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
 use reqwest::{Method, StatusCode};
@@ -220,8 +220,11 @@ impl SalesforceClient {
             let session = self.session().await?;
             let outcome = self.send_once(&session, call).await;
             let transient = match outcome {
-                Ok((status, body)) if status.is_success() => return Ok((status, body)),
-                Ok((status, body)) => {
+                Ok((status, None)) => {
+                    return Err(wire::too_large(status, self.config().max_response_bytes))
+                }
+                Ok((status, Some(body))) if status.is_success() => return Ok((status, body)),
+                Ok((status, Some(body))) => {
                     let err = api_error(status, &body);
                     if status == StatusCode::UNAUTHORIZED
                         && !refreshed
@@ -259,7 +262,7 @@ impl SalesforceClient {
         &self,
         session: &Session,
         call: &Call<'_>,
-    ) -> Result<(StatusCode, Bytes), reqwest::Error> {
+    ) -> Result<(StatusCode, Option<Bytes>), reqwest::Error> {
         let url = if call.path.starts_with("http://") || call.path.starts_with("https://") {
             call.path.to_string()
         } else {
@@ -283,7 +286,7 @@ impl SalesforceClient {
         let response = request.send().await?;
         self.record_usage(response.headers());
         let status = response.status();
-        let body = response.bytes().await?;
+        let body = wire::body_capped(response, self.config().max_response_bytes).await?;
         Ok((status, body))
     }
 }

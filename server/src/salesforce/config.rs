@@ -6,6 +6,8 @@ use std::time::Duration;
 
 /// Batch size asked for by default: the largest Salesforce allows.
 pub const DEFAULT_BATCH_SIZE: u32 = 2000;
+/// A page of 2,000 wide records is a few megabytes; sixteen times that is not a Salesforce answer.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 << 20;
 /// The API version the client speaks unless told otherwise.
 pub const DEFAULT_API_VERSION: &str = "62.0";
 
@@ -26,6 +28,8 @@ pub struct ClientConfig {
     /// The Connect flow's callback as registered in the connected app. `None`: the address the
     /// browser used to reach this server, plus the callback path.
     pub redirect_uri: Option<String>,
+    /// The largest response body read; a larger one fails the call rather than fill memory.
+    pub max_response_bytes: usize,
 }
 
 impl ClientConfig {
@@ -59,6 +63,7 @@ impl ClientConfig {
             retry: RetryPolicy::default(),
             batch_size: DEFAULT_BATCH_SIZE,
             redirect_uri: None,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 

@@ -3,6 +3,7 @@
 
 use super::error::SalesforceError;
 use super::types::ApiErrorBody;
+use bytes::Bytes;
 use reqwest::StatusCode;
 
 /// Timeouts, refused or reset connections, and bodies cut short are worth another try.
@@ -30,6 +31,33 @@ pub(crate) fn decode<T: serde::de::DeserializeOwned>(
         status: status.as_u16(),
         detail: e.to_string(),
     })
+}
+
+/// The body of `response`, read only up to `limit` bytes: `None` when it is larger (announced or
+/// not), so a runaway answer fails its call instead of filling memory.
+pub async fn body_capped(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Option<Bytes>, reqwest::Error> {
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Ok(None);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if body.len() + chunk.len() > limit {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Some(Bytes::from(body)))
+}
+
+/// The error of a response larger than the client reads.
+pub fn too_large(status: StatusCode, limit: usize) -> SalesforceError {
+    SalesforceError::UnexpectedResponse {
+        status: status.as_u16(),
+        detail: format!("the response is larger than the {limit} bytes the client reads"),
+    }
 }
 
 #[cfg(test)]
