@@ -136,6 +136,13 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
+/// The flow's cookie: only for the flow's paths, never to scripts, and only over https when the
+/// person comes back over https.
+fn state_cookie(state: &str, redirect_uri: &str) -> String {
+    let secure = if redirect_uri.starts_with("https://") { "; Secure" } else { "" };
+    format!("{STATE_COOKIE}={state}; HttpOnly; SameSite=Lax; Path=/settings/crm/salesforce; Max-Age=600{secure}")
+}
+
 /// Sends the person to Salesforce's consent page, with a one-time `state` that the callback checks
 /// and a PKCE challenge (RFC 7636, S256) whose verifier only this server holds, so a code
 /// intercepted on its way back is worth nothing to anyone else.
@@ -144,28 +151,21 @@ async fn connect(State(s): State<ApiState>, site: Assets, headers: HeaderMap) ->
     let state = random_text(18);
     let verifier = random_text(48);
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-    let url = auth::authorize_url(
-        engine.client().config(),
-        &redirect_uri(engine, &headers),
-        &state,
-        Some(&challenge),
-    );
+    let redirect = redirect_uri(engine, &headers);
+    let url = auth::authorize_url(engine.client().config(), &redirect, &state, Some(&challenge));
+    let cookie = state_cookie(&state, &redirect);
     s.oauth_flows.start(state.clone(), verifier);
     match url {
-        Ok(url) => (
-            StatusCode::SEE_OTHER,
-            [
-                (header::LOCATION, url),
-                (
-                    header::SET_COOKIE,
-                    format!("{STATE_COOKIE}={state}; HttpOnly; SameSite=Lax; Path=/settings/crm/salesforce; Max-Age=600"),
-                ),
-            ],
-        )
+        Ok(url) => (StatusCode::SEE_OTHER, [(header::LOCATION, url), (header::SET_COOKIE, cookie)])
             .into_response(),
         Err(e) => {
             tracing::error!(error = %e, "authorize URL");
-            page(&site, StatusCode::INTERNAL_SERVER_ERROR, "Salesforce could not be reached", "The login URL is not valid. Check the server's Salesforce configuration.")
+            page(
+                &site,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Salesforce could not be reached",
+                "The login URL is not valid. Check the server's Salesforce configuration.",
+            )
         }
     }
 }
@@ -392,4 +392,26 @@ async fn disconnect(State(s): State<ApiState>, site: Assets) -> Response {
 
 fn html_escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_state_cookie_is_secure_when_the_flow_comes_back_over_https() {
+        let plain = state_cookie("s", "http://127.0.0.1:3000/settings/crm/salesforce/callback");
+        assert!(plain.contains("HttpOnly; SameSite=Lax") && !plain.contains("Secure"));
+        let tls = state_cookie("s", "https://sync.example.com/settings/crm/salesforce/callback");
+        assert!(tls.ends_with("; Secure"), "{tls}");
+    }
+
+    #[test]
+    fn a_flow_is_used_once() {
+        let flows = PendingFlows::default();
+        flows.start("st".into(), "verifier".into());
+        assert_eq!(flows.finish("st").as_deref(), Some("verifier"));
+        assert_eq!(flows.finish("st"), None);
+        assert_eq!(flows.finish("never-started"), None);
+    }
 }
