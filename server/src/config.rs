@@ -47,6 +47,26 @@ pub struct Config {
     #[arg(long, env = "SYNC_WORKSPACE_NAME", default_value = "Acme Inc.")]
     pub workspace_name: String,
 
+    /// The first admin's email: a server without accounts makes this one, an admin of the
+    /// workspace, at start (`server adduser` adds more).
+    #[arg(long, env = "SYNC_ADMIN_EMAIL", default_value = "admin@example.com")]
+    pub admin_email: String,
+
+    /// The first admin's password (at least 10 characters). Without it a random one is made and
+    /// kept in `<database>.first-admin`, readable by its owner only, until `server adduser` sets
+    /// another.
+    #[arg(long, env = "SYNC_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<Secret>,
+
+    /// Mark the sign-in cookie `Secure`, so browsers send it over https only. Set it when the
+    /// server is reached through https (a TLS proxy in front of it).
+    #[arg(long, env = "SYNC_SECURE_COOKIES", default_value_t = false, action = clap::ArgAction::Set)]
+    pub secure_cookies: bool,
+
+    /// Days a sign-in lasts without being used.
+    #[arg(long, env = "SYNC_SESSION_DAYS", default_value_t = 14)]
+    pub session_days: u32,
+
     /// Start the local Salesforce org in-process and run the sync engine against it, with the
     /// org's activity simulator and Conversion's change simulator on. `false`: no local org, no
     /// engine, no simulators (an empty server that only serves what is in the database).
@@ -156,10 +176,27 @@ impl SalesforceArgs {
     }
 }
 
+fn parse_role(s: &str) -> Result<app::domain::access::Role, String> {
+    app::domain::access::Role::parse(s).ok_or_else(|| "admin or member".to_string())
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Seal every stored secret with the active key (after adding a new key in front), then exit.
     Rekey,
+    /// Add a person to the workspace (--workspace), or set a new password and role for one who
+    /// has an account. The password is read from SYNC_PASSWORD, else from the first line of
+    /// standard input.
+    Adduser {
+        /// Their email, which they sign in with.
+        email: String,
+        /// Their name, as the product bar shows it (default: the email's part before the @).
+        #[arg(long)]
+        name: Option<String>,
+        /// admin (connects Salesforce, changes settings) or member (reads everything).
+        #[arg(long, default_value = "member", value_parser = parse_role)]
+        role: app::domain::access::Role,
+    },
     /// Print a new key entry (`ID:base64`) for --keys or a key file, then exit.
     Keygen {
         /// The key's id, e.g. the month it was made: 2026-12.

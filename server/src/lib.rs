@@ -2,6 +2,7 @@
 //! JSON API and the app's assembly ([`startup`]), shared by the binary, the integration tests and
 //! the benchmarks. The local org and the demo are behind the `local-org` feature.
 
+pub mod accounts;
 pub mod config;
 pub mod conversion;
 /// The demo's history and simulated Conversion changes (feature `local-org`, on by default).

@@ -27,6 +27,34 @@ async fn run(config: Config) -> Result<(), server::startup::StartError> {
             println!("{}", app::store::keyring::Keyring::generate_entry(id));
             return Ok(());
         }
+        Some(server::config::Command::Adduser { email, name, role }) => {
+            let password = match std::env::var("SYNC_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    eprintln!(
+                        "Password for {email} (at least {} characters):",
+                        server::accounts::MIN_PASSWORD_CHARS
+                    );
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line)?;
+                    line.trim_end_matches(['\r', '\n']).to_string()
+                }
+            };
+            let pool = app::store::open(&config.database).await?;
+            let now = chrono::Utc::now().timestamp_millis();
+            let done = server::accounts::add_user(
+                &pool,
+                &config,
+                email,
+                name.as_deref(),
+                *role,
+                &password,
+                now,
+            )
+            .await?;
+            println!("{done}");
+            return Ok(());
+        }
         Some(server::config::Command::Rekey) => {
             let ring = server::keys::load(&config)?;
             let pool = app::store::open(&config.database).await?;

@@ -22,6 +22,8 @@ use tokio_util::sync::CancellationToken;
 use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{ExpiredDeletion, Expiry, SessionManagerLayer};
 
 /// What stopped the start, as a sentence (each names what it is about).
 pub type StartError = Box<dyn std::error::Error + Send + Sync>;
@@ -33,6 +35,10 @@ const MAX_BODY_BYTES: usize = 1 << 20;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Requests served at once; more wait their turn (500 live pages polling need far fewer).
 const MAX_IN_FLIGHT: usize = 1024;
+/// The sign-in cookie.
+const SESSION_COOKIE: &str = "conversion_session";
+/// How often expired sessions are deleted.
+const SESSION_SWEEP_EVERY: Duration = Duration::from_secs(300);
 /// How often the Rate limits figures are saved when Salesforce reports new ones.
 const USAGE_EVERY: Duration = Duration::from_secs(2);
 /// How long an exceeded daily limit pauses a real org's sync (`/limits` may lift it sooner).
@@ -88,6 +94,10 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
     store::ensure_workspace(&state.pool, &state.workspace, &config.workspace_name, state.now_ms())
         .await
         .map_err(not_written)?;
+    announce_first_admin(
+        config,
+        crate::accounts::ensure_first_admin(&state.pool, config, state.now_ms()).await?,
+    );
     let keyring = crate::keys::load(config)?;
     let resealed = store::reseal_refresh_tokens(&state.pool, &keyring).await.map_err(|e| {
         format!("The stored Salesforce connection could not be read ({e}). Give the key it was sealed with in --keys or --keys-file (docs/SECURITY.md).")
@@ -166,6 +176,22 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
         shutdown.clone(),
     )));
 
+    let sessions = store::accounts::session_store(&state.pool);
+    tasks.push(tokio::spawn(delete_expired_sessions(sessions.clone(), shutdown.clone())));
+    let session_layer = SessionManagerLayer::new(sessions)
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(config.secure_cookies)
+        .with_expiry(Expiry::OnInactivity(tower_sessions::cookie::time::Duration::days(
+            config.session_days.max(1).into(),
+        )));
+    let auth = http::auth::AuthState {
+        pool: state.pool.clone(),
+        workspace: state.workspace.clone(),
+        clock: state.clock.clone(),
+    };
+
     let routes = generate_route_list(app::App);
     let context = {
         let state = state.clone();
@@ -188,8 +214,12 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
         .fallback(leptos_axum::file_and_error_handler_with_context(context, app::shell))
         .with_state(leptos_options)
         .merge(api)
+        .merge(http::auth::routes(auth.clone()))
         .layer(axum::middleware::map_response(http::bad_request::args_errors_to_bad_request))
-        .layer(axum::middleware::from_fn(http::same_origin::refuse_cross_site_changes));
+        .layer(axum::middleware::from_fn_with_state(auth, http::auth::require_sign_in))
+        .layer(session_layer)
+        .layer(axum::middleware::from_fn(http::same_origin::refuse_cross_site_changes))
+        .route("/healthz", axum::routing::get(healthz));
     let router = http::trace::layer(site::serve(router, &site_options, assets))
         .layer(axum::middleware::from_fn_with_state(
             http::allowed_hosts::AllowedHosts::new(&config.allowed_hosts, addr),
@@ -200,6 +230,51 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(GlobalConcurrencyLimitLayer::new(MAX_IN_FLIGHT));
     Ok(App { router, addr, state, engine, org, tasks, shutdown })
+}
+
+/// `GET /healthz`: the process answers (for load balancers and the tests' start-up wait). Says
+/// nothing about any workspace, so it needs nobody signed in.
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Deletes expired sign-in sessions every few minutes until the server stops.
+async fn delete_expired_sessions(
+    sessions: store::accounts::SessionStore,
+    shutdown: CancellationToken,
+) {
+    tokio::select! {
+        result = sessions.continuously_delete_expired(SESSION_SWEEP_EVERY) => {
+            if let Err(e) = result {
+                tracing::error!(error = %e, "deleting expired sessions stopped");
+            }
+        }
+        _ = shutdown.cancelled() => {}
+    }
+}
+
+/// Says how to sign in to a server that has just made its first admin, or still keeps the
+/// generated password of one (the password itself only in the demo; otherwise its file).
+fn announce_first_admin(config: &Config, made: crate::accounts::FirstAdmin) {
+    use crate::accounts::{first_admin_file, read_first_admin, FirstAdmin};
+    match made {
+        FirstAdmin::Made { email } => tracing::info!(%email, "made the first admin"),
+        FirstAdmin::Generated { .. } | FirstAdmin::Existing => {
+            let Some((email, password)) = read_first_admin(&config.database) else { return };
+            let file = first_admin_file(&config.database);
+            if config.demo {
+                tracing::info!(
+                    "Sign in as {email} with password {password} (kept in {} until `server adduser {email}` sets another)",
+                    file.display()
+                );
+            } else {
+                tracing::info!(
+                    "Sign in as {email} with the password in {} (until `server adduser {email}` sets another)",
+                    file.display()
+                );
+            }
+        }
+    }
 }
 
 impl App {

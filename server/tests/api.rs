@@ -167,7 +167,7 @@ async fn every_filter_cursor_and_bad_parameter_of_the_read_api() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("sync.db");
     let (seeded, server) = seed(&db, start(&db, dir.path())).await;
-    let api = Api { http: reqwest::Client::new(), base: server.base.clone() };
+    let api = Api { http: server.signed_in().await, base: server.base.clone() };
 
     // The whole list, newest first, with the document's shape.
     let (all, notes, body) = api.runs("").await;
@@ -360,7 +360,7 @@ async fn a_form_body_that_is_not_utf8_is_a_bad_request_with_a_reason() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("sync.db");
     let server = start(&db, dir.path()).await;
-    let http = reqwest::Client::new();
+    let http = server.signed_in().await;
     // Latin-1 "Müller" and a stray continuation byte: not UTF-8, so not a form the server can read.
     let body: &[u8] = b"write_mode=upsert&excluded_domains=M\xfcller.example&interval_secs=\x80";
     let r = http

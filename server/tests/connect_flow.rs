@@ -11,7 +11,7 @@ use std::path::Path;
 use std::time::Duration;
 
 mod common;
-use common::{org_env, wait_for, ServerProcess};
+use common::{org_env, sign_in_jar, wait_for, ServerProcess, ADMIN_EMAIL, ADMIN_PASSWORD};
 
 /// The server with only `org`'s connected app in its environment: no refresh token.
 async fn start(org: &FakeOrg, db: &Path, dir: &Path) -> ServerProcess {
@@ -21,12 +21,13 @@ async fn start(org: &FakeOrg, db: &Path, dir: &Path) -> ServerProcess {
     ServerProcess::start(db, dir, &[], &env).await
 }
 
-async fn json(url: String) -> Value {
-    reqwest::get(url).await.unwrap().json().await.unwrap()
+/// `url`'s JSON, read as the first admin.
+async fn json(server: &ServerProcess, url: String) -> Value {
+    server.signed_in().await.get(url).send().await.unwrap().json().await.unwrap()
 }
 
 async fn completed_runs(server: &ServerProcess) -> usize {
-    let body = json(format!("{}/api/runs?status=completed", server.base)).await;
+    let body = json(server, format!("{}/api/runs?status=completed", server.base)).await;
     body["runs"].as_array().map_or(0, Vec::len)
 }
 
@@ -42,8 +43,8 @@ async fn connect_through_the_consent_page(server: &ServerProcess) {
 /// The server's Connect, the org's consent page and Allow; the callback's answer. `checked`: also
 /// that it connected, cleared the state cookie and refuses the same answer again.
 async fn consent(server: &ServerProcess, checked: bool) -> reqwest::Response {
-    let http =
-        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
+    let (http, jar) = sign_in_jar(&server.base, ADMIN_EMAIL, ADMIN_PASSWORD, no_redirects).await;
     let go =
         http.get(format!("{}/settings/crm/salesforce/connect", server.base)).send().await.unwrap();
     assert_eq!(go.status(), 303);
@@ -78,9 +79,15 @@ async fn consent(server: &ServerProcess, checked: bool) -> reqwest::Response {
         .unwrap();
     assert!(answer.status().is_redirection(), "{}", answer.status());
     assert_eq!(param("code_challenge").len(), 43);
+    // The session's cookie beside the flow's, as the browser sends them.
+    let cookies = |url: &str| {
+        use reqwest::cookie::CookieStore;
+        let session = jar.cookies(&reqwest::Url::parse(url).unwrap()).unwrap();
+        format!("{}; {state_cookie}", session.to_str().unwrap())
+    };
     let back = http
         .get(location(&answer))
-        .header(reqwest::header::COOKIE, &state_cookie)
+        .header(reqwest::header::COOKIE, cookies(&location(&answer)))
         .send()
         .await
         .unwrap();
@@ -97,7 +104,7 @@ async fn consent(server: &ServerProcess, checked: bool) -> reqwest::Response {
     // The same answer again (a replayed or leaked callback address): the state is spent.
     let replay = http
         .get(location(&answer))
-        .header(reqwest::header::COOKIE, &state_cookie)
+        .header(reqwest::header::COOKIE, cookies(&location(&answer)))
         .send()
         .await
         .unwrap();
@@ -119,17 +126,17 @@ async fn without_a_refresh_token_connect_runs_the_oauth_flow_and_the_connection_
     .unwrap();
 
     let server = start(&org, &db, dir.path()).await;
-    let conn = json(format!("{}/api/connection", server.base)).await;
+    let conn = json(&server, format!("{}/api/connection", server.base)).await;
     assert_eq!(conn["connection"]["state"], "disconnected", "{conn}");
     // Absence cannot be waited for: three schedule intervals pass, and nothing may have run.
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(
-        json(format!("{}/api/runs", server.base)).await["runs"].as_array().unwrap().len(),
+        json(&server, format!("{}/api/runs", server.base)).await["runs"].as_array().unwrap().len(),
         0
     );
 
     connect_through_the_consent_page(&server).await;
-    let conn = json(format!("{}/api/connection", server.base)).await;
+    let conn = json(&server, format!("{}/api/connection", server.base)).await;
     assert_eq!(conn["connection"]["state"], "connected", "{conn}");
     assert_eq!(
         conn["connection"]["username"].as_str(),
@@ -155,10 +162,10 @@ async fn without_a_refresh_token_connect_runs_the_oauth_flow_and_the_connection_
 
     // Restarted with the same environment (still no refresh token): the saved one is used.
     let server = start(&org, &db, dir.path()).await;
-    let conn = json(format!("{}/api/connection", server.base)).await;
+    let conn = json(&server, format!("{}/api/connection", server.base)).await;
     assert_eq!(conn["connection"]["state"], "connected", "{conn}");
     // A company made in Conversion is pushed: the saved refresh token works.
-    let http = reqwest::Client::new();
+    let http = server.signed_in().await;
     let made = http
         .post(format!("{}/api/conversion/companies", server.base))
         .json(&serde_json::json!({ "name": "Restarted Ltd" }))
@@ -167,10 +174,10 @@ async fn without_a_refresh_token_connect_runs_the_oauth_flow_and_the_connection_
         .unwrap();
     assert_eq!(made.status(), 201);
     let pushed = wait_for(Duration::from_secs(60), || async {
-        let body = json(format!(
-            "{}/api/runs?direction=outbound&object=company&status=completed",
-            server.base
-        ))
+        let body = json(
+            &server,
+            format!("{}/api/runs?direction=outbound&object=company&status=completed", server.base),
+        )
         .await;
         body["runs"].as_array().unwrap().iter().any(|r| r["counts"]["created"] == 1)
     })
@@ -202,13 +209,14 @@ async fn a_reconnect_to_another_org_asks_before_it_switches() {
         .await
         .unwrap();
     let connected_to = || async {
-        json(format!("{}/api/connection", server.base)).await["connection"]["instance_url"]
+        json(&server, format!("{}/api/connection", server.base)).await["connection"]["instance_url"]
             .as_str()
             .map(str::to_string)
     };
     let this_org = org.credentials().instance_url.clone();
-    let http =
-        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let http = server
+        .signed_in_with(reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()))
+        .await;
     let answer = |key: String, decision: &'static str| {
         let http = http.clone();
         let url = format!("{}/settings/crm/salesforce/switch", server.base);

@@ -180,7 +180,7 @@ async fn built_files_are_hashed_compressed_and_kept_pages_and_api_are_compressed
         ],
     )
     .await;
-    let http = reqwest::Client::new();
+    let http = server.signed_in().await;
     let chromium = Some("gzip, deflate, br, zstd");
 
     // The page: compressed, never used again without asking, naming the hashed files.

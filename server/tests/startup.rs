@@ -25,6 +25,8 @@ async fn the_app_built_in_process_serves_syncs_and_stops() {
         "0",
         "--conversion-changes-per-minute",
         "0",
+        "--admin-password",
+        common::ADMIN_PASSWORD,
     ])
     .unwrap();
     let app = server::startup::build(&config).await.unwrap();
@@ -35,7 +37,13 @@ async fn the_app_built_in_process_serves_syncs_and_stops() {
     let served = tokio::spawn(app.serve(listener, async move {
         let _ = stopped.await;
     }));
-    let http = reqwest::Client::new();
+    let http = common::sign_in(
+        &base,
+        common::ADMIN_EMAIL,
+        common::ADMIN_PASSWORD,
+        reqwest::Client::builder(),
+    )
+    .await;
 
     let status: serde_json::Value =
         http.get(format!("{base}/api/sync/status")).send().await.unwrap().json().await.unwrap();

@@ -129,7 +129,7 @@ async fn after_the_database_could_not_be_written_for_a_while_the_server_carries_
     })
     .await;
     assert!(mid_backfill, "caught the backfill in progress");
-    let http = reqwest::Client::new();
+    let http = server.signed_in().await;
     let base = server.base.clone();
 
     // 1. The write-ahead log cannot be written: the backfill's next commit fails, and nothing but
@@ -331,7 +331,7 @@ async fn refused_start(db: &Path, dir: &Path) -> (std::process::ExitStatus, Stri
     let mut status = None;
     let settled = wait_for(Duration::from_secs(30), || {
         status = status.or_else(|| child.try_wait().unwrap());
-        let answered = http.get(format!("http://127.0.0.1:{port}/api/health")).send();
+        let answered = http.get(format!("http://127.0.0.1:{port}/healthz")).send();
         let exited = status.is_some();
         async move { exited || answered.await.is_ok_and(|r| r.status().is_success()) }
     })
@@ -339,7 +339,7 @@ async fn refused_start(db: &Path, dir: &Path) -> (std::process::ExitStatus, Stri
     assert!(settled, "the server neither exited nor answered");
     let Some(status) = status.or_else(|| child.try_wait().unwrap()) else {
         let _ = child.kill();
-        panic!("the server started on {} and answers /api/health", db.display());
+        panic!("the server started on {} and answers /healthz", db.display());
     };
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();

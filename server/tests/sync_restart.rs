@@ -231,7 +231,7 @@ async fn killed_mid_backfill_and_mid_push_the_restarted_server_loses_nothing_and
     // outbound batch is in flight, already in Salesforce, when the server dies.
     org.apply_fault(FaultCommand::SetLatency { ms: 0 });
     org.apply_fault(FaultCommand::DelayResponses { ms: 1_500 });
-    let http = reqwest::Client::new();
+    let http = second.signed_in().await;
     let mut created = Vec::new();
     for i in 0..250 {
         let body = serde_json::json!({ "email": format!("restart.{i}@example.org"), "last_name": format!("Restart {i}") });
@@ -384,7 +384,7 @@ async fn contacts_deleted_while_their_create_is_in_flight_and_killed_there_are_d
     // them have an account, which is what would bring them back with an inbound sync; two more
     // contacts are created and kept, and must show as created once.
     org.apply_fault(FaultCommand::DelayResponses { ms: 5_000 });
-    let http = reqwest::Client::new();
+    let http = first.signed_in().await;
     let create = |body: serde_json::Value| {
         let (http, url) = (http.clone(), format!("{}/api/conversion/contacts", first.base));
         async move {

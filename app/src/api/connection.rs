@@ -45,6 +45,7 @@ pub async fn save_sync_settings(
     use super::ssr::{internal, state};
     use crate::store;
 
+    super::ssr::require_admin()?;
     let st = state()?;
     let settings = match form.read() {
         Ok(settings) => settings,

@@ -6,13 +6,48 @@ pub mod connection;
 pub mod health;
 pub mod run;
 
+/// The signed-in person of the request being rendered (pages show who is signed in, and hide an
+/// admin's controls from members).
+#[cfg(feature = "ssr")]
+pub fn viewer() -> Option<crate::domain::access::Viewer> {
+    ssr::viewer().ok()
+}
+
 #[cfg(feature = "ssr")]
 pub(crate) mod ssr {
+    use crate::domain::access::Viewer;
     use crate::state::AppState;
     use leptos::prelude::*;
 
+    /// The server's state as this request sees it: the workspace is the signed-in person's (the
+    /// server lets no request without one reach a server function).
     pub fn state() -> Result<AppState, ServerFnError> {
-        use_context::<AppState>().ok_or_else(|| ServerFnError::new("server state is missing"))
+        let mut st = use_context::<AppState>()
+            .ok_or_else(|| ServerFnError::new("server state is missing"))?;
+        let viewer = viewer()?;
+        st.workspace = crate::store::WorkspaceId(viewer.workspace);
+        st.workspace_name = viewer.workspace_name.into();
+        Ok(st)
+    }
+
+    /// The signed-in person, as the server's sign-in layer put them on the request.
+    pub fn viewer() -> Result<Viewer, ServerFnError> {
+        use_context::<axum::http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<Viewer>().cloned())
+            .ok_or_else(|| ServerFnError::new("Sign in to Conversion first."))
+    }
+
+    /// The signed-in person when they are an admin of the workspace; anyone else gets 403 and
+    /// [`ADMINS_ONLY`](crate::domain::access::ADMINS_ONLY).
+    pub fn require_admin() -> Result<Viewer, ServerFnError> {
+        let viewer = viewer()?;
+        if viewer.is_admin() {
+            return Ok(viewer);
+        }
+        if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+            resp.set_status(axum::http::StatusCode::FORBIDDEN);
+        }
+        Err(ServerFnError::new(crate::domain::access::ADMINS_ONLY))
     }
 
     /// Logs the real cause and gives the browser a safe, human message.

@@ -12,11 +12,24 @@ pub enum CrmTab {
 #[component]
 pub fn SettingsLayout(active: CrmTab, children: Children) -> impl IntoView {
     #[cfg(feature = "ssr")]
-    let workspace = use_context::<crate::state::AppState>()
-        .map(|s| s.workspace_name.to_string())
-        .unwrap_or_default();
+    let viewer = crate::api::viewer();
     #[cfg(not(feature = "ssr"))]
-    let workspace = String::new();
+    let viewer: Option<crate::domain::access::Viewer> = None;
+    let workspace = viewer.as_ref().map(|v| v.workspace_name.clone()).unwrap_or_default();
+    let person = viewer.map(|v| {
+        let role = v.role.label();
+        view! {
+            <div class="topbar__person">
+                <span class="topbar__who" data-testid="signed-in-as">
+                    <span class="topbar__name">{v.name}</span>
+                    <span class="topbar__role">{role}</span>
+                </span>
+                <form method="post" action="/sign-out">
+                    <button class="btn btn--ghost btn--sm" type="submit">"Sign out"</button>
+                </form>
+            </div>
+        }
+    });
     let tab = |this: CrmTab, href: &'static str, label: &'static str| {
         let current = this == active;
         view! {
@@ -32,7 +45,10 @@ pub fn SettingsLayout(active: CrmTab, children: Children) -> impl IntoView {
                     <span class="topbar__logo" aria-hidden="true">"C"</span>
                     "Conversion"
                 </a>
-                <span class="topbar__workspace" data-testid="workspace-name">{workspace}</span>
+                <div class="topbar__end">
+                    <span class="topbar__workspace" data-testid="workspace-name">{workspace}</span>
+                    {person}
+                </div>
             </header>
             <div class="frame">
                 <nav class="sidenav" aria-label="Settings">

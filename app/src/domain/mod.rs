@@ -1,6 +1,7 @@
 //! The product's vocabulary, shared by the server and the browser: runs, records, their statuses,
 //! and the message catalog taken from the help article.
 
+pub mod access;
 pub mod connection;
 pub mod email;
 pub mod filters;

@@ -13,8 +13,10 @@
 //! - [`cursors`] owns `sync_cursors` and `sync_seen`;
 //! - [`outbox`] owns `sync_outbox`;
 //! - [`conversion`] owns Conversion's own records (`conversion_*`);
+//! - [`accounts`] owns `users`, `memberships` and `sessions`;
 //! - this module owns `workspaces`, and opens, checks and checkpoints the database.
 
+pub mod accounts;
 mod connection;
 pub mod conversion;
 pub mod cursors;

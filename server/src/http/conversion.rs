@@ -6,6 +6,7 @@
 //! `POST /api/conversion/companies`, `PATCH|DELETE /api/conversion/companies/{id}`,
 //! `POST /api/conversion/events`.
 
+use super::auth::Admin;
 use super::error::{ApiError, JsonBody};
 use super::state::ApiState;
 use crate::conversion::changes::{self, ChangeError, CompanyInput, ContactInput, EventInput};
@@ -47,6 +48,7 @@ fn created(id: String) -> Created {
 
 async fn create_contact(
     State(s): State<ApiState>,
+    _: Admin,
     JsonBody(input): JsonBody<ContactInput>,
 ) -> Result<Created, ApiError> {
     let r = changes::create_contact(&s.pool, &s.workspace, &input, s.clock.now_ms()).await;
@@ -55,6 +57,7 @@ async fn create_contact(
 
 async fn update_contact(
     State(s): State<ApiState>,
+    _: Admin,
     Path(id): Path<String>,
     JsonBody(input): JsonBody<ContactInput>,
 ) -> Result<StatusCode, ApiError> {
@@ -64,6 +67,7 @@ async fn update_contact(
 
 async fn delete_contact(
     State(s): State<ApiState>,
+    _: Admin,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let r = changes::delete_contact(&s.pool, &s.workspace, &id, s.clock.now_ms()).await;
@@ -72,6 +76,7 @@ async fn delete_contact(
 
 async fn create_company(
     State(s): State<ApiState>,
+    _: Admin,
     JsonBody(input): JsonBody<CompanyInput>,
 ) -> Result<Created, ApiError> {
     let r = changes::create_company(&s.pool, &s.workspace, &input, s.clock.now_ms()).await;
@@ -80,6 +85,7 @@ async fn create_company(
 
 async fn update_company(
     State(s): State<ApiState>,
+    _: Admin,
     Path(id): Path<String>,
     JsonBody(input): JsonBody<CompanyInput>,
 ) -> Result<StatusCode, ApiError> {
@@ -89,6 +95,7 @@ async fn update_company(
 
 async fn delete_company(
     State(s): State<ApiState>,
+    _: Admin,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let r = changes::delete_company(&s.pool, &s.workspace, &id, s.clock.now_ms()).await;
@@ -97,6 +104,7 @@ async fn delete_company(
 
 async fn record_event(
     State(s): State<ApiState>,
+    _: Admin,
     JsonBody(input): JsonBody<EventInput>,
 ) -> Result<Created, ApiError> {
     let r = changes::record_event(&s.pool, &s.workspace, &input, s.clock.now_ms()).await;

@@ -13,6 +13,10 @@ use serde::de::DeserializeOwned;
 pub enum ApiError {
     /// 400: the request could not be read (bad JSON, an unknown parameter value).
     BadRequest(String),
+    /// 401: nobody is signed in (`WWW-Authenticate` says how to).
+    Unauthorized(String),
+    /// 403: signed in, but the role does not allow it.
+    Forbidden(String),
     /// 404: the record does not exist.
     NotFound(String),
     /// 409: the request conflicts with work under way.
@@ -29,6 +33,8 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -40,6 +46,8 @@ impl ApiError {
     pub fn message(&self) -> &str {
         match self {
             ApiError::BadRequest(m)
+            | ApiError::Unauthorized(m)
+            | ApiError::Forbidden(m)
             | ApiError::NotFound(m)
             | ApiError::Conflict(m)
             | ApiError::Unprocessable(m)
@@ -65,6 +73,13 @@ impl IntoResponse for ApiError {
         };
         let mut response =
             (self.status(), Json(serde_json::json!({ "error": self.message() }))).into_response();
+        if matches!(self, ApiError::Unauthorized(_)) {
+            // The sign-in page sets a session cookie; there is no other way in yet.
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Cookie realm=\"Conversion\" form-action=\"/sign-in\""),
+            );
+        }
         if let Some(secs) = retry_after {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }

@@ -4,6 +4,7 @@
 //! - [`sync_controls`]: `POST /api/sync/now`, `GET /api/sync/status`, `GET|PUT /api/sync/settings`.
 //! - [`conversion`]: Conversion's records (`/api/conversion/...`).
 //! - [`oauth`]: Connect / Reconnect / Disconnect Salesforce.
+//! - [`auth`]: signing in and out, and the layer that lets only signed-in members through.
 //! - [`same_origin`], [`bad_request`]: middleware; [`site`]: compression and caching.
 //!
 //! Handlers return `Result<_, ApiError>` ([`error`]); the state they share is [`ApiState`]
@@ -11,6 +12,7 @@
 //! which mounts the resources.
 
 pub mod allowed_hosts;
+pub mod auth;
 pub mod bad_request;
 pub mod conversion;
 pub mod error;

@@ -4,12 +4,14 @@
 //!
 //! Doc: <https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_web_server_flow.htm>
 
+use super::auth::Signed;
 use super::site::Assets;
 use super::state::ApiState;
 use crate::salesforce::auth;
 use crate::salesforce::types::TokenResponse;
 use crate::sync::connection::integration_user;
 use crate::sync::Engine;
+use app::domain::access::{Viewer, ADMINS_ONLY};
 use app::domain::connection::ConnectionState;
 use app::store;
 use axum::extract::{Form, Query, State};
@@ -39,36 +41,39 @@ pub struct PendingFlows(Arc<Mutex<Pending>>);
 
 #[derive(Default)]
 struct Pending {
-    flows: HashMap<String, (String, Instant)>,
-    switches: HashMap<String, (TokenResponse, Instant)>,
+    /// `state` → the PKCE verifier and the person who started the flow.
+    flows: HashMap<String, (String, i64, Instant)>,
+    /// The answer's key → the other org's tokens and the person asked.
+    switches: HashMap<String, (TokenResponse, i64, Instant)>,
 }
 
 impl PendingFlows {
     fn pending(&self) -> std::sync::MutexGuard<'_, Pending> {
         let mut p = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        p.flows.retain(|_, (_, at)| at.elapsed() < FLOW_LIFETIME);
-        p.switches.retain(|_, (_, at)| at.elapsed() < FLOW_LIFETIME);
+        p.flows.retain(|_, (_, _, at)| at.elapsed() < FLOW_LIFETIME);
+        p.switches.retain(|_, (_, _, at)| at.elapsed() < FLOW_LIFETIME);
         p
     }
 
-    fn start(&self, state: String, verifier: String) {
-        self.pending().flows.insert(state, (verifier, Instant::now()));
+    fn start(&self, state: String, verifier: String, user_id: i64) {
+        self.pending().flows.insert(state, (verifier, user_id, Instant::now()));
     }
 
-    /// The verifier of a flow started here and still alive; the flow is over either way.
-    fn finish(&self, state: &str) -> Option<String> {
-        self.pending().flows.remove(state).map(|(v, _)| v)
+    /// The verifier of a flow the same person started here and still alive; the flow is over
+    /// either way (also when someone else brings its `state` back).
+    fn finish(&self, state: &str, user_id: i64) -> Option<String> {
+        self.pending().flows.remove(state).filter(|(_, u, _)| *u == user_id).map(|(v, _, _)| v)
     }
 
     /// Holds the tokens of another org until the person answers; returns the answer's key.
-    fn hold_switch(&self, token: TokenResponse) -> String {
+    fn hold_switch(&self, token: TokenResponse, user_id: i64) -> String {
         let key = random_text(18);
-        self.pending().switches.insert(key.clone(), (token, Instant::now()));
+        self.pending().switches.insert(key.clone(), (token, user_id, Instant::now()));
         key
     }
 
-    fn take_switch(&self, key: &str) -> Option<TokenResponse> {
-        self.pending().switches.remove(key).map(|(t, _)| t)
+    fn take_switch(&self, key: &str, user_id: i64) -> Option<TokenResponse> {
+        self.pending().switches.remove(key).filter(|(_, u, _)| *u == user_id).map(|(t, _, _)| t)
     }
 }
 
@@ -100,6 +105,16 @@ fn page(site: &Assets, status: StatusCode, title: &str, body: &str) -> Response 
          <a class=\"btn btn--primary\" href=\"/settings/crm\">Back to CRM &amp; Syncing</a></div></main></body></html>"
     );
     (status, Html(html)).into_response()
+}
+
+/// The answer to a member (not an admin) who tries to connect, reconnect or disconnect.
+fn admins_only(site: &Assets) -> Response {
+    page(
+        site,
+        StatusCode::FORBIDDEN,
+        "Only admins can change the Salesforce connection",
+        ADMINS_ONLY,
+    )
 }
 
 fn no_engine(site: &Assets) -> Response {
@@ -146,7 +161,15 @@ fn state_cookie(state: &str, redirect_uri: &str) -> String {
 /// Sends the person to Salesforce's consent page, with a one-time `state` that the callback checks
 /// and a PKCE challenge (RFC 7636, S256) whose verifier only this server holds, so a code
 /// intercepted on its way back is worth nothing to anyone else.
-async fn connect(State(s): State<ApiState>, site: Assets, headers: HeaderMap) -> Response {
+async fn connect(
+    State(s): State<ApiState>,
+    Signed(viewer): Signed,
+    site: Assets,
+    headers: HeaderMap,
+) -> Response {
+    if !viewer.is_admin() {
+        return admins_only(&site);
+    }
     let Some(engine) = &s.engine else { return no_engine(&site) };
     let state = random_text(18);
     let verifier = random_text(48);
@@ -154,7 +177,7 @@ async fn connect(State(s): State<ApiState>, site: Assets, headers: HeaderMap) ->
     let redirect = redirect_uri(engine, &headers);
     let url = auth::authorize_url(engine.client().config(), &redirect, &state, Some(&challenge));
     let cookie = state_cookie(&state, &redirect);
-    s.oauth_flows.start(state.clone(), verifier);
+    s.oauth_flows.start(state.clone(), verifier, viewer.user_id);
     match url {
         Ok(url) => (StatusCode::SEE_OTHER, [(header::LOCATION, url), (header::SET_COOKIE, cookie)])
             .into_response(),
@@ -181,11 +204,12 @@ struct CallbackParams {
 /// Salesforce sends the person back here: check `state`, exchange the code, resume syncing.
 async fn callback(
     State(s): State<ApiState>,
+    Signed(viewer): Signed,
     site: Assets,
     headers: HeaderMap,
     Query(p): Query<CallbackParams>,
 ) -> Response {
-    let mut response = finish_flow(s, site, headers, p).await;
+    let mut response = finish_flow(s, viewer, site, headers, p).await;
     response
         .headers_mut()
         .append(header::SET_COOKIE, header::HeaderValue::from_static(CLEAR_STATE_COOKIE));
@@ -193,9 +217,18 @@ async fn callback(
 }
 
 /// The callback's work; the flow's state is spent first, so it is single-use whatever happens.
-async fn finish_flow(s: ApiState, site: Assets, headers: HeaderMap, p: CallbackParams) -> Response {
+async fn finish_flow(
+    s: ApiState,
+    viewer: Viewer,
+    site: Assets,
+    headers: HeaderMap,
+    p: CallbackParams,
+) -> Response {
+    let verifier = p.state.as_deref().and_then(|state| s.oauth_flows.finish(state, viewer.user_id));
+    if !viewer.is_admin() {
+        return admins_only(&site);
+    }
     let Some(engine) = &s.engine else { return no_engine(&site) };
-    let verifier = p.state.as_deref().and_then(|state| s.oauth_flows.finish(state));
     if let Some(error) = p.error {
         let why = p.error_description.unwrap_or(error);
         return page(
@@ -211,7 +244,7 @@ async fn finish_flow(s: ApiState, site: Assets, headers: HeaderMap, p: CallbackP
             &site,
             StatusCode::BAD_REQUEST,
             "The connection could not be completed",
-            "This answer from Salesforce does not belong to a Connect started in this browser. Start again with Connect Salesforce.",
+            "This answer from Salesforce does not belong to a Connect you started in this browser. Start again with Connect Salesforce.",
         );
     };
     let Some(code) = p.code.filter(|c| !c.is_empty()) else {
@@ -255,7 +288,7 @@ async fn finish_flow(s: ApiState, site: Assets, headers: HeaderMap, p: CallbackP
     if let Some(connected) = current.instance_url.filter(|url| {
         current.state != ConnectionState::Disconnected && !same_org(url, &token.instance_url)
     }) {
-        let key = s.oauth_flows.hold_switch(token.clone());
+        let key = s.oauth_flows.hold_switch(token.clone(), viewer.user_id);
         return switch_page(
             &site,
             &connected,
@@ -347,9 +380,17 @@ struct SwitchAnswer {
 
 /// The answer to [`switch_page`]: switch to the other org, or keep the connected one (the other
 /// org's new token is then revoked, so it leaves nothing behind).
-async fn switch(State(s): State<ApiState>, site: Assets, Form(a): Form<SwitchAnswer>) -> Response {
+async fn switch(
+    State(s): State<ApiState>,
+    Signed(viewer): Signed,
+    site: Assets,
+    Form(a): Form<SwitchAnswer>,
+) -> Response {
+    if !viewer.is_admin() {
+        return admins_only(&site);
+    }
     let Some(engine) = &s.engine else { return no_engine(&site) };
-    let Some(token) = s.oauth_flows.take_switch(&a.key) else {
+    let Some(token) = s.oauth_flows.take_switch(&a.key, viewer.user_id) else {
         return page(
             &site,
             StatusCode::BAD_REQUEST,
@@ -372,7 +413,10 @@ async fn switch(State(s): State<ApiState>, site: Assets, Form(a): Form<SwitchAns
 /// Stops syncing, revokes the refresh token at Salesforce and forgets the tokens. A run in flight fails for want of them and leaves the
 /// state "disconnected" ([`crate::sync::state::mark_reconnect_needed`]); the loops start nothing
 /// new until Connect ([`Engine::may_call`]), also after a restart ([`crate::sync::connection::on_start`]).
-async fn disconnect(State(s): State<ApiState>, site: Assets) -> Response {
+async fn disconnect(State(s): State<ApiState>, Signed(viewer): Signed, site: Assets) -> Response {
+    if !viewer.is_admin() {
+        return admins_only(&site);
+    }
     let Some(engine) = &s.engine else { return no_engine(&site) };
     // Forgotten here whatever Salesforce answers; revoked there so nobody can use it again.
     if let Err(e) = engine.client().revoke_and_disconnect().await {
@@ -409,9 +453,17 @@ mod tests {
     #[test]
     fn a_flow_is_used_once() {
         let flows = PendingFlows::default();
-        flows.start("st".into(), "verifier".into());
-        assert_eq!(flows.finish("st").as_deref(), Some("verifier"));
-        assert_eq!(flows.finish("st"), None);
-        assert_eq!(flows.finish("never-started"), None);
+        flows.start("st".into(), "verifier".into(), 1);
+        assert_eq!(flows.finish("st", 1).as_deref(), Some("verifier"));
+        assert_eq!(flows.finish("st", 1), None);
+        assert_eq!(flows.finish("never-started", 1), None);
+    }
+
+    #[test]
+    fn a_flow_belongs_to_the_person_who_started_it() {
+        let flows = PendingFlows::default();
+        flows.start("st".into(), "verifier".into(), 1);
+        assert_eq!(flows.finish("st", 2), None, "someone else's state is refused");
+        assert_eq!(flows.finish("st", 1), None, "and spent");
     }
 }

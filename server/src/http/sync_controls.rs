@@ -2,6 +2,7 @@
 //! `GET|PUT /api/sync/settings`. There is no "reconnect" call: only the OAuth flow
 //! ([`super::oauth`]) connects, so the connection state never claims tokens it does not have.
 
+use super::auth::{Admin, Signed};
 use super::error::{ApiError, JsonBody};
 use super::state::ApiState;
 use crate::sync::{scheduler, state};
@@ -28,6 +29,7 @@ struct NowParams {
 
 async fn sync_now(
     State(s): State<ApiState>,
+    _: Admin,
     Query(p): Query<NowParams>,
 ) -> Result<Response, ApiError> {
     let engine = s.engine()?;
@@ -45,7 +47,7 @@ async fn sync_now(
     Ok((StatusCode::ACCEPTED, Json(serde_json::json!({ "started": started }))).into_response())
 }
 
-async fn status(State(s): State<ApiState>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn status(State(s): State<ApiState>, _: Signed) -> Result<Json<serde_json::Value>, ApiError> {
     let Some(engine) = &s.engine else {
         return Ok(Json(serde_json::json!({ "engine": false, "org_url": null })));
     };
@@ -67,7 +69,10 @@ async fn status(State(s): State<ApiState>) -> Result<Json<serde_json::Value>, Ap
     })))
 }
 
-async fn get_settings(State(s): State<ApiState>) -> Result<Json<state::Settings>, ApiError> {
+async fn get_settings(
+    State(s): State<ApiState>,
+    _: Signed,
+) -> Result<Json<state::Settings>, ApiError> {
     state::settings(&s.pool, &s.workspace).await.map(Json).map_err(|e| {
         tracing::error!(error = %e, "settings");
         ApiError::Internal("settings unavailable".into())
@@ -76,6 +81,7 @@ async fn get_settings(State(s): State<ApiState>) -> Result<Json<state::Settings>
 
 async fn put_settings(
     State(s): State<ApiState>,
+    _: Admin,
     JsonBody(input): JsonBody<SettingsInput>,
 ) -> Result<Json<state::Settings>, ApiError> {
     // Domains are normalised as the form does ("@Example.com" is example.com); codes are read

@@ -22,6 +22,8 @@ use tokio_util::sync::CancellationToken;
 pub struct ServerProcess {
     child: Child,
     pub base: String,
+    /// The first admin's client, signed in on first use.
+    admin: tokio::sync::OnceCell<reqwest::Client>,
 }
 
 impl ServerProcess {
@@ -42,22 +44,43 @@ impl ServerProcess {
             .env_remove("SALESFORCE_REFRESH_TOKEN")
             .env("LEPTOS_OUTPUT_NAME", "sync-activity")
             .env("RUST_LOG", "warn")
+            .env("SYNC_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .stdout(Stdio::null());
         for (k, v) in env {
             command.env(k, v);
         }
         let child = command.spawn().expect("the server binary starts");
-        let server = ServerProcess { child, base: format!("http://127.0.0.1:{port}") };
+        let server = ServerProcess {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            admin: tokio::sync::OnceCell::new(),
+        };
         let http = reqwest::Client::new();
         let up = wait_for(Duration::from_secs(30), || async {
-            http.get(format!("{}/api/health", server.base))
+            http.get(format!("{}/healthz", server.base))
                 .send()
                 .await
                 .is_ok_and(|r| r.status().is_success())
         })
         .await;
-        assert!(up, "the server answers /api/health");
+        assert!(up, "the server answers /healthz");
         server
+    }
+
+    /// A client signed in as the first admin (cookies kept), following redirects; the same one
+    /// each time.
+    pub async fn signed_in(&self) -> reqwest::Client {
+        self.admin
+            .get_or_init(|| {
+                sign_in(&self.base, ADMIN_EMAIL, ADMIN_PASSWORD, reqwest::Client::builder())
+            })
+            .await
+            .clone()
+    }
+
+    /// The same, from a client built by `builder` (e.g. one that does not follow redirects).
+    pub async fn signed_in_with(&self, builder: reqwest::ClientBuilder) -> reqwest::Client {
+        sign_in(&self.base, ADMIN_EMAIL, ADMIN_PASSWORD, builder).await
     }
 
     /// SIGKILL: no shutdown handler runs, whatever was uncommitted is lost.
@@ -81,6 +104,43 @@ impl Drop for ServerProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The first admin every test server is started with.
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
+
+/// Signs in at `base` through the sign-in form, as a browser does; the client keeps the session
+/// cookie. Panics when the sign-in is refused.
+pub async fn sign_in(
+    base: &str,
+    email: &str,
+    password: &str,
+    builder: reqwest::ClientBuilder,
+) -> reqwest::Client {
+    sign_in_jar(base, email, password, builder).await.0
+}
+
+/// [`sign_in`], with the cookie jar (to send its cookies beside one set by hand).
+pub async fn sign_in_jar(
+    base: &str,
+    email: &str,
+    password: &str,
+    builder: reqwest::ClientBuilder,
+) -> (reqwest::Client, Arc<reqwest::cookie::Jar>) {
+    let jar = Arc::new(reqwest::cookie::Jar::default());
+    let http = builder.cookie_provider(jar.clone()).build().unwrap();
+    let answer = http
+        .post(format!("{base}/sign-in"))
+        .form(&[("email", email), ("password", password), ("next", "/healthz")])
+        .send()
+        .await
+        .unwrap();
+    let landed = answer.url().path() == "/healthz" && answer.status().is_success();
+    let redirected = answer.status() == reqwest::StatusCode::SEE_OTHER
+        && answer.headers()["location"] == "/healthz";
+    assert!(landed || redirected, "signed in as {email}: {} {}", answer.status(), answer.url());
+    (http, jar)
 }
 
 /// The `SALESFORCE_*` environment of a connected app for `org`, as a real org is configured.

@@ -1,0 +1,153 @@
+//! People who sign in (`users`), the workspaces they belong to (`memberships`), and where their
+//! sign-in sessions are kept (`sessions`, through tower-sessions' SQLite store).
+//!
+//! Passwords arrive here already hashed (argon2id, by the server); nothing here sees one.
+
+use super::{StoreError, WorkspaceId};
+use crate::domain::access::{Role, Viewer};
+use sqlx::SqlitePool;
+pub use tower_sessions_sqlx_store::SqliteStore as SessionStore;
+use tower_sessions_sqlx_store::SqliteStore;
+
+/// The session store over this database's `sessions` table (created by the migrations).
+pub fn session_store(pool: &SqlitePool) -> SqliteStore {
+    SqliteStore::new(pool.clone()).with_table_name("sessions").expect("a plain table name")
+}
+
+/// A person's id and password hash, found by email (without regard to case).
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Credentials {
+    pub user_id: i64,
+    pub password_hash: String,
+}
+
+pub async fn count_users(pool: &SqlitePool) -> Result<i64, StoreError> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(pool).await
+}
+
+pub async fn credentials(
+    pool: &SqlitePool,
+    email: &str,
+) -> Result<Option<Credentials>, StoreError> {
+    sqlx::query_as("SELECT id AS user_id, password_hash FROM users WHERE email = ?")
+        .bind(email.trim())
+        .fetch_optional(pool)
+        .await
+}
+
+/// Creates the person, or (when the email is taken) sets their name and password. Returns their
+/// id and whether they were created.
+pub async fn upsert_user(
+    pool: &SqlitePool,
+    email: &str,
+    name: &str,
+    password_hash: &str,
+    now_ms: i64,
+) -> Result<(i64, bool), StoreError> {
+    let mut tx = pool.begin().await?;
+    let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE email = ?")
+        .bind(email.trim())
+        .fetch_optional(&mut *tx)
+        .await?;
+    let result = match existing {
+        Some(id) => {
+            sqlx::query("UPDATE users SET name = ?, password_hash = ? WHERE id = ?")
+                .bind(name)
+                .bind(password_hash)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            (id, false)
+        }
+        None => {
+            let id = sqlx::query_scalar(
+                "INSERT INTO users (email, name, password_hash, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+            )
+            .bind(email.trim())
+            .bind(name)
+            .bind(password_hash)
+            .bind(now_ms)
+            .fetch_one(&mut *tx)
+            .await?;
+            (id, true)
+        }
+    };
+    tx.commit().await?;
+    Ok(result)
+}
+
+/// Makes the person a member of the workspace with `role` (changing the role of one already).
+pub async fn set_membership(
+    pool: &SqlitePool,
+    ws: &WorkspaceId,
+    user_id: i64,
+    role: Role,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO memberships (workspace_id, user_id, role, created_at) VALUES (?, ?, ?, ?) \
+         ON CONFLICT (workspace_id, user_id) DO UPDATE SET role = excluded.role",
+    )
+    .bind(ws.as_str())
+    .bind(user_id)
+    .bind(role.as_str())
+    .bind(now_ms)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct ViewerRow {
+    user_id: i64,
+    email: String,
+    name: String,
+    workspace: String,
+    workspace_name: String,
+    role: String,
+}
+
+impl ViewerRow {
+    fn into_viewer(self) -> Result<Viewer, StoreError> {
+        let role = Role::parse(&self.role).ok_or_else(|| {
+            StoreError::Decode(format!("unknown role {:?} in memberships", self.role).into())
+        })?;
+        Ok(Viewer {
+            user_id: self.user_id,
+            email: self.email,
+            name: self.name,
+            workspace: self.workspace,
+            workspace_name: self.workspace_name,
+            role,
+        })
+    }
+}
+
+const VIEWER_SELECT: &str = "SELECT u.id AS user_id, u.email, u.name, w.id AS workspace, \
+     w.name AS workspace_name, m.role FROM memberships m JOIN users u ON u.id = m.user_id \
+     JOIN workspaces w ON w.id = m.workspace_id";
+
+/// The person as a member of the workspace, or `None` when they are not one (or do not exist).
+pub async fn viewer(
+    pool: &SqlitePool,
+    user_id: i64,
+    ws: &WorkspaceId,
+) -> Result<Option<Viewer>, StoreError> {
+    let row: Option<ViewerRow> =
+        sqlx::query_as(&format!("{VIEWER_SELECT} WHERE m.user_id = ? AND m.workspace_id = ?"))
+            .bind(user_id)
+            .bind(ws.as_str())
+            .fetch_optional(pool)
+            .await?;
+    row.map(ViewerRow::into_viewer).transpose()
+}
+
+/// Every workspace the person belongs to, by name.
+pub async fn memberships(pool: &SqlitePool, user_id: i64) -> Result<Vec<Viewer>, StoreError> {
+    let rows: Vec<ViewerRow> =
+        sqlx::query_as(&format!("{VIEWER_SELECT} WHERE m.user_id = ? ORDER BY w.name, w.id"))
+            .bind(user_id)
+            .fetch_all(pool)
+            .await?;
+    rows.into_iter().map(ViewerRow::into_viewer).collect()
+}

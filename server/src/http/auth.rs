@@ -1,0 +1,278 @@
+//! Signing in and out, and the layer that lets only signed-in members of the workspace through.
+//!
+//! - `POST /sign-in` (the sign-in page's form): checks the email and password (argon2id), starts a
+//!   new session (a new id: one fixed before sign-in is worth nothing after it) and lands on the
+//!   page that was asked for (`next`, an address on this site only).
+//! - `POST /sign-out`: ends the session, here and in the database.
+//! - [`require_sign_in`]: every request but the sign-in page, `/healthz` and the built files needs
+//!   a signed-in member of the workspace; pages without one redirect to the sign-in page with the
+//!   address in `next`, the API answers 401. The request carries the [`Viewer`] from there on.
+//!
+//! Handlers read the person with the [`Signed`] and [`Admin`] extractors.
+
+use super::error::ApiError;
+use crate::accounts;
+use app::domain::access::{Viewer, ADMINS_ONLY};
+use app::state::Clock;
+use app::store::{accounts as store, WorkspaceId};
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::post;
+use axum::{Form, Router};
+use serde::Deserialize;
+use sqlx::SqlitePool;
+use std::sync::Arc;
+use tower_sessions::Session;
+
+/// The session's key for the signed-in person's id.
+const USER_KEY: &str = "user";
+/// Where a sign-in without a `next` lands.
+pub const HOME: &str = "/settings/crm";
+/// The sign-in page.
+pub const SIGN_IN: &str = "/sign-in";
+
+/// What signing in needs.
+#[derive(Clone)]
+pub struct AuthState {
+    pub pool: SqlitePool,
+    /// The workspace this server serves (one per server until workspaces are in the address).
+    pub workspace: WorkspaceId,
+    pub clock: Arc<dyn Clock>,
+}
+
+pub fn routes(state: AuthState) -> Router {
+    Router::new().route(SIGN_IN, post(sign_in)).route("/sign-out", post(sign_out)).with_state(state)
+}
+
+#[derive(Deserialize)]
+struct SignInForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+async fn sign_in(
+    State(st): State<AuthState>,
+    session: Session,
+    Form(form): Form<SignInForm>,
+) -> Response {
+    let next = form.next.as_deref().and_then(safe_next);
+    let refused = |error: &str| {
+        let mut to = format!("{SIGN_IN}?error={error}");
+        if let Some(next) = next {
+            to.push_str("&next=");
+            to.push_str(&encode(next));
+        }
+        Redirect::to(&to).into_response()
+    };
+    let email = form.email.trim();
+    if email.is_empty() || form.password.is_empty() {
+        return refused("missing");
+    }
+    let found = match store::credentials(&st.pool, email).await {
+        Ok(found) => found,
+        Err(e) => return unavailable(e),
+    };
+    // An unknown email costs the same hash check as a wrong password: the answer's timing does
+    // not tell which emails have accounts.
+    let hash = found.as_ref().map_or(accounts::decoy_hash(), |c| c.password_hash.as_str());
+    let matches = accounts::verify_password(form.password, hash.to_string()).await;
+    let Some(user_id) = found.filter(|_| matches).map(|c| c.user_id) else {
+        tracing::info!("a sign-in was refused: unknown email or wrong password");
+        return refused("invalid");
+    };
+    match store::viewer(&st.pool, user_id, &st.workspace).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return refused("not_member"),
+        Err(e) => return unavailable(e),
+    }
+    // A new session id at sign-in: an id planted in the browser before does not become signed in.
+    if let Err(e) = session.cycle_id().await {
+        return unavailable(e);
+    }
+    if let Err(e) = session.insert(USER_KEY, user_id).await {
+        return unavailable(e);
+    }
+    tracing::info!(user_id, "signed in");
+    Redirect::to(next.unwrap_or(HOME)).into_response()
+}
+
+async fn sign_out(session: Session) -> Response {
+    if let Err(e) = session.flush().await {
+        return unavailable(e);
+    }
+    Redirect::to(&format!("{SIGN_IN}?signed_out=1")).into_response()
+}
+
+fn unavailable(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "sign-in could not read or write its session");
+    let message = "Signing in is not possible right now: Conversion's database could not be reached. Try again in a minute.";
+    (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "60")], message).into_response()
+}
+
+/// `next` when it is an address on this site (a path, not `//elsewhere` or `/\elsewhere`, which
+/// browsers read as another host), else nothing.
+pub fn safe_next(next: &str) -> Option<&str> {
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && next.len() <= 2048
+        && !next.chars().any(|c| c.is_control());
+    ok.then_some(next)
+}
+
+/// Percent-encodes a `next` address for the sign-in page's query.
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Requests that need nobody signed in: the sign-in page and form, sign-out, the liveness check,
+/// and the site's files (the built Wasm, JS and CSS under `/pkg`, the favicon).
+fn is_public(path: &str) -> bool {
+    path == SIGN_IN
+        || path == "/sign-out"
+        || path == "/healthz"
+        || path.starts_with("/pkg/")
+        || (path.rfind('/') == Some(0) && path.contains('.'))
+}
+
+/// `axum::middleware::from_fn_with_state` over everything but the public requests.
+pub async fn require_sign_in(
+    State(st): State<AuthState>,
+    session: Session,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path();
+    if is_public(path) {
+        return next.run(request).await;
+    }
+    let user_id = match session.get::<i64>(USER_KEY).await {
+        Ok(id) => id,
+        Err(e) => return unavailable(e),
+    };
+    let viewer = match user_id {
+        Some(id) => match store::viewer(&st.pool, id, &st.workspace).await {
+            Ok(v) => v,
+            Err(e) => return unavailable(e),
+        },
+        None => None,
+    };
+    match viewer {
+        Some(viewer) => {
+            request.extensions_mut().insert(viewer);
+            next.run(request).await
+        }
+        None => {
+            if user_id.is_some() {
+                // The account or its membership is gone: the session is worth nothing now.
+                let _ = session.flush().await;
+            }
+            signed_out(&request)
+        }
+    }
+}
+
+/// The answer to a request nobody signed in for: the API says 401; a page redirects to the
+/// sign-in page, which comes back to it.
+fn signed_out(request: &Request) -> Response {
+    let path = request.uri().path();
+    if path.starts_with("/api/") {
+        return ApiError::Unauthorized("Sign in to Conversion first.".into()).into_response();
+    }
+    let mut to = SIGN_IN.to_string();
+    if request.method() == Method::GET {
+        let here = request.uri().path_and_query().map_or(path, |p| p.as_str());
+        if here != "/" && here != HOME {
+            to.push_str("?next=");
+            to.push_str(&encode(here));
+        }
+    }
+    let mut response = Redirect::to(&to).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// The signed-in person, for handlers (the sign-in layer put them on the request).
+pub struct Signed(pub Viewer);
+
+impl<S: Send + Sync> FromRequestParts<S> for Signed {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Viewer>()
+            .cloned()
+            .map(Signed)
+            .ok_or_else(|| ApiError::Unauthorized("Sign in to Conversion first.".into()))
+    }
+}
+
+/// The signed-in person when they are an admin of the workspace; anyone else is answered 403.
+pub struct Admin(pub Viewer);
+
+impl<S: Send + Sync> FromRequestParts<S> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Signed(viewer) = Signed::from_request_parts(parts, state).await?;
+        if viewer.is_admin() {
+            Ok(Admin(viewer))
+        } else {
+            Err(ApiError::Forbidden(ADMINS_ONLY.into()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_is_followed_only_to_this_site() {
+        assert_eq!(
+            safe_next("/settings/crm/sync-activity?direction=inbound"),
+            Some("/settings/crm/sync-activity?direction=inbound")
+        );
+        for elsewhere in
+            ["https://evil.example/", "//evil.example", "/\\evil.example", "evil", "", "/a\nb"]
+        {
+            assert_eq!(safe_next(elsewhere), None, "{elsewhere:?}");
+        }
+    }
+
+    #[test]
+    fn the_sign_in_page_and_files_are_public_and_nothing_else() {
+        for p in ["/sign-in", "/healthz", "/pkg/sync-activity.wasm", "/favicon.svg"] {
+            assert!(is_public(p), "{p}");
+        }
+        for p in [
+            "/",
+            "/settings/crm",
+            "/api/runs",
+            "/api/health",
+            "/settings/crm/sync-activity/runs/a.b",
+        ] {
+            assert!(!is_public(p), "{p}");
+        }
+    }
+
+    #[test]
+    fn next_is_encoded_whole() {
+        assert_eq!(encode("/a/runs/1?x=1&y=2"), "/a/runs/1%3Fx%3D1%26y%3D2");
+    }
+}

@@ -1,0 +1,268 @@
+//! Signing in and out over the wire, against the app assembled in-process: who gets through, where
+//! a sign-in lands, what a session is worth after sign-out or another sign-in, and what a member
+//! (not an admin) may change.
+
+use app::domain::access::Role;
+use clap::Parser;
+use reqwest::header::{LOCATION, SET_COOKIE, WWW_AUTHENTICATE};
+use reqwest::redirect::Policy;
+use reqwest::StatusCode;
+use server::config::Config;
+
+mod common;
+use common::{sign_in, ADMIN_EMAIL, ADMIN_PASSWORD};
+
+const MEMBER_EMAIL: &str = "member@example.com";
+const MEMBER_PASSWORD: &str = "a member's own password";
+
+/// The app without the engine, served on its own port, with a member beside the first admin.
+async fn serve() -> (String, tokio::sync::oneshot::Sender<()>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("sync.db");
+    let config = Config::try_parse_from([
+        "server",
+        "--database",
+        db.to_str().unwrap(),
+        "--demo",
+        "false",
+        "--admin-password",
+        ADMIN_PASSWORD,
+    ])
+    .unwrap();
+    let app = server::startup::build(&config).await.unwrap();
+    let now = chrono::Utc::now().timestamp_millis();
+    let pool = app.state.pool.clone();
+    server::accounts::add_user(
+        &pool,
+        &config,
+        MEMBER_EMAIL,
+        Some("Mia Member"),
+        Role::Member,
+        MEMBER_PASSWORD,
+        now,
+    )
+    .await
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.serve(listener, async move {
+        let _ = stopped.await;
+    }));
+    (base, stop, dir)
+}
+
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder().redirect(Policy::none()).build().unwrap()
+}
+
+fn location(r: &reqwest::Response) -> &str {
+    r.headers()[LOCATION].to_str().unwrap()
+}
+
+/// The session cookie an answer sets (`name=value`), if any.
+fn session_cookie(r: &reqwest::Response) -> Option<String> {
+    r.headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("conversion_session="))
+        .map(|c| c.split(';').next().unwrap().to_string())
+}
+
+async fn post_sign_in(
+    http: &reqwest::Client,
+    base: &str,
+    email: &str,
+    password: &str,
+    next: &str,
+) -> reqwest::Response {
+    http.post(format!("{base}/sign-in"))
+        .form(&[("email", email), ("password", password), ("next", next)])
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn signed_out_pages_go_to_sign_in_and_come_back_and_the_api_answers_401() {
+    let (base, _stop, _dir) = serve().await;
+    let http = no_redirects();
+
+    // A pasted deep link, signed out: to the sign-in page, which knows where to come back to.
+    let deep =
+        "/settings/crm/sync-activity/runs/0192d5a8-0000-7000-8000-000000000001?status=failed";
+    let r = http.get(format!("{base}{deep}")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let to = location(&r).to_string();
+    assert!(to.starts_with("/sign-in?next=%2F") || to.starts_with("/sign-in?next=/"), "{to}");
+    let page = http.get(format!("{base}{to}")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Sign in") && html.contains("name=\"password\""), "the sign-in form");
+    assert!(
+        html.contains("runs/0192d5a8-0000-7000-8000-000000000001?status=failed"),
+        "next is kept in the form"
+    );
+
+    // Signed in from there: lands on the page asked for.
+    let r = post_sign_in(&http, &base, ADMIN_EMAIL, ADMIN_PASSWORD, deep).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&r), deep);
+    assert!(session_cookie(&r).is_some(), "a session cookie");
+    let cookie = r.headers()[SET_COOKIE].to_str().unwrap().to_ascii_lowercase();
+    assert!(cookie.contains("httponly") && cookie.contains("samesite=lax"), "{cookie}");
+
+    // The API, signed out: 401 in JSON, saying how to sign in; so is every server function.
+    for path in ["/api/runs", "/api/health", "/api/connection", "/api/sync/status", "/api/run?id=x"]
+    {
+        let r = http.get(format!("{base}{path}")).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{path}");
+        assert!(r.headers().contains_key(WWW_AUTHENTICATE), "{path}");
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["error"], "Sign in to Conversion first.", "{path}");
+    }
+    // What needs nobody signed in: the liveness check (the site's files: site_on_the_wire.rs).
+    assert_eq!(http.get(format!("{base}/healthz")).send().await.unwrap().status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_wrong_password_or_unknown_email_is_refused_alike_and_next_stays_on_this_site() {
+    let (base, _stop, _dir) = serve().await;
+    let http = no_redirects();
+    for (email, password) in
+        [(ADMIN_EMAIL, "not the password"), ("nobody@example.com", ADMIN_PASSWORD)]
+    {
+        let r = post_sign_in(&http, &base, email, password, "/settings/crm/sync-activity").await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            location(&r),
+            "/sign-in?error=invalid&next=/settings/crm/sync-activity",
+            "{email}"
+        );
+        assert!(session_cookie(&r).is_none(), "no session for a refused sign-in");
+    }
+    let page = http.get(format!("{base}/sign-in?error=invalid")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::UNAUTHORIZED);
+    assert!(page.text().await.unwrap().contains("do not match an account"));
+
+    // Email without regard to case; a `next` elsewhere is dropped for the Overview.
+    for next in ["https://evil.example/", "//evil.example/x", "/\\evil.example"] {
+        let r = post_sign_in(&http, &base, "ADMIN@Example.com", ADMIN_PASSWORD, next).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(location(&r), "/settings/crm", "{next}");
+    }
+}
+
+#[tokio::test]
+async fn the_session_id_changes_at_sign_in_and_is_worth_nothing_after_sign_out() {
+    let (base, _stop, _dir) = serve().await;
+    let http = no_redirects();
+    let runs = |cookie: String| {
+        let (http, url) = (http.clone(), format!("{base}/api/runs"));
+        async move { http.get(url).header("cookie", cookie).send().await.unwrap().status() }
+    };
+    let first = session_cookie(&post_sign_in(&http, &base, ADMIN_EMAIL, ADMIN_PASSWORD, "/").await)
+        .unwrap();
+    assert_eq!(runs(first.clone()).await, StatusCode::OK);
+
+    // Signing in again in the same browser: a new id, and the old one no longer opens anything.
+    let again = http
+        .post(format!("{base}/sign-in"))
+        .header("cookie", &first)
+        .form(&[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    let second = session_cookie(&again).unwrap();
+    assert_ne!(first, second, "rotated at sign-in");
+    assert_eq!(runs(first).await, StatusCode::UNAUTHORIZED, "the old id is gone");
+    assert_eq!(runs(second.clone()).await, StatusCode::OK);
+
+    // A session id made up by someone else is nobody's.
+    assert_eq!(
+        runs("conversion_session=AAAAAAAAAAAAAAAAAAAAAA".into()).await,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Signing out ends it in the database: replaying the cookie opens nothing.
+    let out = http.post(format!("{base}/sign-out")).header("cookie", &second).send().await.unwrap();
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&out), "/sign-in?signed_out=1");
+    assert_eq!(runs(second).await, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_member_reads_everything_and_changes_nothing_an_admin_owns() {
+    let (base, _stop, _dir) = serve().await;
+    let member = sign_in(
+        &base,
+        MEMBER_EMAIL,
+        MEMBER_PASSWORD,
+        reqwest::Client::builder().redirect(Policy::none()),
+    )
+    .await;
+    for path in [
+        "/api/runs",
+        "/api/health",
+        "/api/connection",
+        "/api/sync/settings",
+        "/settings/crm",
+        "/settings/crm/sync-activity",
+    ] {
+        let r = member.get(format!("{base}{path}")).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+    }
+    let overview =
+        member.get(format!("{base}/settings/crm")).send().await.unwrap().text().await.unwrap();
+    assert!(
+        overview.contains("Mia Member") && overview.contains("Member"),
+        "the product bar names who is signed in"
+    );
+
+    let forbidden = [
+        member
+            .put(format!("{base}/api/sync/settings"))
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .unwrap(),
+        member.post(format!("{base}/api/sync/now")).send().await.unwrap(),
+        member
+            .post(format!("{base}/api/conversion/companies"))
+            .json(&serde_json::json!({ "name": "X" }))
+            .send()
+            .await
+            .unwrap(),
+        member
+            .post(format!("{base}/api/settings/save"))
+            .form(&[("interval_secs", "60")])
+            .send()
+            .await
+            .unwrap(),
+        member.get(format!("{base}/settings/crm/salesforce/connect")).send().await.unwrap(),
+        member.post(format!("{base}/settings/crm/salesforce/disconnect")).send().await.unwrap(),
+    ];
+    for r in forbidden {
+        let url = r.url().to_string();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{url}");
+        assert!(r.text().await.unwrap().contains("Only workspace admins"), "{url}");
+    }
+
+    // The same changes as the admin get past the role check (the server runs without an engine,
+    // so what they then answer is the engine's absence, not a refusal).
+    let admin = sign_in(
+        &base,
+        ADMIN_EMAIL,
+        ADMIN_PASSWORD,
+        reqwest::Client::builder().redirect(Policy::none()),
+    )
+    .await;
+    let made = admin
+        .post(format!("{base}/api/conversion/companies"))
+        .json(&serde_json::json!({ "name": "Admin Co" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.status(), StatusCode::CREATED);
+}
