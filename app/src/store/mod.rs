@@ -305,7 +305,10 @@ pub async fn ensure_workspace(
     name: &str,
     now_ms: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO workspaces (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING")
+    sqlx::query(
+        "INSERT INTO workspaces (id, name, created_at) VALUES (?, ?, ?) \
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name WHERE name <> excluded.name",
+    )
         .bind(id.as_str())
         .bind(name)
         .bind(now_ms)
