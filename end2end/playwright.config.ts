@@ -5,23 +5,34 @@ import { defineConfig } from "@playwright/test";
 // E2E_PORT moves both (default 3100 and 3101), so two checkouts can run their tests at once.
 const DEMO_PORT = Number(process.env.E2E_PORT ?? 3100);
 const EMPTY_PORT = DEMO_PORT + 1;
-export const DEMO_URL = `http://127.0.0.1:${DEMO_PORT}`;
-export const EMPTY_URL = `http://127.0.0.1:${EMPTY_PORT}`;
+// Cookies do not tell ports apart: the empty server listens on another loopback address
+// (127.0.0.2), so each server's session cookie stays its own.
+const DEMO_HOST = "127.0.0.1";
+const EMPTY_HOST = "127.0.0.2";
+export const DEMO_URL = `http://${DEMO_HOST}:${DEMO_PORT}`;
+export const EMPTY_URL = `http://${EMPTY_HOST}:${EMPTY_PORT}`;
+
+// Both servers start with this first admin; global-setup.ts signs in as them once and every test
+// starts signed in (tests of signing in itself start signed out).
+export const ADMIN_EMAIL = "admin@example.com";
+export const ADMIN_PASSWORD = "e2e admin password";
+export const SIGNED_IN_STATE = ".data/signed-in.json";
 
 // The server binary the tests run (cargo's target directory); the site is always `target/site`
 // (`site-root` in Cargo.toml).
 const TARGET = process.env.CARGO_TARGET_DIR ?? "../target";
 
-const server = (name: string, port: number, extra: string) => ({
-  command: `rm -rf .data/${name} && ${TARGET}/debug/server --database .data/${name}/sync.db --addr 127.0.0.1:${port} ${extra}`,
-  url: `http://127.0.0.1:${port}/settings/crm`,
-  env: { LEPTOS_SITE_ROOT: "../target/site", RUST_LOG: "warn" },
+const server = (name: string, host: string, port: number, extra: string) => ({
+  command: `rm -rf .data/${name} && ${TARGET}/debug/server --database .data/${name}/sync.db --addr ${host}:${port} ${extra}`,
+  url: `http://${host}:${port}/healthz`,
+  env: { LEPTOS_SITE_ROOT: "../target/site", RUST_LOG: "warn", SYNC_ADMIN_PASSWORD: ADMIN_PASSWORD },
   reuseExistingServer: false,
   timeout: 120_000,
 });
 
 export default defineConfig({
   testDir: "./tests",
+  globalSetup: "./global-setup.ts",
   timeout: 90_000,
   expect: { timeout: 15_000 },
   fullyParallel: false,
@@ -29,6 +40,7 @@ export default defineConfig({
   reporter: [["list"]],
   use: {
     baseURL: DEMO_URL,
+    storageState: SIGNED_IN_STATE,
     launchOptions: {
       executablePath: "/usr/bin/chromium",
       args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
@@ -36,5 +48,8 @@ export default defineConfig({
     timezoneId: "Europe/Berlin",
     locale: "en-US",
   },
-  webServer: [server("demo", DEMO_PORT, "--demo-history true"), server("empty", EMPTY_PORT, "--demo false")],
+  webServer: [
+    server("demo", DEMO_HOST, DEMO_PORT, "--demo-history true"),
+    server("empty", EMPTY_HOST, EMPTY_PORT, "--demo false"),
+  ],
 });

@@ -24,15 +24,11 @@ pub fn SignInPage() -> impl IntoView {
         query.with_untracked(|q| (q.get("next"), q.get("error"), q.get("signed_out").is_some()));
     #[cfg(feature = "ssr")]
     if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
-        // Not kept by the browser: the page is the same for everyone, but its answer says
-        // nothing worth caching and must never come back from a cache after sign-out.
+        // Never kept by a cache: after sign-out, Back must not show a page from before.
         resp.insert_header(
             axum::http::header::CACHE_CONTROL,
             axum::http::HeaderValue::from_static("no-store"),
         );
-        if error.is_some() {
-            resp.set_status(axum::http::StatusCode::UNAUTHORIZED);
-        }
     }
     let notice = match (&error, signed_out) {
         (Some(code), _) => Some(view! {
