@@ -1,4 +1,7 @@
 // Takes the README's screenshots from a running server: node screenshots.mjs [base-url] [empty-base-url]
+// It signs in as SCREENSHOT_EMAIL (default admin@example.com) with SCREENSHOT_PASSWORD (default
+// SYNC_ADMIN_PASSWORD). Give the empty server another loopback address (127.0.0.2): cookies do not
+// tell ports apart.
 import { chromium } from "@playwright/test";
 
 const base = process.argv[2] ?? "http://127.0.0.1:3000";
@@ -35,6 +38,25 @@ async function screenFrom(selector, path) {
   await page.locator(selector).evaluate((e) => window.scrollTo(0, e.getBoundingClientRect().top + window.scrollY - 80));
   await page.screenshot({ path, fullPage: false });
 }
+
+const email = process.env.SCREENSHOT_EMAIL ?? "admin@example.com";
+const password = process.env.SCREENSHOT_PASSWORD ?? process.env.SYNC_ADMIN_PASSWORD;
+if (!password) throw new Error("give SCREENSHOT_PASSWORD (or SYNC_ADMIN_PASSWORD)");
+
+/** Signs in through the sign-in page, as a person does. */
+async function signIn(at) {
+  await open(`${at}/settings/crm`);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL(/\/settings\/crm$/);
+}
+
+// The sign-in page, as someone who was sent a link to a run sees it.
+await open(`${base}/sign-in?next=%2Fsettings%2Fcrm%2Fsync-activity`);
+await page.screenshot({ path: `${out}/sign-in.png`, fullPage: false });
+await signIn(base);
+if (emptyBase) await signIn(emptyBase);
 
 await open(`${base}/settings/crm`);
 await fullPage(`${out}/overview.png`);

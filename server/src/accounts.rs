@@ -2,7 +2,8 @@
 //! `server adduser`.
 
 use crate::config::Config;
-use app::domain::access::Role;
+use app::domain::access::{AuditAction, Role};
+use app::store::audit::{self, Actor};
 use app::store::{self, accounts, WorkspaceId};
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -119,6 +120,17 @@ pub async fn ensure_first_admin(
     accounts::set_membership(pool, &ws, user_id, Role::Admin, now_ms)
         .await
         .map_err(|e| format!("The first admin could not be saved ({e})."))?;
+    let detail = format!("{email} (Admin), the first admin");
+    audit::record(
+        pool,
+        &ws,
+        now_ms,
+        Actor::Server("server start"),
+        AuditAction::MemberAdded,
+        &detail,
+    )
+    .await
+    .map_err(|e| format!("The first admin could not be saved ({e})."))?;
     if given.is_some() {
         return Ok(FirstAdmin::Made { email });
     }
@@ -175,6 +187,11 @@ pub async fn add_user(
     accounts::set_membership(pool, &ws, user_id, role, now_ms)
         .await
         .map_err(|e| format!("The membership could not be saved ({e})."))?;
+    let action = if created { AuditAction::MemberAdded } else { AuditAction::MemberUpdated };
+    let detail = format!("{} ({})", email.trim(), role.label());
+    audit::record(pool, &ws, now_ms, Actor::Server("server adduser"), action, &detail)
+        .await
+        .map_err(|e| format!("The audit trail could not be written ({e})."))?;
     // A generated first password that has just been replaced is no longer kept.
     if read_first_admin(&config.database).is_some_and(|(e, _)| e.eq_ignore_ascii_case(email.trim()))
     {

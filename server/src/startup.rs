@@ -186,11 +186,11 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
         .with_expiry(Expiry::OnInactivity(tower_sessions::cookie::time::Duration::days(
             config.session_days.max(1).into(),
         )));
-    let auth = http::auth::AuthState {
-        pool: state.pool.clone(),
-        workspace: state.workspace.clone(),
-        clock: state.clock.clone(),
-    };
+    let auth = http::auth::AuthState::new(
+        state.pool.clone(),
+        state.workspace.clone(),
+        state.clock.clone(),
+    );
 
     let routes = generate_route_list(app::App);
     let context = {

@@ -266,3 +266,67 @@ async fn a_member_reads_everything_and_changes_nothing_an_admin_owns() {
         .unwrap();
     assert_eq!(made.status(), StatusCode::CREATED);
 }
+
+#[tokio::test]
+async fn an_email_with_too_many_failed_tries_is_refused_unchecked_for_a_while() {
+    let (base, _stop, _dir) = serve().await;
+    let http = no_redirects();
+    for _ in 0..server::http::auth::MAX_FAILURES {
+        let r = post_sign_in(&http, &base, MEMBER_EMAIL, "a guess", "/").await;
+        assert!(location(&r).starts_with("/sign-in?error=invalid"), "{}", location(&r));
+    }
+    // Now even the right password is not checked: the tries are used up (any case of the email).
+    let r = post_sign_in(&http, &base, "Member@Example.com", MEMBER_PASSWORD, "/").await;
+    assert!(location(&r).starts_with("/sign-in?error=throttled"), "{}", location(&r));
+    assert!(session_cookie(&r).is_none());
+    let page = http.get(format!("{base}/sign-in?error=throttled")).send().await.unwrap();
+    assert!(page.text().await.unwrap().contains("Too many failed sign-ins"));
+    // Another account is not held up by it.
+    let r = post_sign_in(&http, &base, ADMIN_EMAIL, ADMIN_PASSWORD, "/settings/crm").await;
+    assert_eq!(location(&r), "/settings/crm");
+}
+
+#[tokio::test]
+async fn an_admins_changes_are_in_the_audit_trail_which_only_admins_see() {
+    let (base, _stop, _dir) = serve().await;
+    let admin = sign_in(&base, ADMIN_EMAIL, ADMIN_PASSWORD, reqwest::Client::builder()).await;
+    let saved = admin
+        .put(format!("{base}/api/sync/settings"))
+        .json(&serde_json::json!({ "interval_secs": 300, "excluded_domains": ["example.org"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), StatusCode::OK);
+    // The same settings again change nothing, and add nothing to the trail.
+    let again = admin
+        .put(format!("{base}/api/sync/settings"))
+        .json(&serde_json::json!({ "interval_secs": 300, "excluded_domains": ["example.org"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::OK);
+
+    let seen: serde_json::Value =
+        admin.get(format!("{base}/api/connection")).send().await.unwrap().json().await.unwrap();
+    let trail = seen["audit"].as_array().expect("an admin sees the trail");
+    let actions: Vec<&str> = trail.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    // Newest first: the settings, then the member added by `server adduser`, then the first
+    // admin made at start.
+    assert_eq!(actions, ["settings_changed", "member_added", "member_added"], "{seen}");
+    assert_eq!(trail[0]["actor"], ADMIN_EMAIL);
+    assert_eq!(trail[0]["detail"], "Inbound schedule, Excluded email domains");
+    assert_eq!(trail[1]["actor"], "server adduser");
+    assert_eq!(trail[1]["detail"], "member@example.com (Member)");
+    let overview =
+        admin.get(format!("{base}/settings/crm")).send().await.unwrap().text().await.unwrap();
+    assert!(overview.contains("Audit trail") && overview.contains("changed the sync settings"));
+
+    let member = sign_in(&base, MEMBER_EMAIL, MEMBER_PASSWORD, reqwest::Client::builder()).await;
+    let theirs: serde_json::Value =
+        member.get(format!("{base}/api/connection")).send().await.unwrap().json().await.unwrap();
+    assert!(theirs["audit"].is_null(), "{theirs}");
+    let overview =
+        member.get(format!("{base}/settings/crm")).send().await.unwrap().text().await.unwrap();
+    assert!(!overview.contains("Audit trail"));
+    assert!(overview.contains("Only workspace admins can change the sync settings."));
+}

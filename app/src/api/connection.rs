@@ -1,5 +1,6 @@
 //! The Overview tab's connection, rate limits and sync settings.
 
+use crate::domain::access::AuditEvent;
 use crate::domain::connection::ConnectionView;
 use crate::domain::settings::{SettingsForm, SyncSettings};
 use leptos::prelude::*;
@@ -13,7 +14,16 @@ pub struct ConnectionResponse {
     /// What "Server default" means for the inbound schedule, in seconds.
     pub default_interval_secs: u64,
     pub as_of: i64,
+    /// Whether the signed-in person may change the connection and the settings (an admin).
+    #[serde(default)]
+    pub can_change: bool,
+    /// The workspace's audit trail, newest first ([`AUDIT_SHOWN`] entries): for admins only.
+    #[serde(default)]
+    pub audit: Option<Vec<AuditEvent>>,
 }
+
+/// How many audit entries the Overview shows.
+pub const AUDIT_SHOWN: u32 = 20;
 
 /// `GET /api/connection`: the Salesforce connection, API usage and sync settings.
 #[server(prefix = "/api", endpoint = "connection", input = GetUrl)]
@@ -23,13 +33,21 @@ pub async fn get_connection() -> Result<ConnectionResponse, ServerFnError> {
 
     no_cache();
     let st = state()?;
+    let can_change = super::ssr::viewer()?.is_admin();
     let connection = store::connection_view(&st.pool, &st.workspace).await.map_err(internal)?;
     let settings = store::load_settings(&st.pool, &st.workspace).await.map_err(internal)?;
+    let audit = if can_change {
+        Some(store::audit::recent(&st.pool, &st.workspace, AUDIT_SHOWN).await.map_err(internal)?)
+    } else {
+        None
+    };
     Ok(ConnectionResponse {
         connection,
         settings,
         default_interval_secs: st.default_interval_secs,
         as_of: st.now_ms(),
+        can_change,
+        audit,
     })
 }
 
@@ -45,12 +63,13 @@ pub async fn save_sync_settings(
     use super::ssr::{internal, state};
     use crate::store;
 
-    super::ssr::require_admin()?;
+    let viewer = super::ssr::require_admin()?;
     let st = state()?;
     let settings = match form.read() {
         Ok(settings) => settings,
         Err(message) => return Ok(Err(message)),
     };
+    let before = store::load_settings(&st.pool, &st.workspace).await.ok();
     if let Err(e) = store::save_settings(&st.pool, &st.workspace, &settings).await {
         if st.storage.report(&e, st.now_ms()).is_some() {
             // Not the server's bug and not the person's: the database cannot be written now.
@@ -62,5 +81,16 @@ pub async fn save_sync_settings(
         return Err(internal(e));
     }
     st.settings_saved.ring();
+    let changed = before.map(|b| settings.changes_from(&b)).unwrap_or_default();
+    if !changed.is_empty() {
+        let actor = store::audit::Actor::Person { user_id: viewer.user_id, email: &viewer.email };
+        let action = crate::domain::access::AuditAction::SettingsChanged;
+        let detail = changed.join(", ");
+        let recorded =
+            store::audit::record(&st.pool, &st.workspace, st.now_ms(), actor, action, &detail);
+        if let Err(e) = recorded.await {
+            tracing::error!(error = %e, "the audit trail could not be written");
+        }
+    }
     Ok(Ok(settings))
 }

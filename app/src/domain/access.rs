@@ -59,6 +59,75 @@ impl Viewer {
     }
 }
 
+/// What the audit trail records. Stored by code; shown as [`AuditAction::describe`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditAction {
+    Connected,
+    Reconnected,
+    SwitchedOrg,
+    KeptOrg,
+    Disconnected,
+    SettingsChanged,
+    MemberAdded,
+    MemberUpdated,
+}
+
+impl AuditAction {
+    pub const ALL: &'static [AuditAction] = &[
+        AuditAction::Connected,
+        AuditAction::Reconnected,
+        AuditAction::SwitchedOrg,
+        AuditAction::KeptOrg,
+        AuditAction::Disconnected,
+        AuditAction::SettingsChanged,
+        AuditAction::MemberAdded,
+        AuditAction::MemberUpdated,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::Connected => "connected",
+            AuditAction::Reconnected => "reconnected",
+            AuditAction::SwitchedOrg => "switched_org",
+            AuditAction::KeptOrg => "kept_org",
+            AuditAction::Disconnected => "disconnected",
+            AuditAction::SettingsChanged => "settings_changed",
+            AuditAction::MemberAdded => "member_added",
+            AuditAction::MemberUpdated => "member_updated",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<AuditAction> {
+        AuditAction::ALL.iter().copied().find(|a| a.as_str() == code)
+    }
+
+    /// What happened, as a sentence's verb phrase ("connected Salesforce").
+    pub fn describe(self) -> &'static str {
+        match self {
+            AuditAction::Connected => "connected Salesforce",
+            AuditAction::Reconnected => "reconnected Salesforce",
+            AuditAction::SwitchedOrg => "switched to another Salesforce org",
+            AuditAction::KeptOrg => "kept the connected Salesforce org",
+            AuditAction::Disconnected => "disconnected Salesforce",
+            AuditAction::SettingsChanged => "changed the sync settings",
+            AuditAction::MemberAdded => "added a member",
+            AuditAction::MemberUpdated => "changed a member's password or role",
+        }
+    }
+}
+
+/// One entry of a workspace's audit trail.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    pub at: i64,
+    /// Who: their email, or what acted for nobody signed in (`server adduser`).
+    pub actor: String,
+    pub action: AuditAction,
+    /// The particulars: the org, the settings that changed, the member and role.
+    pub detail: String,
+}
+
 /// What a person who is not an admin is told when they try an admin's change.
 pub const ADMINS_ONLY: &str =
     "Only workspace admins can make this change. Ask an admin of this workspace.";
@@ -73,5 +142,12 @@ mod tests {
             assert_eq!(Role::parse(r.as_str()), Some(r));
         }
         assert_eq!(Role::parse("owner"), None);
+    }
+
+    #[test]
+    fn audit_actions_read_back_their_codes() {
+        for &a in AuditAction::ALL {
+            assert_eq!(AuditAction::parse(a.as_str()), Some(a));
+        }
     }
 }

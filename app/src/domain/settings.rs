@@ -55,6 +55,36 @@ pub struct SyncSettings {
 }
 
 impl SyncSettings {
+    /// The settings that differ from `before`, by the names the Overview gives them (the audit
+    /// trail's detail of a save).
+    pub fn changes_from(&self, before: &SyncSettings) -> Vec<&'static str> {
+        let mut changed = Vec::new();
+        let mut differs = |differ: bool, name: &'static str| {
+            if differ {
+                changed.push(name);
+            }
+        };
+        differs(self.inbound_objects != before.inbound_objects, "Syncing from Salesforce");
+        differs(self.interval_secs != before.interval_secs, "Inbound schedule");
+        differs(
+            self.write_contacts != before.write_contacts,
+            "Write changes to Salesforce leads and contacts",
+        );
+        differs(
+            self.write_companies != before.write_companies,
+            "Write changes to Salesforce accounts",
+        );
+        differs(self.write_events != before.write_events, "Write custom events to Salesforce");
+        differs(
+            self.contact_fields != before.contact_fields
+                || self.company_fields != before.company_fields,
+            "Field mapping",
+        );
+        differs(self.update_only != before.update_only, "Inbound write mode");
+        differs(self.excluded_domains != before.excluded_domains, "Excluded email domains");
+        changed
+    }
+
     /// Whether scheduled inbound syncs include this object type.
     pub fn syncs_inbound(&self, object: ObjectType) -> bool {
         self.inbound_objects.contains(&object)
@@ -221,6 +251,22 @@ pub fn parse_domains(input: &str) -> Result<Vec<String>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_save_names_the_settings_it_changed() {
+        let before = SyncSettings::default();
+        assert!(before.changes_from(&before).is_empty());
+        let after = SyncSettings {
+            interval_secs: Some(300),
+            write_companies: !before.write_companies,
+            excluded_domains: vec!["example.com".into()],
+            ..before.clone()
+        };
+        assert_eq!(
+            after.changes_from(&before),
+            ["Inbound schedule", "Write changes to Salesforce accounts", "Excluded email domains"]
+        );
+    }
 
     #[test]
     fn domains_are_normalised_and_bad_ones_refused() {

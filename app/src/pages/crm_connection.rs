@@ -2,6 +2,7 @@
 
 use crate::api::connection::SaveSyncSettings;
 use crate::components::time::LocalTimeIsland;
+use crate::domain::access::AuditEvent;
 use crate::domain::connection::{ConnectionState, ConnectionView};
 use crate::domain::format_count;
 use crate::domain::settings::{describe_interval, SyncSettings, INTERVAL_CHOICES};
@@ -11,7 +12,7 @@ use leptos::either::{Either, EitherOf4};
 use leptos::prelude::*;
 
 #[component]
-pub fn ConnectionCard(c: ConnectionView) -> impl IntoView {
+pub fn ConnectionCard(c: ConnectionView, can_change: bool) -> impl IntoView {
     let state = c.state;
     let (badge, action) = match state {
         ConnectionState::Connected => ("completed", "Reconnect Salesforce"),
@@ -42,26 +43,64 @@ pub fn ConnectionCard(c: ConnectionView) -> impl IntoView {
                     _ => Either::Right(view! { <span>"—"</span> }),
                 }}</dd></div>
             </dl>
-            <div class="actions">
-                // A full page load: the server starts the OAuth flow and Salesforce's consent page follows.
-                <a class="btn btn--primary" href="/settings/crm/salesforce/connect" rel="external" data-testid="connect">{action}</a>
-                // Asks before it acts, with no script: the button opens the question in place.
-                {(state != ConnectionState::Disconnected).then(|| {
-                    let org = c.instance_url.clone().unwrap_or_else(|| "this org".into());
+            {if can_change {
+                Either::Left(view! {
+                    <div class="actions">
+                        // A full page load: the server starts the OAuth flow and Salesforce's consent page follows.
+                        <a class="btn btn--primary" href="/settings/crm/salesforce/connect" rel="external" data-testid="connect">{action}</a>
+                        // Asks before it acts, with no script: the button opens the question in place.
+                        {(state != ConnectionState::Disconnected).then(|| {
+                            let org = c.instance_url.clone().unwrap_or_else(|| "this org".into());
+                            view! {
+                                <details class="confirm" data-testid="disconnect">
+                                    <summary class="btn btn--secondary">"Disconnect"</summary>
+                                    <div class="confirm__panel" role="group" aria-label="Disconnect Salesforce?">
+                                        <p class="confirm__title">"Disconnect Salesforce?"</p>
+                                        <p class="confirm__body">"Syncing with "<strong>{org}</strong>" stops in both directions, and the access Conversion holds is revoked at Salesforce. Changes made in Conversion wait until you connect again."</p>
+                                        <form method="post" action="/settings/crm/salesforce/disconnect">
+                                            <button class="btn btn--danger" type="submit">"Disconnect Salesforce"</button>
+                                        </form>
+                                    </div>
+                                </details>
+                            }
+                        })}
+                    </div>
+                })
+            } else {
+                Either::Right(view! {
+                    <p class="admins-only" data-testid="admins-only">"Only workspace admins can connect, reconnect or disconnect Salesforce."</p>
+                })
+            }}
+        </section>
+    }
+}
+
+/// The workspace's audit trail, for admins: who changed the connection, the settings or the
+/// members, and when.
+#[component]
+pub fn AuditCard(events: Vec<AuditEvent>) -> impl IntoView {
+    let empty = events.is_empty();
+    view! {
+        <section class="card audit" aria-labelledby="audit-title" data-testid="audit-trail">
+            <header class="card__header">
+                <div>
+                    <h2 id="audit-title" class="card__title">"Audit trail"</h2>
+                    <p class="card__subtitle">"Who connected, disconnected or changed the sync settings of this workspace, and when. Admins only."</p>
+                </div>
+            </header>
+            {empty.then(|| view! { <p class="muted">"Nothing has been changed yet."</p> })}
+            <ol class="audit__list">
+                {events.into_iter().map(|e| {
+                    let detail = (!e.detail.is_empty()).then(|| view! { <span class="audit__detail">{e.detail.clone()}</span> });
                     view! {
-                        <details class="confirm" data-testid="disconnect">
-                            <summary class="btn btn--secondary">"Disconnect"</summary>
-                            <div class="confirm__panel" role="group" aria-label="Disconnect Salesforce?">
-                                <p class="confirm__title">"Disconnect Salesforce?"</p>
-                                <p class="confirm__body">"Syncing with "<strong>{org}</strong>" stops in both directions, and the access Conversion holds is revoked at Salesforce. Changes made in Conversion wait until you connect again."</p>
-                                <form method="post" action="/settings/crm/salesforce/disconnect">
-                                    <button class="btn btn--danger" type="submit">"Disconnect Salesforce"</button>
-                                </form>
-                            </div>
-                        </details>
+                        <li class="audit__event" data-action=e.action.as_str()>
+                            <span class="audit__when"><LocalTimeIsland ms=e.at/></span>
+                            <span class="audit__what"><strong>{e.actor.clone()}</strong>" "{e.action.describe()}</span>
+                            {detail}
+                        </li>
                     }
-                })}
-            </div>
+                }).collect_view()}
+            </ol>
         </section>
     }
 }
@@ -106,7 +145,11 @@ pub fn RateLimitsCard(c: ConnectionView, as_of: i64) -> impl IntoView {
 
 /// The settings card. Its fields are server HTML; the form around them is an island.
 #[component]
-pub fn SettingsCard(settings: SyncSettings, default_interval_secs: u64) -> impl IntoView {
+pub fn SettingsCard(
+    settings: SyncSettings,
+    default_interval_secs: u64,
+    can_change: bool,
+) -> impl IntoView {
     let s = settings;
     let check = |name: &'static str, label: &'static str, help: &'static str, on: bool| {
         view! {
@@ -132,15 +175,7 @@ pub fn SettingsCard(settings: SyncSettings, default_interval_secs: u64) -> impl 
             })
             .collect_view()
     };
-    view! {
-        <section class="card" aria-labelledby="settings-title" data-testid="sync-settings">
-            <header class="card__header">
-                <div>
-                    <h2 id="settings-title" class="card__title">"Sync settings"</h2>
-                    <p class="card__subtitle">"Read by the sync at every run; a change applies from the next one."</p>
-                </div>
-            </header>
-            <SettingsForm>
+    let fields = view! {
                 <fieldset class="settings-group">
                     <legend>"Syncing from Salesforce"</legend>
                     <p class="setting__help">"Object types brought into Conversion on the inbound schedule. A type that is off is not read at all."</p>
@@ -200,7 +235,26 @@ pub fn SettingsCard(settings: SyncSettings, default_interval_secs: u64) -> impl 
                     </label>
                     <p class="setting__help">"Matching Salesforce records are skipped with \u{201c}Do not sync\u{201d}, as are records flagged do-not-sync in Salesforce."</p>
                 </fieldset>
-            </SettingsForm>
+    };
+    view! {
+        <section class="card" aria-labelledby="settings-title" data-testid="sync-settings">
+            <header class="card__header">
+                <div>
+                    <h2 id="settings-title" class="card__title">"Sync settings"</h2>
+                    <p class="card__subtitle">"Read by the sync at every run; a change applies from the next one."</p>
+                </div>
+            </header>
+            {if can_change {
+                Either::Left(view! { <SettingsForm>{fields}</SettingsForm> })
+            } else {
+                // A member reads the settings as they are; the controls do nothing for them.
+                Either::Right(view! {
+                    <div class="settings-form settings-form--readonly">
+                        <fieldset class="settings-readonly" disabled>{fields}</fieldset>
+                        <p class="admins-only" data-testid="admins-only">"Only workspace admins can change the sync settings."</p>
+                    </div>
+                })
+            }}
         </section>
     }
 }

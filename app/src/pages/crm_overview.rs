@@ -7,7 +7,7 @@ use crate::components::layout::{CrmTab, SettingsLayout};
 use crate::components::live::{use_interval_while, POLL_MS};
 use crate::components::time::{browser_offset_minutes, display_in_offset};
 use crate::domain::health::ConnectionPulse;
-use crate::pages::crm_connection::{ConnectionCard, RateLimitsCard, SettingsCard};
+use crate::pages::crm_connection::{AuditCard, ConnectionCard, RateLimitsCard, SettingsCard};
 use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -24,7 +24,7 @@ pub fn CrmOverviewPage() -> impl IntoView {
                 <Transition fallback=|| ()>
                     {move || Suspend::new(async move {
                         match connection.await {
-                            Ok(data) => Either::Left(view! { <ConnectionCard c=data.connection/> }),
+                            Ok(data) => Either::Left(view! { <ConnectionCard c=data.connection can_change=data.can_change/> }),
                             Err(_) => Either::Right(view! { <p class="card" role="alert">"The Salesforce connection could not be loaded. Try again in a moment."</p> }),
                         }
                     })}
@@ -57,7 +57,8 @@ pub fn CrmOverviewPage() -> impl IntoView {
                     {move || Suspend::new(async move {
                         connection.await.ok().map(|data| view! {
                             <RateLimitsCard c=data.connection as_of=data.as_of/>
-                            <SettingsCard settings=data.settings default_interval_secs=data.default_interval_secs/>
+                            <SettingsCard settings=data.settings default_interval_secs=data.default_interval_secs can_change=data.can_change/>
+                            {data.audit.map(|events| view! { <AuditCard events/> })}
                         })
                     })}
                 </Transition>

@@ -13,6 +13,7 @@ fn refusal(code: &str) -> &'static str {
         "not_member" => {
             "This account is not a member of this workspace. Ask one of its admins to invite you."
         }
+        "throttled" => "Too many failed sign-ins for this email. Wait 15 minutes, then try again.",
         _ => "That email and password do not match an account. Check them and try again.",
     }
 }

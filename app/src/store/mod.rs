@@ -14,9 +14,11 @@
 //! - [`outbox`] owns `sync_outbox`;
 //! - [`conversion`] owns Conversion's own records (`conversion_*`);
 //! - [`accounts`] owns `users`, `memberships` and `sessions`;
+//! - [`audit`] owns `audit_events`;
 //! - this module owns `workspaces`, and opens, checks and checkpoints the database.
 
 pub mod accounts;
+pub mod audit;
 mod connection;
 pub mod conversion;
 pub mod cursors;
@@ -309,11 +311,11 @@ pub async fn ensure_workspace(
         "INSERT INTO workspaces (id, name, created_at) VALUES (?, ?, ?) \
          ON CONFLICT (id) DO UPDATE SET name = excluded.name WHERE name <> excluded.name",
     )
-        .bind(id.as_str())
-        .bind(name)
-        .bind(now_ms)
-        .execute(pool)
-        .await?;
+    .bind(id.as_str())
+    .bind(name)
+    .bind(now_ms)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 

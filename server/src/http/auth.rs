@@ -12,8 +12,9 @@
 
 use super::error::ApiError;
 use crate::accounts;
-use app::domain::access::{Viewer, ADMINS_ONLY};
+use app::domain::access::{AuditAction, Viewer, ADMINS_ONLY};
 use app::state::Clock;
+use app::store::audit::{self, Actor};
 use app::store::{accounts as store, WorkspaceId};
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
@@ -24,7 +25,9 @@ use axum::routing::post;
 use axum::{Form, Router};
 use serde::Deserialize;
 use sqlx::SqlitePool;
-use std::sync::Arc;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tower_sessions::Session;
 
 /// The session's key for the signed-in person's id.
@@ -34,6 +37,11 @@ pub const HOME: &str = "/settings/crm";
 /// The sign-in page.
 pub const SIGN_IN: &str = "/sign-in";
 
+/// Failed sign-ins an email may have in [`THROTTLE_WINDOW`] before further tries are refused
+/// unchecked until the oldest leaves the window.
+pub const MAX_FAILURES: usize = 5;
+pub const THROTTLE_WINDOW: Duration = Duration::from_secs(15 * 60);
+
 /// What signing in needs.
 #[derive(Clone)]
 pub struct AuthState {
@@ -41,6 +49,46 @@ pub struct AuthState {
     /// The workspace this server serves (one per server until workspaces are in the address).
     pub workspace: WorkspaceId,
     pub clock: Arc<dyn Clock>,
+    pub throttle: Throttle,
+}
+
+impl AuthState {
+    pub fn new(pool: SqlitePool, workspace: WorkspaceId, clock: Arc<dyn Clock>) -> AuthState {
+        AuthState { pool, workspace, clock, throttle: Throttle::default() }
+    }
+}
+
+/// Recent failed sign-ins by email (lowercased), so that guessing one account's password stops
+/// after [`MAX_FAILURES`] tries in [`THROTTLE_WINDOW`]. In memory: a restart forgets it.
+#[derive(Clone, Default)]
+pub struct Throttle(Arc<Mutex<HashMap<String, VecDeque<Instant>>>>);
+
+impl Throttle {
+    fn failures(&self) -> std::sync::MutexGuard<'_, HashMap<String, VecDeque<Instant>>> {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.retain(|_, tries| {
+            while tries.front().is_some_and(|t| t.elapsed() >= THROTTLE_WINDOW) {
+                tries.pop_front();
+            }
+            !tries.is_empty()
+        });
+        map
+    }
+
+    /// How long until this email may try again, when it has used up its tries.
+    pub fn wait(&self, email: &str) -> Option<Duration> {
+        let map = self.failures();
+        let tries = map.get(&email.to_lowercase())?;
+        (tries.len() >= MAX_FAILURES).then(|| THROTTLE_WINDOW.saturating_sub(tries[0].elapsed()))
+    }
+
+    pub fn failed(&self, email: &str) {
+        self.failures().entry(email.to_lowercase()).or_default().push_back(Instant::now());
+    }
+
+    pub fn succeeded(&self, email: &str) {
+        self.failures().remove(&email.to_lowercase());
+    }
 }
 
 pub fn routes(state: AuthState) -> Router {
@@ -75,6 +123,13 @@ async fn sign_in(
     if email.is_empty() || form.password.is_empty() {
         return refused("missing");
     }
+    if let Some(wait) = st.throttle.wait(email) {
+        tracing::warn!(
+            wait_secs = wait.as_secs(),
+            "a sign-in was refused unchecked: too many failed tries for the email"
+        );
+        return refused("throttled");
+    }
     let found = match store::credentials(&st.pool, email).await {
         Ok(found) => found,
         Err(e) => return unavailable(e),
@@ -85,8 +140,10 @@ async fn sign_in(
     let matches = accounts::verify_password(form.password, hash.to_string()).await;
     let Some(user_id) = found.filter(|_| matches).map(|c| c.user_id) else {
         tracing::info!("a sign-in was refused: unknown email or wrong password");
+        st.throttle.failed(email);
         return refused("invalid");
     };
+    st.throttle.succeeded(email);
     match store::viewer(&st.pool, user_id, &st.workspace).await {
         Ok(Some(_)) => {}
         Ok(None) => return refused("not_member"),
@@ -204,6 +261,22 @@ fn signed_out(request: &Request) -> Response {
     let mut response = Redirect::to(&to).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+/// Adds an entry to the workspace's audit trail for what `viewer` just did. The change itself is
+/// made already: an entry that cannot be written is logged, not a reason to undo it.
+pub async fn audit(
+    pool: &SqlitePool,
+    viewer: &Viewer,
+    now_ms: i64,
+    action: AuditAction,
+    detail: &str,
+) {
+    let ws = WorkspaceId(viewer.workspace.clone());
+    let actor = Actor::Person { user_id: viewer.user_id, email: &viewer.email };
+    if let Err(e) = audit::record(pool, &ws, now_ms, actor, action, detail).await {
+        tracing::error!(error = %e, action = action.as_str(), "the audit trail could not be written");
+    }
 }
 
 /// The signed-in person, for handlers (the sign-in layer put them on the request).

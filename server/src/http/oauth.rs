@@ -4,14 +4,14 @@
 //!
 //! Doc: <https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_web_server_flow.htm>
 
-use super::auth::Signed;
+use super::auth::{audit, Signed};
 use super::site::Assets;
 use super::state::ApiState;
 use crate::salesforce::auth;
 use crate::salesforce::types::TokenResponse;
 use crate::sync::connection::integration_user;
 use crate::sync::Engine;
-use app::domain::access::{Viewer, ADMINS_ONLY};
+use app::domain::access::{AuditAction, Viewer, ADMINS_ONLY};
 use app::domain::connection::ConnectionState;
 use app::store;
 use axum::extract::{Form, Query, State};
@@ -297,7 +297,11 @@ async fn finish_flow(
             &key,
         );
     }
-    use_tokens(&s, &site, engine, &token).await
+    let action = match current.state {
+        ConnectionState::Disconnected => AuditAction::Connected,
+        _ => AuditAction::Reconnected,
+    };
+    use_tokens(&s, &site, engine, &token, &viewer, action).await
 }
 
 /// Whether two instance addresses are the same org (each org has its own My Domain address).
@@ -312,6 +316,8 @@ async fn use_tokens(
     site: &Assets,
     engine: &Engine,
     token: &TokenResponse,
+    viewer: &Viewer,
+    action: AuditAction,
 ) -> Response {
     let client = engine.client();
     client.reconnect(token);
@@ -339,6 +345,7 @@ async fn use_tokens(
             "Try Connect Salesforce again in a moment.",
         );
     }
+    audit(&s.pool, viewer, now, action, &token.instance_url).await;
     if let Err(e) = engine.reconnected().await {
         tracing::error!(error = %e, "resuming the sync after reconnecting");
     }
@@ -399,8 +406,10 @@ async fn switch(
         );
     };
     if a.decision == "switch" {
-        return use_tokens(&s, &site, engine, &token).await;
+        return use_tokens(&s, &site, engine, &token, &viewer, AuditAction::SwitchedOrg).await;
     }
+    let kept = format!("kept the connected org; refused {}", token.instance_url);
+    audit(&s.pool, &viewer, s.clock.now_ms(), AuditAction::KeptOrg, &kept).await;
     if let Some(refresh) = &token.refresh_token {
         let client = engine.client();
         if let Err(e) = auth::revoke(client.http(), client.config(), refresh).await {
@@ -422,6 +431,11 @@ async fn disconnect(State(s): State<ApiState>, Signed(viewer): Signed, site: Ass
     if let Err(e) = engine.client().revoke_and_disconnect().await {
         tracing::warn!(error = %e, "revoking the refresh token at Salesforce");
     }
+    let org = store::connection_view(&s.pool, &s.workspace)
+        .await
+        .ok()
+        .and_then(|c| c.instance_url)
+        .unwrap_or_default();
     if let Err(e) = store::save_disconnected(&s.pool, &s.workspace, s.clock.now_ms()).await {
         tracing::error!(error = %e, "saving the disconnection");
         return page(
@@ -431,6 +445,7 @@ async fn disconnect(State(s): State<ApiState>, Signed(viewer): Signed, site: Ass
             "Try again in a moment.",
         );
     }
+    audit(&s.pool, &viewer, s.clock.now_ms(), AuditAction::Disconnected, &org).await;
     see_other("/settings/crm")
 }
 

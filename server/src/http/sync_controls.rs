@@ -2,10 +2,11 @@
 //! `GET|PUT /api/sync/settings`. There is no "reconnect" call: only the OAuth flow
 //! ([`super::oauth`]) connects, so the connection state never claims tokens it does not have.
 
-use super::auth::{Admin, Signed};
+use super::auth::{audit, Admin, Signed};
 use super::error::{ApiError, JsonBody};
 use super::state::ApiState;
 use crate::sync::{scheduler, state};
+use app::domain::access::AuditAction;
 use app::domain::settings::SettingsInput;
 use app::domain::ObjectType;
 use axum::extract::{Query, State};
@@ -81,7 +82,7 @@ async fn get_settings(
 
 async fn put_settings(
     State(s): State<ApiState>,
-    _: Admin,
+    Admin(viewer): Admin,
     JsonBody(input): JsonBody<SettingsInput>,
 ) -> Result<Json<state::Settings>, ApiError> {
     // Domains are normalised as the form does ("@Example.com" is example.com); codes are read
@@ -91,9 +92,15 @@ async fn put_settings(
     let settings = state::Settings::try_from(SettingsInput { excluded_domains, ..input })
         .map_err(ApiError::Unprocessable)?;
     settings.validate().map_err(ApiError::Unprocessable)?;
+    let before = state::settings(&s.pool, &s.workspace).await.ok();
     state::save_settings(&s.pool, &s.workspace, &settings)
         .await
         .map_err(|e| s.not_saved(&e, "The settings were not saved"))?;
+    let changed = before.map(|b| settings.changes_from(&b)).unwrap_or_default();
+    if !changed.is_empty() {
+        let now = s.clock.now_ms();
+        audit(&s.pool, &viewer, now, AuditAction::SettingsChanged, &changed.join(", ")).await;
+    }
     // A new schedule counts from the last run, not after the old interval.
     if let Some(engine) = &s.engine {
         engine.wake();
