@@ -62,19 +62,21 @@ await open(`${base}/settings/crm`);
 await fullPage(`${out}/overview.png`);
 
 // The Overview's other states, made with the local org's fault controls (docs/SALESFORCE.md).
-const status = async () => (await (await fetch(`${base}/api/sync/status`)).json());
+/** The product's API, as the signed-in person (the page's cookies). */
+const api = (path, options = {}) => page.request.fetch(`${base}${path}`, options);
+const status = async () => (await (await api("/api/sync/status")).json());
 const orgUrl = (await status()).org_url;
 const fault = (action) => fetch(`${orgUrl}/__fake_org/faults`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ action }) });
 
 /** Asks for a sync of `object` and waits for its run started after `since` to fail. */
 async function failedRun(object, since) {
   for (let i = 0; i < 120; i++) {
-    const res = await fetch(`${base}/api/sync/now?object=${object}`, { method: "POST" });
-    if (res.status === 202) break;
+    const res = await api(`/api/sync/now?object=${object}`, { method: "POST" });
+    if (res.status() === 202) break;
     await new Promise((r) => setTimeout(r, 500));
   }
   for (let i = 0; i < 240; i++) {
-    const { runs } = await (await fetch(`${base}/api/runs?direction=inbound&object=${object}`)).json();
+    const { runs } = await (await api(`/api/runs?direction=inbound&object=${object}`)).json();
     if (runs.some((r) => r.started_at >= since && r.status === "failed")) return;
     await new Promise((r) => setTimeout(r, 500));
   }
@@ -117,7 +119,7 @@ await open(`${base}/settings/crm/sync-activity?direction=inbound&object=contact&
 const contactRuns = await page.locator("tr.run-row").evaluateAll((els) => els.map((e) => e.getAttribute("data-run-id")));
 let runHref = null;
 for (const id of contactRuns) {
-  const { run, records } = await (await fetch(`${base}/api/run?id=${id}`)).json();
+  const { run, records } = await (await api(`/api/run?id=${id}`)).json();
   if (run.counts.skipped > 0 && records.some((r) => r.conversion_id?.startsWith("con_"))) {
     runHref = `/settings/crm/sync-activity/runs/${id}`;
     break;

@@ -17,7 +17,7 @@ pub fn SettingsLayout(active: CrmTab, children: Children) -> impl IntoView {
     let viewer: Option<crate::domain::access::Viewer> = None;
     let workspace = viewer.as_ref().map(|v| v.workspace_name.clone()).unwrap_or_default();
     let person = viewer.map(|v| {
-        let role = v.role.label();
+        let role = format!("{} \u{b7} {}", v.email, v.role.label());
         view! {
             <div class="topbar__person">
                 <span class="topbar__who" data-testid="signed-in-as">
