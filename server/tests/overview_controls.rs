@@ -84,6 +84,7 @@ async fn call(
         workspace: s.ws.as_str().into(),
         workspace_name: "Acme".into(),
         role: Role::Admin,
+        token: None,
     };
     let req = Request::builder()
         .method(method)

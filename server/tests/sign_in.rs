@@ -330,3 +330,124 @@ async fn an_admins_changes_are_in_the_audit_trail_which_only_admins_see() {
     assert!(!overview.contains("Audit trail"));
     assert!(overview.contains("Only workspace admins can change the sync settings."));
 }
+
+/// Makes a token through the Overview's form as `admin`; the token the page shows once.
+async fn make_token(admin: &reqwest::Client, base: &str, name: &str, access: &str) -> String {
+    let page = admin
+        .post(format!("{base}/settings/crm/api-tokens"))
+        .form(&[("name", name), ("access", access)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::CREATED);
+    let html = page.text().await.unwrap();
+    let from =
+        html.find("data-testid=\"new-token\">").unwrap() + "data-testid=\"new-token\">".len();
+    html[from..].split('<').next().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn api_tokens_read_or_write_as_made_and_stop_when_revoked() {
+    let (base, _stop, _dir) = serve().await;
+    let admin = sign_in(
+        &base,
+        ADMIN_EMAIL,
+        ADMIN_PASSWORD,
+        reqwest::Client::builder().redirect(Policy::none()),
+    )
+    .await;
+    let reader = make_token(&admin, &base, "Nightly export", "read").await;
+    let writer = make_token(&admin, &base, "Provisioning", "read_write").await;
+    assert!(reader.starts_with("cvs_") && reader.len() > 40, "{reader}");
+    let bare = no_redirects();
+    let with = |token: &str, r: reqwest::RequestBuilder| {
+        r.header("authorization", format!("Bearer {token}"))
+    };
+
+    // Read: the API's reads, and nothing an admin owns.
+    let runs = with(&reader, bare.get(format!("{base}/api/runs"))).send().await.unwrap();
+    assert_eq!(runs.status(), StatusCode::OK);
+    let put = |token: String| {
+        let (http, url) = (bare.clone(), format!("{base}/api/sync/settings"));
+        async move {
+            http.put(url)
+                .header("authorization", format!("Bearer {token}"))
+                .json(&serde_json::json!({ "interval_secs": 300 }))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(put(reader.clone()).await, StatusCode::FORBIDDEN);
+    // Read and write: an admin's changes too, in the trail under the token's name.
+    assert_eq!(put(writer.clone()).await, StatusCode::OK);
+    // But no token makes or lists tokens.
+    let listed = with(&writer, bare.get(format!("{base}/api/tokens"))).send().await.unwrap();
+    assert_eq!(listed.status(), StatusCode::FORBIDDEN);
+
+    // The admin's list names the tokens by their first characters, never the tokens.
+    let list: serde_json::Value =
+        admin.get(format!("{base}/api/tokens")).send().await.unwrap().json().await.unwrap();
+    let text = list.to_string();
+    assert!(!text.contains(&reader) && !text.contains(&writer), "{text}");
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    let reader_id =
+        list.as_array().unwrap().iter().find(|t| t["name"] == "Nightly export").unwrap()["id"]
+            .as_i64()
+            .unwrap();
+    assert!(list[0]["last_used_at"].is_i64(), "a use is noted: {list}");
+
+    // Revoked: the token opens nothing, at once.
+    let revoked = admin
+        .post(format!("{base}/settings/crm/api-tokens/{reader_id}/revoke"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), StatusCode::SEE_OTHER);
+    let after = with(&reader, bare.get(format!("{base}/api/runs"))).send().await.unwrap();
+    assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
+    let again = admin
+        .post(format!("{base}/settings/crm/api-tokens/{reader_id}/revoke"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_FOUND);
+    // A made-up token, or another scheme, opens nothing either.
+    for authorization in ["Bearer cvs_made_up", "Basic YWRtaW46cGFzcw=="] {
+        let r = bare
+            .get(format!("{base}/api/runs"))
+            .header("authorization", authorization)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{authorization}");
+    }
+
+    let seen: serde_json::Value =
+        admin.get(format!("{base}/api/connection")).send().await.unwrap().json().await.unwrap();
+    let actions: Vec<&str> =
+        seen["audit"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(
+        &actions[..4],
+        ["token_revoked", "settings_changed", "token_created", "token_created"],
+        "{seen}"
+    );
+    assert!(seen["audit"][1]["actor"].as_str().unwrap().contains("Provisioning"), "{seen}");
+
+    // A member makes no tokens.
+    let member = sign_in(
+        &base,
+        MEMBER_EMAIL,
+        MEMBER_PASSWORD,
+        reqwest::Client::builder().redirect(Policy::none()),
+    )
+    .await;
+    let refused = member
+        .post(format!("{base}/settings/crm/api-tokens"))
+        .form(&[("name", "Mine"), ("access", "read")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+}

@@ -1,6 +1,6 @@
 //! The Overview tab's connection, rate limits and sync settings.
 
-use crate::domain::access::AuditEvent;
+use crate::domain::access::{ApiTokenView, AuditEvent};
 use crate::domain::connection::ConnectionView;
 use crate::domain::settings::{SettingsForm, SyncSettings};
 use leptos::prelude::*;
@@ -20,6 +20,9 @@ pub struct ConnectionResponse {
     /// The workspace's audit trail, newest first ([`AUDIT_SHOWN`] entries): for admins only.
     #[serde(default)]
     pub audit: Option<Vec<AuditEvent>>,
+    /// The workspace's API tokens (never the tokens themselves): for admins only.
+    #[serde(default)]
+    pub tokens: Option<Vec<ApiTokenView>>,
 }
 
 /// How many audit entries the Overview shows.
@@ -36,10 +39,12 @@ pub async fn get_connection() -> Result<ConnectionResponse, ServerFnError> {
     let can_change = super::ssr::viewer()?.is_admin();
     let connection = store::connection_view(&st.pool, &st.workspace).await.map_err(internal)?;
     let settings = store::load_settings(&st.pool, &st.workspace).await.map_err(internal)?;
-    let audit = if can_change {
-        Some(store::audit::recent(&st.pool, &st.workspace, AUDIT_SHOWN).await.map_err(internal)?)
+    let (audit, tokens) = if can_change {
+        let audit = store::audit::recent(&st.pool, &st.workspace, AUDIT_SHOWN);
+        let tokens = store::api_tokens::list(&st.pool, &st.workspace);
+        (Some(audit.await.map_err(internal)?), Some(tokens.await.map_err(internal)?))
     } else {
-        None
+        (None, None)
     };
     Ok(ConnectionResponse {
         connection,
@@ -48,6 +53,7 @@ pub async fn get_connection() -> Result<ConnectionResponse, ServerFnError> {
         as_of: st.now_ms(),
         can_change,
         audit,
+        tokens,
     })
 }
 

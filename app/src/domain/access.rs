@@ -51,12 +51,68 @@ pub struct Viewer {
     pub workspace: String,
     pub workspace_name: String,
     pub role: Role,
+    /// Set when the request came with an API token (its id) rather than a signed-in session.
+    #[serde(default)]
+    pub token: Option<i64>,
 }
 
 impl Viewer {
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
     }
+}
+
+/// What an API token may do: read like a member, or also change like an admin.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenAccess {
+    Read,
+    ReadWrite,
+}
+
+impl TokenAccess {
+    pub const ALL: &'static [TokenAccess] = &[TokenAccess::Read, TokenAccess::ReadWrite];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenAccess::Read => "read",
+            TokenAccess::ReadWrite => "read_write",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<TokenAccess> {
+        TokenAccess::ALL.iter().copied().find(|a| a.as_str() == code)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            TokenAccess::Read => "Read only",
+            TokenAccess::ReadWrite => "Read and write",
+        }
+    }
+
+    /// The role a request made with the token has.
+    pub fn role(self) -> Role {
+        match self {
+            TokenAccess::Read => Role::Member,
+            TokenAccess::ReadWrite => Role::Admin,
+        }
+    }
+}
+
+/// An API token as the Overview lists it (never the token itself).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiTokenView {
+    pub id: i64,
+    pub name: String,
+    /// The token's first characters (`cvs_AbCd…`).
+    pub prefix: String,
+    pub access: TokenAccess,
+    /// The email of the admin who made it, while their account exists.
+    pub created_by: Option<String>,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
 }
 
 /// What the audit trail records. Stored by code; shown as [`AuditAction::describe`].
@@ -71,6 +127,8 @@ pub enum AuditAction {
     SettingsChanged,
     MemberAdded,
     MemberUpdated,
+    TokenCreated,
+    TokenRevoked,
 }
 
 impl AuditAction {
@@ -83,6 +141,8 @@ impl AuditAction {
         AuditAction::SettingsChanged,
         AuditAction::MemberAdded,
         AuditAction::MemberUpdated,
+        AuditAction::TokenCreated,
+        AuditAction::TokenRevoked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -95,6 +155,8 @@ impl AuditAction {
             AuditAction::SettingsChanged => "settings_changed",
             AuditAction::MemberAdded => "member_added",
             AuditAction::MemberUpdated => "member_updated",
+            AuditAction::TokenCreated => "token_created",
+            AuditAction::TokenRevoked => "token_revoked",
         }
     }
 
@@ -113,6 +175,8 @@ impl AuditAction {
             AuditAction::SettingsChanged => "changed the sync settings",
             AuditAction::MemberAdded => "added a member",
             AuditAction::MemberUpdated => "changed a member's password or role",
+            AuditAction::TokenCreated => "created an API token",
+            AuditAction::TokenRevoked => "revoked an API token",
         }
     }
 }

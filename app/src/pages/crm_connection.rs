@@ -2,7 +2,7 @@
 
 use crate::api::connection::SaveSyncSettings;
 use crate::components::time::LocalTimeIsland;
-use crate::domain::access::AuditEvent;
+use crate::domain::access::{ApiTokenView, AuditEvent, TokenAccess};
 use crate::domain::connection::{ConnectionState, ConnectionView};
 use crate::domain::format_count;
 use crate::domain::settings::{describe_interval, SyncSettings, INTERVAL_CHOICES};
@@ -71,6 +71,66 @@ pub fn ConnectionCard(c: ConnectionView, can_change: bool) -> impl IntoView {
                     <p class="admins-only" data-testid="admins-only">"Only workspace admins can connect, reconnect or disconnect Salesforce."</p>
                 })
             }}
+        </section>
+    }
+}
+
+/// API tokens for scripts, for admins: make one (shown once, on the page that follows), see when
+/// each was last used, revoke it.
+#[component]
+pub fn ApiTokensCard(tokens: Vec<ApiTokenView>) -> impl IntoView {
+    let empty = tokens.is_empty();
+    view! {
+        <section class="card tokens" id="api-tokens" aria-labelledby="tokens-title" data-testid="api-tokens">
+            <header class="card__header">
+                <div>
+                    <h2 id="tokens-title" class="card__title">"API tokens"</h2>
+                    <p class="card__subtitle">"For scripts that read the sync activity or change settings through the JSON API ("<code>"Authorization: Bearer …"</code>"). Admins only."</p>
+                </div>
+            </header>
+            <form class="tokens__new" method="post" action="/settings/crm/api-tokens">
+                <label class="field">
+                    <span class="field__label">"Name"</span>
+                    <input class="input" type="text" name="name" required maxlength="80" placeholder="Nightly export"/>
+                </label>
+                <label class="field">
+                    <span class="field__label">"Access"</span>
+                    <select class="input input--narrow" name="access">
+                        {TokenAccess::ALL.iter().map(|a| view! { <option value=a.as_str()>{a.label()}</option> }).collect_view()}
+                    </select>
+                </label>
+                <button class="btn btn--secondary" type="submit">"Create token"</button>
+            </form>
+            {empty.then(|| view! { <p class="muted">"No tokens yet."</p> })}
+            <ul class="tokens__list">
+                {tokens.into_iter().map(|t| {
+                    let live = t.revoked_at.is_none();
+                    let used = match t.last_used_at {
+                        Some(ms) => Either::Left(view! { <span>"Last used "<LocalTimeIsland ms/></span> }),
+                        None => Either::Right(view! { <span>"Never used"</span> }),
+                    };
+                    let by = t.created_by.clone().map(|e| format!(" by {e}")).unwrap_or_default();
+                    view! {
+                        <li class="tokens__token" class:is-revoked=!live data-token-id=t.id>
+                            <div class="tokens__what">
+                                <strong>{t.name.clone()}</strong>
+                                <code class="small">{format!("{}\u{2026}", t.prefix)}</code>
+                                <span class="badge badge--neutral">{t.access.label()}</span>
+                            </div>
+                            <div class="tokens__when small muted">
+                                <span>"Created "<LocalTimeIsland ms=t.created_at/>{by}</span>
+                                " \u{b7} "
+                                {if live { Either::Left(used) } else { Either::Right(view! { <span>"Revoked"</span> }) }}
+                            </div>
+                            {live.then(|| view! {
+                                <form method="post" action=format!("/settings/crm/api-tokens/{}/revoke", t.id)>
+                                    <button class="btn btn--ghost btn--sm" type="submit" aria-label=format!("Revoke {}", t.name)>"Revoke"</button>
+                                </form>
+                            })}
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
         </section>
     }
 }

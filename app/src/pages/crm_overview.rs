@@ -7,7 +7,9 @@ use crate::components::layout::{CrmTab, SettingsLayout};
 use crate::components::live::{use_interval_while, POLL_MS};
 use crate::components::time::{browser_offset_minutes, display_in_offset};
 use crate::domain::health::ConnectionPulse;
-use crate::pages::crm_connection::{AuditCard, ConnectionCard, RateLimitsCard, SettingsCard};
+use crate::pages::crm_connection::{
+    ApiTokensCard, AuditCard, ConnectionCard, RateLimitsCard, SettingsCard,
+};
 use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -58,6 +60,7 @@ pub fn CrmOverviewPage() -> impl IntoView {
                         connection.await.ok().map(|data| view! {
                             <RateLimitsCard c=data.connection as_of=data.as_of/>
                             <SettingsCard settings=data.settings default_interval_secs=data.default_interval_secs can_change=data.can_change/>
+                            {data.tokens.map(|tokens| view! { <ApiTokensCard tokens/> })}
                             {data.audit.map(|events| view! { <AuditCard events/> })}
                         })
                     })}

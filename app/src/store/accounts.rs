@@ -119,6 +119,7 @@ impl ViewerRow {
             workspace: self.workspace,
             workspace_name: self.workspace_name,
             role,
+            token: None,
         })
     }
 }

@@ -15,9 +15,11 @@
 //! - [`conversion`] owns Conversion's own records (`conversion_*`);
 //! - [`accounts`] owns `users`, `memberships` and `sessions`;
 //! - [`audit`] owns `audit_events`;
+//! - [`api_tokens`] owns `api_tokens`;
 //! - this module owns `workspaces`, and opens, checks and checkpoints the database.
 
 pub mod accounts;
+pub mod api_tokens;
 pub mod audit;
 mod connection;
 pub mod conversion;

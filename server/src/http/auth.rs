@@ -11,9 +11,11 @@
 //! Handlers read the person with the [`Signed`] and [`Admin`] extractors.
 
 use super::error::ApiError;
+use super::tokens;
 use crate::accounts;
 use app::domain::access::{AuditAction, Viewer, ADMINS_ONLY};
 use app::state::Clock;
+use app::store::api_tokens;
 use app::store::audit::{self, Actor};
 use app::store::{accounts as store, WorkspaceId};
 use axum::extract::{FromRequestParts, Request, State};
@@ -217,6 +219,15 @@ pub async fn require_sign_in(
     if is_public(path) {
         return next.run(request).await;
     }
+    if let Some(authorization) = request.headers().get(header::AUTHORIZATION) {
+        // A script with an API token: the token alone decides, never a session beside it.
+        let viewer = match bearer_viewer(&st, authorization).await {
+            Ok(viewer) => viewer,
+            Err(response) => return response,
+        };
+        request.extensions_mut().insert(viewer);
+        return next.run(request).await;
+    }
     let user_id = match session.get::<i64>(USER_KEY).await {
         Ok(id) => id,
         Err(e) => return unavailable(e),
@@ -240,6 +251,35 @@ pub async fn require_sign_in(
             }
             signed_out(&request)
         }
+    }
+}
+
+/// The person a request's `Authorization: Bearer …` acts as: its token's workspace and access.
+async fn bearer_viewer(st: &AuthState, authorization: &HeaderValue) -> Result<Viewer, Response> {
+    let refused = |why: &str| ApiError::Unauthorized(why.to_string()).into_response();
+    let Some(token) = authorization
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    else {
+        return Err(refused("Authorization must be `Bearer` and an API token."));
+    };
+    let found = api_tokens::find_live(&st.pool, &tokens::hash(token), st.clock.now_ms())
+        .await
+        .map_err(unavailable)?;
+    match found {
+        Some(t) if t.workspace == st.workspace => Ok(Viewer {
+            user_id: t.created_by.unwrap_or(0),
+            email: format!("API token \u{201c}{}\u{201d} ({}\u{2026})", t.name, t.prefix),
+            name: t.name,
+            workspace: t.workspace.0,
+            workspace_name: t.workspace_name,
+            role: t.access.role(),
+            token: Some(t.id),
+        }),
+        _ => Err(refused("This API token is not valid: it was revoked, or is mistyped.")),
     }
 }
 
@@ -308,6 +348,24 @@ impl<S: Send + Sync> FromRequestParts<S> for Admin {
         } else {
             Err(ApiError::Forbidden(ADMINS_ONLY.into()))
         }
+    }
+}
+
+/// An admin signed in with a session (not an API token): what managing tokens takes, so that a
+/// token cannot make or revoke tokens.
+pub struct SessionAdmin(pub Viewer);
+
+impl<S: Send + Sync> FromRequestParts<S> for SessionAdmin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Admin(viewer) = Admin::from_request_parts(parts, state).await?;
+        if viewer.token.is_some() {
+            return Err(ApiError::Forbidden(
+                "API tokens are made and revoked by an admin signed in, not with a token.".into(),
+            ));
+        }
+        Ok(SessionAdmin(viewer))
     }
 }
 

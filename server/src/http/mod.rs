@@ -5,6 +5,7 @@
 //! - [`conversion`]: Conversion's records (`/api/conversion/...`).
 //! - [`oauth`]: Connect / Reconnect / Disconnect Salesforce.
 //! - [`auth`]: signing in and out, and the layer that lets only signed-in members through.
+//! - [`tokens`]: API tokens for scripts.
 //! - [`same_origin`], [`bad_request`]: middleware; [`site`]: compression and caching.
 //!
 //! Handlers return `Result<_, ApiError>` ([`error`]); the state they share is [`ApiState`]
@@ -22,6 +23,7 @@ pub mod same_origin;
 pub mod site;
 pub mod state;
 pub mod sync_controls;
+pub mod tokens;
 pub mod trace;
 
 pub use error::{ApiError, JsonBody};
@@ -35,5 +37,6 @@ pub fn router(state: ApiState) -> Router {
         .merge(conversion::routes())
         .merge(oauth::routes())
         .merge(sync_controls::routes())
+        .merge(tokens::routes())
         .with_state(state)
 }

@@ -96,7 +96,7 @@ pub fn routes() -> Router<ApiState> {
 }
 
 /// A plain page for the rare dead ends of the flow, with the way back, in the site's stylesheet.
-fn page(site: &Assets, status: StatusCode, title: &str, body: &str) -> Response {
+pub(super) fn page(site: &Assets, status: StatusCode, title: &str, body: &str) -> Response {
     let stylesheet = site.stylesheet();
     let html = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title} · Conversion</title>\
@@ -449,7 +449,7 @@ async fn disconnect(State(s): State<ApiState>, Signed(viewer): Signed, site: Ass
     see_other("/settings/crm")
 }
 
-fn html_escape(s: &str) -> String {
+pub(super) fn html_escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
