@@ -90,7 +90,7 @@ pub fn ApiTokensCard(tokens: Vec<ApiTokenView>) -> impl IntoView {
             </header>
             <form class="tokens__new" method="post" action="/settings/crm/api-tokens">
                 <label class="field">
-                    <span class="field__label">"Name"</span>
+                    <span class="field__label">"Token name"</span>
                     <input class="input" type="text" name="name" required maxlength="80" placeholder="Nightly export"/>
                 </label>
                 <label class="field">
