@@ -58,6 +58,7 @@ pub fn App() -> impl IntoView {
             <Routes fallback=pages::not_found::NotFoundPage>
                 <Route path=path!("/") view=|| view! { <Redirect path="/settings/crm"/> }/>
                 <Route path=path!("/sign-in") view=pages::sign_in::SignInPage/>
+                <Route path=path!("/settings/users") view=pages::users::UsersPage ssr=SsrMode::Async/>
                 <Route path=path!("/settings/crm") view=pages::crm_overview::CrmOverviewPage ssr=SsrMode::Async/>
                 <Route path=path!("/settings/crm/sync-activity") view=pages::sync_activity::SyncActivityPage ssr=SsrMode::Async/>
                 <Route path=path!("/settings/crm/sync-activity/runs/:id") view=pages::run::RunPage ssr=SsrMode::Async/>

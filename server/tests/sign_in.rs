@@ -3,11 +3,9 @@
 //! (not an admin) may change.
 
 use app::domain::access::Role;
-use clap::Parser;
 use reqwest::header::{LOCATION, SET_COOKIE, WWW_AUTHENTICATE};
 use reqwest::redirect::Policy;
 use reqwest::StatusCode;
-use server::config::Config;
 
 mod common;
 use common::{sign_in, ADMIN_EMAIL, ADMIN_PASSWORD};
@@ -17,39 +15,9 @@ const MEMBER_PASSWORD: &str = "a member's own password";
 
 /// The app without the engine, served on its own port, with a member beside the first admin.
 async fn serve() -> (String, tokio::sync::oneshot::Sender<()>, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("sync.db");
-    let config = Config::try_parse_from([
-        "server",
-        "--database",
-        db.to_str().unwrap(),
-        "--demo",
-        "false",
-        "--admin-password",
-        ADMIN_PASSWORD,
-    ])
-    .unwrap();
-    let app = server::startup::build(&config).await.unwrap();
-    let now = chrono::Utc::now().timestamp_millis();
-    let pool = app.state.pool.clone();
-    server::accounts::add_user(
-        &pool,
-        &config,
-        MEMBER_EMAIL,
-        Some("Mia Member"),
-        Role::Member,
-        MEMBER_PASSWORD,
-        now,
-    )
-    .await
-    .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(app.serve(listener, async move {
-        let _ = stopped.await;
-    }));
-    (base, stop, dir)
+    let served = common::InProcess::start().await;
+    served.add_user(MEMBER_EMAIL, "Mia Member", Role::Member, MEMBER_PASSWORD).await;
+    (served.base, served.stop, served.dir)
 }
 
 fn no_redirects() -> reqwest::Client {

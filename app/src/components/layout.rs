@@ -8,9 +8,47 @@ pub enum CrmTab {
     SyncActivity,
 }
 
-/// The frame is rendered on the server only (it is not an island), where the workspace is known.
+/// The settings sections the navigation links to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    Users,
+    Crm,
+}
+
+/// The CRM & Syncing section: its title and its two tabs around a page.
 #[component]
 pub fn SettingsLayout(active: CrmTab, children: Children) -> impl IntoView {
+    let tab = move |this: CrmTab, href: &'static str, label: &'static str| {
+        let current = this == active;
+        view! {
+            <a class="page-tabs__tab" class:is-active=current href=href aria-current=current.then_some("page")>
+                {label}
+            </a>
+        }
+    };
+    view! {
+        <SettingsFrame section=Section::Crm>
+            <nav class="breadcrumb" aria-label="Breadcrumb">
+                <span>"Settings"</span>
+                <span class="breadcrumb__sep" aria-hidden="true">"/"</span>
+                <a href="/settings/crm">"CRM & Syncing"</a>
+            </nav>
+            <h1 class="page-title">"CRM & Syncing"</h1>
+            <p class="page-subtitle">"Salesforce sync for contacts, companies, opportunities and events."</p>
+            <nav class="page-tabs" aria-label="CRM & Syncing">
+                {tab(CrmTab::Overview, "/settings/crm", "Overview")}
+                {tab(CrmTab::SyncActivity, "/settings/crm/sync-activity", "Sync activity")}
+            </nav>
+            {children()}
+        </SettingsFrame>
+    }
+}
+
+/// The frame of every settings page: product bar (the workspace, who is signed in, Sign out) and
+/// the settings navigation. Rendered on the server only (it is not an island), where the
+/// signed-in person is known.
+#[component]
+pub fn SettingsFrame(section: Section, children: Children) -> impl IntoView {
     #[cfg(feature = "ssr")]
     let viewer = crate::api::viewer();
     #[cfg(not(feature = "ssr"))]
@@ -30,12 +68,12 @@ pub fn SettingsLayout(active: CrmTab, children: Children) -> impl IntoView {
             </div>
         }
     });
-    let tab = |this: CrmTab, href: &'static str, label: &'static str| {
-        let current = this == active;
+    let item = move |this: Section, href: &'static str, label: &'static str| {
+        let current = this == section;
         view! {
-            <a class="page-tabs__tab" class:is-active=current href=href aria-current=current.then_some("page")>
-                {label}
-            </a>
+            <li>
+                <a class="sidenav__item" class:is-active=current href=href aria-current=current.then_some("page")>{label}</a>
+            </li>
         }
     };
     view! {
@@ -55,24 +93,13 @@ pub fn SettingsLayout(active: CrmTab, children: Children) -> impl IntoView {
                     <p class="sidenav__title">"Settings"</p>
                     <ul>
                         <li><span class="sidenav__item is-disabled">"Workspace"</span></li>
-                        <li><span class="sidenav__item is-disabled">"Users & permissions"</span></li>
-                        <li><a class="sidenav__item is-active" href="/settings/crm" aria-current="page">"CRM & Syncing"</a></li>
+                        {item(Section::Users, "/settings/users", "Users & permissions")}
+                        {item(Section::Crm, "/settings/crm", "CRM & Syncing")}
                         <li><span class="sidenav__item is-disabled">"Email sending"</span></li>
                         <li><span class="sidenav__item is-disabled">"Billing"</span></li>
                     </ul>
                 </nav>
                 <main class="content" id="main">
-                    <nav class="breadcrumb" aria-label="Breadcrumb">
-                        <span>"Settings"</span>
-                        <span class="breadcrumb__sep" aria-hidden="true">"/"</span>
-                        <a href="/settings/crm">"CRM & Syncing"</a>
-                    </nav>
-                    <h1 class="page-title">"CRM & Syncing"</h1>
-                    <p class="page-subtitle">"Salesforce sync for contacts, companies, opportunities and events."</p>
-                    <nav class="page-tabs" aria-label="CRM & Syncing">
-                        {tab(CrmTab::Overview, "/settings/crm", "Overview")}
-                        {tab(CrmTab::SyncActivity, "/settings/crm/sync-activity", "Sync activity")}
-                    </nav>
                     {children()}
                 </main>
             </div>

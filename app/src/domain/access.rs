@@ -115,6 +115,31 @@ pub struct ApiTokenView {
     pub revoked_at: Option<i64>,
 }
 
+/// A member of a workspace, as Users & permissions lists them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub user_id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    /// When they joined the workspace.
+    pub since: i64,
+}
+
+/// An invitation not yet used, as Users & permissions lists it (never its link).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationView {
+    pub id: i64,
+    pub email: String,
+    pub role: Role,
+    pub invited_by: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// How long an invitation link works.
+pub const INVITATION_DAYS: i64 = 7;
+
 /// What the audit trail records. Stored by code; shown as [`AuditAction::describe`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -129,6 +154,10 @@ pub enum AuditAction {
     MemberUpdated,
     TokenCreated,
     TokenRevoked,
+    MemberInvited,
+    InvitationRevoked,
+    MemberJoined,
+    MemberRemoved,
 }
 
 impl AuditAction {
@@ -143,6 +172,10 @@ impl AuditAction {
         AuditAction::MemberUpdated,
         AuditAction::TokenCreated,
         AuditAction::TokenRevoked,
+        AuditAction::MemberInvited,
+        AuditAction::InvitationRevoked,
+        AuditAction::MemberJoined,
+        AuditAction::MemberRemoved,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -157,6 +190,10 @@ impl AuditAction {
             AuditAction::MemberUpdated => "member_updated",
             AuditAction::TokenCreated => "token_created",
             AuditAction::TokenRevoked => "token_revoked",
+            AuditAction::MemberInvited => "member_invited",
+            AuditAction::InvitationRevoked => "invitation_revoked",
+            AuditAction::MemberJoined => "member_joined",
+            AuditAction::MemberRemoved => "member_removed",
         }
     }
 
@@ -177,6 +214,10 @@ impl AuditAction {
             AuditAction::MemberUpdated => "changed a member's password or role",
             AuditAction::TokenCreated => "created an API token",
             AuditAction::TokenRevoked => "revoked an API token",
+            AuditAction::MemberInvited => "invited someone",
+            AuditAction::InvitationRevoked => "withdrew an invitation",
+            AuditAction::MemberJoined => "joined through an invitation",
+            AuditAction::MemberRemoved => "removed a member",
         }
     }
 }

@@ -6,3 +6,4 @@ pub mod not_found;
 pub mod run;
 pub mod sign_in;
 pub mod sync_activity;
+pub mod users;

@@ -4,7 +4,7 @@
 //! Passwords arrive here already hashed (argon2id, by the server); nothing here sees one.
 
 use super::{StoreError, WorkspaceId};
-use crate::domain::access::{Role, Viewer};
+use crate::domain::access::{Member, Role, Viewer};
 use sqlx::SqlitePool;
 pub use tower_sessions_sqlx_store::SqliteStore as SessionStore;
 use tower_sessions_sqlx_store::SqliteStore;
@@ -141,6 +141,67 @@ pub async fn viewer(
             .fetch_optional(pool)
             .await?;
     row.map(ViewerRow::into_viewer).transpose()
+}
+
+/// The workspace's members, admins first, then by name.
+pub async fn members(pool: &SqlitePool, ws: &WorkspaceId) -> Result<Vec<Member>, StoreError> {
+    let rows: Vec<(i64, String, String, String, i64)> = sqlx::query_as(
+        "SELECT u.id, u.email, u.name, m.role, m.created_at FROM memberships m          JOIN users u ON u.id = m.user_id WHERE m.workspace_id = ?          ORDER BY m.role = 'member', u.name, u.email",
+    )
+    .bind(ws.as_str())
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|(user_id, email, name, role, since)| {
+            let role = Role::parse(&role)
+                .ok_or_else(|| StoreError::Decode(format!("unknown role {role:?}").into()))?;
+            Ok(Member { user_id, email, name, role, since })
+        })
+        .collect()
+}
+
+/// Why a member could not be removed.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RemoveRefused {
+    NotAMember,
+    /// Removing them would leave the workspace without an admin.
+    LastAdmin,
+}
+
+/// Removes the person from the workspace (their account stays; their sessions open nothing here
+/// from the next request). Refused for the last admin. Returns the removed member's email.
+pub async fn remove_member(
+    pool: &SqlitePool,
+    ws: &WorkspaceId,
+    user_id: i64,
+) -> Result<Result<String, RemoveRefused>, StoreError> {
+    let mut tx = pool.begin().await?;
+    let member: Option<(String, String)> = sqlx::query_as(
+        "SELECT u.email, m.role FROM memberships m JOIN users u ON u.id = m.user_id          WHERE m.workspace_id = ? AND m.user_id = ?",
+    )
+    .bind(ws.as_str())
+    .bind(user_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((email, role)) = member else { return Ok(Err(RemoveRefused::NotAMember)) };
+    if role == Role::Admin.as_str() {
+        let admins: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM memberships WHERE workspace_id = ? AND role = 'admin'",
+        )
+        .bind(ws.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+        if admins <= 1 {
+            return Ok(Err(RemoveRefused::LastAdmin));
+        }
+    }
+    sqlx::query("DELETE FROM memberships WHERE workspace_id = ? AND user_id = ?")
+        .bind(ws.as_str())
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Ok(email))
 }
 
 /// Every workspace the person belongs to, by name.

@@ -16,6 +16,7 @@
 //! - [`accounts`] owns `users`, `memberships` and `sessions`;
 //! - [`audit`] owns `audit_events`;
 //! - [`api_tokens`] owns `api_tokens`;
+//! - [`invitations`] owns `invitations`;
 //! - this module owns `workspaces`, and opens, checks and checkpoints the database.
 
 pub mod accounts;
@@ -25,6 +26,7 @@ mod connection;
 pub mod conversion;
 pub mod cursors;
 pub mod health;
+pub mod invitations;
 pub mod keyring;
 pub mod outbox;
 mod runs;

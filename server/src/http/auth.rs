@@ -151,15 +151,21 @@ async fn sign_in(
         Ok(None) => return refused("not_member"),
         Err(e) => return unavailable(e),
     }
-    // A new session id at sign-in: an id planted in the browser before does not become signed in.
-    if let Err(e) = session.cycle_id().await {
-        return unavailable(e);
-    }
-    if let Err(e) = session.insert(USER_KEY, user_id).await {
+    if let Err(e) = start_session(&session, user_id).await {
         return unavailable(e);
     }
     tracing::info!(user_id, "signed in");
     Redirect::to(next.unwrap_or(HOME)).into_response()
+}
+
+/// Signs the person in on this browser's session, under a new session id: an id planted in the
+/// browser before does not become signed in.
+pub async fn start_session(
+    session: &Session,
+    user_id: i64,
+) -> Result<(), tower_sessions::session::Error> {
+    session.cycle_id().await?;
+    session.insert(USER_KEY, user_id).await
 }
 
 async fn sign_out(session: Session) -> Response {
@@ -169,7 +175,7 @@ async fn sign_out(session: Session) -> Response {
     Redirect::to(&format!("{SIGN_IN}?signed_out=1")).into_response()
 }
 
-fn unavailable(e: impl std::fmt::Display) -> Response {
+pub fn unavailable(e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "sign-in could not read or write its session");
     let message = "Signing in is not possible right now: Conversion's database could not be reached. Try again in a minute.";
     (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "60")], message).into_response()
@@ -199,11 +205,12 @@ fn encode(s: &str) -> String {
 }
 
 /// Requests that need nobody signed in: the sign-in page and form, sign-out, the liveness check,
-/// and the site's files (the built Wasm, JS and CSS under `/pkg`, the favicon).
+/// invitation links (the invitee has no account yet), and the site's files (the built Wasm, JS and CSS under `/pkg`, the favicon).
 fn is_public(path: &str) -> bool {
     path == SIGN_IN
         || path == "/sign-out"
         || path == "/healthz"
+        || path.starts_with("/invite/")
         || path.starts_with("/pkg/")
         || (path.rfind('/') == Some(0) && path.contains('.'))
 }
@@ -388,7 +395,8 @@ mod tests {
 
     #[test]
     fn the_sign_in_page_and_files_are_public_and_nothing_else() {
-        for p in ["/sign-in", "/healthz", "/pkg/sync-activity.wasm", "/favicon.svg"] {
+        for p in ["/sign-in", "/healthz", "/pkg/sync-activity.wasm", "/favicon.svg", "/invite/abc"]
+        {
             assert!(is_public(p), "{p}");
         }
         for p in [

@@ -6,6 +6,7 @@
 //! - [`oauth`]: Connect / Reconnect / Disconnect Salesforce.
 //! - [`auth`]: signing in and out, and the layer that lets only signed-in members through.
 //! - [`tokens`]: API tokens for scripts.
+//! - [`members`]: invitations, removing members, and the invitation link.
 //! - [`same_origin`], [`bad_request`]: middleware; [`site`]: compression and caching.
 //!
 //! Handlers return `Result<_, ApiError>` ([`error`]); the state they share is [`ApiState`]
@@ -18,6 +19,7 @@ pub mod bad_request;
 pub mod conversion;
 pub mod error;
 pub mod headers;
+pub mod members;
 pub mod oauth;
 pub mod same_origin;
 pub mod site;
@@ -38,5 +40,6 @@ pub fn router(state: ApiState) -> Router {
         .merge(oauth::routes())
         .merge(sync_controls::routes())
         .merge(tokens::routes())
+        .merge(members::routes())
         .with_state(state)
 }

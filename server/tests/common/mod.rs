@@ -106,6 +106,65 @@ impl Drop for ServerProcess {
     }
 }
 
+/// The app assembled in-process (`startup::build`, without the engine), served on its own port
+/// with the first admin; stopped when `stop` is sent or dropped.
+pub struct InProcess {
+    pub base: String,
+    pub stop: tokio::sync::oneshot::Sender<()>,
+    pub dir: tempfile::TempDir,
+    pub pool: SqlitePool,
+    pub config: server::config::Config,
+}
+
+impl InProcess {
+    pub async fn start() -> InProcess {
+        use clap::Parser;
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("sync.db");
+        let config = server::config::Config::try_parse_from([
+            "server",
+            "--database",
+            db.to_str().unwrap(),
+            "--demo",
+            "false",
+            "--admin-password",
+            ADMIN_PASSWORD,
+        ])
+        .unwrap();
+        let app = server::startup::build(&config).await.unwrap();
+        let pool = app.state.pool.clone();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(app.serve(listener, async move {
+            let _ = stopped.await;
+        }));
+        InProcess { base, stop, dir, pool, config }
+    }
+
+    /// Adds a person as `server adduser` does.
+    pub async fn add_user(
+        &self,
+        email: &str,
+        name: &str,
+        role: app::domain::access::Role,
+        password: &str,
+    ) {
+        let now = chrono::Utc::now().timestamp_millis();
+        server::accounts::add_user(
+            &self.pool,
+            &self.config,
+            email,
+            Some(name),
+            role,
+            password,
+            now,
+        )
+        .await
+        .unwrap();
+    }
+}
+
 /// The first admin every test server is started with.
 pub const ADMIN_EMAIL: &str = "admin@example.com";
 pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
