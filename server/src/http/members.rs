@@ -196,7 +196,7 @@ async fn remove(
 /// The invitation's own page, in the sign-in page's look.
 fn invite_page(site: &Assets, status: StatusCode, inner: &str) -> Response {
     let html = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"/favicon.svg\" type=\"image/svg+xml\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>Join a workspace · Conversion</title><link rel=\"stylesheet\" href=\"{}\"></head>\
          <body><main class=\"signin\"><div class=\"signin__card\">\

@@ -99,7 +99,7 @@ pub fn routes() -> Router<ApiState> {
 pub(super) fn page(site: &Assets, status: StatusCode, title: &str, body: &str) -> Response {
     let stylesheet = site.stylesheet();
     let html = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title} · Conversion</title>\
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"/favicon.svg\" type=\"image/svg+xml\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title} · Conversion</title>\
          <link rel=\"stylesheet\" href=\"{stylesheet}\"></head><body><main class=\"standalone\">\
          <div class=\"empty-state\"><h1>{title}</h1><p>{body}</p>\
          <a class=\"btn btn--primary\" href=\"/settings/crm\">Back to CRM &amp; Syncing</a></div></main></body></html>"
@@ -364,7 +364,7 @@ fn switch_page(
     let (connected, other, key) = (html_escape(connected), html_escape(other), html_escape(key));
     let user = user.map(|u| format!(" as {}", html_escape(u))).unwrap_or_default();
     let html = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Switch Salesforce org? · Conversion</title>\
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"/favicon.svg\" type=\"image/svg+xml\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Switch Salesforce org? · Conversion</title>\
          <link rel=\"stylesheet\" href=\"{stylesheet}\"></head><body><main class=\"standalone\">\
          <div class=\"empty-state\" data-testid=\"switch-org\"><h1>This is a different Salesforce org</h1>\
          <p>Conversion is connected to <strong>{connected}</strong>{user}. You signed in to <strong>{other}</strong>.</p>\
