@@ -2,6 +2,10 @@
 //! JSON API and the app's assembly ([`startup`]), shared by the binary, the integration tests and
 //! the benchmarks. The local org and the demo are behind the `local-org` feature.
 
+// The router's Leptos view types (the settings frame around each page) nest deeper than the
+// default limit when the pages are compiled into this crate's code.
+#![recursion_limit = "256"]
+
 pub mod accounts;
 pub mod config;
 pub mod conversion;

@@ -4,15 +4,10 @@
 
 use app::domain::access::Role;
 use reqwest::header::LOCATION;
-use reqwest::redirect::Policy;
 use reqwest::StatusCode;
 
 mod common;
-use common::{sign_in, InProcess, ADMIN_EMAIL, ADMIN_PASSWORD};
-
-fn client() -> reqwest::ClientBuilder {
-    reqwest::Client::builder().redirect(Policy::none())
-}
+use common::{sign_in, without_redirects, InProcess, ADMIN_EMAIL, ADMIN_PASSWORD};
 
 /// Invites `email` as `role` through the form as `admin`: the link the page shows once.
 async fn invite(admin: &reqwest::Client, base: &str, email: &str, role: &str) -> String {
@@ -33,7 +28,7 @@ async fn invite(admin: &reqwest::Client, base: &str, email: &str, role: &str) ->
 async fn an_invitation_makes_an_account_once_and_signs_the_new_member_in() {
     let app = InProcess::start().await;
     let base = &app.base;
-    let admin = sign_in(base, ADMIN_EMAIL, ADMIN_PASSWORD, client()).await;
+    let admin = sign_in(base, ADMIN_EMAIL, ADMIN_PASSWORD, without_redirects()).await;
     let link = invite(&admin, base, "jane@acme.com", "member").await;
     assert!(link.starts_with(&format!("{base}/invite/cvs_")), "{link}");
 
@@ -44,7 +39,7 @@ async fn an_invitation_makes_an_account_once_and_signs_the_new_member_in() {
     assert!(!listed.to_string().contains(link.rsplit('/').next().unwrap()));
 
     // Opened signed out: the form for a new account, naming the workspace and the role.
-    let invitee = client().cookie_store(true).build().unwrap();
+    let invitee = without_redirects().cookie_store(true).build().unwrap();
     let form = invitee.get(&link).send().await.unwrap();
     assert_eq!(form.status(), StatusCode::OK);
     let html = form.text().await.unwrap();
@@ -83,11 +78,11 @@ async fn an_invitation_makes_an_account_once_and_signs_the_new_member_in() {
     assert!(me.contains("Only workspace admins can invite or remove people."));
 
     // Used once: the same link now opens nothing, and signs nobody in.
-    let again = client().build().unwrap().get(&link).send().await.unwrap();
+    let again = without_redirects().build().unwrap().get(&link).send().await.unwrap();
     assert_eq!(again.status(), StatusCode::NOT_FOUND);
     assert!(again.text().await.unwrap().contains("This invitation cannot be used"));
     // Her own password signs her in from now on.
-    sign_in(base, "jane@acme.com", "jane's long password", client()).await;
+    sign_in(base, "jane@acme.com", "jane's long password", without_redirects()).await;
 
     let trail: serde_json::Value =
         admin.get(format!("{base}/api/connection")).send().await.unwrap().json().await.unwrap();
@@ -101,13 +96,14 @@ async fn an_existing_account_joins_with_its_own_password_and_withdrawn_links_ope
     let app = InProcess::start().await;
     let base = &app.base;
     app.add_user("sam@acme.com", "Sam", Role::Member, "sam's own password").await;
-    let admin = sign_in(base, ADMIN_EMAIL, ADMIN_PASSWORD, client()).await;
+    let admin = sign_in(base, ADMIN_EMAIL, ADMIN_PASSWORD, without_redirects()).await;
 
     // Sam is a member; invited as an admin, the link asks for his password, not a new one.
     let link = invite(&admin, base, "SAM@acme.com", "admin").await;
-    let html = client().build().unwrap().get(&link).send().await.unwrap().text().await.unwrap();
+    let html =
+        without_redirects().build().unwrap().get(&link).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("You have an account") && !html.contains("Choose a password"), "{html}");
-    let wrong = client()
+    let wrong = without_redirects()
         .build()
         .unwrap()
         .post(&link)
@@ -116,7 +112,7 @@ async fn an_existing_account_joins_with_its_own_password_and_withdrawn_links_ope
         .await
         .unwrap();
     assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let ok = client()
+    let ok = without_redirects()
         .build()
         .unwrap()
         .post(&link)
@@ -125,7 +121,7 @@ async fn an_existing_account_joins_with_its_own_password_and_withdrawn_links_ope
         .await
         .unwrap();
     assert_eq!(ok.status(), StatusCode::SEE_OTHER);
-    let sam = sign_in(base, "sam@acme.com", "sam's own password", client()).await;
+    let sam = sign_in(base, "sam@acme.com", "sam's own password", without_redirects()).await;
     let members: serde_json::Value =
         sam.get(format!("{base}/api/members")).send().await.unwrap().json().await.unwrap();
     assert_eq!(members["can_change"], true, "Sam is an admin now: {members}");
@@ -140,10 +136,10 @@ async fn an_existing_account_joins_with_its_own_password_and_withdrawn_links_ope
     assert_eq!(withdrawn.status(), StatusCode::SEE_OTHER);
     for dead in [link, format!("{base}/invite/cvs_made_up")] {
         assert_eq!(
-            client().build().unwrap().get(&dead).send().await.unwrap().status(),
+            without_redirects().build().unwrap().get(&dead).send().await.unwrap().status(),
             StatusCode::NOT_FOUND
         );
-        let post = client()
+        let post = without_redirects()
             .build()
             .unwrap()
             .post(&dead)
@@ -155,7 +151,7 @@ async fn an_existing_account_joins_with_its_own_password_and_withdrawn_links_ope
     }
     // A member cannot invite.
     app.add_user("mo@acme.com", "Mo", Role::Member, "mo's own password").await;
-    let mo = sign_in(base, "mo@acme.com", "mo's own password", client()).await;
+    let mo = sign_in(base, "mo@acme.com", "mo's own password", without_redirects()).await;
     let refused = mo
         .post(format!("{base}/settings/users/invitations"))
         .form(&[("email", "x@acme.com"), ("role", "admin")])
@@ -170,8 +166,8 @@ async fn a_removed_member_is_signed_out_and_the_last_admin_stays() {
     let app = InProcess::start().await;
     let base = &app.base;
     app.add_user("mo@acme.com", "Mo", Role::Member, "mo's own password").await;
-    let admin = sign_in(base, ADMIN_EMAIL, ADMIN_PASSWORD, client()).await;
-    let mo = sign_in(base, "mo@acme.com", "mo's own password", client()).await;
+    let admin = sign_in(base, ADMIN_EMAIL, ADMIN_PASSWORD, without_redirects()).await;
+    let mo = sign_in(base, "mo@acme.com", "mo's own password", without_redirects()).await;
     assert_eq!(mo.get(format!("{base}/api/runs")).send().await.unwrap().status(), StatusCode::OK);
 
     let members: serde_json::Value =

@@ -4,11 +4,10 @@
 
 use app::domain::access::Role;
 use reqwest::header::{LOCATION, SET_COOKIE, WWW_AUTHENTICATE};
-use reqwest::redirect::Policy;
 use reqwest::StatusCode;
 
 mod common;
-use common::{sign_in, ADMIN_EMAIL, ADMIN_PASSWORD};
+use common::{sign_in, without_redirects, ADMIN_EMAIL, ADMIN_PASSWORD};
 
 const MEMBER_EMAIL: &str = "member@example.com";
 const MEMBER_PASSWORD: &str = "a member's own password";
@@ -21,7 +20,7 @@ async fn serve() -> (String, tokio::sync::oneshot::Sender<()>, tempfile::TempDir
 }
 
 fn no_redirects() -> reqwest::Client {
-    reqwest::Client::builder().redirect(Policy::none()).build().unwrap()
+    without_redirects().build().unwrap()
 }
 
 fn location(r: &reqwest::Response) -> &str {
@@ -163,13 +162,7 @@ async fn the_session_id_changes_at_sign_in_and_is_worth_nothing_after_sign_out()
 #[tokio::test]
 async fn a_member_reads_everything_and_changes_nothing_an_admin_owns() {
     let (base, _stop, _dir) = serve().await;
-    let member = sign_in(
-        &base,
-        MEMBER_EMAIL,
-        MEMBER_PASSWORD,
-        reqwest::Client::builder().redirect(Policy::none()),
-    )
-    .await;
+    let member = sign_in(&base, MEMBER_EMAIL, MEMBER_PASSWORD, without_redirects()).await;
     for path in [
         "/api/runs",
         "/api/health",
@@ -219,13 +212,7 @@ async fn a_member_reads_everything_and_changes_nothing_an_admin_owns() {
 
     // The same changes as the admin get past the role check (the server runs without an engine,
     // so what they then answer is the engine's absence, not a refusal).
-    let admin = sign_in(
-        &base,
-        ADMIN_EMAIL,
-        ADMIN_PASSWORD,
-        reqwest::Client::builder().redirect(Policy::none()),
-    )
-    .await;
+    let admin = sign_in(&base, ADMIN_EMAIL, ADMIN_PASSWORD, without_redirects()).await;
     let made = admin
         .post(format!("{base}/api/conversion/companies"))
         .json(&serde_json::json!({ "name": "Admin Co" }))
@@ -317,13 +304,7 @@ async fn make_token(admin: &reqwest::Client, base: &str, name: &str, access: &st
 #[tokio::test]
 async fn api_tokens_read_or_write_as_made_and_stop_when_revoked() {
     let (base, _stop, _dir) = serve().await;
-    let admin = sign_in(
-        &base,
-        ADMIN_EMAIL,
-        ADMIN_PASSWORD,
-        reqwest::Client::builder().redirect(Policy::none()),
-    )
-    .await;
+    let admin = sign_in(&base, ADMIN_EMAIL, ADMIN_PASSWORD, without_redirects()).await;
     let reader = make_token(&admin, &base, "Nightly export", "read").await;
     let writer = make_token(&admin, &base, "Provisioning", "read_write").await;
     assert!(reader.starts_with("cvs_") && reader.len() > 40, "{reader}");
@@ -404,13 +385,7 @@ async fn api_tokens_read_or_write_as_made_and_stop_when_revoked() {
     assert!(seen["audit"][1]["actor"].as_str().unwrap().contains("Provisioning"), "{seen}");
 
     // A member makes no tokens.
-    let member = sign_in(
-        &base,
-        MEMBER_EMAIL,
-        MEMBER_PASSWORD,
-        reqwest::Client::builder().redirect(Policy::none()),
-    )
-    .await;
+    let member = sign_in(&base, MEMBER_EMAIL, MEMBER_PASSWORD, without_redirects()).await;
     let refused = member
         .post(format!("{base}/settings/crm/api-tokens"))
         .form(&[("name", "Mine"), ("access", "read")])

@@ -28,19 +28,35 @@ pub fn SettingsLayout(active: CrmTab, children: Children) -> impl IntoView {
     };
     view! {
         <SettingsFrame section=Section::Crm>
-            <nav class="breadcrumb" aria-label="Breadcrumb">
-                <span>"Settings"</span>
-                <span class="breadcrumb__sep" aria-hidden="true">"/"</span>
-                <a href="/settings/crm">"CRM & Syncing"</a>
-            </nav>
-            <h1 class="page-title">"CRM & Syncing"</h1>
-            <p class="page-subtitle">"Salesforce sync for contacts, companies, opportunities and events."</p>
+            <SectionHeading
+                title="CRM & Syncing"
+                href="/settings/crm"
+                subtitle="Salesforce sync for contacts, companies, opportunities and events."
+            />
             <nav class="page-tabs" aria-label="CRM & Syncing">
                 {tab(CrmTab::Overview, "/settings/crm", "Overview")}
                 {tab(CrmTab::SyncActivity, "/settings/crm/sync-activity", "Sync activity")}
             </nav>
             {children()}
         </SettingsFrame>
+    }
+}
+
+/// A settings section's breadcrumb, title and one line on what it is for.
+#[component]
+pub fn SectionHeading(
+    title: &'static str,
+    href: &'static str,
+    subtitle: &'static str,
+) -> impl IntoView {
+    view! {
+        <nav class="breadcrumb" aria-label="Breadcrumb">
+            <span>"Settings"</span>
+            <span class="breadcrumb__sep" aria-hidden="true">"/"</span>
+            <a href=href>{title}</a>
+        </nav>
+        <h1 class="page-title">{title}</h1>
+        <p class="page-subtitle">{subtitle}</p>
     }
 }
 

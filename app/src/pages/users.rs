@@ -2,7 +2,7 @@
 //! link to copy, single use, expiring) and remove members.
 
 use crate::api::members::get_members;
-use crate::components::layout::{Section, SettingsFrame};
+use crate::components::layout::{Section, SectionHeading, SettingsFrame};
 use crate::components::time::LocalTimeIsland;
 use crate::domain::access::{InvitationView, Member, Role, INVITATION_DAYS};
 use leptos::prelude::*;
@@ -14,13 +14,11 @@ pub fn UsersPage() -> impl IntoView {
     view! {
         <Title text="Users & permissions"/>
         <SettingsFrame section=Section::Users>
-            <nav class="breadcrumb" aria-label="Breadcrumb">
-                <span>"Settings"</span>
-                <span class="breadcrumb__sep" aria-hidden="true">"/"</span>
-                <a href="/settings/users">"Users & permissions"</a>
-            </nav>
-            <h1 class="page-title">"Users & permissions"</h1>
-            <p class="page-subtitle">"Admins connect Salesforce, change the sync settings and manage people. Members see everything: the Overview, the activity, runs and records."</p>
+            <SectionHeading
+                title="Users & permissions"
+                href="/settings/users"
+                subtitle="Admins connect Salesforce, change the sync settings and manage people. Members see everything: the Overview, the activity, runs and records."
+            />
             <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match data.await {

@@ -376,6 +376,29 @@ impl<S: Send + Sync> FromRequestParts<S> for SessionAdmin {
     }
 }
 
+/// [`SessionAdmin`] for the forms of the settings pages: anyone else gets a plain page saying
+/// why (403 for a member, 401 signed out), in the site's look, not JSON.
+pub struct SessionAdminPage(pub Viewer);
+
+impl<S: Send + Sync> FromRequestParts<S> for SessionAdminPage {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match SessionAdmin::from_request_parts(parts, state).await {
+            Ok(SessionAdmin(viewer)) => Ok(SessionAdminPage(viewer)),
+            Err(e) => {
+                let Ok(site) = super::site::Assets::from_request_parts(parts, state).await;
+                Err(super::oauth::page(
+                    &site,
+                    e.status(),
+                    "This is for workspace admins",
+                    e.message(),
+                ))
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,8 +8,7 @@
 //! - `GET|POST /invite/{token}`: the invitee sets a name and password (a new account) or enters
 //!   their password (an existing one), joins with the invitation's role and is signed in.
 
-use super::auth::{audit, start_session, unavailable, SessionAdmin};
-use super::error::ApiError;
+use super::auth::{audit, start_session, unavailable, SessionAdminPage};
 use super::oauth::{html_escape, page};
 use super::site::Assets;
 use super::state::ApiState;
@@ -43,10 +42,6 @@ fn see_other(to: &str) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_string())]).into_response()
 }
 
-fn admins_only(site: &Assets, e: ApiError) -> Response {
-    page(site, e.status(), "Users & permissions are for admins", e.message())
-}
-
 #[derive(Deserialize)]
 struct InviteForm {
     #[serde(default)]
@@ -57,15 +52,11 @@ struct InviteForm {
 
 async fn invite(
     State(s): State<ApiState>,
-    admin: Result<SessionAdmin, ApiError>,
+    SessionAdminPage(viewer): SessionAdminPage,
     site: Assets,
     headers: HeaderMap,
     Form(form): Form<InviteForm>,
 ) -> Response {
-    let viewer = match admin {
-        Ok(SessionAdmin(viewer)) => viewer,
-        Err(e) => return admins_only(&site, e),
-    };
     let email = form.email.trim();
     if let Err(why) = accounts::check_email(email) {
         return page(&site, StatusCode::BAD_REQUEST, "Nobody was invited", &html_escape(&why));
@@ -136,14 +127,10 @@ fn origin(headers: &HeaderMap) -> String {
 
 async fn withdraw(
     State(s): State<ApiState>,
-    admin: Result<SessionAdmin, ApiError>,
+    SessionAdminPage(viewer): SessionAdminPage,
     site: Assets,
     Path(id): Path<i64>,
 ) -> Response {
-    let viewer = match admin {
-        Ok(SessionAdmin(viewer)) => viewer,
-        Err(e) => return admins_only(&site, e),
-    };
     let now = s.clock.now_ms();
     let ws = WorkspaceId(viewer.workspace.clone());
     match invitations::revoke(&s.pool, &ws, id, now).await {
@@ -163,14 +150,10 @@ async fn withdraw(
 
 async fn remove(
     State(s): State<ApiState>,
-    admin: Result<SessionAdmin, ApiError>,
+    SessionAdminPage(viewer): SessionAdminPage,
     site: Assets,
     Path(user_id): Path<i64>,
 ) -> Response {
-    let viewer = match admin {
-        Ok(SessionAdmin(viewer)) => viewer,
-        Err(e) => return admins_only(&site, e),
-    };
     let ws = WorkspaceId(viewer.workspace.clone());
     match people::remove_member(&s.pool, &ws, user_id).await {
         Ok(Ok(email)) => {

@@ -6,7 +6,7 @@
 //! - `POST /settings/crm/api-tokens/{id}/revoke`: revokes it at once.
 //! - `GET /api/tokens`: the workspace's tokens (never the tokens themselves).
 
-use super::auth::{audit, SessionAdmin};
+use super::auth::{audit, SessionAdmin, SessionAdminPage};
 use super::error::ApiError;
 use super::oauth::{html_escape, page};
 use super::site::Assets;
@@ -60,14 +60,10 @@ struct NewTokenForm {
 
 async fn create(
     State(s): State<ApiState>,
-    admin: Result<SessionAdmin, ApiError>,
+    SessionAdminPage(viewer): SessionAdminPage,
     site: Assets,
     Form(form): Form<NewTokenForm>,
 ) -> Response {
-    let viewer = match admin {
-        Ok(SessionAdmin(viewer)) => viewer,
-        Err(e) => return page(&site, e.status(), "API tokens are for admins", e.message()),
-    };
     let name = form.name.trim();
     let Some(access) = TokenAccess::parse(&form.access) else {
         return page(
@@ -122,14 +118,10 @@ async fn create(
 
 async fn revoke(
     State(s): State<ApiState>,
-    admin: Result<SessionAdmin, ApiError>,
+    SessionAdminPage(viewer): SessionAdminPage,
     site: Assets,
     Path(id): Path<i64>,
 ) -> Response {
-    let viewer = match admin {
-        Ok(SessionAdmin(viewer)) => viewer,
-        Err(e) => return page(&site, e.status(), "API tokens are for admins", e.message()),
-    };
     let ws = WorkspaceId(viewer.workspace.clone());
     let now = s.clock.now_ms();
     match api_tokens::revoke(&s.pool, &ws, id, now).await {

@@ -169,6 +169,11 @@ impl InProcess {
 pub const ADMIN_EMAIL: &str = "admin@example.com";
 pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
 
+/// A client that does not follow redirects (to read where an answer sends the browser).
+pub fn without_redirects() -> reqwest::ClientBuilder {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none())
+}
+
 /// Signs in at `base` through the sign-in form, as a browser does; the client keeps the session
 /// cookie. Panics when the sign-in is refused.
 pub async fn sign_in(
