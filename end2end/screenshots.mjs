@@ -63,7 +63,8 @@ await fullPage(`${out}/overview.png`);
 
 // The Overview's other states, made with the local org's fault controls (docs/SALESFORCE.md).
 /** The product's API, as the signed-in person (the page's cookies). */
-const api = (path, options = {}) => page.request.fetch(`${base}${path}`, options);
+const api = (path, options = {}) =>
+  page.request.fetch(`${base}${path}`, { ...options, headers: { Origin: base, ...(options.headers ?? {}) } });
 const status = async () => (await (await api("/api/sync/status")).json());
 const orgUrl = (await status()).org_url;
 const fault = (action) => fetch(`${orgUrl}/__fake_org/faults`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ action }) });

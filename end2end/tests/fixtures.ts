@@ -4,6 +4,13 @@ import AxeBuilder from "@axe-core/playwright";
 /** Every page under test, including pages a test opens itself (a pasted link in a new tab), must
  * keep the console free of errors and warnings. */
 export const test = base.extend<{ consoleProblems: string[] }>({
+  /** The API as the signed-in test admin's pages call it: with the site's `Origin` (the server
+   * refuses changes that carry neither `Origin` nor an API token). */
+  request: async ({ playwright, baseURL, storageState }, use) => {
+    const request = await playwright.request.newContext({ baseURL, storageState, extraHTTPHeaders: { Origin: baseURL! } });
+    await use(request);
+    await request.dispose();
+  },
   consoleProblems: [
     async ({ page, context, javaScriptEnabled }, use) => {
       const problems: string[] = [];

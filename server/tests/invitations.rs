@@ -7,7 +7,7 @@ use reqwest::header::LOCATION;
 use reqwest::StatusCode;
 
 mod common;
-use common::{sign_in, without_redirects, InProcess, ADMIN_EMAIL, ADMIN_PASSWORD};
+use common::{browser, sign_in, without_redirects, InProcess, ADMIN_EMAIL, ADMIN_PASSWORD};
 
 /// Invites `email` as `role` through the form as `admin`: the link the page shows once.
 async fn invite(admin: &reqwest::Client, base: &str, email: &str, role: &str) -> String {
@@ -39,7 +39,7 @@ async fn an_invitation_makes_an_account_once_and_signs_the_new_member_in() {
     assert!(!listed.to_string().contains(link.rsplit('/').next().unwrap()));
 
     // Opened signed out: the form for a new account, naming the workspace and the role.
-    let invitee = without_redirects().cookie_store(true).build().unwrap();
+    let invitee = browser(base).cookie_store(true).build().unwrap();
     let form = invitee.get(&link).send().await.unwrap();
     assert_eq!(form.status(), StatusCode::OK);
     let html = form.text().await.unwrap();
@@ -78,7 +78,7 @@ async fn an_invitation_makes_an_account_once_and_signs_the_new_member_in() {
     assert!(me.contains("Only workspace admins can invite or remove people."));
 
     // Used once: the same link now opens nothing, and signs nobody in.
-    let again = without_redirects().build().unwrap().get(&link).send().await.unwrap();
+    let again = browser(base).build().unwrap().get(&link).send().await.unwrap();
     assert_eq!(again.status(), StatusCode::NOT_FOUND);
     assert!(again.text().await.unwrap().contains("This invitation cannot be used"));
     // Her own password signs her in from now on.
@@ -101,9 +101,9 @@ async fn an_existing_account_joins_with_its_own_password_and_withdrawn_links_ope
     // Sam is a member; invited as an admin, the link asks for his password, not a new one.
     let link = invite(&admin, base, "SAM@acme.com", "admin").await;
     let html =
-        without_redirects().build().unwrap().get(&link).send().await.unwrap().text().await.unwrap();
+        browser(base).build().unwrap().get(&link).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("You have an account") && !html.contains("Choose a password"), "{html}");
-    let wrong = without_redirects()
+    let wrong = browser(base)
         .build()
         .unwrap()
         .post(&link)
@@ -112,7 +112,7 @@ async fn an_existing_account_joins_with_its_own_password_and_withdrawn_links_ope
         .await
         .unwrap();
     assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let ok = without_redirects()
+    let ok = browser(base)
         .build()
         .unwrap()
         .post(&link)
@@ -136,10 +136,10 @@ async fn an_existing_account_joins_with_its_own_password_and_withdrawn_links_ope
     assert_eq!(withdrawn.status(), StatusCode::SEE_OTHER);
     for dead in [link, format!("{base}/invite/cvs_made_up")] {
         assert_eq!(
-            without_redirects().build().unwrap().get(&dead).send().await.unwrap().status(),
+            browser(base).build().unwrap().get(&dead).send().await.unwrap().status(),
             StatusCode::NOT_FOUND
         );
-        let post = without_redirects()
+        let post = browser(base)
             .build()
             .unwrap()
             .post(&dead)

@@ -7,7 +7,7 @@ use reqwest::header::{LOCATION, SET_COOKIE, WWW_AUTHENTICATE};
 use reqwest::StatusCode;
 
 mod common;
-use common::{sign_in, without_redirects, ADMIN_EMAIL, ADMIN_PASSWORD};
+use common::{browser, sign_in, without_redirects, ADMIN_EMAIL, ADMIN_PASSWORD};
 
 const MEMBER_EMAIL: &str = "member@example.com";
 const MEMBER_PASSWORD: &str = "a member's own password";
@@ -19,8 +19,8 @@ async fn serve() -> (String, tokio::sync::oneshot::Sender<()>, tempfile::TempDir
     (served.base, served.stop, served.dir)
 }
 
-fn no_redirects() -> reqwest::Client {
-    without_redirects().build().unwrap()
+fn no_redirects(base: &str) -> reqwest::Client {
+    browser(base).build().unwrap()
 }
 
 fn location(r: &reqwest::Response) -> &str {
@@ -54,7 +54,7 @@ async fn post_sign_in(
 #[tokio::test]
 async fn signed_out_pages_go_to_sign_in_and_come_back_and_the_api_answers_401() {
     let (base, _stop, _dir) = serve().await;
-    let http = no_redirects();
+    let http = no_redirects(&base);
 
     // A pasted deep link, signed out: to the sign-in page, which knows where to come back to.
     let deep =
@@ -96,7 +96,7 @@ async fn signed_out_pages_go_to_sign_in_and_come_back_and_the_api_answers_401() 
 #[tokio::test]
 async fn a_wrong_password_or_unknown_email_is_refused_alike_and_next_stays_on_this_site() {
     let (base, _stop, _dir) = serve().await;
-    let http = no_redirects();
+    let http = no_redirects(&base);
     for (email, password) in
         [(ADMIN_EMAIL, "not the password"), ("nobody@example.com", ADMIN_PASSWORD)]
     {
@@ -124,7 +124,7 @@ async fn a_wrong_password_or_unknown_email_is_refused_alike_and_next_stays_on_th
 #[tokio::test]
 async fn the_session_id_changes_at_sign_in_and_is_worth_nothing_after_sign_out() {
     let (base, _stop, _dir) = serve().await;
-    let http = no_redirects();
+    let http = no_redirects(&base);
     let runs = |cookie: String| {
         let (http, url) = (http.clone(), format!("{base}/api/runs"));
         async move { http.get(url).header("cookie", cookie).send().await.unwrap().status() }
@@ -132,6 +132,18 @@ async fn the_session_id_changes_at_sign_in_and_is_worth_nothing_after_sign_out()
     let first = session_cookie(&post_sign_in(&http, &base, ADMIN_EMAIL, ADMIN_PASSWORD, "/").await)
         .unwrap();
     assert_eq!(runs(first.clone()).await, StatusCode::OK);
+    // The session cookie alone, lifted into a script (no Origin, no token), makes no change.
+    let lifted = without_redirects()
+        .build()
+        .unwrap()
+        .post(format!("{base}/api/conversion/companies"))
+        .header("cookie", &first)
+        .json(&serde_json::json!({ "name": "From a script" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lifted.status(), StatusCode::FORBIDDEN);
+    assert!(lifted.text().await.unwrap().contains("needs an API token"));
 
     // Signing in again in the same browser: a new id, and the old one no longer opens anything.
     let again = http
@@ -225,7 +237,7 @@ async fn a_member_reads_everything_and_changes_nothing_an_admin_owns() {
 #[tokio::test]
 async fn an_email_with_too_many_failed_tries_is_refused_unchecked_for_a_while() {
     let (base, _stop, _dir) = serve().await;
-    let http = no_redirects();
+    let http = no_redirects(&base);
     for _ in 0..server::http::auth::MAX_FAILURES {
         let r = post_sign_in(&http, &base, MEMBER_EMAIL, "a guess", "/").await;
         assert!(location(&r).starts_with("/sign-in?error=invalid"), "{}", location(&r));
@@ -308,7 +320,7 @@ async fn api_tokens_read_or_write_as_made_and_stop_when_revoked() {
     let reader = make_token(&admin, &base, "Nightly export", "read").await;
     let writer = make_token(&admin, &base, "Provisioning", "read_write").await;
     assert!(reader.starts_with("cvs_") && reader.len() > 40, "{reader}");
-    let bare = no_redirects();
+    let bare = no_redirects(&base);
     let with = |token: &str, r: reqwest::RequestBuilder| {
         r.header("authorization", format!("Bearer {token}"))
     };

@@ -122,6 +122,9 @@ async fn after_the_database_could_not_be_written_for_a_while_the_server_carries_
     env.push(("SYNC_PAGE_SIZE", "200".into()));
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let server = ServerProcess::start(&db, dir.path(), &[], &env).await;
+    // Signed in first: a sign-in (an argon2 check and a session write) between catching the
+    // backfill and freezing the log would let the backfill finish before the outage.
+    let http = server.signed_in().await;
     let watch = observe(&db).await;
     let mid_backfill = wait_for(Duration::from_secs(60), || async {
         scalar(&watch, "SELECT COUNT(*) FROM run_records").await >= 1_000
@@ -129,7 +132,6 @@ async fn after_the_database_could_not_be_written_for_a_while_the_server_carries_
     })
     .await;
     assert!(mid_backfill, "caught the backfill in progress");
-    let http = server.signed_in().await;
     let base = server.base.clone();
 
     // 1. The write-ahead log cannot be written: the backfill's next commit fails, and nothing but

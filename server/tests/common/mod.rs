@@ -169,6 +169,19 @@ impl InProcess {
 pub const ADMIN_EMAIL: &str = "admin@example.com";
 pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
 
+/// Sends `Origin: base` with every request, as a browser on the site's pages does with every
+/// change (the server refuses changes with neither `Origin` nor an API token).
+pub fn as_browser(builder: reqwest::ClientBuilder, base: &str) -> reqwest::ClientBuilder {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::ORIGIN, base.parse().unwrap());
+    builder.default_headers(headers)
+}
+
+/// A client as a browser on the site at `base`, not following redirects.
+pub fn browser(base: &str) -> reqwest::ClientBuilder {
+    as_browser(without_redirects(), base)
+}
+
 /// A client that does not follow redirects (to read where an answer sends the browser).
 pub fn without_redirects() -> reqwest::ClientBuilder {
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none())
@@ -193,7 +206,7 @@ pub async fn sign_in_jar(
     builder: reqwest::ClientBuilder,
 ) -> (reqwest::Client, Arc<reqwest::cookie::Jar>) {
     let jar = Arc::new(reqwest::cookie::Jar::default());
-    let http = builder.cookie_provider(jar.clone()).build().unwrap();
+    let http = as_browser(builder, base).cookie_provider(jar.clone()).build().unwrap();
     let answer = http
         .post(format!("{base}/sign-in"))
         .form(&[("email", email), ("password", password), ("next", "/healthz")])
