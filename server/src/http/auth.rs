@@ -226,8 +226,11 @@ pub async fn require_sign_in(
     if is_public(path) {
         return next.run(request).await;
     }
-    if let Some(authorization) = request.headers().get(header::AUTHORIZATION) {
-        // A script with an API token: the token alone decides, never a session beside it.
+    if let Some(authorization) =
+        request.headers().get(header::AUTHORIZATION).filter(|a| is_bearer(a))
+    {
+        // A script with an API token: the token alone decides, never a session beside it. (Other
+        // schemes, such as the Basic of a proxy in front, are not ours: the session decides.)
         let viewer = match bearer_viewer(&st, authorization).await {
             Ok(viewer) => viewer,
             Err(response) => return response,
@@ -261,13 +264,18 @@ pub async fn require_sign_in(
     }
 }
 
+/// Whether an `Authorization` header is a bearer token (the scheme is case-insensitive).
+pub fn is_bearer(authorization: &HeaderValue) -> bool {
+    authorization.as_bytes().get(..7).is_some_and(|scheme| scheme.eq_ignore_ascii_case(b"bearer "))
+}
+
 /// The person a request's `Authorization: Bearer …` acts as: its token's workspace and access.
 async fn bearer_viewer(st: &AuthState, authorization: &HeaderValue) -> Result<Viewer, Response> {
     let refused = |why: &str| ApiError::Unauthorized(why.to_string()).into_response();
     let Some(token) = authorization
         .to_str()
         .ok()
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| v.get(7..))
         .map(str::trim)
         .filter(|t| !t.is_empty())
     else {
@@ -430,6 +438,19 @@ mod tests {
             "/settings/crm/sync-activity/runs/a.b",
         ] {
             assert!(!is_public(p), "{p}");
+        }
+    }
+
+    #[test]
+    fn only_a_bearer_authorization_is_read_as_a_token() {
+        for (value, bearer) in [
+            ("Bearer cvs_x", true),
+            ("bearer cvs_x", true),
+            ("BEARER x", true),
+            ("Basic YTpi", false),
+            ("Bear", false),
+        ] {
+            assert_eq!(is_bearer(&HeaderValue::from_static(value)), bearer, "{value}");
         }
     }
 

@@ -35,7 +35,8 @@ fn refusal(request: &Request) -> Option<&'static str> {
         return Some(CROSS_SITE);
     }
     let Some(origin) = headers.get(header::ORIGIN) else {
-        if fetch_site.is_none() && !headers.contains_key(header::AUTHORIZATION) {
+        let token = headers.get(header::AUTHORIZATION).is_some_and(super::auth::is_bearer);
+        if fetch_site.is_none() && !token {
             return Some(NO_TOKEN);
         }
         return None;
