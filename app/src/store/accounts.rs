@@ -203,13 +203,3 @@ pub async fn remove_member(
     tx.commit().await?;
     Ok(Ok(email))
 }
-
-/// Every workspace the person belongs to, by name.
-pub async fn memberships(pool: &SqlitePool, user_id: i64) -> Result<Vec<Viewer>, StoreError> {
-    let rows: Vec<ViewerRow> =
-        sqlx::query_as(&format!("{VIEWER_SELECT} WHERE m.user_id = ? ORDER BY w.name, w.id"))
-            .bind(user_id)
-            .fetch_all(pool)
-            .await?;
-    rows.into_iter().map(ViewerRow::into_viewer).collect()
-}
