@@ -49,7 +49,7 @@ export default defineConfig({
     locale: "en-US",
   },
   webServer: [
-    server("demo", DEMO_HOST, DEMO_PORT, "--demo-history true"),
+    server("demo", DEMO_HOST, DEMO_PORT, "--demo --demo-history true"),
     server("empty", EMPTY_HOST, EMPTY_PORT, "--demo false"),
   ],
 });

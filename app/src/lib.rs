@@ -56,7 +56,7 @@ pub fn App() -> impl IntoView {
         <Title formatter=|t: String| if t.is_empty() { "Conversion".to_string() } else { format!("{t} · Conversion") }/>
         <Router>
             <Routes fallback=pages::not_found::NotFoundPage>
-                <Route path=path!("/") view=|| view! { <Redirect path="/settings/crm"/> }/>
+                <Route path=path!("/") view=|| view! { <Redirect path=domain::href::at("/settings/crm")/> }/>
                 <Route path=path!("/sign-in") view=pages::sign_in::SignInPage/>
                 <Route path=path!("/settings/users") view=pages::users::UsersPage ssr=SsrMode::Async/>
                 <Route path=path!("/settings/crm") view=pages::crm_overview::CrmOverviewPage ssr=SsrMode::Async/>

@@ -26,8 +26,8 @@ pub struct AppState {
     /// Its display name, shown in the product bar.
     pub workspace_name: Arc<str>,
     pub clock: Arc<dyn Clock>,
-    /// Rung when the sync settings are saved, so the engine's scheduler re-reads its interval
-    /// instead of sleeping out the old one. The server wires it to its engine.
+    /// Rung when a workspace's sync settings are saved, so its engine's scheduler re-reads its
+    /// interval instead of sleeping out the old one. The server wires it to its engines.
     pub settings_saved: SettingsSaved,
     /// The inbound schedule when the settings name none (`--sync-interval-secs`), shown beside
     /// "Server default".
@@ -37,17 +37,21 @@ pub struct AppState {
     pub storage: StorageHealth,
 }
 
-/// A handle on the sync engine's wake-up. Without an engine (`--demo false`) nobody listens and
-/// ringing it does nothing.
+/// A handle on the sync engines' wake-up. Without engines (no org) nobody listens and ringing
+/// it does nothing.
 #[derive(Clone, Default)]
-pub struct SettingsSaved(pub Arc<tokio::sync::Notify>);
+pub struct SettingsSaved(Option<Arc<dyn Fn(&WorkspaceId) + Send + Sync>>);
 
 impl SettingsSaved {
-    /// Wakes whatever waits now, and the next one to wait if nobody does (a loop that is busy
-    /// running a pass still sees it when it next sleeps).
-    pub fn ring(&self) {
-        self.0.notify_waiters();
-        self.0.notify_one();
+    pub fn new(ring: impl Fn(&WorkspaceId) + Send + Sync + 'static) -> SettingsSaved {
+        SettingsSaved(Some(Arc::new(ring)))
+    }
+
+    /// Wakes the workspace's engine.
+    pub fn ring(&self, ws: &WorkspaceId) {
+        if let Some(ring) = &self.0 {
+            ring(ws);
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-import { test, expect, open, hydrated, inZone, offsetIn, expectAccessible } from "./fixtures";
+import { test, expect, open, hydrated, inZone, offsetIn, expectAccessible, inWorkspace } from "./fixtures";
 
 const LIST = "/settings/crm/sync-activity";
 
@@ -236,7 +236,7 @@ test.describe("without JavaScript", () => {
 
   test("the date inputs show the active range, and Apply keeps it", async ({ page }) => {
     const today = new Intl.DateTimeFormat("en-CA", { timeZone: "Europe/Berlin" }).format(new Date());
-    await page.goto(`${LIST}?direction=inbound&from=${today}&to=${today}&tz=Europe%2FBerlin`);
+    await page.goto(inWorkspace(`${LIST}?direction=inbound&from=${today}&to=${today}&tz=Europe%2FBerlin`));
     await expect(page.getByTestId("from-date")).toHaveValue(today);
     await expect(page.getByTestId("to-date")).toHaveValue(today);
     await expect(page.locator("tr.run-row").first()).toBeVisible();
@@ -323,11 +323,11 @@ test("View opens the run; its records filter by status; a pasted link reproduces
 });
 
 test("a failed run shows the article's message, meaning and what to do", async ({ page }) => {
-  const res = await page.request.get("/api/runs?direction=inbound");
+  const res = await page.request.get(inWorkspace("/api/runs?direction=inbound"));
   let body = await res.json();
   let failed = body.runs.find((r: any) => r.status === "failed" && r.failure);
   while (!failed && body.older) {
-    body = await (await page.request.get(`/api/runs?direction=inbound&before=${body.older}`)).json();
+    body = await (await page.request.get(inWorkspace(`/api/runs?direction=inbound&before=${body.older}`))).json();
     failed = body.runs.find((r: any) => r.status === "failed" && r.failure);
   }
   expect(failed).toBeTruthy();
@@ -452,7 +452,7 @@ for (const timeZone of ["America/Los_Angeles", "Asia/Kolkata"]) {
       const iso = (await time.getAttribute("datetime"))!;
       await expect(time).toHaveText(inZone(iso, timeZone));
       await expect(time).toHaveAttribute("title", /UTC$/);
-      const { runs } = await (await page.request.get("/api/runs?direction=inbound")).json();
+      const { runs } = await (await page.request.get(inWorkspace("/api/runs?direction=inbound"))).json();
       const withRecords = runs.find((r: any) => r.status === "completed" && r.counts.updated > 0);
       await open(page, `${LIST}/runs/${withRecords.id}?status=success`);
       const recordTime = page.locator("tr.record-row time").first();

@@ -1,6 +1,15 @@
 import { test as base, expect, Page } from "@playwright/test";
 import AxeBuilder from "@axe-core/playwright";
 
+/** The demo server's test admin is an admin of both demo workspaces (Acme and Globex), so the
+ * tests name Acme in their addresses, as the product's own links do. */
+export const WORKSPACE = "/w/acme";
+
+/** An address of the app (`/settings/…`, `/api/…`) in Acme; anything else as it is. */
+export function inWorkspace(url: string): string {
+  return /^\/(settings|api)(\/|\?|$)/.test(url) ? WORKSPACE + url : url;
+}
+
 /** Every page under test, including pages a test opens itself (a pasted link in a new tab), must
  * keep the console free of errors and warnings. */
 export const test = base.extend<{ consoleProblems: string[] }>({
@@ -8,7 +17,20 @@ export const test = base.extend<{ consoleProblems: string[] }>({
    * refuses changes that carry neither `Origin` nor an API token). */
   request: async ({ playwright, baseURL, storageState }, use) => {
     const request = await playwright.request.newContext({ baseURL, storageState, extraHTTPHeaders: { Origin: baseURL! } });
-    await use(request);
+    // Its calls of the app's own addresses go to Acme's.
+    const calls = new Set(["get", "post", "put", "patch", "delete", "head", "fetch"]);
+    const inAcme = new Proxy(request, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver);
+        if (typeof value !== "function") return value;
+        if (typeof name === "string" && calls.has(name)) {
+          return (url: unknown, options?: unknown) =>
+            value.call(target, typeof url === "string" ? inWorkspace(url) : url, options);
+        }
+        return value.bind(target);
+      },
+    });
+    await use(inAcme);
     await request.dispose();
   },
   consoleProblems: [
@@ -39,7 +61,7 @@ export { expect };
 
 /** Opens a page and waits until it is hydrated (interactive). */
 export async function open(page: Page, url: string) {
-  const response = await page.goto(url);
+  const response = await page.goto(inWorkspace(url));
   await hydrated(page);
   return response;
 }

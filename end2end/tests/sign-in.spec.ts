@@ -1,4 +1,4 @@
-import { test, expect, open, hydrated, expectAccessible } from "./fixtures";
+import { test, expect, open, hydrated, expectAccessible, inWorkspace } from "./fixtures";
 import { ADMIN_EMAIL, ADMIN_PASSWORD } from "../playwright.config";
 
 // These tests start signed out.
@@ -48,11 +48,11 @@ test("signing out ends the session: the pages and the API ask for sign-in again"
   await signIn(page, ADMIN_EMAIL, ADMIN_PASSWORD);
   await expect(page).toHaveURL(/\/settings\/crm$/);
   await hydrated(page);
-  expect((await page.request.get("/api/runs")).status()).toBe(200);
+  expect((await page.request.get(inWorkspace("/api/runs"))).status()).toBe(200);
   await page.getByRole("button", { name: "Sign out" }).click();
   await expect(page).toHaveURL(/\/sign-in\?signed_out=1$/);
   await expect(page.getByText("You are signed out.")).toBeVisible();
-  expect((await page.request.get("/api/runs")).status()).toBe(401);
-  await page.goto(LIST);
+  expect((await page.request.get(inWorkspace("/api/runs"))).status()).toBe(401);
+  await page.goto(inWorkspace(LIST));
   await expect(page).toHaveURL(/\/sign-in\?next=/);
 });

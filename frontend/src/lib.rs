@@ -9,5 +9,10 @@ use app::*;
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
+    // The page's server functions are called in its workspace: `/w/{workspace}/api/…`.
+    if let Some(ws) = app::domain::href::current_workspace() {
+        let base = app::domain::href::in_workspace(&ws, "");
+        leptos::server_fn::client::set_server_url(Box::leak(base.into_boxed_str()));
+    }
     leptos::mount::hydrate_islands();
 }

@@ -139,6 +139,74 @@ pub async fn ensure_first_admin(
     Ok(FirstAdmin::Generated { email, password, file })
 }
 
+/// The demo's second workspace, beside the first (`--workspace`).
+pub const DEMO_WORKSPACE: (&str, &str) = ("globex", "Globex Corporation");
+/// The demo's member: a member (not an admin) of the first workspace.
+pub const DEMO_MEMBER_EMAIL: &str = "member@example.com";
+
+/// The demo's people and second workspace, made once: Globex beside the first workspace, the
+/// first admin an admin of both (the product bar's switcher shows them), and a member of the
+/// first workspace who signs in with the same password as the first admin. Returns the member's
+/// email when they exist.
+pub async fn ensure_demo(
+    pool: &sqlx::SqlitePool,
+    config: &Config,
+    now_ms: i64,
+) -> Result<Option<&'static str>, String> {
+    let failed = |e: store::StoreError| format!("The demo's workspaces could not be saved ({e}).");
+    let first = WorkspaceId(config.workspace.clone());
+    let second = WorkspaceId(DEMO_WORKSPACE.0.to_string());
+    if first != second && !store::workspace_ids(pool).await.map_err(failed)?.contains(&second) {
+        store::ensure_workspace(pool, &second, DEMO_WORKSPACE.1, now_ms).await.map_err(failed)?;
+        if let Some(admin) =
+            accounts::credentials(pool, &config.admin_email).await.map_err(failed)?
+        {
+            accounts::set_membership(pool, &second, admin.user_id, Role::Admin, now_ms)
+                .await
+                .map_err(failed)?;
+            let detail = format!("{} (Admin), the demo's admin", config.admin_email.trim());
+            audit::record(
+                pool,
+                &second,
+                now_ms,
+                Actor::Server("demo start"),
+                AuditAction::MemberAdded,
+                &detail,
+            )
+            .await
+            .map_err(failed)?;
+        }
+    }
+    if accounts::credentials(pool, DEMO_MEMBER_EMAIL).await.map_err(failed)?.is_some() {
+        return Ok(Some(DEMO_MEMBER_EMAIL));
+    }
+    let password = match &config.admin_password {
+        Some(p) => p.expose().to_string(),
+        None => match read_first_admin(&config.database) {
+            Some((_, p)) => p,
+            // The first admin's password was changed: no shared one to give the member.
+            None => return Ok(None),
+        },
+    };
+    let hash = hash_password(password).await;
+    let (user_id, _) = accounts::upsert_user(pool, DEMO_MEMBER_EMAIL, "Morgan Lee", &hash, now_ms)
+        .await
+        .map_err(failed)?;
+    accounts::set_membership(pool, &first, user_id, Role::Member, now_ms).await.map_err(failed)?;
+    let detail = format!("{DEMO_MEMBER_EMAIL} (Member), the demo's member");
+    audit::record(
+        pool,
+        &first,
+        now_ms,
+        Actor::Server("demo start"),
+        AuditAction::MemberAdded,
+        &detail,
+    )
+    .await
+    .map_err(failed)?;
+    Ok(Some(DEMO_MEMBER_EMAIL))
+}
+
 /// Writes a file only its owner can read, replacing one that was there.
 fn write_private(file: &Path, text: &str) -> Result<(), String> {
     let _ = std::fs::remove_file(file);
@@ -173,9 +241,20 @@ pub async fn add_user(
     check_email(email)?;
     check_new_password(password)?;
     let ws = WorkspaceId(config.workspace.clone());
-    store::ensure_workspace(pool, &ws, &config.workspace_name, now_ms)
+    let known = store::workspace_ids(pool)
         .await
-        .map_err(|e| format!("The workspace could not be saved ({e})."))?;
+        .map_err(|e| format!("The workspaces could not be read ({e})."))?;
+    if !known.contains(&ws) {
+        if ws.as_str() != crate::config::DEFAULT_WORKSPACE && !known.is_empty() {
+            return Err(format!(
+                "There is no workspace {ws}; the workspaces are {}. Name one with --workspace.",
+                known.iter().map(|w| w.as_str()).collect::<Vec<_>>().join(", ")
+            ));
+        }
+        store::ensure_workspace(pool, &ws, &config.workspace_name, now_ms)
+            .await
+            .map_err(|e| format!("The workspace could not be saved ({e})."))?;
+    }
     let name = name
         .map(str::trim)
         .filter(|n| !n.is_empty())

@@ -39,11 +39,13 @@ pub struct Config {
     #[arg(long, env = "SYNC_KEYS_FILE")]
     pub keys_file: Option<PathBuf>,
 
-    /// The workspace this server shows.
-    #[arg(long, env = "SYNC_WORKSPACE", default_value = "acme")]
+    /// The first workspace: made at first start with the first admin in it (and where `server
+    /// adduser` adds people). Its id is the `{workspace}` of its addresses (`/w/acme/…`):
+    /// lowercase letters, digits and dashes.
+    #[arg(long, env = "SYNC_WORKSPACE", default_value = DEFAULT_WORKSPACE, value_parser = parse_workspace)]
     pub workspace: String,
 
-    /// Display name of the workspace.
+    /// Display name of the first workspace.
     #[arg(long, env = "SYNC_WORKSPACE_NAME", default_value = "Acme Inc.")]
     pub workspace_name: String,
 
@@ -67,10 +69,11 @@ pub struct Config {
     #[arg(long, env = "SYNC_SESSION_DAYS", default_value_t = 14)]
     pub session_days: u32,
 
-    /// Start the local Salesforce org in-process and run the sync engine against it, with the
-    /// org's activity simulator and Conversion's change simulator on. `false`: no local org, no
-    /// engine, no simulators (an empty server that only serves what is in the database).
-    #[arg(long, env = "SYNC_DEMO", default_value_t = true, action = clap::ArgAction::Set)]
+    /// The demo: two workspaces (the first, and Globex) each with a local Salesforce org
+    /// in-process, the sync engines against them, the orgs' activity and Conversion's change
+    /// simulators, and a member beside the first admin. Without it (and without `--salesforce-*`)
+    /// the server starts with no org and syncs nothing until one is connected.
+    #[arg(long, env = "SYNC_DEMO", default_value_t = false, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
     pub demo: bool,
 
     /// Seed an empty workspace with a 14-day history of runs (screenshots, paging tests).
@@ -180,10 +183,33 @@ fn parse_role(s: &str) -> Result<app::domain::access::Role, String> {
     app::domain::access::Role::parse(s).ok_or_else(|| "admin or member".to_string())
 }
 
+/// The first workspace's id unless `--workspace` names another.
+pub const DEFAULT_WORKSPACE: &str = "acme";
+
+/// A workspace id as its addresses carry it: 1 to 40 lowercase letters, digits and dashes.
+pub fn parse_workspace(s: &str) -> Result<String, String> {
+    let ok = (1..=40).contains(&s.len())
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-');
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err("1 to 40 lowercase letters, digits and dashes, e.g. acme".to_string())
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Seal every stored secret with the active key (after adding a new key in front), then exit.
     Rekey,
+    /// Add a workspace (its id as --workspace takes it, and its display name), then exit.
+    Addworkspace {
+        #[arg(value_parser = parse_workspace)]
+        id: String,
+        /// The name the product bar shows.
+        #[arg(long)]
+        name: String,
+    },
     /// Add a person to the workspace (--workspace), or set a new password and role for one who
     /// has an account. The password is read from SYNC_PASSWORD, else from the first line of
     /// standard input.

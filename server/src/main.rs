@@ -27,6 +27,14 @@ async fn run(config: Config) -> Result<(), server::startup::StartError> {
             println!("{}", app::store::keyring::Keyring::generate_entry(id));
             return Ok(());
         }
+        Some(server::config::Command::Addworkspace { id, name }) => {
+            let pool = app::store::open(&config.database).await?;
+            let now = chrono::Utc::now().timestamp_millis();
+            let ws = app::store::WorkspaceId(id.clone());
+            app::store::ensure_workspace(&pool, &ws, name, now).await?;
+            println!("Workspace {id} ({name}) is ready: add its first admin with `server --workspace {id} adduser EMAIL --role admin`.");
+            return Ok(());
+        }
         Some(server::config::Command::Adduser { email, name, role }) => {
             let password = match std::env::var("SYNC_PASSWORD") {
                 Ok(p) => p,

@@ -2,7 +2,7 @@
 //! cache's memory once writes settle, and noticing when writing works again after a storage
 //! failure.
 
-use crate::sync::Engine;
+use crate::sync::Engines;
 use app::state::Clock;
 use app::store::{self, StorageHealth};
 use sqlx::SqlitePool;
@@ -112,14 +112,14 @@ fn return_freed_memory() {
 }
 
 /// While `storage` has a problem, tries a write every `every`; once one works, the problem is
-/// over, the pool replaces the connections that went through it, and the engine is woken so
+/// over, the pool replaces the connections that went through it, and the engines are woken so
 /// outbound pushes what waited and inbound carries on from its last saved batch (within one
-/// interval). A damaged file is not tried again: it does not heal.
+/// interval), in every workspace. A damaged file is not tried again: it does not heal.
 pub async fn watch_storage(
     pool: SqlitePool,
     storage: StorageHealth,
     clock: Arc<dyn Clock>,
-    engine: Option<Engine>,
+    engines: Engines,
     every: Duration,
     cancel: CancellationToken,
 ) {
@@ -142,10 +142,7 @@ pub async fn watch_storage(
         match store::check_writable(&pool, clock.now_ms()).await {
             Ok(()) => {
                 storage.recovered();
-                if let Some(engine) = &engine {
-                    engine.wake();
-                    engine.outbox_changed();
-                }
+                engines.wake_all();
             }
             Err(e) => {
                 storage.report(&e, clock.now_ms());

@@ -5,8 +5,7 @@
 use crate::config::Config;
 use crate::http::{self, site, ApiState};
 use crate::maintenance;
-use crate::salesforce::SalesforceClient;
-use crate::sync::{connection, scheduler, usage, Engine, EngineConfig};
+use crate::sync::{EngineConfig, Engines, OrgSource};
 use app::state::{AppState, Clock, SystemClock};
 use app::store::keyring::Keyring;
 use app::store::{self, WorkspaceId};
@@ -39,20 +38,11 @@ const MAX_IN_FLIGHT: usize = 1024;
 const SESSION_COOKIE: &str = "conversion_session";
 /// How often expired sessions are deleted.
 const SESSION_SWEEP_EVERY: Duration = Duration::from_secs(300);
-/// How often the Rate limits figures are saved when Salesforce reports new ones.
-const USAGE_EVERY: Duration = Duration::from_secs(2);
 /// How long an exceeded daily limit pauses a real org's sync (`/limits` may lift it sooner).
 const LIMIT_PAUSE_SECS: u64 = 15 * 60;
 /// The same in the demo: short, so a paused limit shows its recovery while you watch.
 #[cfg(feature = "local-org")]
 const DEMO_LIMIT_PAUSE_SECS: u64 = 60;
-
-/// The demo's in-process Salesforce org.
-#[cfg(feature = "local-org")]
-pub type LocalOrg = crate::fake_org::FakeOrg;
-/// Built without the local org: there is none.
-#[cfg(not(feature = "local-org"))]
-pub type LocalOrg = std::convert::Infallible;
 
 /// The assembled app, not yet listening.
 pub struct App {
@@ -60,9 +50,8 @@ pub struct App {
     /// Where `--addr` (or Cargo.toml's site address) says to listen.
     pub addr: SocketAddr,
     pub state: AppState,
-    pub engine: Option<Engine>,
-    /// The in-process local org of the demo.
-    pub org: Option<LocalOrg>,
+    /// Each workspace's sync engine (and in the demo its local org).
+    pub engines: Engines,
     tasks: Vec<JoinHandle<()>>,
     shutdown: CancellationToken,
 }
@@ -94,10 +83,14 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
     store::ensure_workspace(&state.pool, &state.workspace, &config.workspace_name, state.now_ms())
         .await
         .map_err(not_written)?;
-    announce_first_admin(
-        config,
-        crate::accounts::ensure_first_admin(&state.pool, config, state.now_ms()).await?,
-    );
+    let first_admin =
+        crate::accounts::ensure_first_admin(&state.pool, config, state.now_ms()).await?;
+    let member = if config.demo {
+        crate::accounts::ensure_demo(&state.pool, config, state.now_ms()).await?
+    } else {
+        None
+    };
+    announce_first_admin(config, first_admin, member);
     let keyring = crate::keys::load(config)?;
     let resealed = store::reseal_refresh_tokens(&state.pool, &keyring).await.map_err(|e| {
         format!("The stored Salesforce connection could not be read ({e}). Give the key it was sealed with in --keys or --keys-file (docs/SECURITY.md).")
@@ -109,18 +102,30 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
             "sealed stored secrets with the active key"
         );
     }
-    let interrupted = store::fail_interrupted_runs(&state.pool, &state.workspace, state.now_ms())
-        .await
-        .map_err(not_written)?;
-    if interrupted > 0 {
-        tracing::warn!(
-            interrupted,
-            "marked runs left in progress by the previous process as failed"
-        );
+    let workspaces = store::workspace_ids(&state.pool).await.map_err(not_written)?;
+    for ws in &workspaces {
+        let interrupted = store::fail_interrupted_runs(&state.pool, ws, state.now_ms())
+            .await
+            .map_err(not_written)?;
+        if interrupted > 0 {
+            tracing::warn!(
+                workspace = %ws,
+                interrupted,
+                "marked runs left in progress by the previous process as failed"
+            );
+        }
     }
     #[cfg(feature = "local-org")]
     if config.demo_history {
-        crate::demo::history::seed_if_empty(&state, config.demo_seed).await;
+        for ws in &workspaces {
+            let here = AppState { workspace: ws.clone(), ..state.clone() };
+            let seed = if *ws == state_ws(config) {
+                config.demo_seed
+            } else {
+                config.demo_seed ^ seed_of(ws)
+            };
+            crate::demo::history::seed_if_empty(&here, seed).await;
+        }
     }
 
     let shutdown = CancellationToken::new();
@@ -130,48 +135,47 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
         maintenance::CHECKPOINT_EVERY,
         shutdown.clone(),
     ))];
-    #[cfg_attr(not(feature = "local-org"), allow(unused_mut))]
-    let mut org = None;
-    let engine = if let Some(client_config) = config.salesforce.client_config() {
-        // A real org: the engine only, never a simulator.
-        let login_url = client_config.login_url.clone();
-        let refresh_token = config.salesforce.refresh_token.expose();
-        let client = SalesforceClient::new(client_config, refresh_token)?;
-        tracing::info!(%login_url, "syncing with the Salesforce org given by --salesforce-*");
-        let engine =
-            new_engine(config, &keyring, &state, client, LIMIT_PAUSE_SECS, None, &shutdown);
-        connection::on_start(&engine, &login_url, None, Some(refresh_token)).await?;
-        Some(engine)
+    let (source, limit_pause_secs) = if let Some(client_config) = config.salesforce.client_config()
+    {
+        // A real org: the engines only, never a simulator.
+        tracing::info!(login_url = %client_config.login_url, "syncing with Salesforce through the connected app given by --salesforce-*");
+        let token = config.salesforce.refresh_token.expose();
+        let first = (!token.is_empty()).then(|| (state_ws(config), token.to_string()));
+        (OrgSource::Salesforce { client: client_config, refresh_token: first }, LIMIT_PAUSE_SECS)
     } else if config.demo {
         #[cfg(feature = "local-org")]
         {
-            let (o, engine) = start_demo(config, &keyring, &state, &shutdown, &mut tasks).await?;
-            org = Some(o);
-            Some(engine)
+            (OrgSource::Local(demo_orgs(config)), DEMO_LIMIT_PAUSE_SECS)
         }
         #[cfg(not(feature = "local-org"))]
         {
             tracing::warn!(
                 "built without the local org (feature local-org): --demo starts nothing"
             );
-            None
+            (OrgSource::None, LIMIT_PAUSE_SECS)
         }
     } else {
-        None
+        tracing::info!("No Salesforce org: nothing syncs. Start with --demo for local ones, or give the connected app's --salesforce-client-id and --salesforce-client-secret and press Connect on the Overview (README: Connecting a real org)");
+        (OrgSource::None, LIMIT_PAUSE_SECS)
     };
-    if let Some(e) = &engine {
-        tasks.push(tokio::spawn(usage::track_api_usage(e.clone(), USAGE_EVERY)));
-        tasks.push(tokio::spawn(scheduler::run_inbound(e.clone())));
-        tasks.push(tokio::spawn(scheduler::run_outbound(e.clone())));
-        // The settings form wakes this engine's scheduler.
-        state.settings_saved = e.settings_saved();
-        e.report_storage_to(storage.clone());
-    }
+    let engines = Engines::new(
+        state.pool.clone(),
+        state.clock.clone(),
+        engine_config(config, &keyring, limit_pause_secs),
+        source,
+        storage.clone(),
+        shutdown.child_token(),
+    );
+    engines.start_all().await?;
+    state.settings_saved = {
+        let engines = engines.clone();
+        app::state::SettingsSaved::new(move |ws| engines.wake(ws))
+    };
     tasks.push(tokio::spawn(maintenance::watch_storage(
         state.pool.clone(),
         storage.clone(),
         state.clock.clone(),
-        engine.clone(),
+        engines.clone(),
         maintenance::CHECK_WRITABLE_EVERY,
         shutdown.clone(),
     )));
@@ -186,11 +190,7 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
         .with_expiry(Expiry::OnInactivity(tower_sessions::cookie::time::Duration::days(
             config.session_days.max(1).into(),
         )));
-    let auth = http::auth::AuthState::new(
-        state.pool.clone(),
-        state.workspace.clone(),
-        state.clock.clone(),
-    );
+    let auth = http::auth::AuthState::new(state.pool.clone(), state.clock.clone());
 
     let routes = generate_route_list(app::App);
     let context = {
@@ -199,9 +199,8 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
     };
     let api = http::router(ApiState {
         pool: state.pool.clone(),
-        workspace: state.workspace.clone(),
         clock: state.clock.clone(),
-        engine: engine.clone(),
+        engines: engines.clone(),
         storage,
         oauth_flows: Default::default(),
     });
@@ -216,10 +215,16 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
         .merge(api)
         .merge(http::auth::routes(auth.clone()))
         .layer(axum::middleware::map_response(http::bad_request::args_errors_to_bad_request))
-        .layer(axum::middleware::from_fn_with_state(auth, http::auth::require_sign_in))
-        .layer(session_layer)
-        .layer(axum::middleware::from_fn(http::same_origin::refuse_cross_site_changes))
         .route("/healthz", axum::routing::get(healthz));
+    // Signing in wraps the router rather than being one of its layers: it takes the workspace
+    // off the address (`/w/{workspace}/…`) before the routes are matched.
+    let signed_in = tower::ServiceBuilder::new()
+        .layer(session_layer)
+        .layer(axum::middleware::from_fn_with_state(auth, http::auth::require_sign_in))
+        .service(router);
+    let router = axum::Router::new()
+        .fallback_service(signed_in)
+        .layer(axum::middleware::from_fn(http::same_origin::refuse_cross_site_changes));
     let router = http::trace::layer(site::serve(router, &site_options, assets))
         .layer(axum::middleware::from_fn_with_state(
             http::allowed_hosts::AllowedHosts::new(&config.allowed_hosts, addr),
@@ -229,7 +234,7 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(GlobalConcurrencyLimitLayer::new(MAX_IN_FLIGHT));
-    Ok(App { router, addr, state, engine, org, tasks, shutdown })
+    Ok(App { router, addr, state, engines, tasks, shutdown })
 }
 
 /// `GET /healthz`: the process answers (for load balancers and the tests' start-up wait). Says
@@ -255,7 +260,7 @@ async fn delete_expired_sessions(
 
 /// Says how to sign in to a server that has just made its first admin, or still keeps the
 /// generated password of one (the password itself only in the demo; otherwise its file).
-fn announce_first_admin(config: &Config, made: crate::accounts::FirstAdmin) {
+fn announce_first_admin(config: &Config, made: crate::accounts::FirstAdmin, member: Option<&str>) {
     use crate::accounts::{first_admin_file, read_first_admin, FirstAdmin};
     match made {
         FirstAdmin::Made { email } => tracing::info!(%email, "made the first admin"),
@@ -264,9 +269,14 @@ fn announce_first_admin(config: &Config, made: crate::accounts::FirstAdmin) {
             let file = first_admin_file(&config.database);
             if config.demo {
                 tracing::info!(
-                    "Sign in as {email} with password {password} (kept in {} until `server adduser {email}` sets another)",
+                    "Sign in as {email} (an admin of both demo workspaces) with password {password} (kept in {} until `server adduser {email}` sets another)",
                     file.display()
                 );
+                if let Some(member) = member {
+                    tracing::info!(
+                        "Sign in as {member} (a member, who reads but changes nothing) with the same password"
+                    );
+                }
             } else {
                 tracing::info!(
                     "Sign in as {email} with the password in {} (until `server adduser {email}` sets another)",
@@ -296,85 +306,57 @@ impl App {
         served
     }
 
-    /// Stops the loops and the local org.
+    /// Stops the loops, the engines and the local orgs.
     pub async fn stop(self) {
         self.shutdown.cancel();
+        self.engines.stop().await;
         for task in self.tasks {
             let _ = task.await;
-        }
-        #[cfg(feature = "local-org")]
-        if let Some(org) = self.org {
-            org.shutdown().await;
         }
     }
 }
 
-fn new_engine(
-    config: &Config,
-    keyring: &Keyring,
-    state: &AppState,
-    client: SalesforceClient,
-    limit_pause_secs: u64,
-    org_url: Option<String>,
-    shutdown: &CancellationToken,
-) -> Engine {
-    let engine_config = EngineConfig {
+/// The engines' settings from the flags; `limit_pause_secs`: how long an exceeded daily limit
+/// pauses a workspace's sync.
+fn engine_config(config: &Config, keyring: &Keyring, limit_pause_secs: u64) -> EngineConfig {
+    EngineConfig {
         interval: Duration::from_secs(config.sync_interval_secs.max(1)),
         page_size: config.page_size,
         limit_pause: Duration::from_secs(limit_pause_secs),
         limit_check_every: Duration::from_secs(config.limit_check_secs.max(1)),
         keyring: keyring.clone(),
         ..EngineConfig::default()
-    };
-    Engine::new(
-        state.pool.clone(),
-        state.workspace.clone(),
-        client,
-        state.clock.clone(),
-        engine_config,
-        org_url,
-        shutdown.clone(),
-    )
+    }
 }
 
-/// The demo: the local org in-process on an ephemeral port, the engine against it, and
-/// Conversion's simulated changes.
+/// The workspace made at first start (`--workspace`).
+fn state_ws(config: &Config) -> WorkspaceId {
+    WorkspaceId(config.workspace.clone())
+}
+
+/// The demo: a local org in-process for each workspace, and Conversion's simulated changes.
 #[cfg(feature = "local-org")]
-async fn start_demo(
-    config: &Config,
-    keyring: &Keyring,
-    state: &AppState,
-    shutdown: &CancellationToken,
-    tasks: &mut Vec<JoinHandle<()>>,
-) -> Result<(LocalOrg, Engine), StartError> {
-    use crate::fake_org::{self, FaultCommand, OrgConfig};
+fn demo_orgs(config: &Config) -> crate::sync::engines::LocalOrgs {
+    use crate::fake_org::{FaultCommand, OrgConfig};
     let mut faults = Vec::new();
     if config.org_latency_ms > 0 {
         faults.push(FaultCommand::SetLatency { ms: config.org_latency_ms });
     }
-    let org_config = OrgConfig {
-        records: config.org_records,
-        seed: config.demo_seed,
-        activity_per_minute: config.org_activity_per_minute,
-        faults,
-        ..OrgConfig::default()
-    };
-    let org = fake_org::bind("127.0.0.1:0".parse()?, org_config).await?;
-    let creds = org.credentials();
-    let org_url = creds.instance_url.clone();
-    tracing::info!(%org_url, "local Salesforce org running in-process (faults: POST {org_url}/__fake_org/faults)");
-    let client = org.client()?;
-    let engine =
-        new_engine(config, keyring, state, client, DEMO_LIMIT_PAUSE_SECS, Some(org_url), shutdown);
-    let (url, user, token) = (&creds.instance_url, &creds.username, &creds.refresh_token);
-    connection::on_start(&engine, url, Some(user), Some(token)).await?;
-    if config.conversion_changes_per_minute > 0 {
-        let every = Duration::from_secs(60) / config.conversion_changes_per_minute;
-        tasks.push(tokio::spawn(crate::demo::changes::run(
-            engine.clone(),
-            every,
-            config.demo_seed,
-        )));
+    crate::sync::engines::LocalOrgs {
+        org: OrgConfig {
+            records: config.org_records,
+            seed: config.demo_seed,
+            activity_per_minute: config.org_activity_per_minute,
+            faults,
+            ..OrgConfig::default()
+        },
+        changes_per_minute: config.conversion_changes_per_minute,
+        first: state_ws(config),
     }
-    Ok((org, engine))
+}
+
+/// A number from the workspace's id, so that each demo workspace's history differs.
+#[cfg(feature = "local-org")]
+fn seed_of(ws: &WorkspaceId) -> u64 {
+    crate::sync::engines::seed_of(ws)
 }

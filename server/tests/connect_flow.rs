@@ -45,8 +45,11 @@ async fn connect_through_the_consent_page(server: &ServerProcess) {
 async fn consent(server: &ServerProcess, checked: bool) -> reqwest::Response {
     let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
     let (http, jar) = sign_in_jar(&server.base, ADMIN_EMAIL, ADMIN_PASSWORD, no_redirects).await;
-    let go =
-        http.get(format!("{}/settings/crm/salesforce/connect", server.base)).send().await.unwrap();
+    let go = http
+        .get(format!("{}/w/acme/settings/crm/salesforce/connect", server.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(go.status(), 303);
     let state_cookie = go.headers()[reqwest::header::SET_COOKIE]
         .to_str()
@@ -95,7 +98,7 @@ async fn consent(server: &ServerProcess, checked: bool) -> reqwest::Response {
         return back;
     }
     assert_eq!(back.status(), 303);
-    assert_eq!(location(&back), "/settings/crm");
+    assert_eq!(location(&back), "/w/acme/settings/crm");
     let cleared = back.headers().get_all(reqwest::header::SET_COOKIE);
     assert!(
         cleared.iter().any(|c| c.to_str().unwrap().starts_with("sf_oauth_state=;")),
@@ -219,7 +222,7 @@ async fn a_reconnect_to_another_org_asks_before_it_switches() {
         .await;
     let answer = |key: String, decision: &'static str| {
         let http = http.clone();
-        let url = format!("{}/settings/crm/salesforce/switch", server.base);
+        let url = format!("{}/w/acme/settings/crm/salesforce/switch", server.base);
         let origin = server.base.clone();
         async move {
             http.post(url)

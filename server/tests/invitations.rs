@@ -12,7 +12,7 @@ use common::{browser, sign_in, without_redirects, InProcess, ADMIN_EMAIL, ADMIN_
 /// Invites `email` as `role` through the form as `admin`: the link the page shows once.
 async fn invite(admin: &reqwest::Client, base: &str, email: &str, role: &str) -> String {
     let page = admin
-        .post(format!("{base}/settings/users/invitations"))
+        .post(format!("{base}/w/acme/settings/users/invitations"))
         .form(&[("email", email), ("role", role)])
         .send()
         .await
@@ -67,10 +67,16 @@ async fn an_invitation_makes_an_account_once_and_signs_the_new_member_in() {
         .await
         .unwrap();
     assert_eq!(joined.status(), StatusCode::SEE_OTHER);
-    assert_eq!(joined.headers()[LOCATION], "/settings/crm");
+    assert_eq!(joined.headers()[LOCATION], "/w/acme/settings/crm");
     // Signed in at once, as a member.
-    let me =
-        invitee.get(format!("{base}/settings/users")).send().await.unwrap().text().await.unwrap();
+    let me = invitee
+        .get(format!("{base}/w/acme/settings/users"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(
         me.contains("Jane Doe") && me.contains("jane@acme.com \u{b7} Member"),
         "the product bar"
@@ -131,8 +137,11 @@ async fn an_existing_account_joins_with_its_own_password_and_withdrawn_links_ope
     let listed: serde_json::Value =
         admin.get(format!("{base}/api/members")).send().await.unwrap().json().await.unwrap();
     let id = listed["invitations"][0]["id"].as_i64().unwrap();
-    let withdrawn =
-        admin.post(format!("{base}/settings/users/invitations/{id}/revoke")).send().await.unwrap();
+    let withdrawn = admin
+        .post(format!("{base}/w/acme/settings/users/invitations/{id}/revoke"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(withdrawn.status(), StatusCode::SEE_OTHER);
     for dead in [link, format!("{base}/invite/cvs_made_up")] {
         assert_eq!(
@@ -153,7 +162,7 @@ async fn an_existing_account_joins_with_its_own_password_and_withdrawn_links_ope
     app.add_user("mo@acme.com", "Mo", Role::Member, "mo's own password").await;
     let mo = sign_in(base, "mo@acme.com", "mo's own password", without_redirects()).await;
     let refused = mo
-        .post(format!("{base}/settings/users/invitations"))
+        .post(format!("{base}/w/acme/settings/users/invitations"))
         .form(&[("email", "x@acme.com"), ("role", "admin")])
         .send()
         .await
@@ -179,7 +188,7 @@ async fn a_removed_member_is_signed_out_and_the_last_admin_stays() {
             .unwrap()
     };
     let removed = admin
-        .post(format!("{base}/settings/users/members/{}/remove", id_of("mo@acme.com")))
+        .post(format!("{base}/w/acme/settings/users/members/{}/remove", id_of("mo@acme.com")))
         .send()
         .await
         .unwrap();
@@ -192,7 +201,7 @@ async fn a_removed_member_is_signed_out_and_the_last_admin_stays() {
 
     // The only admin cannot be removed (not even by themself through the form).
     let last = admin
-        .post(format!("{base}/settings/users/members/{}/remove", id_of(ADMIN_EMAIL)))
+        .post(format!("{base}/w/acme/settings/users/members/{}/remove", id_of(ADMIN_EMAIL)))
         .send()
         .await
         .unwrap();

@@ -13,7 +13,7 @@ use server::conversion::changes::{self, CompanyInput};
 use server::fake_org::{self, FakeOrg, OrgConfig};
 use server::http::{self as api, ApiState};
 use server::salesforce::{Record, SalesforceClient};
-use server::sync::{inbound, outbound, scheduler, state, Engine, EngineConfig};
+use server::sync::{inbound, outbound, scheduler, state, Engine, EngineConfig, Engines};
 use sqlx::SqlitePool;
 use std::sync::Arc;
 use std::time::Duration;
@@ -62,9 +62,8 @@ async fn setup() -> Setup {
 fn router(s: &Setup) -> axum::Router {
     api::router(ApiState {
         pool: s.pool.clone(),
-        workspace: s.ws.clone(),
         clock: s.clock.clone(),
-        engine: Some(s.engine.clone()),
+        engines: Engines::of([s.engine.clone()]),
         storage: Default::default(),
         oauth_flows: Default::default(),
     })

@@ -117,7 +117,7 @@ async fn a_wrong_password_or_unknown_email_is_refused_alike_and_next_stays_on_th
     for next in ["https://evil.example/", "//evil.example/x", "/\\evil.example"] {
         let r = post_sign_in(&http, &base, "ADMIN@Example.com", ADMIN_PASSWORD, next).await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
-        assert_eq!(location(&r), "/settings/crm", "{next}");
+        assert_eq!(location(&r), "/", "{next}");
     }
 }
 
@@ -180,14 +180,21 @@ async fn a_member_reads_everything_and_changes_nothing_an_admin_owns() {
         "/api/health",
         "/api/connection",
         "/api/sync/settings",
-        "/settings/crm",
-        "/settings/crm/sync-activity",
+        "/w/acme/api/runs",
+        "/w/acme/settings/crm",
+        "/w/acme/settings/crm/sync-activity",
     ] {
         let r = member.get(format!("{base}{path}")).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::OK, "{path}");
     }
-    let overview =
-        member.get(format!("{base}/settings/crm")).send().await.unwrap().text().await.unwrap();
+    let overview = member
+        .get(format!("{base}/w/acme/settings/crm"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(
         overview.contains("Mia Member") && overview.contains("Member"),
         "the product bar names who is signed in"
@@ -213,8 +220,12 @@ async fn a_member_reads_everything_and_changes_nothing_an_admin_owns() {
             .send()
             .await
             .unwrap(),
-        member.get(format!("{base}/settings/crm/salesforce/connect")).send().await.unwrap(),
-        member.post(format!("{base}/settings/crm/salesforce/disconnect")).send().await.unwrap(),
+        member.get(format!("{base}/w/acme/settings/crm/salesforce/connect")).send().await.unwrap(),
+        member
+            .post(format!("{base}/w/acme/settings/crm/salesforce/disconnect"))
+            .send()
+            .await
+            .unwrap(),
     ];
     for r in forbidden {
         let url = r.url().to_string();
@@ -284,16 +295,28 @@ async fn an_admins_changes_are_in_the_audit_trail_which_only_admins_see() {
     assert_eq!(trail[0]["detail"], "Inbound schedule, Excluded email domains");
     assert_eq!(trail[1]["actor"], "server adduser");
     assert_eq!(trail[1]["detail"], "member@example.com (Member)");
-    let overview =
-        admin.get(format!("{base}/settings/crm")).send().await.unwrap().text().await.unwrap();
+    let overview = admin
+        .get(format!("{base}/w/acme/settings/crm"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(overview.contains("Audit trail") && overview.contains("changed the sync settings"));
 
     let member = sign_in(&base, MEMBER_EMAIL, MEMBER_PASSWORD, reqwest::Client::builder()).await;
     let theirs: serde_json::Value =
         member.get(format!("{base}/api/connection")).send().await.unwrap().json().await.unwrap();
     assert!(theirs["audit"].is_null(), "{theirs}");
-    let overview =
-        member.get(format!("{base}/settings/crm")).send().await.unwrap().text().await.unwrap();
+    let overview = member
+        .get(format!("{base}/w/acme/settings/crm"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(!overview.contains("Audit trail"));
     assert!(overview.contains("Only workspace admins can change the sync settings."));
 }
@@ -301,7 +324,7 @@ async fn an_admins_changes_are_in_the_audit_trail_which_only_admins_see() {
 /// Makes a token through the Overview's form as `admin`; the token the page shows once.
 async fn make_token(admin: &reqwest::Client, base: &str, name: &str, access: &str) -> String {
     let page = admin
-        .post(format!("{base}/settings/crm/api-tokens"))
+        .post(format!("{base}/w/acme/settings/crm/api-tokens"))
         .form(&[("name", name), ("access", access)])
         .send()
         .await
@@ -361,7 +384,7 @@ async fn api_tokens_read_or_write_as_made_and_stop_when_revoked() {
 
     // Revoked: the token opens nothing, at once.
     let revoked = admin
-        .post(format!("{base}/settings/crm/api-tokens/{reader_id}/revoke"))
+        .post(format!("{base}/w/acme/settings/crm/api-tokens/{reader_id}/revoke"))
         .send()
         .await
         .unwrap();
@@ -369,7 +392,7 @@ async fn api_tokens_read_or_write_as_made_and_stop_when_revoked() {
     let after = with(&reader, bare.get(format!("{base}/api/runs"))).send().await.unwrap();
     assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
     let again = admin
-        .post(format!("{base}/settings/crm/api-tokens/{reader_id}/revoke"))
+        .post(format!("{base}/w/acme/settings/crm/api-tokens/{reader_id}/revoke"))
         .send()
         .await
         .unwrap();
@@ -407,7 +430,7 @@ async fn api_tokens_read_or_write_as_made_and_stop_when_revoked() {
     // A member makes no tokens.
     let member = sign_in(&base, MEMBER_EMAIL, MEMBER_PASSWORD, without_redirects()).await;
     let refused = member
-        .post(format!("{base}/settings/crm/api-tokens"))
+        .post(format!("{base}/w/acme/settings/crm/api-tokens"))
         .form(&[("name", "Mine"), ("access", "read")])
         .send()
         .await

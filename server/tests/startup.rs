@@ -17,6 +17,7 @@ async fn the_app_built_in_process_serves_syncs_and_stops() {
         "server",
         "--database",
         db.to_str().unwrap(),
+        "--demo",
         "--org-records",
         "300",
         "--org-latency-ms",
@@ -30,7 +31,13 @@ async fn the_app_built_in_process_serves_syncs_and_stops() {
     ])
     .unwrap();
     let app = server::startup::build(&config).await.unwrap();
-    assert!(app.engine.is_some() && app.org.is_some(), "the demo runs the engine on the local org");
+    for ws in ["acme", "globex"] {
+        let ws = app::store::WorkspaceId(ws.into());
+        assert!(
+            app.engines.get(&ws).is_some() && app.engines.local_org(&ws, |_| ()).is_some(),
+            "the demo runs {ws}'s engine on a local org of its own"
+        );
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -45,13 +52,19 @@ async fn the_app_built_in_process_serves_syncs_and_stops() {
     )
     .await;
 
-    let status: serde_json::Value =
-        http.get(format!("{base}/api/sync/status")).send().await.unwrap().json().await.unwrap();
+    let status: serde_json::Value = http
+        .get(format!("{base}/w/acme/api/sync/status"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(status["engine"], true, "{status}");
-    let page = http.get(format!("{base}/settings/crm/sync-activity")).send().await.unwrap();
+    let page = http.get(format!("{base}/w/acme/settings/crm/sync-activity")).send().await.unwrap();
     assert_eq!(page.status(), 200);
     // Every answer says it may not be framed, sniffed or quoted as a referrer elsewhere.
-    for answer in [&page, &http.get(format!("{base}/api/runs")).send().await.unwrap()] {
+    for answer in [&page, &http.get(format!("{base}/w/acme/api/runs")).send().await.unwrap()] {
         let h = answer.headers();
         assert_eq!(h["x-content-type-options"], "nosniff");
         assert_eq!(h["x-frame-options"], "DENY");
@@ -61,10 +74,13 @@ async fn the_app_built_in_process_serves_syncs_and_stops() {
     assert!(page.text().await.unwrap().contains("Sync activity"));
     // A body far larger than any change is refused before it is read: the answer comes to the
     // headers alone (writing the body too would race the server closing the connection).
-    assert_eq!(status_for_headers_only(&base, "/api/conversion/companies", 2 << 20).await, 413);
+    assert_eq!(
+        status_for_headers_only(&base, "/w/acme/api/conversion/companies", 2 << 20).await,
+        413
+    );
     // A change a browser says comes from another site is refused.
     let cross = http
-        .post(format!("{base}/api/conversion/companies"))
+        .post(format!("{base}/w/acme/api/conversion/companies"))
         .header("sec-fetch-site", "cross-site")
         .json(&serde_json::json!({ "name": "From elsewhere" }))
         .send()
@@ -73,7 +89,7 @@ async fn the_app_built_in_process_serves_syncs_and_stops() {
     assert_eq!(cross.status(), 403);
     // A name the server does not answer to (DNS rebinding) is refused before anything runs.
     let rebound = http
-        .get(format!("{base}/api/runs"))
+        .get(format!("{base}/w/acme/api/runs"))
         .header("host", "attacker.example:3000")
         .send()
         .await
@@ -83,7 +99,7 @@ async fn the_app_built_in_process_serves_syncs_and_stops() {
     // The scheduler backfills the local org: inbound runs appear in the list's API.
     let synced = wait_for(Duration::from_secs(60), || async {
         let runs: serde_json::Value = http
-            .get(format!("{base}/api/runs?direction=inbound"))
+            .get(format!("{base}/w/acme/api/runs?direction=inbound"))
             .send()
             .await
             .unwrap()
@@ -97,15 +113,21 @@ async fn the_app_built_in_process_serves_syncs_and_stops() {
 
     // A change through Conversion's API is pushed by the outbound worker.
     let created = http
-        .post(format!("{base}/api/conversion/contacts"))
+        .post(format!("{base}/w/acme/api/conversion/contacts"))
         .json(&serde_json::json!({ "email": "built.in.process@example.com", "last_name": "Built" }))
         .send()
         .await
         .unwrap();
     assert_eq!(created.status(), 201);
     let pushed = wait_for(Duration::from_secs(30), || async {
-        let s: serde_json::Value =
-            http.get(format!("{base}/api/sync/status")).send().await.unwrap().json().await.unwrap();
+        let s: serde_json::Value = http
+            .get(format!("{base}/w/acme/api/sync/status"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         s["outbox_pending"] == 0
     })
     .await;

@@ -86,7 +86,7 @@ pub async fn save_sync_settings(
         }
         return Err(internal(e));
     }
-    st.settings_saved.ring();
+    st.settings_saved.ring(&st.workspace);
     let changed = before.map(|b| settings.changes_from(&b)).unwrap_or_default();
     if !changed.is_empty() {
         let actor = store::audit::Actor::Person { user_id: viewer.user_id, email: &viewer.email };

@@ -14,6 +14,16 @@ pub fn viewer() -> Option<crate::domain::access::Viewer> {
     ssr::viewer().ok()
 }
 
+/// Every workspace of the signed-in person (server only: the product bar's switcher).
+#[cfg(feature = "ssr")]
+pub fn workspaces() -> Vec<crate::domain::access::Viewer> {
+    use leptos::prelude::use_context;
+    use_context::<axum::http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<crate::domain::access::Workspaces>().cloned())
+        .map(|w| w.0)
+        .unwrap_or_default()
+}
+
 #[cfg(feature = "ssr")]
 pub(crate) mod ssr {
     use crate::domain::access::Viewer;

@@ -6,6 +6,7 @@ use crate::components::badges::StatusBadge;
 use crate::components::chart::HourlyChart;
 use crate::components::time::{iso_utc, LocalTime};
 use crate::domain::health::{FailureGroup, StorageFailure, SyncHealth};
+use crate::domain::href::at;
 use crate::domain::href::run_href;
 use crate::domain::{format_count, Direction, ObjectType, SyncRun};
 use leptos::either::Either;
@@ -127,7 +128,7 @@ pub fn activity_href(
     object: Option<ObjectType>,
     since_ms: i64,
 ) -> String {
-    let mut href = String::from("/settings/crm/sync-activity?");
+    let mut href = at("/settings/crm/sync-activity?");
     if failed_runs {
         href.push_str("status=failed&");
     }

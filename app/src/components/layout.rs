@@ -1,5 +1,6 @@
 //! The settings frame: product bar, settings navigation, and the CRM & Syncing tabs.
 
+use crate::domain::href::at;
 use leptos::prelude::*;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -20,6 +21,7 @@ pub enum Section {
 pub fn SettingsLayout(active: CrmTab, children: Children) -> impl IntoView {
     let tab = move |this: CrmTab, href: &'static str, label: &'static str| {
         let current = this == active;
+        let href = at(href);
         view! {
             <a class="page-tabs__tab" class:is-active=current href=href aria-current=current.then_some("page")>
                 {label}
@@ -30,7 +32,7 @@ pub fn SettingsLayout(active: CrmTab, children: Children) -> impl IntoView {
         <SettingsFrame section=Section::Crm>
             <SectionHeading
                 title="CRM & Syncing"
-                href="/settings/crm"
+                href=at("/settings/crm")
                 subtitle="Salesforce sync for contacts, companies, opportunities and events."
             />
             <nav class="page-tabs" aria-label="CRM & Syncing">
@@ -46,7 +48,7 @@ pub fn SettingsLayout(active: CrmTab, children: Children) -> impl IntoView {
 #[component]
 pub fn SectionHeading(
     title: &'static str,
-    href: &'static str,
+    #[prop(into)] href: String,
     subtitle: &'static str,
 ) -> impl IntoView {
     view! {
@@ -66,10 +68,17 @@ pub fn SectionHeading(
 #[component]
 pub fn SettingsFrame(section: Section, children: Children) -> impl IntoView {
     #[cfg(feature = "ssr")]
-    let viewer = crate::api::viewer();
+    let (viewer, mine) = (crate::api::viewer(), crate::api::workspaces());
     #[cfg(not(feature = "ssr"))]
-    let viewer: Option<crate::domain::access::Viewer> = None;
-    let workspace = viewer.as_ref().map(|v| v.workspace_name.clone()).unwrap_or_default();
+    let (viewer, mine): (
+        Option<crate::domain::access::Viewer>,
+        Vec<crate::domain::access::Viewer>,
+    ) = (None, Vec::new());
+    let section_path = match section {
+        Section::Users => "/settings/users",
+        Section::Crm => "/settings/crm",
+    };
+    let switcher = workspace_switcher(viewer.as_ref(), mine, section_path);
     let person = viewer.map(|v| {
         let role = format!("{} \u{b7} {}", v.email, v.role.label());
         view! {
@@ -86,6 +95,7 @@ pub fn SettingsFrame(section: Section, children: Children) -> impl IntoView {
     });
     let item = move |this: Section, href: &'static str, label: &'static str| {
         let current = this == section;
+        let href = at(href);
         view! {
             <li>
                 <a class="sidenav__item" class:is-active=current href=href aria-current=current.then_some("page")>{label}</a>
@@ -95,12 +105,12 @@ pub fn SettingsFrame(section: Section, children: Children) -> impl IntoView {
     view! {
         <div class="app">
             <header class="topbar">
-                <a class="topbar__brand" href="/settings/crm">
+                <a class="topbar__brand" href=at("/settings/crm")>
                     <span class="topbar__logo" aria-hidden="true">"C"</span>
                     "Conversion"
                 </a>
                 <div class="topbar__end">
-                    <span class="topbar__workspace" data-testid="workspace-name">{workspace}</span>
+                    {switcher}
                     {person}
                 </div>
             </header>
@@ -122,6 +132,51 @@ pub fn SettingsFrame(section: Section, children: Children) -> impl IntoView {
             <HydrationMarker/>
         </div>
     }
+}
+
+/// The workspace's name in the product bar; for a person in several workspaces, a menu of them
+/// (each link opens the same settings section there). Plain HTML (`<details>`): it works before
+/// and without the Wasm.
+fn workspace_switcher(
+    viewer: Option<&crate::domain::access::Viewer>,
+    mine: Vec<crate::domain::access::Viewer>,
+    section_path: &'static str,
+) -> impl IntoView {
+    let name = viewer.map(|v| v.workspace_name.clone()).unwrap_or_default();
+    let current = viewer.map(|v| v.workspace.clone()).unwrap_or_default();
+    if mine.len() < 2 {
+        return view! { <span class="topbar__workspace" data-testid="workspace-name">{name}</span> }
+            .into_any();
+    }
+    let items = mine
+        .into_iter()
+        .map(|v| {
+            let here = v.workspace == current;
+            let href = v.href(section_path);
+            view! {
+                <li>
+                    <a class="switcher__item" class:is-active=here href=href
+                        aria-current=here.then_some("page") data-workspace=v.workspace.clone()>
+                        <span class="switcher__name">{v.workspace_name}</span>
+                        <span class="switcher__role">{v.role.label()}</span>
+                    </a>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <details class="switcher" data-testid="workspace-switcher">
+            <summary class="topbar__workspace switcher__toggle" aria-label="Switch workspace">
+                <span data-testid="workspace-name">{name}</span>
+                <span class="switcher__caret" aria-hidden="true">"▾"</span>
+            </summary>
+            <div class="switcher__menu">
+                <p class="switcher__title">"Your workspaces"</p>
+                <ul>{items}</ul>
+            </div>
+        </details>
+    }
+    .into_any()
 }
 
 /// Marks the page interactive once the islands before it have hydrated (islands hydrate in

@@ -62,6 +62,25 @@ impl Viewer {
     }
 }
 
+/// Every workspace the signed-in person belongs to, as the [`Viewer`] they are in each (an API
+/// token: its one workspace). On each request beside the [`Viewer`] of the address's workspace;
+/// the product bar's switcher lists them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Workspaces(pub Vec<Viewer>);
+
+impl Viewer {
+    /// `path` (`/settings/crm/…`) in this viewer's workspace: `/w/{workspace}/settings/crm/…`.
+    pub fn href(&self, path: &str) -> String {
+        super::href::in_workspace(&self.workspace, path)
+    }
+
+    /// The workspace, as the store names it.
+    #[cfg(feature = "ssr")]
+    pub fn ws(&self) -> crate::store::WorkspaceId {
+        crate::store::WorkspaceId(self.workspace.clone())
+    }
+}
+
 /// What an API token may do: read like a member, or also change like an admin.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -1,11 +1,55 @@
-//! Addresses of the list and a run: percent-encoded query values, and the list's URL for a query.
+//! Addresses of the list and a run: percent-encoded query values, the list's URL for a query, and
+//! the workspace every page address starts with (`/w/{workspace}/…`).
 
 use super::filters::{present, RunsQuery};
 use super::RunId;
 
+/// Every page and API address of a workspace starts with `/w/{workspace}`.
+pub const WORKSPACE_PREFIX: &str = "/w/";
+
+/// The workspace and the rest of a `/w/{workspace}/…` address (`/` when nothing follows), or
+/// `None` for an address outside any workspace.
+pub fn split_workspace(path: &str) -> Option<(&str, &str)> {
+    let rest = path.strip_prefix(WORKSPACE_PREFIX)?;
+    let (workspace, tail) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    (!workspace.is_empty()).then_some((workspace, tail))
+}
+
+/// `/w/{workspace}{path}`.
+pub fn in_workspace(workspace: &str, path: &str) -> String {
+    format!("{WORKSPACE_PREFIX}{}{path}", encode_query_value(workspace))
+}
+
+/// The workspace of the page being made: the signed-in person's on the server (the sign-in
+/// layer put them on the request), the address's in the browser.
+pub fn current_workspace() -> Option<String> {
+    #[cfg(feature = "ssr")]
+    {
+        leptos::prelude::use_context::<axum::http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<super::access::Viewer>().cloned())
+            .map(|v| v.workspace)
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        let path = web_sys::window()?.location().pathname().ok()?;
+        split_workspace(&path).map(|(ws, _)| ws.to_string())
+    }
+}
+
+/// `path` (an address of the app, `/settings/crm/…`) in the current workspace.
+pub fn at(path: &str) -> String {
+    match current_workspace() {
+        Some(ws) => in_workspace(&ws, path),
+        None => path.to_string(),
+    }
+}
+
 /// The run page's address.
 pub fn run_href(id: RunId) -> String {
-    format!("/settings/crm/sync-activity/runs/{id}")
+    at(&format!("/settings/crm/sync-activity/runs/{id}"))
 }
 
 /// Percent-encodes a query value (everything but RFC 3986 unreserved characters).
@@ -48,7 +92,7 @@ impl RunsQuery {
     /// The list's URL for this query.
     pub fn href(&self) -> String {
         href_with(
-            "/settings/crm/sync-activity",
+            &at("/settings/crm/sync-activity"),
             &[
                 ("direction", self.direction.as_deref()),
                 ("object", self.object.as_deref()),
@@ -88,5 +132,16 @@ mod href_tests {
         assert!(q.has_filters());
         assert_eq!(RunsQuery::default().href(), "/settings/crm/sync-activity");
         assert!(!RunsQuery { direction: Some("all".into()), ..Default::default() }.has_filters());
+    }
+
+    #[test]
+    fn workspace_addresses_split_into_the_workspace_and_the_rest() {
+        assert_eq!(split_workspace("/w/acme/settings/crm"), Some(("acme", "/settings/crm")));
+        assert_eq!(split_workspace("/w/acme"), Some(("acme", "/")));
+        assert_eq!(split_workspace("/w/acme/"), Some(("acme", "/")));
+        for outside in ["/w/", "/w//x", "/settings/crm", "/wx/acme", "/"] {
+            assert_eq!(split_workspace(outside), None, "{outside}");
+        }
+        assert_eq!(in_workspace("acme", "/settings/crm"), "/w/acme/settings/crm");
     }
 }

@@ -5,6 +5,7 @@ use crate::components::time::LocalTimeIsland;
 use crate::domain::access::{ApiTokenView, AuditEvent, TokenAccess};
 use crate::domain::connection::{ConnectionState, ConnectionView};
 use crate::domain::format_count;
+use crate::domain::href::at;
 use crate::domain::settings::{describe_interval, SyncSettings, INTERVAL_CHOICES};
 use crate::domain::RunMessage;
 use crate::domain::{CompanyField, ContactField, ObjectType};
@@ -47,7 +48,7 @@ pub fn ConnectionCard(c: ConnectionView, can_change: bool) -> impl IntoView {
                 Either::Left(view! {
                     <div class="actions">
                         // A full page load: the server starts the OAuth flow and Salesforce's consent page follows.
-                        <a class="btn btn--primary" href="/settings/crm/salesforce/connect" rel="external" data-testid="connect">{action}</a>
+                        <a class="btn btn--primary" href=at("/settings/crm/salesforce/connect") rel="external" data-testid="connect">{action}</a>
                         // Asks before it acts, with no script: the button opens the question in place.
                         {(state != ConnectionState::Disconnected).then(|| {
                             let org = c.instance_url.clone().unwrap_or_else(|| "this org".into());
@@ -57,7 +58,7 @@ pub fn ConnectionCard(c: ConnectionView, can_change: bool) -> impl IntoView {
                                     <div class="confirm__panel" role="group" aria-label="Disconnect Salesforce?">
                                         <p class="confirm__title">"Disconnect Salesforce?"</p>
                                         <p class="confirm__body">"Syncing with "<strong>{org}</strong>" stops in both directions, and the access Conversion holds is revoked at Salesforce. Changes made in Conversion wait until you connect again."</p>
-                                        <form method="post" action="/settings/crm/salesforce/disconnect">
+                                        <form method="post" action=at("/settings/crm/salesforce/disconnect")>
                                             <button class="btn btn--danger" type="submit">"Disconnect Salesforce"</button>
                                         </form>
                                     </div>
@@ -88,7 +89,7 @@ pub fn ApiTokensCard(tokens: Vec<ApiTokenView>) -> impl IntoView {
                     <p class="card__subtitle">"For scripts that read the sync activity or change settings through the JSON API ("<code>"Authorization: Bearer …"</code>"). Admins only."</p>
                 </div>
             </header>
-            <form class="tokens__new" method="post" action="/settings/crm/api-tokens">
+            <form class="tokens__new" method="post" action=at("/settings/crm/api-tokens")>
                 <label class="field">
                     <span class="field__label">"Token name"</span>
                     <input class="input" type="text" name="name" required maxlength="80" placeholder="Nightly export"/>
@@ -123,7 +124,7 @@ pub fn ApiTokensCard(tokens: Vec<ApiTokenView>) -> impl IntoView {
                                 {if live { Either::Left(used) } else { Either::Right(view! { <span>"Revoked"</span> }) }}
                             </div>
                             {live.then(|| view! {
-                                <form method="post" action=format!("/settings/crm/api-tokens/{}/revoke", t.id)>
+                                <form method="post" action=at(&format!("/settings/crm/api-tokens/{}/revoke", t.id))>
                                     <button class="btn btn--ghost btn--sm" type="submit" aria-label=format!("Revoke {}", t.name)>"Revoke"</button>
                                 </form>
                             })}

@@ -7,6 +7,7 @@ use crate::components::layout::{CrmTab, SettingsLayout};
 use crate::components::live::{use_interval_while, POLL_MS};
 use crate::components::time::{browser_offset_minutes, display_in_offset};
 use crate::domain::health::ConnectionPulse;
+use crate::domain::href::at;
 use crate::pages::crm_connection::{
     ApiTokensCard, AuditCard, ConnectionCard, RateLimitsCard, SettingsCard,
 };
@@ -37,7 +38,7 @@ pub fn CrmOverviewPage() -> impl IntoView {
                             <h2 id="health-title" class="card__title">"Recent sync health"</h2>
                             <p class="card__subtitle">"The last 24 hours of syncing with Salesforce."</p>
                         </div>
-                        <a class="btn btn--primary" href="/settings/crm/sync-activity">"View logs"</a>
+                        <a class="btn btn--primary" href=at("/settings/crm/sync-activity")>"View logs"</a>
                     </header>
                     <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                         {move || Suspend::new(async move {

@@ -1,6 +1,7 @@
 //! Any URL the app does not know.
 
 use crate::components::layout::HydrationMarker;
+use crate::domain::href::at;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -17,7 +18,7 @@ pub fn NotFoundPage() -> impl IntoView {
                 <p class="empty-state__code">"404"</p>
                 <h1>"Page not found"</h1>
                 <p>"There is nothing at this address. It may have been mistyped or moved."</p>
-                <a class="btn btn--primary" href="/settings/crm">"Go to CRM & Syncing"</a>
+                <a class="btn btn--primary" href=at("/settings/crm")>"Go to CRM & Syncing"</a>
             </div>
         </main>
         <HydrationMarker/>

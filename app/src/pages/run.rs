@@ -7,6 +7,7 @@ use crate::components::layout::{CrmTab, SettingsLayout};
 use crate::components::live::{use_interval_while, POLL_MS};
 use crate::components::time::{client_now_ms, LocalTime, RunDuration};
 use crate::domain::filters::href_with;
+use crate::domain::href::at;
 use crate::domain::{
     format_count, RecordStatus, RecordsQuery, RunMessage, RunRecord, RunStatus, SyncRun,
 };
@@ -34,7 +35,7 @@ pub fn RunPage() -> impl IntoView {
     );
     view! {
         <SettingsLayout active=CrmTab::SyncActivity>
-            <a class="back-link" href="/settings/crm/sync-activity">"← All sync activity"</a>
+            <a class="back-link" href=at("/settings/crm/sync-activity")>"← All sync activity"</a>
             <Transition fallback=|| view! { <p class="loading">"Loading run…"</p> }>
                 {move || Suspend::new(async move {
                     match detail.await {
@@ -68,7 +69,7 @@ fn RunNotFound() -> impl IntoView {
             <p class="empty-state__code">"404"</p>
             <h2>"Run not found"</h2>
             <p>"There is no sync run at this address in this workspace. The link may be incomplete or mistyped."</p>
-            <a class="btn btn--primary" href="/settings/crm/sync-activity">"Back to Sync activity"</a>
+            <a class="btn btn--primary" href=at("/settings/crm/sync-activity")>"Back to Sync activity"</a>
         </div>
     }
 }
@@ -233,7 +234,7 @@ fn RunFailureCallout(message: RunMessage, detail: String) -> impl IntoView {
             <h3 class="callout__title">{message.title()}</h3>
             <p>{message.meaning()}</p>
             <p class="callout__todo"><strong>"What to do: "</strong>{message.what_to_do()}</p>
-            {action.map(|(href, label)| view! { <a class="btn btn--primary btn--sm" href=href>{label}</a> })}
+            {action.map(|(href, label)| view! { <a class="btn btn--primary btn--sm" href=at(href)>{label}</a> })}
             {(!detail.is_empty()).then(|| view! {
                 <details class="callout__detail">
                     <summary>"Technical details"</summary>
@@ -264,7 +265,7 @@ fn StatusFilter(
                 .into_iter()
                 .map(|(status, label)| {
                     let href = href_with(
-                        &format!("/settings/crm/sync-activity/runs/{run_id}"),
+                        &at(&format!("/settings/crm/sync-activity/runs/{run_id}")),
                         &[("status", status.map(|s| s.as_str()))],
                     );
                     let count = move || run.with(|r| match status {

@@ -5,6 +5,7 @@ use crate::api::members::get_members;
 use crate::components::layout::{Section, SectionHeading, SettingsFrame};
 use crate::components::time::LocalTimeIsland;
 use crate::domain::access::{InvitationView, Member, Role, INVITATION_DAYS};
+use crate::domain::href::at;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -16,7 +17,7 @@ pub fn UsersPage() -> impl IntoView {
         <SettingsFrame section=Section::Users>
             <SectionHeading
                 title="Users & permissions"
-                href="/settings/users"
+                href=at("/settings/users")
                 subtitle="Admins connect Salesforce, change the sync settings and manage people. Members see everything: the Overview, the activity, runs and records."
             />
             <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
@@ -51,7 +52,7 @@ fn MembersCard(members: Vec<Member>, can_change: bool, me: i64) -> impl IntoView
             <ul class="people">
                 {members.into_iter().map(|m| {
                     let remove = (can_change && m.user_id != me).then(|| view! {
-                        <form method="post" action=format!("/settings/users/members/{}/remove", m.user_id)>
+                        <form method="post" action=at(&format!("/settings/users/members/{}/remove", m.user_id))>
                             <button class="btn btn--ghost btn--sm" type="submit" aria-label=format!("Remove {}", m.email)>"Remove"</button>
                         </form>
                     });
@@ -84,7 +85,7 @@ fn InviteCard(invitations: Vec<InvitationView>) -> impl IntoView {
                     <p class="card__subtitle">{format!("You get a link to send them. It works once, for {INVITATION_DAYS} days, and creates their account or adds the one they have.")}</p>
                 </div>
             </header>
-            <form class="tokens__new" method="post" action="/settings/users/invitations">
+            <form class="tokens__new" method="post" action=at("/settings/users/invitations")>
                 <label class="field">
                     <span class="field__label">"Their email"</span>
                     <input class="input" type="email" name="email" required placeholder="jane@acme.com"/>
@@ -110,7 +111,7 @@ fn InviteCard(invitations: Vec<InvitationView>) -> impl IntoView {
                             </div>
                             <span class="badge badge--neutral">{i.role.label()}</span>
                             <span></span>
-                            <form method="post" action=format!("/settings/users/invitations/{}/revoke", i.id)>
+                            <form method="post" action=at(&format!("/settings/users/invitations/{}/revoke", i.id))>
                                 <button class="btn btn--ghost btn--sm" type="submit" aria-label=format!("Withdraw the invitation of {}", i.email)>"Withdraw"</button>
                             </form>
                         </li>

@@ -143,6 +143,17 @@ pub async fn viewer(
     row.map(ViewerRow::into_viewer).transpose()
 }
 
+/// Every workspace the person belongs to, each as the [`Viewer`] they are there, by workspace
+/// name: what a request's address is checked against, and the product bar's workspace switcher.
+pub async fn viewers(pool: &SqlitePool, user_id: i64) -> Result<Vec<Viewer>, StoreError> {
+    let rows: Vec<ViewerRow> =
+        sqlx::query_as(&format!("{VIEWER_SELECT} WHERE m.user_id = ? ORDER BY w.name, w.id"))
+            .bind(user_id)
+            .fetch_all(pool)
+            .await?;
+    rows.into_iter().map(ViewerRow::into_viewer).collect()
+}
+
 /// The workspace's members, admins first, then by name.
 pub async fn members(pool: &SqlitePool, ws: &WorkspaceId) -> Result<Vec<Member>, StoreError> {
     let rows: Vec<(i64, String, String, String, i64)> = sqlx::query_as(

@@ -59,13 +59,19 @@ use std::time::Duration;
 pub use health::{check_writable, storage_failure, StorageHealth};
 pub use sqlx::Error as StoreError;
 
-/// A workspace id. Access control comes later; the scoping is already everywhere.
+/// A workspace id: the `{workspace}` of `/w/{workspace}/…` addresses, and every query's scope.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct WorkspaceId(pub String);
 
 impl WorkspaceId {
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+impl std::fmt::Display for WorkspaceId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
     }
 }
 
@@ -305,6 +311,13 @@ pub async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
 }
 
 /// Creates the workspace if it does not exist yet.
+/// Every workspace's id, in order.
+pub async fn workspace_ids(pool: &SqlitePool) -> Result<Vec<WorkspaceId>, StoreError> {
+    let ids: Vec<(String,)> =
+        sqlx::query_as("SELECT id FROM workspaces ORDER BY id").fetch_all(pool).await?;
+    Ok(ids.into_iter().map(|(id,)| WorkspaceId(id)).collect())
+}
+
 pub async fn ensure_workspace(
     pool: &SqlitePool,
     id: &WorkspaceId,

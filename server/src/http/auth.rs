@@ -13,17 +13,19 @@
 use super::error::ApiError;
 use super::tokens;
 use crate::accounts;
-use app::domain::access::{AuditAction, Viewer, ADMINS_ONLY};
+use app::domain::access::{AuditAction, Viewer, Workspaces, ADMINS_ONLY};
+use app::domain::href::{in_workspace, split_workspace};
 use app::state::Clock;
 use app::store::api_tokens;
 use app::store::audit::{self, Actor};
 use app::store::{accounts as store, WorkspaceId};
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
+use axum::Extension;
 use axum::{Form, Router};
 use serde::Deserialize;
 use sqlx::SqlitePool;
@@ -34,8 +36,10 @@ use tower_sessions::Session;
 
 /// The session's key for the signed-in person's id.
 const USER_KEY: &str = "user";
-/// Where a sign-in without a `next` lands.
+/// Where a sign-in without a `next` lands, within the person's workspace.
 pub const HOME: &str = "/settings/crm";
+/// The workspace chooser, for a person in several workspaces who followed a link without one.
+pub const WORKSPACES: &str = "/workspaces";
 /// The sign-in page.
 pub const SIGN_IN: &str = "/sign-in";
 
@@ -48,15 +52,13 @@ pub const THROTTLE_WINDOW: Duration = Duration::from_secs(15 * 60);
 #[derive(Clone)]
 pub struct AuthState {
     pub pool: SqlitePool,
-    /// The workspace this server serves (one per server until workspaces are in the address).
-    pub workspace: WorkspaceId,
     pub clock: Arc<dyn Clock>,
     pub throttle: Throttle,
 }
 
 impl AuthState {
-    pub fn new(pool: SqlitePool, workspace: WorkspaceId, clock: Arc<dyn Clock>) -> AuthState {
-        AuthState { pool, workspace, clock, throttle: Throttle::default() }
+    pub fn new(pool: SqlitePool, clock: Arc<dyn Clock>) -> AuthState {
+        AuthState { pool, clock, throttle: Throttle::default() }
     }
 }
 
@@ -94,7 +96,57 @@ impl Throttle {
 }
 
 pub fn routes(state: AuthState) -> Router {
-    Router::new().route(SIGN_IN, post(sign_in)).route("/sign-out", post(sign_out)).with_state(state)
+    Router::new()
+        .route(SIGN_IN, post(sign_in))
+        .route("/sign-out", post(sign_out))
+        .route(WORKSPACES, get(choose_workspace))
+        .with_state(state)
+}
+
+#[derive(Deserialize)]
+struct ChooseParams {
+    next: Option<String>,
+}
+
+/// `GET /workspaces`: the person's workspaces, each a link to the page they asked for (`next`,
+/// an address without a workspace) in that workspace.
+async fn choose_workspace(
+    Extension(Workspaces(mine)): Extension<Workspaces>,
+    site: super::site::Assets,
+    Query(p): Query<ChooseParams>,
+) -> Response {
+    use super::oauth::html_escape;
+    let next = p
+        .next
+        .as_deref()
+        .and_then(safe_next)
+        .filter(|n| split_workspace(n).is_none() && *n != WORKSPACES)
+        .unwrap_or(HOME);
+    let items: String = mine
+        .iter()
+        .map(|v| {
+            format!(
+                "<li><a class=\"workspace-choice\" href=\"{href}\"><span class=\"workspace-choice__name\">{name}</span>\
+                 <span class=\"workspace-choice__role\">{role}</span></a></li>",
+                href = html_escape(&in_workspace(&v.workspace, next)),
+                name = html_escape(&v.workspace_name),
+                role = v.role.label(),
+            )
+        })
+        .collect();
+    let stylesheet = site.stylesheet();
+    let html = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"/favicon.svg\" type=\"image/svg+xml\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Choose a workspace · Conversion</title>\
+         <link rel=\"stylesheet\" href=\"{stylesheet}\"></head><body><main class=\"standalone\">\
+         <div class=\"empty-state\" data-testid=\"choose-workspace\"><h1>Choose a workspace</h1>\
+         <p>You are a member of several workspaces. Which one is this for?</p>\
+         <ul class=\"workspace-choices\">{items}</ul>\
+         <form method=\"post\" action=\"/sign-out\"><button class=\"btn btn--ghost btn--sm\" type=\"submit\">Sign out</button></form>\
+         </div></main></body></html>"
+    );
+    let mut response = (StatusCode::OK, axum::response::Html(html)).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 #[derive(Deserialize)]
@@ -146,16 +198,17 @@ async fn sign_in(
         return refused("invalid");
     };
     st.throttle.succeeded(email);
-    match store::viewer(&st.pool, user_id, &st.workspace).await {
-        Ok(Some(_)) => {}
-        Ok(None) => return refused("not_member"),
+    match store::viewers(&st.pool, user_id).await {
+        Ok(mine) if !mine.is_empty() => {}
+        Ok(_) => return refused("not_member"),
         Err(e) => return unavailable(e),
     }
     if let Err(e) = start_session(&session, user_id).await {
         return unavailable(e);
     }
     tracing::info!(user_id, "signed in");
-    Redirect::to(next.unwrap_or(HOME)).into_response()
+    // Without a `next`: the root, which leads into the person's workspace.
+    Redirect::to(next.unwrap_or("/")).into_response()
 }
 
 /// Signs the person in on this browser's session, under a new session id: an id planted in the
@@ -215,53 +268,128 @@ fn is_public(path: &str) -> bool {
         || (path.rfind('/') == Some(0) && path.contains('.'))
 }
 
-/// `axum::middleware::from_fn_with_state` over everything but the public requests.
+/// Addresses outside any workspace that a signed-in person may reach as themselves: the
+/// Salesforce callback (one fixed address for every workspace; its flow names the workspace) and
+/// the workspace chooser.
+fn is_personal(path: &str) -> bool {
+    path == super::oauth::CALLBACK || path == WORKSPACES
+}
+
+/// `axum::middleware::from_fn_with_state` over everything but the public requests. It wraps the
+/// whole router (not `Router::layer`, which runs after routing), because it takes the workspace
+/// off the address: `/w/{workspace}/settings/crm` is routed as `/settings/crm`, with the
+/// person as a member of that workspace on the request ([`Viewer`]) and all their workspaces
+/// beside it ([`Workspaces`]).
+///
+/// - A workspace the person is not a member of answers as one that does not exist: 404, the
+///   same page (or JSON) either way, after the same one query.
+/// - An address without a workspace (an old link, a script's `/api/…`): a person in one
+///   workspace is sent to it (pages) or served in it (the API, forms); one in several picks a
+///   workspace (pages) or is told to name one (the API).
 pub async fn require_sign_in(
     State(st): State<AuthState>,
     session: Session,
     mut request: Request,
     next: Next,
 ) -> Response {
-    let path = request.uri().path();
-    if is_public(path) {
+    let path = request.uri().path().to_string();
+    if is_public(&path) {
         return next.run(request).await;
     }
-    if let Some(authorization) =
+    let mine = if let Some(authorization) =
         request.headers().get(header::AUTHORIZATION).filter(|a| is_bearer(a))
     {
         // A script with an API token: the token alone decides, never a session beside it. (Other
         // schemes, such as the Basic of a proxy in front, are not ours: the session decides.)
-        let viewer = match bearer_viewer(&st, authorization).await {
-            Ok(viewer) => viewer,
+        match bearer_viewer(&st, authorization).await {
+            Ok(viewer) => vec![viewer],
             Err(response) => return response,
+        }
+    } else {
+        let user_id = match session.get::<i64>(USER_KEY).await {
+            Ok(Some(id)) => id,
+            Ok(None) => return signed_out(&request),
+            Err(e) => return unavailable(e),
         };
+        match store::viewers(&st.pool, user_id).await {
+            Ok(mine) if !mine.is_empty() => mine,
+            Ok(_) => {
+                // The account is gone, or in no workspace any more: the session is worth nothing.
+                let _ = session.flush().await;
+                return signed_out(&request);
+            }
+            Err(e) => return unavailable(e),
+        }
+    };
+    if let Some((workspace, rest)) = split_workspace(&path) {
+        let Some(viewer) = mine.iter().find(|v| v.workspace == workspace).cloned() else {
+            return not_found(&request);
+        };
+        let rest = match request.uri().query() {
+            Some(q) => format!("{rest}?{q}"),
+            None => rest.to_string(),
+        };
+        match rest.parse() {
+            Ok(uri) => *request.uri_mut() = uri,
+            Err(_) => return not_found(&request),
+        }
         request.extensions_mut().insert(viewer);
+        request.extensions_mut().insert(Workspaces(mine));
         return next.run(request).await;
     }
-    let user_id = match session.get::<i64>(USER_KEY).await {
-        Ok(id) => id,
-        Err(e) => return unavailable(e),
-    };
-    let viewer = match user_id {
-        Some(id) => match store::viewer(&st.pool, id, &st.workspace).await {
-            Ok(v) => v,
-            Err(e) => return unavailable(e),
-        },
-        None => None,
-    };
-    match viewer {
-        Some(viewer) => {
+    if is_personal(&path) {
+        request.extensions_mut().insert(Workspaces(mine));
+        return next.run(request).await;
+    }
+    let is_page =
+        !path.starts_with("/api/") && matches!(*request.method(), Method::GET | Method::HEAD);
+    match (mine.len(), is_page) {
+        (1, true) => {
+            let here = request.uri().path_and_query().map_or(path.as_str(), |p| p.as_str());
+            let here = if here == "/" { HOME } else { here };
+            Redirect::to(&in_workspace(&mine[0].workspace, here)).into_response()
+        }
+        (1, false) => {
+            let viewer = mine[0].clone();
             request.extensions_mut().insert(viewer);
+            request.extensions_mut().insert(Workspaces(mine));
             next.run(request).await
         }
-        None => {
-            if user_id.is_some() {
-                // The account or its membership is gone: the session is worth nothing now.
-                let _ = session.flush().await;
+        (_, true) => {
+            let here = request.uri().path_and_query().map_or(path.as_str(), |p| p.as_str());
+            let mut to = WORKSPACES.to_string();
+            if here != "/" {
+                to.push_str("?next=");
+                to.push_str(&encode(here));
             }
-            signed_out(&request)
+            Redirect::to(&to).into_response()
         }
+        (_, false) => ApiError::BadRequest(format!(
+            "You are a member of several workspaces: name one in the address, /w/{{workspace}}{path} ({}).",
+            mine.iter().map(|v| v.workspace.as_str()).collect::<Vec<_>>().join(", ")
+        ))
+        .into_response(),
     }
+}
+
+/// The answer for a workspace that does not exist and for one the person is not a member of:
+/// the same either way, so that the answer says nothing about which.
+fn not_found(request: &Request) -> Response {
+    let path = request.uri().path();
+    let is_api = split_workspace(path).is_some_and(|(_, rest)| rest.starts_with("/api/"));
+    if is_api {
+        return ApiError::NotFound("Not found.".into()).into_response();
+    }
+    let site = request.extensions().get::<super::site::Assets>().cloned();
+    let Some(site) = site else {
+        return (StatusCode::NOT_FOUND, "Not found.").into_response();
+    };
+    super::oauth::page(
+        &site,
+        StatusCode::NOT_FOUND,
+        "Page not found",
+        "This address does not lead to a page you can open. Check the link, or ask whoever sent it which workspace it is in.",
+    )
 }
 
 /// Whether an `Authorization` header is a bearer token (the scheme is case-insensitive).
@@ -285,7 +413,7 @@ async fn bearer_viewer(st: &AuthState, authorization: &HeaderValue) -> Result<Vi
         .await
         .map_err(unavailable)?;
     match found {
-        Some(t) if t.workspace == st.workspace => Ok(Viewer {
+        Some(t) => Ok(Viewer {
             user_id: t.created_by.unwrap_or(0),
             email: format!("API token \u{201c}{}\u{201d} ({}\u{2026})", t.name, t.prefix),
             name: t.name,
@@ -302,7 +430,8 @@ async fn bearer_viewer(st: &AuthState, authorization: &HeaderValue) -> Result<Vi
 /// sign-in page, which comes back to it.
 fn signed_out(request: &Request) -> Response {
     let path = request.uri().path();
-    if path.starts_with("/api/") {
+    let in_app = split_workspace(path).map_or(path, |(_, rest)| rest);
+    if in_app.starts_with("/api/") {
         return ApiError::Unauthorized("Sign in to Conversion first.".into()).into_response();
     }
     let mut to = SIGN_IN.to_string();

@@ -10,6 +10,7 @@ use super::auth::Admin;
 use super::error::{ApiError, JsonBody};
 use super::state::ApiState;
 use crate::conversion::changes::{self, ChangeError, CompanyInput, ContactInput, EventInput};
+use app::store::WorkspaceId;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{patch, post};
@@ -28,10 +29,10 @@ pub fn routes() -> Router<ApiState> {
 type Created = (StatusCode, Json<serde_json::Value>);
 
 /// A saved change wakes the outbound worker; a refused one says why.
-fn saved<T>(s: &ApiState, result: Result<T, ChangeError>) -> Result<T, ApiError> {
+fn saved<T>(s: &ApiState, ws: &WorkspaceId, result: Result<T, ChangeError>) -> Result<T, ApiError> {
     match result {
         Ok(v) => {
-            if let Some(engine) = &s.engine {
+            if let Some(engine) = s.engines.get(ws) {
                 engine.outbox_changed();
             }
             Ok(v)
@@ -48,65 +49,65 @@ fn created(id: String) -> Created {
 
 async fn create_contact(
     State(s): State<ApiState>,
-    _: Admin,
+    Admin(viewer): Admin,
     JsonBody(input): JsonBody<ContactInput>,
 ) -> Result<Created, ApiError> {
-    let r = changes::create_contact(&s.pool, &s.workspace, &input, s.clock.now_ms()).await;
-    saved(&s, r).map(created)
+    let r = changes::create_contact(&s.pool, &viewer.ws(), &input, s.clock.now_ms()).await;
+    saved(&s, &viewer.ws(), r).map(created)
 }
 
 async fn update_contact(
     State(s): State<ApiState>,
-    _: Admin,
+    Admin(viewer): Admin,
     Path(id): Path<String>,
     JsonBody(input): JsonBody<ContactInput>,
 ) -> Result<StatusCode, ApiError> {
-    let r = changes::update_contact(&s.pool, &s.workspace, &id, &input, s.clock.now_ms()).await;
-    saved(&s, r).map(|()| StatusCode::NO_CONTENT)
+    let r = changes::update_contact(&s.pool, &viewer.ws(), &id, &input, s.clock.now_ms()).await;
+    saved(&s, &viewer.ws(), r).map(|()| StatusCode::NO_CONTENT)
 }
 
 async fn delete_contact(
     State(s): State<ApiState>,
-    _: Admin,
+    Admin(viewer): Admin,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let r = changes::delete_contact(&s.pool, &s.workspace, &id, s.clock.now_ms()).await;
-    saved(&s, r).map(|_| StatusCode::NO_CONTENT)
+    let r = changes::delete_contact(&s.pool, &viewer.ws(), &id, s.clock.now_ms()).await;
+    saved(&s, &viewer.ws(), r).map(|_| StatusCode::NO_CONTENT)
 }
 
 async fn create_company(
     State(s): State<ApiState>,
-    _: Admin,
+    Admin(viewer): Admin,
     JsonBody(input): JsonBody<CompanyInput>,
 ) -> Result<Created, ApiError> {
-    let r = changes::create_company(&s.pool, &s.workspace, &input, s.clock.now_ms()).await;
-    saved(&s, r).map(created)
+    let r = changes::create_company(&s.pool, &viewer.ws(), &input, s.clock.now_ms()).await;
+    saved(&s, &viewer.ws(), r).map(created)
 }
 
 async fn update_company(
     State(s): State<ApiState>,
-    _: Admin,
+    Admin(viewer): Admin,
     Path(id): Path<String>,
     JsonBody(input): JsonBody<CompanyInput>,
 ) -> Result<StatusCode, ApiError> {
-    let r = changes::update_company(&s.pool, &s.workspace, &id, &input, s.clock.now_ms()).await;
-    saved(&s, r).map(|()| StatusCode::NO_CONTENT)
+    let r = changes::update_company(&s.pool, &viewer.ws(), &id, &input, s.clock.now_ms()).await;
+    saved(&s, &viewer.ws(), r).map(|()| StatusCode::NO_CONTENT)
 }
 
 async fn delete_company(
     State(s): State<ApiState>,
-    _: Admin,
+    Admin(viewer): Admin,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let r = changes::delete_company(&s.pool, &s.workspace, &id, s.clock.now_ms()).await;
-    saved(&s, r).map(|_| StatusCode::NO_CONTENT)
+    let r = changes::delete_company(&s.pool, &viewer.ws(), &id, s.clock.now_ms()).await;
+    saved(&s, &viewer.ws(), r).map(|_| StatusCode::NO_CONTENT)
 }
 
 async fn record_event(
     State(s): State<ApiState>,
-    _: Admin,
+    Admin(viewer): Admin,
     JsonBody(input): JsonBody<EventInput>,
 ) -> Result<Created, ApiError> {
-    let r = changes::record_event(&s.pool, &s.workspace, &input, s.clock.now_ms()).await;
-    saved(&s, r).map(created)
+    let r = changes::record_event(&s.pool, &viewer.ws(), &input, s.clock.now_ms()).await;
+    saved(&s, &viewer.ws(), r).map(created)
 }

@@ -9,12 +9,13 @@
 //!   their password (an existing one), joins with the invitation's role and is signed in.
 
 use super::auth::{audit, start_session, unavailable, SessionAdminPage};
-use super::oauth::{html_escape, page};
+use super::oauth::{html_escape, page_for};
 use super::site::Assets;
 use super::state::ApiState;
 use super::tokens;
 use crate::accounts;
 use app::domain::access::{AuditAction, Role, INVITATION_DAYS};
+use app::domain::href::in_workspace;
 use app::store::accounts as people;
 use app::store::audit::{self as trail, Actor};
 use app::store::invitations::{self, NewInvitation};
@@ -59,11 +60,18 @@ async fn invite(
 ) -> Response {
     let email = form.email.trim();
     if let Err(why) = accounts::check_email(email) {
-        return page(&site, StatusCode::BAD_REQUEST, "Nobody was invited", &html_escape(&why));
+        return page_for(
+            &site,
+            &viewer,
+            StatusCode::BAD_REQUEST,
+            "Nobody was invited",
+            &html_escape(&why),
+        );
     }
     let Some(role) = Role::parse(&form.role) else {
-        return page(
+        return page_for(
             &site,
+            &viewer,
             StatusCode::BAD_REQUEST,
             "Nobody was invited",
             "Choose admin or member.",
@@ -82,8 +90,9 @@ async fn invite(
     let ws = WorkspaceId(viewer.workspace.clone());
     if let Err(e) = invitations::create(&s.pool, &ws, &new).await {
         tracing::error!(error = %e, "saving an invitation");
-        return page(
+        return page_for(
             &site,
+            &viewer,
             StatusCode::INTERNAL_SERVER_ERROR,
             "Nobody was invited",
             "Try again in a moment.",
@@ -102,13 +111,15 @@ async fn invite(
         "Send this link to <strong>{email}</strong>. It makes them a {role} of {workspace}, works once, \
          and expires in {INVITATION_DAYS} days. It is not shown again.</p>\
          <p><code class=\"token\" data-testid=\"invitation-link\">{link}</code></p><p class=\"small\">\
-         <a href=\"{USERS_PAGE}\">Back to Users &amp; permissions</a>",
+         <a href=\"{back}\">Back to Users &amp; permissions</a>",
+        back = html_escape(&viewer.href(USERS_PAGE)),
         email = html_escape(email),
         role = role.label().to_lowercase(),
         workspace = html_escape(&viewer.workspace_name),
         link = html_escape(&link),
     );
-    let mut response = page(&site, StatusCode::CREATED, "Invitation ready to send", &body);
+    let mut response =
+        page_for(&site, &viewer, StatusCode::CREATED, "Invitation ready to send", &body);
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
@@ -136,10 +147,11 @@ async fn withdraw(
     match invitations::revoke(&s.pool, &ws, id, now).await {
         Ok(Some(email)) => {
             audit(&s.pool, &viewer, now, AuditAction::InvitationRevoked, &email).await;
-            see_other(USERS_PAGE)
+            see_other(&viewer.href(USERS_PAGE))
         }
-        Ok(None) => page(
+        Ok(None) => page_for(
             &site,
+            &viewer,
             StatusCode::NOT_FOUND,
             "No such invitation",
             "It was used, withdrawn or never made.",
@@ -158,16 +170,18 @@ async fn remove(
     match people::remove_member(&s.pool, &ws, user_id).await {
         Ok(Ok(email)) => {
             audit(&s.pool, &viewer, s.clock.now_ms(), AuditAction::MemberRemoved, &email).await;
-            see_other(USERS_PAGE)
+            see_other(&viewer.href(USERS_PAGE))
         }
-        Ok(Err(people::RemoveRefused::LastAdmin)) => page(
+        Ok(Err(people::RemoveRefused::LastAdmin)) => page_for(
             &site,
+            &viewer,
             StatusCode::CONFLICT,
             "The last admin stays",
             "A workspace needs an admin. Make someone else an admin before removing this one.",
         ),
-        Ok(Err(people::RemoveRefused::NotAMember)) => page(
+        Ok(Err(people::RemoveRefused::NotAMember)) => page_for(
             &site,
+            &viewer,
             StatusCode::NOT_FOUND,
             "No such member",
             "This person is not a member of the workspace.",
@@ -343,5 +357,6 @@ async fn accept(
     if let Err(e) = start_session(&session, user_id).await {
         return unavailable(e);
     }
-    see_other(super::auth::HOME)
+    // Into the workspace they joined (they may have others).
+    see_other(&in_workspace(invitation.workspace.as_str(), super::auth::HOME))
 }

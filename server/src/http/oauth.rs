@@ -11,6 +11,7 @@ use crate::salesforce::auth;
 use crate::salesforce::types::TokenResponse;
 use crate::sync::connection::integration_user;
 use crate::sync::Engine;
+use app::domain::access::Workspaces;
 use app::domain::access::{AuditAction, Viewer, ADMINS_ONLY};
 use app::domain::connection::ConnectionState;
 use app::store;
@@ -18,6 +19,7 @@ use axum::extract::{Form, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::Extension;
 use axum::Router;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -29,7 +31,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const STATE_COOKIE: &str = "sf_oauth_state";
-const CALLBACK: &str = "/settings/crm/salesforce/callback";
+/// One address for every workspace (a connected app registers its callbacks); the flow that
+/// comes back to it names the workspace.
+pub const CALLBACK: &str = "/settings/crm/salesforce/callback";
 /// How long a Connect may take at Salesforce's consent page.
 const FLOW_LIFETIME: Duration = Duration::from_secs(600);
 
@@ -39,41 +43,54 @@ const FLOW_LIFETIME: Duration = Duration::from_secs(600);
 #[derive(Clone, Default)]
 pub struct PendingFlows(Arc<Mutex<Pending>>);
 
+/// A Connect under way: its PKCE verifier, who started it and in which workspace.
+#[derive(Clone)]
+struct Flow {
+    verifier: String,
+    user_id: i64,
+    workspace: String,
+}
+
 #[derive(Default)]
 struct Pending {
-    /// `state` → the PKCE verifier and the person who started the flow.
-    flows: HashMap<String, (String, i64, Instant)>,
-    /// The answer's key → the other org's tokens and the person asked.
-    switches: HashMap<String, (TokenResponse, i64, Instant)>,
+    /// `state` → the flow: its PKCE verifier, who started it and for which workspace.
+    flows: HashMap<String, (Flow, Instant)>,
+    /// The answer's key → the other org's tokens and the flow they came back to.
+    switches: HashMap<String, (TokenResponse, Flow, Instant)>,
 }
 
 impl PendingFlows {
     fn pending(&self) -> std::sync::MutexGuard<'_, Pending> {
         let mut p = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        p.flows.retain(|_, (_, _, at)| at.elapsed() < FLOW_LIFETIME);
+        p.flows.retain(|_, (_, at)| at.elapsed() < FLOW_LIFETIME);
         p.switches.retain(|_, (_, _, at)| at.elapsed() < FLOW_LIFETIME);
         p
     }
 
-    fn start(&self, state: String, verifier: String, user_id: i64) {
-        self.pending().flows.insert(state, (verifier, user_id, Instant::now()));
+    fn start(&self, state: String, flow: Flow) {
+        self.pending().flows.insert(state, (flow, Instant::now()));
     }
 
-    /// The verifier of a flow the same person started here and still alive; the flow is over
-    /// either way (also when someone else brings its `state` back).
-    fn finish(&self, state: &str, user_id: i64) -> Option<String> {
-        self.pending().flows.remove(state).filter(|(_, u, _)| *u == user_id).map(|(v, _, _)| v)
+    /// The flow the same person started here, still alive; the flow is over either way (also
+    /// when someone else brings its `state` back).
+    fn finish(&self, state: &str, user_id: i64) -> Option<Flow> {
+        self.pending().flows.remove(state).map(|(f, _)| f).filter(|f| f.user_id == user_id)
     }
 
     /// Holds the tokens of another org until the person answers; returns the answer's key.
-    fn hold_switch(&self, token: TokenResponse, user_id: i64) -> String {
+    fn hold_switch(&self, token: TokenResponse, flow: Flow) -> String {
         let key = random_text(18);
-        self.pending().switches.insert(key.clone(), (token, user_id, Instant::now()));
+        self.pending().switches.insert(key.clone(), (token, flow, Instant::now()));
         key
     }
 
-    fn take_switch(&self, key: &str, user_id: i64) -> Option<TokenResponse> {
-        self.pending().switches.remove(key).filter(|(_, u, _)| *u == user_id).map(|(t, _, _)| t)
+    /// The other org's tokens, when the same person answers in the same workspace.
+    fn take_switch(&self, key: &str, viewer: &Viewer) -> Option<TokenResponse> {
+        self.pending()
+            .switches
+            .remove(key)
+            .filter(|(_, f, _)| f.user_id == viewer.user_id && f.workspace == viewer.workspace)
+            .map(|(t, _, _)| t)
     }
 }
 
@@ -96,13 +113,30 @@ pub fn routes() -> Router<ApiState> {
 }
 
 /// A plain page for the rare dead ends of the flow, with the way back, in the site's stylesheet.
+/// The way back leads to the person's workspace (or their choice of workspaces).
 pub(super) fn page(site: &Assets, status: StatusCode, title: &str, body: &str) -> Response {
+    page_back(site, "/", status, title, body)
+}
+
+/// [`page`], its way back leading into the viewer's workspace.
+pub(super) fn page_for(
+    site: &Assets,
+    viewer: &Viewer,
+    status: StatusCode,
+    title: &str,
+    body: &str,
+) -> Response {
+    page_back(site, &viewer.href("/settings/crm"), status, title, body)
+}
+
+fn page_back(site: &Assets, back: &str, status: StatusCode, title: &str, body: &str) -> Response {
     let stylesheet = site.stylesheet();
+    let back = html_escape(back);
     let html = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"/favicon.svg\" type=\"image/svg+xml\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title} · Conversion</title>\
          <link rel=\"stylesheet\" href=\"{stylesheet}\"></head><body><main class=\"standalone\">\
          <div class=\"empty-state\"><h1>{title}</h1><p>{body}</p>\
-         <a class=\"btn btn--primary\" href=\"/settings/crm\">Back to CRM &amp; Syncing</a></div></main></body></html>"
+         <a class=\"btn btn--primary\" href=\"{back}\">Back to CRM &amp; Syncing</a></div></main></body></html>"
     );
     (status, Html(html)).into_response()
 }
@@ -170,14 +204,16 @@ async fn connect(
     if !viewer.is_admin() {
         return admins_only(&site);
     }
-    let Some(engine) = &s.engine else { return no_engine(&site) };
+    let Ok(engine) = s.engine(&viewer.ws()).await else { return no_engine(&site) };
+    let engine = &engine;
     let state = random_text(18);
     let verifier = random_text(48);
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
     let redirect = redirect_uri(engine, &headers);
     let url = auth::authorize_url(engine.client().config(), &redirect, &state, Some(&challenge));
     let cookie = state_cookie(&state, &redirect);
-    s.oauth_flows.start(state.clone(), verifier, viewer.user_id);
+    let flow = Flow { verifier, user_id: viewer.user_id, workspace: viewer.workspace.clone() };
+    s.oauth_flows.start(state.clone(), flow);
     match url {
         Ok(url) => (StatusCode::SEE_OTHER, [(header::LOCATION, url), (header::SET_COOKIE, cookie)])
             .into_response(),
@@ -204,12 +240,12 @@ struct CallbackParams {
 /// Salesforce sends the person back here: check `state`, exchange the code, resume syncing.
 async fn callback(
     State(s): State<ApiState>,
-    Signed(viewer): Signed,
+    Extension(Workspaces(mine)): Extension<Workspaces>,
     site: Assets,
     headers: HeaderMap,
     Query(p): Query<CallbackParams>,
 ) -> Response {
-    let mut response = finish_flow(s, viewer, site, headers, p).await;
+    let mut response = finish_flow(s, mine, site, headers, p).await;
     response
         .headers_mut()
         .append(header::SET_COOKIE, header::HeaderValue::from_static(CLEAR_STATE_COOKIE));
@@ -219,16 +255,31 @@ async fn callback(
 /// The callback's work; the flow's state is spent first, so it is single-use whatever happens.
 async fn finish_flow(
     s: ApiState,
-    viewer: Viewer,
+    mine: Vec<Viewer>,
     site: Assets,
     headers: HeaderMap,
     p: CallbackParams,
 ) -> Response {
-    let verifier = p.state.as_deref().and_then(|state| s.oauth_flows.finish(state, viewer.user_id));
+    // The person is the same in each of their workspaces; the flow says which one it is for.
+    let Some(user_id) = mine.first().map(|v| v.user_id) else { return admins_only(&site) };
+    let flow = p.state.as_deref().and_then(|state| s.oauth_flows.finish(state, user_id));
+    let Some(flow) = flow else {
+        return page(
+            &site,
+            StatusCode::BAD_REQUEST,
+            "The connection could not be completed",
+            "This answer from Salesforce does not belong to a Connect you started in this browser. Start again with Connect Salesforce.",
+        );
+    };
+    let Some(viewer) = mine.into_iter().find(|v| v.workspace == flow.workspace) else {
+        return admins_only(&site);
+    };
     if !viewer.is_admin() {
         return admins_only(&site);
     }
-    let Some(engine) = &s.engine else { return no_engine(&site) };
+    let ws = viewer.ws();
+    let Ok(engine) = s.engine(&ws).await else { return no_engine(&site) };
+    let engine = &engine;
     if let Some(error) = p.error {
         let why = p.error_description.unwrap_or(error);
         return page(
@@ -239,7 +290,9 @@ async fn finish_flow(
         );
     }
     let expected = cookie(&headers, STATE_COOKIE);
-    let Some(verifier) = verifier.filter(|_| expected.is_some() && expected == p.state) else {
+    let Some(verifier) =
+        Some(flow.verifier.clone()).filter(|_| expected.is_some() && expected == p.state)
+    else {
         return page(
             &site,
             StatusCode::BAD_REQUEST,
@@ -273,7 +326,7 @@ async fn finish_flow(
     };
     // A Reconnect that signed in to another org than the one connected: nothing changes until
     // the person says so, with both orgs in front of them.
-    let current = match store::connection_view(&s.pool, &s.workspace).await {
+    let current = match store::connection_view(&s.pool, &ws).await {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(error = %e, "reading the connection");
@@ -288,9 +341,10 @@ async fn finish_flow(
     if let Some(connected) = current.instance_url.filter(|url| {
         current.state != ConnectionState::Disconnected && !same_org(url, &token.instance_url)
     }) {
-        let key = s.oauth_flows.hold_switch(token.clone(), viewer.user_id);
+        let key = s.oauth_flows.hold_switch(token.clone(), flow);
         return switch_page(
             &site,
+            &viewer,
             &connected,
             current.username.as_deref(),
             &token.instance_url,
@@ -323,16 +377,13 @@ async fn use_tokens(
     client.reconnect(token);
     let username = integration_user(client).await;
     let now = s.clock.now_ms();
+    let ws = viewer.ws();
     if let Err(e) = store::save_connected(
         &s.pool,
-        &s.workspace,
+        &ws,
         &token.instance_url,
         username.as_deref(),
-        token
-            .refresh_token
-            .as_deref()
-            .map(|t| engine.config().keyring.seal(&s.workspace, t))
-            .as_ref(),
+        token.refresh_token.as_deref().map(|t| engine.config().keyring.seal(&ws, t)).as_ref(),
         now,
     )
     .await
@@ -349,12 +400,13 @@ async fn use_tokens(
     if let Err(e) = engine.reconnected().await {
         tracing::error!(error = %e, "resuming the sync after reconnecting");
     }
-    see_other("/settings/crm")
+    see_other(&viewer.href("/settings/crm"))
 }
 
 /// The question asked when a Reconnect signed in to another org.
 fn switch_page(
     site: &Assets,
+    viewer: &Viewer,
     connected: &str,
     user: Option<&str>,
     other: &str,
@@ -362,6 +414,7 @@ fn switch_page(
 ) -> Response {
     let stylesheet = site.stylesheet();
     let (connected, other, key) = (html_escape(connected), html_escape(other), html_escape(key));
+    let action = html_escape(&viewer.href("/settings/crm/salesforce/switch"));
     let user = user.map(|u| format!(" as {}", html_escape(u))).unwrap_or_default();
     let html = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"/favicon.svg\" type=\"image/svg+xml\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Switch Salesforce org? · Conversion</title>\
@@ -370,9 +423,9 @@ fn switch_page(
          <p>Conversion is connected to <strong>{connected}</strong>{user}. You signed in to <strong>{other}</strong>.</p>\
          <p>Switching syncs this workspace with {other} from now on: its records come in beside the ones already here, and changes made in Conversion go there.</p>\
          <div class=\"actions\">\
-         <form method=\"post\" action=\"/settings/crm/salesforce/switch\"><input type=\"hidden\" name=\"key\" value=\"{key}\"><input type=\"hidden\" name=\"decision\" value=\"switch\">\
+         <form method=\"post\" action=\"{action}\"><input type=\"hidden\" name=\"key\" value=\"{key}\"><input type=\"hidden\" name=\"decision\" value=\"switch\">\
          <button class=\"btn btn--danger\" type=\"submit\">Switch to {other}</button></form>\
-         <form method=\"post\" action=\"/settings/crm/salesforce/switch\"><input type=\"hidden\" name=\"key\" value=\"{key}\"><input type=\"hidden\" name=\"decision\" value=\"keep\">\
+         <form method=\"post\" action=\"{action}\"><input type=\"hidden\" name=\"key\" value=\"{key}\"><input type=\"hidden\" name=\"decision\" value=\"keep\">\
          <button class=\"btn btn--secondary\" type=\"submit\">Keep {connected}</button></form>\
          </div></div></main></body></html>"
     );
@@ -396,10 +449,12 @@ async fn switch(
     if !viewer.is_admin() {
         return admins_only(&site);
     }
-    let Some(engine) = &s.engine else { return no_engine(&site) };
-    let Some(token) = s.oauth_flows.take_switch(&a.key, viewer.user_id) else {
-        return page(
+    let Ok(engine) = s.engine(&viewer.ws()).await else { return no_engine(&site) };
+    let engine = &engine;
+    let Some(token) = s.oauth_flows.take_switch(&a.key, &viewer) else {
+        return page_for(
             &site,
+            &viewer,
             StatusCode::BAD_REQUEST,
             "The connection could not be completed",
             "This question has expired or was already answered. Start again with Reconnect Salesforce.",
@@ -416,7 +471,7 @@ async fn switch(
             tracing::warn!(error = %e, "revoking the other org's token");
         }
     }
-    see_other("/settings/crm")
+    see_other(&viewer.href("/settings/crm"))
 }
 
 /// Stops syncing, revokes the refresh token at Salesforce and forgets the tokens. A run in flight fails for want of them and leaves the
@@ -426,27 +481,29 @@ async fn disconnect(State(s): State<ApiState>, Signed(viewer): Signed, site: Ass
     if !viewer.is_admin() {
         return admins_only(&site);
     }
-    let Some(engine) = &s.engine else { return no_engine(&site) };
+    let Ok(engine) = s.engine(&viewer.ws()).await else { return no_engine(&site) };
+    let ws = viewer.ws();
     // Forgotten here whatever Salesforce answers; revoked there so nobody can use it again.
     if let Err(e) = engine.client().revoke_and_disconnect().await {
         tracing::warn!(error = %e, "revoking the refresh token at Salesforce");
     }
-    let org = store::connection_view(&s.pool, &s.workspace)
+    let org = store::connection_view(&s.pool, &ws)
         .await
         .ok()
         .and_then(|c| c.instance_url)
         .unwrap_or_default();
-    if let Err(e) = store::save_disconnected(&s.pool, &s.workspace, s.clock.now_ms()).await {
+    if let Err(e) = store::save_disconnected(&s.pool, &ws, s.clock.now_ms()).await {
         tracing::error!(error = %e, "saving the disconnection");
-        return page(
+        return page_for(
             &site,
+            &viewer,
             StatusCode::INTERNAL_SERVER_ERROR,
             "Salesforce could not be disconnected",
             "Try again in a moment.",
         );
     }
     audit(&s.pool, &viewer, s.clock.now_ms(), AuditAction::Disconnected, &org).await;
-    see_other("/settings/crm")
+    see_other(&viewer.href("/settings/crm"))
 }
 
 pub(super) fn html_escape(s: &str) -> String {
@@ -465,20 +522,25 @@ mod tests {
         assert!(tls.ends_with("; Secure"), "{tls}");
     }
 
+    fn flow(user_id: i64) -> Flow {
+        Flow { verifier: "verifier".into(), user_id, workspace: "acme".into() }
+    }
+
     #[test]
     fn a_flow_is_used_once() {
         let flows = PendingFlows::default();
-        flows.start("st".into(), "verifier".into(), 1);
-        assert_eq!(flows.finish("st", 1).as_deref(), Some("verifier"));
-        assert_eq!(flows.finish("st", 1), None);
-        assert_eq!(flows.finish("never-started", 1), None);
+        flows.start("st".into(), flow(1));
+        let back = flows.finish("st", 1).expect("the flow");
+        assert_eq!((back.verifier.as_str(), back.workspace.as_str()), ("verifier", "acme"));
+        assert!(flows.finish("st", 1).is_none());
+        assert!(flows.finish("never-started", 1).is_none());
     }
 
     #[test]
     fn a_flow_belongs_to_the_person_who_started_it() {
         let flows = PendingFlows::default();
-        flows.start("st".into(), "verifier".into(), 1);
-        assert_eq!(flows.finish("st", 2), None, "someone else's state is refused");
-        assert_eq!(flows.finish("st", 1), None, "and spent");
+        flows.start("st".into(), flow(1));
+        assert!(flows.finish("st", 2).is_none(), "someone else's state is refused");
+        assert!(flows.finish("st", 1).is_none(), "and spent");
     }
 }

@@ -1,7 +1,7 @@
 //! What the API handlers share, and how a change the database refused is answered.
 
 use super::error::ApiError;
-use crate::sync::Engine;
+use crate::sync::{Engine, Engines};
 use app::state::Clock;
 use app::store::{StorageHealth, StoreError, WorkspaceId};
 use sqlx::SqlitePool;
@@ -11,10 +11,9 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct ApiState {
     pub pool: SqlitePool,
-    pub workspace: WorkspaceId,
     pub clock: Arc<dyn Clock>,
-    /// Absent when the server runs without the engine (`--demo false`).
-    pub engine: Option<Engine>,
+    /// Each workspace's engine (none on a server without an org: `--demo false`).
+    pub engines: Engines,
     /// Where a storage failure met by a change is reported (the health card shows it).
     pub storage: StorageHealth,
     /// Connects started and not yet come back from Salesforce.
@@ -22,9 +21,21 @@ pub struct ApiState {
 }
 
 impl ApiState {
-    /// The engine, or the answer of a server that runs without one.
-    pub fn engine(&self) -> Result<&Engine, ApiError> {
-        self.engine.as_ref().ok_or_else(ApiError::no_engine)
+    /// The workspace's engine, or the answer of a server that runs without one.
+    pub async fn engine(&self, ws: &WorkspaceId) -> Result<Engine, ApiError> {
+        match self.engines.engine(ws).await {
+            Ok(Some(engine)) => Ok(engine),
+            Ok(None) => Err(ApiError::no_engine()),
+            Err(e) => {
+                tracing::error!(error = %e, workspace = %ws, "the workspace's sync engine could not start");
+                Err(ApiError::Unavailable {
+                    message:
+                        "The sync engine of this workspace could not start. Try again in a minute."
+                            .into(),
+                    retry_after_secs: Some(60),
+                })
+            }
+        }
     }
 
     /// A change the database did not take (`refused`: "The change was not saved"). While it

@@ -30,10 +30,10 @@ struct NowParams {
 
 async fn sync_now(
     State(s): State<ApiState>,
-    _: Admin,
+    Admin(viewer): Admin,
     Query(p): Query<NowParams>,
 ) -> Result<Response, ApiError> {
-    let engine = s.engine()?;
+    let engine = s.engine(&viewer.ws()).await?;
     let object = match p.object.as_deref() {
         None | Some("") => None,
         Some(code) => Some(ObjectType::parse(code).ok_or_else(|| {
@@ -41,22 +41,26 @@ async fn sync_now(
             ApiError::BadRequest(format!("unknown object {code:?}; one of {}", known.join(", ")))
         })?),
     };
-    if !scheduler::sync_now(engine, object) {
+    if !scheduler::sync_now(&engine, object) {
         return Err(ApiError::Conflict("that object is already syncing".into()));
     }
     let started = object.map(|o| o.as_str()).unwrap_or("all");
     Ok((StatusCode::ACCEPTED, Json(serde_json::json!({ "started": started }))).into_response())
 }
 
-async fn status(State(s): State<ApiState>, _: Signed) -> Result<Json<serde_json::Value>, ApiError> {
-    let Some(engine) = &s.engine else {
+async fn status(
+    State(s): State<ApiState>,
+    Signed(viewer): Signed,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let ws = viewer.ws();
+    let Ok(engine) = s.engine(&ws).await else {
         return Ok(Json(serde_json::json!({ "engine": false, "org_url": null })));
     };
-    let connection = state::connection(&s.pool, &s.workspace).await.map_err(|e| {
+    let connection = state::connection(&s.pool, &ws).await.map_err(|e| {
         tracing::error!(error = %e, "status: connection state");
         ApiError::Internal("status unavailable".into())
     })?;
-    let pending = crate::conversion::changes::outbox_len(&s.pool, &s.workspace).await.unwrap_or(-1);
+    let pending = crate::conversion::changes::outbox_len(&s.pool, &ws).await.unwrap_or(-1);
     let running: Vec<&str> = engine.running().into_iter().map(|o| o.as_str()).collect();
     let usage = engine.client().api_usage();
     Ok(Json(serde_json::json!({
@@ -72,9 +76,9 @@ async fn status(State(s): State<ApiState>, _: Signed) -> Result<Json<serde_json:
 
 async fn get_settings(
     State(s): State<ApiState>,
-    _: Signed,
+    Signed(viewer): Signed,
 ) -> Result<Json<state::Settings>, ApiError> {
-    state::settings(&s.pool, &s.workspace).await.map(Json).map_err(|e| {
+    state::settings(&s.pool, &viewer.ws()).await.map(Json).map_err(|e| {
         tracing::error!(error = %e, "settings");
         ApiError::Internal("settings unavailable".into())
     })
@@ -92,8 +96,9 @@ async fn put_settings(
     let settings = state::Settings::try_from(SettingsInput { excluded_domains, ..input })
         .map_err(ApiError::Unprocessable)?;
     settings.validate().map_err(ApiError::Unprocessable)?;
-    let before = state::settings(&s.pool, &s.workspace).await.ok();
-    state::save_settings(&s.pool, &s.workspace, &settings)
+    let ws = viewer.ws();
+    let before = state::settings(&s.pool, &ws).await.ok();
+    state::save_settings(&s.pool, &ws, &settings)
         .await
         .map_err(|e| s.not_saved(&e, "The settings were not saved"))?;
     let changed = before.map(|b| settings.changes_from(&b)).unwrap_or_default();
@@ -102,8 +107,6 @@ async fn put_settings(
         audit(&s.pool, &viewer, now, AuditAction::SettingsChanged, &changed.join(", ")).await;
     }
     // A new schedule counts from the last run, not after the old interval.
-    if let Some(engine) = &s.engine {
-        engine.wake();
-    }
+    s.engines.wake(&ws);
     Ok(Json(settings))
 }

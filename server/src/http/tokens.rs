@@ -8,7 +8,7 @@
 
 use super::auth::{audit, SessionAdmin, SessionAdminPage};
 use super::error::ApiError;
-use super::oauth::{html_escape, page};
+use super::oauth::{html_escape, page_for};
 use super::site::Assets;
 use super::state::ApiState;
 use app::domain::access::{ApiTokenView, AuditAction, TokenAccess};
@@ -66,8 +66,9 @@ async fn create(
 ) -> Response {
     let name = form.name.trim();
     let Some(access) = TokenAccess::parse(&form.access) else {
-        return page(
+        return page_for(
             &site,
+            &viewer,
             StatusCode::BAD_REQUEST,
             "The token was not made",
             "Choose read only, or read and write.",
@@ -77,7 +78,7 @@ async fn create(
         let why = format!(
             "Give the token a name of 1 to {MAX_NAME_CHARS} characters, saying what uses it."
         );
-        return page(&site, StatusCode::BAD_REQUEST, "The token was not made", &why);
+        return page_for(&site, &viewer, StatusCode::BAD_REQUEST, "The token was not made", &why);
     }
     let token = generate();
     let prefix: String = token.chars().take(SHOWN_CHARS).collect();
@@ -93,8 +94,9 @@ async fn create(
     };
     if let Err(e) = api_tokens::create(&s.pool, &ws, &new).await {
         tracing::error!(error = %e, "saving an API token");
-        return page(
+        return page_for(
             &site,
+            &viewer,
             StatusCode::INTERNAL_SERVER_ERROR,
             "The token was not made",
             "Try again in a moment.",
@@ -109,7 +111,7 @@ async fn create(
         name = html_escape(name),
         access = access.label(),
     );
-    let mut response = page(&site, StatusCode::CREATED, "Your new API token", &body);
+    let mut response = page_for(&site, &viewer, StatusCode::CREATED, "Your new API token", &body);
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
@@ -134,20 +136,22 @@ async fn revoke(
                 &format!("\u{201c}{name}\u{201d}"),
             )
             .await;
-            (StatusCode::SEE_OTHER, [(header::LOCATION, "/settings/crm#api-tokens")])
+            (StatusCode::SEE_OTHER, [(header::LOCATION, viewer.href("/settings/crm#api-tokens"))])
                 .into_response()
         }
         // Unknown here (or another workspace's), or revoked already: the same answer.
-        Ok(None) => page(
+        Ok(None) => page_for(
             &site,
+            &viewer,
             StatusCode::NOT_FOUND,
             "No such token",
             "This token does not exist or was revoked already.",
         ),
         Err(e) => {
             tracing::error!(error = %e, "revoking an API token");
-            page(
+            page_for(
                 &site,
+                &viewer,
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "The token was not revoked",
                 "Try again in a moment.",

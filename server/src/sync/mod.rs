@@ -13,6 +13,7 @@
 pub mod apply;
 pub mod batching;
 pub mod connection;
+pub mod engines;
 pub mod inbound;
 pub mod mapping;
 pub mod objects;
@@ -24,7 +25,7 @@ pub mod usage;
 use crate::salesforce::{SalesforceClient, SalesforceError};
 use app::domain::connection::ConnectionState;
 use app::domain::ObjectType;
-use app::state::{Clock, SettingsSaved};
+use app::state::Clock;
 use app::store::{StorageHealth, StoreError, WorkspaceId};
 use sqlx::SqlitePool;
 use std::collections::HashSet;
@@ -34,6 +35,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 pub use batching::EngineConfig;
+pub use engines::{Engines, OrgSource};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -61,9 +63,8 @@ struct Inner {
     config: EngineConfig,
     /// Rung when the outbox has work.
     outbox: Notify,
-    /// Rung by a reconnect and by saved settings: the loops re-read their schedule. Shared with
-    /// the pages' state, whose settings form rings it.
-    wake: SettingsSaved,
+    /// Rung by a reconnect and by saved settings: the loops re-read their schedule.
+    wake: Wake,
     /// Inbound objects being synced right now: never the same one twice at once.
     running: Mutex<HashSet<ObjectType>>,
     /// Base URL of the in-process local org, when there is one.
@@ -71,6 +72,19 @@ struct Inner {
     cancel: CancellationToken,
     /// Where storage failures met by the engine are reported ([`Engine::report_storage_to`]).
     storage: Mutex<StorageHealth>,
+}
+
+/// An engine's wake-up: rung when its settings are saved or it is reconnected.
+#[derive(Clone, Default)]
+pub struct Wake(Arc<Notify>);
+
+impl Wake {
+    /// Wakes whatever waits now, and the next one to wait if nobody does (a loop that is busy
+    /// running a pass still sees it when it next sleeps).
+    pub fn ring(&self) {
+        self.0.notify_waiters();
+        self.0.notify_one();
+    }
 }
 
 /// Holds an object's inbound slot; frees it when dropped (also on panic or cancellation).
@@ -108,7 +122,7 @@ impl Engine {
                 clock,
                 config,
                 outbox: Notify::new(),
-                wake: SettingsSaved::default(),
+                wake: Wake::default(),
                 running: Mutex::new(HashSet::new()),
                 org_url,
                 cancel,
@@ -163,8 +177,8 @@ impl Engine {
     pub fn wake(&self) {
         self.inner.wake.ring();
     }
-    /// The handle the pages' settings form rings ([`app::state::AppState::settings_saved`]).
-    pub fn settings_saved(&self) -> SettingsSaved {
+    /// The handle saved settings ring (through [`Engines::wake`] from the pages' form).
+    pub fn settings_saved(&self) -> Wake {
         self.inner.wake.clone()
     }
     pub(crate) fn wake_notified(&self) -> tokio::sync::futures::Notified<'_> {

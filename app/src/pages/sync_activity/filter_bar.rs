@@ -2,6 +2,7 @@
 
 use crate::components::time::{browser_offset_minutes, browser_zone, client_now_ms};
 use crate::domain::filters::{filter_date, format_offset, latest_year, EARLIEST_YEAR};
+use crate::domain::href::at;
 use crate::domain::{ObjectType, RunStatus, RunsQuery};
 use leptos::prelude::*;
 
@@ -148,7 +149,7 @@ pub(super) fn FilterBar(query: RunsQuery, latest_year: i32) -> impl IntoView {
     let clear_href =
         move || RunsQuery { direction: query.get().direction, ..Default::default() }.href();
     view! {
-        <form class="filters" method="get" action="/settings/crm/sync-activity" autocomplete="off"
+        <form class="filters" method="get" action=at("/settings/crm/sync-activity") autocomplete="off"
             on:submit=|ev| ev.prevent_default()>
             <input type="hidden" name="direction" value=move || query.get().direction.unwrap_or_default()/>
             <input type="hidden" name="message" value=move || query.get().message.unwrap_or_default()/>
