@@ -516,7 +516,7 @@ test("the Wasm, JS and CSS arrive compressed under hashed names, and a second vi
   // Coming back: the page is asked for again, the built files are not.
   seen.length = 0;
   await open(page, LIST);
-  expect(seen.find((r) => r.url === LIST)?.fromCache).toBe(false);
+  expect(seen.find((r) => r.url === inWorkspace(LIST))?.fromCache).toBe(false);
   expect(built().length).toBeGreaterThan(0);
   expect(built().filter((r) => !r.fromCache), "every built file from the cache").toEqual([]);
 });

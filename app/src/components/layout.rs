@@ -166,8 +166,9 @@ fn workspace_switcher(
         .collect_view();
     view! {
         <details class="switcher" data-testid="workspace-switcher">
-            <summary class="topbar__workspace switcher__toggle" aria-label="Switch workspace">
+            <summary class="topbar__workspace switcher__toggle" title="Switch workspace">
                 <span data-testid="workspace-name">{name}</span>
+                <span class="visually-hidden">" (switch workspace)"</span>
                 <span class="switcher__caret" aria-hidden="true">"▾"</span>
             </summary>
             <div class="switcher__menu">
