@@ -40,7 +40,10 @@ pub struct AppState {
 /// A handle on the sync engines' wake-up. Without engines (no org) nobody listens and ringing
 /// it does nothing.
 #[derive(Clone, Default)]
-pub struct SettingsSaved(Option<Arc<dyn Fn(&WorkspaceId) + Send + Sync>>);
+pub struct SettingsSaved(Option<Arc<Ring>>);
+
+/// What ringing does: wake the named workspace's engine.
+type Ring = dyn Fn(&WorkspaceId) + Send + Sync;
 
 impl SettingsSaved {
     pub fn new(ring: impl Fn(&WorkspaceId) + Send + Sync + 'static) -> SettingsSaved {

@@ -141,7 +141,10 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
         tracing::info!(login_url = %client_config.login_url, "syncing with Salesforce through the connected app given by --salesforce-*");
         let token = config.salesforce.refresh_token.expose();
         let first = (!token.is_empty()).then(|| (state_ws(config), token.to_string()));
-        (OrgSource::Salesforce { client: client_config, refresh_token: first }, LIMIT_PAUSE_SECS)
+        (
+            OrgSource::Salesforce { client: Box::new(client_config), refresh_token: first },
+            LIMIT_PAUSE_SECS,
+        )
     } else if config.demo {
         #[cfg(feature = "local-org")]
         {

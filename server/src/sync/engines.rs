@@ -27,7 +27,7 @@ pub enum OrgSource {
     /// Real Salesforce through the server's connected app. Each workspace connects its own org
     /// (Connect on its Overview); `refresh_token` (from `--salesforce-refresh-token`) is the first
     /// workspace's.
-    Salesforce { client: ClientConfig, refresh_token: Option<(WorkspaceId, String)> },
+    Salesforce { client: Box<ClientConfig>, refresh_token: Option<(WorkspaceId, String)> },
     /// The demo: a local org of its own for each workspace, in-process.
     #[cfg(feature = "local-org")]
     Local(LocalOrgs),
@@ -192,7 +192,7 @@ impl Engines {
             OrgSource::Salesforce { client, refresh_token } => {
                 let token =
                     refresh_token.as_ref().filter(|(w, _)| w == ws).map(|(_, t)| t.as_str());
-                let sf = SalesforceClient::new(client.clone(), token.unwrap_or(""))?;
+                let sf = SalesforceClient::new((**client).clone(), token.unwrap_or(""))?;
                 let engine = self.new_engine(ws, sf, None, cancel);
                 connection::on_start(&engine, &client.login_url, None, token).await?;
                 engine
