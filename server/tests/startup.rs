@@ -71,7 +71,13 @@ async fn the_app_built_in_process_serves_syncs_and_stops() {
         assert_eq!(h["referrer-policy"], "same-origin");
         assert!(h["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
     }
-    assert!(page.text().await.unwrap().contains("Sync activity"));
+    // A page's scripts run only with its own nonce: the policy names the one its scripts carry.
+    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_string();
+    let nonce = csp.split("'nonce-").nth(1).and_then(|r| r.split('\'').next()).unwrap().to_string();
+    assert!(csp.contains("'wasm-unsafe-eval'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Sync activity"));
+    assert!(html.contains(&format!("nonce=\"{nonce}\"")), "the page's scripts carry {nonce}");
     // A body far larger than any change is refused before it is read: the answer comes to the
     // headers alone (writing the body too would race the server closing the connection).
     assert_eq!(
