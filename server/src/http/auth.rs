@@ -134,15 +134,17 @@ async fn choose_workspace(
             )
         })
         .collect();
-    let stylesheet = site.stylesheet();
-    let html = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"/favicon.svg\" type=\"image/svg+xml\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Choose a workspace · Conversion</title>\
-         <link rel=\"stylesheet\" href=\"{stylesheet}\"></head><body><main class=\"standalone\">\
-         <div class=\"empty-state\" data-testid=\"choose-workspace\"><h1>Choose a workspace</h1>\
-         <p>You are a member of several workspaces. Which one is this for?</p>\
-         <ul class=\"workspace-choices\">{items}</ul>\
-         <form method=\"post\" action=\"/sign-out\"><button class=\"btn btn--ghost btn--sm\" type=\"submit\">Sign out</button></form>\
-         </div></main></body></html>"
+    let html = super::site::document(
+        &site,
+        "Choose a workspace",
+        "standalone",
+        &format!(
+            "<div class=\"empty-state\" data-testid=\"choose-workspace\"><h1>Choose a workspace</h1>\
+             <p>You are a member of several workspaces. Which one is this for?</p>\
+             <ul class=\"workspace-choices\">{items}</ul>\
+             <form method=\"post\" action=\"/sign-out\"><button class=\"btn btn--ghost btn--sm\" type=\"submit\">Sign out</button></form>\
+             </div>"
+        ),
     );
     let mut response = (StatusCode::OK, axum::response::Html(html)).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -192,14 +192,15 @@ async fn remove(
 
 /// The invitation's own page, in the sign-in page's look.
 fn invite_page(site: &Assets, status: StatusCode, inner: &str) -> Response {
-    let html = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"/favicon.svg\" type=\"image/svg+xml\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>Join a workspace · Conversion</title><link rel=\"stylesheet\" href=\"{}\"></head>\
-         <body><main class=\"signin\"><div class=\"signin__card\">\
-         <p class=\"signin__brand\"><span class=\"topbar__logo\" aria-hidden=\"true\">C</span>Conversion</p>\
-         {inner}</div></main></body></html>",
-        site.stylesheet()
+    let html = super::site::document(
+        site,
+        "Join a workspace",
+        "signin",
+        &format!(
+            "<div class=\"signin__card\">\
+             <p class=\"signin__brand\"><span class=\"topbar__logo\" aria-hidden=\"true\">C</span>Conversion</p>\
+             {inner}</div>"
+        ),
     );
     let mut response = (status, Html(html)).into_response();
     response

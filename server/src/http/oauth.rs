@@ -130,13 +130,15 @@ pub(super) fn page_for(
 }
 
 fn page_back(site: &Assets, back: &str, status: StatusCode, title: &str, body: &str) -> Response {
-    let stylesheet = site.stylesheet();
     let back = html_escape(back);
-    let html = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"/favicon.svg\" type=\"image/svg+xml\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title} · Conversion</title>\
-         <link rel=\"stylesheet\" href=\"{stylesheet}\"></head><body><main class=\"standalone\">\
-         <div class=\"empty-state\"><h1>{title}</h1><p>{body}</p>\
-         <a class=\"btn btn--primary\" href=\"{back}\">Back to CRM &amp; Syncing</a></div></main></body></html>"
+    let html = super::site::document(
+        site,
+        title,
+        "standalone",
+        &format!(
+            "<div class=\"empty-state\"><h1>{title}</h1><p>{body}</p>\
+             <a class=\"btn btn--primary\" href=\"{back}\">Back to CRM &amp; Syncing</a></div>"
+        ),
     );
     (status, Html(html)).into_response()
 }
@@ -412,14 +414,11 @@ fn switch_page(
     other: &str,
     key: &str,
 ) -> Response {
-    let stylesheet = site.stylesheet();
     let (connected, other, key) = (html_escape(connected), html_escape(other), html_escape(key));
     let action = html_escape(&viewer.href("/settings/crm/salesforce/switch"));
     let user = user.map(|u| format!(" as {}", html_escape(u))).unwrap_or_default();
-    let html = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"/favicon.svg\" type=\"image/svg+xml\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Switch Salesforce org? · Conversion</title>\
-         <link rel=\"stylesheet\" href=\"{stylesheet}\"></head><body><main class=\"standalone\">\
-         <div class=\"empty-state\" data-testid=\"switch-org\"><h1>This is a different Salesforce org</h1>\
+    let inner = format!(
+        "<div class=\"empty-state\" data-testid=\"switch-org\"><h1>This is a different Salesforce org</h1>\
          <p>Conversion is connected to <strong>{connected}</strong>{user}. You signed in to <strong>{other}</strong>.</p>\
          <p>Switching syncs this workspace with {other} from now on: its records come in beside the ones already here, and changes made in Conversion go there.</p>\
          <div class=\"actions\">\
@@ -427,8 +426,9 @@ fn switch_page(
          <button class=\"btn btn--danger\" type=\"submit\">Switch to {other}</button></form>\
          <form method=\"post\" action=\"{action}\"><input type=\"hidden\" name=\"key\" value=\"{key}\"><input type=\"hidden\" name=\"decision\" value=\"keep\">\
          <button class=\"btn btn--secondary\" type=\"submit\">Keep {connected}</button></form>\
-         </div></div></main></body></html>"
+         </div></div>"
     );
+    let html = super::site::document(site, "Switch Salesforce org?", "standalone", &inner);
     (StatusCode::OK, Html(html)).into_response()
 }
 

@@ -141,6 +141,17 @@ pub fn is_hashed(file_name: &str) -> bool {
         && hash.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// A page of its own outside the app (the sign-in layer's and the Connect flow's dead ends, an
+/// invitation, the workspace chooser): the site's head and stylesheet, `inner` in a `<main>` of
+/// class `main_class`.
+pub fn document(site: &Assets, title: &str, main_class: &str, inner: &str) -> String {
+    format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"/favicon.svg\" type=\"image/svg+xml\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title} · Conversion</title>\
+         <link rel=\"stylesheet\" href=\"{}\"></head><body><main class=\"{main_class}\">{inner}</main></body></html>",
+        site.stylesheet()
+    )
+}
+
 /// Serves the built files under `/pkg` (with the router's other routes, the site's remaining
 /// files, like the favicon, still come from Leptos's file handler), sets `Cache-Control` on every
 /// answer and compresses them.

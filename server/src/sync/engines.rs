@@ -117,11 +117,6 @@ impl Engines {
         registry
     }
 
-    /// Whether this server syncs at all (it has an org source, or engines were given to it).
-    pub fn enabled(&self) -> bool {
-        !matches!(self.inner.source, OrgSource::None) || !lock(&self.inner.engines).is_empty()
-    }
-
     /// The workspace's engine when it runs.
     pub fn get(&self, ws: &WorkspaceId) -> Option<Engine> {
         lock(&self.inner.engines).get(ws).cloned()
