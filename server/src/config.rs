@@ -69,6 +69,21 @@ pub struct Config {
     #[arg(long, env = "SYNC_SESSION_DAYS", default_value_t = 14)]
     pub session_days: u32,
 
+    /// Changes (Conversion writes, settings, invitations, Sync now) each person may make in a
+    /// workspace, and each API token, per minute; past it the server answers 429 (0: no limit).
+    #[arg(long, env = "SYNC_CHANGE_LIMIT_PER_MINUTE", default_value_t = 600)]
+    pub change_limit_per_minute: u32,
+
+    /// This server's name among several sharing one database: the leases of the sync work it
+    /// holds carry it, and a run it left in progress when it stopped names it.
+    #[arg(long, env = "SYNC_INSTANCE_NAME", default_value_t = crate::sync::default_instance_name())]
+    pub instance_name: String,
+
+    /// Seconds a server's hold on a piece of sync work (an object's inbound sync, a workspace's
+    /// pushes) lasts without being renewed; past it another server takes the work over.
+    #[arg(long, env = "SYNC_LEASE_SECS", default_value_t = 30)]
+    pub lease_secs: u64,
+
     /// The demo: two workspaces (the first, and Globex) each with a local Salesforce org
     /// in-process, the sync engines against them, the orgs' activity and Conversion's change
     /// simulators, and a member beside the first admin. Without it (and without `--salesforce-*`)

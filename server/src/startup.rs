@@ -102,6 +102,14 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
             "sealed stored secrets with the active key"
         );
     }
+    // Work this server's previous life held (the same --instance-name) is let go at once; what it
+    // left in progress is failed below. Work other live servers hold stays theirs.
+    let released = store::leases::release_all_of(&state.pool, &config.instance_name)
+        .await
+        .map_err(not_written)?;
+    if released > 0 {
+        tracing::info!(released, instance = %config.instance_name, "let go of the sync work this server held before it restarted");
+    }
     let workspaces = store::workspace_ids(&state.pool).await.map_err(not_written)?;
     for ws in &workspaces {
         let interrupted = store::fail_interrupted_runs(&state.pool, ws, state.now_ms())
@@ -193,7 +201,13 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
         .with_expiry(Expiry::OnInactivity(tower_sessions::cookie::time::Duration::days(
             config.session_days.max(1).into(),
         )));
-    let auth = http::auth::AuthState::new(state.pool.clone(), state.clock.clone());
+    let throttle = http::auth::Throttle::default();
+    let auth = http::auth::AuthState::new(
+        state.pool.clone(),
+        state.clock.clone(),
+        throttle.clone(),
+        config.change_limit_per_minute,
+    );
 
     let routes = generate_route_list(app::App);
     let context = {
@@ -206,6 +220,7 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
         engines: engines.clone(),
         storage,
         oauth_flows: Default::default(),
+        throttle,
     });
     let site_options = leptos_options.clone();
     let router = axum::Router::new()
@@ -328,6 +343,8 @@ fn engine_config(config: &Config, keyring: &Keyring, limit_pause_secs: u64) -> E
         limit_pause: Duration::from_secs(limit_pause_secs),
         limit_check_every: Duration::from_secs(config.limit_check_secs.max(1)),
         keyring: keyring.clone(),
+        instance: config.instance_name.clone(),
+        lease_ttl: Duration::from_secs(config.lease_secs.max(3)),
         ..EngineConfig::default()
     }
 }

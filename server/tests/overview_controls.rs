@@ -66,6 +66,7 @@ fn router(s: &Setup) -> axum::Router {
         engines: Engines::of([s.engine.clone()]),
         storage: Default::default(),
         oauth_flows: Default::default(),
+        throttle: Default::default(),
     })
 }
 

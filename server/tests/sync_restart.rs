@@ -72,6 +72,9 @@ async fn start_server(org: &FakeOrg, db: &Path, dir: &Path) -> ServerProcess {
     env.push(("SALESFORCE_REFRESH_TOKEN", org.credentials().refresh_token.clone()));
     env.push(("SYNC_INTERVAL_SECS", "1".into()));
     env.push(("SYNC_PAGE_SIZE", "200".into()));
+    // Restarted under the same name, a server takes its work back at once rather than after the
+    // lease it held runs out.
+    env.push(("SYNC_INSTANCE_NAME", "restarted".into()));
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     ServerProcess::start(db, dir, &[], &env).await
 }

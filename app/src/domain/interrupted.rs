@@ -17,7 +17,30 @@ use super::{format_count, Direction};
 /// );
 /// ```
 pub fn interrupted_detail(direction: Direction, saved: i64, expected: Option<i64>) -> String {
-    let head = "The server stopped while this batch was running";
+    interrupted_on(direction, saved, expected, None)
+}
+
+/// [`interrupted_detail`], naming the server that stopped (`--instance-name`), when another took
+/// its work over: with several servers, which one stopped is what an operator looks for.
+///
+/// ```
+/// # use app::domain::{interrupted::interrupted_on, Direction};
+/// assert_eq!(
+///     interrupted_on(Direction::Outbound, 0, Some(3), Some("web-2")),
+///     "The server web-2 stopped while this batch was running, before the result of any of its \
+///      changes had been saved. They are pushed on the next run."
+/// );
+/// ```
+pub fn interrupted_on(
+    direction: Direction,
+    saved: i64,
+    expected: Option<i64>,
+    server: Option<&str>,
+) -> String {
+    let head = match server {
+        Some(name) => format!("The server {name} stopped while this batch was running"),
+        None => "The server stopped while this batch was running".to_string(),
+    };
     let saved = saved.max(0);
     let (things, again) = match direction {
         Direction::Inbound => ("records", "synced"),

@@ -17,6 +17,7 @@
 //! - [`audit`] owns `audit_events`;
 //! - [`api_tokens`] owns `api_tokens`;
 //! - [`invitations`] owns `invitations`;
+//! - [`leases`] owns `sync_leases` (who does which sync work now);
 //! - this module owns `workspaces`, and opens, checks and checkpoints the database.
 
 pub mod accounts;
@@ -28,6 +29,7 @@ pub mod cursors;
 pub mod health;
 pub mod invitations;
 pub mod keyring;
+pub mod leases;
 pub mod outbox;
 mod runs;
 mod settings;
@@ -44,8 +46,8 @@ pub use runs::records::{
 };
 pub use runs::{
     begin_run, begin_run_listed_at, fail_abandoned_runs, fail_interrupted_runs, fail_run,
-    finish_run, get_run, list_runs, poll_runs, workspace_has_runs, NewRun, RunsPage, WatchedRun,
-    PAGE_SIZE,
+    fail_taken_over_in, finish_run, get_run, list_runs, poll_runs, workspace_has_runs, NewRun,
+    RunsPage, WatchedRun, PAGE_SIZE,
 };
 pub use settings::{load_settings, save_settings};
 

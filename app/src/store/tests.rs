@@ -187,7 +187,7 @@ async fn abandoned_runs_fail_only_for_their_direction_and_object() {
             .unwrap();
     assert_eq!(
         fail_abandoned_runs(
-            &pool,
+            &mut pool.acquire().await.unwrap(),
             &ws,
             Direction::Inbound,
             Some(ObjectType::Contact),
@@ -209,11 +209,29 @@ async fn abandoned_runs_fail_only_for_their_direction_and_object() {
     }
     // Every object of a direction; nothing left to fail the second time.
     assert_eq!(
-        fail_abandoned_runs(&pool, &ws, Direction::Outbound, None, T0 + 10, "x").await.unwrap(),
+        fail_abandoned_runs(
+            &mut pool.acquire().await.unwrap(),
+            &ws,
+            Direction::Outbound,
+            None,
+            T0 + 10,
+            "x"
+        )
+        .await
+        .unwrap(),
         1
     );
     assert_eq!(
-        fail_abandoned_runs(&pool, &ws, Direction::Outbound, None, T0 + 11, "x").await.unwrap(),
+        fail_abandoned_runs(
+            &mut pool.acquire().await.unwrap(),
+            &ws,
+            Direction::Outbound,
+            None,
+            T0 + 11,
+            "x"
+        )
+        .await
+        .unwrap(),
         0
     );
 }

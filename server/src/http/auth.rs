@@ -11,6 +11,7 @@
 //! Handlers read the person with the [`Signed`] and [`Admin`] extractors.
 
 use super::error::ApiError;
+use super::rate_limit::{retry_after_secs, Changer, RateLimit};
 use super::tokens;
 use crate::accounts;
 use app::domain::access::{AuditAction, Viewer, Workspaces, ADMINS_ONLY};
@@ -47,6 +48,9 @@ pub const SIGN_IN: &str = "/sign-in";
 /// unchecked until the oldest leaves the window.
 pub const MAX_FAILURES: usize = 5;
 pub const THROTTLE_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// What a password check refused unchecked says.
+pub const TOO_MANY_TRIES: &str =
+    "Too many failed tries of this account's password. Wait 15 minutes, then try again.";
 
 /// What signing in needs.
 #[derive(Clone)]
@@ -54,16 +58,27 @@ pub struct AuthState {
     pub pool: SqlitePool,
     pub clock: Arc<dyn Clock>,
     pub throttle: Throttle,
+    /// Changes (any request but GET, HEAD and OPTIONS) per person and workspace, and per token.
+    pub changes: RateLimit<Changer>,
 }
 
 impl AuthState {
-    pub fn new(pool: SqlitePool, clock: Arc<dyn Clock>) -> AuthState {
-        AuthState { pool, clock, throttle: Throttle::default() }
+    /// `changes_per_minute`: each person's (in each workspace) and each token's allowance of
+    /// changes (0: unlimited). `throttle` is shared with the invitation page, where an existing
+    /// account's password is tried too.
+    pub fn new(
+        pool: SqlitePool,
+        clock: Arc<dyn Clock>,
+        throttle: Throttle,
+        changes_per_minute: u32,
+    ) -> AuthState {
+        AuthState { pool, clock, throttle, changes: RateLimit::per_minute(changes_per_minute) }
     }
 }
 
-/// Recent failed sign-ins by email (lowercased), so that guessing one account's password stops
-/// after [`MAX_FAILURES`] tries in [`THROTTLE_WINDOW`]. In memory: a restart forgets it.
+/// Recent failed password checks by email (lowercased), on the sign-in page and on an invitation
+/// for an existing account, so that guessing one account's password stops after
+/// [`MAX_FAILURES`] tries in [`THROTTLE_WINDOW`]. In memory: a restart forgets it.
 #[derive(Clone, Default)]
 pub struct Throttle(Arc<Mutex<HashMap<String, VecDeque<Instant>>>>);
 
@@ -335,6 +350,9 @@ pub async fn require_sign_in(
             Ok(uri) => *request.uri_mut() = uri,
             Err(_) => return not_found(&request),
         }
+        if let Some(refused) = count_change(&st, &viewer, &request) {
+            return refused;
+        }
         request.extensions_mut().insert(viewer);
         request.extensions_mut().insert(Workspaces(mine));
         return next.run(request).await;
@@ -353,6 +371,9 @@ pub async fn require_sign_in(
         }
         (1, false) => {
             let viewer = mine[0].clone();
+            if let Some(refused) = count_change(&st, &viewer, &request) {
+                return refused;
+            }
             request.extensions_mut().insert(viewer);
             request.extensions_mut().insert(Workspaces(mine));
             next.run(request).await
@@ -372,6 +393,52 @@ pub async fn require_sign_in(
         ))
         .into_response(),
     }
+}
+
+/// Takes a change from the allowance of the person (in this workspace) or token making it, or
+/// answers 429 without letting it through (`Some`: the refusal). Reads (GET, HEAD, OPTIONS) are
+/// not counted.
+fn count_change(st: &AuthState, viewer: &Viewer, request: &Request) -> Option<Response> {
+    if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return None;
+    }
+    let changer = match viewer.token {
+        Some(id) => Changer::Token(id),
+        None => Changer::Person { user_id: viewer.user_id, workspace: viewer.workspace.clone() },
+    };
+    let wait = st.changes.take(&changer).err()?;
+    let secs = retry_after_secs(wait);
+    tracing::warn!(
+        workspace = %viewer.workspace,
+        user_id = viewer.user_id,
+        token = ?viewer.token,
+        retry_after_secs = secs,
+        "a change was refused: over the allowance of changes a minute"
+    );
+    let message = format!(
+        "Too many changes: {who} may make {limit} a minute in this workspace. Try again in {secs} s.",
+        who = if viewer.token.is_some() { "an API token" } else { "each person" },
+        limit = st.changes.limit(),
+    );
+    let path = request.uri().path();
+    let is_api = split_workspace(path).map_or(path, |(_, rest)| rest).starts_with("/api/");
+    let site = request.extensions().get::<super::site::Assets>().cloned();
+    let mut response = match site.filter(|_| !is_api) {
+        Some(site) => super::oauth::page_for(
+            &site,
+            viewer,
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many changes",
+            &super::oauth::html_escape(&message),
+        ),
+        None => {
+            return Some(
+                ApiError::TooManyRequests { message, retry_after_secs: secs }.into_response(),
+            )
+        }
+    };
+    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    Some(response)
 }
 
 /// The answer for a workspace that does not exist and for one the person is not a member of:

@@ -23,6 +23,8 @@ pub enum ApiError {
     Conflict(String),
     /// 422: readable, but not a value the product can honour.
     Unprocessable(String),
+    /// 429 with `Retry-After`: this person or token made too many changes in the last minute.
+    TooManyRequests { message: String, retry_after_secs: u32 },
     /// 503 with `Retry-After`: the server cannot do it now (storage failing, no engine).
     Unavailable { message: String, retry_after_secs: Option<u32> },
     /// 500: the server's own failure; the message is safe to show, the cause was logged.
@@ -38,6 +40,7 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -52,7 +55,9 @@ impl ApiError {
             | ApiError::Conflict(m)
             | ApiError::Unprocessable(m)
             | ApiError::Internal(m) => m,
-            ApiError::Unavailable { message, .. } => message,
+            ApiError::Unavailable { message, .. } | ApiError::TooManyRequests { message, .. } => {
+                message
+            }
         }
     }
 
@@ -69,6 +74,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let retry_after = match &self {
             ApiError::Unavailable { retry_after_secs, .. } => *retry_after_secs,
+            ApiError::TooManyRequests { retry_after_secs, .. } => Some(*retry_after_secs),
             _ => None,
         };
         let mut response =

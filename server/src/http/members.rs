@@ -316,9 +316,15 @@ async fn accept(
     };
     let user_id = match existing {
         Some(c) => {
+            if s.throttle.wait(&invitation.email).is_some() {
+                tracing::warn!("an invitation's password was refused unchecked: too many failed tries for the email");
+                return refused(true, super::auth::TOO_MANY_TRIES);
+            }
             if !accounts::verify_password(form.password, c.password_hash).await {
+                s.throttle.failed(&invitation.email);
                 return refused(true, "That is not the password of this account.");
             }
+            s.throttle.succeeded(&invitation.email);
             c.user_id
         }
         None => {

@@ -21,6 +21,7 @@ pub mod error;
 pub mod headers;
 pub mod members;
 pub mod oauth;
+pub mod rate_limit;
 pub mod same_origin;
 pub mod site;
 pub mod state;

@@ -18,6 +18,9 @@ pub struct ApiState {
     pub storage: StorageHealth,
     /// Connects started and not yet come back from Salesforce.
     pub oauth_flows: super::oauth::PendingFlows,
+    /// Failed password checks by email, shared with the sign-in page: an invitation for an
+    /// existing account asks for its password, and must not be a way around the sign-in's limit.
+    pub throttle: super::auth::Throttle,
 }
 
 impl ApiState {

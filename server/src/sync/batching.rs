@@ -40,6 +40,22 @@ pub struct EngineConfig {
     /// The keys the connection's refresh token is sealed with in the database (by default one
     /// random key that lives as long as the process: enough for an engine that keeps nothing).
     pub keyring: Keyring,
+    /// This server's name in the leases (`--instance-name`): who holds which work.
+    pub instance: String,
+    /// A lease not renewed for this long can be taken over by another server; it is renewed
+    /// every third of it, and by every write made under it.
+    pub lease_ttl: Duration,
+}
+
+/// This process's default name: the host and the process id.
+pub fn default_instance_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_string());
+    format!("{host}:{}", std::process::id())
 }
 
 /// Pushing again a record that failed for a reason that can pass without anyone editing it
@@ -116,6 +132,8 @@ impl Default for EngineConfig {
             retry_max: Duration::from_secs(60),
             record_retry: RecordRetry::default(),
             keyring: Keyring::ephemeral(),
+            instance: default_instance_name(),
+            lease_ttl: Duration::from_secs(30),
         }
     }
 }

@@ -9,10 +9,12 @@
 //! commit, and an in-progress run's counts grow slice by slice.
 
 use super::apply;
+use super::lease::Held;
 use super::mapping::SfRecord;
 use super::state::{self, Cursor};
 use super::{millis, Engine, SyncError};
 use app::domain::{Direction, ObjectType, RunFailure, RunId, Trigger};
+use app::store::leases::{self, Due, Refused};
 use app::store::{self, NewRun};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -56,13 +58,54 @@ pub fn soql_datetime(ms: i64) -> String {
 }
 
 /// Syncs everything new of `object`: a backfill until the first one completes, then incremental.
+/// [`SyncError::AlreadyRunning`] when this server or another is syncing it.
 pub async fn sync_object(
     engine: &Engine,
     object: ObjectType,
     requested: Trigger,
 ) -> Result<InboundOutcome, SyncError> {
+    match sync_object_if(engine, object, requested, Due::Now).await? {
+        Ok(outcome) => Ok(outcome),
+        Err(_) => Err(SyncError::AlreadyRunning(object)),
+    }
+}
+
+/// [`sync_object`] when `due` (the schedule: its interval has passed since any server last synced
+/// it) and no server is syncing it; otherwise why not.
+pub async fn sync_object_if(
+    engine: &Engine,
+    object: ObjectType,
+    requested: Trigger,
+    due: Due,
+) -> Result<Result<InboundOutcome, Refused>, SyncError> {
     let _claim = engine.claim(object)?;
-    engine.fail_abandoned_runs(Direction::Inbound, Some(object)).await?;
+    let mut held = match engine.claim_work(leases::inbound_work(object), due).await? {
+        Ok(held) => held,
+        Err(refused) => return Ok(Err(refused)),
+    };
+    let synced = sync_held(engine, &held, object, requested).await;
+    // Synced, or failed for a reason of its own (retried at the next interval). A failure that
+    // pauses the whole sync (the daily limit, a reconnect) leaves it due: when the pause is
+    // lifted early, the pass that was held back syncs it at once. So does a stop midway (the
+    // server shutting down): the objects after it wait for it to be caught up.
+    let paused = |o: &InboundOutcome| {
+        o.failure.as_ref().is_some_and(|f| super::batching::stops_the_pass(f.message))
+    };
+    if synced.as_ref().is_ok_and(|o| !paused(o)) && !engine.is_cancelled() {
+        held.done();
+    }
+    held.release().await;
+    synced.map(Ok)
+}
+
+/// Syncs `object` under its lease, `held`: every write is fenced by it.
+async fn sync_held(
+    engine: &Engine,
+    held: &Held,
+    object: ObjectType,
+    requested: Trigger,
+) -> Result<InboundOutcome, SyncError> {
+    held.fail_left_runs(Direction::Inbound, Some(object)).await?;
     let (pool, ws, cfg) = (engine.pool(), engine.workspace(), engine.config());
     let mut cursor = state::load_cursor(pool, ws, object).await?;
     let backfill = !cursor.backfill_done;
@@ -118,7 +161,12 @@ pub async fn sync_object(
                 let e = SyncError::from(e);
                 out.failure = Some(
                     engine
-                        .fail_whole_run(open.take().map(|o| o.id), new_run(page_started, None), &e)
+                        .fail_whole_run(
+                            held,
+                            open.take().map(|o| o.id),
+                            new_run(page_started, None),
+                            &e,
+                        )
                         .await?,
                 );
                 return Ok(out);
@@ -144,13 +192,9 @@ pub async fn sync_object(
                     None => {
                         let remaining = total.saturating_sub(consumed).min(batch as u64) as i64;
                         let expected = Some(remaining.max(rest.len().min(batch) as i64));
-                        let id = store::begin_run_listed_at(
-                            pool,
-                            ws,
-                            &new_run(page_started, expected),
-                            engine.now_ms(),
-                        )
-                        .await?;
+                        let id = held
+                            .begin_run(&new_run(page_started, expected), engine.now_ms())
+                            .await?;
                         out.runs.push(id);
                         Open { id, records: 0 }
                     }
@@ -164,6 +208,7 @@ pub async fn sync_object(
                 let finishes_backfill = backfill && last_page && rest.is_empty();
                 if let Err(e) = commit_chunk(
                     engine,
+                    held,
                     object,
                     current.id,
                     chunk,
@@ -179,7 +224,7 @@ pub async fn sync_object(
                 {
                     return Ok(Some(
                         engine
-                            .fail_whole_run(Some(current.id), new_run(page_started, None), &e)
+                            .fail_whole_run(held, Some(current.id), new_run(page_started, None), &e)
                             .await?,
                     ));
                 }
@@ -187,11 +232,11 @@ pub async fn sync_object(
                 consumed += take as u64;
                 out.records += take;
                 out.backfill_finished |= finishes_backfill;
-                let held = current.records + take;
-                if held >= batch {
-                    store::finish_run(pool, ws, current.id, engine.now_ms()).await?;
+                let holds = current.records + take;
+                if holds >= batch {
+                    held.finish_run(current.id).await?;
                 } else {
-                    open = Some(Open { id: current.id, records: held });
+                    open = Some(Open { id: current.id, records: holds });
                 }
             }
             Ok::<_, SyncError>(None)
@@ -215,15 +260,16 @@ pub async fn sync_object(
             if backfill && !cursor.backfill_done {
                 // The backfill ended on dropped records or an empty object.
                 cursor.backfill_done = true;
-                let mut conn = pool.acquire().await.map_err(SyncError::Store)?;
-                state::save_cursor(&mut conn, ws, object, &cursor).await?;
+                let mut tx = held.begin().await?;
+                state::save_cursor(&mut tx, ws, object, &cursor).await?;
+                tx.commit().await?;
                 out.backfill_finished = true;
             }
             break;
         }
     }
     if let Some(o) = open {
-        store::finish_run(pool, ws, o.id, engine.now_ms()).await?;
+        held.finish_run(o.id).await?;
     }
     Ok(out)
 }
@@ -253,6 +299,7 @@ pub fn next_slice(records: usize, took: Duration, progress_every: Duration, max:
 #[allow(clippy::too_many_arguments)]
 async fn commit_chunk(
     engine: &Engine,
+    held: &Held,
     object: ObjectType,
     run: RunId,
     chunk: &[SfRecord],
@@ -261,10 +308,11 @@ async fn commit_chunk(
     seen: &mut HashMap<String, i64>,
     settings: &state::Settings,
 ) -> Result<(), SyncError> {
-    let (pool, ws) = (engine.pool(), engine.workspace());
+    let ws = engine.workspace();
     let now = engine.now_ms();
-    // IMMEDIATE: take the write lock up front rather than fail on upgrade under contention.
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    // Fenced by the lease, and IMMEDIATE: the write lock is taken up front rather than failing
+    // on upgrade under contention.
+    let mut tx = held.begin().await?;
     let applied = apply::decide(&mut tx, ws, object, chunk, settings, now).await?;
     store::conversion::synced::upsert(&mut tx, ws, applied.upserts).await?;
     let table = store::conversion::Table::of(object);

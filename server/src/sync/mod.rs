@@ -15,6 +15,7 @@ pub mod batching;
 pub mod connection;
 pub mod engines;
 pub mod inbound;
+pub mod lease;
 pub mod mapping;
 pub mod objects;
 pub mod outbound;
@@ -34,7 +35,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-pub use batching::EngineConfig;
+pub use batching::{default_instance_name, EngineConfig};
 pub use engines::{Engines, OrgSource};
 
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +48,10 @@ pub enum SyncError {
     AlreadyRunning(ObjectType),
     #[error("the Salesforce connection must be reconnected")]
     ReconnectNeeded,
+    /// Another server took over this work (`{0}`) after this one stopped renewing its lease:
+    /// nothing more is written under it.
+    #[error("another server took over {0}")]
+    LeaseLost(String),
 }
 
 /// The engine of one workspace. Cheap to clone.
@@ -213,34 +218,6 @@ impl Engine {
         Ok(())
     }
 
-    /// Fails the runs of `direction` (and `object`) that a sync left in progress when a storage
-    /// error stopped it before it could write their end. Called by their only possible owner (the
-    /// holder of the object's inbound slot, the outbound worker) before it starts, so the first
-    /// sync after writing works again closes them.
-    pub(crate) async fn fail_abandoned_runs(
-        &self,
-        direction: app::domain::Direction,
-        object: Option<ObjectType>,
-    ) -> Result<(), SyncError> {
-        let now = self.now_ms();
-        let failed = app::store::fail_abandoned_runs(
-            self.pool(),
-            self.workspace(),
-            direction,
-            object,
-            now,
-            abandoned_detail(direction),
-        )
-        .await
-        .inspect_err(|e| {
-            self.storage().report(e, now);
-        })?;
-        if failed > 0 {
-            tracing::warn!(failed, %direction, "failed runs whose end could not be written while the database could not be written");
-        }
-        Ok(())
-    }
-
     /// Salesforce has requests to spare again before the limit's pause ended: the pause is lifted
     /// and the loops woken, so what waited for it runs now.
     pub async fn limit_cleared(&self) -> Result<(), SyncError> {
@@ -281,7 +258,7 @@ fn not_saved_detail(direction: app::domain::Direction) -> &'static str {
 }
 
 /// The detail of a run whose end could not be written, failed once writing works again.
-fn abandoned_detail(direction: app::domain::Direction) -> &'static str {
+pub(crate) fn abandoned_detail(direction: app::domain::Direction) -> &'static str {
     match direction {
         app::domain::Direction::Inbound => {
             "Conversion could not save the end of this run: its database could not be written for a while. \
@@ -305,11 +282,16 @@ impl Engine {
     /// reconnected; an exceeded limit pauses API calls for `limit_pause`.
     pub(crate) async fn fail_whole_run(
         &self,
+        held: &lease::Held,
         run: Option<app::domain::RunId>,
         new_run: app::store::NewRun,
         error: &SyncError,
     ) -> Result<app::domain::RunFailure, SyncError> {
         use app::domain::{RunFailure, RunMessage};
+        if let SyncError::LeaseLost(work) = error {
+            // Another server does this work now: its run, not this one, says how it went.
+            return Err(SyncError::LeaseLost(work.clone()));
+        }
         let message = match error {
             SyncError::Salesforce(e) => batching::run_message(e),
             SyncError::ReconnectNeeded => RunMessage::AuthenticationFailure,
@@ -343,15 +325,16 @@ impl Engine {
             }
             _ => {}
         }
+        let mut tx = held.begin().await?;
         let id = match run {
             Some(id) => id,
             // Listed now, started when its work did (the fetch that failed, with its retries).
             None => {
-                app::store::begin_run_listed_at(self.pool(), self.workspace(), &new_run, now)
-                    .await?
+                app::store::begin_run_listed_at(&mut *tx, self.workspace(), &new_run, now).await?
             }
         };
-        app::store::fail_run(self.pool(), self.workspace(), id, now, &failure).await?;
+        app::store::fail_run(&mut *tx, self.workspace(), id, now, &failure).await?;
+        tx.commit().await?;
         tracing::warn!(run = %id, object = %new_run.object_type, direction = %new_run.direction, error = %error, "sync run failed");
         Ok(failure)
     }

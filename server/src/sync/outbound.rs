@@ -17,6 +17,7 @@ mod outbox;
 mod plan;
 
 use super::batching::{record_retry_delay, Transient};
+use super::lease::Held;
 use super::mapping::{error_detail, outbound_message};
 use super::{Engine, SyncError};
 use crate::salesforce::SaveResult;
@@ -24,6 +25,7 @@ use crate::salesforce::{Record, SalesforceClient, SalesforceError};
 use app::domain::{
     Direction, ObjectType, RecordAction, RecordMessage, RecordStatus, RunFailure, RunId, Trigger,
 };
+use app::store::leases::Due;
 use app::store::{self, NewRecord, NewRun};
 use outbox::{Change, Deferral};
 use plan::{plan, Plan};
@@ -41,8 +43,19 @@ pub struct OutboundOutcome {
 
 /// Pushes everything pending, one run per object type and batch. Stops at the first whole-run
 /// failure (the rest stays queued). Records held back for a retry are pushed once it is due.
+/// Another server pushing this workspace's changes makes this a pass that does nothing.
 pub async fn push_pending(engine: &Engine) -> Result<OutboundOutcome, SyncError> {
-    engine.fail_abandoned_runs(Direction::Outbound, None).await?;
+    let work = app::store::leases::OUTBOUND_WORK.to_string();
+    let Ok(held) = engine.claim_work(work, Due::Now).await? else {
+        return Ok(OutboundOutcome::default());
+    };
+    let pushed = push_held(engine, &held).await;
+    held.release().await;
+    pushed
+}
+
+async fn push_held(engine: &Engine, held: &Held) -> Result<OutboundOutcome, SyncError> {
+    held.fail_left_runs(Direction::Outbound, None).await?;
     let mut out = OutboundOutcome::default();
     // What is due when the pass starts: a record held back during the pass waits for a later one.
     let due = engine.now_ms();
@@ -55,7 +68,7 @@ pub async fn push_pending(engine: &Engine) -> Result<OutboundOutcome, SyncError>
             outbox::drop_object(engine, &code).await?;
             continue;
         };
-        let (run, n, failure) = push_batch(engine, object, due).await?;
+        let (run, n, failure) = push_batch(engine, held, object, due).await?;
         out.runs.extend(run);
         out.records += n;
         if failure.is_some() {
@@ -109,6 +122,7 @@ fn from_result(c: &Change, action: RecordAction, r: &SaveResult) -> NewRecord {
 /// failure.
 async fn push_batch(
     engine: &Engine,
+    held: &Held,
     object: ObjectType,
     due: i64,
 ) -> Result<(Option<RunId>, usize, Option<RunFailure>), SyncError> {
@@ -145,18 +159,18 @@ async fn push_batch(
             }
             Err(e) => {
                 let failure =
-                    engine.fail_whole_run(None, new_run(changes.len()), &e.into()).await?;
+                    engine.fail_whole_run(held, None, new_run(changes.len()), &e.into()).await?;
                 return Ok((None, 0, Some(failure)));
             }
         }
     }
     let reportable = planned.iter().filter(|(p, _)| !matches!(p, Plan::Drop)).count();
     if reportable == 0 {
-        settle(engine, object, &changes).await?;
+        settle(held, object, &changes).await?;
         return Ok((None, 0, None));
     }
     let new_run = new_run(reportable);
-    let run = store::begin_run(pool, ws, &new_run).await?;
+    let run = held.begin_run(&new_run, new_run.started_at).await?;
     let mut done: Vec<(usize, NewRecord)> = Vec::new();
     let mut updates = Vec::new();
     let mut creates = Vec::new();
@@ -196,7 +210,7 @@ async fn push_batch(
                 .zip(&results)
                 .map(|((i, _, a), r)| (*i, from_result(&changes[*i], *a, r)))
                 .collect();
-            commit(engine, run, object, &changes, &mut done, recs).await?;
+            commit(engine, held, run, object, &changes, &mut done, recs).await?;
         }
         if !creates.is_empty() {
             let body: Vec<&Value> = creates.iter().map(|(_, v, _)| *v).collect();
@@ -206,7 +220,7 @@ async fn push_batch(
                 .zip(&results)
                 .map(|((i, _, a), r)| (*i, from_result(&changes[*i], *a, r)))
                 .collect();
-            commit(engine, run, object, &changes, &mut done, recs).await?;
+            commit(engine, held, run, object, &changes, &mut done, recs).await?;
         }
         for (i, id) in &deletes {
             let rec = match client.delete_record(object.sobject(), id).await {
@@ -259,9 +273,9 @@ async fn push_batch(
                 }
                 Err(e) => return Err(e.into()),
             };
-            commit(engine, run, object, &changes, &mut done, vec![(*i, rec)]).await?;
+            commit(engine, held, run, object, &changes, &mut done, vec![(*i, rec)]).await?;
         }
-        commit(engine, run, object, &changes, &mut done, Vec::new()).await?;
+        commit(engine, held, run, object, &changes, &mut done, Vec::new()).await?;
         Ok(())
     }
     .instrument(tracing::info_span!("run", id = %run, direction = "outbound", %object))
@@ -275,12 +289,12 @@ async fn push_batch(
                 .filter(|((p, _), _)| matches!(p, Plan::Drop))
                 .map(|(_, c)| c.clone())
                 .collect();
-            settle(engine, object, &dropped).await?;
-            store::finish_run(pool, ws, run, engine.now_ms()).await?;
+            settle(held, object, &dropped).await?;
+            held.finish_run(run).await?;
             Ok((Some(run), reportable, None))
         }
         Err(e) => {
-            let failure = engine.fail_whole_run(Some(run), new_run, &e).await?;
+            let failure = engine.fail_whole_run(held, Some(run), new_run, &e).await?;
             Ok((Some(run), reportable, Some(failure)))
         }
     }
@@ -307,6 +321,7 @@ async fn find_by_conversion_id(
 /// failure that can pass, the retry), the Salesforce ids of created records, in one transaction.
 async fn commit(
     engine: &Engine,
+    held: &Held,
     run: RunId,
     object: ObjectType,
     changes: &[Change],
@@ -334,7 +349,7 @@ async fn commit(
         .collect();
     let wrote = all.iter().any(|(_, r)| r.status == RecordStatus::Success);
     let records: Vec<NewRecord> = all.into_iter().map(|(_, r)| r).collect();
-    let mut tx = engine.pool().begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = held.begin().await?;
     store::append_records_in(&mut tx, engine.workspace(), run, records).await?;
     outbox::settle_in(&mut tx, engine, object, &settled, &created).await?;
     if wrote {
@@ -392,12 +407,12 @@ fn span(d: Duration) -> String {
 }
 
 /// Takes out of the outbox the changes that sent nothing (dropped, or skipped before any write).
-async fn settle(engine: &Engine, object: ObjectType, changes: &[Change]) -> Result<(), SyncError> {
+async fn settle(held: &Held, object: ObjectType, changes: &[Change]) -> Result<(), SyncError> {
     if changes.is_empty() {
         return Ok(());
     }
-    let mut tx = engine.pool().begin().await?;
-    outbox::settle_in(&mut tx, engine, object, changes, &[]).await?;
+    let mut tx = held.begin().await?;
+    outbox::settle_in(&mut tx, held.engine(), object, changes, &[]).await?;
     tx.commit().await?;
     Ok(())
 }

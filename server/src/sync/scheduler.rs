@@ -12,6 +12,7 @@ use super::inbound::InboundOutcome;
 use super::mapping::INBOUND_ORDER;
 use super::{inbound, outbound, state, Engine, SyncError};
 use app::domain::{ObjectType, Trigger};
+use app::store::leases::{Due, Refused};
 use std::time::Duration;
 use tracing::Instrument;
 
@@ -29,7 +30,7 @@ pub enum Pass {
 /// Runs the inbound schedule until cancelled.
 pub async fn run_inbound(engine: Engine) {
     loop {
-        let pass = inbound_pass(&engine, None, Trigger::Scheduled).await;
+        let pass = scheduled_pass(&engine).await;
         tracing::debug!(?pass, "inbound pass over");
         let pass_end = engine.now_ms();
         let interval = inbound_interval(&engine).await;
@@ -82,8 +83,21 @@ async fn wait_for_pass(
     }
 }
 
-/// Syncs `only` (or every object) once. Errors are logged: a failed run is already recorded.
+/// The schedule's pass: each object switched on that no server has synced for an interval. With
+/// several servers sharing a workspace's work, each object is synced once per interval, by
+/// whichever server's pass comes first.
+pub async fn scheduled_pass(engine: &Engine) -> Pass {
+    let due = Due::Every(super::millis(inbound_interval(engine).await));
+    pass(engine, None, Trigger::Scheduled, due).await
+}
+
+/// Syncs `only` (or every object switched on) once, now, unless a server is syncing it. Errors
+/// are logged: a failed run is already recorded.
 pub async fn inbound_pass(engine: &Engine, only: Option<ObjectType>, trigger: Trigger) -> Pass {
+    pass(engine, only, trigger, Due::Now).await
+}
+
+async fn pass(engine: &Engine, only: Option<ObjectType>, trigger: Trigger, due: Due) -> Pass {
     let enabled = match state::settings(engine.pool(), engine.workspace()).await {
         Ok(s) => s,
         Err(e) => {
@@ -107,9 +121,21 @@ pub async fn inbound_pass(engine: &Engine, only: Option<ObjectType>, trigger: Tr
                 return Pass::Paused;
             }
         }
-        let synced = inbound::sync_object(engine, object, trigger)
+        let synced = inbound::sync_object_if(engine, object, trigger, due)
             .instrument(tracing::info_span!("inbound", %object, ?trigger))
             .await;
+        let synced = match synced {
+            // Synced less than an interval ago (by this server or another): the next object.
+            Ok(Err(Refused::NotDue)) => continue,
+            // Another server is syncing it, in a pass of its own that goes on down the order:
+            // this pass stops, so no object is synced before the ones it depends on.
+            Ok(Err(Refused::HeldBy(server))) => {
+                tracing::debug!(%object, %server, "another server is syncing this object; it goes on from here");
+                return Pass::Done;
+            }
+            Ok(Ok(outcome)) => Ok(outcome),
+            Err(e) => Err(e),
+        };
         match synced {
             Ok(InboundOutcome { failure: Some(f), .. }) if stops_the_pass(f.message) => {
                 return Pass::Paused
@@ -126,6 +152,10 @@ pub async fn inbound_pass(engine: &Engine, only: Option<ObjectType>, trigger: Tr
                 }
             }
             Err(SyncError::AlreadyRunning(_)) => {}
+            Err(SyncError::LeaseLost(work)) => {
+                tracing::warn!(%work, "another server took this sync over; the pass stops here");
+                return Pass::Done;
+            }
             Err(e) => {
                 tracing::error!(%object, error = %e, "inbound sync failed");
                 // Its batch is not saved (a storage failure): the objects after it depend on it

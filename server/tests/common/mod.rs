@@ -118,10 +118,15 @@ pub struct InProcess {
 
 impl InProcess {
     pub async fn start() -> InProcess {
+        InProcess::start_with(&[]).await
+    }
+
+    /// [`InProcess::start`] with more command-line arguments.
+    pub async fn start_with(args: &[&str]) -> InProcess {
         use clap::Parser;
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("sync.db");
-        let config = server::config::Config::try_parse_from([
+        let mut argv = vec![
             "server",
             "--database",
             db.to_str().unwrap(),
@@ -129,8 +134,9 @@ impl InProcess {
             "false",
             "--admin-password",
             ADMIN_PASSWORD,
-        ])
-        .unwrap();
+        ];
+        argv.extend_from_slice(args);
+        let config = server::config::Config::try_parse_from(argv).unwrap();
         let app = server::startup::build(&config).await.unwrap();
         let pool = app.state.pool.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -10,7 +10,7 @@ use crate::domain::{
     Counts, Direction, ObjectType, RunFailure, RunFilters, RunId, RunMessage, RunStatus, SyncRun,
     Trigger,
 };
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 use uuid::Uuid;
 
 /// Runs per page of the list.
@@ -106,8 +106,8 @@ pub async fn begin_run(
 /// (`run.started_at`) is when the work began; its id is taken at `listed_at` (now), so the list,
 /// ordered by id, receives it after every run already listed, and a live page that asks for runs
 /// newer than its newest still gets it.
-pub async fn begin_run_listed_at(
-    pool: &SqlitePool,
+pub async fn begin_run_listed_at<'c>(
+    pool: impl sqlx::SqliteExecutor<'c>,
     ws: &WorkspaceId,
     run: &NewRun,
     listed_at: i64,
@@ -130,8 +130,8 @@ pub async fn begin_run_listed_at(
 }
 
 /// Marks a run completed. Returns false if it was not in progress (already finished or failed).
-pub async fn finish_run(
-    pool: &SqlitePool,
+pub async fn finish_run<'c>(
+    pool: impl sqlx::SqliteExecutor<'c>,
     ws: &WorkspaceId,
     id: RunId,
     finished_at: i64,
@@ -149,8 +149,8 @@ pub async fn finish_run(
 }
 
 /// Marks a whole run failed with one of the article's whole-run messages.
-pub async fn fail_run(
-    pool: &SqlitePool,
+pub async fn fail_run<'c>(
+    pool: impl sqlx::SqliteExecutor<'c>,
     ws: &WorkspaceId,
     id: RunId,
     finished_at: i64,
@@ -179,17 +179,60 @@ pub async fn fail_interrupted_runs(
     now_ms: i64,
 ) -> Result<u64, StoreError> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    // A run whose work is leased to a live server is that server's to finish (several servers
+    // share one database).
     let left: Vec<(Uuid, String, i64, Option<i64>)> = sqlx::query_as(
-        "SELECT id, direction, created + updated + deleted + skipped + failed, expected_total FROM sync_runs \
-         WHERE workspace_id = ? AND status = 'in_progress'",
+        "SELECT id, direction, created + updated + deleted + skipped + failed, expected_total FROM sync_runs r \
+         WHERE workspace_id = ? AND status = 'in_progress' AND NOT EXISTS (\
+           SELECT 1 FROM sync_leases l WHERE l.workspace_id = r.workspace_id AND l.holder IS NOT NULL \
+           AND l.expires_at > ? AND l.work = CASE r.direction WHEN 'inbound' THEN 'inbound:' || r.object_type \
+           ELSE 'outbound' END)",
     )
     .bind(ws.as_str())
+    .bind(now_ms)
     .fetch_all(&mut *tx)
     .await?;
-    for (id, direction, saved, expected) in &left {
+    fail_left_in(&mut tx, ws, &left, now_ms, None).await?;
+    tx.commit().await?;
+    Ok(left.len() as u64)
+}
+
+/// Fails the runs of one piece of work (`direction`, and `object` for inbound) that `server` left
+/// in progress when it stopped and its lease ran out, in the transaction of whoever took the work
+/// over (fenced by its new lease). Each says what it had saved, and which server stopped.
+pub async fn fail_taken_over_in(
+    conn: &mut SqliteConnection,
+    ws: &WorkspaceId,
+    direction: Direction,
+    object: Option<ObjectType>,
+    now_ms: i64,
+    server: &str,
+) -> Result<u64, StoreError> {
+    let left: Vec<(Uuid, String, i64, Option<i64>)> = sqlx::query_as(
+        "SELECT id, direction, created + updated + deleted + skipped + failed, expected_total FROM sync_runs \
+         WHERE workspace_id = ? AND status = 'in_progress' AND direction = ? AND (?3 IS NULL OR object_type = ?3)",
+    )
+    .bind(ws.as_str())
+    .bind(direction.as_str())
+    .bind(object.map(|o| o.as_str()))
+    .fetch_all(&mut *conn)
+    .await?;
+    fail_left_in(conn, ws, &left, now_ms, Some(server)).await?;
+    Ok(left.len() as u64)
+}
+
+async fn fail_left_in(
+    conn: &mut SqliteConnection,
+    ws: &WorkspaceId,
+    left: &[(Uuid, String, i64, Option<i64>)],
+    now_ms: i64,
+    server: Option<&str>,
+) -> Result<(), StoreError> {
+    for (id, direction, saved, expected) in left {
         let direction =
             Direction::parse(direction).ok_or_else(|| decode_err("direction", direction))?;
-        let detail = crate::domain::interrupted::interrupted_detail(direction, *saved, *expected);
+        let detail =
+            crate::domain::interrupted::interrupted_on(direction, *saved, *expected, server);
         sqlx::query(
             "UPDATE sync_runs SET status = 'failed', finished_at = ?, failure_code = ?, failure_detail = ? \
              WHERE workspace_id = ? AND id = ?",
@@ -199,20 +242,18 @@ pub async fn fail_interrupted_runs(
         .bind(detail)
         .bind(ws.as_str())
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
     }
-    tx.commit().await?;
-    Ok(left.len() as u64)
+    Ok(())
 }
 
 /// Fails the runs of `direction` (of `object`, when given) still in progress although nobody works
 /// on them any more: their sync stopped on a storage error before it could write their end. Only
-/// called by whoever would own such a run (holding the object's inbound slot, or the outbound
-/// worker), so a run being worked on is never touched. Reads first: with nothing to fail it
-/// takes no write lock.
+/// called by whoever holds the lease of that work (the object's inbound sync, or the outbox), in
+/// its fenced transaction, so a run being worked on is never touched.
 pub async fn fail_abandoned_runs(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     ws: &WorkspaceId,
     direction: Direction,
     object: Option<ObjectType>,
@@ -226,12 +267,12 @@ pub async fn fail_abandoned_runs(
     .bind(ws.as_str())
     .bind(direction.as_str())
     .bind(object.map(|o| o.as_str()))
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await?;
     let failure = RunFailure { message: RunMessage::UnknownError, detail: detail.to_string() };
     let mut failed = 0;
     for (id,) in abandoned {
-        failed += u64::from(fail_run(pool, ws, RunId(id), now_ms, &failure).await?);
+        failed += u64::from(fail_run(&mut *conn, ws, RunId(id), now_ms, &failure).await?);
     }
     Ok(failed)
 }
