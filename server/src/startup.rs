@@ -221,6 +221,7 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
         storage,
         oauth_flows: Default::default(),
         throttle,
+        instance: config.instance_name.clone(),
     });
     let site_options = leptos_options.clone();
     let router = axum::Router::new()

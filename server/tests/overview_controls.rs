@@ -67,6 +67,7 @@ fn router(s: &Setup) -> axum::Router {
         storage: Default::default(),
         oauth_flows: Default::default(),
         throttle: Default::default(),
+        instance: "test".into(),
     })
 }
 

@@ -7,7 +7,6 @@
 use server::fake_org::{self, FakeOrg, FaultCommand, OrgConfig};
 use server::salesforce::Record;
 use server::sync::mapping::INBOUND_ORDER;
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use sqlx::SqlitePool;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -15,6 +14,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 mod common;
+use common::outcomes::{
+    backfills_done, caught_up, conversion_data, inbound_outcomes, observe, scalar,
+};
 use common::uninterrupted_reference;
 use common::{org_env, wait_for, ServerProcess};
 
@@ -79,21 +81,6 @@ async fn start_server(org: &FakeOrg, db: &Path, dir: &Path) -> ServerProcess {
     ServerProcess::start(db, dir, &[], &env).await
 }
 
-/// A second connection to the server's database file (WAL: reads never block its writes).
-async fn observe(db: &Path) -> SqlitePool {
-    let options = SqliteConnectOptions::new().filename(db).busy_timeout(Duration::from_secs(10));
-    SqlitePoolOptions::new().max_connections(1).connect_with(options).await.unwrap()
-}
-
-async fn scalar(pool: &SqlitePool, sql: &str) -> i64 {
-    let (n,): (i64,) = sqlx::query_as(sql).fetch_one(pool).await.unwrap();
-    n
-}
-
-async fn backfills_done(pool: &SqlitePool) -> i64 {
-    scalar(pool, "SELECT COUNT(*) FROM sync_cursors WHERE backfill_done = 1").await
-}
-
 /// Starts the server on a fresh database against `org`, slowed down so the backfill takes a while,
 /// and returns as soon as the backfill is in progress with `records` run records committed.
 async fn start_mid_backfill(
@@ -112,58 +99,6 @@ async fn start_mid_backfill(
     .await;
     assert!(mid_backfill, "caught the backfill in progress");
     (server, watch, db)
-}
-
-/// Waits until every object's backfill is done and no run is in progress.
-async fn caught_up(watch: &SqlitePool) -> bool {
-    wait_for(Duration::from_secs(120), || async {
-        backfills_done(watch).await == INBOUND_ORDER.len() as i64
-            && scalar(watch, "SELECT COUNT(*) FROM sync_runs WHERE status = 'in_progress'").await
-                == 0
-    })
-    .await
-}
-
-/// Conversion's synced data, without its own generated ids and local times, keyed by Salesforce id.
-async fn conversion_data(pool: &SqlitePool) -> BTreeMap<String, Vec<String>> {
-    let queries = [
-        "SELECT c.salesforce_id, json_array(c.salesforce_object, c.email, c.first_name, c.last_name, c.title, \
-         a.salesforce_id, c.external_created_at, c.external_updated_at) FROM conversion_contacts c \
-         LEFT JOIN conversion_companies a ON a.id = c.company_id WHERE c.salesforce_id IS NOT NULL",
-        "SELECT salesforce_id, json_array(name, website, industry, external_updated_at) FROM conversion_companies \
-         WHERE salesforce_id IS NOT NULL",
-        "SELECT o.salesforce_id, json_array(o.name, o.stage, o.amount, o.close_date, a.salesforce_id, o.external_updated_at) \
-         FROM conversion_opportunities o LEFT JOIN conversion_companies a ON a.id = o.company_id WHERE o.salesforce_id IS NOT NULL",
-        "SELECT l.salesforce_id, json_array(o.salesforce_id, c.email, l.role, l.is_primary) FROM conversion_opportunity_contacts l \
-         LEFT JOIN conversion_opportunities o ON o.id = l.opportunity_id LEFT JOIN conversion_contacts c ON c.id = l.contact_id \
-         WHERE l.salesforce_id IS NOT NULL",
-        "SELECT e.salesforce_id, json_array(e.name, e.occurred_at, e.properties, c.email) FROM conversion_events e \
-         LEFT JOIN conversion_contacts c ON c.id = e.contact_id WHERE e.salesforce_id IS NOT NULL",
-    ];
-    let mut all: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for sql in queries {
-        let rows: Vec<(String, String)> = sqlx::query_as(sql).fetch_all(pool).await.unwrap();
-        for (id, row) in rows {
-            all.entry(id).or_default().push(row);
-        }
-    }
-    all
-}
-
-/// Every inbound run record as (object, Salesforce id) → outcomes, in the order they were made.
-async fn inbound_outcomes(pool: &SqlitePool) -> BTreeMap<(String, String), Vec<String>> {
-    let rows: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
-        "SELECT s.object_type, r.salesforce_id, r.status, r.message_code FROM run_records r JOIN sync_runs s ON s.id = r.run_id \
-         WHERE s.direction = 'inbound' AND r.salesforce_id IS NOT NULL ORDER BY s.id, r.seq",
-    )
-    .fetch_all(pool)
-    .await
-    .unwrap();
-    let mut all: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
-    for (object, id, status, code) in rows {
-        all.entry((object, id)).or_default().push(format!("{status}:{}", code.unwrap_or_default()));
-    }
-    all
 }
 
 /// Every org record of `sobject` with `fields`, read over the wire.

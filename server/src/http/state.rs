@@ -21,6 +21,8 @@ pub struct ApiState {
     /// Failed password checks by email, shared with the sign-in page: an invitation for an
     /// existing account asks for its password, and must not be a way around the sign-in's limit.
     pub throttle: super::auth::Throttle,
+    /// This server's name among several on one database (`--instance-name`).
+    pub instance: String,
 }
 
 impl ApiState {

@@ -1,5 +1,6 @@
 //! The sync controls: `POST /api/sync/now[?object=contact]`, `GET /api/sync/status`,
-//! `GET|PUT /api/sync/settings`. There is no "reconnect" call: only the OAuth flow
+//! `GET|PUT /api/sync/settings`, and `GET /api/cluster` (which server holds which of the
+//! workspace's sync work). There is no "reconnect" call: only the OAuth flow
 //! ([`super::oauth`]) connects, so the connection state never claims tokens it does not have.
 
 use super::auth::{audit, Admin, Signed};
@@ -21,6 +22,35 @@ pub fn routes() -> Router<ApiState> {
         .route("/api/sync/now", post(sync_now))
         .route("/api/sync/status", get(status))
         .route("/api/sync/settings", get(get_settings).put(put_settings))
+        .route("/api/cluster", get(cluster))
+}
+
+/// For operators: this server's name, and who holds each piece of the workspace's sync work
+/// (several servers on one database share it). A lease past `expires_at` is free to take.
+async fn cluster(
+    State(s): State<ApiState>,
+    Signed(viewer): Signed,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let leases = app::store::leases::leases(&s.pool, &viewer.ws()).await.map_err(|e| {
+        tracing::error!(error = %e, "cluster: leases");
+        ApiError::Internal("the sync work's leases could not be read".into())
+    })?;
+    let now = s.clock.now_ms();
+    let leases: Vec<serde_json::Value> = leases
+        .into_iter()
+        .map(|l| {
+            let live = l.holder.is_some() && l.expires_at > now;
+            serde_json::json!({
+                "work": l.work,
+                "holder": l.holder.filter(|_| live),
+                "fence": l.fence,
+                "claimed_at": l.claimed_at.filter(|_| live),
+                "expires_at": if live { Some(l.expires_at) } else { None },
+                "last_done_at": if l.done_at > 0 { Some(l.done_at) } else { None },
+            })
+        })
+        .collect();
+    Ok(Json(serde_json::json!({ "instance": s.instance, "leases": leases })))
 }
 
 #[derive(Deserialize)]

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test binary uses its own part of this module
 
+pub mod outcomes;
+
 use app::domain::Trigger;
 use app::state::{Clock, SystemClock};
 use app::store::{self, WorkspaceId};
