@@ -259,3 +259,37 @@ async fn a_server_paused_past_its_lease_writes_nothing_when_it_wakes() {
     drop(a);
     org.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_written_through_another_server_is_pushed_within_about_a_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let org = org_with_records(300, 23).await;
+    let db = dir.path().join("sync.db");
+    let _a = start_named(&org, &db, dir.path(), "server-a").await;
+    let watch = observe(&db).await;
+    assert!(caught_up(&watch).await);
+
+    // Another server's write: Conversion's own change, with its outbox row, on the same file. No
+    // announcement reaches this server's worker; its poll of the outbox does.
+    let input: server::conversion::changes::ContactInput = serde_json::from_value(
+        serde_json::json!({ "email": "elsewhere@example.org", "last_name": "Elsewhere" }),
+    )
+    .unwrap();
+    let ws = app::store::WorkspaceId("acme".into());
+    let written = Instant::now();
+    let id =
+        server::conversion::changes::create_contact(&watch, &ws, &input, now_ms()).await.unwrap();
+    let pushed = wait_for(Duration::from_secs(15), || async {
+        let sf: Option<String> =
+            sqlx::query_scalar("SELECT salesforce_id FROM conversion_contacts WHERE id = ?")
+                .bind(&id)
+                .fetch_one(&watch)
+                .await
+                .unwrap();
+        sf.is_some()
+    })
+    .await;
+    assert!(pushed, "the change reached Salesforce");
+    eprintln!("pushed {:.2} s after another server wrote it", written.elapsed().as_secs_f64());
+    org.shutdown().await;
+}

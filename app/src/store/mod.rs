@@ -46,8 +46,8 @@ pub use runs::records::{
 };
 pub use runs::{
     begin_run, begin_run_listed_at, fail_abandoned_runs, fail_interrupted_runs, fail_run,
-    fail_taken_over_in, finish_run, get_run, list_runs, poll_runs, workspace_has_runs, NewRun,
-    RunsPage, WatchedRun, PAGE_SIZE,
+    fail_taken_over_in, finish_run, get_run, has_runs_in_progress, list_runs, poll_runs,
+    workspace_has_runs, NewRun, RunsPage, WatchedRun, PAGE_SIZE,
 };
 pub use settings::{load_settings, save_settings};
 

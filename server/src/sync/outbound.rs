@@ -43,8 +43,15 @@ pub struct OutboundOutcome {
 
 /// Pushes everything pending, one run per object type and batch. Stops at the first whole-run
 /// failure (the rest stays queued). Records held back for a retry are pushed once it is due.
-/// Another server pushing this workspace's changes makes this a pass that does nothing.
+/// Another server pushing this workspace's changes makes this a pass that does nothing; so does an
+/// outbox with nothing due, without claiming anything (the worker polls it every second).
 pub async fn push_pending(engine: &Engine) -> Result<OutboundOutcome, SyncError> {
+    if outbox::next_object(engine, engine.now_ms()).await?.is_none()
+        && !store::has_runs_in_progress(engine.pool(), engine.workspace(), Direction::Outbound)
+            .await?
+    {
+        return Ok(OutboundOutcome::default());
+    }
     let work = app::store::leases::OUTBOUND_WORK.to_string();
     let Ok(held) = engine.claim_work(work, Due::Now).await? else {
         return Ok(OutboundOutcome::default());

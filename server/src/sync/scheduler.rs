@@ -197,9 +197,10 @@ pub async fn run_outbound(engine: Engine) {
                     if o.records > 0 {
                         tracing::info!(records = o.records, runs = o.runs.len(), "outbound push");
                     }
-                    // Changes are announced; the poll catches writes made outside this process
-                    // and records whose retry has come due (10 s at the soonest).
-                    Duration::from_secs(5)
+                    // Changes made through this server are announced; the poll (a read while
+                    // nothing is due) catches those made through another server on the same
+                    // database within a second, and records whose retry has come due.
+                    Duration::from_secs(1)
                 }
                 Err(e) => {
                     failures += 1;

@@ -170,9 +170,11 @@ pub async fn fail_run<'c>(
     Ok(done.rows_affected() == 1)
 }
 
-/// At start-up: the workspace's runs a previous process left in progress can never finish; they
+/// At start-up: the workspace's runs left in progress whose work no live server holds (a previous
+/// process's, or this server's previous life's, whose leases it has let go) can never finish; they
 /// fail, each saying what it had saved: a batch commits as it goes, so those records stay (and
-/// stay counted), and only the rest is done again by whoever owns the work.
+/// stay counted), and only the rest is done again by whoever owns the work. A run whose work a
+/// live server holds is left to it; if that server is gone, whoever takes its lease fails the run.
 pub async fn fail_interrupted_runs(
     pool: &SqlitePool,
     ws: &WorkspaceId,
@@ -275,6 +277,23 @@ pub async fn fail_abandoned_runs(
         failed += u64::from(fail_run(&mut *conn, ws, RunId(id), now_ms, &failure).await?);
     }
     Ok(failed)
+}
+
+/// Whether the workspace has a run of `direction` in progress (the in-progress index: a few rows).
+pub async fn has_runs_in_progress(
+    pool: &SqlitePool,
+    ws: &WorkspaceId,
+    direction: Direction,
+) -> Result<bool, StoreError> {
+    let (any,): (bool,) = sqlx::query_as(
+        "SELECT EXISTS (SELECT 1 FROM sync_runs WHERE workspace_id = ? AND status = 'in_progress' \
+         AND direction = ?)",
+    )
+    .bind(ws.as_str())
+    .bind(direction.as_str())
+    .fetch_one(pool)
+    .await?;
+    Ok(any)
 }
 
 pub async fn get_run(
