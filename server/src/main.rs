@@ -1,5 +1,9 @@
 //! The Sync activity server: serves the pages and the API, and hosts the sync engine.
 
+// The page shell's view type is deep: in release, computing its layout in this crate needs the
+// same limit as the library's.
+#![recursion_limit = "256"]
+
 use clap::Parser;
 use server::config::Config;
 use std::process::ExitCode;

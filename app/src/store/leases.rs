@@ -113,11 +113,12 @@ pub async fn claim(
 /// holds nothing before it starts), so they are let go at once rather than left to run out.
 /// Server names must therefore be unique among running servers.
 pub async fn release_all_of(pool: &SqlitePool, holder: &str) -> Result<u64, StoreError> {
-    let done =
-        sqlx::query("UPDATE sync_leases SET expires_at = 0 WHERE holder = ? AND expires_at > 0")
-            .bind(holder)
-            .execute(pool)
-            .await?;
+    let done = sqlx::query(
+        "UPDATE sync_leases SET holder = NULL, expires_at = 0, taken_from = NULL WHERE holder = ?",
+    )
+    .bind(holder)
+    .execute(pool)
+    .await?;
     Ok(done.rows_affected())
 }
 
@@ -167,6 +168,23 @@ pub async fn release(
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// When any server last finished a piece of the workspace's inbound sync (`None`: never). The
+/// schedule of every server counts from it, so all of them wake at about the same time and which
+/// one syncs is left to chance, rather than to whichever started first.
+pub async fn last_inbound_done(
+    pool: &SqlitePool,
+    ws: &WorkspaceId,
+) -> Result<Option<i64>, StoreError> {
+    let (last,): (Option<i64>,) = sqlx::query_as(
+        "SELECT MAX(done_at) FROM sync_leases WHERE workspace_id = ? AND work LIKE 'inbound:%' \
+         AND done_at > 0",
+    )
+    .bind(ws.as_str())
+    .fetch_one(pool)
+    .await?;
+    Ok(last)
 }
 
 /// A workspace's lease, for operators: who does what.
@@ -243,6 +261,10 @@ mod tests {
         assert!(release(&pool, &ws, &work, b.fence, Some(51_000)).await.unwrap());
         let c = claim(&pool, &ws, &work, "c", 51_001, TTL, Due::Now).await.unwrap().unwrap();
         assert_eq!(c, Claimed { fence: 3, taken_from: None });
+        // Restarted under its name, c lets go of what its previous life held, at once.
+        assert_eq!(release_all_of(&pool, "c").await.unwrap(), 1);
+        let d = claim(&pool, &ws, &work, "d", 51_002, TTL, Due::Now).await.unwrap().unwrap();
+        assert_eq!(d, Claimed { fence: 4, taken_from: None });
     }
 
     #[tokio::test]
@@ -252,7 +274,10 @@ mod tests {
         let every = Due::Every(20_000);
         // Never done: due.
         let a = claim(&pool, &ws, &work, "a", 1_000, TTL, every).await.unwrap().unwrap();
+        assert_eq!(last_inbound_done(&pool, &ws).await.unwrap(), None);
         release(&pool, &ws, &work, a.fence, Some(5_000)).await.unwrap();
+        // Every server's schedule counts from the last sync done by any of them.
+        assert_eq!(last_inbound_done(&pool, &ws).await.unwrap(), Some(5_000));
         // Done at 5 s by a: not due for b before 25 s, except when asked for now.
         assert_eq!(
             claim(&pool, &ws, &work, "b", 24_999, TTL, every).await.unwrap(),

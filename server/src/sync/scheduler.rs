@@ -32,12 +32,39 @@ pub async fn run_inbound(engine: Engine) {
     loop {
         let pass = scheduled_pass(&engine).await;
         tracing::debug!(?pass, "inbound pass over");
-        let pass_end = engine.now_ms();
         let interval = inbound_interval(&engine).await;
+        let pass_end = shared_pass_end(&engine, interval).await + jitter_ms(interval);
         if !wait_for_pass(&engine, pass_end, interval, pass == Pass::Paused).await {
             return;
         }
     }
+}
+
+/// Where the next scheduled wait counts from: the end of the last sync by any server on this
+/// database, when that was within the interval; now otherwise. With several servers, all of them
+/// wake at about the same time once the work is due, and [`jitter_ms`] decides which one comes
+/// first; counted from each one's own pass, the server that did the last sync would wake first
+/// every time, for every workspace, and do all the work while the others only look.
+async fn shared_pass_end(engine: &Engine, interval: Duration) -> i64 {
+    let now = engine.now_ms();
+    match app::store::leases::last_inbound_done(engine.pool(), engine.workspace()).await {
+        Ok(Some(done)) if done > now - super::millis(interval) && done <= now => done,
+        Ok(_) => now,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read when the inbound sync was last done");
+            now
+        }
+    }
+}
+
+/// A random delay of up to a tenth of the interval (at most 2 s) added to each scheduled wait, so
+/// that which of several servers syncs next is left to chance.
+fn jitter_ms(interval: Duration) -> i64 {
+    let most = super::millis(interval / 10).min(2_000);
+    if most <= 0 {
+        return 0;
+    }
+    rand::Rng::gen_range(&mut rand::thread_rng(), 0..=most)
 }
 
 /// The inbound schedule: a setting, read at every pass so a change applies from the next one.
