@@ -401,6 +401,188 @@ async fn unknown_resources_and_versions_pass_the_gate_and_answer_not_found() {
 }
 
 #[tokio::test]
+async fn every_resource_answers_with_or_without_a_trailing_slash_and_counts() {
+    // As Salesforce does, and as simple-salesforce asks: `query/?q=…`, `sobjects/Contact/`, then
+    // `SELECT COUNT() FROM …`.
+    let org = start(50).await;
+    let access = token(&org).await["access_token"].as_str().unwrap().to_string();
+    let base = org.credentials().instance_url.clone();
+    let http = reqwest::Client::new();
+    for path in [
+        "/services/data/",
+        "/services/data/v59.0/",
+        "/services/data/v59.0/limits/",
+        "/services/data/v59.0/sobjects/",
+        "/services/data/v59.0/sobjects/Contact/describe/",
+    ] {
+        let r = http.get(format!("{base}{path}")).bearer_auth(&access).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+    }
+    let query =
+        get(&org, &access, "/services/data/v59.0/query/?q=SELECT+Id+FROM+Contact", None).await;
+    assert_eq!(query.status(), 200);
+    let page: Value = query.json().await.unwrap();
+    assert!(page["totalSize"].as_u64().unwrap() > 0, "the query string survives: {page}");
+    let created = http
+        .post(format!("{base}/services/data/v59.0/sobjects/Contact/"))
+        .bearer_auth(&access)
+        .json(&json!({ "LastName": "Slash", "Email": "slash@example.com" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let id = created.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    let read = http
+        .get(format!("{base}/services/data/v59.0/sobjects/Contact/{id}/"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.json::<Value>().await.unwrap()["LastName"], "Slash");
+    // simple-salesforce's next question: how many are there.
+    let count: Value =
+        get(&org, &access, "/services/data/v59.0/query/?q=SELECT+COUNT()+FROM+Contact", None)
+            .await
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(count["totalSize"], page["totalSize"].as_u64().unwrap() + 1, "{count}");
+    assert_eq!(
+        (count["done"].as_bool(), count["records"].as_array().map(Vec::len)),
+        (Some(true), Some(0))
+    );
+    let limited: Value = get(
+        &org,
+        &access,
+        "/services/data/v59.0/query?q=SELECT+COUNT()+FROM+Contact+LIMIT+3",
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(limited["totalSize"], 3);
+    let ordered = get(
+        &org,
+        &access,
+        "/services/data/v59.0/query?q=SELECT+COUNT()+FROM+Contact+ORDER+BY+Id",
+        None,
+    )
+    .await;
+    assert_eq!(ordered.status(), 400);
+    assert_eq!(ordered.json::<Value>().await.unwrap()[0]["errorCode"], "MALFORMED_QUERY");
+    // An unknown resource is still unknown with a slash.
+    let unknown = get(&org, &access, "/services/data/v59.0/nothing/", None).await;
+    assert_eq!(unknown.status(), 404);
+    org.shutdown().await;
+}
+
+/// Which of a query's candidate records it should select.
+type Keep = Box<dyn Fn(&Value) -> bool>;
+
+/// Every page of a query, records only.
+async fn query_all_pages(org: &FakeOrg, access: &str, soql: &str) -> Result<Vec<Value>, Value> {
+    let url = format!("{}/services/data/v62.0/query", org.credentials().instance_url);
+    let first = reqwest::Client::new()
+        .get(url)
+        .query(&[("q", soql)])
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    if first.status() != 200 {
+        return Err(first.json().await.unwrap());
+    }
+    let mut page: Value = first.json().await.unwrap();
+    let mut records = Vec::new();
+    loop {
+        records.extend(page["records"].as_array().unwrap().iter().cloned());
+        let Some(next) = page["nextRecordsUrl"].as_str().map(str::to_string) else { break };
+        page = get(org, access, &next, None).await.json().await.unwrap();
+    }
+    Ok(records)
+}
+
+#[tokio::test]
+async fn where_clauses_with_or_not_in_like_dates_and_offset_select_what_they_say() {
+    let org = start(2_000).await;
+    let access = token(&org).await["access_token"].as_str().unwrap().to_string();
+    let all = query_all_pages(
+        &org,
+        &access,
+        "SELECT Id, LastName, Email, Title, AccountId, CreatedDate FROM Contact ORDER BY Id",
+    )
+    .await
+    .unwrap();
+    assert!(all.len() > 300, "{}", all.len());
+    let text = |r: &Value, f: &str| r[f].as_str().map(str::to_lowercase);
+    let ids = |records: &[Value]| {
+        records.iter().map(|r| r["Id"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+    };
+    let expect = |keep: &dyn Fn(&Value) -> bool| {
+        ids(&all.iter().filter(|r| keep(r)).cloned().collect::<Vec<_>>())
+    };
+
+    let some_account = all.iter().find_map(|r| r["AccountId"].as_str()).unwrap().to_string();
+    let first_name_letter = text(&all[0], "LastName").unwrap().chars().next().unwrap();
+    let cases: Vec<(String, Keep)> = vec![
+        (
+            format!("SELECT Id FROM Contact WHERE LastName LIKE '{first_name_letter}%' OR Title = null ORDER BY Id"),
+            Box::new(move |r: &Value| {
+                text(r, "LastName").is_some_and(|n| n.starts_with(first_name_letter)) || r["Title"].is_null()
+            }),
+        ),
+        (
+            format!("SELECT Id FROM Contact WHERE AccountId IN ('{some_account}', '001000000000000AAA') AND NOT Email LIKE '%.org' ORDER BY Id"),
+            Box::new({
+                let a = some_account.clone();
+                move |r: &Value| r["AccountId"].as_str() == Some(a.as_str()) && !text(r, "Email").is_some_and(|e| e.ends_with(".org"))
+            }),
+        ),
+        (
+            format!("SELECT Id FROM Contact WHERE AccountId NOT IN ('{some_account}') AND (Title != null OR Email = null) ORDER BY Id"),
+            Box::new({
+                let a = some_account.clone();
+                move |r: &Value| r["AccountId"].as_str() != Some(a.as_str()) && (!r["Title"].is_null() || r["Email"].is_null())
+            }),
+        ),
+        (
+            // The generated org's records are created as it starts: all of them today or before.
+            "SELECT Id FROM Contact WHERE CreatedDate <= TODAY AND CreatedDate < TOMORROW ORDER BY Id".into(),
+            Box::new(|_: &Value| true),
+        ),
+        ("SELECT Id FROM Contact WHERE CreatedDate > TODAY ORDER BY Id".into(), Box::new(|_: &Value| false)),
+    ];
+    for (i, (soql, keep)) in cases.iter().enumerate() {
+        let want = expect(keep.as_ref());
+        // The first three select some of the contacts and not all: each part of the clause counts.
+        assert!(i >= 3 || (!want.is_empty() && want.len() < all.len()), "{soql}: {}", want.len());
+        let got = ids(&query_all_pages(&org, &access, soql).await.unwrap());
+        assert_eq!(got, want, "{soql}");
+    }
+
+    // OFFSET and LIMIT page through the same order.
+    let window =
+        ids(&query_all_pages(&org, &access, "SELECT Id FROM Contact ORDER BY Id LIMIT 7 OFFSET 5")
+            .await
+            .unwrap());
+    assert_eq!(window, ids(&all)[5..12].to_vec());
+    // What Salesforce refuses, refused the same way.
+    for (soql, code) in [
+        (
+            "SELECT Id FROM Contact WHERE Email = 'a' AND Title = 'b' OR Title = 'c'",
+            "MALFORMED_QUERY",
+        ),
+        ("SELECT Id FROM Contact WHERE CreatedDate LIKE '2024%'", "INVALID_FIELD"),
+        ("SELECT Id FROM Contact WHERE LastName = LAST_N_DAYS:3", "INVALID_FIELD"),
+    ] {
+        let refused = query_all_pages(&org, &access, soql).await.unwrap_err();
+        assert_eq!(refused[0]["errorCode"], code, "{soql}: {refused}");
+    }
+    org.shutdown().await;
+}
+
+#[tokio::test]
 async fn an_org_started_with_revoked_tokens_refuses_its_own_refresh_token() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let config = OrgConfig {

@@ -95,6 +95,11 @@ fn run(
         Err(e) => return api_error_body(StatusCode::BAD_REQUEST, e),
     };
     let rows: Arc<[u32]> = execute(&bound, &store.tables[t], include_deleted).into();
+    if parsed.count {
+        // The number of matching rows in `totalSize`, and no records.
+        let body = serde_json::json!({ "totalSize": rows.len(), "done": true, "records": [] });
+        return json_response(body.to_string().into_bytes());
+    }
     let cursor = Cursor { table: t, fields: bound.fields, rows, batch_size: batch_size(headers) };
     let resource = if include_deleted { "queryAll" } else { "query" };
     let body =

@@ -32,6 +32,7 @@ use crate::salesforce::{ClientConfig, SalesforceClient, SalesforceError};
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
+use axum::ServiceExt;
 use axum::{Json, Router};
 use org::{lock, DailyUsage, Identity, Org, Stats, Tokens};
 use query::Cursors;
@@ -46,6 +47,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use tower_http::normalize_path::NormalizePath;
 
 /// How to build the org.
 #[derive(Debug, Clone)]
@@ -162,7 +164,11 @@ pub async fn start(listener: TcpListener, config: OrgConfig) -> std::io::Result<
         org.apply_fault(fault);
     }
     let cancel = CancellationToken::new();
-    let app = router(org.clone());
+    // Salesforce answers every resource with or without a trailing slash, and clients send both
+    // (simple-salesforce asks for `query/?q=…` and posts to `sobjects/Contact/`): the slash is
+    // trimmed before routing.
+    let app = NormalizePath::trim_trailing_slash(router(org.clone()));
+    let app = ServiceExt::<axum::extract::Request>::into_make_service(app);
     let stop = cancel.clone();
     let server = tokio::spawn(async move {
         let serve = axum::serve(listener, app)

@@ -6,7 +6,7 @@
 //! Doc: <https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_query_more_results.htm>
 
 use super::schema::{FieldType, ObjectDef, SYSTEM_FIELDS};
-use super::soql::{Literal, Op, Query};
+use super::soql::{Condition, Expr, Literal, Op, Query, Test};
 use super::store::{Table, Value};
 use crate::salesforce::types::ApiErrorBody;
 use serde::ser::{SerializeMap, Serializer};
@@ -19,9 +19,24 @@ use std::sync::Arc;
 pub struct Bound {
     pub table: usize,
     pub fields: Vec<usize>,
-    filters: Vec<(usize, Op, Literal)>,
+    filter: Option<Filter>,
     order: Vec<(usize, bool, bool)>,
     limit: Option<u64>,
+    offset: Option<u64>,
+}
+
+/// A WHERE clause with field positions and literals as stored values.
+#[derive(Debug)]
+enum Filter {
+    Compare(usize, Op, Value),
+    /// `[from, to)` days: a date literal (datetimes in ms, dates as `YYYY-MM-DD` text).
+    Days(usize, Op, Value, Value),
+    In(usize, Vec<Value>),
+    NotIn(usize, Vec<Value>),
+    Like(usize, Vec<char>),
+    And(Vec<Filter>),
+    Or(Vec<Filter>),
+    Not(Box<Filter>),
 }
 
 fn invalid_field(message: String) -> ApiErrorBody {
@@ -40,34 +55,91 @@ pub fn bind(query: &Query, table: usize, def: &ObjectDef) -> Result<Bound, ApiEr
         })
     };
     let fields = query.fields.iter().map(|f| resolve(f)).collect::<Result<Vec<_>, _>>()?;
-    let mut filters = Vec::new();
-    for c in &query.filters {
-        let index = resolve(&c.field)?;
-        let field = &def.fields[index];
-        let fits = match (&c.value, field.ty) {
-            (Literal::Null, _) => matches!(c.op, Op::Eq | Op::Ne),
-            (Literal::Bool(_), FieldType::Boolean) => matches!(c.op, Op::Eq | Op::Ne),
-            (Literal::Number(_), FieldType::Currency) => true,
-            (Literal::DateTime(_), FieldType::DateTime) => true,
-            (Literal::Date(_), FieldType::Date) => true,
-            (Literal::String(_), ty) => ty.is_text(),
-            _ => false,
-        };
-        if !fits {
-            return Err(invalid_field(format!(
-                "value of filter criterion for field '{}' must be of type {} and should not be enclosed in quotes",
-                field.name,
-                field.ty.wire_name()
-            )));
-        }
-        filters.push((index, c.op, c.value.clone()));
-    }
+    let filter = query.filter.as_ref().map(|e| bind_expr(e, def, &resolve)).transpose()?;
     let order = query
         .order
         .iter()
         .map(|o| resolve(&o.field).map(|i| (i, o.descending, o.nulls_last)))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Bound { table, fields, filters, order, limit: query.limit })
+    Ok(Bound { table, fields, filter, order, limit: query.limit, offset: query.offset })
+}
+
+fn bind_expr(
+    e: &Expr,
+    def: &ObjectDef,
+    resolve: &dyn Fn(&str) -> Result<usize, ApiErrorBody>,
+) -> Result<Filter, ApiErrorBody> {
+    let all = |v: &[Expr]| v.iter().map(|e| bind_expr(e, def, resolve)).collect::<Result<_, _>>();
+    Ok(match e {
+        Expr::And(v) => Filter::And(all(v)?),
+        Expr::Or(v) => Filter::Or(all(v)?),
+        Expr::Not(e) => Filter::Not(Box::new(bind_expr(e, def, resolve)?)),
+        Expr::Test(c) => bind_condition(c, def, resolve(&c.field)?)?,
+    })
+}
+
+fn bind_condition(c: &Condition, def: &ObjectDef, index: usize) -> Result<Filter, ApiErrorBody> {
+    let field = &def.fields[index];
+    let wrong_type = || {
+        invalid_field(format!(
+            "value of filter criterion for field '{}' must be of type {} and should not be enclosed in quotes",
+            field.name,
+            field.ty.wire_name()
+        ))
+    };
+    let fits = |l: &Literal, op: Op| match (l, field.ty) {
+        (Literal::Null, _) => matches!(op, Op::Eq | Op::Ne),
+        (Literal::Bool(_), FieldType::Boolean) => matches!(op, Op::Eq | Op::Ne),
+        (Literal::Number(_), FieldType::Currency) => true,
+        (Literal::DateTime(_), FieldType::DateTime) => true,
+        (Literal::Date(_), FieldType::Date) => true,
+        (Literal::Days { .. }, FieldType::DateTime | FieldType::Date) => true,
+        (Literal::String(_), ty) => ty.is_text(),
+        _ => false,
+    };
+    Ok(match &c.test {
+        Test::Compare(op, Literal::Days { from, to }) => {
+            if !fits(&Literal::Days { from: *from, to: *to }, *op) {
+                return Err(wrong_type());
+            }
+            let bound = |ms: i64| match field.ty {
+                FieldType::Date => Value::text(
+                    chrono::DateTime::from_timestamp_millis(ms)
+                        .unwrap_or_default()
+                        .format("%Y-%m-%d")
+                        .to_string(),
+                ),
+                _ => Value::DateTime(ms),
+            };
+            Filter::Days(index, *op, bound(*from), bound(*to))
+        }
+        Test::Compare(op, l) => {
+            if !fits(l, *op) {
+                return Err(wrong_type());
+            }
+            Filter::Compare(index, *op, literal_value(l))
+        }
+        Test::In(values) | Test::NotIn(values) => {
+            if values.iter().any(|l| matches!(l, Literal::Days { .. }) || !fits(l, Op::Eq)) {
+                return Err(wrong_type());
+            }
+            let values = values.iter().map(literal_value).collect();
+            match c.test {
+                Test::In(_) => Filter::In(index, values),
+                _ => Filter::NotIn(index, values),
+            }
+        }
+        Test::Like(pattern) => {
+            if !field.ty.is_text() {
+                return Err(invalid_field(format!(
+                    "invalid operator on {} field: {}",
+                    field.ty.wire_name(),
+                    field.name
+                )));
+            }
+            Filter::Like(index, pattern.to_lowercase().chars().collect())
+        }
+    })
 }
 
 fn compare(a: &Value, b: &Value) -> Ordering {
@@ -90,7 +162,43 @@ fn literal_value(l: &Literal) -> Value {
         Literal::Number(n) => Value::Number(*n),
         Literal::String(s) | Literal::Date(s) => Value::text(s.clone()),
         Literal::DateTime(ms) => Value::DateTime(*ms),
+        // Bound apart ([`Filter::Days`]); never compared as one value.
+        Literal::Days { from, .. } => Value::DateTime(*from),
     }
+}
+
+/// Whether `value` falls in the days `[from, to)` as `op` asks: `=` inside, `<` before them,
+/// `<=` before their end, `>` after them, `>=` from their start.
+fn in_days(value: &Value, op: Op, from: &Value, to: &Value) -> bool {
+    if value.is_blank() {
+        return op == Op::Ne;
+    }
+    let after_start = compare(value, from) != Ordering::Less;
+    let before_end = compare(value, to) == Ordering::Less;
+    match op {
+        Op::Eq => after_start && before_end,
+        Op::Ne => !(after_start && before_end),
+        Op::Lt => !after_start,
+        Op::Le => before_end,
+        Op::Gt => !before_end,
+        Op::Ge => after_start,
+    }
+}
+
+/// SOQL's LIKE: `%` any run of characters, `_` exactly one, `\` escapes either; case-insensitive
+/// (`pattern` is lower-cased).
+fn like(text: &str, pattern: &[char]) -> bool {
+    let text: Vec<char> = text.to_lowercase().chars().collect();
+    fn at(t: &[char], p: &[char]) -> bool {
+        match p.first() {
+            None => t.is_empty(),
+            Some('%') => (0..=t.len()).any(|skip| at(&t[skip..], &p[1..])),
+            Some('_') => !t.is_empty() && at(&t[1..], &p[1..]),
+            Some('\\') if p.len() > 1 => t.first() == Some(&p[1]) && at(&t[1..], &p[2..]),
+            Some(c) => t.first() == Some(c) && at(&t[1..], &p[1..]),
+        }
+    }
+    at(&text, pattern)
 }
 
 fn matches(value: &Value, op: Op, literal: &Value) -> bool {
@@ -116,19 +224,10 @@ fn matches(value: &Value, op: Op, literal: &Value) -> bool {
 
 /// Rows matching the query, in its order (row order, which is creation order, by default).
 pub fn execute(bound: &Bound, table: &Table, include_deleted: bool) -> Vec<u32> {
-    let filters: Vec<(usize, Op, Value)> =
-        bound.filters.iter().map(|(f, op, l)| (*f, *op, literal_value(l))).collect();
     let mut rows: Vec<u32> = (0..table.rows.len() as u32)
         .filter(|&r| {
-            let row = &table.rows[r as usize];
-            (include_deleted || !row.deleted)
-                && filters.iter().all(|(f, op, lit)| {
-                    if *f >= SYSTEM_FIELDS {
-                        matches(row.own(*f), *op, lit)
-                    } else {
-                        matches(&table.get(r, *f), *op, lit)
-                    }
-                })
+            (include_deleted || !table.rows[r as usize].deleted)
+                && bound.filter.as_ref().is_none_or(|f| holds(f, table, r))
         })
         .collect();
     if !bound.order.is_empty() {
@@ -167,10 +266,40 @@ pub fn execute(bound: &Bound, table: &Table, include_deleted: bool) -> Vec<u32> 
             a.cmp(&b)
         });
     }
+    if let Some(offset) = bound.offset {
+        rows.drain(..usize::try_from(offset).unwrap_or(usize::MAX).min(rows.len()));
+    }
     if let Some(limit) = bound.limit {
         rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
     }
     rows
+}
+
+/// Whether row `r` passes `filter`.
+fn holds(filter: &Filter, table: &Table, r: u32) -> bool {
+    let value = |f: usize| {
+        if f >= SYSTEM_FIELDS {
+            std::borrow::Cow::Borrowed(table.rows[r as usize].own(f))
+        } else {
+            std::borrow::Cow::Owned(table.get(r, f))
+        }
+    };
+    match filter {
+        Filter::Compare(f, op, lit) => matches(&value(*f), *op, lit),
+        Filter::Days(f, op, from, to) => in_days(&value(*f), *op, from, to),
+        Filter::In(f, values) => {
+            let v = value(*f);
+            values.iter().any(|lit| matches(&v, Op::Eq, lit))
+        }
+        Filter::NotIn(f, values) => {
+            let v = value(*f);
+            values.iter().all(|lit| matches(&v, Op::Ne, lit))
+        }
+        Filter::Like(f, pattern) => value(*f).as_text().is_some_and(|t| like(t, pattern)),
+        Filter::And(all) => all.iter().all(|f| holds(f, table, r)),
+        Filter::Or(any) => any.iter().any(|f| holds(f, table, r)),
+        Filter::Not(f) => !holds(f, table, r),
+    }
 }
 
 /// A query result kept for its locator.
