@@ -101,6 +101,31 @@ async fn stop_outside_a_write(pid: &str, db: &Path) {
     panic!("never caught the server outside a write");
 }
 
+/// A local org of `records`, synced once without interruption into a reference database, then
+/// slowed down (15 ms a call) so that a backfill of it takes a while.
+async fn slow_org_and_its_reference(
+    records: usize,
+    seed: u64,
+) -> (tempfile::TempDir, FakeOrg, SqlitePool) {
+    let dir = tempfile::tempdir().unwrap();
+    let org = org_with_records(records, seed).await;
+    let reference = uninterrupted_reference(&org, &dir.path().join("reference.db")).await;
+    org.apply_fault(FaultCommand::SetLatency { ms: 15 });
+    (dir, org, reference)
+}
+
+/// Once every backfill is done: no two runs of one object overlapped, every record was reported
+/// once with the same outcome as the uninterrupted sync, and Conversion holds the same data.
+async fn assert_as_uninterrupted(watch: &SqlitePool, reference: &SqlitePool) {
+    assert!(caught_up(watch).await, "every backfill completes");
+    assert_runs_never_overlap(watch).await;
+    let (got, want) = (inbound_outcomes(watch).await, inbound_outcomes(reference).await);
+    let twice: Vec<_> = got.iter().filter(|(_, v)| v.len() > 1).take(5).collect();
+    assert!(twice.is_empty(), "records reported more than once: {twice:?}");
+    assert!(got == want, "the same outcome for every record as an uninterrupted sync");
+    assert!(conversion_data(watch).await == conversion_data(reference).await);
+}
+
 async fn org_with_records(records: usize, seed: u64) -> FakeOrg {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     fake_org::start(listener, OrgConfig { records, seed, ..OrgConfig::default() }).await.unwrap()
@@ -108,10 +133,7 @@ async fn org_with_records(records: usize, seed: u64) -> FakeOrg {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_servers_backfill_is_finished_by_another_once_its_lease_runs_out() {
-    let dir = tempfile::tempdir().unwrap();
-    let org = org_with_records(8_000, 21).await;
-    let reference = uninterrupted_reference(&org, &dir.path().join("reference.db")).await;
-    org.apply_fault(FaultCommand::SetLatency { ms: 15 });
+    let (dir, org, reference) = slow_org_and_its_reference(8_000, 21).await;
 
     // Two servers on one database; the first is mid-backfill when the second joins.
     let db = dir.path().join("sync.db");
@@ -171,13 +193,7 @@ async fn a_killed_servers_backfill_is_finished_by_another_once_its_lease_runs_ou
         "only the run the kill interrupted failed"
     );
 
-    assert!(caught_up(&watch).await, "the survivor finishes every backfill");
-    assert_runs_never_overlap(&watch).await;
-    let (got, want) = (inbound_outcomes(&watch).await, inbound_outcomes(&reference).await);
-    let twice: Vec<_> = got.iter().filter(|(_, v)| v.len() > 1).take(5).collect();
-    assert!(twice.is_empty(), "records reported more than once: {twice:?}");
-    assert!(got == want, "the same outcome for every record as an uninterrupted sync");
-    assert!(conversion_data(&watch).await == conversion_data(&reference).await);
+    assert_as_uninterrupted(&watch, &reference).await;
 
     // Operators see which server holds what: the survivor, or no one once the work is done.
     let cluster: serde_json::Value = b
@@ -203,10 +219,7 @@ async fn a_killed_servers_backfill_is_finished_by_another_once_its_lease_runs_ou
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_paused_past_its_lease_writes_nothing_when_it_wakes() {
-    let dir = tempfile::tempdir().unwrap();
-    let org = org_with_records(6_000, 22).await;
-    let reference = uninterrupted_reference(&org, &dir.path().join("reference.db")).await;
-    org.apply_fault(FaultCommand::SetLatency { ms: 15 });
+    let (dir, org, reference) = slow_org_and_its_reference(6_000, 22).await;
 
     let db = dir.path().join("sync.db");
     let a = start_named(&org, &db, dir.path(), "server-a").await;
@@ -249,13 +262,7 @@ async fn a_server_paused_past_its_lease_writes_nothing_when_it_wakes() {
     .unwrap();
     assert_eq!((status.as_str(), now_kept), ("failed", kept), "the woken server wrote to its run");
 
-    assert!(caught_up(&watch).await, "the backfill completes");
-    assert_runs_never_overlap(&watch).await;
-    let (got, want) = (inbound_outcomes(&watch).await, inbound_outcomes(&reference).await);
-    let twice: Vec<_> = got.iter().filter(|(_, v)| v.len() > 1).take(5).collect();
-    assert!(twice.is_empty(), "records reported more than once: {twice:?}");
-    assert!(got == want, "the same outcome for every record as an uninterrupted sync");
-    assert!(conversion_data(&watch).await == conversion_data(&reference).await);
+    assert_as_uninterrupted(&watch, &reference).await;
     drop(a);
     org.shutdown().await;
 }
