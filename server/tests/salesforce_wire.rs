@@ -583,6 +583,84 @@ async fn where_clauses_with_or_not_in_like_dates_and_offset_select_what_they_say
 }
 
 #[tokio::test]
+async fn parent_fields_come_nested_and_can_be_filtered_and_sorted_on() {
+    let org = start(2_000).await;
+    let access = token(&org).await["access_token"].as_str().unwrap().to_string();
+    let accounts: std::collections::HashMap<String, Value> =
+        query_all_pages(&org, &access, "SELECT Id, Name, Industry FROM Account")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|a| (a["Id"].as_str().unwrap().to_string(), a))
+            .collect();
+    let contacts = query_all_pages(
+        &org,
+        &access,
+        "SELECT Id, AccountId, Account.Name, Account.Industry FROM Contact ORDER BY Id",
+    )
+    .await
+    .unwrap();
+    let mut with_account = 0;
+    for c in &contacts {
+        // A reference to a deleted account reads as no account.
+        match c["AccountId"].as_str().filter(|id| accounts.contains_key(*id)) {
+            Some(id) => {
+                with_account += 1;
+                let nested = &c["Account"];
+                assert_eq!(nested["attributes"]["type"], "Account", "{c}");
+                assert_eq!(
+                    nested["attributes"]["url"],
+                    format!("/services/data/v62.0/sobjects/Account/{id}")
+                );
+                assert_eq!(nested["Name"], accounts[id]["Name"], "{c}");
+                assert_eq!(nested["Industry"], accounts[id]["Industry"], "{c}");
+            }
+            None => assert!(c["Account"].is_null(), "{c}"),
+        }
+    }
+    assert!(
+        with_account > 0 && with_account < contacts.len(),
+        "{with_account} of {}",
+        contacts.len()
+    );
+
+    // A parent's field in WHERE and ORDER BY.
+    let some = contacts.iter().find_map(|c| c["Account"]["Name"].as_str()).unwrap().to_string();
+    let quoted = some.replace('\\', "\\\\").replace('\'', "\\'");
+    let filtered = query_all_pages(
+        &org,
+        &access,
+        &format!("SELECT Id FROM Contact WHERE Account.Name = '{quoted}' ORDER BY Id"),
+    )
+    .await
+    .unwrap();
+    let want: Vec<&Value> =
+        contacts.iter().filter(|c| c["Account"]["Name"].as_str() == Some(some.as_str())).collect();
+    assert_eq!(filtered.len(), want.len(), "{some}");
+    assert!(filtered.iter().zip(&want).all(|(a, b)| a["Id"] == b["Id"]));
+    let sorted = query_all_pages(
+        &org,
+        &access,
+        "SELECT Account.Name FROM Contact WHERE Account.Name != null ORDER BY Account.Name",
+    )
+    .await
+    .unwrap();
+    let names: Vec<String> =
+        sorted.iter().map(|c| c["Account"]["Name"].as_str().unwrap().to_lowercase()).collect();
+    assert!(names.windows(2).all(|w| w[0] <= w[1]), "sorted by the parent's name");
+
+    // A relationship the object does not have.
+    let refused =
+        query_all_pages(&org, &access, "SELECT Id, Acount.Name FROM Contact").await.unwrap_err();
+    assert_eq!(refused[0]["errorCode"], "INVALID_FIELD");
+    assert!(refused[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("Didn't understand relationship 'Acount'"));
+    org.shutdown().await;
+}
+
+#[tokio::test]
 async fn an_org_started_with_revoked_tokens_refuses_its_own_refresh_token() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let config = OrgConfig {

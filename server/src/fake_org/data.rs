@@ -6,7 +6,7 @@
 
 use super::api::{api_error, api_error_body, not_found, unreadable, valid_version};
 use super::org::{lock, Org};
-use super::query::{bind, execute, parse_locator, write_records, Cursor};
+use super::query::{bind, execute, parse_locator, write_query_records, Cursor};
 use super::soql;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -90,17 +90,23 @@ fn run(
             format!("\n{q}\n^\nERROR at Row:1:Column:1\nsObject type '{}' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.", parsed.object),
         );
     };
-    let bound = match bind(&parsed, t, &store.tables[t].def) {
+    let bound = match bind(&parsed, t, &store) {
         Ok(b) => b,
         Err(e) => return api_error_body(StatusCode::BAD_REQUEST, e),
     };
-    let rows: Arc<[u32]> = execute(&bound, &store.tables[t], include_deleted).into();
+    let rows: Arc<[u32]> = execute(&bound, &store, include_deleted).into();
     if parsed.count {
         // The number of matching rows in `totalSize`, and no records.
         let body = serde_json::json!({ "totalSize": rows.len(), "done": true, "records": [] });
         return json_response(body.to_string().into_bytes());
     }
-    let cursor = Cursor { table: t, fields: bound.fields, rows, batch_size: batch_size(headers) };
+    let cursor = Cursor {
+        table: t,
+        fields: bound.fields,
+        parents: bound.parents,
+        rows,
+        batch_size: batch_size(headers),
+    };
     let resource = if include_deleted { "queryAll" } else { "query" };
     let body =
         page(org, &store, &cursor, 0, version, resource, |c| lock(&org.cursors).open(c), started);
@@ -159,7 +165,6 @@ fn page(
     started: Instant,
 ) -> Vec<u8> {
     let end = (offset + cursor.batch_size).min(cursor.rows.len());
-    let table = &store.tables[cursor.table];
     let mut out = Vec::with_capacity(256 + (end - offset) * 64 * (cursor.fields.len() + 2));
     out.extend_from_slice(
         format!("{{\"totalSize\":{},\"done\":{}", cursor.rows.len(), end >= cursor.rows.len())
@@ -167,20 +172,14 @@ fn page(
     );
     let page_rows = &cursor.rows[offset..end];
     if end < cursor.rows.len() {
-        let copy = Cursor {
-            table: cursor.table,
-            fields: cursor.fields.clone(),
-            rows: cursor.rows.clone(),
-            batch_size: cursor.batch_size,
-        };
-        let id = locator_id(copy);
+        let id = locator_id(cursor.clone());
         out.extend_from_slice(
             format!(",\"nextRecordsUrl\":\"/services/data/{version}/{resource}/{id}-{end}\"")
                 .as_bytes(),
         );
     }
     out.extend_from_slice(b",\"records\":");
-    write_records(&mut out, table, &cursor.fields, page_rows, version);
+    write_query_records(&mut out, store, cursor, page_rows, version);
     out.push(b'}');
     org.stats.pages.fetch_add(1, Ordering::Relaxed);
     org.stats.records.fetch_add(page_rows.len() as u64, Ordering::Relaxed);

@@ -342,7 +342,7 @@ impl FieldType {
 }
 
 /// `AccountId` -> `Account`, `Contact__c` -> `Contact__r`: how SOQL names the related record.
-fn relationship_name(f: &FieldDef) -> Option<String> {
+pub(crate) fn relationship_name(f: &FieldDef) -> Option<String> {
     if f.ty != FieldType::Reference {
         return None;
     }

@@ -3,144 +3,26 @@
 //! rows' current values, and a locator names a cursor and an offset, so any page can be fetched
 //! again, as Salesforce allows.
 //!
+//! - [`bind`]: names and literals checked against the schema;
+//! - this module: the rows a bound query selects, in its order, and the open cursors;
+//! - [`render`]: records as Salesforce writes them.
+//!
 //! Doc: <https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_query_more_results.htm>
 
-use super::schema::{FieldType, ObjectDef, SYSTEM_FIELDS};
-use super::soql::{Condition, Expr, Literal, Op, Query, Test};
-use super::store::{Table, Value};
-use crate::salesforce::types::ApiErrorBody;
-use serde::ser::{SerializeMap, Serializer};
+mod bind;
+mod render;
+
+pub use bind::{bind, Bound, Parent};
+pub use render::{write_query_records, write_records};
+
+use super::schema::SYSTEM_FIELDS;
+use super::soql::Op;
+use super::store::{Store, Table, Value};
+use bind::{FieldRef, Filter};
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
-
-/// A query checked against the schema: field positions instead of names.
-#[derive(Debug)]
-pub struct Bound {
-    pub table: usize,
-    pub fields: Vec<usize>,
-    filter: Option<Filter>,
-    order: Vec<(usize, bool, bool)>,
-    limit: Option<u64>,
-    offset: Option<u64>,
-}
-
-/// A WHERE clause with field positions and literals as stored values.
-#[derive(Debug)]
-enum Filter {
-    Compare(usize, Op, Value),
-    /// `[from, to)` days: a date literal (datetimes in ms, dates as `YYYY-MM-DD` text).
-    Days(usize, Op, Value, Value),
-    In(usize, Vec<Value>),
-    NotIn(usize, Vec<Value>),
-    Like(usize, Vec<char>),
-    And(Vec<Filter>),
-    Or(Vec<Filter>),
-    Not(Box<Filter>),
-}
-
-fn invalid_field(message: String) -> ApiErrorBody {
-    ApiErrorBody { message, error_code: "INVALID_FIELD".into(), fields: None }
-}
-
-/// Resolves names; unknown objects are `INVALID_TYPE`, unknown fields and literals of the wrong
-/// type are `INVALID_FIELD`, with Salesforce's wording.
-pub fn bind(query: &Query, table: usize, def: &ObjectDef) -> Result<Bound, ApiErrorBody> {
-    let resolve = |name: &str| {
-        def.field_index(name).ok_or_else(|| {
-            invalid_field(format!(
-                "\n{name}\n^\nERROR at Row:1:Column:1\nNo such column '{name}' on entity '{}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.",
-                def.name
-            ))
-        })
-    };
-    let fields = query.fields.iter().map(|f| resolve(f)).collect::<Result<Vec<_>, _>>()?;
-    let filter = query.filter.as_ref().map(|e| bind_expr(e, def, &resolve)).transpose()?;
-    let order = query
-        .order
-        .iter()
-        .map(|o| resolve(&o.field).map(|i| (i, o.descending, o.nulls_last)))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Bound { table, fields, filter, order, limit: query.limit, offset: query.offset })
-}
-
-fn bind_expr(
-    e: &Expr,
-    def: &ObjectDef,
-    resolve: &dyn Fn(&str) -> Result<usize, ApiErrorBody>,
-) -> Result<Filter, ApiErrorBody> {
-    let all = |v: &[Expr]| v.iter().map(|e| bind_expr(e, def, resolve)).collect::<Result<_, _>>();
-    Ok(match e {
-        Expr::And(v) => Filter::And(all(v)?),
-        Expr::Or(v) => Filter::Or(all(v)?),
-        Expr::Not(e) => Filter::Not(Box::new(bind_expr(e, def, resolve)?)),
-        Expr::Test(c) => bind_condition(c, def, resolve(&c.field)?)?,
-    })
-}
-
-fn bind_condition(c: &Condition, def: &ObjectDef, index: usize) -> Result<Filter, ApiErrorBody> {
-    let field = &def.fields[index];
-    let wrong_type = || {
-        invalid_field(format!(
-            "value of filter criterion for field '{}' must be of type {} and should not be enclosed in quotes",
-            field.name,
-            field.ty.wire_name()
-        ))
-    };
-    let fits = |l: &Literal, op: Op| match (l, field.ty) {
-        (Literal::Null, _) => matches!(op, Op::Eq | Op::Ne),
-        (Literal::Bool(_), FieldType::Boolean) => matches!(op, Op::Eq | Op::Ne),
-        (Literal::Number(_), FieldType::Currency) => true,
-        (Literal::DateTime(_), FieldType::DateTime) => true,
-        (Literal::Date(_), FieldType::Date) => true,
-        (Literal::Days { .. }, FieldType::DateTime | FieldType::Date) => true,
-        (Literal::String(_), ty) => ty.is_text(),
-        _ => false,
-    };
-    Ok(match &c.test {
-        Test::Compare(op, Literal::Days { from, to }) => {
-            if !fits(&Literal::Days { from: *from, to: *to }, *op) {
-                return Err(wrong_type());
-            }
-            let bound = |ms: i64| match field.ty {
-                FieldType::Date => Value::text(
-                    chrono::DateTime::from_timestamp_millis(ms)
-                        .unwrap_or_default()
-                        .format("%Y-%m-%d")
-                        .to_string(),
-                ),
-                _ => Value::DateTime(ms),
-            };
-            Filter::Days(index, *op, bound(*from), bound(*to))
-        }
-        Test::Compare(op, l) => {
-            if !fits(l, *op) {
-                return Err(wrong_type());
-            }
-            Filter::Compare(index, *op, literal_value(l))
-        }
-        Test::In(values) | Test::NotIn(values) => {
-            if values.iter().any(|l| matches!(l, Literal::Days { .. }) || !fits(l, Op::Eq)) {
-                return Err(wrong_type());
-            }
-            let values = values.iter().map(literal_value).collect();
-            match c.test {
-                Test::In(_) => Filter::In(index, values),
-                _ => Filter::NotIn(index, values),
-            }
-        }
-        Test::Like(pattern) => {
-            if !field.ty.is_text() {
-                return Err(invalid_field(format!(
-                    "invalid operator on {} field: {}",
-                    field.ty.wire_name(),
-                    field.name
-                )));
-            }
-            Filter::Like(index, pattern.to_lowercase().chars().collect())
-        }
-    })
-}
 
 fn compare(a: &Value, b: &Value) -> Ordering {
     match (a, b) {
@@ -152,18 +34,6 @@ fn compare(a: &Value, b: &Value) -> Ordering {
             x.bytes().map(|c| c.to_ascii_lowercase()).cmp(y.bytes().map(|c| c.to_ascii_lowercase()))
         }
         _ => Ordering::Equal,
-    }
-}
-
-fn literal_value(l: &Literal) -> Value {
-    match l {
-        Literal::Null => Value::Null,
-        Literal::Bool(b) => Value::Bool(*b),
-        Literal::Number(n) => Value::Number(*n),
-        Literal::String(s) | Literal::Date(s) => Value::text(s.clone()),
-        Literal::DateTime(ms) => Value::DateTime(*ms),
-        // Bound apart ([`Filter::Days`]); never compared as one value.
-        Literal::Days { from, .. } => Value::DateTime(*from),
     }
 }
 
@@ -223,17 +93,18 @@ fn matches(value: &Value, op: Op, literal: &Value) -> bool {
 }
 
 /// Rows matching the query, in its order (row order, which is creation order, by default).
-pub fn execute(bound: &Bound, table: &Table, include_deleted: bool) -> Vec<u32> {
+pub fn execute(bound: &Bound, store: &Store, include_deleted: bool) -> Vec<u32> {
+    let table = &store.tables[bound.table];
     let mut rows: Vec<u32> = (0..table.rows.len() as u32)
         .filter(|&r| {
             (include_deleted || !table.rows[r as usize].deleted)
-                && bound.filter.as_ref().is_none_or(|f| holds(f, table, r))
+                && bound.filter.as_ref().is_none_or(|f| holds(f, store, table, r))
         })
         .collect();
     if !bound.order.is_empty() {
         rows.sort_by(|&a, &b| {
             for &(field, descending, nulls_last) in &bound.order {
-                let (va, vb) = (table.get(a, field), table.get(b, field));
+                let (va, vb) = (value_of(store, table, a, field), value_of(store, table, b, field));
                 let ord = match (va.is_blank(), vb.is_blank()) {
                     (true, true) => Ordering::Equal,
                     (true, false) => {
@@ -275,15 +146,26 @@ pub fn execute(bound: &Bound, table: &Table, include_deleted: bool) -> Vec<u32> 
     rows
 }
 
-/// Whether row `r` passes `filter`.
-fn holds(filter: &Filter, table: &Table, r: u32) -> bool {
-    let value = |f: usize| {
-        if f >= SYSTEM_FIELDS {
-            std::borrow::Cow::Borrowed(table.rows[r as usize].own(f))
-        } else {
-            std::borrow::Cow::Owned(table.get(r, f))
+/// A field of row `r` of `table`; a parent's field is null when the reference is empty or names
+/// a deleted record.
+fn value_of<'t>(store: &'t Store, table: &'t Table, r: u32, field: FieldRef) -> Cow<'t, Value> {
+    match field {
+        FieldRef::Own(f) if f >= SYSTEM_FIELDS => Cow::Borrowed(table.rows[r as usize].own(f)),
+        FieldRef::Own(f) => Cow::Owned(table.get(r, f)),
+        FieldRef::Parent { via, table: parent, field } => {
+            let parent = &store.tables[parent];
+            let row = table.get(r, via);
+            match row.as_text().and_then(|id| parent.find(id)) {
+                Some(p) if !parent.rows[p as usize].deleted => Cow::Owned(parent.get(p, field)),
+                _ => Cow::Owned(Value::Null),
+            }
         }
-    };
+    }
+}
+
+/// Whether row `r` passes `filter`.
+fn holds(filter: &Filter, store: &Store, table: &Table, r: u32) -> bool {
+    let value = |f: FieldRef| value_of(store, table, r, f);
     match filter {
         Filter::Compare(f, op, lit) => matches(&value(*f), *op, lit),
         Filter::Days(f, op, from, to) => in_days(&value(*f), *op, from, to),
@@ -296,16 +178,18 @@ fn holds(filter: &Filter, table: &Table, r: u32) -> bool {
             values.iter().all(|lit| matches(&v, Op::Ne, lit))
         }
         Filter::Like(f, pattern) => value(*f).as_text().is_some_and(|t| like(t, pattern)),
-        Filter::And(all) => all.iter().all(|f| holds(f, table, r)),
-        Filter::Or(any) => any.iter().any(|f| holds(f, table, r)),
-        Filter::Not(f) => !holds(f, table, r),
+        Filter::And(all) => all.iter().all(|f| holds(f, store, table, r)),
+        Filter::Or(any) => any.iter().any(|f| holds(f, store, table, r)),
+        Filter::Not(f) => !holds(f, store, table, r),
     }
 }
 
 /// A query result kept for its locator.
+#[derive(Clone)]
 pub struct Cursor {
     pub table: usize,
     pub fields: Vec<usize>,
+    pub parents: Vec<Parent>,
     pub rows: Arc<[u32]>,
     pub batch_size: usize,
 }
@@ -349,65 +233,12 @@ pub fn parse_locator(locator: &str) -> Option<(&str, usize)> {
     Some((id, offset.parse().ok()?))
 }
 
-/// Renders one page of records as the `records` array Salesforce sends, written straight into
-/// the output buffer (no intermediate JSON tree: this is the local org's hot path).
-pub fn write_records(
-    out: &mut Vec<u8>,
-    table: &Table,
-    fields: &[usize],
-    rows: &[u32],
-    version: &str,
-) {
-    let mut ser = serde_json::Serializer::new(out);
-    let _ = ser.collect_seq(rows.iter().map(|&r| RecordView { table, fields, row: r, version }));
-}
-
-struct RecordView<'a> {
-    table: &'a Table,
-    fields: &'a [usize],
-    row: u32,
-    version: &'a str,
-}
-
-#[derive(serde::Serialize)]
-struct AttributesView<'a> {
-    #[serde(rename = "type")]
-    sobject_type: &'a str,
-    url: String,
-}
-
-impl serde::Serialize for RecordView<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(self.fields.len() + 1))?;
-        let id = self.table.id_of(self.row);
-        let name = self.table.def.name;
-        map.serialize_entry(
-            "attributes",
-            &AttributesView {
-                sobject_type: name,
-                url: format!("/services/data/{}/sobjects/{name}/{id}", self.version),
-            },
-        )?;
-        let row = &self.table.rows[self.row as usize];
-        for &f in self.fields {
-            let key = self.table.def.fields[f].name;
-            if f == super::schema::ID {
-                map.serialize_entry(key, &id)?;
-            } else if f >= SYSTEM_FIELDS {
-                map.serialize_entry(key, row.own(f))?;
-            } else {
-                map.serialize_entry(key, &self.table.get(self.row, f))?;
-            }
-        }
-        map.end()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::fake_org::soql::parse;
-    use crate::fake_org::store::{Row, Store};
+    use crate::fake_org::store::Row;
+    use crate::salesforce::types::ApiErrorBody;
 
     fn store_with_emails(emails: &[Option<&str>]) -> Store {
         let mut store = Store::new();
@@ -424,8 +255,8 @@ mod tests {
     fn run(store: &Store, soql: &str) -> Result<Vec<u32>, ApiErrorBody> {
         let q = parse(soql).unwrap();
         let t = store.table_index(&q.object).unwrap();
-        let bound = bind(&q, t, &store.tables[t].def)?;
-        Ok(execute(&bound, &store.tables[t], false))
+        let bound = bind(&q, t, store)?;
+        Ok(execute(&bound, store, false))
     }
 
     #[test]
@@ -450,6 +281,39 @@ mod tests {
                 .unwrap(),
             vec![2, 3]
         );
+    }
+
+    #[test]
+    fn a_parents_field_is_read_through_the_reference_and_null_without_one() {
+        let mut store = store_with_emails(&[Some("a@x.io"), Some("b@x.io"), Some("c@x.io")]);
+        let accounts = store.table_mut("Account").unwrap();
+        let name = accounts.def.field_index("Name").unwrap();
+        let mut acme = Row::blank(&accounts.def, 1_000);
+        acme.set(name, Value::text("Acme"));
+        let acme_row = accounts.insert(acme);
+        let acme = accounts.id_of(acme_row);
+        let mut gone = Row::blank(&accounts.def, 1_000);
+        gone.set(name, Value::text("Gone"));
+        let gone_row = accounts.insert(gone);
+        let gone = accounts.id_of(gone_row);
+        accounts.delete(gone_row, 2_000);
+        let contacts = store.table_mut("Contact").unwrap();
+        let account = contacts.def.field_index("AccountId").unwrap();
+        contacts.rows[0].set(account, Value::text(acme));
+        contacts.rows[2].set(account, Value::text(gone));
+        assert_eq!(
+            run(&store, "SELECT Id FROM Contact WHERE Account.Name = 'acme'").unwrap(),
+            vec![0]
+        );
+        // A deleted parent is no parent.
+        assert_eq!(
+            run(&store, "SELECT Id FROM Contact WHERE Account.Name = null").unwrap(),
+            vec![1, 2]
+        );
+        let e = run(&store, "SELECT Account.Nope FROM Contact").unwrap_err();
+        assert!(e.message.contains("No such column 'Nope' on entity 'Account'"), "{}", e.message);
+        let e = run(&store, "SELECT Owner.Name FROM Contact").unwrap_err();
+        assert!(e.message.contains("Didn't understand relationship 'Owner'"), "{}", e.message);
     }
 
     #[test]
