@@ -1,6 +1,6 @@
 // jsforce, unchanged, against the local org: the refresh-token grant, query paging with
 // autoFetch, COUNT(), queryAll (scanAll), sObject CRUD, a collection with a per-record error,
-// describe, limits and a documented error. Run by end2end/clients/run with the org's credentials
+// describe, limits, a documented error, and a Bulk API 2.0 query. Run by end2end/clients/run with the org's credentials
 // (the JSON `server fake-org` prints) as the first argument.
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -53,4 +53,11 @@ const limits = (await conn.limits()).DailyApiRequests;
 assert.ok(limits.Remaining > 0 && limits.Remaining < limits.Max, JSON.stringify(limits));
 
 await assert.rejects(conn.query("SELECT Nope FROM Contact"), (e) => e.errorCode === "INVALID_FIELD");
-console.log(`jsforce: ${every.length} contacts paged, CRUD, a collection, describe, limits and errors as documented`);
+// Bulk API 2.0: the job polled until complete and its CSV parsed into records.
+conn.bulk2.pollInterval = 100;
+const bulk = await conn.bulk2.query("SELECT Id, LastName, Account.Name FROM Contact");
+const bulkRecords = typeof bulk.toArray === "function" ? await bulk.toArray() : bulk;
+const live = (await conn.query("SELECT COUNT() FROM Contact")).totalSize;
+assert.equal(bulkRecords.length, live);
+assert.ok(bulkRecords.some((r) => r["Account.Name"]), "parent fields in the CSV");
+console.log(`jsforce: ${every.length} contacts paged, CRUD, a collection, describe, limits, errors, and a Bulk API 2.0 query, as documented`);

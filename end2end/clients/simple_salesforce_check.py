@@ -1,11 +1,14 @@
 """simple-salesforce, unchanged, against the local org: query and query_all paging, COUNT(),
-sObject create / read / update / delete, describe, limits and a documented error.
+sObject create / read / update / delete, describe, limits, a documented error, and a Bulk API 2.0
+query read in sets of `max_records`.
 
 simple-salesforce builds https:// addresses only; the local org speaks http, so the session it
 is given sends each request to the same address over http. Everything else is the library's own.
 Run by end2end/clients/run with the org's credentials (the JSON `server fake-org` prints) as the
 first argument.
 """
+import csv
+import io
 import json
 import sys
 
@@ -70,7 +73,18 @@ def main(credentials_file):
         raise AssertionError("an unknown field is refused")
     except SalesforceMalformedRequest as e:
         assert e.content[0]["errorCode"] == "INVALID_FIELD", e.content
-    print(f"simple-salesforce: {len(ids)} contacts paged, CRUD, describe, limits and errors as documented")
+    # Bulk API 2.0: a query job, polled until complete, its results read in sets by locator.
+    sets = list(
+        sf.bulk2.Contact.query("SELECT Id, LastName, Account.Name FROM Contact", max_records=2000, wait=0.1)
+    )
+    rows = [row for s in sets for row in csv.DictReader(io.StringIO(s))]
+    assert len(sets) == -(-len(rows) // 2000), (len(sets), len(rows))
+    assert sorted(r["Id"] for r in rows) == sorted(r["Id"] for r in sf.query_all("SELECT Id FROM Contact")["records"])
+    assert any(r["Account.Name"] for r in rows), "parent fields in the CSV"
+    print(
+        f"simple-salesforce: {len(ids)} contacts paged, CRUD, describe, limits, errors, "
+        f"and a Bulk API 2.0 query in {len(sets)} sets, as documented"
+    )
 
 
 if __name__ == "__main__":

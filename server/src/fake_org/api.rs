@@ -206,6 +206,11 @@ pub async fn limits(State(org): State<Arc<Org>>, Path(version): Path<String>) ->
     };
     put("DailyApiRequests", max as i64, max.saturating_sub(used) as i64);
     put("DailyBulkApiBatches", 15_000, 15_000);
+    let (jobs_max, jobs_used) = {
+        let mut jobs = lock(&org.bulk);
+        (jobs.daily_max, jobs.used(super::org::now_millis()))
+    };
+    put("DailyBulkV2QueryJobs", jobs_max as i64, jobs_max.saturating_sub(jobs_used) as i64);
     put("DailyAsyncApexExecutions", 250_000, 250_000);
     put("DataStorageMB", storage_max, (storage_max - records * 2 / 1024).max(0));
     put("FileStorageMB", 1024, 1024);

@@ -11,6 +11,7 @@
 //! - [`cli`]: `server fake-org`.
 
 pub mod api;
+pub mod bulk;
 pub mod cli;
 pub mod data;
 pub mod faults;
@@ -63,6 +64,8 @@ pub struct OrgConfig {
     pub refresh_token: Option<String>,
     /// API requests allowed in any rolling 24 hours.
     pub daily_api_limit: u64,
+    /// Bulk API 2.0 query jobs allowed in any rolling 24 hours.
+    pub daily_bulk_query_jobs: usize,
     /// Lifetime of access tokens.
     pub session_timeout: Duration,
     /// Simulated changes per minute (0: none).
@@ -81,6 +84,7 @@ impl Default for OrgConfig {
             username: "integration@conversion.local".into(),
             refresh_token: None,
             daily_api_limit: 100_000,
+            daily_bulk_query_jobs: bulk::DAILY_JOBS,
             session_timeout: Duration::from_secs(2 * 3600),
             activity_per_minute: 0,
             faults: Vec::new(),
@@ -159,6 +163,7 @@ pub async fn start(listener: TcpListener, config: OrgConfig) -> std::io::Result<
         tokens: Mutex::new(tokens),
         usage: Mutex::new(DailyUsage::new(config.daily_api_limit)),
         faults: Mutex::new(FaultState::default()),
+        bulk: Mutex::new(bulk::Jobs::new(config.daily_bulk_query_jobs)),
     });
     for fault in &config.faults {
         org.apply_fault(fault);
@@ -287,6 +292,9 @@ pub fn router(org: Arc<Org>) -> Router {
             get(sobjects::get_one).patch(sobjects::update_one).delete(sobjects::delete_one),
         )
         .route("/{version}/limits", get(api::limits))
+        .route("/{version}/jobs/query", get(bulk::list).post(bulk::create))
+        .route("/{version}/jobs/query/{id}", get(bulk::get).patch(bulk::abort).delete(bulk::delete))
+        .route("/{version}/jobs/query/{id}/results", get(bulk::results))
         .fallback(|| async { api::not_found() })
         // `layer`, not `route_layer`: the fallback must pass the gate too, so that an unknown
         // resource needs a session and answers with `Sforce-Limit-Info` like the rest.

@@ -183,6 +183,8 @@ pub struct Org {
     pub tokens: Mutex<Tokens>,
     pub usage: Mutex<DailyUsage>,
     pub faults: Mutex<FaultState>,
+    /// Bulk API 2.0 query jobs.
+    pub bulk: Mutex<super::bulk::Jobs>,
 }
 
 /// A poisoned lock only means another request panicked mid-way; the data is still usable for a

@@ -64,7 +64,7 @@ fn no_such_column(name: &str, object: &str) -> ApiErrorBody {
 }
 
 /// A field name of `table`'s records: its own (`Email`) or a parent's (`Account.Name`).
-fn resolve<'s>(
+pub(super) fn resolve<'s>(
     store: &'s Store,
     table: usize,
     name: &str,

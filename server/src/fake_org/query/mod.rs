@@ -163,6 +163,28 @@ fn value_of<'t>(store: &'t Store, table: &'t Table, r: u32, field: FieldRef) -> 
     }
 }
 
+/// One selected field, in the order the query names them (Bulk API 2.0's CSV columns).
+#[derive(Debug, Clone, Copy)]
+pub struct Column(FieldRef);
+
+/// The query's field list, resolved in its order.
+pub fn columns(
+    query: &super::soql::Query,
+    table: usize,
+    store: &Store,
+) -> Result<Vec<Column>, crate::salesforce::types::ApiErrorBody> {
+    query
+        .fields
+        .iter()
+        .map(|name| bind::resolve(store, table, name).map(|(f, _)| Column(f)))
+        .collect()
+}
+
+/// Row `r`'s value of a selected field.
+pub fn column_value(store: &Store, table: usize, r: u32, column: Column) -> Value {
+    value_of(store, &store.tables[table], r, column.0).into_owned()
+}
+
 /// Whether row `r` passes `filter`.
 fn holds(filter: &Filter, store: &Store, table: &Table, r: u32) -> bool {
     let value = |f: FieldRef| value_of(store, table, r, f);
