@@ -213,6 +213,15 @@ impl SalesforceClient {
         &self,
         call: &Call<'_>,
     ) -> Result<(StatusCode, Bytes), SalesforceError> {
+        self.execute_with_headers(call).await.map(|(status, _, body)| (status, body))
+    }
+
+    /// [`Self::execute`], keeping the response's headers (Bulk API 2.0 results name their next
+    /// set in `Sforce-Locator`).
+    pub(crate) async fn execute_with_headers(
+        &self,
+        call: &Call<'_>,
+    ) -> Result<(StatusCode, HeaderMap, Bytes), SalesforceError> {
         let policy = self.inner.config.retry;
         let mut refreshed = false;
         let mut retry = 0u32;
@@ -220,11 +229,13 @@ impl SalesforceClient {
             let session = self.session().await?;
             let outcome = self.send_once(&session, call).await;
             let transient = match outcome {
-                Ok((status, None)) => {
+                Ok((status, _, None)) => {
                     return Err(wire::too_large(status, self.config().max_response_bytes))
                 }
-                Ok((status, Some(body))) if status.is_success() => return Ok((status, body)),
-                Ok((status, Some(body))) => {
+                Ok((status, headers, Some(body))) if status.is_success() => {
+                    return Ok((status, headers, body))
+                }
+                Ok((status, _, Some(body))) => {
                     let err = api_error(status, &body);
                     if status == StatusCode::UNAUTHORIZED
                         && !refreshed
@@ -262,7 +273,7 @@ impl SalesforceClient {
         &self,
         session: &Session,
         call: &Call<'_>,
-    ) -> Result<(StatusCode, Option<Bytes>), reqwest::Error> {
+    ) -> Result<(StatusCode, HeaderMap, Option<Bytes>), reqwest::Error> {
         let url = if call.path.starts_with("http://") || call.path.starts_with("https://") {
             call.path.to_string()
         } else {
@@ -286,7 +297,8 @@ impl SalesforceClient {
         let response = request.send().await?;
         self.record_usage(response.headers());
         let status = response.status();
+        let headers = response.headers().clone();
         let body = wire::body_capped(response, self.config().max_response_bytes).await?;
-        Ok((status, body))
+        Ok((status, headers, body))
     }
 }

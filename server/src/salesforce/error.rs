@@ -34,6 +34,10 @@ pub enum SalesforceError {
     #[error("invalid Salesforce client configuration: {0}")]
     Config(String),
 
+    /// A Bulk API 2.0 job that failed, was aborted, or did not complete in time.
+    #[error("Salesforce's Bulk API job {id} is {state}: {message}")]
+    BulkJob { id: String, state: String, message: String },
+
     #[error("HTTP transport error: {0}")]
     Transport(#[from] reqwest::Error),
 }

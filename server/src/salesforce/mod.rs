@@ -5,11 +5,13 @@
 //! - [`auth`]: the OAuth web-server flow and the refresh-token grant; [`identity`]: userinfo.
 //! - [`query`]: `query` / `queryAll`, streamed page by page.
 //! - [`sobjects`]: collections create / update / upsert, single records, describe, limits.
+//! - [`bulk`]: Bulk API 2.0 query jobs, their results read as CSV.
 //! - [`types`]: the wire JSON, shared with the local org in `crate::fake_org`.
 //! - [`error`], [`backoff`], [`ids`], [`datetime`]: small pure pieces.
 
 pub mod auth;
 pub mod backoff;
+pub mod bulk;
 pub mod client;
 pub mod config;
 pub mod datetime;
