@@ -9,25 +9,18 @@ use server::fake_org::{self, FakeOrg, OrgConfig};
 use std::time::Duration;
 use tokio::net::TcpListener;
 
+mod common;
+
 async fn start(config: OrgConfig) -> (FakeOrg, String) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let org = fake_org::start(listener, config).await.unwrap();
-    let c = org.credentials();
-    let token: Value = reqwest::Client::new()
-        .post(format!("{}/services/oauth2/token", c.login_url))
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("client_id", c.client_id.as_str()),
-            ("client_secret", c.client_secret.as_str()),
-            ("refresh_token", c.refresh_token.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let token = common::refresh_grant(&org).await;
     (org, token["access_token"].as_str().unwrap().to_string())
+}
+
+/// The JSON of the answer to `request`.
+async fn json_of(request: reqwest::RequestBuilder) -> Value {
+    request.send().await.unwrap().json().await.unwrap()
 }
 
 fn http(
@@ -46,13 +39,8 @@ async fn create(org: &FakeOrg, access: &str, body: Value) -> reqwest::Response {
 }
 
 async fn state(org: &FakeOrg, access: &str, id: &str) -> String {
-    let info: Value = http(org, access, reqwest::Method::GET, &format!("v59.0/jobs/query/{id}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let info: Value =
+        json_of(http(org, access, reqwest::Method::GET, &format!("v59.0/jobs/query/{id}"))).await;
     info["state"].as_str().unwrap().to_string()
 }
 
@@ -152,14 +140,9 @@ async fn a_query_job_completes_and_its_results_come_in_sets_by_locator() {
     }
     // The same rows as the REST query, in its order.
     let mut rest_ids = Vec::new();
-    let mut page: Value = http(&org, &access, reqwest::Method::GET, "v59.0/query")
-        .query(&[("q", soql)])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let mut page: Value =
+        json_of(http(&org, &access, reqwest::Method::GET, "v59.0/query").query(&[("q", soql)]))
+            .await;
     loop {
         rest_ids.extend(
             page["records"]
@@ -169,25 +152,17 @@ async fn a_query_job_completes_and_its_results_come_in_sets_by_locator() {
                 .map(|r| r["Id"].as_str().unwrap().to_string()),
         );
         let Some(next) = page["nextRecordsUrl"].as_str().map(str::to_string) else { break };
-        page = reqwest::Client::new()
-            .get(format!("{}{next}", org.credentials().instance_url))
-            .bearer_auth(&access)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        page = json_of(
+            reqwest::Client::new()
+                .get(format!("{}{next}", org.credentials().instance_url))
+                .bearer_auth(&access),
+        )
+        .await;
     }
     assert_eq!(ids, rest_ids);
     assert_eq!(sets, ids.len().div_ceil(400));
-    let info: Value = http(&org, &access, reqwest::Method::GET, &format!("v59.0/jobs/query/{id}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let info: Value =
+        json_of(http(&org, &access, reqwest::Method::GET, &format!("v59.0/jobs/query/{id}"))).await;
     assert_eq!(info["numberRecordsProcessed"].as_u64(), Some(ids.len() as u64));
 
     // Results are read with the version the job was made with.
@@ -249,15 +224,11 @@ async fn delimiters_line_endings_query_all_abort_and_refusals() {
             .await
             .unwrap();
     let id = job["id"].as_str().unwrap();
-    let aborted: Value =
+    let aborted: Value = json_of(
         http(&org, &access, reqwest::Method::PATCH, &format!("v59.0/jobs/query/{id}"))
-            .json(&json!({ "state": "Aborted" }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            .json(&json!({ "state": "Aborted" })),
+    )
+    .await;
     assert_eq!(aborted["state"], "Aborted");
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(state(&org, &access, id).await, "Aborted");
@@ -284,13 +255,7 @@ async fn delimiters_line_endings_query_all_abort_and_refusals() {
     assert_eq!(r.json::<Value>().await.unwrap()[0]["errorCode"], "INVALIDJOB");
 
     // The daily job limit (4 here): /limits counts the jobs made, and the fifth is refused.
-    let limits: Value = http(&org, &access, reqwest::Method::GET, "v59.0/limits")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let limits: Value = json_of(http(&org, &access, reqwest::Method::GET, "v59.0/limits")).await;
     assert_eq!(limits["DailyBulkV2QueryJobs"], json!({ "Max": 4, "Remaining": 2 }));
     for _ in 0..2 {
         let r =

@@ -16,23 +16,7 @@ async fn start(records: usize) -> FakeOrg {
     fake_org::start(listener, OrgConfig { records, ..OrgConfig::default() }).await.unwrap()
 }
 
-/// A refresh-token grant done by hand, as any HTTP client would.
-async fn token(org: &FakeOrg) -> Value {
-    let c = org.credentials();
-    let response = reqwest::Client::new()
-        .post(format!("{}/services/oauth2/token", c.login_url))
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("client_id", c.client_id.as_str()),
-            ("client_secret", c.client_secret.as_str()),
-            ("refresh_token", c.refresh_token.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    response.json().await.unwrap()
-}
+use common::refresh_grant as token;
 
 /// Sorted, so the checks hold whether or not serde_json keeps insertion order.
 fn keys(v: &Value) -> Vec<&str> {

@@ -11,8 +11,9 @@
 //! <https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/query_get_job_results.htm>
 
 use super::api::{api_error, api_error_body, not_found, valid_version};
+use super::data::{plan, Planned};
 use super::org::{lock, now_millis, Org};
-use super::query::{bind, column_value, columns, execute, Column};
+use super::query::{column_value, columns, execute, Column};
 use super::soql;
 use super::store::{Store, Value};
 use axum::extract::{Path, Query, State};
@@ -211,36 +212,17 @@ pub async fn create(
     let Some(q) = body.query.filter(|q| !q.trim().is_empty()) else {
         return invalid_job("A query job needs a query");
     };
-    let parsed = match soql::parse(&q) {
-        Ok(p) => p,
-        Err(e) => {
-            return api_error(
-                StatusCode::BAD_REQUEST,
-                "MALFORMED_QUERY",
-                format!("\n{q}\n^\nERROR at Row:1:Column:1\n{e}"),
-            )
-        }
-    };
-    // "Bulk API 2.0 doesn't support queries that include … OFFSET … Aggregate Functions such as
-    // COUNT()."
-    if parsed.count || parsed.offset.is_some() {
-        return invalid_job("Bulk API 2.0 query jobs do not support COUNT() or OFFSET");
-    }
-    if lock(&org.faults).is_unreadable(&parsed.object) {
-        return super::api::unreadable(&parsed.object);
-    }
     let now = now_millis();
     let store = org.data_store();
-    let Some(t) = store.table_index(&parsed.object) else {
-        return api_error(
-            StatusCode::BAD_REQUEST,
-            "INVALID_TYPE",
-            format!("sObject type '{}' is not supported.", parsed.object),
-        );
+    // "Bulk API 2.0 doesn't support queries that include … OFFSET … Aggregate Functions such as
+    // COUNT()."
+    let unsupported = |p: &soql::Query| {
+        (p.count || p.offset.is_some())
+            .then(|| invalid_job("Bulk API 2.0 query jobs do not support COUNT() or OFFSET"))
     };
-    let bound = match bind(&parsed, t, &store) {
-        Ok(b) => b,
-        Err(e) => return api_error_body(StatusCode::BAD_REQUEST, e),
+    let Planned { query: parsed, table: t, bound } = match plan(&org, &store, &q, unsupported) {
+        Ok(p) => p,
+        Err(refused) => return *refused,
     };
     let columns = match columns(&parsed, t, &store) {
         Ok(c) => c,

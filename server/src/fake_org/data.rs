@@ -6,8 +6,9 @@
 
 use super::api::{api_error, api_error_body, not_found, unreadable, valid_version};
 use super::org::{lock, Org};
-use super::query::{bind, execute, parse_locator, write_query_records, Cursor};
+use super::query::{bind, execute, parse_locator, write_query_records, Bound, Cursor};
 use super::soql;
+use super::store::Store;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -17,6 +18,47 @@ use std::sync::Arc;
 use std::time::Instant;
 
 pub const DEFAULT_BATCH: usize = 2000;
+
+/// A query parsed and bound to the schema: where `/query` and a Bulk API 2.0 job both start.
+pub struct Planned {
+    pub query: soql::Query,
+    pub table: usize,
+    pub bound: Bound,
+}
+
+/// Parses `q` and binds it to `store`, or answers as Salesforce does: `MALFORMED_QUERY`, the
+/// object's access refused, `INVALID_TYPE`, `INVALID_FIELD`. `refuse` may turn a parsed query
+/// away first (the clauses Bulk API 2.0 does not take).
+pub fn plan(
+    org: &Org,
+    store: &Store,
+    q: &str,
+    refuse: impl FnOnce(&soql::Query) -> Option<Response>,
+) -> Result<Planned, Box<Response>> {
+    let parsed = soql::parse(q).map_err(|e| {
+        Box::new(api_error(
+            StatusCode::BAD_REQUEST,
+            "MALFORMED_QUERY",
+            format!("\n{q}\n^\nERROR at Row:1:Column:1\n{e}"),
+        ))
+    })?;
+    if let Some(refused) = refuse(&parsed) {
+        return Err(Box::new(refused));
+    }
+    if lock(&org.faults).is_unreadable(&parsed.object) {
+        return Err(Box::new(unreadable(&parsed.object)));
+    }
+    let Some(table) = store.table_index(&parsed.object) else {
+        return Err(Box::new(api_error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_TYPE",
+            format!("\n{q}\n^\nERROR at Row:1:Column:1\nsObject type '{}' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.", parsed.object),
+        )));
+    };
+    let bound = bind(&parsed, table, store)
+        .map_err(|e| Box::new(api_error_body(StatusCode::BAD_REQUEST, e)))?;
+    Ok(Planned { query: parsed, table, bound })
+}
 
 /// `Sforce-Query-Options: batchSize=N`, clamped to 200-2,000 like Salesforce.
 pub fn batch_size(headers: &HeaderMap) -> usize {
@@ -68,31 +110,11 @@ fn run(
             "A query string has to be specified",
         );
     };
-    let parsed = match soql::parse(q) {
-        Ok(p) => p,
-        Err(e) => {
-            return api_error(
-                StatusCode::BAD_REQUEST,
-                "MALFORMED_QUERY",
-                format!("\n{q}\n^\nERROR at Row:1:Column:1\n{e}"),
-            )
-        }
-    };
-    if lock(&org.faults).is_unreadable(&parsed.object) {
-        return unreadable(&parsed.object);
-    }
     let started = Instant::now();
     let store = org.data_store();
-    let Some(t) = store.table_index(&parsed.object) else {
-        return api_error(
-            StatusCode::BAD_REQUEST,
-            "INVALID_TYPE",
-            format!("\n{q}\n^\nERROR at Row:1:Column:1\nsObject type '{}' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.", parsed.object),
-        );
-    };
-    let bound = match bind(&parsed, t, &store) {
-        Ok(b) => b,
-        Err(e) => return api_error_body(StatusCode::BAD_REQUEST, e),
+    let Planned { query: parsed, table: t, bound } = match plan(org, &store, q, |_| None) {
+        Ok(p) => p,
+        Err(refused) => return *refused,
     };
     let rows: Arc<[u32]> = execute(&bound, &store, include_deleted).into();
     if parsed.count {

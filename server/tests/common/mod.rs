@@ -229,6 +229,25 @@ pub async fn sign_in_jar(
 }
 
 /// The `SALESFORCE_*` environment of a connected app for `org`, as a real org is configured.
+/// A refresh-token grant done by hand against `org`, as any HTTP client would: the token
+/// response's JSON.
+pub async fn refresh_grant(org: &FakeOrg) -> serde_json::Value {
+    let c = org.credentials();
+    let response = reqwest::Client::new()
+        .post(format!("{}/services/oauth2/token", c.login_url))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", c.client_id.as_str()),
+            ("client_secret", c.client_secret.as_str()),
+            ("refresh_token", c.refresh_token.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
 pub fn org_env(org: &FakeOrg) -> Vec<(&'static str, String)> {
     let c = org.credentials();
     vec![
