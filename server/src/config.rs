@@ -113,6 +113,17 @@ pub struct Config {
     #[arg(long, env = "SYNC_PAGE_SIZE", default_value_t = 2_000)]
     pub page_size: u32,
 
+    /// Records per backfill run (the help article's ~50,000): a backfill through a Bulk API 2.0
+    /// query job reads its results in sets of this many, one run each.
+    #[arg(long, env = "SYNC_BACKFILL_BATCH_SIZE", default_value_t = 50_000)]
+    pub backfill_batch_size: usize,
+
+    /// A backfill of an object holding more records than this reads them through one Salesforce
+    /// Bulk API 2.0 query job (a handful of API requests for any number of records) instead of
+    /// REST query pages (one request per 2,000 records); 0: always REST pages.
+    #[arg(long, env = "SYNC_BULK_THRESHOLD", default_value_t = 10_000)]
+    pub bulk_threshold: u64,
+
     /// Records the in-process local org is generated with.
     #[arg(long, env = "SYNC_ORG_RECORDS", default_value_t = 12_000)]
     pub org_records: usize,

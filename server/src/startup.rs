@@ -341,6 +341,8 @@ fn engine_config(config: &Config, keyring: &Keyring, limit_pause_secs: u64) -> E
     EngineConfig {
         interval: Duration::from_secs(config.sync_interval_secs.max(1)),
         page_size: config.page_size,
+        bulk_threshold: (config.bulk_threshold > 0).then_some(config.bulk_threshold),
+        backfill_batch_size: config.backfill_batch_size.max(1),
         limit_pause: Duration::from_secs(limit_pause_secs),
         limit_check_every: Duration::from_secs(config.limit_check_secs.max(1)),
         keyring: keyring.clone(),

@@ -16,6 +16,34 @@ pub struct Cursor {
     pub backfill_done: bool,
     /// Last committed `(SystemModstamp, Id)`.
     pub position: Option<(i64, String)>,
+    /// The Bulk API 2.0 query job a backfill is reading, when it reads one.
+    pub bulk: Option<BulkCursor>,
+}
+
+/// Where a backfill through a Bulk API 2.0 query job stands: the job and how far its results
+/// have been written.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BulkCursor {
+    /// The job being read; `None` when the last one failed and the next sync makes another.
+    pub job: Option<BulkJobRef>,
+    /// The set of results to read next; `None`: the first.
+    pub locator: Option<String>,
+    /// Records of that set already committed.
+    pub offset: u64,
+    /// The `SystemModstamp` the job's query starts from; `None`: every record.
+    pub since: Option<i64>,
+    /// When the backfill's first job was made (Unix ms).
+    pub began: i64,
+    /// This job replaced one that expired or failed after some of its results were written: its
+    /// results include records written already (see `runs::records::reported_since`).
+    pub replaced: bool,
+}
+
+/// A Bulk API 2.0 query job, and the API version its results must be read with.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BulkJobRef {
+    pub id: String,
+    pub api_version: String,
 }
 
 pub async fn load_cursor(
@@ -23,17 +51,47 @@ pub async fn load_cursor(
     ws: &WorkspaceId,
     object: ObjectType,
 ) -> Result<Cursor, StoreError> {
-    let row: Option<(i64, Option<i64>, Option<String>)> = sqlx::query_as(
-        "SELECT backfill_done, modstamp, last_id FROM sync_cursors WHERE workspace_id = ? AND object_type = ?",
+    let row: Option<CursorRow> = sqlx::query_as(
+        "SELECT backfill_done, modstamp, last_id, bulk_job_id, bulk_api_version, bulk_locator, \
+         bulk_offset, bulk_since, bulk_began, bulk_replaced \
+         FROM sync_cursors WHERE workspace_id = ? AND object_type = ?",
     )
     .bind(ws.as_str())
     .bind(object.as_str())
     .fetch_optional(pool)
     .await?;
-    Ok(match row {
-        None => Cursor::default(),
-        Some((done, m, id)) => Cursor { backfill_done: done != 0, position: m.zip(id) },
-    })
+    Ok(row.map(Cursor::from).unwrap_or_default())
+}
+
+#[derive(sqlx::FromRow)]
+struct CursorRow {
+    backfill_done: i64,
+    modstamp: Option<i64>,
+    last_id: Option<String>,
+    bulk_job_id: Option<String>,
+    bulk_api_version: Option<String>,
+    bulk_locator: Option<String>,
+    bulk_offset: i64,
+    bulk_since: Option<i64>,
+    bulk_began: Option<i64>,
+    bulk_replaced: i64,
+}
+
+impl From<CursorRow> for Cursor {
+    fn from(r: CursorRow) -> Self {
+        let bulk = r.bulk_began.map(|began| BulkCursor {
+            job: r
+                .bulk_job_id
+                .zip(r.bulk_api_version)
+                .map(|(id, api_version)| BulkJobRef { id, api_version }),
+            locator: r.bulk_locator,
+            offset: r.bulk_offset.max(0) as u64,
+            since: r.bulk_since,
+            began,
+            replaced: r.bulk_replaced != 0,
+        });
+        Cursor { backfill_done: r.backfill_done != 0, position: r.modstamp.zip(r.last_id), bulk }
+    }
 }
 
 /// Saves the cursor inside the transaction that wrote what it counts.
@@ -44,15 +102,27 @@ pub async fn save_cursor(
     c: &Cursor,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO sync_cursors (workspace_id, object_type, backfill_done, modstamp, last_id) VALUES (?, ?, ?, ?, ?) \
+        "INSERT INTO sync_cursors (workspace_id, object_type, backfill_done, modstamp, last_id, \
+         bulk_job_id, bulk_api_version, bulk_locator, bulk_offset, bulk_since, bulk_began, bulk_replaced) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
          ON CONFLICT (workspace_id, object_type) DO UPDATE SET backfill_done = excluded.backfill_done, \
-         modstamp = excluded.modstamp, last_id = excluded.last_id",
+         modstamp = excluded.modstamp, last_id = excluded.last_id, bulk_job_id = excluded.bulk_job_id, \
+         bulk_api_version = excluded.bulk_api_version, bulk_locator = excluded.bulk_locator, \
+         bulk_offset = excluded.bulk_offset, bulk_since = excluded.bulk_since, \
+         bulk_began = excluded.bulk_began, bulk_replaced = excluded.bulk_replaced",
     )
     .bind(ws.as_str())
     .bind(object.as_str())
     .bind(c.backfill_done as i64)
     .bind(c.position.as_ref().map(|p| p.0))
     .bind(c.position.as_ref().map(|p| p.1.as_str()))
+    .bind(c.bulk.as_ref().and_then(|b| b.job.as_ref()).map(|j| j.id.as_str()))
+    .bind(c.bulk.as_ref().and_then(|b| b.job.as_ref()).map(|j| j.api_version.as_str()))
+    .bind(c.bulk.as_ref().and_then(|b| b.locator.as_deref()))
+    .bind(c.bulk.as_ref().map_or(0, |b| b.offset as i64))
+    .bind(c.bulk.as_ref().and_then(|b| b.since))
+    .bind(c.bulk.as_ref().map(|b| b.began))
+    .bind(c.bulk.as_ref().is_some_and(|b| b.replaced) as i64)
     .execute(conn)
     .await?;
     Ok(())

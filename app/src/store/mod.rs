@@ -39,10 +39,11 @@ pub use connection::{
     save_connected, save_disconnected, saved_refresh_token, set_connection_state, set_limit_pause,
     sync_connection, ResealError, SyncConnection,
 };
-pub use cursors::{load_cursor, load_seen, save_cursor, save_seen, Cursor};
+pub use cursors::{load_cursor, load_seen, save_cursor, save_seen, BulkCursor, BulkJobRef, Cursor};
 pub use runs::health::health;
 pub use runs::records::{
-    append_records, append_records_in, list_records, poll_records, NewRecord, RecordsPage,
+    append_records, append_records_in, list_records, poll_records, reported_since, NewRecord,
+    RecordsPage,
 };
 pub use runs::{
     begin_run, begin_run_listed_at, fail_abandoned_runs, fail_interrupted_runs, fail_run,

@@ -12,6 +12,7 @@
 
 use super::api::{api_error, api_error_body, not_found, valid_version};
 use super::data::{plan, Planned};
+use super::faults::BulkJobEnd;
 use super::org::{lock, now_millis, Org};
 use super::query::{column_value, columns, execute, Column};
 use super::soql;
@@ -21,9 +22,9 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::Engine;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,6 +33,9 @@ pub const JOB_TAKES: Duration = Duration::from_millis(200);
 
 /// Results per set when the client does not say (`maxRecords`).
 const DEFAULT_MAX_RECORDS: usize = 100_000;
+
+/// How long a job and its results are kept: "Salesforce deletes jobs after seven days".
+pub const JOB_KEPT: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// Query jobs allowed in any rolling 24 hours (`DailyBulkV2QueryJobs`), Salesforce's default.
 pub const DAILY_JOBS: usize = 10_000;
@@ -53,6 +57,8 @@ struct Job {
     header: Vec<String>,
     /// Set by an abort.
     aborted: bool,
+    /// How it ends when a fault stops it midway ([`BulkJobEnd`]); `None`: it completes.
+    end: Option<BulkJobEnd>,
 }
 
 impl Job {
@@ -63,10 +69,14 @@ impl Job {
             "Aborted"
         } else if took < total / 4 {
             "UploadComplete"
-        } else if took < total {
+        } else if took < total / 2 || (took < total && self.end.is_none()) {
             "InProgress"
         } else {
-            "JobComplete"
+            match self.end {
+                None => "JobComplete",
+                Some(BulkJobEnd::Failed { .. }) => "Failed",
+                Some(BulkJobEnd::Aborted) => "Aborted",
+            }
         }
     }
 
@@ -74,7 +84,12 @@ impl Job {
         let state = self.state(now);
         let done = state == "JobComplete";
         let created = super::super::salesforce::datetime::format_millis(self.created);
+        let error_message = match (&self.end, state) {
+            (Some(BulkJobEnd::Failed { message }), "Failed") => Some(message.as_str()),
+            _ => None,
+        };
         json!({
+            "errorMessage": error_message,
             "id": self.id,
             "operation": self.operation,
             "object": self.object,
@@ -146,11 +161,48 @@ pub struct Jobs {
     /// Creation times (ms) of the jobs of the last 24 hours.
     created: VecDeque<i64>,
     pub daily_max: usize,
+    /// Jobs made since the org started, for tests that count them.
+    made: u64,
+    /// How many times each set of results was read, by job and set (its first row), for tests
+    /// that check no set is read twice.
+    reads: BTreeMap<(String, usize), u32>,
+}
+
+/// What the org's Bulk API 2.0 query jobs have done: `GET /__fake_org/bulk`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct BulkStats {
+    pub jobs_made: u64,
+    /// `(job, first row of the set, times read)`, by job and set.
+    pub result_reads: Vec<(String, usize, u32)>,
 }
 
 impl Jobs {
     pub fn new(daily_max: usize) -> Self {
-        Jobs { jobs: HashMap::new(), next: 1, created: VecDeque::new(), daily_max }
+        Jobs {
+            jobs: HashMap::new(),
+            next: 1,
+            created: VecDeque::new(),
+            daily_max,
+            made: 0,
+            reads: BTreeMap::new(),
+        }
+    }
+
+    /// A job that exists and has not expired.
+    fn live(&self, id: &str, now: i64) -> Option<&Job> {
+        self.jobs.get(id).filter(|j| now - j.created < JOB_KEPT.as_millis() as i64)
+    }
+
+    /// Every job made so far expires now.
+    pub fn expire_all(&mut self) {
+        self.jobs.clear();
+    }
+
+    pub fn stats(&self) -> BulkStats {
+        BulkStats {
+            jobs_made: self.made,
+            result_reads: self.reads.iter().map(|((j, o), n)| (j.clone(), *o, *n)).collect(),
+        }
     }
 
     /// Jobs created in the rolling 24 hours before `now`.
@@ -244,6 +296,8 @@ pub async fn create(
     }
     let id = super::store::encode_id("750", jobs.next as u32);
     jobs.next += 1;
+    jobs.made += 1;
+    let end = lock(&org.faults).bulk_job_ends.pop_front();
     jobs.created.push_back(now);
     let job = Job {
         id: id.clone(),
@@ -258,6 +312,7 @@ pub async fn create(
         columns,
         header: parsed.fields.clone(),
         aborted: false,
+        end,
     };
     let info = job.info(&org.identity.user_id, now);
     jobs.jobs.insert(id, job);
@@ -273,8 +328,9 @@ pub async fn get(
         return not_found();
     }
     let jobs = lock(&org.bulk);
-    match jobs.jobs.get(&id) {
-        Some(job) => Json(job.info(&org.identity.user_id, now_millis())).into_response(),
+    let now = now_millis();
+    match jobs.live(&id, now) {
+        Some(job) => Json(job.info(&org.identity.user_id, now)).into_response(),
         None => not_found(),
     }
 }
@@ -286,7 +342,7 @@ pub async fn list(State(org): State<Arc<Org>>, Path(version): Path<String>) -> R
     }
     let jobs = lock(&org.bulk);
     let now = now_millis();
-    let mut all: Vec<&Job> = jobs.jobs.values().collect();
+    let mut all: Vec<&Job> = jobs.jobs.keys().filter_map(|id| jobs.live(id, now)).collect();
     all.sort_by_key(|j| (j.created, j.id.clone()));
     let records: Vec<_> = all.iter().map(|j| j.info(&org.identity.user_id, now)).collect();
     Json(json!({ "done": true, "records": records, "nextRecordsUrl": null })).into_response()
@@ -311,9 +367,12 @@ pub async fn abort(
     }
     let mut jobs = lock(&org.bulk);
     let now = now_millis();
+    if jobs.live(&id, now).is_none() {
+        return not_found();
+    }
     let Some(job) = jobs.jobs.get_mut(&id) else { return not_found() };
-    if job.state(now) == "JobComplete" {
-        return invalid_job("The job is complete and cannot be aborted");
+    if matches!(job.state(now), "JobComplete" | "Failed" | "Aborted") {
+        return invalid_job(format!("The job is {} and cannot be aborted", job.state(now)));
     }
     job.aborted = true;
     Json(job.info(&org.identity.user_id, now)).into_response()
@@ -327,10 +386,12 @@ pub async fn delete(
     if !valid_version(&version) {
         return not_found();
     }
-    match lock(&org.bulk).jobs.remove(&id) {
-        Some(_) => StatusCode::NO_CONTENT.into_response(),
-        None => not_found(),
+    let mut jobs = lock(&org.bulk);
+    if jobs.live(&id, now_millis()).is_none() {
+        return not_found();
     }
+    jobs.jobs.remove(&id);
+    StatusCode::NO_CONTENT.into_response()
 }
 
 #[derive(Deserialize)]
@@ -359,8 +420,8 @@ pub async fn results(
     if !valid_version(&version) {
         return not_found();
     }
-    let jobs = lock(&org.bulk);
-    let Some(job) = jobs.jobs.get(&id) else { return not_found() };
+    let mut jobs = lock(&org.bulk);
+    let Some(job) = jobs.live(&id, now_millis()) else { return not_found() };
     let state = job.state(now_millis());
     if state != "JobComplete" {
         return invalid_job(format!("The job is {state} and has no results yet"));
@@ -390,6 +451,7 @@ pub async fn results(
     let body = write_csv(&store, job, &job.rows[offset..end]);
     drop(store);
     let next = if end < job.rows.len() { locator_of(end) } else { "null".to_string() };
+    *jobs.reads.entry((id, offset)).or_insert(0) += 1;
     drop(jobs);
     let mut response = (StatusCode::OK, body).into_response();
     let headers = response.headers_mut();

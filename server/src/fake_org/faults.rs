@@ -2,7 +2,7 @@
 //! so that every whole-run and per-record failure of the help article can be produced on demand.
 
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// Faults in force. Token and limit faults act on their own state and are not kept here.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -23,6 +23,19 @@ pub struct FaultState {
     /// unlocked).
     pub locked: BTreeMap<String, u32>,
     pub validation_rules: Vec<ValidationRule>,
+    /// How the next Bulk API 2.0 query jobs end, one each, in order: each runs a while (it is
+    /// `InProgress`), then fails or is aborted instead of completing.
+    pub bulk_job_ends: VecDeque<BulkJobEnd>,
+}
+
+/// A Bulk API 2.0 query job that stops midway.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum BulkJobEnd {
+    /// `Failed`, with Salesforce's `errorMessage`.
+    Failed { message: String },
+    /// `Aborted`, as when someone stops it in Setup.
+    Aborted,
 }
 
 /// A validation rule: a write whose resulting record meets `condition` on `field` is rejected
@@ -121,6 +134,19 @@ pub enum FaultCommand {
     AddValidationRule {
         rule: ValidationRule,
     },
+    /// The next `count` Bulk API 2.0 query jobs fail midway, with `message` as their
+    /// `errorMessage`.
+    FailBulkJobs {
+        count: u32,
+        message: Option<String>,
+    },
+    /// The next `count` Bulk API 2.0 query jobs are aborted midway.
+    AbortBulkJobs {
+        count: u32,
+    },
+    /// Every Bulk API 2.0 query job made so far is gone, as Salesforce's are 7 days after they
+    /// were made: reading one answers 404.
+    ExpireBulkJobs,
     /// Removes every fault of this struct (tokens and limits are left as they are).
     Clear,
 }
@@ -149,6 +175,17 @@ impl FaultState {
             }
             FaultCommand::Unlock => self.locked.clear(),
             FaultCommand::AddValidationRule { rule } => self.validation_rules.push(rule.clone()),
+            FaultCommand::FailBulkJobs { count, message } => {
+                let message = message.clone().unwrap_or_else(|| {
+                    "InternalServerError : Retried more than 15 times".to_string()
+                });
+                for _ in 0..*count {
+                    self.bulk_job_ends.push_back(BulkJobEnd::Failed { message: message.clone() });
+                }
+            }
+            FaultCommand::AbortBulkJobs { count } => {
+                self.bulk_job_ends.extend((0..*count).map(|_| BulkJobEnd::Aborted));
+            }
             FaultCommand::Clear => *self = FaultState::default(),
             _ => return false,
         }

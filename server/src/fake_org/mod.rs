@@ -244,6 +244,11 @@ impl FakeOrg {
         page_stats(&self.org)
     }
 
+    /// What the org's Bulk API 2.0 query jobs have done, for tests and benchmarks.
+    pub fn bulk_stats(&self) -> bulk::BulkStats {
+        lock(&self.org.bulk).stats()
+    }
+
     /// Read access to the data, for tests and benchmarks.
     pub fn with_store<R>(&self, f: impl FnOnce(&store::Store) -> R) -> R {
         f(&self.org.data_store())
@@ -311,6 +316,7 @@ pub fn router(org: Arc<Org>) -> Router {
         .nest("/services/data", data)
         .route("/__fake_org/faults", get(admin_faults).post(admin_apply))
         .route("/__fake_org/stats", get(admin_stats))
+        .route("/__fake_org/bulk", get(admin_bulk))
         .with_state(org)
 }
 
@@ -334,4 +340,9 @@ async fn admin_apply(State(org): State<Arc<Org>>, Json(command): Json<FaultComma
 
 async fn admin_stats(State(org): State<Arc<Org>>) -> Response {
     Json(page_stats(&org)).into_response()
+}
+
+/// `GET /__fake_org/bulk`: Bulk API 2.0 query jobs made, and each set of results' reads.
+async fn admin_bulk(State(org): State<Arc<Org>>) -> Response {
+    Json(lock(&org.bulk).stats()).into_response()
 }

@@ -201,6 +201,7 @@ impl Org {
             FaultCommand::ExpireSessions => lock(&self.tokens).expire_sessions(),
             FaultCommand::ExhaustDailyLimit => lock(&self.usage).exhaust(now_minute()),
             FaultCommand::ResetDailyLimit => lock(&self.usage).reset(),
+            FaultCommand::ExpireBulkJobs => lock(&self.bulk).expire_all(),
             other => {
                 lock(&self.faults).apply(other);
             }

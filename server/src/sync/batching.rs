@@ -1,6 +1,7 @@
 //! Batch sizes, pacing and the pure decisions of the loops: what a whole-run failure is called and
 //! how long to wait before trying again.
 
+use crate::salesforce::bulk::Polling;
 use crate::salesforce::SalesforceError;
 use app::domain::{RecordMessage, RunMessage};
 use app::store::keyring::Keyring;
@@ -15,6 +16,11 @@ pub struct EngineConfig {
     pub overlap: Duration,
     /// Records per query page (~2,000).
     pub page_size: u32,
+    /// A backfill of an object holding more records than this reads them through one Bulk API
+    /// 2.0 query job instead of REST query pages; `None`: always REST.
+    pub bulk_threshold: Option<u64>,
+    /// How a Bulk API 2.0 query job is polled until it is complete.
+    pub bulk_polling: Polling,
     /// Records per steady-state inbound run (~5,000).
     pub batch_size: usize,
     /// Records per backfill run (~50,000).
@@ -122,6 +128,8 @@ impl Default for EngineConfig {
             overlap: Duration::from_secs(60),
             page_size: 2_000,
             batch_size: 5_000,
+            bulk_threshold: Some(10_000),
+            bulk_polling: Polling::default(),
             backfill_batch_size: 50_000,
             commit_size: 2_000,
             progress_every: Duration::from_millis(250),

@@ -16,6 +16,7 @@ use super::{millis, Engine, SyncError};
 use app::domain::{Direction, ObjectType, RunFailure, RunId, Trigger};
 use app::store::leases::{self, Due, Refused};
 use app::store::{self, NewRun};
+
 use std::collections::HashMap;
 use std::time::Duration;
 use tracing::Instrument;
@@ -39,14 +40,22 @@ struct Open {
 }
 
 fn soql(object: ObjectType, from: Option<i64>) -> String {
-    let filter = from
-        .map(|ms| format!(" WHERE SystemModstamp >= {}", soql_datetime(ms)))
-        .unwrap_or_default();
+    format!("{} ORDER BY SystemModstamp, Id", select(object, from))
+}
+
+/// The query of every field the engine reads of `object`, from `SystemModstamp` `from` on.
+pub(super) fn select(object: ObjectType, from: Option<i64>) -> String {
     format!(
-        "SELECT {} FROM {}{filter} ORDER BY SystemModstamp, Id",
+        "SELECT {} FROM {}{}",
         super::objects::soql_fields(object),
-        object.sobject()
+        object.sobject(),
+        since(from)
     )
+}
+
+/// The `WHERE` clause of a query from `SystemModstamp` `from` on (none: every record).
+pub(super) fn since(from: Option<i64>) -> String {
+    from.map(|ms| format!(" WHERE SystemModstamp >= {}", soql_datetime(ms))).unwrap_or_default()
 }
 
 /// A SOQL datetime literal with milliseconds: `2024-01-01T00:00:00.000Z`.
@@ -118,6 +127,28 @@ async fn sync_held(
         None => HashMap::new(),
     };
     let settings = state::settings(pool, ws).await?;
+    if backfill {
+        let started = engine.now_ms();
+        match super::bulk_backfill::chosen(engine, held, object, &mut cursor, from).await {
+            Ok(false) => {}
+            Ok(true) => {
+                return super::bulk_backfill::backfill(
+                    engine,
+                    held,
+                    object,
+                    &mut cursor,
+                    &mut seen,
+                    &settings,
+                )
+                .await
+            }
+            Err(e) => {
+                let run = inbound_run(object, trigger, started, None);
+                let failure = engine.fail_whole_run(held, None, run, &e).await?;
+                return Ok(InboundOutcome { failure: Some(failure), ..Default::default() });
+            }
+        }
+    }
     let query = soql(object, from);
     // The backfill reads live records; afterwards queryAll also brings deletions.
     let mut stream = if backfill {
@@ -133,13 +164,8 @@ async fn sync_held(
     // A run covers the wait for Salesforce as well as the writing: it starts when the fetch of its
     // first page starts (`started_at`), though it is listed only once that page is in hand and
     // known to hold records (an incremental sync that finds nothing makes no run).
-    let new_run = |started_at: i64, expected: Option<i64>| NewRun {
-        direction: Direction::Inbound,
-        object_type: object,
-        trigger,
-        started_at,
-        expected_total: expected,
-    };
+    let new_run =
+        |started_at: i64, expected: Option<i64>| inbound_run(object, trigger, started_at, expected);
     // The next page is fetched while the current one commits: the org's answer and its decoding
     // overlap SQLite's work instead of adding to it.
     let mut fetch_started = engine.now_ms();
@@ -206,6 +232,8 @@ async fn sync_held(
                 let (chunk, tail) = rest.split_at(take);
                 rest = tail;
                 let finishes_backfill = backfill && last_page && rest.is_empty();
+                let mut next = cursor.clone();
+                next.backfill_done |= finishes_backfill;
                 if let Err(e) = commit_chunk(
                     engine,
                     held,
@@ -213,7 +241,7 @@ async fn sync_held(
                     current.id,
                     chunk,
                     &mut cursor,
-                    finishes_backfill,
+                    next,
                     &mut seen,
                     &settings,
                 )
@@ -274,8 +302,24 @@ async fn sync_held(
     Ok(out)
 }
 
+/// An inbound run of `object` that started at `started_at`, expecting `expected` records.
+pub(super) fn inbound_run(
+    object: ObjectType,
+    trigger: Trigger,
+    started_at: i64,
+    expected: Option<i64>,
+) -> NewRun {
+    NewRun {
+        direction: Direction::Inbound,
+        object_type: object,
+        trigger,
+        started_at,
+        expected_total: expected,
+    }
+}
+
 /// The first slice of a sync: small, so a slow disk shows progress from the start.
-const FIRST_SLICE: usize = 250;
+pub(super) const FIRST_SLICE: usize = 250;
 
 /// The fewest records a slice holds: below this, transactions cost more than progress is worth.
 const MIN_SLICE: usize = 100;
@@ -295,16 +339,17 @@ pub fn next_slice(records: usize, took: Duration, progress_every: Duration, max:
 }
 
 /// Writes one chunk: Conversion's rows, the run's records, the cursor and the seen set, in one
-/// transaction.
+/// transaction. The cursor saved is `next` (what the caller's reading moved on to) with its
+/// position moved to the chunk's newest record; `cursor` becomes it once committed.
 #[allow(clippy::too_many_arguments)]
-async fn commit_chunk(
+pub(super) async fn commit_chunk(
     engine: &Engine,
     held: &Held,
     object: ObjectType,
     run: RunId,
     chunk: &[SfRecord],
     cursor: &mut Cursor,
-    finishes_backfill: bool,
+    mut next: Cursor,
     seen: &mut HashMap<String, i64>,
     settings: &state::Settings,
 ) -> Result<(), SyncError> {
@@ -318,7 +363,6 @@ async fn commit_chunk(
     let table = store::conversion::Table::of(object);
     store::conversion::synced::delete(&mut tx, ws, table, &applied.deletes).await?;
     store::append_records_in(&mut tx, ws, run, applied.records).await?;
-    let mut next = cursor.clone();
     // Rows modified while the query was paged carry a newer stamp than their place in the order:
     // the position only ever moves forward.
     if let Some(last) = chunk.iter().filter_map(|r| Some((r.modstamp()?, r.id.clone()?))).max() {
@@ -326,7 +370,6 @@ async fn commit_chunk(
             next.position = Some(last);
         }
     }
-    next.backfill_done |= finishes_backfill;
     state::save_cursor(&mut tx, ws, object, &next).await?;
     if let Some((m, _)) = &next.position {
         let window = m - millis(engine.config().overlap);

@@ -3,7 +3,9 @@
 //! ([`app::store::cursors`], `app::store::connection`, `app::store::settings`); what the rows mean
 //! for syncing is decided in [`super`].
 
-pub use app::store::{load_cursor, load_seen, save_cursor, save_seen, Cursor};
+pub use app::store::{
+    load_cursor, load_seen, save_cursor, save_seen, BulkCursor, BulkJobRef, Cursor,
+};
 
 /// The connection as the status endpoint and the scheduler see it. A workspace without a
 /// connection row is connected (see `app::store::connection` for why).

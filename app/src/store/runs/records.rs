@@ -1,10 +1,11 @@
 //! Run records: appended by the engine in chunks, read by the run page in keyset pages.
 
 use crate::domain::{
-    Counts, RecordAction, RecordFilter, RecordMessage, RecordStatus, RunId, RunRecord,
+    Counts, ObjectType, RecordAction, RecordFilter, RecordMessage, RecordStatus, RunId, RunRecord,
 };
 use crate::store::{StoreError, WorkspaceId};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
+use std::collections::HashMap;
 
 /// Rows per INSERT statement: 11 parameters each stays far below SQLite's parameter limit, and
 /// every full chunk reuses one prepared statement.
@@ -282,4 +283,28 @@ pub async fn poll_records(
     qb.push(" ORDER BY seq ASC LIMIT ").push_bind(limit);
     let rows: Vec<RecordRow> = qb.build_query_as().fetch_all(pool).await?;
     rows.into_iter().map(RunRecord::try_from).collect()
+}
+
+/// The Salesforce records reported by the inbound runs of `object` that started at or after
+/// `since` (Unix ms), with the `SystemModstamp` each had: what a backfill already wrote, for a
+/// replacement Bulk API 2.0 job whose results hold them again. Read once per replacement job,
+/// through the runs' index and each run's records in order.
+pub async fn reported_since(
+    pool: &SqlitePool,
+    ws: &WorkspaceId,
+    object: ObjectType,
+    since: i64,
+) -> Result<HashMap<String, i64>, StoreError> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT rr.salesforce_id, rr.external_updated_at FROM sync_runs r \
+         JOIN run_records rr ON rr.run_id = r.id \
+         WHERE r.workspace_id = ? AND r.direction = 'inbound' AND r.object_type = ? AND r.id >= ? \
+         AND rr.salesforce_id IS NOT NULL AND rr.external_updated_at IS NOT NULL",
+    )
+    .bind(ws.as_str())
+    .bind(object.as_str())
+    .bind(RunId::lower_bound(since).0)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().collect())
 }

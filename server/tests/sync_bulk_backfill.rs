@@ -1,0 +1,307 @@
+//! The backfill of objects past the Bulk threshold, through Bulk API 2.0 query jobs of the local
+//! org over the wire: the same outcome as a REST backfill of the same org in one run per set of
+//! results; a stop mid-job reads on from the same job; an expired job is replaced and nothing is
+//! written twice; a job that fails or is aborted fails the run as a whole with the article's
+//! message, and the next sync makes a new job.
+
+use app::domain::{ObjectType, Trigger};
+use server::fake_org::FaultCommand;
+use server::sync::inbound;
+use server::sync::mapping::INBOUND_ORDER;
+use server::sync::{state, Engine, EngineConfig};
+use sqlx::SqlitePool;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+mod common;
+
+/// Asserts two maps are equal, showing only the entries that differ.
+fn assert_same<K: Ord + std::fmt::Debug, V: PartialEq + std::fmt::Debug>(
+    got: BTreeMap<K, V>,
+    want: BTreeMap<K, V>,
+    what: &str,
+) {
+    let differ: Vec<_> = want
+        .iter()
+        .filter(|(k, v)| got.get(*k) != Some(*v))
+        .map(|(k, v)| (k, v, got.get(k)))
+        .take(5)
+        .collect();
+    let extra: Vec<_> = got.keys().filter(|k| !want.contains_key(*k)).take(5).collect();
+    assert!(
+        differ.is_empty() && extra.is_empty(),
+        "{what}: (key, want, got) {differ:?}; extra {extra:?}"
+    );
+}
+use common::outcomes::{conversion_data, inbound_outcomes, scalar};
+use common::{setup, uninterrupted_reference, wait_for, Setup};
+
+/// Past 1,000 records an object's backfill is a Bulk job, read in sets of 1,000.
+const THRESHOLD: u64 = 1_000;
+const SET: usize = 1_000;
+
+fn bulk_config() -> EngineConfig {
+    EngineConfig {
+        bulk_threshold: Some(THRESHOLD),
+        backfill_batch_size: SET,
+        bulk_polling: server::salesforce::bulk::Polling {
+            first: Duration::from_millis(50),
+            ..Default::default()
+        },
+        ..EngineConfig::default()
+    }
+}
+
+/// Backfill runs of `object`, and the records they hold, oldest first.
+async fn backfill_runs(pool: &SqlitePool, object: ObjectType) -> Vec<(String, i64)> {
+    sqlx::query_as(
+        "SELECT status, next_seq FROM sync_runs WHERE direction = 'inbound' AND object_type = ? \
+         AND trigger = 'backfill' ORDER BY id",
+    )
+    .bind(object.as_str())
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+/// Records of each object in the org, as `SELECT COUNT()` counts them.
+async fn org_counts(s: &Setup) -> std::collections::HashMap<ObjectType, u64> {
+    let client = s.org.client().unwrap();
+    let mut counts = std::collections::HashMap::new();
+    for object in INBOUND_ORDER {
+        let mut q =
+            client.query::<serde_json::Value>(format!("SELECT COUNT() FROM {}", object.sobject()));
+        q.next_page().await.unwrap();
+        counts.insert(object, q.total_size().unwrap());
+    }
+    counts
+}
+
+async fn backfill_all(engine: &Engine) {
+    for object in INBOUND_ORDER {
+        let out = inbound::sync_object(engine, object, Trigger::Scheduled).await.unwrap();
+        assert!(out.failure.is_none(), "{object}: {:?}", out.failure);
+        let cursor = state::load_cursor(engine.pool(), engine.workspace(), object).await.unwrap();
+        assert!(cursor.backfill_done, "{object}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_backfill_makes_one_run_per_set_with_the_same_outcome_as_rest_pages() {
+    let s = setup(8_000, bulk_config()).await;
+    let counts = org_counts(&s).await;
+    let large: Vec<ObjectType> =
+        counts.iter().filter(|(_, n)| **n > THRESHOLD).map(|(o, _)| *o).collect();
+    assert!(large.len() >= 2, "the org has objects past the threshold: {counts:?}");
+    let requests_before = s.org.requests_received();
+    backfill_all(&s.engine).await;
+    let requests = s.org.requests_received() - requests_before;
+
+    for object in INBOUND_ORDER {
+        let runs = backfill_runs(&s.pool, object).await;
+        let n = counts[&object];
+        if n > THRESHOLD {
+            assert_eq!(
+                runs.len() as u64,
+                n.div_ceil(SET as u64),
+                "{object}: one run per set: {runs:?}"
+            );
+            assert!(runs.iter().all(|(status, held)| status == "completed" && *held <= SET as i64));
+        }
+        assert_eq!(runs.iter().map(|(_, held)| *held as u64).sum::<u64>(), n, "{object}");
+        let cursor = state::load_cursor(&s.pool, &s.ws, object).await.unwrap();
+        assert!(
+            cursor.backfill_done && cursor.bulk.is_none() && cursor.position.is_some(),
+            "{object}: {cursor:?}"
+        );
+    }
+    let bulk = s.org.bulk_stats();
+    assert_eq!(bulk.jobs_made, large.len() as u64, "one job per large object");
+    assert!(
+        bulk.result_reads.iter().all(|(_, _, reads)| *reads == 1),
+        "no set read twice: {bulk:?}"
+    );
+    // A finished job is deleted: Salesforce need not keep its results.
+    let client = s.org.client().unwrap();
+    for (job, _, _) in &bulk.result_reads {
+        let gone = client.query_job(job).await;
+        assert!(
+            matches!(gone, Err(server::salesforce::SalesforceError::Api { status: 404, .. })),
+            "{gone:?}"
+        );
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let reference = uninterrupted_reference(&s.org, &dir.path().join("rest.db")).await;
+    let rest_requests = s.org.requests_received() - requests_before - requests;
+    assert_same(
+        conversion_data(&s.pool).await,
+        conversion_data(&reference).await,
+        "Conversion's data",
+    );
+    assert_same(inbound_outcomes(&s.pool).await, inbound_outcomes(&reference).await, "outcomes");
+    assert!(
+        requests < rest_requests,
+        "Bulk spent {requests} API requests, REST pages {rest_requests}"
+    );
+}
+
+/// An engine on the same database and org as `s`'s, stopped by `cancel`.
+fn engine_with(s: &Setup, cancel: CancellationToken) -> Engine {
+    let creds = s.org.credentials();
+    let client =
+        server::salesforce::SalesforceClient::new(creds.client_config(), &creds.refresh_token)
+            .unwrap();
+    Engine::new(
+        s.pool.clone(),
+        s.ws.clone(),
+        client,
+        Arc::new(app::state::SystemClock),
+        bulk_config(),
+        None,
+        cancel,
+    )
+}
+
+/// Starts the Contact backfill and stops its engine once `sets` sets of its job are written.
+async fn stopped_after(s: &Setup, sets: i64) {
+    s.org.apply_fault(FaultCommand::SetLatency { ms: 40 });
+    let cancel = CancellationToken::new();
+    let engine = engine_with(s, cancel.clone());
+    let sync = tokio::spawn(async move {
+        inbound::sync_object(&engine, ObjectType::Contact, Trigger::Scheduled).await.unwrap()
+    });
+    let pool = s.pool.clone();
+    let mid_job = wait_for(Duration::from_secs(60), || async {
+        scalar(
+            &pool,
+            "SELECT COUNT(*) FROM sync_runs WHERE object_type = 'contact' AND status = 'completed'",
+        )
+        .await
+            >= sets
+    })
+    .await;
+    assert!(mid_job, "the backfill got {sets} sets in");
+    cancel.cancel();
+    let out = sync.await.unwrap();
+    assert!(!out.backfill_finished, "stopped mid-job");
+    s.org.apply_fault(FaultCommand::SetLatency { ms: 0 });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backfill_stopped_mid_job_reads_on_from_the_same_job_and_writes_nothing_twice() {
+    let s = setup(8_000, bulk_config()).await;
+    backfill_all_but_contacts(&s).await;
+    stopped_after(&s, 1).await;
+    let cursor = state::load_cursor(&s.pool, &s.ws, ObjectType::Contact).await.unwrap();
+    let bulk = cursor.bulk.clone().expect("the job is in the cursor");
+    assert!(bulk.job.is_some() && bulk.locator.is_some(), "{bulk:?}");
+    let jobs_before = s.org.bulk_stats().jobs_made;
+
+    let out =
+        inbound::sync_object(&s.engine, ObjectType::Contact, Trigger::Scheduled).await.unwrap();
+    assert!(out.failure.is_none() && out.backfill_finished, "{:?}", out.failure);
+    let stats = s.org.bulk_stats();
+    assert_eq!(stats.jobs_made, jobs_before, "no second job");
+    let job = bulk.job.unwrap().id;
+    let reads: Vec<u32> =
+        stats.result_reads.iter().filter(|(j, _, _)| *j == job).map(|(_, _, n)| *n).collect();
+    // The set being written at the stop, and the one fetched beside it, are read again; no other.
+    assert!(
+        reads.iter().filter(|n| **n > 1).count() <= 2 && reads.iter().all(|n| *n <= 2),
+        "{reads:?}"
+    );
+    // The other objects, as the scheduled pass syncs them.
+    backfill_all(&s.engine).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let reference = uninterrupted_reference(&s.org, &dir.path().join("rest.db")).await;
+    assert_same(
+        conversion_data(&s.pool).await,
+        conversion_data(&reference).await,
+        "Conversion's data",
+    );
+    assert_same(
+        inbound_outcomes(&s.pool).await,
+        inbound_outcomes(&reference).await,
+        "every record once",
+    );
+}
+
+/// Backfills the objects contacts do not depend on and those before them, so a contact's
+/// outcome does not depend on when its company arrived.
+async fn backfill_all_but_contacts(s: &Setup) {
+    let out =
+        inbound::sync_object(&s.engine, ObjectType::Company, Trigger::Scheduled).await.unwrap();
+    assert!(out.backfill_finished, "{:?}", out.failure);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_job_is_replaced_and_nothing_is_lost_or_written_twice() {
+    let s = setup(8_000, bulk_config()).await;
+    backfill_all_but_contacts(&s).await;
+    stopped_after(&s, 2).await;
+    let jobs_before = s.org.bulk_stats().jobs_made;
+    let written = scalar(&s.pool, "SELECT COUNT(*) FROM conversion_contacts").await;
+    assert!(written > 0);
+
+    s.org.apply_fault(FaultCommand::ExpireBulkJobs);
+    let out =
+        inbound::sync_object(&s.engine, ObjectType::Contact, Trigger::Scheduled).await.unwrap();
+    assert!(out.failure.is_none() && out.backfill_finished, "{:?}", out.failure);
+    assert_eq!(s.org.bulk_stats().jobs_made, jobs_before + 1, "one new job");
+
+    backfill_all(&s.engine).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let reference = uninterrupted_reference(&s.org, &dir.path().join("rest.db")).await;
+    assert_same(
+        conversion_data(&s.pool).await,
+        conversion_data(&reference).await,
+        "Conversion's data",
+    );
+    assert_same(
+        inbound_outcomes(&s.pool).await,
+        inbound_outcomes(&reference).await,
+        "every record once",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_or_aborted_job_fails_the_run_as_a_whole_and_the_next_sync_makes_a_new_one() {
+    let s = setup(8_000, bulk_config()).await;
+    backfill_all_but_contacts(&s).await;
+    for (fault, state) in [
+        (
+            FaultCommand::FailBulkJobs {
+                count: 1,
+                message: Some("InternalServerError : Retried more than 15 times".into()),
+            },
+            "Failed",
+        ),
+        (FaultCommand::AbortBulkJobs { count: 1 }, "Aborted"),
+    ] {
+        s.org.apply_fault(fault);
+        let out =
+            inbound::sync_object(&s.engine, ObjectType::Contact, Trigger::Scheduled).await.unwrap();
+        let failure = out.failure.expect("the run failed as a whole");
+        assert_eq!(failure.message, app::domain::RunMessage::UnknownError);
+        assert!(failure.detail.contains(state), "{}", failure.detail);
+        let cursor = state::load_cursor(&s.pool, &s.ws, ObjectType::Contact).await.unwrap();
+        assert!(!cursor.backfill_done);
+        assert!(
+            cursor.bulk.as_ref().is_some_and(|b| b.job.is_none()),
+            "the failed job is dropped: {cursor:?}"
+        );
+    }
+    let runs = backfill_runs(&s.pool, ObjectType::Contact).await;
+    assert_eq!(runs, vec![("failed".to_string(), 0), ("failed".to_string(), 0)]);
+
+    let jobs_before = s.org.bulk_stats().jobs_made;
+    let out =
+        inbound::sync_object(&s.engine, ObjectType::Contact, Trigger::Scheduled).await.unwrap();
+    assert!(out.failure.is_none() && out.backfill_finished, "{:?}", out.failure);
+    assert_eq!(s.org.bulk_stats().jobs_made, jobs_before + 1);
+}
