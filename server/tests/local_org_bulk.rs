@@ -270,3 +270,71 @@ async fn delimiters_line_endings_query_all_abort_and_refusals() {
     assert_eq!(refused.json::<Value>().await.unwrap()[0]["errorCode"], "EXCEEDED_QUOTA");
     org.shutdown().await;
 }
+
+#[tokio::test]
+async fn fault_controls_fail_or_abort_a_job_midway_and_expire_jobs() {
+    use server::fake_org::FaultCommand;
+    let (org, access) = start(OrgConfig { records: 300, ..OrgConfig::default() }).await;
+    let query = json!({"operation": "query", "query": "SELECT Id FROM Contact"});
+    org.apply_fault(FaultCommand::FailBulkJobs {
+        count: 1,
+        message: Some("Retried more than 15 times".into()),
+    });
+    org.apply_fault(FaultCommand::AbortBulkJobs { count: 1 });
+
+    // Each broken job runs a while first, as a job that fails midway does.
+    for (end, message) in [("Failed", Some("Retried more than 15 times")), ("Aborted", None)] {
+        let job: Value = create(&org, &access, query.clone()).await.json().await.unwrap();
+        let id = job["id"].as_str().unwrap().to_string();
+        let mut seen = Vec::new();
+        for _ in 0..100 {
+            let info: Value = json_of(http(
+                &org,
+                &access,
+                reqwest::Method::GET,
+                &format!("v59.0/jobs/query/{id}"),
+            ))
+            .await;
+            let state = info["state"].as_str().unwrap().to_string();
+            if seen.last() != Some(&state) {
+                seen.push(state.clone());
+            }
+            if state == end {
+                assert_eq!(info["errorMessage"].as_str(), message, "{info}");
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(seen.last().map(String::as_str), Some(end), "{seen:?}");
+        assert!(seen.iter().any(|s| s == "InProgress"), "it was in progress first: {seen:?}");
+        let results =
+            http(&org, &access, reqwest::Method::GET, &format!("v59.0/jobs/query/{id}/results"))
+                .send()
+                .await
+                .unwrap();
+        assert_eq!(
+            results.status(),
+            StatusCode::BAD_REQUEST,
+            "a job that did not complete has no results"
+        );
+    }
+
+    // The next job completes; once expired, it and its results are gone.
+    let job: Value = create(&org, &access, query).await.json().await.unwrap();
+    let id = job["id"].as_str().unwrap().to_string();
+    wait_complete(&org, &access, &id).await;
+    org.apply_fault(FaultCommand::ExpireBulkJobs);
+    for path in [format!("v59.0/jobs/query/{id}"), format!("v59.0/jobs/query/{id}/results")] {
+        let r = http(&org, &access, reqwest::Method::GET, &path).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    let stats = org.bulk_stats();
+    assert_eq!(stats.jobs_made, 3);
+    assert!(stats.objects.values().all(|o| o == "Contact"));
+    // And over the admin endpoint.
+    let admin: Value = json_of(
+        reqwest::Client::new().get(format!("{}/__fake_org/bulk", org.credentials().instance_url)),
+    )
+    .await;
+    assert_eq!(admin["jobs_made"], 3);
+}

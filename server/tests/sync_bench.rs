@@ -219,14 +219,24 @@ async fn backfill_throughput_against_bare_sqlite() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(EngineConfig::default().commit_size);
-    let config = EngineConfig { commit_size, ..EngineConfig::default() };
-    println!("commit size: {commit_size} records per transaction");
+    // BENCH_BULK_THRESHOLD: objects past this many records backfill through a Bulk API 2.0 query
+    // job (default: the engine's, 10,000); 0: every object through REST query pages.
+    let bulk_threshold = std::env::var("BENCH_BULK_THRESHOLD")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map_or(EngineConfig::default().bulk_threshold, |t: u64| (t > 0).then_some(t));
+    let config = EngineConfig { commit_size, bulk_threshold, ..EngineConfig::default() };
+    println!(
+        "commit size: {commit_size} records per transaction; Bulk API 2.0 past {}",
+        bulk_threshold.map_or("never".to_string(), |t| format!("{t} records"))
+    );
     let (org, engine, pool) = setup(n, config, dir.path()).await;
     let checkpoints = tokio::spawn(server::maintenance::checkpoint_wal_every(
         pool.clone(),
         CHECKPOINT_EVERY,
         CancellationToken::new(),
     ));
+    let requests_before = org.requests_received();
     let started = Instant::now();
     let mut synced = 0;
     let mut runs = 0;
@@ -240,8 +250,10 @@ async fn backfill_throughput_against_bare_sqlite() {
     checkpoints.abort();
     let rate = synced as f64 / took.as_secs_f64();
     println!(
-        "backfill: {synced} records in {runs} runs, {:.2} s, {rate:.0} records/s",
-        took.as_secs_f64()
+        "backfill: {synced} records in {runs} runs, {:.2} s, {rate:.0} records/s; {} API requests, {} Bulk jobs",
+        took.as_secs_f64(),
+        org.requests_received() - requests_before,
+        org.bulk_stats().jobs_made
     );
     let (same, rows) = bare_insert_of_the_same_rows(&pool, dir.path()).await;
     let same_rate = synced as f64 / same.as_secs_f64();

@@ -163,6 +163,8 @@ pub struct Jobs {
     pub daily_max: usize,
     /// Jobs made since the org started, for tests that count them.
     made: u64,
+    /// The object of every job made, by id.
+    objects: BTreeMap<String, String>,
     /// How many times each set of results was read, by job and set (its first row), for tests
     /// that check no set is read twice.
     reads: BTreeMap<(String, usize), u32>,
@@ -172,6 +174,8 @@ pub struct Jobs {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct BulkStats {
     pub jobs_made: u64,
+    /// The object each job made since the org started queries, by job id (deleted jobs too).
+    pub objects: BTreeMap<String, String>,
     /// `(job, first row of the set, times read)`, by job and set.
     pub result_reads: Vec<(String, usize, u32)>,
 }
@@ -184,6 +188,7 @@ impl Jobs {
             created: VecDeque::new(),
             daily_max,
             made: 0,
+            objects: BTreeMap::new(),
             reads: BTreeMap::new(),
         }
     }
@@ -201,6 +206,7 @@ impl Jobs {
     pub fn stats(&self) -> BulkStats {
         BulkStats {
             jobs_made: self.made,
+            objects: self.objects.clone(),
             result_reads: self.reads.iter().map(|((j, o), n)| (j.clone(), *o, *n)).collect(),
         }
     }
@@ -297,6 +303,7 @@ pub async fn create(
     let id = super::store::encode_id("750", jobs.next as u32);
     jobs.next += 1;
     jobs.made += 1;
+    jobs.objects.insert(id.clone(), object.to_string());
     let end = lock(&org.faults).bulk_job_ends.pop_front();
     jobs.created.push_back(now);
     let job = Job {
