@@ -62,6 +62,22 @@ async fn a_query_job_read_set_by_set_holds_what_the_rest_query_holds() {
         assert_eq!(row[2].as_deref(), account);
     }
 
+    // The same first set, decoded straight into records of the caller's type by column name.
+    #[derive(serde::Deserialize)]
+    struct Row {
+        #[serde(rename = "Id")]
+        id: String,
+        #[serde(rename = "Email")]
+        email: Option<String>,
+    }
+    let typed = client.query_job_records::<Row>(&job.id, None, 500).await.unwrap();
+    assert_eq!(typed.records.len(), 500);
+    assert!(typed.next.is_some());
+    for (row, record) in rows.iter().zip(&typed.records) {
+        assert_eq!(row[0].as_deref(), Some(record.id.as_str()));
+        assert_eq!(row[1], record.email);
+    }
+
     client.delete_query_job(&job.id).await.unwrap();
     let gone = client.query_job(&job.id).await.unwrap_err();
     assert_eq!(gone.status(), Some(404));

@@ -14,6 +14,7 @@ use super::error::SalesforceError;
 use super::wire::decode;
 use bytes::Bytes;
 use reqwest::Method;
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -44,6 +45,14 @@ pub struct ResultSet {
     pub fields: Vec<String>,
     /// One row per record, a cell per field; `None` for an empty cell (null).
     pub rows: Vec<Vec<Option<String>>>,
+    /// The locator of the next set; `None` after the last.
+    pub next: Option<String>,
+}
+
+/// One set of a job's results decoded into records of the caller's type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordSet<T> {
+    pub records: Vec<T>,
     /// The locator of the next set; `None` after the last.
     pub next: Option<String>,
 }
@@ -141,6 +150,60 @@ impl SalesforceClient {
         locator: Option<&str>,
         max_records: usize,
     ) -> Result<ResultSet, SalesforceError> {
+        let (status, body, next) = self.results_body(id, locator, max_records).await?;
+        let (fields, rows) =
+            decode_csv(&body).map_err(|e| SalesforceError::UnexpectedResponse {
+                status: status.as_u16(),
+                detail: format!("the results are not CSV: {e}"),
+            })?;
+        Ok(ResultSet { fields, rows, next })
+    }
+
+    /// [`Self::query_job_results`], each row decoded into a `T` by its column names as a record
+    /// of a REST query page is ([`super::csv_row`]): the rows go straight from the CSV into the
+    /// caller's records.
+    pub async fn query_job_records<T: DeserializeOwned>(
+        &self,
+        id: &str,
+        locator: Option<&str>,
+        max_records: usize,
+    ) -> Result<RecordSet<T>, SalesforceError> {
+        let (status, body, next) = self.results_body(id, locator, max_records).await?;
+        let bad = |detail: String| SalesforceError::UnexpectedResponse {
+            status: status.as_u16(),
+            detail,
+        };
+        let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(&body[..]);
+        let fields: Vec<String> = reader
+            .headers()
+            .map_err(|e| bad(format!("the results are not CSV: {e}")))?
+            .iter()
+            .map(str::to_string)
+            .collect();
+        let mut records = Vec::with_capacity(max_records.min(body.len() / 64 + 1));
+        let mut row = csv::StringRecord::new();
+        loop {
+            match reader.read_record(&mut row) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => return Err(bad(format!("the results are not CSV: {e}"))),
+            }
+            let cells = row.iter().map(|c| (!c.is_empty()).then_some(c));
+            let record = super::csv_row::from_row(&fields, cells).map_err(|e| {
+                bad(format!("row {} of the results cannot be read: {e}", records.len() + 1))
+            })?;
+            records.push(record);
+        }
+        Ok(RecordSet { records, next })
+    }
+
+    /// The body of one set of results, and the locator of the next.
+    async fn results_body(
+        &self,
+        id: &str,
+        locator: Option<&str>,
+        max_records: usize,
+    ) -> Result<(reqwest::StatusCode, Bytes, Option<String>), SalesforceError> {
         let path = format!("{}/{id}/results", jobs_path(self));
         let max = max_records.to_string();
         let mut query = vec![("maxRecords", max.as_str())];
@@ -155,12 +218,7 @@ impl SalesforceClient {
             .and_then(|v| v.to_str().ok())
             .filter(|l| !l.is_empty() && *l != "null")
             .map(str::to_string);
-        let (fields, rows) =
-            decode_csv(&body).map_err(|e| SalesforceError::UnexpectedResponse {
-                status: status.as_u16(),
-                detail: format!("the results are not CSV: {e}"),
-            })?;
-        Ok(ResultSet { fields, rows, next })
+        Ok((status, body, next))
     }
 
     /// Stops a job that is not complete.

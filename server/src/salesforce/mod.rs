@@ -14,6 +14,7 @@ pub mod backoff;
 pub mod bulk;
 pub mod client;
 pub mod config;
+pub mod csv_row;
 pub mod datetime;
 pub mod error;
 pub mod identity;

@@ -17,8 +17,8 @@ use super::inbound::{commit_chunk, inbound_run, next_slice, select, since, Inbou
 use super::lease::Held;
 use super::mapping::SfRecord;
 use super::state::{self, BulkCursor, BulkJobRef, Cursor};
-use super::{csv_record, Engine, SyncError};
-use crate::salesforce::bulk::ResultSet;
+use super::{Engine, SyncError};
+use crate::salesforce::bulk::RecordSet;
 use crate::salesforce::SalesforceError;
 use app::domain::{ObjectType, RunId, Trigger};
 use app::store;
@@ -177,7 +177,7 @@ async fn read_sets(
     };
     let max = cfg.backfill_batch_size.max(1);
     let mut fetch_started = engine.now_ms();
-    let mut fetched = client.query_job_results(&job.id, bulk.locator.as_deref(), max).await;
+    let mut fetched = client.query_job_records(&job.id, bulk.locator.as_deref(), max).await;
     let mut slice = cfg.commit_size.clamp(1, super::inbound::FIRST_SLICE);
     loop {
         if engine.is_cancelled() {
@@ -196,18 +196,11 @@ async fn read_sets(
         };
         let next_locator = set.next.clone();
         let skip = cursor.bulk.as_ref().map_or(0, |b| b.offset) as usize;
-        let rows = match decode(set, skip) {
-            Ok(rows) => rows,
-            Err(e) => {
-                *out =
-                    fail(engine, held, object, None, set_started, &e, std::mem::take(out)).await?;
-                return Ok(Sets::Stopped);
-            }
-        };
+        let set: RecordSet<SfRecord> = set;
+        let rows = set.records.into_iter().enumerate().skip(skip);
         // Records written before (by this job's slices before a restart, or by a job this one
         // replaced, or inside the overlap of a REST backfill it continues) are dropped.
         let (positions, records): (Vec<usize>, Vec<SfRecord>) = rows
-            .into_iter()
             .filter(|(_, r)| match (r.id.as_deref(), r.modstamp()) {
                 (Some(id), Some(m)) => seen.get(id) != Some(&m) && written.get(id) != Some(&m),
                 _ => true,
@@ -230,7 +223,7 @@ async fn read_sets(
                 None => Ok(None),
                 Some(l) => {
                     fetch_started = engine.now_ms();
-                    client.query_job_results(&job.id, Some(l), max).await.map(Some)
+                    client.query_job_records(&job.id, Some(l), max).await.map(Some)
                 }
             }
         };
@@ -250,24 +243,6 @@ async fn read_sets(
             Some(next) => fetched = next,
         }
     }
-}
-
-/// The records of a set from row `skip` on, each with its row number in the set.
-fn decode(set: ResultSet, skip: usize) -> Result<Vec<(usize, SfRecord)>, SyncError> {
-    let fields = set.fields;
-    set.rows
-        .into_iter()
-        .enumerate()
-        .skip(skip)
-        .map(|(n, cells)| {
-            csv_record::from_row::<SfRecord>(&fields, cells).map(|r| (n, r)).map_err(|e| {
-                SyncError::Salesforce(SalesforceError::UnexpectedResponse {
-                    status: 200,
-                    detail: format!("row {} of the Bulk job's results cannot be read: {e}", n + 1),
-                })
-            })
-        })
-        .collect()
 }
 
 /// Writes one set's `records` (`positions`: their rows in the set) as one backfill run, in

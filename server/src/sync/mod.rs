@@ -14,7 +14,6 @@ pub mod apply;
 pub mod batching;
 pub mod bulk_backfill;
 pub mod connection;
-pub mod csv_record;
 pub mod engines;
 pub mod inbound;
 pub mod lease;
