@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    server::tune_allocator();
     match run(Config::parse()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

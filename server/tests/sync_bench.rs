@@ -211,6 +211,7 @@ async fn bare_insert(pool: &sqlx::SqlitePool, n: usize) -> Duration {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "benchmark: run with --release -- --ignored --nocapture"]
 async fn backfill_throughput_against_bare_sqlite() {
+    server::tune_allocator();
     let n = records();
     let dir = tempfile::tempdir().unwrap();
     // BENCH_COMMIT_SIZE: records per transaction within a page (default: the engine's, 500; a

@@ -471,39 +471,52 @@ pub async fn results(
 }
 
 /// A value as Bulk API 2.0 writes it in a cell; `None` for null (an empty cell).
-fn cell(value: &Value) -> Option<String> {
+fn cell(value: &Value) -> Option<std::borrow::Cow<'_, str>> {
+    use std::borrow::Cow;
     match value {
         Value::Null => None,
-        Value::Bool(b) => Some(b.to_string()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Text(t) => Some(t.to_string()),
-        Value::DateTime(ms) => Some(
-            chrono::DateTime::from_timestamp_millis(*ms)
-                .unwrap_or_default()
-                .format("%Y-%m-%dT%H:%M:%S%.3fZ")
-                .to_string(),
-        ),
+        Value::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
+        Value::Number(n) => Some(Cow::Owned(n.to_string())),
+        Value::Text(t) => Some(Cow::Borrowed(t)),
+        Value::DateTime(ms) => {
+            Some(Cow::Owned(super::super::salesforce::datetime::format_millis_z(*ms)))
+        }
     }
 }
 
+/// Appends `s` in double quotes, its quotes doubled.
+fn push_quoted(out: &mut String, s: &str) {
+    out.push('"');
+    let mut rest = s;
+    while let Some(i) = rest.find('"') {
+        out.push_str(&rest[..=i]);
+        out.push('"');
+        rest = &rest[i + 1..];
+    }
+    out.push_str(rest);
+    out.push('"');
+}
+
 fn write_csv(store: &Store, job: &Job, rows: &[u32]) -> String {
-    let sep = job.delimiter.char().to_string();
+    let sep = job.delimiter.char();
     let eol = if job.crlf { "\r\n" } else { "\n" };
-    let quoted = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
-    let mut out = String::new();
-    out.push_str(&job.header.iter().map(|h| quoted(h)).collect::<Vec<_>>().join(&sep));
+    let mut out = String::with_capacity(64 * job.columns.len() * (rows.len() + 1));
+    for (i, h) in job.header.iter().enumerate() {
+        if i > 0 {
+            out.push(sep);
+        }
+        push_quoted(&mut out, h);
+    }
     out.push_str(eol);
     for &row in rows {
-        let cells: Vec<String> = job
-            .columns
-            .iter()
-            .map(|c| {
-                cell(&column_value(store, job.table, row, *c))
-                    .map(|s| quoted(&s))
-                    .unwrap_or_default()
-            })
-            .collect();
-        out.push_str(&cells.join(&sep));
+        for (i, c) in job.columns.iter().enumerate() {
+            if i > 0 {
+                out.push(sep);
+            }
+            if let Some(v) = cell(&column_value(store, job.table, row, *c)) {
+                push_quoted(&mut out, &v);
+            }
+        }
         out.push_str(eol);
     }
     out

@@ -14,6 +14,26 @@ pub struct DateTimeError(pub String);
 /// several of these per record on every page, and chrono's format machinery is the slow path.
 pub fn format(dt: DateTime<Utc>) -> String {
     let mut buf = [0u8; 28];
+    buf[..23].copy_from_slice(&to_millis_digits(dt));
+    buf[23..28].copy_from_slice(b"+0000");
+    // Every byte written is an ASCII digit or punctuation.
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+/// Formats milliseconds since the Unix epoch as Bulk API 2.0 writes datetimes in its CSV:
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ`; out-of-range values format as the epoch.
+pub fn format_millis_z(ms: i64) -> String {
+    let mut buf = [0u8; 24];
+    buf[..23].copy_from_slice(&to_millis_digits(
+        DateTime::from_timestamp_millis(ms).unwrap_or_default(),
+    ));
+    buf[23] = b'Z';
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.mmm`.
+fn to_millis_digits(dt: DateTime<Utc>) -> [u8; 23] {
+    let mut buf = [0u8; 23];
     write_digits(&mut buf[0..4], dt.year().clamp(0, 9999) as u32);
     buf[4] = b'-';
     write_digits(&mut buf[5..7], dt.month());
@@ -27,9 +47,7 @@ pub fn format(dt: DateTime<Utc>) -> String {
     write_digits(&mut buf[17..19], dt.second());
     buf[19] = b'.';
     write_digits(&mut buf[20..23], dt.timestamp_subsec_millis().min(999));
-    buf[23..28].copy_from_slice(b"+0000");
-    // Every byte written above is an ASCII digit or punctuation.
-    String::from_utf8_lossy(&buf).into_owned()
+    buf
 }
 
 /// Formats milliseconds since the Unix epoch; out-of-range values format as the epoch.
@@ -44,13 +62,18 @@ fn write_digits(out: &mut [u8], mut value: u32) {
     }
 }
 
-/// The exact wire form `YYYY-MM-DDTHH:MM:SS.mmm+0000`, read by hand: every record carries two of
-/// these and chrono's format-string parser was a visible share of a backfill's time. Anything
-/// else (or an impossible date) is left to the general parser.
+/// The exact wire forms `YYYY-MM-DDTHH:MM:SS.mmm+0000` (REST) and `YYYY-MM-DDTHH:MM:SS.mmmZ`
+/// (Bulk API 2.0's CSV), read by hand: every record carries two of these and chrono's
+/// format-string parser was a visible share of a backfill's time. Anything else (or an impossible
+/// date) is left to the general parser.
 fn parse_wire(s: &str) -> Option<DateTime<Utc>> {
     let b = s.as_bytes();
-    if b.len() != 28
-        || &b[23..] != b"+0000"
+    let utc = match b.len() {
+        28 => &b[23..] == b"+0000",
+        24 => b[23] == b'Z',
+        _ => false,
+    };
+    if !utc
         || b[4] != b'-'
         || b[7] != b'-'
         || b[10] != b'T'
@@ -151,10 +174,14 @@ mod tests {
             "2013-05-20T20:49:32.000+0000",
             "1970-01-01T00:00:00.001+0000",
             "2024-02-29T23:59:59.999+0000",
+            "2024-02-29T23:59:59.999Z",
         ] {
-            let general = DateTime::<FixedOffset>::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z")
-                .unwrap()
-                .with_timezone(&Utc);
+            // chrono's `%z` takes `+0000`, not `Z`: the `Z` form is read as `+00:00`.
+            let offset = s.replacen('Z', "+00:00", 1);
+            let general =
+                DateTime::<FixedOffset>::parse_from_str(&offset, "%Y-%m-%dT%H:%M:%S%.f%z")
+                    .unwrap()
+                    .with_timezone(&Utc);
             assert_eq!(parse_wire(s), Some(general), "{s}");
         }
         for s in [
@@ -162,6 +189,7 @@ mod tests {
             "2013-05-20T24:49:32.000+0000",
             "2013-05-20T20:49:32.000+0100",
             "2013-05-2xT20:49:32.000+0000",
+            "2013-05-20T20:49:32.000X",
         ] {
             assert_eq!(parse_wire(s), None, "{s}");
         }
@@ -173,5 +201,7 @@ mod tests {
         let dt = Utc.with_ymd_and_hms(1999, 12, 31, 23, 59, 59).unwrap()
             + chrono::Duration::milliseconds(999);
         assert_eq!(parse(&format(dt)).unwrap(), dt);
+        assert_eq!(format_millis_z(dt.timestamp_millis()), "1999-12-31T23:59:59.999Z");
+        assert_eq!(parse(&format_millis_z(dt.timestamp_millis())).unwrap(), dt);
     }
 }

@@ -181,8 +181,8 @@ pub fn columns(
 }
 
 /// Row `r`'s value of a selected field.
-pub fn column_value(store: &Store, table: usize, r: u32, column: Column) -> Value {
-    value_of(store, &store.tables[table], r, column.0).into_owned()
+pub fn column_value(store: &Store, table: usize, r: u32, column: Column) -> Cow<'_, Value> {
+    value_of(store, &store.tables[table], r, column.0)
 }
 
 /// Whether row `r` passes `filter`.
