@@ -158,3 +158,61 @@ async fn the_org_refuses_more_than_200_records_in_one_collection_request() {
     assert!(ok.iter().all(|r| r.success));
     org.shutdown().await;
 }
+
+/// Serves Bulk API 2.0 results by hand: the first answer's body is cut short (a `Content-Length`
+/// longer than what is sent, then the connection closes), every later one is whole.
+async fn cut_short_results_server(body: &'static str) -> (String, Arc<AtomicUsize>) {
+    use tokio::io::AsyncWriteExt;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let n = count.fetch_add(1, Ordering::SeqCst);
+            let mut buf = [0u8; 4096];
+            let _ = socket.read(&mut buf).await;
+            let head = |len: usize| {
+                format!("HTTP/1.1 200 OK\r\ncontent-type: text/csv\r\nsforce-locator: null\r\nsforce-numberofrecords: 3\r\ncontent-length: {len}\r\nconnection: close\r\n\r\n")
+            };
+            if n == 0 {
+                let half = &body[..body.len() / 2];
+                let _ = socket.write_all(head(body.len()).as_bytes()).await;
+                let _ = socket.write_all(half.as_bytes()).await;
+            } else {
+                let _ = socket.write_all(head(body.len()).as_bytes()).await;
+                let _ = socket.write_all(body.as_bytes()).await;
+            }
+            let _ = socket.shutdown().await;
+        }
+    });
+    (url, accepted)
+}
+
+#[tokio::test]
+async fn a_set_of_bulk_results_cut_short_is_read_again_and_more_records_than_asked_are_refused() {
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    struct Row {
+        #[serde(rename = "Id")]
+        id: String,
+        #[serde(rename = "Email")]
+        email: Option<String>,
+    }
+    let body =
+        "\"Id\",\"Email\"\n\"003A\",\"a@example.com\"\n\"003B\",\n\"003C\",\"c@example.com\"\n";
+    let (url, accepted) = cut_short_results_server(body).await;
+    let c = SalesforceClient::new(config(&url, 3, Duration::from_secs(5)), "unused")
+        .unwrap()
+        .with_session(Session { instance_url: url.clone(), access_token: "00Dtoken".into() });
+    let set = c.query_job_records::<Row>("750A", None, 10).await.unwrap();
+    assert_eq!(accepted.load(Ordering::SeqCst), 2, "the cut-short answer was asked for again");
+    assert_eq!(set.records.len(), 3);
+    assert_eq!(set.records[1], Row { id: "003B".into(), email: None });
+    assert_eq!(set.next, None);
+
+    // Three rows where two were asked for: refused, not retried.
+    let before = accepted.load(Ordering::SeqCst);
+    let err = c.query_job_records::<Row>("750A", None, 2).await.unwrap_err();
+    assert!(matches!(err, SalesforceError::UnexpectedResponse { .. }), "{err:?}");
+    assert_eq!(accepted.load(Ordering::SeqCst) - before, 1);
+}

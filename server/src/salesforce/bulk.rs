@@ -11,7 +11,7 @@
 
 use super::client::{Call, SalesforceClient};
 use super::error::SalesforceError;
-use super::wire::decode;
+use super::wire::{self, decode};
 use bytes::Bytes;
 use reqwest::Method;
 use serde::de::DeserializeOwned;
@@ -150,60 +150,59 @@ impl SalesforceClient {
         locator: Option<&str>,
         max_records: usize,
     ) -> Result<ResultSet, SalesforceError> {
-        let (status, body, next) = self.results_body(id, locator, max_records).await?;
-        let (fields, rows) =
-            decode_csv(&body).map_err(|e| SalesforceError::UnexpectedResponse {
-                status: status.as_u16(),
-                detail: format!("the results are not CSV: {e}"),
-            })?;
-        Ok(ResultSet { fields, rows, next })
+        let limit = self.config().max_response_bytes;
+        self.read_results(id, locator, max_records, |response| async move {
+            let (status, next) = (response.status(), next_locator(response.headers()));
+            let body = wire::read_body(response, limit).await?;
+            let (fields, rows) =
+                decode_csv(&body).map_err(|e| SalesforceError::UnexpectedResponse {
+                    status: status.as_u16(),
+                    detail: format!("the results are not CSV: {e}"),
+                })?;
+            Ok(ResultSet { fields, rows, next })
+        })
+        .await
     }
 
     /// [`Self::query_job_results`], each row decoded into a `T` by its column names as a record
-    /// of a REST query page is ([`super::csv_row`]): the rows go straight from the CSV into the
-    /// caller's records.
-    pub async fn query_job_records<T: DeserializeOwned>(
+    /// of a REST query page is ([`super::csv_row`]). The set is streamed: rows are decoded as
+    /// the body arrives, on a blocking thread, and the body is never held whole (a set of 50,000
+    /// wide records is tens of megabytes), so only the decoded records take memory.
+    pub async fn query_job_records<T: DeserializeOwned + Send + 'static>(
         &self,
         id: &str,
         locator: Option<&str>,
         max_records: usize,
     ) -> Result<RecordSet<T>, SalesforceError> {
-        let (status, body, next) = self.results_body(id, locator, max_records).await?;
-        let bad = |detail: String| SalesforceError::UnexpectedResponse {
-            status: status.as_u16(),
-            detail,
-        };
-        let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(&body[..]);
-        let fields: Vec<String> = reader
-            .headers()
-            .map_err(|e| bad(format!("the results are not CSV: {e}")))?
-            .iter()
-            .map(str::to_string)
-            .collect();
-        let mut records = Vec::with_capacity(max_records.min(body.len() / 64 + 1));
-        let mut row = csv::StringRecord::new();
-        loop {
-            match reader.read_record(&mut row) {
-                Ok(true) => {}
-                Ok(false) => break,
-                Err(e) => return Err(bad(format!("the results are not CSV: {e}"))),
-            }
-            let cells = row.iter().map(|c| (!c.is_empty()).then_some(c));
-            let record = super::csv_row::from_row(&fields, cells).map_err(|e| {
-                bad(format!("row {} of the results cannot be read: {e}", records.len() + 1))
-            })?;
-            records.push(record);
-        }
-        Ok(RecordSet { records, next })
+        let limit = self.config().max_results_bytes();
+        self.read_results(id, locator, max_records, |response| async move {
+            let (status, next) = (response.status(), next_locator(response.headers()));
+            let records =
+                stream_records::<T>(response, max_records, limit).await.map_err(|e| match e {
+                    Streamed::Broken(detail) => {
+                        SalesforceError::Unavailable { attempts: 1, detail }
+                    }
+                    Streamed::Unreadable(detail) => {
+                        SalesforceError::UnexpectedResponse { status: status.as_u16(), detail }
+                    }
+                })?;
+            Ok(RecordSet { records, next })
+        })
+        .await
     }
 
-    /// The body of one set of results, and the locator of the next.
-    async fn results_body(
+    /// Asks for one set of the job's results and hands the answer, its body unread, to `read`.
+    async fn read_results<T, F, Fut>(
         &self,
         id: &str,
         locator: Option<&str>,
         max_records: usize,
-    ) -> Result<(reqwest::StatusCode, Bytes, Option<String>), SalesforceError> {
+        read: F,
+    ) -> Result<T, SalesforceError>
+    where
+        F: Fn(reqwest::Response) -> Fut,
+        Fut: std::future::Future<Output = Result<T, SalesforceError>>,
+    {
         let path = format!("{}/{id}/results", jobs_path(self));
         let max = max_records.to_string();
         let mut query = vec![("maxRecords", max.as_str())];
@@ -212,13 +211,7 @@ impl SalesforceClient {
         }
         let mut call = Call::new(Method::GET, &path);
         call.query = &query;
-        let (status, headers, body) = self.execute_with_headers(&call).await?;
-        let next = headers
-            .get("sforce-locator")
-            .and_then(|v| v.to_str().ok())
-            .filter(|l| !l.is_empty() && *l != "null")
-            .map(str::to_string);
-        Ok((status, body, next))
+        self.execute_then(&call, read).await
     }
 
     /// Stops a job that is not complete.
@@ -235,6 +228,118 @@ impl SalesforceClient {
         let path = format!("{}/{id}", jobs_path(self));
         self.execute(&Call::new(Method::DELETE, &path)).await.map(|_| ())
     }
+}
+
+/// The next set's locator, from `Sforce-Locator` (`null` after the last).
+fn next_locator(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    headers
+        .get("sforce-locator")
+        .and_then(|v| v.to_str().ok())
+        .filter(|l| !l.is_empty() && *l != "null")
+        .map(str::to_string)
+}
+
+/// Why a streamed set could not be read.
+enum Streamed {
+    /// The body stopped arriving (a broken connection): reading the set again may work.
+    Broken(String),
+    /// The body is not CSV, a row is not a record, or it holds more than was asked for.
+    Unreadable(String),
+}
+
+/// Decodes `response`'s CSV body into records while it arrives: the body's chunks are passed to a
+/// blocking thread that reads them as one stream with the `csv` crate.
+async fn stream_records<T: DeserializeOwned + Send + 'static>(
+    mut response: reqwest::Response,
+    max_records: usize,
+    limit: usize,
+) -> Result<Vec<T>, Streamed> {
+    let (chunks, received) = tokio::sync::mpsc::channel::<Result<Bytes, String>>(8);
+    let decode = tokio::task::spawn_blocking(move || {
+        decode_records::<T>(Chunks { received, current: Bytes::new() }, max_records)
+    });
+    let feed = async move {
+        let mut total = 0usize;
+        loop {
+            let chunk = match response.chunk().await {
+                Ok(Some(chunk)) => chunk,
+                Ok(None) => return,
+                Err(e) => {
+                    let _ = chunks.send(Err(e.to_string())).await;
+                    return;
+                }
+            };
+            total += chunk.len();
+            let chunk = if total > limit {
+                Err(format!("{LIMIT_PREFIX} {limit} bytes"))
+            } else {
+                Ok(chunk)
+            };
+            // The decoder stopped (an unreadable row): nothing more to pass it.
+            if chunks.send(chunk).await.is_err() {
+                return;
+            }
+        }
+    };
+    let ((), decoded) = tokio::join!(feed, decode);
+    decoded.map_err(|e| Streamed::Unreadable(format!("decoding the results stopped: {e}")))?
+}
+
+const LIMIT_PREFIX: &str = "the results are larger than the client reads:";
+
+/// A response body's chunks as one `Read`, on a blocking thread.
+struct Chunks {
+    received: tokio::sync::mpsc::Receiver<Result<Bytes, String>>,
+    current: Bytes,
+}
+
+impl std::io::Read for Chunks {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            match self.received.blocking_recv() {
+                Some(Ok(chunk)) => self.current = chunk,
+                Some(Err(e)) => return Err(std::io::Error::other(e)),
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current.split_to(n));
+        Ok(n)
+    }
+}
+
+/// Reads CSV rows from `body` into records, refusing more than `max_records`.
+fn decode_records<T: DeserializeOwned>(
+    body: impl std::io::Read,
+    max_records: usize,
+) -> Result<Vec<T>, Streamed> {
+    let failed = |e: csv::Error| match e.kind() {
+        csv::ErrorKind::Io(io) if !io.to_string().starts_with(LIMIT_PREFIX) => {
+            Streamed::Broken(format!("the results stopped arriving: {io}"))
+        }
+        _ => Streamed::Unreadable(format!("the results are not CSV: {e}")),
+    };
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(body);
+    let fields: Vec<String> =
+        reader.headers().map_err(failed)?.iter().map(str::to_string).collect();
+    let mut records = Vec::new();
+    let mut row = csv::StringRecord::new();
+    while reader.read_record(&mut row).map_err(failed)? {
+        if records.len() == max_records {
+            return Err(Streamed::Unreadable(format!(
+                "the set holds more than the {max_records} records asked for"
+            )));
+        }
+        let cells = row.iter().map(|c| (!c.is_empty()).then_some(c));
+        let record = super::csv_row::from_row(&fields, cells).map_err(|e| {
+            Streamed::Unreadable(format!(
+                "row {} of the results cannot be read: {e}",
+                records.len() + 1
+            ))
+        })?;
+        records.push(record);
+    }
+    Ok(records)
 }
 
 /// A CSV body: its header, and its rows with empty cells as `None`.

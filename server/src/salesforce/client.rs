@@ -213,29 +213,48 @@ impl SalesforceClient {
         &self,
         call: &Call<'_>,
     ) -> Result<(StatusCode, Bytes), SalesforceError> {
-        self.execute_with_headers(call).await.map(|(status, _, body)| (status, body))
+        let limit = self.config().max_response_bytes;
+        self.execute_then(call, |response| async move {
+            let status = response.status();
+            Ok((status, wire::read_body(response, limit).await?))
+        })
+        .await
     }
 
-    /// [`Self::execute`], keeping the response's headers (Bulk API 2.0 results name their next
-    /// set in `Sforce-Locator`).
-    pub(crate) async fn execute_with_headers(
+    /// Sends `call` and hands a 2xx response, its body unread, to `read`; everything else as
+    /// [`Self::execute`] does. A transient failure while `read` reads the body (a broken
+    /// connection, `SalesforceError::Unavailable`) sends the call again, like one before it.
+    pub(crate) async fn execute_then<T, F, Fut>(
         &self,
         call: &Call<'_>,
-    ) -> Result<(StatusCode, HeaderMap, Bytes), SalesforceError> {
+        read: F,
+    ) -> Result<T, SalesforceError>
+    where
+        F: Fn(reqwest::Response) -> Fut,
+        Fut: std::future::Future<Output = Result<T, SalesforceError>>,
+    {
         let policy = self.inner.config.retry;
+        let limit = self.config().max_response_bytes;
         let mut refreshed = false;
         let mut retry = 0u32;
         loop {
             let session = self.session().await?;
-            let outcome = self.send_once(&session, call).await;
-            let transient = match outcome {
-                Ok((status, _, None)) => {
-                    return Err(wire::too_large(status, self.config().max_response_bytes))
-                }
-                Ok((status, headers, Some(body))) if status.is_success() => {
-                    return Ok((status, headers, body))
-                }
-                Ok((status, _, Some(body))) => {
+            let transient = match self.send_once(&session, call).await {
+                Ok(response) if response.status().is_success() => match read(response).await {
+                    Err(SalesforceError::Transport(e)) if is_transient_transport(&e) => {
+                        SalesforceError::Unavailable { attempts: retry + 1, detail: e.to_string() }
+                    }
+                    Err(e @ SalesforceError::Unavailable { .. }) => e,
+                    done => return done,
+                },
+                Ok(response) => {
+                    let status = response.status();
+                    let body = match wire::body_capped(response, limit).await {
+                        Ok(Some(body)) => body,
+                        Ok(None) => return Err(wire::too_large(status, limit)),
+                        Err(e) if is_transient_transport(&e) => Bytes::new(),
+                        Err(e) => return Err(SalesforceError::Transport(e)),
+                    };
                     let err = api_error(status, &body);
                     if status == StatusCode::UNAUTHORIZED
                         && !refreshed
@@ -273,7 +292,7 @@ impl SalesforceClient {
         &self,
         session: &Session,
         call: &Call<'_>,
-    ) -> Result<(StatusCode, HeaderMap, Option<Bytes>), reqwest::Error> {
+    ) -> Result<reqwest::Response, reqwest::Error> {
         let url = if call.path.starts_with("http://") || call.path.starts_with("https://") {
             call.path.to_string()
         } else {
@@ -296,9 +315,6 @@ impl SalesforceClient {
         }
         let response = request.send().await?;
         self.record_usage(response.headers());
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = wire::body_capped(response, self.config().max_response_bytes).await?;
-        Ok((status, headers, body))
+        Ok(response)
     }
 }

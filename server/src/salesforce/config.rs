@@ -68,6 +68,13 @@ impl ClientConfig {
     }
 
     /// The path prefix of every data resource: `/services/data/v62.0`.
+    /// The most of one set of Bulk API 2.0 results the client reads: a set is streamed, never
+    /// held whole, so this only stops an answer that does not end (sixteen times the cap on a
+    /// response held in memory, 1 GiB by default).
+    pub fn max_results_bytes(&self) -> usize {
+        self.max_response_bytes.saturating_mul(16)
+    }
+
     pub fn data_path(&self) -> String {
         format!("/services/data/v{}", self.api_version)
     }

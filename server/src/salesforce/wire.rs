@@ -52,6 +52,19 @@ pub async fn body_capped(
     Ok(Some(Bytes::from(body)))
 }
 
+/// The body of a 2xx response, read whole up to `limit` bytes.
+pub async fn read_body(
+    response: reqwest::Response,
+    limit: usize,
+) -> Result<Bytes, SalesforceError> {
+    let status = response.status();
+    match body_capped(response, limit).await {
+        Ok(Some(body)) => Ok(body),
+        Ok(None) => Err(too_large(status, limit)),
+        Err(e) => Err(SalesforceError::Transport(e)),
+    }
+}
+
 /// The error of a response larger than the client reads.
 pub fn too_large(status: StatusCode, limit: usize) -> SalesforceError {
     SalesforceError::UnexpectedResponse {
