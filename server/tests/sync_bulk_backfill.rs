@@ -38,6 +38,23 @@ fn assert_same<K: Ord + std::fmt::Debug, V: PartialEq + std::fmt::Debug>(
 use common::outcomes::{conversion_data, inbound_outcomes, scalar};
 use common::{setup, uninterrupted_reference, wait_for, Setup};
 
+/// Conversion's data and every record's outcome in `pool` are those of an uninterrupted REST
+/// backfill of `org` into a database of its own: every record once, none lost.
+async fn same_as_uninterrupted(org: &server::fake_org::FakeOrg, pool: &SqlitePool) {
+    let dir = tempfile::tempdir().unwrap();
+    same_as(pool, &uninterrupted_reference(org, &dir.path().join("rest.db")).await).await;
+}
+
+/// Conversion's data and every record's outcome in `pool` are `reference`'s.
+async fn same_as(pool: &SqlitePool, reference: &SqlitePool) {
+    assert_same(conversion_data(pool).await, conversion_data(reference).await, "Conversion's data");
+    assert_same(
+        inbound_outcomes(pool).await,
+        inbound_outcomes(reference).await,
+        "every record once",
+    );
+}
+
 /// Past 1,000 records an object's backfill is a Bulk job, read in sets of 1,000.
 const THRESHOLD: u64 = 1_000;
 const SET: usize = 1_000;
@@ -136,12 +153,7 @@ async fn a_bulk_backfill_makes_one_run_per_set_with_the_same_outcome_as_rest_pag
     let dir = tempfile::tempdir().unwrap();
     let reference = uninterrupted_reference(&s.org, &dir.path().join("rest.db")).await;
     let rest_requests = s.org.requests_received() - requests_before - requests;
-    assert_same(
-        conversion_data(&s.pool).await,
-        conversion_data(&reference).await,
-        "Conversion's data",
-    );
-    assert_same(inbound_outcomes(&s.pool).await, inbound_outcomes(&reference).await, "outcomes");
+    same_as(&s.pool, &reference).await;
     assert!(
         requests < rest_requests,
         "Bulk spent {requests} API requests, REST pages {rest_requests}"
@@ -216,18 +228,7 @@ async fn a_backfill_stopped_mid_job_reads_on_from_the_same_job_and_writes_nothin
     // The other objects, as the scheduled pass syncs them.
     backfill_all(&s.engine).await;
 
-    let dir = tempfile::tempdir().unwrap();
-    let reference = uninterrupted_reference(&s.org, &dir.path().join("rest.db")).await;
-    assert_same(
-        conversion_data(&s.pool).await,
-        conversion_data(&reference).await,
-        "Conversion's data",
-    );
-    assert_same(
-        inbound_outcomes(&s.pool).await,
-        inbound_outcomes(&reference).await,
-        "every record once",
-    );
+    same_as_uninterrupted(&s.org, &s.pool).await;
 }
 
 /// Backfills the objects contacts do not depend on and those before them, so a contact's
@@ -255,18 +256,7 @@ async fn an_expired_job_is_replaced_and_nothing_is_lost_or_written_twice() {
 
     backfill_all(&s.engine).await;
 
-    let dir = tempfile::tempdir().unwrap();
-    let reference = uninterrupted_reference(&s.org, &dir.path().join("rest.db")).await;
-    assert_same(
-        conversion_data(&s.pool).await,
-        conversion_data(&reference).await,
-        "Conversion's data",
-    );
-    assert_same(
-        inbound_outcomes(&s.pool).await,
-        inbound_outcomes(&reference).await,
-        "every record once",
-    );
+    same_as_uninterrupted(&s.org, &s.pool).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -384,14 +374,5 @@ async fn killed_mid_job_the_restarted_server_reads_on_from_the_same_job() {
     .await
     .unwrap();
     assert!(failed.len() <= 1, "at most the run in progress at the kill failed: {failed:?}");
-    assert_same(
-        conversion_data(&watch).await,
-        conversion_data(&reference).await,
-        "Conversion's data",
-    );
-    assert_same(
-        inbound_outcomes(&watch).await,
-        inbound_outcomes(&reference).await,
-        "every record once",
-    );
+    same_as(&watch, &reference).await;
 }

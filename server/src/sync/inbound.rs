@@ -129,19 +129,10 @@ async fn sync_held(
     let settings = state::settings(pool, ws).await?;
     if backfill {
         let started = engine.now_ms();
-        match super::bulk_backfill::chosen(engine, held, object, &mut cursor, from).await {
+        let bulk = super::bulk_backfill::Backfill { engine, held, object };
+        match bulk.chosen(&mut cursor, from).await {
             Ok(false) => {}
-            Ok(true) => {
-                return super::bulk_backfill::backfill(
-                    engine,
-                    held,
-                    object,
-                    &mut cursor,
-                    &mut seen,
-                    &settings,
-                )
-                .await
-            }
+            Ok(true) => return bulk.run(&mut cursor, &mut seen, &settings).await,
             Err(e) => {
                 let run = inbound_run(object, trigger, started, None);
                 let failure = engine.fail_whole_run(held, None, run, &e).await?;
