@@ -462,6 +462,46 @@ for (const timeZone of ["America/Los_Angeles", "Asia/Kolkata"]) {
   });
 }
 
+test.describe("the zone the times are in", () => {
+  test.use({ timezoneId: "Europe/Berlin" });
+  test("is named, switches to UTC in the address, and the choice follows the links", async ({ page }) => {
+    await open(page, LIST);
+    const label = page.locator(".card__header .times-in");
+    await expect(label).toHaveText(/^Times in Europe\/Berlin · Show in UTC$/);
+    const time = page.locator("tr.run-row time").first();
+    const iso = (await time.getAttribute("datetime"))!;
+    await expect(time).toHaveText(inZone(iso, "Europe/Berlin"));
+
+    await label.getByRole("link", { name: "Show in UTC" }).click();
+    await expect(page).toHaveURL(/[?&]times=utc(&|$)/);
+    await hydrated(page);
+    await expect(page.locator(".card__header .times-in")).toHaveText(/^Times in UTC · Show in local time$/);
+    const utcTime = page.locator("tr.run-row time").first();
+    const utcIso = (await utcTime.getAttribute("datetime"))!;
+    await expect(utcTime).toHaveText(`${inZone(utcIso, "UTC")} UTC`);
+
+    // Filters, pages and runs opened from here keep it, and so does the way back.
+    await page.getByRole("tab", { name: /^Inbound/ }).click();
+    await expect(page).toHaveURL(/direction=inbound/);
+    await expect(page).toHaveURL(/[?&]times=utc(&|$)/);
+    await hydrated(page);
+    await page.locator("tr.run-row").first().getByRole("link").first().click();
+    await expect(page).toHaveURL(/\/runs\/[0-9a-f-]+\?(.*&)?times=utc/);
+    await hydrated(page);
+    await expect(page.locator(".page-bar .times-in")).toHaveText(/^Times in UTC · Show in local time$/);
+    await expect(page.locator(".facts time").first()).toHaveText(/ UTC$/);
+    await page.getByRole("link", { name: "← All sync activity" }).click();
+    await expect(page).toHaveURL(/[?&]times=utc(&|$)/);
+    await hydrated(page);
+
+    // And back to the reader's zone.
+    await page.locator(".card__header .times-in").getByRole("link", { name: "Show in local time" }).click();
+    await expect(page).not.toHaveURL(/times=/);
+    await hydrated(page);
+    await expect(page.locator(".card__header .times-in")).toHaveText(/^Times in Europe\/Berlin/);
+  });
+});
+
 test("an unknown or malformed run id is a 404 'Run not found' page", async ({ page }) => {
   for (const id of ["not-a-run", "0190a3c2-0000-7000-8000-000000000000", "%E2%9C%93"]) {
     const res = await open(page, `/settings/crm/sync-activity/runs/${id}`);

@@ -3,6 +3,7 @@
 //! exact UTC instant stays available on hover.
 
 use crate::domain::format_duration;
+use crate::domain::href::{current_with_times, times_in_utc};
 use chrono::{DateTime, Datelike, FixedOffset, TimeZone, Timelike, Utc};
 use leptos::prelude::*;
 
@@ -117,14 +118,55 @@ pub fn use_mounted() -> ReadSignal<bool> {
     mounted
 }
 
-/// An instant shown in the reader's local time zone.
+/// An instant shown in the reader's local time zone, or in UTC when the address asks for it
+/// (`?times=utc`, [`times_in_utc`]).
 #[component]
 pub fn LocalTime(ms: i64) -> impl IntoView {
     let mounted = use_mounted();
+    let utc = times_in_utc();
     view! {
         <time class="local-time" datetime=iso_utc(ms) title=exact_utc(ms) data-ms=ms>
-            {move || if mounted.get() { display_in_offset(ms, browser_offset_minutes(ms)) } else { display_utc(ms) }}
+            {move || {
+                if mounted.get() && !utc {
+                    display_in_offset(ms, browser_offset_minutes(ms))
+                } else {
+                    display_utc(ms)
+                }
+            }}
         </time>
+    }
+}
+
+/// The zone the page's times are in, named ("Times in Europe/Berlin"), and the switch to the
+/// other: UTC, kept in the address as `times=utc` so a pasted link shows the same times, or back
+/// to the reader's zone. Before the browser has said its zone, "your time zone".
+#[island]
+pub fn TimesIn() -> impl IntoView {
+    let mounted = use_mounted();
+    let utc = times_in_utc();
+    let zone = move || {
+        if utc {
+            "UTC".to_string()
+        } else if mounted.get() {
+            browser_zone().unwrap_or_else(|| {
+                let offset = browser_offset_minutes(client_now_ms());
+                format!("UTC{}", crate::domain::filters::format_offset(offset))
+            })
+        } else {
+            "your time zone".to_string()
+        }
+    };
+    let (switch, label) = if utc {
+        (current_with_times(false), "Show in local time")
+    } else {
+        (current_with_times(true), "Show in UTC")
+    };
+    view! {
+        <p class="times-in" data-times=if utc { "utc" } else { "local" }>
+            "Times in "<strong class="times-in__zone">{zone}</strong>
+            <span aria-hidden="true">" · "</span>
+            <a class="times-in__switch" href=switch>{label}</a>
+        </p>
     }
 }
 

@@ -47,9 +47,66 @@ pub fn at(path: &str) -> String {
     }
 }
 
-/// The run page's address.
-pub fn run_href(id: RunId) -> String {
+/// The run page's path, without a query.
+pub fn run_path(id: RunId) -> String {
     at(&format!("/settings/crm/sync-activity/runs/{id}"))
+}
+
+/// The run page's address (in UTC when the current page is: [`times_in_utc`]).
+pub fn run_href(id: RunId) -> String {
+    href_with(&run_path(id), &[])
+}
+
+/// The query parameter that shows times in UTC rather than the reader's zone: `times=utc`.
+pub const TIMES_PARAM: &str = "times";
+
+/// Whether `query` (an address's query, without `?`) asks for times in UTC.
+pub fn query_times_in_utc(query: &str) -> bool {
+    query.split('&').any(|pair| pair.eq_ignore_ascii_case("times=utc"))
+}
+
+/// The address of the page being made, its path inside the workspace (`/settings/crm/…`) and
+/// its query: the request's on the server (the sign-in layer has taken the workspace off its
+/// path), the address bar's in the browser.
+pub fn current_address() -> Option<(String, String)> {
+    #[cfg(feature = "ssr")]
+    {
+        let parts = leptos::prelude::use_context::<axum::http::request::Parts>()?;
+        let path = parts.uri.path();
+        let path = split_workspace(path).map_or(path, |(_, rest)| rest);
+        Some((path.to_string(), parts.uri.query().unwrap_or("").to_string()))
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        let location = web_sys::window()?.location();
+        let (path, query) = (location.pathname().ok()?, location.search().ok()?);
+        let path = split_workspace(&path).map_or(path.as_str(), |(_, rest)| rest).to_string();
+        Some((path, query.trim_start_matches('?').to_string()))
+    }
+}
+
+/// Whether the page being made shows its times in UTC (`?times=utc`); otherwise they are in the
+/// reader's time zone. Every address of the app made while it does keeps it.
+pub fn times_in_utc() -> bool {
+    current_address().is_some_and(|(_, query)| query_times_in_utc(&query))
+}
+
+/// The current page's address with times in UTC (`utc`) or in the reader's zone.
+pub fn current_with_times(utc: bool) -> String {
+    let (path, query) = current_address().unwrap_or_default();
+    let path = at(&path);
+    let mut pairs: Vec<&str> = query
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.to_ascii_lowercase().starts_with("times="))
+        .collect();
+    if utc {
+        pairs.push("times=utc");
+    }
+    if pairs.is_empty() {
+        path
+    } else {
+        format!("{path}?{}", pairs.join("&"))
+    }
 }
 
 /// Percent-encodes a query value (everything but RFC 3986 unreserved characters).
@@ -66,10 +123,13 @@ pub fn encode_query_value(s: &str) -> String {
     out
 }
 
-/// `path?k=v&…` from the pairs whose value is present.
+/// `path?k=v&…` from the pairs whose value is present, and `times=utc` when the current page
+/// shows its times in UTC (the choice stays in the address as the reader moves on).
 pub fn href_with(path: &str, pairs: &[(&str, Option<&str>)]) -> String {
+    let utc = times_in_utc().then_some("utc");
     let query: Vec<String> = pairs
         .iter()
+        .chain(std::iter::once(&(TIMES_PARAM, utc)))
         .filter_map(|(k, v)| {
             v.filter(|v| !v.is_empty()).map(|v| format!("{k}={}", encode_query_value(v)))
         })
@@ -132,6 +192,15 @@ mod href_tests {
         assert!(q.has_filters());
         assert_eq!(RunsQuery::default().href(), "/settings/crm/sync-activity");
         assert!(!RunsQuery { direction: Some("all".into()), ..Default::default() }.has_filters());
+    }
+
+    #[test]
+    fn times_in_utc_is_read_from_the_query() {
+        assert!(query_times_in_utc("times=utc"));
+        assert!(query_times_in_utc("direction=inbound&times=UTC"));
+        assert!(!query_times_in_utc("times=local"));
+        assert!(!query_times_in_utc(""));
+        assert!(!query_times_in_utc("sometimes=utc"));
     }
 
     #[test]

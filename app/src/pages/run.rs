@@ -5,13 +5,13 @@ use crate::components::badges::{RecordStatusBadge, StatusBadge};
 use crate::components::counts::CountBreakdown;
 use crate::components::layout::{CrmTab, SettingsLayout};
 use crate::components::live::{use_interval_while, POLL_MS};
-use crate::components::time::{client_now_ms, LocalTime, RunDuration};
+use crate::components::time::{client_now_ms, LocalTime, RunDuration, TimesIn};
 use crate::domain::filters::href_with;
 use crate::domain::href::at;
 use crate::domain::{
     format_count, RecordStatus, RecordsQuery, RunMessage, RunRecord, RunStatus, SyncRun,
 };
-use crate::pages::sync_activity::{run_href, Notes};
+use crate::pages::sync_activity::{run_path, Notes};
 use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -35,7 +35,10 @@ pub fn RunPage() -> impl IntoView {
     );
     view! {
         <SettingsLayout active=CrmTab::SyncActivity>
-            <a class="back-link" href=at("/settings/crm/sync-activity")>"← All sync activity"</a>
+            <div class="page-bar">
+                <a class="back-link" href=href_with(&at("/settings/crm/sync-activity"), &[])>"← All sync activity"</a>
+                <TimesIn/>
+            </div>
             <Transition fallback=|| view! { <p class="loading">"Loading run…"</p> }>
                 {move || Suspend::new(async move {
                     match detail.await {
@@ -69,7 +72,7 @@ fn RunNotFound() -> impl IntoView {
             <p class="empty-state__code">"404"</p>
             <h2>"Run not found"</h2>
             <p>"There is no sync run at this address in this workspace. The link may be incomplete or mistyped."</p>
-            <a class="btn btn--primary" href=at("/settings/crm/sync-activity")>"Back to Sync activity"</a>
+            <a class="btn btn--primary" href=href_with(&at("/settings/crm/sync-activity"), &[])>"Back to Sync activity"</a>
         </div>
     }
 }
@@ -212,7 +215,7 @@ fn records_href(
     let after = after.map(|s| s.to_string());
     let before = before.map(|s| s.to_string());
     href_with(
-        &run_href(run.id),
+        &run_path(run.id),
         &[
             ("status", status.filter(|s| *s != "all")),
             ("after", after.as_deref()),

@@ -5,7 +5,7 @@ use crate::components::badges::StatusBadge;
 use crate::components::counts::{count_values, COUNT_LABELS};
 use crate::components::layout::{CrmTab, SettingsLayout};
 use crate::components::live::{use_interval_while, IDLE_POLL_MS, POLL_MS};
-use crate::components::time::{client_now_ms, LocalTime, RunDuration};
+use crate::components::time::{client_now_ms, LocalTime, RunDuration, TimesIn};
 use crate::domain::RUNS_PAGE_SIZE as PAGE_SIZE;
 use crate::domain::{format_count, Direction, Message, RunId, RunStatus, RunsQuery, SyncRun};
 use leptos::either::Either;
@@ -17,7 +17,7 @@ mod filter_bar;
 
 use filter_bar::{latest_filter_year, FilterBar};
 
-pub use crate::domain::href::run_href;
+pub use crate::domain::href::{href_with, run_href, run_path};
 
 #[component]
 pub fn SyncActivityPage() -> impl IntoView {
@@ -48,6 +48,7 @@ pub fn SyncActivityPage() -> impl IntoView {
                             "Every sync between Conversion and Salesforce. Each entry is one batch; open it to see the records that changed."
                         </p>
                     </div>
+                    <TimesIn/>
                 </header>
                 <DirectionTabs query=query.get_untracked()/>
                 <FilterBar query=query.get_untracked() latest_year=latest_filter_year()/>
@@ -331,10 +332,7 @@ fn RunRow(
     record_status: Option<String>,
 ) -> impl IntoView {
     let first = run.get_untracked();
-    let href = match record_status {
-        Some(status) => format!("{}?status={status}", run_href(first.id)),
-        None => run_href(first.id),
-    };
+    let href = href_with(&run_path(first.id), &[("status", record_status.as_deref())]);
     let description = first.description();
     let status = Signal::derive(move || run.with(|r| r.status));
     let progress = move || {
