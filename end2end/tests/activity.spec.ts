@@ -1,4 +1,24 @@
+import { readFileSync } from "node:fs";
 import { test, expect, open, hydrated, inZone, offsetIn, expectAccessible, inWorkspace } from "./fixtures";
+
+/** The rows of a CSV text: quoted cells may hold commas, doubled quotes and line breaks. */
+function csvRows(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [], cell = "", quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') { cell += '"'; i++; }
+      else if (c === '"') quoted = false;
+      else cell += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ",") { row.push(cell); cell = ""; }
+    else if (c === "\n") { row.push(cell); rows.push(row); row = []; cell = ""; }
+    else if (c !== "\r") cell += c;
+  }
+  if (cell !== "" || row.length) { row.push(cell); rows.push(row); }
+  return rows;
+}
 
 const LIST = "/settings/crm/sync-activity";
 
@@ -500,6 +520,30 @@ test.describe("the zone the times are in", () => {
     await hydrated(page);
     await expect(page.locator(".card__header .times-in")).toHaveText(/^Times in Europe\/Berlin/);
   });
+});
+
+test("a run's failed records download as CSV with the filter applied", async ({ page }) => {
+  // A completed run with failed records beside others, found through the message filter.
+  let withFailures: any;
+  for (const code of ["malformed_data", "invalid_timestamp", "required_field_missing", "field_length_exceeded", "invalid_picklist_value"]) {
+    const { runs } = await (await page.request.get(inWorkspace(`/api/runs?status=completed&message=${code}`))).json();
+    withFailures = runs.find((r: any) => r.counts.failed > 0 && r.counts.failed < r.counts.created + r.counts.updated + r.counts.deleted + r.counts.skipped + r.counts.failed);
+    if (withFailures) break;
+  }
+  expect(withFailures, "the demo history has a run with failed and other records").toBeTruthy();
+  await open(page, `${LIST}/runs/${withFailures.id}?status=failed`);
+  const link = page.getByTestId("export-csv");
+  await expect(link).toHaveText("Download failed as CSV");
+  const [download] = await Promise.all([page.waitForEvent("download"), link.click()]);
+  expect(download.suggestedFilename()).toBe(`run-${withFailures.id}-failed.csv`);
+  const rows = csvRows(readFileSync(await download.path(), "utf8"));
+  expect(rows[0]).toEqual(["Record", "Salesforce ID", "Conversion ID", "Action", "Status", "Message", "Detail", "Created in Salesforce (UTC)", "Updated in Salesforce (UTC)", "Position"]);
+  expect(rows.length - 1).toBe(withFailures.counts.failed);
+  for (const row of rows.slice(1)) {
+    expect(row).toHaveLength(10);
+    expect(row[4]).toBe("Failed");
+    expect(row[5]).not.toBe("");
+  }
 });
 
 test("an unknown or malformed run id is a 404 'Run not found' page", async ({ page }) => {

@@ -176,6 +176,13 @@ fn RunView(detail: RunDetail, query: RecordsQuery) -> impl IntoView {
                     <h2 id="records-title" class="card__title">"Records"</h2>
                     <p class="card__subtitle">"Each record this batch touched. Skipped and failed records carry a message explaining why."</p>
                 </div>
+                <a class="btn btn--secondary btn--sm" href=export_href(&first, query.status.as_deref()) download
+                    data-testid="export-csv">
+                    {match query.status.as_deref().filter(|s| *s != "all") {
+                        Some(s) => format!("Download {s} as CSV"),
+                        None => "Download as CSV".to_string(),
+                    }}
+                </a>
             </header>
             <StatusFilter run_id=first.id.to_string() current=status_filter run/>
             <div role="tabpanel" id="records-panel">
@@ -222,6 +229,15 @@ fn records_href(
             ("before", before.as_deref()),
         ],
     )
+}
+
+/// The run's records as CSV, with the status filter shown (`GET /api/runs/{id}/records.csv`).
+fn export_href(run: &SyncRun, status: Option<&str>) -> String {
+    let path = at(&format!("/api/runs/{}/records.csv", run.id));
+    match status.filter(|s| *s != "all") {
+        Some(s) => format!("{path}?status={}", crate::domain::href::encode_query_value(s)),
+        None => path,
+    }
 }
 
 /// The article's explanation of a whole-run failure, with what to do about it.

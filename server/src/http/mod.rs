@@ -3,6 +3,7 @@
 //!
 //! - [`sync_controls`]: `POST /api/sync/now`, `GET /api/sync/status`, `GET|PUT /api/sync/settings`.
 //! - [`conversion`]: Conversion's records (`/api/conversion/...`).
+//! - [`export`]: a run's records as CSV (`/api/runs/{id}/records.csv`).
 //! - [`oauth`]: Connect / Reconnect / Disconnect Salesforce.
 //! - [`auth`]: signing in and out, and the layer that lets only signed-in members through.
 //! - [`tokens`]: API tokens for scripts.
@@ -18,6 +19,7 @@ pub mod auth;
 pub mod bad_request;
 pub mod conversion;
 pub mod error;
+pub mod export;
 pub mod headers;
 pub mod members;
 pub mod oauth;
@@ -38,6 +40,7 @@ use axum::Router;
 pub fn router(state: ApiState) -> Router {
     Router::new()
         .merge(conversion::routes())
+        .merge(export::routes())
         .merge(oauth::routes())
         .merge(sync_controls::routes())
         .merge(tokens::routes())
