@@ -3,6 +3,8 @@
 //! larger than one page of reading, and clear answers for a bad id, an unknown status, another
 //! workspace's run and nobody signed in.
 
+// The page shell's view type is deep: the in-process server needs the library's limit in release.
+#![recursion_limit = "256"]
 use app::domain::{Direction, ObjectType, RecordAction, RecordMessage, RecordStatus, Trigger};
 use app::store::{self, NewRecord, NewRun, WorkspaceId};
 
@@ -96,4 +98,66 @@ async fn a_runs_records_download_as_csv_with_the_filter_applied() {
     assert_eq!(missing.status(), 404);
     let signed_out = reqwest::get(url("")).await.unwrap();
     assert_eq!(signed_out.status(), 401);
+}
+
+/// Resident set now and its peak since the last reset, in kB (Linux).
+fn rss_kb() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let get = |k: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(k))
+            .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+            .unwrap_or(0)
+    };
+    (get("VmRSS:"), get("VmHWM:"))
+}
+
+/// The CSV download of a 50,000-record run: time to the first byte, records/s, and the peak
+/// memory of the process (server and client in one) over what it held before. See
+/// docs/BENCHMARKS.md, "A run's records as CSV".
+///
+/// cargo test --release -p server --test export -- --ignored --nocapture
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run with --release -- --ignored --nocapture"]
+async fn csv_export_of_a_50000_record_run() {
+    let server = InProcess::start().await;
+    let ws = WorkspaceId(server.config.workspace.clone());
+    let new_run = NewRun {
+        direction: Direction::Inbound,
+        object_type: ObjectType::Contact,
+        trigger: Trigger::Backfill,
+        started_at: 1_700_000_000_000,
+        expected_total: None,
+    };
+    let run = store::begin_run(&server.pool, &ws, &new_run).await.unwrap();
+    let records: Vec<NewRecord> = (0..50_000).map(record).collect();
+    for chunk in records.chunks(2_000) {
+        store::append_records(&server.pool, &ws, run, chunk).await.unwrap();
+    }
+    drop(records);
+    let http = sign_in(&server.base, ADMIN_EMAIL, ADMIN_PASSWORD, reqwest::Client::builder()).await;
+    let url = format!("{}/w/{}/api/runs/{run}/records.csv", server.base, ws);
+    for round in 1..=3 {
+        let _ = std::fs::write("/proc/self/clear_refs", "5");
+        let (before, _) = rss_kb();
+        let started = std::time::Instant::now();
+        let mut response = http.get(&url).send().await.unwrap();
+        let mut first_byte = None;
+        let mut bytes = 0usize;
+        while let Some(chunk) = response.chunk().await.unwrap() {
+            first_byte.get_or_insert_with(|| started.elapsed());
+            bytes += chunk.len();
+        }
+        let took = started.elapsed();
+        let (_, peak) = rss_kb();
+        println!(
+            "round {round}: 50,000 records, {:.1} MB in {:.3} s ({:.0} records/s), first byte after {:.1} ms; RSS {before} kB before, peak {peak} kB (+{} kB)",
+            bytes as f64 / 1e6,
+            took.as_secs_f64(),
+            50_000.0 / took.as_secs_f64(),
+            first_byte.unwrap_or_default().as_secs_f64() * 1000.0,
+            peak.saturating_sub(before)
+        );
+    }
 }
