@@ -9,6 +9,7 @@ use app::domain::{Direction, ObjectType, RecordAction, RecordMessage, RecordStat
 use app::store::{self, NewRecord, NewRun, WorkspaceId};
 
 mod common;
+use common::memory::{reset_peak, rss_kb};
 use common::{sign_in, InProcess, ADMIN_EMAIL, ADMIN_PASSWORD};
 
 fn record(i: usize) -> NewRecord {
@@ -100,19 +101,6 @@ async fn a_runs_records_download_as_csv_with_the_filter_applied() {
     assert_eq!(signed_out.status(), 401);
 }
 
-/// Resident set now and its peak since the last reset, in kB (Linux).
-fn rss_kb() -> (u64, u64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let get = |k: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(k))
-            .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-            .unwrap_or(0)
-    };
-    (get("VmRSS:"), get("VmHWM:"))
-}
-
 /// The CSV download of a 50,000-record run: time to the first byte, records/s, and the peak
 /// memory of the process (server and client in one) over what it held before. See
 /// docs/BENCHMARKS.md, "A run's records as CSV".
@@ -139,7 +127,7 @@ async fn csv_export_of_a_50000_record_run() {
     let http = sign_in(&server.base, ADMIN_EMAIL, ADMIN_PASSWORD, reqwest::Client::builder()).await;
     let url = format!("{}/w/{}/api/runs/{run}/records.csv", server.base, ws);
     for round in 1..=3 {
-        let _ = std::fs::write("/proc/self/clear_refs", "5");
+        reset_peak();
         let (before, _) = rss_kb();
         let started = std::time::Instant::now();
         let mut response = http.get(&url).send().await.unwrap();

@@ -73,9 +73,11 @@ async fn assert_runs_never_overlap(watch: &SqlitePool) {
     }
 }
 
-/// SIGSTOPs `pid` at a moment it is not inside a write transaction. SQLite has one writer at a
-/// time: a process frozen inside a transaction holds the whole file's write lock, and no other
-/// server can write (nor claim its work) until it wakes, whatever the leases say.
+/// SIGSTOPs `pid` at a moment it is not inside a write transaction and has a run open. SQLite has
+/// one writer at a time: a process frozen inside a transaction holds the whole file's write lock,
+/// and no other server can write (nor claim its work) until it wakes, whatever the leases say.
+/// Between two objects (the next one's `SELECT COUNT()` and first page on their way) it has no
+/// run open, and the one taking over would have none to fail.
 async fn stop_outside_a_write(pid: &str, db: &Path) {
     use sqlx::sqlite::SqliteConnectOptions;
     use sqlx::{ConnectOptions, Connection, Executor};
@@ -87,9 +89,16 @@ async fn stop_outside_a_write(pid: &str, db: &Path) {
             .connect()
             .await
             .unwrap();
-        let free = probe.execute("BEGIN IMMEDIATE").await.is_ok();
+        let mut free = probe.execute("BEGIN IMMEDIATE").await.is_ok();
         if free {
             probe.execute("ROLLBACK").await.unwrap();
+            let open: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM sync_runs WHERE status = 'in_progress' AND direction = 'inbound'",
+            )
+            .fetch_one(&mut probe)
+            .await
+            .unwrap();
+            free = open > 0;
         }
         probe.close().await.unwrap();
         if free {
@@ -98,7 +107,7 @@ async fn stop_outside_a_write(pid: &str, db: &Path) {
         assert!(Command::new("kill").args(["-CONT", pid]).status().unwrap().success());
         tokio::time::sleep(Duration::from_millis(37)).await;
     }
-    panic!("never caught the server outside a write");
+    panic!("never caught the server outside a write with a run open");
 }
 
 /// A local org of `records`, synced once without interruption into a reference database, then

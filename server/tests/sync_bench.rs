@@ -16,29 +16,13 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 mod common;
+use common::memory::{reset_peak, rss_kb};
 
 /// As in the server (`server/src/main.rs`).
 const CHECKPOINT_EVERY: Duration = server::maintenance::CHECKPOINT_EVERY;
 
 fn records() -> usize {
     std::env::var("BENCH_RECORDS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000)
-}
-
-/// Resident set now and its peak since the last reset, in kB (Linux).
-fn rss_kb() -> (u64, u64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let get = |k: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(k))
-            .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-            .unwrap_or(0)
-    };
-    (get("VmRSS:"), get("VmHWM:"))
-}
-
-fn reset_peak() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
 async fn setup(
