@@ -1,7 +1,6 @@
 //! Server state handed to every server function through Leptos context (server only).
 
 use crate::store::{StorageHealth, WorkspaceId};
-use sqlx::SqlitePool;
 use std::sync::Arc;
 
 /// Where "now" comes from: the system clock in production, a fixed one in tests.
@@ -19,7 +18,7 @@ impl Clock for SystemClock {
 
 #[derive(Clone)]
 pub struct AppState {
-    pub pool: SqlitePool,
+    pub pool: crate::store::Db,
     /// The workspace this server shows. Access control will resolve it per request; every query
     /// already takes it.
     pub workspace: WorkspaceId,

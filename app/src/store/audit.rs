@@ -2,9 +2,8 @@
 //! Salesforce, changed the settings or added a member, and when. Written beside the change it
 //! records; read newest first.
 
-use super::{StoreError, WorkspaceId};
+use super::{Db, StoreError, WorkspaceId};
 use crate::domain::access::{AuditAction, AuditEvent};
-use sqlx::SqlitePool;
 
 /// Who did it: a signed-in person (id and email), or the server's own tools.
 #[derive(Clone, Debug)]
@@ -14,52 +13,56 @@ pub enum Actor<'a> {
 }
 
 pub async fn record(
-    pool: &SqlitePool,
+    db: &Db,
     ws: &WorkspaceId,
     at: i64,
     actor: Actor<'_>,
     action: AuditAction,
     detail: &str,
 ) -> Result<(), StoreError> {
-    let (user_id, actor) = match actor {
-        Actor::Person { user_id, email } => (Some(user_id), email),
-        Actor::Server(what) => (None, what),
-    };
-    sqlx::query(
-        "INSERT INTO audit_events (workspace_id, at, user_id, actor, action, detail) VALUES (?, ?, ?, ?, ?, ?)",
-    )
-    .bind(ws.as_str())
-    .bind(at)
-    .bind(user_id)
-    .bind(actor)
-    .bind(action.as_str())
-    .bind(detail)
-    .execute(pool)
-    .await?;
-    Ok(())
+    on_db!(db, |pool| {
+        let (user_id, actor) = match actor {
+            Actor::Person { user_id, email } => (Some(user_id), email),
+            Actor::Server(what) => (None, what),
+        };
+        sqlx::query(
+            "INSERT INTO audit_events (workspace_id, at, user_id, actor, action, detail) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(ws.as_str())
+        .bind(at)
+        .bind(user_id)
+        .bind(actor)
+        .bind(action.as_str())
+        .bind(detail)
+        .execute(pool)
+        .await?;
+        Ok(())
+    })
 }
 
 /// The newest `limit` entries of the workspace's trail, newest first.
 pub async fn recent(
-    pool: &SqlitePool,
+    db: &Db,
     ws: &WorkspaceId,
     limit: u32,
 ) -> Result<Vec<AuditEvent>, StoreError> {
-    let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
-        "SELECT at, actor, action, detail FROM audit_events WHERE workspace_id = ? ORDER BY id DESC LIMIT ?",
-    )
-    .bind(ws.as_str())
-    .bind(limit)
-    .fetch_all(pool)
-    .await?;
-    rows.into_iter()
-        .map(|(at, actor, action, detail)| {
-            let action = AuditAction::parse(&action).ok_or_else(|| {
-                StoreError::Decode(format!("unknown audit action {action:?}").into())
-            })?;
-            Ok(AuditEvent { at, actor, action, detail })
-        })
-        .collect()
+    on_db!(db, |pool| {
+        let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
+            "SELECT at, actor, action, detail FROM audit_events WHERE workspace_id = $1 ORDER BY id DESC LIMIT $2",
+        )
+        .bind(ws.as_str())
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await?;
+        rows.into_iter()
+            .map(|(at, actor, action, detail)| {
+                let action = AuditAction::parse(&action).ok_or_else(|| {
+                    StoreError::Decode(format!("unknown audit action {action:?}").into())
+                })?;
+                Ok(AuditEvent { at, actor, action, detail })
+            })
+            .collect()
+    })
 }
 
 #[cfg(test)]
@@ -68,8 +71,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_trail_is_kept_per_workspace_newest_first() {
-        let dir = tempfile::tempdir().unwrap();
-        let pool = crate::store::open(&dir.path().join("t.db")).await.unwrap();
+        let pool = crate::store::testing::test_db().await.unwrap();
         let (acme, globex) = (WorkspaceId("acme".into()), WorkspaceId("globex".into()));
         for ws in [&acme, &globex] {
             crate::store::ensure_workspace(&pool, ws, ws.as_str(), 0).await.unwrap();

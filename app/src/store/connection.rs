@@ -12,9 +12,8 @@
 //! that exists, or record the state they set.
 
 use super::keyring::{KeyError, Keyring, Sealed};
-use super::{StoreError, WorkspaceId};
+use super::{Db, StoreError, WorkspaceId};
 use crate::domain::connection::{ApiUsageView, ConnectionState, ConnectionView};
-use sqlx::SqlitePool;
 
 /// A workspace without a row (see the module's documentation).
 const UNRECORDED: ConnectionState = ConnectionState::Disconnected;
@@ -33,91 +32,97 @@ type Row = (
 
 /// What the Overview shows. A workspace without a row has never connected: disconnected, no org.
 pub async fn connection_view(
-    pool: &SqlitePool,
+    db: &Db,
     ws: &WorkspaceId,
 ) -> Result<ConnectionView, StoreError> {
-    let row: Option<Row> = sqlx::query_as(
-        "SELECT state, detail, limit_paused_until, instance_url, username, connected_since, api_used, api_max, api_measured_at \
-         FROM sync_connection WHERE workspace_id = ?",
-    )
-    .bind(ws.as_str())
-    .fetch_optional(pool)
-    .await?;
-    Ok(match row {
-        None => ConnectionView {
-            state: UNRECORDED,
-            detail: None,
-            instance_url: None,
-            username: None,
-            connected_since: None,
-            limit_paused_until: None,
-            api: None,
-        },
-        Some((
-            state,
-            detail,
-            limit_paused_until,
-            instance_url,
-            username,
-            connected_since,
-            used,
-            max,
-            at,
-        )) => ConnectionView {
-            state: ConnectionState::parse(&state),
-            detail,
-            instance_url,
-            username,
-            connected_since,
-            limit_paused_until,
-            api: match (used, max, at) {
-                (Some(used), Some(max), Some(measured_at)) => {
-                    Some(ApiUsageView { used, max, measured_at })
-                }
-                _ => None,
+    on_db!(db, |pool| {
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT state, detail, limit_paused_until, instance_url, username, connected_since, api_used, api_max, api_measured_at \
+             FROM sync_connection WHERE workspace_id = $1",
+        )
+        .bind(ws.as_str())
+        .fetch_optional(pool)
+        .await?;
+        Ok(match row {
+            None => ConnectionView {
+                state: UNRECORDED,
+                detail: None,
+                instance_url: None,
+                username: None,
+                connected_since: None,
+                limit_paused_until: None,
+                api: None,
             },
-        },
+            Some((
+                state,
+                detail,
+                limit_paused_until,
+                instance_url,
+                username,
+                connected_since,
+                used,
+                max,
+                at,
+            )) => ConnectionView {
+                state: ConnectionState::parse(&state),
+                detail,
+                instance_url,
+                username,
+                connected_since,
+                limit_paused_until,
+                api: match (used, max, at) {
+                    (Some(used), Some(max), Some(measured_at)) => {
+                        Some(ApiUsageView { used, max, measured_at })
+                    }
+                    _ => None,
+                },
+            },
+        })
     })
 }
 
 /// A completed OAuth flow (or the first start against a configured org): connected from now. The
 /// refresh token is kept sealed ([`Keyring::seal`]).
 pub async fn save_connected(
-    pool: &SqlitePool,
+    db: &Db,
     ws: &WorkspaceId,
     instance_url: &str,
     username: Option<&str>,
     refresh_token: Option<&Sealed>,
     now: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO sync_connection (workspace_id, state, updated_at, instance_url, username, connected_since, refresh_token) \
-         VALUES (?1, 'connected', ?2, ?3, ?4, ?2, ?5) \
-         ON CONFLICT (workspace_id) DO UPDATE SET state = 'connected', detail = NULL, limit_paused_until = NULL, \
-         updated_at = ?2, instance_url = ?3, username = COALESCE(?4, username), connected_since = ?2, \
-         refresh_token = COALESCE(?5, refresh_token)",
-    )
-    .bind(ws.as_str())
-    .bind(now)
-    .bind(instance_url)
-    .bind(username)
-    .bind(refresh_token.map(|t| t.0.as_str()))
-    .execute(pool)
-    .await?;
-    Ok(())
+    on_db!(db, |pool| {
+        sqlx::query(
+            "INSERT INTO sync_connection (workspace_id, state, updated_at, instance_url, username, connected_since, refresh_token) \
+             VALUES ($1, 'connected', $2, $3, $4, $2, $5) \
+             ON CONFLICT (workspace_id) DO UPDATE SET state = 'connected', detail = NULL, limit_paused_until = NULL, \
+             updated_at = $2, instance_url = $3, username = COALESCE($4, sync_connection.username), connected_since = $2, \
+             refresh_token = COALESCE($5, sync_connection.refresh_token)",
+        )
+        .bind(ws.as_str())
+        .bind(now)
+        .bind(instance_url)
+        .bind(username)
+        .bind(refresh_token.map(|t| t.0.as_str()))
+        .execute(pool)
+        .await?;
+        Ok(())
+    })
 }
 
 /// The refresh token an earlier Connect saved, sealed, unless the workspace disconnected since.
 pub async fn saved_refresh_token(
-    pool: &SqlitePool,
+    db: &Db,
     ws: &WorkspaceId,
 ) -> Result<Option<Sealed>, StoreError> {
-    let token: Option<Option<String>> =
-        sqlx::query_scalar("SELECT refresh_token FROM sync_connection WHERE workspace_id = ? AND state != 'disconnected'")
-            .bind(ws.as_str())
-            .fetch_optional(pool)
-            .await?;
-    Ok(token.flatten().filter(|t| !t.is_empty()).map(Sealed))
+    on_db!(db, |pool| {
+        let token: Option<Option<String>> =
+            sqlx::query_scalar("SELECT refresh_token FROM sync_connection WHERE workspace_id = $1 AND state != 'disconnected'")
+                .bind(ws.as_str())
+                .fetch_optional(pool)
+                .await?;
+        Ok(token.flatten().filter(|t| !t.is_empty()).map(Sealed))
+    })
 }
 
 /// Why the stored secrets could not all be sealed again.
@@ -133,73 +138,79 @@ pub enum ResealError {
 /// (after a rotation) and any kept in plain text by a version before sealing. Each row is replaced
 /// only if it still holds what was read. Returns how many were sealed again.
 pub async fn reseal_refresh_tokens(
-    pool: &SqlitePool,
+    db: &Db,
     ring: &Keyring,
 ) -> Result<usize, ResealError> {
-    let rows: Vec<(String, String)> = sqlx::query_as(
-        "SELECT workspace_id, refresh_token FROM sync_connection WHERE refresh_token IS NOT NULL AND refresh_token <> ''",
-    )
-    .fetch_all(pool)
-    .await?;
-    let mut resealed = 0;
-    for (workspace, stored) in rows {
-        let ws = WorkspaceId(workspace);
-        let stored = Sealed(stored);
-        let plain = match stored.key_id() {
-            Some(id) if id == ring.active_id() => continue,
-            Some(_) => ring
-                .open(&ws, &stored)
-                .map_err(|error| ResealError::Key { workspace: ws.0.clone(), error })?,
-            // Kept before tokens were sealed.
-            None => stored.0.clone(),
-        };
-        let sealed = ring.seal(&ws, &plain);
-        let done = sqlx::query(
-            "UPDATE sync_connection SET refresh_token = ? WHERE workspace_id = ? AND refresh_token = ?",
+    on_db!(db, |pool| {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT workspace_id, refresh_token FROM sync_connection WHERE refresh_token IS NOT NULL AND refresh_token <> ''",
         )
-        .bind(&sealed.0)
-        .bind(ws.as_str())
-        .bind(&stored.0)
-        .execute(pool)
+        .fetch_all(pool)
         .await?;
-        resealed += done.rows_affected() as usize;
-    }
-    Ok(resealed)
+        let mut resealed = 0;
+        for (workspace, stored) in rows {
+            let ws = WorkspaceId(workspace);
+            let stored = Sealed(stored);
+            let plain = match stored.key_id() {
+                Some(id) if id == ring.active_id() => continue,
+                Some(_) => ring
+                    .open(&ws, &stored)
+                    .map_err(|error| ResealError::Key { workspace: ws.0.clone(), error })?,
+                // Kept before tokens were sealed.
+                None => stored.0.clone(),
+            };
+            let sealed = ring.seal(&ws, &plain);
+            let done = sqlx::query(
+                "UPDATE sync_connection SET refresh_token = $1 WHERE workspace_id = $2 AND refresh_token = $3",
+            )
+            .bind(&sealed.0)
+            .bind(ws.as_str())
+            .bind(&stored.0)
+            .execute(pool)
+            .await?;
+            resealed += done.rows_affected() as usize;
+        }
+        Ok(resealed)
+    })
 }
 
 /// Disconnect (or never connected yet): stop syncing and forget the tokens.
 pub async fn save_disconnected(
-    pool: &SqlitePool,
+    db: &Db,
     ws: &WorkspaceId,
     now: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO sync_connection (workspace_id, state, updated_at) VALUES (?2, 'disconnected', ?1) \
-         ON CONFLICT (workspace_id) DO UPDATE SET state = 'disconnected', detail = NULL, refresh_token = NULL, updated_at = ?1",
-    )
-    .bind(now)
-    .bind(ws.as_str())
-    .execute(pool)
-    .await?;
-    Ok(())
+    on_db!(db, |pool| {
+        sqlx::query(
+            "INSERT INTO sync_connection (workspace_id, state, updated_at) VALUES ($2, 'disconnected', $1) \
+             ON CONFLICT (workspace_id) DO UPDATE SET state = 'disconnected', detail = NULL, refresh_token = NULL, updated_at = $1",
+        )
+        .bind(now)
+        .bind(ws.as_str())
+        .execute(pool)
+        .await?;
+        Ok(())
+    })
 }
 
 /// The last API usage measured (from `Sforce-Limit-Info` or `/limits`).
 pub async fn record_api_usage(
-    pool: &SqlitePool,
+    db: &Db,
     ws: &WorkspaceId,
     used: i64,
     max: i64,
     now: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query("UPDATE sync_connection SET api_used = ?, api_max = ?, api_measured_at = ? WHERE workspace_id = ?")
-        .bind(used)
-        .bind(max)
-        .bind(now)
-        .bind(ws.as_str())
-        .execute(pool)
-        .await?;
-    Ok(())
+    on_db!(db, |pool| {
+        sqlx::query("UPDATE sync_connection SET api_used = $1, api_max = $2, api_measured_at = $3 WHERE workspace_id = $4")
+            .bind(used)
+            .bind(max)
+            .bind(now)
+            .bind(ws.as_str())
+            .execute(pool)
+            .await?;
+        Ok(())
+    })
 }
 
 /// The connection as the engine and the status endpoint see it.
@@ -221,95 +232,103 @@ impl SyncConnection {
 /// The engine's reading of the row. A workspace without one is disconnected (see the module's
 /// documentation).
 pub async fn sync_connection(
-    pool: &SqlitePool,
+    db: &Db,
     ws: &WorkspaceId,
 ) -> Result<SyncConnection, StoreError> {
-    let row: Option<(String, Option<String>, Option<i64>)> = sqlx::query_as(
-        "SELECT state, detail, limit_paused_until FROM sync_connection WHERE workspace_id = ?",
-    )
-    .bind(ws.as_str())
-    .fetch_optional(pool)
-    .await?;
-    Ok(match row {
-        Some((state, detail, limit_paused_until)) => {
-            SyncConnection { state: ConnectionState::parse(&state), detail, limit_paused_until }
-        }
-        None => SyncConnection { state: UNRECORDED, detail: None, limit_paused_until: None },
+    on_db!(db, |pool| {
+        let row: Option<(String, Option<String>, Option<i64>)> = sqlx::query_as(
+            "SELECT state, detail, limit_paused_until FROM sync_connection WHERE workspace_id = $1",
+        )
+        .bind(ws.as_str())
+        .fetch_optional(pool)
+        .await?;
+        Ok(match row {
+            Some((state, detail, limit_paused_until)) => {
+                SyncConnection { state: ConnectionState::parse(&state), detail, limit_paused_until }
+            }
+            None => SyncConnection { state: UNRECORDED, detail: None, limit_paused_until: None },
+        })
     })
 }
 
 /// Sets the state and its detail (the org, user, tokens and pause stay as they are).
 pub async fn set_connection_state(
-    pool: &SqlitePool,
+    db: &Db,
     ws: &WorkspaceId,
     state: ConnectionState,
     detail: Option<&str>,
     now: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO sync_connection (workspace_id, state, detail, updated_at) VALUES (?, ?, ?, ?) \
-         ON CONFLICT (workspace_id) DO UPDATE SET state = excluded.state, detail = excluded.detail, updated_at = excluded.updated_at",
-    )
-    .bind(ws.as_str())
-    .bind(state.as_str())
-    .bind(detail)
-    .bind(now)
-    .execute(pool)
-    .await?;
-    Ok(())
+    on_db!(db, |pool| {
+        sqlx::query(
+            "INSERT INTO sync_connection (workspace_id, state, detail, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (workspace_id) DO UPDATE SET state = excluded.state, detail = excluded.detail, updated_at = excluded.updated_at",
+        )
+        .bind(ws.as_str())
+        .bind(state.as_str())
+        .bind(detail)
+        .bind(now)
+        .execute(pool)
+        .await?;
+        Ok(())
+    })
 }
 
 /// An authentication failure: the connection needs reconnecting, unless the person has
 /// disconnected meanwhile (one statement, so a disconnect cannot slip in between).
 pub async fn mark_reconnect_needed(
-    pool: &SqlitePool,
+    db: &Db,
     ws: &WorkspaceId,
     detail: &str,
     now: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO sync_connection (workspace_id, state, detail, updated_at) VALUES (?1, ?2, ?3, ?4) \
-         ON CONFLICT (workspace_id) DO UPDATE SET state = excluded.state, detail = excluded.detail, updated_at = excluded.updated_at \
-         WHERE sync_connection.state <> ?5",
-    )
-    .bind(ws.as_str())
-    .bind(ConnectionState::ReconnectNeeded.as_str())
-    .bind(detail)
-    .bind(now)
-    .bind(ConnectionState::Disconnected.as_str())
-    .execute(pool)
-    .await?;
-    Ok(())
+    on_db!(db, |pool| {
+        sqlx::query(
+            "INSERT INTO sync_connection (workspace_id, state, detail, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (workspace_id) DO UPDATE SET state = excluded.state, detail = excluded.detail, updated_at = excluded.updated_at \
+             WHERE sync_connection.state <> $5",
+        )
+        .bind(ws.as_str())
+        .bind(ConnectionState::ReconnectNeeded.as_str())
+        .bind(detail)
+        .bind(now)
+        .bind(ConnectionState::Disconnected.as_str())
+        .execute(pool)
+        .await?;
+        Ok(())
+    })
 }
 
 /// No API calls before `until` (None: the limit is clear). Only a recorded connection is paused:
 /// without one, nothing calls Salesforce to be paused.
 pub async fn set_limit_pause(
-    pool: &SqlitePool,
+    db: &Db,
     ws: &WorkspaceId,
     until: Option<i64>,
     now: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE sync_connection SET limit_paused_until = ?, updated_at = ? WHERE workspace_id = ?",
-    )
-    .bind(until)
-    .bind(now)
-    .bind(ws.as_str())
-    .execute(pool)
-    .await?;
-    Ok(())
+    on_db!(db, |pool| {
+        sqlx::query(
+            "UPDATE sync_connection SET limit_paused_until = $1, updated_at = $2 WHERE workspace_id = $3",
+        )
+        .bind(until)
+        .bind(now)
+        .bind(ws.as_str())
+        .execute(pool)
+        .await?;
+        Ok(())
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{ensure_workspace, open_in_memory};
+    use crate::store::{ensure_workspace, testing};
 
     const T0: i64 = 1_764_000_000_000;
 
-    async fn db() -> (SqlitePool, WorkspaceId) {
-        let pool = open_in_memory().await.expect("in-memory db");
+    async fn db() -> (testing::TestDb, WorkspaceId) {
+        let pool = testing::test_db().await.expect("test database");
         let ws = WorkspaceId("ws-a".into());
         ensure_workspace(&pool, &ws, "A", T0).await.unwrap();
         (pool, ws)
@@ -345,12 +364,13 @@ mod tests {
     async fn tokens_are_kept_sealed_and_a_rotation_seals_them_again() {
         let (pool, ws) = db().await;
         let stored = || async {
-            let (t,): (String,) =
-                sqlx::query_as("SELECT refresh_token FROM sync_connection WHERE workspace_id = ?")
-                    .bind(ws.as_str())
-                    .fetch_one(&pool)
-                    .await
-                    .unwrap();
+            let (t,): (String,) = on_db!(pool.db(), |p| sqlx::query_as(
+                "SELECT refresh_token FROM sync_connection WHERE workspace_id = $1"
+            )
+            .bind(ws.as_str())
+            .fetch_one(p)
+            .await
+            .unwrap());
             t
         };
         let old_entry = Keyring::generate_entry("old");
@@ -372,10 +392,11 @@ mod tests {
         assert_eq!(new_only.open(&ws, &saved).unwrap(), "5Aep861token");
 
         // A token kept in plain text by a version before sealing is sealed at the next start.
-        sqlx::query("UPDATE sync_connection SET refresh_token = 'plain-token'")
-            .execute(&pool)
+        on_db!(pool.db(), |p| sqlx::query("UPDATE sync_connection SET refresh_token = 'plain-token'")
+            .execute(p)
             .await
-            .unwrap();
+            .map(|_| ())
+            .unwrap());
         assert_eq!(reseal_refresh_tokens(&pool, &new_only).await.unwrap(), 1);
         let saved = saved_refresh_token(&pool, &ws).await.unwrap().unwrap();
         assert_eq!(new_only.open(&ws, &saved).unwrap(), "plain-token");

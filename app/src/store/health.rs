@@ -8,9 +8,9 @@
 //! opened while the write-ahead log could not be written stays read-only for good, and one whose
 //! transaction broke mid-way keeps sqlx's count of open transactions wrong.
 
-use super::StoreError;
+use super::{Db, StoreError};
 use crate::domain::health::{StorageFailure, StorageProblem};
-use sqlx::{Connection, SqliteConnection, SqlitePool};
+use sqlx::{Connection, SqliteConnection};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
@@ -52,6 +52,9 @@ fn lock(m: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
 /// the caller's or the code's, not the disk's).
 pub fn storage_failure(e: &StoreError) -> Option<StorageFailure> {
     match e {
+        StoreError::Database(d) if d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_some() => {
+            postgres_failure(d.code()?.as_ref())
+        }
         StoreError::Database(d) => {
             // Extended result codes carry the primary one in their low byte.
             let code = d.code()?.parse::<i32>().ok()? & 0xff;
@@ -76,11 +79,27 @@ pub fn storage_failure(e: &StoreError) -> Option<StorageFailure> {
     }
 }
 
+/// A PostgreSQL error's SQLSTATE, as a storage failure: the server's disk (class 53, insufficient
+/// resources), a read-only server (a standby, or `default_transaction_read_only`), damaged data
+/// (class XX's `data_corrupted` and `index_corrupted`), or a server going away (class 08, and
+/// 57P01-57P03: shut down, crashed, not yet accepting connections).
+fn postgres_failure(sqlstate: &str) -> Option<StorageFailure> {
+    match sqlstate {
+        "25006" => Some(StorageFailure::ReadOnly),
+        "XX001" | "XX002" => Some(StorageFailure::Damaged),
+        "57P01" | "57P02" | "57P03" => Some(StorageFailure::Unavailable),
+        s if s.starts_with("53") => Some(StorageFailure::DiskFull),
+        s if s.starts_with("58") => Some(StorageFailure::WriteFailed),
+        s if s.starts_with("08") => Some(StorageFailure::Unavailable),
+        _ => None,
+    }
+}
+
 impl StorageHealth {
     /// For the database at `database` (named in the card's sentence).
-    pub fn new(database: &std::path::Path) -> Self {
+    pub fn new(database: &str) -> Self {
         let h = Self::default();
-        lock(&h.inner.state).database = database.display().to_string();
+        lock(&h.inner.state).database = database.to_string();
         h
     }
 
@@ -164,13 +183,19 @@ pub(super) fn fit_to_hand_out(
 
 /// Writes one row on a connection of its own (not a pooled one, which may be read-only for good):
 /// whether the database can be written now.
-pub async fn check_writable(pool: &SqlitePool, now_ms: i64) -> Result<(), StoreError> {
+pub async fn check_writable(db: &Db, now_ms: i64) -> Result<(), StoreError> {
+    const SQL: &str = "INSERT INTO storage_checks (id, checked_at) VALUES (1, $1) \
+         ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at";
+    let pool = match db {
+        Db::Sqlite(pool) => pool,
+        // PostgreSQL's connections do not go read-only on their own: a pooled one will do.
+        Db::Postgres(pool) => {
+            return sqlx::query(SQL).bind(now_ms).execute(pool).await.map(|_| ());
+        }
+    };
     let options = pool.connect_options();
     let mut conn = SqliteConnection::connect_with(&options).await?;
-    let written = sqlx::query(
-        "INSERT INTO storage_checks (id, checked_at) VALUES (1, ?) \
-         ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at",
-    )
+    let written = sqlx::query(SQL)
     .bind(now_ms)
     .execute(&mut conn)
     .await;
@@ -240,7 +265,7 @@ mod tests {
 
     #[test]
     fn a_problem_is_kept_until_a_write_works_and_damage_for_good() {
-        let h = StorageHealth::new(std::path::Path::new("data/x.db"));
+        let h = StorageHealth::new("data/x.db");
         assert_eq!(h.report(&StoreError::RowNotFound, 1), None);
         assert!(h.problem().is_none());
         assert_eq!(h.report(&db_error("13"), 5), Some(StorageFailure::DiskFull));

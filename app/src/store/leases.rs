@@ -9,9 +9,9 @@
 //! of work at a time, and the one that takes over from a server that died learns which it was
 //! (`taken_from`).
 
-use super::{StoreError, WorkspaceId};
+use super::{Db, Exec, StoreError, WorkspaceId};
 use crate::domain::{Direction, ObjectType};
-use sqlx::{SqliteExecutor, SqlitePool};
+
 
 /// The lease's name for a piece of work.
 pub fn inbound_work(object: ObjectType) -> String {
@@ -61,7 +61,7 @@ pub enum Due {
 /// both win.
 #[allow(clippy::too_many_arguments)]
 pub async fn claim(
-    pool: &SqlitePool,
+    db: &Db,
     ws: &WorkspaceId,
     work: &str,
     holder: &str,
@@ -69,122 +69,134 @@ pub async fn claim(
     ttl_ms: i64,
     due: Due,
 ) -> Result<Result<Claimed, Refused>, StoreError> {
-    let every = match due {
-        Due::Now => None,
-        Due::Every(ms) => Some(ms),
-    };
-    let row: Option<(i64, Option<String>)> = sqlx::query_as(
-        "INSERT INTO sync_leases (workspace_id, work, holder, fence, expires_at, claimed_at) \
-         VALUES (?1, ?2, ?3, 1, ?4 + ?5, ?4) \
-         ON CONFLICT (workspace_id, work) DO UPDATE SET \
-           taken_from = sync_leases.holder, holder = excluded.holder, \
-           fence = sync_leases.fence + 1, expires_at = excluded.expires_at, \
-           claimed_at = excluded.claimed_at \
-         WHERE (sync_leases.holder IS NULL OR sync_leases.expires_at <= ?4) \
-           AND (?6 IS NULL OR sync_leases.done_at <= ?4 - ?6) \
-         RETURNING fence, taken_from",
-    )
-    .bind(ws.as_str())
-    .bind(work)
-    .bind(holder)
-    .bind(now)
-    .bind(ttl_ms)
-    .bind(every)
-    .fetch_optional(pool)
-    .await?;
-    if let Some((fence, taken_from)) = row {
-        return Ok(Ok(Claimed { fence, taken_from }));
-    }
-    let holder: Option<(Option<String>,)> = sqlx::query_as(
-        "SELECT holder FROM sync_leases WHERE workspace_id = ? AND work = ? AND expires_at > ?",
-    )
-    .bind(ws.as_str())
-    .bind(work)
-    .bind(now)
-    .fetch_optional(pool)
-    .await?;
-    Ok(Err(match holder {
-        Some((Some(by),)) => Refused::HeldBy(by),
-        _ => Refused::NotDue,
-    }))
+    on_db!(db, |pool| {
+        let every = match due {
+            Due::Now => None,
+            Due::Every(ms) => Some(ms),
+        };
+        let row: Option<(i64, Option<String>)> = sqlx::query_as(
+            "INSERT INTO sync_leases (workspace_id, work, holder, fence, expires_at, claimed_at) \
+             VALUES ($1, $2, $3, 1, $4 + $5, $4) \
+             ON CONFLICT (workspace_id, work) DO UPDATE SET \
+               taken_from = sync_leases.holder, holder = excluded.holder, \
+               fence = sync_leases.fence + 1, expires_at = excluded.expires_at, \
+               claimed_at = excluded.claimed_at \
+             WHERE (sync_leases.holder IS NULL OR sync_leases.expires_at <= $4) \
+               AND ($6 IS NULL OR sync_leases.done_at <= $4 - $6) \
+             RETURNING fence, taken_from",
+        )
+        .bind(ws.as_str())
+        .bind(work)
+        .bind(holder)
+        .bind(now)
+        .bind(ttl_ms)
+        .bind(every)
+        .fetch_optional(pool)
+        .await?;
+        if let Some((fence, taken_from)) = row {
+            return Ok(Ok(Claimed { fence, taken_from }));
+        }
+        let holder: Option<(Option<String>,)> = sqlx::query_as(
+            "SELECT holder FROM sync_leases WHERE workspace_id = $1 AND work = $2 AND expires_at > $3",
+        )
+        .bind(ws.as_str())
+        .bind(work)
+        .bind(now)
+        .fetch_optional(pool)
+        .await?;
+        Ok(Err(match holder {
+            Some((Some(by),)) => Refused::HeldBy(by),
+            _ => Refused::NotDue,
+        }))
+    })
 }
 
 /// At a server's start: the leases held under its name are from its previous life (a process
 /// holds nothing before it starts), so they are let go at once rather than left to run out.
 /// Server names must therefore be unique among running servers.
-pub async fn release_all_of(pool: &SqlitePool, holder: &str) -> Result<u64, StoreError> {
-    let done = sqlx::query(
-        "UPDATE sync_leases SET holder = NULL, expires_at = 0, taken_from = NULL WHERE holder = ?",
-    )
-    .bind(holder)
-    .execute(pool)
-    .await?;
-    Ok(done.rows_affected())
+pub async fn release_all_of(db: &Db, holder: &str) -> Result<u64, StoreError> {
+    on_db!(db, |pool| {
+        let done = sqlx::query(
+            "UPDATE sync_leases SET holder = NULL, expires_at = 0, taken_from = NULL WHERE holder = $1",
+        )
+        .bind(holder)
+        .execute(pool)
+        .await?;
+        Ok(done.rows_affected())
+    })
 }
 
 /// Keeps the lease claimed with `fence` until at least `now + ttl_ms`. False when it is no longer
 /// that claim (another server took the work). Run first in a write's transaction, it fences the
 /// write: the row stays locked until the transaction ends, so no one can claim the work between
 /// this check and the commit.
-pub async fn renew<'c>(
-    conn: impl SqliteExecutor<'c>,
+pub async fn renew<'a>(
+    on: impl Into<Exec<'a>>,
     ws: &WorkspaceId,
     work: &str,
     fence: i64,
     now: i64,
     ttl_ms: i64,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query(
-        "UPDATE sync_leases SET expires_at = MAX(expires_at, ? + ?) \
-         WHERE workspace_id = ? AND work = ? AND fence = ?",
-    )
+    let done = on_exec!(on.into(), |e, pg| sqlx::query(if pg {
+        "UPDATE sync_leases SET expires_at = GREATEST(expires_at, $1 + $2) \
+         WHERE workspace_id = $3 AND work = $4 AND fence = $5"
+    } else {
+        "UPDATE sync_leases SET expires_at = MAX(expires_at, $1 + $2) \
+         WHERE workspace_id = $3 AND work = $4 AND fence = $5"
+    })
     .bind(now)
     .bind(ttl_ms)
     .bind(ws.as_str())
     .bind(work)
     .bind(fence)
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    .execute(e)
+    .await?
+    .rows_affected());
+    Ok(done == 1)
 }
 
 /// Lets the lease go, if it is still this claim; `done_at`: the work was done then (the schedule
 /// counts from it).
 pub async fn release(
-    pool: &SqlitePool,
+    db: &Db,
     ws: &WorkspaceId,
     work: &str,
     fence: i64,
     done_at: Option<i64>,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query(
-        "UPDATE sync_leases SET holder = NULL, expires_at = 0, taken_from = NULL, \
-         done_at = COALESCE(?, done_at) WHERE workspace_id = ? AND work = ? AND fence = ?",
-    )
-    .bind(done_at)
-    .bind(ws.as_str())
-    .bind(work)
-    .bind(fence)
-    .execute(pool)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    on_db!(db, |pool| {
+        let done = sqlx::query(
+            "UPDATE sync_leases SET holder = NULL, expires_at = 0, taken_from = NULL, \
+             done_at = COALESCE($1, done_at) WHERE workspace_id = $2 AND work = $3 AND fence = $4",
+        )
+        .bind(done_at)
+        .bind(ws.as_str())
+        .bind(work)
+        .bind(fence)
+        .execute(pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    })
 }
 
 /// When any server last finished a piece of the workspace's inbound sync (`None`: never). The
 /// schedule of every server counts from it, so all of them wake at about the same time and which
 /// one syncs is left to chance, rather than to whichever started first.
 pub async fn last_inbound_done(
-    pool: &SqlitePool,
+    db: &Db,
     ws: &WorkspaceId,
 ) -> Result<Option<i64>, StoreError> {
-    let (last,): (Option<i64>,) = sqlx::query_as(
-        "SELECT MAX(done_at) FROM sync_leases WHERE workspace_id = ? AND work LIKE 'inbound:%' \
-         AND done_at > 0",
-    )
-    .bind(ws.as_str())
-    .fetch_one(pool)
-    .await?;
-    Ok(last)
+    on_db!(db, |pool| {
+        let (last,): (Option<i64>,) = sqlx::query_as(
+            "SELECT MAX(done_at) FROM sync_leases WHERE workspace_id = $1 AND work LIKE 'inbound:%' \
+             AND done_at > 0",
+        )
+        .bind(ws.as_str())
+        .fetch_one(pool)
+        .await?;
+        Ok(last)
+    })
 }
 
 /// A workspace's lease, for operators: who does what.
@@ -201,25 +213,27 @@ pub struct Lease {
 }
 
 /// The workspace's leases, by work.
-pub async fn leases(pool: &SqlitePool, ws: &WorkspaceId) -> Result<Vec<Lease>, StoreError> {
-    sqlx::query_as(
-        "SELECT work, holder, fence, expires_at, claimed_at, done_at FROM sync_leases \
-         WHERE workspace_id = ? ORDER BY work",
-    )
-    .bind(ws.as_str())
-    .fetch_all(pool)
-    .await
+pub async fn leases(db: &Db, ws: &WorkspaceId) -> Result<Vec<Lease>, StoreError> {
+    on_db!(db, |pool| {
+        sqlx::query_as(
+            "SELECT work, holder, fence, expires_at, claimed_at, done_at FROM sync_leases \
+             WHERE workspace_id = $1 ORDER BY work",
+        )
+        .bind(ws.as_str())
+        .fetch_all(pool)
+        .await
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{ensure_workspace, open_in_memory};
+    use crate::store::{ensure_workspace, testing};
 
     const TTL: i64 = 30_000;
 
-    async fn fresh() -> (SqlitePool, WorkspaceId) {
-        let pool = open_in_memory().await.expect("in-memory db");
+    async fn fresh() -> (testing::TestDb, WorkspaceId) {
+        let pool = testing::test_db().await.expect("test database");
         let ws = WorkspaceId("ws-a".into());
         ensure_workspace(&pool, &ws, "A", 0).await.unwrap();
         (pool, ws)
@@ -295,8 +309,8 @@ mod tests {
         let work = OUTBOUND_WORK;
         let a = claim(&pool, &ws, work, "a", 0, TTL, Due::Now).await.unwrap().unwrap();
         claim(&pool, &ws, work, "b", TTL, TTL, Due::Now).await.unwrap().unwrap();
-        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.unwrap();
-        assert!(!renew(&mut *tx, &ws, work, a.fence, TTL + 1, TTL).await.unwrap());
+        let mut tx = pool.begin().await.unwrap();
+        assert!(!renew(&mut tx, &ws, work, a.fence, TTL + 1, TTL).await.unwrap());
         tx.rollback().await.unwrap();
     }
 }

@@ -1,4 +1,5 @@
-//! Storage (server only): the SQLite pool and the queries behind every page.
+//! Storage (server only): the database (a SQLite file, or PostgreSQL: see [`db`]) and the queries
+//! behind every page.
 //!
 //! Every read and write takes the workspace it is scoped to; nothing here reads across workspaces.
 //!
@@ -20,6 +21,8 @@
 //! - [`leases`] owns `sync_leases` (who does which sync work now);
 //! - this module owns `workspaces`, and opens, checks and checkpoints the database.
 
+#[macro_use]
+mod db;
 pub mod accounts;
 pub mod api_tokens;
 pub mod audit;
@@ -33,6 +36,7 @@ pub mod leases;
 pub mod outbox;
 mod runs;
 mod settings;
+pub mod testing;
 
 pub use connection::{
     connection_view, mark_reconnect_needed, record_api_usage, reseal_refresh_tokens,
@@ -52,7 +56,10 @@ pub use runs::{
 };
 pub use settings::{load_settings, save_settings};
 
+pub use db::{Backend, Db, Exec, Tx};
+
 use crate::domain::health::StorageFailure;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Connection, SqliteConnection, SqlitePool};
 use std::path::{Path, PathBuf};
@@ -78,15 +85,89 @@ impl std::fmt::Display for WorkspaceId {
     }
 }
 
-/// Opens (creating if needed) the database at `path`, in WAL mode with foreign keys on, checks it
-/// is not damaged and brings its schema up to date. Its storage state is not watched: the server
-/// uses [`open_with`].
-pub async fn open(path: &Path) -> Result<SqlitePool, OpenError> {
-    open_with(path, &StorageHealth::new(path)).await
+/// Where the database is, as `--database` gives it: a PostgreSQL address (`postgres://…` or
+/// `postgresql://…`), or else the path of a SQLite file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Location {
+    File(PathBuf),
+    Postgres(String),
 }
 
-/// [`open`], with the pool keeping connections that went through a storage failure out of use
-/// (see [`health`]).
+impl Location {
+    pub fn parse(s: &str) -> Self {
+        let t = s.trim();
+        if t.starts_with("postgres://") || t.starts_with("postgresql://") {
+            Location::Postgres(t.to_string())
+        } else {
+            Location::File(PathBuf::from(s))
+        }
+    }
+
+    /// How messages name it: the file's path, or the address without its password.
+    pub fn describe(&self) -> String {
+        match self {
+            Location::File(path) => path.display().to_string(),
+            Location::Postgres(url) => without_password(url),
+        }
+    }
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+/// `postgres://user:secret@host/db` as `postgres://user:…@host/db`.
+fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let Some((auth, host)) = rest.rsplit_once('@') else { return url.to_string() };
+    match auth.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:…@{host}"),
+        None => url.to_string(),
+    }
+}
+
+/// Opens the database at `location` and brings its schema up to date: [`open_file`] or
+/// [`open_postgres`]. Its storage state is not watched: the server uses [`open_at`].
+pub async fn open(location: &Location) -> Result<Db, OpenError> {
+    open_at(location, &StorageHealth::new(&location.describe())).await
+}
+
+/// [`open`], with the storage state watched through `storage`.
+pub async fn open_at(location: &Location, storage: &StorageHealth) -> Result<Db, OpenError> {
+    match location {
+        Location::File(path) => open_with(path, storage).await.map(Db::Sqlite),
+        Location::Postgres(url) => open_postgres(url).await.map(Db::Postgres),
+    }
+}
+
+/// Connects to the PostgreSQL database at `url` and brings its schema up to date (its own
+/// migrations, `migrations_postgres`: the same tables, indexes and constraints as SQLite's).
+pub async fn open_postgres(url: &str) -> Result<sqlx::PgPool, OpenError> {
+    let shown = without_password(url);
+    let options = PgConnectOptions::from_str(url)
+        .map_err(|e| OpenError::Address { address: shown.clone(), reason: reason(&e) })?;
+    let pool = PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await
+        .map_err(|e| OpenError::Server { address: shown.clone(), reason: reason(&e) })?;
+    migrate(&Db::Postgres(pool.clone()))
+        .await
+        .map_err(|e| OpenError::MigrateServer { address: shown, reason: reason(&e) })?;
+    Ok(pool)
+}
+
+/// Opens (creating if needed) the SQLite database at `path`, in WAL mode with foreign keys on,
+/// checks it is not damaged and brings its schema up to date.
+pub async fn open_file(path: &Path) -> Result<SqlitePool, OpenError> {
+    open_with(path, &StorageHealth::new(&path.display().to_string())).await
+}
+
+/// [`open_file`], with the pool keeping connections that went through a storage failure out of
+/// use (see [`health`]).
 pub async fn open_with(path: &Path, storage: &StorageHealth) -> Result<SqlitePool, OpenError> {
     if let Some(dir) = path.parent() {
         if !dir.as_os_str().is_empty() {
@@ -131,12 +212,12 @@ pub async fn open_with(path: &Path, storage: &StorageHealth) -> Result<SqlitePoo
         })
         .connect_with(options)
         .await
-        .map_err(|e| OpenError::from_store(path, e))?;
+        .map_err(|e| OpenError::from_file_store(path, e))?;
     quick_check(&pool).await.map_err(|e| match e {
         CheckError::Damaged(finding) => OpenError::Damaged { path: path.to_path_buf(), finding },
-        CheckError::Store(e) => OpenError::from_store(path, e),
+        CheckError::Store(e) => OpenError::from_file_store(path, e),
     })?;
-    migrate(&pool)
+    migrate_sqlite(&pool)
         .await
         .map_err(|e| OpenError::Migrate { path: path.to_path_buf(), reason: reason(&e) })?;
     Ok(pool)
@@ -182,11 +263,26 @@ pub enum OpenError {
     NotADatabase { path: PathBuf, reason: String },
     #[error("The database file {} could not be brought up to date ({reason}). It may have been written by a newer version of this server; restore the file from a backup or use that version.", .path.display())]
     Migrate { path: PathBuf, reason: String },
+    #[error("The database address {address} is not a PostgreSQL address ({reason}). Give --database as postgres://user@host:5432/database, or the path of a SQLite file.")]
+    Address { address: String, reason: String },
+    #[error("The PostgreSQL database at {address} could not be reached ({reason}). Check that the server is running, that the database exists and that this user may connect to it.")]
+    Server { address: String, reason: String },
+    #[error("The PostgreSQL database at {address} could not be brought up to date ({reason}). It may have been written by a newer version of this server, or this user may not create tables in it.")]
+    MigrateServer { address: String, reason: String },
 }
 
 impl OpenError {
-    /// The sentence for a database error met while opening `path` or writing to it at start.
-    pub fn from_store(path: &Path, e: StoreError) -> Self {
+    /// The sentence for a database error met while opening the database or writing to it at start.
+    pub fn from_store(location: &Location, e: StoreError) -> Self {
+        match location {
+            Location::File(path) => Self::from_file_store(path, e),
+            Location::Postgres(url) => {
+                OpenError::Server { address: without_password(url), reason: reason(&e) }
+            }
+        }
+    }
+
+    fn from_file_store(path: &Path, e: StoreError) -> Self {
         let path = path.to_path_buf();
         let reason = reason(&e);
         match storage_failure(&e) {
@@ -243,7 +339,7 @@ async fn quick_check(pool: &SqlitePool) -> Result<(), CheckError> {
 }
 
 /// An in-memory database for tests (one shared connection, so every query sees the same data).
-pub async fn open_in_memory() -> Result<SqlitePool, StoreError> {
+pub async fn open_in_memory() -> Result<Db, StoreError> {
     let options = SqliteConnectOptions::from_str("sqlite::memory:")?.foreign_keys(true);
     let pool = SqlitePoolOptions::new()
         .max_connections(1)
@@ -251,8 +347,8 @@ pub async fn open_in_memory() -> Result<SqlitePool, StoreError> {
         .max_lifetime(None)
         .connect_with(options)
         .await?;
-    migrate(&pool).await?;
-    Ok(pool)
+    migrate_sqlite(&pool).await?;
+    Ok(Db::Sqlite(pool))
 }
 
 /// Where the write-ahead log stands after a checkpoint.
@@ -309,33 +405,48 @@ pub fn wal_path(pool: &SqlitePool) -> PathBuf {
     PathBuf::from(wal)
 }
 
-pub async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
+/// Brings the schema up to date: each backend has its own migrations, which make the same tables.
+pub async fn migrate(db: &Db) -> Result<(), StoreError> {
+    match db {
+        Db::Sqlite(pool) => migrate_sqlite(pool).await,
+        Db::Postgres(pool) => sqlx::migrate!("./migrations_postgres")
+            .run(pool)
+            .await
+            .map_err(|e| StoreError::Migrate(Box::new(e))),
+    }
+}
+
+async fn migrate_sqlite(pool: &SqlitePool) -> Result<(), StoreError> {
     sqlx::migrate!("./migrations").run(pool).await.map_err(|e| StoreError::Migrate(Box::new(e)))
 }
 
-/// Creates the workspace if it does not exist yet.
 /// Every workspace's id, in order.
-pub async fn workspace_ids(pool: &SqlitePool) -> Result<Vec<WorkspaceId>, StoreError> {
-    let ids: Vec<(String,)> =
-        sqlx::query_as("SELECT id FROM workspaces ORDER BY id").fetch_all(pool).await?;
+pub async fn workspace_ids(db: &Db) -> Result<Vec<WorkspaceId>, StoreError> {
+    let ids: Vec<(String,)> = on_db!(db, |pool| {
+        sqlx::query_as("SELECT id FROM workspaces ORDER BY id").fetch_all(pool).await?
+    });
     Ok(ids.into_iter().map(|(id,)| WorkspaceId(id)).collect())
 }
 
+/// Creates the workspace if it does not exist yet.
 pub async fn ensure_workspace(
-    pool: &SqlitePool,
+    db: &Db,
     id: &WorkspaceId,
     name: &str,
     now_ms: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO workspaces (id, name, created_at) VALUES (?, ?, ?) \
-         ON CONFLICT (id) DO UPDATE SET name = excluded.name WHERE name <> excluded.name",
-    )
-    .bind(id.as_str())
-    .bind(name)
-    .bind(now_ms)
-    .execute(pool)
-    .await?;
+    on_db!(db, |pool| {
+        sqlx::query(
+            "INSERT INTO workspaces (id, name, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name \
+             WHERE workspaces.name <> excluded.name",
+        )
+        .bind(id.as_str())
+        .bind(name)
+        .bind(now_ms)
+        .execute(pool)
+        .await?;
+    });
     Ok(())
 }
 

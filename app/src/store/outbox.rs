@@ -3,9 +3,9 @@
 //! and cleared by the outbound worker. Which rows make one push, and when a failed one is tried
 //! again, is the worker's business: this module only reads and writes the rows it is told.
 
-use super::{StoreError, WorkspaceId};
+use super::{Db, StoreError, Tx, WorkspaceId};
 use crate::domain::ObjectType;
-use sqlx::{SqliteConnection, SqlitePool};
+
 
 /// What a change does to the Salesforce record (`sync_outbox.operation`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,37 +49,41 @@ pub struct NewChange<'a> {
 
 /// Queues a change, inside the transaction that made it.
 pub async fn queue_in(
-    conn: &mut SqliteConnection,
+    tx: &mut Tx,
     ws: &WorkspaceId,
     change: &NewChange<'_>,
 ) -> Result<(), StoreError> {
-    let fields =
-        change.fields.as_ref().map(|f| serde_json::to_string(f).unwrap_or_else(|_| "[]".into()));
-    sqlx::query(
-        "INSERT INTO sync_outbox (workspace_id, object_type, conversion_id, operation, fields, salesforce_id, \
-         salesforce_object, label, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(ws.as_str())
-    .bind(change.object.as_str())
-    .bind(change.conversion_id)
-    .bind(change.operation.as_str())
-    .bind(fields)
-    .bind(change.salesforce.map(|s| s.0))
-    .bind(change.salesforce.map(|s| s.1))
-    .bind(change.label)
-    .bind(change.created_at)
-    .execute(conn)
-    .await?;
-    Ok(())
+    on_tx!(tx, |conn| {
+        let fields =
+            change.fields.as_ref().map(|f| serde_json::to_string(f).unwrap_or_else(|_| "[]".into()));
+        sqlx::query(
+            "INSERT INTO sync_outbox (workspace_id, object_type, conversion_id, operation, fields, salesforce_id, \
+             salesforce_object, label, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(ws.as_str())
+        .bind(change.object.as_str())
+        .bind(change.conversion_id)
+        .bind(change.operation.as_str())
+        .bind(fields)
+        .bind(change.salesforce.map(|s| s.0))
+        .bind(change.salesforce.map(|s| s.1))
+        .bind(change.label)
+        .bind(change.created_at)
+        .execute(conn)
+        .await?;
+        Ok(())
+    })
 }
 
 /// Changes waiting for Salesforce.
-pub async fn outbox_len(pool: &SqlitePool, ws: &WorkspaceId) -> Result<i64, StoreError> {
-    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM sync_outbox WHERE workspace_id = ?")
-        .bind(ws.as_str())
-        .fetch_one(pool)
-        .await?;
-    Ok(n)
+pub async fn outbox_len(db: &Db, ws: &WorkspaceId) -> Result<i64, StoreError> {
+    on_db!(db, |pool| {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM sync_outbox WHERE workspace_id = $1")
+            .bind(ws.as_str())
+            .fetch_one(pool)
+            .await?;
+        Ok(n)
+    })
 }
 
 /// One outbox row, as the outbound worker reads it.
@@ -130,94 +134,104 @@ fn decode(rows: Vec<Row>) -> Result<Vec<QueuedChange>, StoreError> {
 }
 
 const COLUMNS: &str = "seq, conversion_id, operation, fields, salesforce_id, label, attempts";
-/// Due at `?`: never held back, or its retry time has come.
-const DUE: &str = "(retry_at IS NULL OR retry_at <= ?)";
+/// Due at the time bound as `$2`: never held back, or its retry time has come.
+const DUE: &str = "(retry_at IS NULL OR retry_at <= $2)";
 
 /// The object type (its code, as stored) of the oldest change due at `due` (Unix ms).
 pub async fn next_due_object(
-    pool: &SqlitePool,
+    db: &Db,
     ws: &WorkspaceId,
     due: i64,
 ) -> Result<Option<String>, StoreError> {
-    // In `seq` (rowid) order, stopping at the first due row: the oldest rows are almost always
-    // due, where the workspace index would read and sort the whole queue at every batch.
-    let next: Option<(String,)> = sqlx::query_as(&format!(
-        "SELECT object_type FROM sync_outbox NOT INDEXED WHERE workspace_id = ? AND {DUE} ORDER BY seq LIMIT 1"
-    ))
-    .bind(ws.as_str())
-    .bind(due)
-    .fetch_optional(pool)
-    .await?;
-    Ok(next.map(|n| n.0))
+    on_db!(db, |pool| {
+        // In `seq` (rowid) order, stopping at the first due row: the oldest rows are almost always
+        // due, where the workspace index would read and sort the whole queue at every batch.
+        let next: Option<(String,)> = sqlx::query_as(&format!(
+            "SELECT object_type FROM sync_outbox NOT INDEXED WHERE workspace_id = $1 AND {DUE} ORDER BY seq LIMIT 1"
+        ))
+        .bind(ws.as_str())
+        .bind(due)
+        .fetch_optional(pool)
+        .await?;
+        Ok(next.map(|n| n.0))
+    })
 }
 
 /// Drops every row of an object type (its code, as stored).
 pub async fn drop_object(
-    pool: &SqlitePool,
+    db: &Db,
     ws: &WorkspaceId,
     code: &str,
 ) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM sync_outbox WHERE workspace_id = ? AND object_type = ?")
-        .bind(ws.as_str())
-        .bind(code)
-        .execute(pool)
-        .await?;
-    Ok(())
+    on_db!(db, |pool| {
+        sqlx::query("DELETE FROM sync_outbox WHERE workspace_id = $1 AND object_type = $2")
+            .bind(ws.as_str())
+            .bind(code)
+            .execute(pool)
+            .await?;
+        Ok(())
+    })
 }
 
 /// Up to `limit` rows of `object` due at `due`, oldest first.
 pub async fn due_changes(
-    pool: &SqlitePool,
+    db: &Db,
     ws: &WorkspaceId,
     object: ObjectType,
     due: i64,
     limit: i64,
 ) -> Result<Vec<QueuedChange>, StoreError> {
-    let rows: Vec<Row> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM sync_outbox WHERE workspace_id = ? AND object_type = ? AND {DUE} ORDER BY seq LIMIT ?"
-    ))
-    .bind(ws.as_str())
-    .bind(object.as_str())
-    .bind(due)
-    .bind(limit)
-    .fetch_all(pool)
-    .await?;
-    decode(rows)
+    on_db!(db, |pool| {
+        let rows: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM sync_outbox WHERE workspace_id = $1 AND object_type = $3 AND {DUE} ORDER BY seq LIMIT $4"
+        ))
+        .bind(ws.as_str())
+        .bind(due)
+        .bind(object.as_str())
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
+        decode(rows)
+    })
 }
 
 /// Every row of `object` held back past `due`, waiting for its retry (few: the partial index
 /// `sync_outbox_waiting` holds only them).
 pub async fn waiting_changes(
-    pool: &SqlitePool,
+    db: &Db,
     ws: &WorkspaceId,
     object: ObjectType,
     due: i64,
 ) -> Result<Vec<QueuedChange>, StoreError> {
-    let rows: Vec<Row> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM sync_outbox WHERE workspace_id = ? AND object_type = ? AND retry_at > ?"
-    ))
-    .bind(ws.as_str())
-    .bind(object.as_str())
-    .bind(due)
-    .fetch_all(pool)
-    .await?;
-    decode(rows)
+    on_db!(db, |pool| {
+        let rows: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM sync_outbox WHERE workspace_id = $1 AND object_type = $2 AND retry_at > $3"
+        ))
+        .bind(ws.as_str())
+        .bind(object.as_str())
+        .bind(due)
+        .fetch_all(pool)
+        .await?;
+        decode(rows)
+    })
 }
 
 /// Removes rows (pushed, or settled for good).
 pub async fn remove_in(
-    conn: &mut SqliteConnection,
+    tx: &mut Tx,
     ws: &WorkspaceId,
     seqs: &[i64],
 ) -> Result<(), StoreError> {
-    for seq in seqs {
-        sqlx::query("DELETE FROM sync_outbox WHERE workspace_id = ? AND seq = ?")
-            .bind(ws.as_str())
-            .bind(seq)
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(())
+    on_tx!(tx, |conn| {
+        for seq in seqs {
+            sqlx::query("DELETE FROM sync_outbox WHERE workspace_id = $1 AND seq = $2")
+                .bind(ws.as_str())
+                .bind(seq)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(())
+    })
 }
 
 /// Whether a delete of `object` waits without a Salesforce id (it was queued while the record's
@@ -227,84 +241,92 @@ pub async fn remove_in(
 /// partial index `sync_outbox_deletes_without_id` (`WHERE operation = 'delete' AND ...`) only for
 /// a query whose own terms say so.
 pub async fn has_deletes_without_id_in(
-    conn: &mut SqliteConnection,
+    tx: &mut Tx,
     ws: &WorkspaceId,
     object: ObjectType,
 ) -> Result<bool, StoreError> {
-    let (any,): (bool,) = sqlx::query_as(
-        "SELECT EXISTS (SELECT 1 FROM sync_outbox WHERE workspace_id = ? AND object_type = ? \
-         AND operation = 'delete' AND salesforce_id IS NULL)",
-    )
-    .bind(ws.as_str())
-    .bind(object.as_str())
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(any)
+    on_tx!(tx, |conn| {
+        let (any,): (bool,) = sqlx::query_as(
+            "SELECT EXISTS (SELECT 1 FROM sync_outbox WHERE workspace_id = $1 AND object_type = $2 \
+             AND operation = 'delete' AND salesforce_id IS NULL)",
+        )
+        .bind(ws.as_str())
+        .bind(object.as_str())
+        .fetch_one(&mut *conn)
+        .await?;
+        Ok(any)
+    })
 }
 
 /// Gives the deletes of a record that wait without a Salesforce id the one its create got.
 pub async fn address_deletes_in(
-    conn: &mut SqliteConnection,
+    tx: &mut Tx,
     ws: &WorkspaceId,
     object: ObjectType,
     conversion_id: &str,
     salesforce_id: &str,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE sync_outbox SET salesforce_id = ?, salesforce_object = ? \
-         WHERE workspace_id = ? AND object_type = ? AND conversion_id = ? AND operation = 'delete' AND salesforce_id IS NULL",
-    )
-    .bind(salesforce_id)
-    .bind(object.sobject())
-    .bind(ws.as_str())
-    .bind(object.as_str())
-    .bind(conversion_id)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    on_tx!(tx, |conn| {
+        sqlx::query(
+            "UPDATE sync_outbox SET salesforce_id = $1, salesforce_object = $2 \
+             WHERE workspace_id = $3 AND object_type = $4 AND conversion_id = $5 AND operation = 'delete' AND salesforce_id IS NULL",
+        )
+        .bind(salesforce_id)
+        .bind(object.sobject())
+        .bind(ws.as_str())
+        .bind(object.as_str())
+        .bind(conversion_id)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    })
 }
 
 /// Holds rows back until `retry_at`, with the failures so far and the reason (a record message
 /// code).
 pub async fn defer_in(
-    conn: &mut SqliteConnection,
+    tx: &mut Tx,
     ws: &WorkspaceId,
     seqs: &[i64],
     attempts: i64,
     retry_at: i64,
     reason: &str,
 ) -> Result<(), StoreError> {
-    for seq in seqs {
-        sqlx::query("UPDATE sync_outbox SET attempts = ?, retry_at = ?, retry_reason = ? WHERE workspace_id = ? AND seq = ?")
-            .bind(attempts)
-            .bind(retry_at)
-            .bind(reason)
-            .bind(ws.as_str())
-            .bind(seq)
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(())
+    on_tx!(tx, |conn| {
+        for seq in seqs {
+            sqlx::query("UPDATE sync_outbox SET attempts = $1, retry_at = $2, retry_reason = $3 WHERE workspace_id = $4 AND seq = $5")
+                .bind(attempts)
+                .bind(retry_at)
+                .bind(reason)
+                .bind(ws.as_str())
+                .bind(seq)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(())
+    })
 }
 
 /// Rows of `object` held back for `reason` until after `at` become due at `at`.
 pub async fn due_at_in(
-    conn: &mut SqliteConnection,
+    tx: &mut Tx,
     ws: &WorkspaceId,
     object: ObjectType,
     reason: &str,
     at: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE sync_outbox SET retry_at = ? WHERE workspace_id = ? AND object_type = ? \
-         AND retry_reason = ? AND retry_at > ?",
-    )
-    .bind(at)
-    .bind(ws.as_str())
-    .bind(object.as_str())
-    .bind(reason)
-    .bind(at)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    on_tx!(tx, |conn| {
+        sqlx::query(
+            "UPDATE sync_outbox SET retry_at = $1 WHERE workspace_id = $2 AND object_type = $3 \
+             AND retry_reason = $4 AND retry_at > $5",
+        )
+        .bind(at)
+        .bind(ws.as_str())
+        .bind(object.as_str())
+        .bind(reason)
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    })
 }

@@ -1,16 +1,16 @@
-//! Storage on a fresh in-memory SQLite: writes, counts, filters, pagination and scoping.
+//! Storage on a fresh database (SQLite in memory, or PostgreSQL: see [`testing`]): writes, counts,
+//! filters, pagination and scoping.
 
 use super::*;
 use crate::domain::{
     Direction, Message, ObjectType, RecordAction, RecordFilter, RecordMessage, RecordStatus,
     RunFailure, RunFilters, RunId, RunMessage, RunStatus, Trigger,
 };
-use sqlx::SqlitePool;
 
 const T0: i64 = 1_764_000_000_000; // 2025-11-24
 
-async fn db() -> (SqlitePool, WorkspaceId) {
-    let pool = open_in_memory().await.expect("in-memory db");
+async fn db() -> (testing::TestDb, WorkspaceId) {
+    let pool = testing::test_db().await.expect("test database");
     let ws = WorkspaceId("ws-a".into());
     ensure_workspace(&pool, &ws, "A", T0).await.unwrap();
     ensure_workspace(&pool, &WorkspaceId("ws-b".into()), "B", T0).await.unwrap();
@@ -36,7 +36,7 @@ fn rec(status: RecordStatus, action: RecordAction, message: Option<RecordMessage
 }
 
 /// 30 runs a minute apart, alternating direction, cycling object types.
-async fn history(pool: &SqlitePool, ws: &WorkspaceId) -> Vec<RunId> {
+async fn history(pool: &Db, ws: &WorkspaceId) -> Vec<RunId> {
     let objects = [ObjectType::Contact, ObjectType::Company, ObjectType::Event];
     let mut ids = Vec::new();
     for i in 0..30 {
@@ -74,18 +74,21 @@ async fn counts_always_equal_the_records() {
         .collect();
     let c = append_records(&pool, &ws, id, &chunk2).await.unwrap();
     assert_eq!(c.processed(), 453);
-    let (by_records,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM run_records WHERE run_id = ?")
-        .bind(id.0)
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let (by_records,): (i64,) = on_db!(pool.db(), |p| sqlx::query_as(
+        "SELECT COUNT(*) FROM run_records WHERE run_id = $1"
+    )
+    .bind(id.0)
+    .fetch_one(p)
+    .await
+    .unwrap());
     assert_eq!(by_records, 453);
-    let (failed,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM run_records WHERE run_id = ? AND status = 'failed'")
-            .bind(id.0)
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+    let (failed,): (i64,) = on_db!(pool.db(), |p| sqlx::query_as(
+        "SELECT COUNT(*) FROM run_records WHERE run_id = $1 AND status = 'failed'"
+    )
+    .bind(id.0)
+    .fetch_one(p)
+    .await
+    .unwrap());
     assert_eq!(c.failed, failed);
     assert_eq!(c.deleted, 150);
     assert!(finish_run(&pool, &ws, id, T0 + 2_000).await.unwrap());
@@ -185,19 +188,19 @@ async fn abandoned_runs_fail_only_for_their_direction_and_object() {
         begin_run(&pool, &other, &new_run(Direction::Inbound, ObjectType::Contact, T0 + 3))
             .await
             .unwrap();
-    assert_eq!(
-        fail_abandoned_runs(
-            &mut pool.acquire().await.unwrap(),
-            &ws,
-            Direction::Inbound,
-            Some(ObjectType::Contact),
-            T0 + 9,
-            "could not save"
-        )
-        .await
-        .unwrap(),
-        1
-    );
+    let mut tx = pool.begin().await.unwrap();
+    let failed = fail_abandoned_runs(
+        &mut tx,
+        &ws,
+        Direction::Inbound,
+        Some(ObjectType::Contact),
+        T0 + 9,
+        "could not save"
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(failed, 1);
     let run = get_run(&pool, &ws, contacts).await.unwrap().unwrap();
     assert_eq!((run.status, run.finished_at), (RunStatus::Failed, Some(T0 + 9)));
     assert_eq!(
@@ -208,32 +211,32 @@ async fn abandoned_runs_fail_only_for_their_direction_and_object() {
         assert_eq!(get_run(&pool, ws, id).await.unwrap().unwrap().status, RunStatus::InProgress);
     }
     // Every object of a direction; nothing left to fail the second time.
-    assert_eq!(
-        fail_abandoned_runs(
-            &mut pool.acquire().await.unwrap(),
-            &ws,
-            Direction::Outbound,
-            None,
-            T0 + 10,
-            "x"
-        )
-        .await
-        .unwrap(),
-        1
-    );
-    assert_eq!(
-        fail_abandoned_runs(
-            &mut pool.acquire().await.unwrap(),
-            &ws,
-            Direction::Outbound,
-            None,
-            T0 + 11,
-            "x"
-        )
-        .await
-        .unwrap(),
-        0
-    );
+    let mut tx = pool.begin().await.unwrap();
+    let failed = fail_abandoned_runs(
+        &mut tx,
+        &ws,
+        Direction::Outbound,
+        None,
+        T0 + 10,
+        "x"
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(failed, 1);
+    let mut tx = pool.begin().await.unwrap();
+    let failed = fail_abandoned_runs(
+        &mut tx,
+        &ws,
+        Direction::Outbound,
+        None,
+        T0 + 11,
+        "x"
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(failed, 0);
 }
 
 #[tokio::test]
@@ -307,13 +310,13 @@ async fn status_and_message_filters_find_the_runs_that_carry_them() {
         .await
         .unwrap();
     assert_eq!(ids(&back), invalid[..3]);
-    let n: i64 = sqlx::query_scalar(
-        "SELECT records FROM run_messages WHERE run_id = ? AND code = 'invalid_email'",
+    let n: i64 = on_db!(pool.db(), |p| sqlx::query_scalar(
+        "SELECT records FROM run_messages WHERE run_id = $1 AND code = 'invalid_email'",
     )
     .bind(invalid[0].0)
-    .fetch_one(&pool)
+    .fetch_one(p)
     .await
-    .unwrap();
+    .unwrap());
     assert_eq!(n, 2);
 
     let by_status = RunFilters { status: Some(RunStatus::Failed), ..Default::default() };
@@ -719,7 +722,7 @@ async fn health_groups_mixed_directions_without_narrowing_and_the_chart_ends_now
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_writers_on_a_file_database_all_succeed() {
     let path = std::env::temp_dir().join(format!("sync-store-test-{}.db", uuid::Uuid::now_v7()));
-    let pool = open(&path).await.unwrap();
+    let pool = open(&Location::File(path.clone())).await.unwrap();
     let ws = WorkspaceId("ws-a".into());
     ensure_workspace(&pool, &ws, "A", T0).await.unwrap();
     let mut tasks = Vec::new();
@@ -783,7 +786,7 @@ async fn a_new_database_file_is_private_to_its_owner() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sync.db");
-    let pool = crate::store::open(&path).await.unwrap();
+    let pool = crate::store::open_file(&path).await.unwrap();
     for suffix in ["", "-wal", "-shm"] {
         let file = format!("{}{suffix}", path.display());
         let mode = std::fs::metadata(&file).unwrap().permissions().mode();

@@ -2,10 +2,9 @@
 //! the outbox too), and what the outbound worker reads of a record to push it.
 
 use super::synced::Values;
-use super::{Key, StoreError, Table, WorkspaceId};
+use super::{Key, Db, StoreError, Tx, Table, WorkspaceId};
 use crate::domain::{CompanyField, ContactField, ObjectType};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
+use sqlx::{QueryBuilder, Row};
 
 /// A contact created in Conversion.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -59,139 +58,149 @@ impl ContactColumn {
 }
 
 pub async fn company_exists_in(
-    conn: &mut SqliteConnection,
+    tx: &mut Tx,
     ws: &WorkspaceId,
     id: &str,
 ) -> Result<bool, StoreError> {
-    Ok(sqlx::query("SELECT 1 FROM conversion_companies WHERE workspace_id = ? AND id = ?")
-        .bind(ws.as_str())
-        .bind(id)
-        .fetch_optional(conn)
-        .await?
-        .is_some())
+    on_tx!(tx, |conn| {
+        Ok(sqlx::query("SELECT 1 FROM conversion_companies WHERE workspace_id = $1 AND id = $2")
+            .bind(ws.as_str())
+            .bind(id)
+            .fetch_optional(conn)
+            .await?
+            .is_some())
+    })
 }
 
 pub async fn insert_contact_in(
-    conn: &mut SqliteConnection,
+    tx: &mut Tx,
     ws: &WorkspaceId,
     c: &NewContact,
     now: i64,
 ) -> Result<(), StoreError> {
-    let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
-        "INSERT INTO conversion_contacts (id, workspace_id, email, user_id, company_id, updated_at",
-    );
-    for (field, _) in &c.values {
-        qb.push(", ").push(field.as_str());
-    }
-    qb.push(") VALUES (");
-    let mut values = qb.separated(", ");
-    values
-        .push_bind(&c.id)
-        .push_bind(ws.as_str())
-        .push_bind(&c.email)
-        .push_bind(&c.user_id)
-        .push_bind(&c.company_id)
-        .push_bind(now);
-    for (_, value) in &c.values {
-        values.push_bind(value);
-    }
-    qb.push(")");
-    qb.build().execute(conn).await?;
-    Ok(())
+    on_tx!(tx, |conn| {
+        let mut qb: QueryBuilder<_> = QueryBuilder::new(
+            "INSERT INTO conversion_contacts (id, workspace_id, email, user_id, company_id, updated_at",
+        );
+        for (field, _) in &c.values {
+            qb.push(", ").push(field.as_str());
+        }
+        qb.push(") VALUES (");
+        let mut values = qb.separated(", ");
+        values
+            .push_bind(&c.id)
+            .push_bind(ws.as_str())
+            .push_bind(&c.email)
+            .push_bind(&c.user_id)
+            .push_bind(&c.company_id)
+            .push_bind(now);
+        for (_, value) in &c.values {
+            values.push_bind(value);
+        }
+        qb.push(")");
+        qb.build().execute(conn).await?;
+        Ok(())
+    })
 }
 
 /// A contact's email and Salesforce object (`Contact`, `Lead`, or none before its first push).
 pub async fn contact_email_in(
-    conn: &mut SqliteConnection,
+    tx: &mut Tx,
     ws: &WorkspaceId,
     id: &str,
 ) -> Result<Option<(String, Option<String>)>, StoreError> {
-    sqlx::query_as(
-        "SELECT email, salesforce_object FROM conversion_contacts WHERE workspace_id = ? AND id = ?",
-    )
-    .bind(ws.as_str())
-    .bind(id)
-    .fetch_optional(conn)
-    .await
+    on_tx!(tx, |conn| {
+        sqlx::query_as(
+            "SELECT email, salesforce_object FROM conversion_contacts WHERE workspace_id = $1 AND id = $2",
+        )
+        .bind(ws.as_str())
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+    })
 }
 
 /// Sets the given columns of a contact (`None`: empty) and its `updated_at`.
 pub async fn update_contact_in(
-    conn: &mut SqliteConnection,
+    tx: &mut Tx,
     ws: &WorkspaceId,
     id: &str,
     set: Vec<(ContactColumn, Option<String>)>,
     now: i64,
 ) -> Result<(), StoreError> {
-    update_in(conn, ws, Table::Contacts, id, set.into_iter().map(|(f, v)| (f.column(), v)), now)
-        .await
+    update_in(tx, ws, Table::Contacts, id, set.into_iter().map(|(f, v)| (f.column(), v)), now).await
 }
 
 pub async fn insert_company_in(
-    conn: &mut SqliteConnection,
+    tx: &mut Tx,
     ws: &WorkspaceId,
     c: &NewCompany,
     now: i64,
 ) -> Result<(), StoreError> {
-    let mut qb: QueryBuilder<Sqlite> =
-        QueryBuilder::new("INSERT INTO conversion_companies (id, workspace_id, name, updated_at");
-    for (field, _) in &c.values {
-        qb.push(", ").push(field.as_str());
-    }
-    qb.push(") VALUES (");
-    let mut values = qb.separated(", ");
-    values.push_bind(&c.id).push_bind(ws.as_str()).push_bind(&c.name).push_bind(now);
-    for (_, value) in &c.values {
-        values.push_bind(value);
-    }
-    qb.push(")");
-    qb.build().execute(conn).await?;
-    Ok(())
+    on_tx!(tx, |conn| {
+        let mut qb: QueryBuilder<_> =
+            QueryBuilder::new("INSERT INTO conversion_companies (id, workspace_id, name, updated_at");
+        for (field, _) in &c.values {
+            qb.push(", ").push(field.as_str());
+        }
+        qb.push(") VALUES (");
+        let mut values = qb.separated(", ");
+        values.push_bind(&c.id).push_bind(ws.as_str()).push_bind(&c.name).push_bind(now);
+        for (_, value) in &c.values {
+            values.push_bind(value);
+        }
+        qb.push(")");
+        qb.build().execute(conn).await?;
+        Ok(())
+    })
 }
 
 pub async fn company_name_in(
-    conn: &mut SqliteConnection,
+    tx: &mut Tx,
     ws: &WorkspaceId,
     id: &str,
 ) -> Result<Option<String>, StoreError> {
-    let row: Option<(String,)> =
-        sqlx::query_as("SELECT name FROM conversion_companies WHERE workspace_id = ? AND id = ?")
-            .bind(ws.as_str())
-            .bind(id)
-            .fetch_optional(conn)
-            .await?;
-    Ok(row.map(|r| r.0))
+    on_tx!(tx, |conn| {
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT name FROM conversion_companies WHERE workspace_id = $1 AND id = $2")
+                .bind(ws.as_str())
+                .bind(id)
+                .fetch_optional(conn)
+                .await?;
+        Ok(row.map(|r| r.0))
+    })
 }
 
 /// Sets the given columns of a company (`None`: empty) and its `updated_at`.
 pub async fn update_company_in(
-    conn: &mut SqliteConnection,
+    tx: &mut Tx,
     ws: &WorkspaceId,
     id: &str,
     set: Vec<(CompanyField, Option<String>)>,
     now: i64,
 ) -> Result<(), StoreError> {
-    update_in(conn, ws, Table::Companies, id, set.into_iter().map(|(f, v)| (f.as_str(), v)), now)
-        .await
+    update_in(tx, ws, Table::Companies, id, set.into_iter().map(|(f, v)| (f.as_str(), v)), now).await
 }
 
 async fn update_in(
-    conn: &mut SqliteConnection,
+    tx: &mut Tx,
     ws: &WorkspaceId,
     table: Table,
     id: &str,
     set: impl Iterator<Item = (&'static str, Option<String>)>,
     now: i64,
 ) -> Result<(), StoreError> {
-    let mut qb: QueryBuilder<Sqlite> =
-        QueryBuilder::new(format!("UPDATE {} SET updated_at = ", table.name()));
-    qb.push_bind(now);
-    for (column, v) in set {
-        qb.push(format!(", {column} = ")).push_bind(v);
-    }
-    qb.push(" WHERE workspace_id = ").push_bind(ws.as_str()).push(" AND id = ").push_bind(id);
-    qb.build().execute(conn).await?;
-    Ok(())
+    on_tx!(tx, |conn| {
+        let mut qb: QueryBuilder<_> =
+            QueryBuilder::new(format!("UPDATE {} SET updated_at = ", table.name()));
+        qb.push_bind(now);
+        for (column, v) in set {
+            qb.push(format!(", {column} = ")).push_bind(v);
+        }
+        qb.push(" WHERE workspace_id = ").push_bind(ws.as_str()).push(" AND id = ").push_bind(id);
+        qb.build().execute(conn).await?;
+        Ok(())
+    })
 }
 
 /// A contact or company as it was deleted.
@@ -206,112 +215,122 @@ pub struct Deleted {
 
 /// Deletes a contact; what it was, or None when there is no such contact.
 pub async fn delete_contact_in(
-    conn: &mut SqliteConnection,
+    tx: &mut Tx,
     ws: &WorkspaceId,
     id: &str,
 ) -> Result<Option<Deleted>, StoreError> {
-    delete_in(conn, ws, Table::Contacts, id).await
+    delete_in(tx, ws, Table::Contacts, id).await
 }
 
 /// Deletes a company; what it was, or None when there is no such company.
 pub async fn delete_company_in(
-    conn: &mut SqliteConnection,
+    tx: &mut Tx,
     ws: &WorkspaceId,
     id: &str,
 ) -> Result<Option<Deleted>, StoreError> {
-    delete_in(conn, ws, Table::Companies, id).await
+    delete_in(tx, ws, Table::Companies, id).await
 }
 
 async fn delete_in(
-    conn: &mut SqliteConnection,
+    tx: &mut Tx,
     ws: &WorkspaceId,
     table: Table,
     id: &str,
 ) -> Result<Option<Deleted>, StoreError> {
-    let (label, object) = match table {
-        Table::Contacts => ("email", "salesforce_object"),
-        _ => ("name", "NULL"),
-    };
-    let table = table.name();
-    let row: Option<(String, Option<String>, Option<String>)> = sqlx::query_as(&format!(
-        "SELECT {label}, salesforce_id, {object} FROM {table} WHERE workspace_id = ? AND id = ?"
-    ))
-    .bind(ws.as_str())
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some((label, salesforce_id, salesforce_object)) = row else { return Ok(None) };
-    sqlx::query(&format!("DELETE FROM {table} WHERE workspace_id = ? AND id = ?"))
+    on_tx!(tx, |conn| {
+        let (label, object) = match table {
+            Table::Contacts => ("email", "salesforce_object"),
+            _ => ("name", "NULL"),
+        };
+        let table = table.name();
+        let row: Option<(String, Option<String>, Option<String>)> = sqlx::query_as(&format!(
+            "SELECT {label}, salesforce_id, {object} FROM {table} WHERE workspace_id = $1 AND id = $2"
+        ))
         .bind(ws.as_str())
         .bind(id)
-        .execute(&mut *conn)
+        .fetch_optional(&mut *conn)
         .await?;
-    Ok(Some(Deleted { label, salesforce_id, salesforce_object }))
+        let Some((label, salesforce_id, salesforce_object)) = row else { return Ok(None) };
+        sqlx::query(&format!("DELETE FROM {table} WHERE workspace_id = $1 AND id = $2"))
+            .bind(ws.as_str())
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+        Ok(Some(Deleted { label, salesforce_id, salesforce_object }))
+    })
 }
 
 /// The id of a contact with this value in `key` ([`Key::Id`], [`Key::Email`] or
 /// [`Key::UserId`]); the first one when several have it.
 pub async fn contact_id_by_in(
-    conn: &mut SqliteConnection,
+    tx: &mut Tx,
     ws: &WorkspaceId,
     key: Key,
     value: &str,
 ) -> Result<Option<String>, StoreError> {
-    let found: Option<(String,)> = sqlx::query_as(&format!(
-        "SELECT id FROM conversion_contacts WHERE workspace_id = ? AND {} = ? LIMIT 1",
-        key.column()
-    ))
-    .bind(ws.as_str())
-    .bind(value)
-    .fetch_optional(conn)
-    .await?;
-    Ok(found.map(|f| f.0))
+    on_tx!(tx, |conn| {
+        let found: Option<(String,)> = sqlx::query_as(&format!(
+            "SELECT id FROM conversion_contacts WHERE workspace_id = $1 AND {} = $2 LIMIT 1",
+            key.column()
+        ))
+        .bind(ws.as_str())
+        .bind(value)
+        .fetch_optional(conn)
+        .await?;
+        Ok(found.map(|f| f.0))
+    })
 }
 
 pub async fn insert_event_in(
-    conn: &mut SqliteConnection,
+    tx: &mut Tx,
     ws: &WorkspaceId,
     e: &NewEvent,
     now: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO conversion_events (id, workspace_id, contact_id, name, occurred_at, properties, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
-        .bind(&e.id)
-        .bind(ws.as_str())
-        .bind(&e.contact_id)
-        .bind(&e.name)
-        .bind(e.occurred_at)
-        .bind(&e.properties)
-        .bind(now)
-        .execute(conn)
-        .await?;
-    Ok(())
+    on_tx!(tx, |conn| {
+        sqlx::query("INSERT INTO conversion_events (id, workspace_id, contact_id, name, occurred_at, properties, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(&e.id)
+            .bind(ws.as_str())
+            .bind(&e.contact_id)
+            .bind(&e.name)
+            .bind(e.occurred_at)
+            .bind(&e.properties)
+            .bind(now)
+            .execute(conn)
+            .await?;
+        Ok(())
+    })
 }
 
 /// A pushed record gets the id Salesforce gave it, unless it has one already (or another row of
 /// the workspace has that id). A contact without a Salesforce object becomes a Contact.
 pub async fn set_salesforce_id_in(
-    conn: &mut SqliteConnection,
+    tx: &mut Tx,
     ws: &WorkspaceId,
     object: ObjectType,
     id: &str,
     salesforce_id: &str,
 ) -> Result<(), StoreError> {
-    let table = Table::of(object);
-    let extra = if table == Table::Contacts {
-        ", salesforce_object = COALESCE(salesforce_object, 'Contact')"
-    } else {
-        ""
-    };
-    sqlx::query(&format!(
-        "UPDATE OR IGNORE {} SET salesforce_id = ?{extra} WHERE workspace_id = ? AND id = ? AND salesforce_id IS NULL",
-        table.name()
-    ))
-    .bind(salesforce_id)
-    .bind(ws.as_str())
-    .bind(id)
-    .execute(conn)
-    .await?;
-    Ok(())
+    on_tx!(tx, |conn| {
+        let table = Table::of(object);
+        let extra = if table == Table::Contacts {
+            ", salesforce_object = COALESCE(salesforce_object, 'Contact')"
+        } else {
+            ""
+        };
+        // Not when another row already has that id: the unique index would refuse the update.
+        sqlx::query(&format!(
+            "UPDATE {0} SET salesforce_id = $1{extra} WHERE workspace_id = $2 AND id = $3 AND salesforce_id IS NULL \
+             AND NOT EXISTS (SELECT 1 FROM {0} other WHERE other.workspace_id = $2 AND other.salesforce_id = $1)",
+            table.name()
+        ))
+        .bind(salesforce_id)
+        .bind(ws.as_str())
+        .bind(id)
+        .execute(conn)
+        .await?;
+        Ok(())
+    })
 }
 
 /// A contact (or lead) as a push sends it.
@@ -325,29 +344,31 @@ pub struct ContactToPush {
 }
 
 pub async fn contact_to_push(
-    pool: &SqlitePool,
+    db: &Db,
     ws: &WorkspaceId,
     id: &str,
 ) -> Result<Option<ContactToPush>, StoreError> {
-    let fields = ContactField::all();
-    let columns: Vec<String> = fields.iter().map(|f| format!(", c.{}", f.as_str())).collect();
-    let row = sqlx::query(&format!(
-        "SELECT c.salesforce_id, a.salesforce_id{} FROM conversion_contacts c \
-         LEFT JOIN conversion_companies a ON a.id = c.company_id WHERE c.workspace_id = ? AND c.id = ?",
-        columns.concat()
-    ))
-    .bind(ws.as_str())
-    .bind(id)
-    .fetch_optional(pool)
-    .await?;
-    row.map(|row| {
-        Ok(ContactToPush {
-            salesforce_id: row.try_get(0)?,
-            account_salesforce_id: row.try_get(1)?,
-            values: values_from(&row, 2, fields)?,
+    on_db!(db, |pool| {
+        let fields = ContactField::all();
+        let columns: Vec<String> = fields.iter().map(|f| format!(", c.{}", f.as_str())).collect();
+        let row = sqlx::query(&format!(
+            "SELECT c.salesforce_id, a.salesforce_id{} FROM conversion_contacts c \
+             LEFT JOIN conversion_companies a ON a.id = c.company_id WHERE c.workspace_id = $1 AND c.id = $2",
+            columns.concat()
+        ))
+        .bind(ws.as_str())
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+        row.map(|row| {
+            Ok(ContactToPush {
+                salesforce_id: row.try_get(0)?,
+                account_salesforce_id: row.try_get(1)?,
+                values: values_from(&row, 2, fields)?,
+            })
         })
+        .transpose()
     })
-    .transpose()
 }
 
 /// A company as a push sends it.
@@ -359,28 +380,35 @@ pub struct CompanyToPush {
 }
 
 pub async fn company_to_push(
-    pool: &SqlitePool,
+    db: &Db,
     ws: &WorkspaceId,
     id: &str,
 ) -> Result<Option<CompanyToPush>, StoreError> {
-    let fields = CompanyField::all();
-    let columns: Vec<String> = fields.iter().map(|f| format!(", {}", f.as_str())).collect();
-    let row = sqlx::query(&format!(
-        "SELECT salesforce_id{} FROM conversion_companies WHERE workspace_id = ? AND id = ?",
-        columns.concat()
-    ))
-    .bind(ws.as_str())
-    .bind(id)
-    .fetch_optional(pool)
-    .await?;
-    row.map(|row| {
-        Ok(CompanyToPush { salesforce_id: row.try_get(0)?, values: values_from(&row, 1, fields)? })
+    on_db!(db, |pool| {
+        let fields = CompanyField::all();
+        let columns: Vec<String> = fields.iter().map(|f| format!(", {}", f.as_str())).collect();
+        let row = sqlx::query(&format!(
+            "SELECT salesforce_id{} FROM conversion_companies WHERE workspace_id = $1 AND id = $2",
+            columns.concat()
+        ))
+        .bind(ws.as_str())
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+        row.map(|row| {
+            Ok(CompanyToPush { salesforce_id: row.try_get(0)?, values: values_from(&row, 1, fields)? })
+        })
+        .transpose()
     })
-    .transpose()
 }
 
 /// The values of `fields`, read from the row's columns from `first` on, in the same order.
-fn values_from<F>(row: &SqliteRow, first: usize, fields: Vec<F>) -> Result<Values<F>, StoreError> {
+fn values_from<R, F>(row: &R, first: usize, fields: Vec<F>) -> Result<Values<F>, StoreError>
+where
+    R: Row,
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
     fields
         .into_iter()
         .enumerate()
@@ -402,37 +430,39 @@ pub struct EventToPush {
 }
 
 pub async fn event_to_push(
-    pool: &SqlitePool,
+    db: &Db,
     ws: &WorkspaceId,
     id: &str,
 ) -> Result<Option<EventToPush>, StoreError> {
-    type Row =
-        (String, i64, Option<String>, String, Option<String>, Option<String>, Option<String>);
-    let row: Option<Row> = sqlx::query_as(
-        "SELECT e.name, e.occurred_at, e.properties, c.email, c.user_id, c.salesforce_id, e.salesforce_id \
-         FROM conversion_events e JOIN conversion_contacts c ON c.id = e.contact_id WHERE e.workspace_id = ? AND e.id = ?",
-    )
-    .bind(ws.as_str())
-    .bind(id)
-    .fetch_optional(pool)
-    .await?;
-    Ok(row.map(
-        |(
-            name,
-            occurred_at,
-            properties,
-            contact_email,
-            contact_user_id,
-            contact_salesforce_id,
-            salesforce_id,
-        )| EventToPush {
-            name,
-            occurred_at,
-            properties,
-            contact_email,
-            contact_user_id,
-            contact_salesforce_id,
-            salesforce_id,
-        },
-    ))
+    on_db!(db, |pool| {
+        type Row =
+            (String, i64, Option<String>, String, Option<String>, Option<String>, Option<String>);
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT e.name, e.occurred_at, e.properties, c.email, c.user_id, c.salesforce_id, e.salesforce_id \
+             FROM conversion_events e JOIN conversion_contacts c ON c.id = e.contact_id WHERE e.workspace_id = $1 AND e.id = $2",
+        )
+        .bind(ws.as_str())
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+        Ok(row.map(
+            |(
+                name,
+                occurred_at,
+                properties,
+                contact_email,
+                contact_user_id,
+                contact_salesforce_id,
+                salesforce_id,
+            )| EventToPush {
+                name,
+                occurred_at,
+                properties,
+                contact_email,
+                contact_user_id,
+                contact_salesforce_id,
+                salesforce_id,
+            },
+        ))
+    })
 }

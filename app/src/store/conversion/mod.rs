@@ -11,9 +11,9 @@
 pub mod changes;
 pub mod synced;
 
-use super::{StoreError, WorkspaceId};
+use super::{Db, StoreError, Tx, WorkspaceId};
 use crate::domain::ObjectType;
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
+use sqlx::QueryBuilder;
 use std::collections::HashMap;
 
 /// Parameters per `IN (...)` list.
@@ -97,38 +97,41 @@ pub struct Known {
 /// Rows of `table` whose `key` column is one of `keys`, by key. With several rows per key (the
 /// same email on a Lead and a Contact) the Contact wins.
 pub async fn known_by(
-    conn: &mut SqliteConnection,
+    tx: &mut Tx,
     ws: &WorkspaceId,
     table: Table,
     key: Key,
     keys: &[&str],
 ) -> Result<HashMap<String, Known>, StoreError> {
-    let mut out = HashMap::with_capacity(keys.len());
-    let contacts = table == Table::Contacts;
-    let user = if contacts { "user_id" } else { "NULL" };
-    let order = if contacts { " ORDER BY salesforce_object = 'Contact'" } else { "" };
-    // Looked up by `id`, the primary key must drive the query. Left to itself SQLite prefers the
-    // `(workspace_id, ...)` indexes for the workspace equality and then scans every row of the
-    // workspace per chunk, which made a backfill quadratic; `+` keeps that term out of index use.
-    let ws_column = if key == Key::Id { "+workspace_id" } else { "workspace_id" };
-    let (key, table) = (key.column(), table.name());
-    for chunk in keys.chunks(IN_CHUNK) {
-        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
-            "SELECT {key}, id, external_updated_at, {user}, salesforce_id FROM {table} WHERE {ws_column} = "
-        ));
-        qb.push_bind(ws.as_str()).push(format!(" AND {key} IN ("));
-        let mut sep = qb.separated(", ");
-        for k in chunk {
-            sep.push_bind(*k);
+    on_tx!(tx, |conn, pg| {
+        let mut out = HashMap::with_capacity(keys.len());
+        let contacts = table == Table::Contacts;
+        let user = if contacts { "user_id" } else { "NULL" };
+        let order = if contacts { " ORDER BY salesforce_object = 'Contact'" } else { "" };
+        // Looked up by `id`, the primary key must drive the query. Left to itself SQLite prefers the
+        // `(workspace_id, ...)` indexes for the workspace equality and then scans every row of the
+        // workspace per chunk, which made a backfill quadratic; `+` keeps that term out of index use.
+        // PostgreSQL's planner weighs the two from its statistics (and has no unary `+` on text).
+        let ws_column = if key == Key::Id && !pg { "+workspace_id" } else { "workspace_id" };
+        let (key, table) = (key.column(), table.name());
+        for chunk in keys.chunks(IN_CHUNK) {
+            let mut qb: QueryBuilder<_> = QueryBuilder::new(format!(
+                "SELECT {key}, id, external_updated_at, {user}, salesforce_id FROM {table} WHERE {ws_column} = "
+            ));
+            qb.push_bind(ws.as_str()).push(format!(" AND {key} IN ("));
+            let mut sep = qb.separated(", ");
+            for k in chunk {
+                sep.push_bind(*k);
+            }
+            qb.push(")").push(order);
+            type Row = (String, String, Option<i64>, Option<String>, Option<String>);
+            let rows: Vec<Row> = qb.build_query_as().fetch_all(&mut *conn).await?;
+            for (k, id, external_updated_at, user_id, salesforce_id) in rows {
+                out.insert(k, Known { id, external_updated_at, user_id, salesforce_id });
+            }
         }
-        qb.push(")").push(order);
-        type Row = (String, String, Option<i64>, Option<String>, Option<String>);
-        let rows: Vec<Row> = qb.build_query_as().fetch_all(&mut *conn).await?;
-        for (k, id, external_updated_at, user_id, salesforce_id) in rows {
-            out.insert(k, Known { id, external_updated_at, user_id, salesforce_id });
-        }
-    }
-    Ok(out)
+        Ok(out)
+    })
 }
 
 /// ` AND salesforce_object = ...` for the two objects that share the contacts table.
@@ -142,33 +145,37 @@ fn object_filter(object: ObjectType) -> &'static str {
 
 /// How many records of an object Conversion holds, for tests comparing Conversion with the org.
 pub async fn count(
-    pool: &SqlitePool,
+    db: &Db,
     ws: &WorkspaceId,
     object: ObjectType,
 ) -> Result<i64, StoreError> {
-    let sql = format!(
-        "SELECT COUNT(*) FROM {} WHERE workspace_id = ?{}",
-        Table::of(object).name(),
-        object_filter(object)
-    );
-    let (n,): (i64,) = sqlx::query_as(&sql).bind(ws.as_str()).fetch_one(pool).await?;
-    Ok(n)
+    on_db!(db, |pool| {
+        let sql = format!(
+            "SELECT COUNT(*) FROM {} WHERE workspace_id = $1{}",
+            Table::of(object).name(),
+            object_filter(object)
+        );
+        let (n,): (i64,) = sqlx::query_as(&sql).bind(ws.as_str()).fetch_one(pool).await?;
+        Ok(n)
+    })
 }
 
 /// `(salesforce_id, external_updated_at)` of every synced row of an object, sorted: what a test
 /// compares with the org's live records.
 pub async fn synced_ids(
-    pool: &SqlitePool,
+    db: &Db,
     ws: &WorkspaceId,
     object: ObjectType,
 ) -> Result<Vec<(String, i64)>, StoreError> {
-    let sql = format!(
-        "SELECT salesforce_id, COALESCE(external_updated_at, 0) FROM {} WHERE workspace_id = ? \
-         AND salesforce_id IS NOT NULL{} ORDER BY salesforce_id",
-        Table::of(object).name(),
-        object_filter(object)
-    );
-    sqlx::query_as(&sql).bind(ws.as_str()).fetch_all(pool).await
+    on_db!(db, |pool| {
+        let sql = format!(
+            "SELECT salesforce_id, COALESCE(external_updated_at, 0) FROM {} WHERE workspace_id = $1 \
+             AND salesforce_id IS NOT NULL{} ORDER BY salesforce_id",
+            Table::of(object).name(),
+            object_filter(object)
+        );
+        sqlx::query_as(&sql).bind(ws.as_str()).fetch_all(pool).await
+    })
 }
 
 #[cfg(test)]

@@ -7,10 +7,10 @@
 //! ([`crate::domain::objects`]), each value bound by its field. The tests write a row of every
 //! table and read each column back by name.
 
-use super::{StoreError, Table, WorkspaceId};
+use super::{StoreError, Table, Tx, WorkspaceId};
 use crate::domain::{CompanyField, ContactField};
 use sqlx::query_builder::Separated;
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::{Database, Encode, QueryBuilder, Type};
 
 /// Rows per statement: 12 parameters a row stays far below SQLite's limit.
 const CHUNK: usize = 200;
@@ -121,7 +121,14 @@ impl Fields {
     }
 
     /// Binds the values in the order of [`Fields::columns`]; moved, not copied.
-    fn bind(self, b: &mut Separated<'_, '_, Sqlite, &'static str>) {
+    fn bind<'q, DB>(self, b: &mut Separated<'_, 'q, DB, &'static str>)
+    where
+        DB: Database,
+        String: Encode<'q, DB> + Type<DB>,
+        Option<String>: Encode<'q, DB> + Type<DB>,
+        Option<f64>: Encode<'q, DB> + Type<DB>,
+        i64: Encode<'q, DB> + Type<DB>,
+    {
         match self {
             Fields::Contact(c) => {
                 bind_values(b, ContactField::all(), c.values);
@@ -152,11 +159,14 @@ impl Fields {
 }
 
 /// Binds the value of each field of `table`, in its order, taken by field from `values`.
-fn bind_values<F: PartialEq>(
-    b: &mut Separated<'_, '_, Sqlite, &'static str>,
+fn bind_values<'q, DB, F: PartialEq>(
+    b: &mut Separated<'_, 'q, DB, &'static str>,
     table: Vec<F>,
     mut values: Values<F>,
-) {
+) where
+    DB: Database,
+    Option<String>: Encode<'q, DB> + Type<DB>,
+{
     for field in table {
         let value =
             values.iter().position(|(f, _)| *f == field).and_then(|i| values.swap_remove(i).1);
@@ -180,11 +190,7 @@ fn columns(table: Table) -> (Vec<&'static str>, Vec<&'static str>) {
 }
 
 /// Inserts or updates rows (matched on workspace and Salesforce id), each in its table.
-pub async fn upsert(
-    conn: &mut SqliteConnection,
-    ws: &WorkspaceId,
-    rows: Vec<SyncedRow>,
-) -> Result<(), StoreError> {
+pub async fn upsert(tx: &mut Tx, ws: &WorkspaceId, rows: Vec<SyncedRow>) -> Result<(), StoreError> {
     let mut by_table: Vec<(Table, Vec<SyncedRow>)> = Vec::new();
     for row in rows {
         let table = row.fields.table();
@@ -194,66 +200,97 @@ pub async fn upsert(
         }
     }
     for (table, rows) in by_table {
-        upsert_table(conn, ws, table, rows).await?;
+        upsert_table(tx, ws, table, rows).await?;
     }
     Ok(())
 }
 
 /// [`upsert`] of rows of one table. The rows are moved into the statement's arguments, so no
 /// value is copied on the way.
+///
+/// A row Conversion created and pushed is matched on its own id the first time it comes back (its
+/// Salesforce id may not be stored yet), never when it is linked to another record. SQLite says
+/// so with a second `ON CONFLICT` clause. PostgreSQL allows one, so there the rows go through a
+/// `WITH` of their values: rows matched on their own id (no Salesforce id yet, and none of the
+/// workspace's rows has theirs) are updated first, and the others are inserted or updated on
+/// their Salesforce id, except those whose id belongs to a row linked to another record.
 async fn upsert_table(
-    conn: &mut SqliteConnection,
+    tx: &mut Tx,
     ws: &WorkspaceId,
     table: Table,
     rows: Vec<SyncedRow>,
 ) -> Result<(), StoreError> {
     let (all, synced) = columns(table);
-    let set: Vec<String> = synced.iter().map(|c| format!("{c} = excluded.{c}")).collect();
-    // A row Conversion created and pushed is matched on its own id the first time it comes back
-    // (its Salesforce id may not be stored yet), never when it is linked to another record.
-    let conflicts = format!(
-        " ON CONFLICT (workspace_id, salesforce_id) DO UPDATE SET {0} ON CONFLICT (id) DO UPDATE SET salesforce_id = excluded.salesforce_id, {0} WHERE {1}.salesforce_id IS NULL OR {1}.salesforce_id = excluded.salesforce_id",
-        set.join(", "),
-        table.name()
-    );
-    let insert = format!("INSERT INTO {} ({}) ", table.name(), all.join(", "));
+    let name = table.name();
+    let (head, tail) = if tx.is_postgres() {
+        let claim: Vec<String> = synced.iter().map(|c| format!("{c} = v.{c}")).collect();
+        let set: Vec<String> = synced.iter().map(|c| format!("{c} = excluded.{c}")).collect();
+        let head = format!("WITH v ({}) AS (", all.join(", "));
+        let tail = format!(
+            "), claimed AS (UPDATE {name} t SET salesforce_id = v.salesforce_id, {claim} FROM v \
+             WHERE t.workspace_id = v.workspace_id AND t.id = v.id AND t.salesforce_id IS NULL \
+             AND NOT EXISTS (SELECT 1 FROM {name} y WHERE y.workspace_id = v.workspace_id AND y.salesforce_id = v.salesforce_id) \
+             RETURNING t.id) \
+             INSERT INTO {name} ({cols}) SELECT {cols} FROM v WHERE v.id NOT IN (SELECT id FROM claimed) \
+             AND (NOT EXISTS (SELECT 1 FROM {name} x WHERE x.id = v.id AND x.salesforce_id IS DISTINCT FROM v.salesforce_id) \
+             OR EXISTS (SELECT 1 FROM {name} y WHERE y.workspace_id = v.workspace_id AND y.salesforce_id = v.salesforce_id)) \
+             ON CONFLICT (workspace_id, salesforce_id) DO UPDATE SET {set}",
+            claim = claim.join(", "),
+            cols = all.join(", "),
+            set = set.join(", "),
+        );
+        (head, tail)
+    } else {
+        let set: Vec<String> = synced.iter().map(|c| format!("{c} = excluded.{c}")).collect();
+        let head = format!("INSERT INTO {name} ({}) ", all.join(", "));
+        let tail = format!(
+            " ON CONFLICT (workspace_id, salesforce_id) DO UPDATE SET {0} ON CONFLICT (id) DO UPDATE SET salesforce_id = excluded.salesforce_id, {0} WHERE {1}.salesforce_id IS NULL OR {1}.salesforce_id = excluded.salesforce_id",
+            set.join(", "),
+            name
+        );
+        (head, tail)
+    };
     let mut rest = rows.into_iter();
     loop {
         let chunk: Vec<SyncedRow> = rest.by_ref().take(CHUNK).collect();
         if chunk.is_empty() {
             return Ok(());
         }
-        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(&insert);
-        qb.push_values(chunk, |mut b, row| {
-            b.push_bind(row.id).push_bind(ws.as_str());
-            row.fields.bind(&mut b);
-            b.push_bind(row.salesforce_id)
-                .push_bind(row.external_created_at)
-                .push_bind(row.external_updated_at)
-                .push_bind(row.updated_at);
+        on_tx!(&mut *tx, |conn| {
+            let mut qb = QueryBuilder::new(&head);
+            qb.push_values(chunk, |mut b, row| {
+                b.push_bind(row.id).push_bind(ws.as_str());
+                row.fields.bind(&mut b);
+                b.push_bind(row.salesforce_id)
+                    .push_bind(row.external_created_at)
+                    .push_bind(row.external_updated_at)
+                    .push_bind(row.updated_at);
+            });
+            qb.push(&tail);
+            qb.build().execute(&mut *conn).await?;
         });
-        qb.push(&conflicts);
-        qb.build().execute(&mut *conn).await?;
     }
 }
 
 /// Deletes the rows of `table` with these Salesforce ids.
 pub async fn delete(
-    conn: &mut SqliteConnection,
+    tx: &mut Tx,
     ws: &WorkspaceId,
     table: Table,
     salesforce_ids: &[String],
 ) -> Result<(), StoreError> {
-    for chunk in salesforce_ids.chunks(IN_CHUNK) {
-        let mut qb: QueryBuilder<Sqlite> =
-            QueryBuilder::new(format!("DELETE FROM {} WHERE workspace_id = ", table.name()));
-        qb.push_bind(ws.as_str()).push(" AND salesforce_id IN (");
-        let mut sep = qb.separated(", ");
-        for id in chunk {
-            sep.push_bind(id.as_str());
+    on_tx!(tx, |conn| {
+        for chunk in salesforce_ids.chunks(IN_CHUNK) {
+            let mut qb: QueryBuilder<_> =
+                QueryBuilder::new(format!("DELETE FROM {} WHERE workspace_id = ", table.name()));
+            qb.push_bind(ws.as_str()).push(" AND salesforce_id IN (");
+            let mut sep = qb.separated(", ");
+            for id in chunk {
+                sep.push_bind(id.as_str());
+            }
+            qb.push(")");
+            qb.build().execute(&mut *conn).await?;
         }
-        qb.push(")");
-        qb.build().execute(&mut *conn).await?;
-    }
-    Ok(())
+        Ok(())
+    })
 }

@@ -4,12 +4,12 @@
 use super::synced::{self, *};
 use super::*;
 use crate::domain::{CompanyField, ContactField};
-use crate::store::{ensure_workspace, open_in_memory};
+use crate::store::{ensure_workspace, testing};
 
 const T0: i64 = 1_764_000_000_000;
 
-async fn db() -> (SqlitePool, WorkspaceId) {
-    let pool = open_in_memory().await.expect("in-memory db");
+async fn db() -> (testing::TestDb, WorkspaceId) {
+    let pool = testing::test_db().await.expect("test database");
     let ws = WorkspaceId("ws-a".into());
     ensure_workspace(&pool, &ws, "A", T0).await.unwrap();
     (pool, ws)
@@ -177,10 +177,12 @@ fn one_of_each() -> Vec<(SyncedRow, Vec<(&'static str, &'static str)>)> {
     ]
 }
 
-async fn column(pool: &SqlitePool, table: Table, id: &str, column: &str) -> Option<String> {
-    let sql = format!("SELECT CAST({column} AS TEXT) FROM {} WHERE id = ?", table.name());
-    let (v,): (Option<String>,) = sqlx::query_as(&sql).bind(id).fetch_one(pool).await.unwrap();
-    v
+async fn column(db: &Db, table: Table, id: &str, column: &str) -> Option<String> {
+    on_db!(db, |pool| {
+        let sql = format!("SELECT CAST({column} AS TEXT) FROM {} WHERE id = $1", table.name());
+        let (v,): (Option<String>,) = sqlx::query_as(&sql).bind(id).fetch_one(pool).await.unwrap();
+        v
+    })
 }
 
 #[tokio::test]
@@ -188,9 +190,9 @@ async fn every_synced_value_lands_in_the_column_of_its_name() {
     let (pool, ws) = db().await;
     let cases = one_of_each();
     let rows: Vec<SyncedRow> = cases.iter().map(|(r, _)| r.clone()).collect();
-    let mut conn = pool.acquire().await.unwrap();
+    let mut conn = pool.begin().await.unwrap();
     synced::upsert(&mut conn, &ws, rows).await.unwrap();
-    drop(conn);
+    conn.commit().await.unwrap();
     for (row, expected) in &cases {
         let table = row.fields.table();
         // Every column the store writes is checked, and nothing else.
@@ -220,7 +222,7 @@ async fn a_resync_overwrites_what_salesforce_owns_and_keeps_conversions_id() {
         external_updated_at: updated,
         ..row(id, "001A", Fields::Company(CompanyFields { values: company(&[("name", name)]) }))
     };
-    let mut conn = pool.acquire().await.unwrap();
+    let mut conn = pool.begin().await.unwrap();
     synced::upsert(&mut conn, &ws, vec![company("company-1", "Acme", T0)]).await.unwrap();
     // The same Salesforce id under another Conversion id: matched on the Salesforce id.
     synced::upsert(&mut conn, &ws, vec![company("company-2", "Acme Ltd", T0 + 9)]).await.unwrap();
@@ -235,7 +237,7 @@ async fn a_resync_overwrites_what_salesforce_owns_and_keeps_conversions_id() {
             salesforce_id: Some("001A".into())
         })
     );
-    drop(conn);
+    conn.commit().await.unwrap();
     assert_eq!(
         column(&pool, Table::Companies, "company-1", "name").await.as_deref(),
         Some("Acme Ltd")
@@ -245,16 +247,16 @@ async fn a_resync_overwrites_what_salesforce_owns_and_keeps_conversions_id() {
         synced_ids(&pool, &ws, ObjectType::Company).await.unwrap(),
         vec![("001A".into(), T0 + 9)]
     );
-    let mut conn = pool.acquire().await.unwrap();
+    let mut conn = pool.begin().await.unwrap();
     synced::delete(&mut conn, &ws, Table::Companies, &["001A".into()]).await.unwrap();
-    drop(conn);
+    conn.commit().await.unwrap();
     assert_eq!(count(&pool, &ws, ObjectType::Company).await.unwrap(), 0);
 }
 
 #[tokio::test]
 async fn a_pushed_record_coming_back_is_matched_on_conversions_id() {
     let (pool, ws) = db().await;
-    let mut conn = pool.acquire().await.unwrap();
+    let mut conn = pool.begin().await.unwrap();
     changes::insert_company_in(
         &mut conn,
         &ws,
@@ -271,7 +273,7 @@ async fn a_pushed_record_coming_back_is_matched_on_conversions_id() {
     synced::upsert(&mut conn, &ws, vec![back]).await.unwrap();
     let known = known_by(&mut conn, &ws, Table::Companies, Key::Id, &["company-1"]).await.unwrap();
     assert_eq!(known["company-1"].external_updated_at, Some(T0 + 2));
-    drop(conn);
+    conn.commit().await.unwrap();
     assert_eq!(
         column(&pool, Table::Companies, "company-1", "salesforce_id").await.as_deref(),
         Some("001B")

@@ -5,12 +5,12 @@
 pub mod health;
 pub mod records;
 
-use super::{StoreError, WorkspaceId};
+use super::{Db, Exec, StoreError, Tx, WorkspaceId};
 use crate::domain::{
     Counts, Direction, ObjectType, RunFailure, RunFilters, RunId, RunMessage, RunStatus, SyncRun,
     Trigger,
 };
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
+use sqlx::{Database, Encode, QueryBuilder, Type};
 use uuid::Uuid;
 
 /// Runs per page of the list.
@@ -94,11 +94,11 @@ pub struct NewRun {
 
 /// Starts a run (status in progress, all counts zero).
 pub async fn begin_run(
-    pool: &SqlitePool,
+    db: &Db,
     ws: &WorkspaceId,
     run: &NewRun,
 ) -> Result<RunId, StoreError> {
-    begin_run_listed_at(pool, ws, run, run.started_at).await
+    begin_run_listed_at(db, ws, run, run.started_at).await
 }
 
 /// Starts a run whose work began before it could be listed: an inbound batch starts with the fetch
@@ -106,16 +106,16 @@ pub async fn begin_run(
 /// (`run.started_at`) is when the work began; its id is taken at `listed_at` (now), so the list,
 /// ordered by id, receives it after every run already listed, and a live page that asks for runs
 /// newer than its newest still gets it.
-pub async fn begin_run_listed_at<'c>(
-    pool: impl sqlx::SqliteExecutor<'c>,
+pub async fn begin_run_listed_at<'a>(
+    on: impl Into<Exec<'a>>,
     ws: &WorkspaceId,
     run: &NewRun,
     listed_at: i64,
 ) -> Result<RunId, StoreError> {
     let id = RunId::new_at(listed_at.max(run.started_at));
-    sqlx::query(
+    on_exec!(on.into(), |e| sqlx::query(
         "INSERT INTO sync_runs (id, workspace_id, direction, object_type, trigger, status, started_at, expected_total) \
-         VALUES (?, ?, ?, ?, ?, 'in_progress', ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, 'in_progress', $6, $7)",
     )
     .bind(id.0)
     .bind(ws.as_str())
@@ -124,50 +124,53 @@ pub async fn begin_run_listed_at<'c>(
     .bind(run.trigger.as_str())
     .bind(run.started_at)
     .bind(run.expected_total)
-    .execute(pool)
-    .await?;
+    .execute(e)
+    .await
+    .map(|_| ()))?;
     Ok(id)
 }
 
 /// Marks a run completed. Returns false if it was not in progress (already finished or failed).
-pub async fn finish_run<'c>(
-    pool: impl sqlx::SqliteExecutor<'c>,
+pub async fn finish_run<'a>(
+    on: impl Into<Exec<'a>>,
     ws: &WorkspaceId,
     id: RunId,
     finished_at: i64,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query(
-        "UPDATE sync_runs SET status = 'completed', finished_at = ? \
-         WHERE workspace_id = ? AND id = ? AND status = 'in_progress'",
+    let done = on_exec!(on.into(), |e| sqlx::query(
+        "UPDATE sync_runs SET status = 'completed', finished_at = $1 \
+         WHERE workspace_id = $2 AND id = $3 AND status = 'in_progress'",
     )
     .bind(finished_at)
     .bind(ws.as_str())
     .bind(id.0)
-    .execute(pool)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    .execute(e)
+    .await?
+    .rows_affected());
+    Ok(done == 1)
 }
 
 /// Marks a whole run failed with one of the article's whole-run messages.
-pub async fn fail_run<'c>(
-    pool: impl sqlx::SqliteExecutor<'c>,
+pub async fn fail_run<'a>(
+    on: impl Into<Exec<'a>>,
     ws: &WorkspaceId,
     id: RunId,
     finished_at: i64,
     failure: &RunFailure,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query(
-        "UPDATE sync_runs SET status = 'failed', finished_at = ?, failure_code = ?, failure_detail = ? \
-         WHERE workspace_id = ? AND id = ? AND status = 'in_progress'",
+    let done = on_exec!(on.into(), |e| sqlx::query(
+        "UPDATE sync_runs SET status = 'failed', finished_at = $1, failure_code = $2, failure_detail = $3 \
+         WHERE workspace_id = $4 AND id = $5 AND status = 'in_progress'",
     )
     .bind(finished_at)
     .bind(failure.message.code())
     .bind(&failure.detail)
     .bind(ws.as_str())
     .bind(id.0)
-    .execute(pool)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    .execute(e)
+    .await?
+    .rows_affected());
+    Ok(done == 1)
 }
 
 /// At start-up: the workspace's runs left in progress whose work no live server holds (a previous
@@ -176,24 +179,24 @@ pub async fn fail_run<'c>(
 /// stay counted), and only the rest is done again by whoever owns the work. A run whose work a
 /// live server holds is left to it; if that server is gone, whoever takes its lease fails the run.
 pub async fn fail_interrupted_runs(
-    pool: &SqlitePool,
+    db: &Db,
     ws: &WorkspaceId,
     now_ms: i64,
 ) -> Result<u64, StoreError> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = db.begin().await?;
     // A run whose work is leased to a live server is that server's to finish (several servers
     // share one database).
-    let left: Vec<(Uuid, String, i64, Option<i64>)> = sqlx::query_as(
+    let left: Vec<(Uuid, String, i64, Option<i64>)> = on_tx!(&mut tx, |c| sqlx::query_as(
         "SELECT id, direction, created + updated + deleted + skipped + failed, expected_total FROM sync_runs r \
-         WHERE workspace_id = ? AND status = 'in_progress' AND NOT EXISTS (\
+         WHERE workspace_id = $1 AND status = 'in_progress' AND NOT EXISTS (\
            SELECT 1 FROM sync_leases l WHERE l.workspace_id = r.workspace_id AND l.holder IS NOT NULL \
-           AND l.expires_at > ? AND l.work = CASE r.direction WHEN 'inbound' THEN 'inbound:' || r.object_type \
+           AND l.expires_at > $2 AND l.work = CASE r.direction WHEN 'inbound' THEN 'inbound:' || r.object_type \
            ELSE 'outbound' END)",
     )
     .bind(ws.as_str())
     .bind(now_ms)
-    .fetch_all(&mut *tx)
-    .await?;
+    .fetch_all(c)
+    .await)?;
     fail_left_in(&mut tx, ws, &left, now_ms, None).await?;
     tx.commit().await?;
     Ok(left.len() as u64)
@@ -203,28 +206,28 @@ pub async fn fail_interrupted_runs(
 /// in progress when it stopped and its lease ran out, in the transaction of whoever took the work
 /// over (fenced by its new lease). Each says what it had saved, and which server stopped.
 pub async fn fail_taken_over_in(
-    conn: &mut SqliteConnection,
+    tx: &mut Tx,
     ws: &WorkspaceId,
     direction: Direction,
     object: Option<ObjectType>,
     now_ms: i64,
     server: &str,
 ) -> Result<u64, StoreError> {
-    let left: Vec<(Uuid, String, i64, Option<i64>)> = sqlx::query_as(
+    let left: Vec<(Uuid, String, i64, Option<i64>)> = on_tx!(tx, |c| sqlx::query_as(
         "SELECT id, direction, created + updated + deleted + skipped + failed, expected_total FROM sync_runs \
-         WHERE workspace_id = ? AND status = 'in_progress' AND direction = ? AND (?3 IS NULL OR object_type = ?3)",
+         WHERE workspace_id = $1 AND status = 'in_progress' AND direction = $2 AND ($3 IS NULL OR object_type = $3)",
     )
     .bind(ws.as_str())
     .bind(direction.as_str())
     .bind(object.map(|o| o.as_str()))
-    .fetch_all(&mut *conn)
-    .await?;
-    fail_left_in(conn, ws, &left, now_ms, Some(server)).await?;
+    .fetch_all(c)
+    .await)?;
+    fail_left_in(tx, ws, &left, now_ms, Some(server)).await?;
     Ok(left.len() as u64)
 }
 
 async fn fail_left_in(
-    conn: &mut SqliteConnection,
+    tx: &mut Tx,
     ws: &WorkspaceId,
     left: &[(Uuid, String, i64, Option<i64>)],
     now_ms: i64,
@@ -235,17 +238,18 @@ async fn fail_left_in(
             Direction::parse(direction).ok_or_else(|| decode_err("direction", direction))?;
         let detail =
             crate::domain::interrupted::interrupted_on(direction, *saved, *expected, server);
-        sqlx::query(
-            "UPDATE sync_runs SET status = 'failed', finished_at = ?, failure_code = ?, failure_detail = ? \
-             WHERE workspace_id = ? AND id = ?",
+        on_tx!(&mut *tx, |c| sqlx::query(
+            "UPDATE sync_runs SET status = 'failed', finished_at = $1, failure_code = $2, failure_detail = $3 \
+             WHERE workspace_id = $4 AND id = $5",
         )
         .bind(now_ms)
         .bind(RunMessage::UnknownError.code())
-        .bind(detail)
+        .bind(&detail)
         .bind(ws.as_str())
         .bind(id)
-        .execute(&mut *conn)
-        .await?;
+        .execute(c)
+        .await
+        .map(|_| ()))?;
     }
     Ok(())
 }
@@ -255,55 +259,56 @@ async fn fail_left_in(
 /// called by whoever holds the lease of that work (the object's inbound sync, or the outbox), in
 /// its fenced transaction, so a run being worked on is never touched.
 pub async fn fail_abandoned_runs(
-    conn: &mut SqliteConnection,
+    tx: &mut Tx,
     ws: &WorkspaceId,
     direction: Direction,
     object: Option<ObjectType>,
     now_ms: i64,
     detail: &str,
 ) -> Result<u64, StoreError> {
-    let abandoned: Vec<(Uuid,)> = sqlx::query_as(
-        "SELECT id FROM sync_runs WHERE workspace_id = ? AND status = 'in_progress' AND direction = ? \
-         AND (?3 IS NULL OR object_type = ?3)",
+    let abandoned: Vec<(Uuid,)> = on_tx!(&mut *tx, |c| sqlx::query_as(
+        "SELECT id FROM sync_runs WHERE workspace_id = $1 AND status = 'in_progress' AND direction = $2 \
+         AND ($3 IS NULL OR object_type = $3)",
     )
     .bind(ws.as_str())
     .bind(direction.as_str())
     .bind(object.map(|o| o.as_str()))
-    .fetch_all(&mut *conn)
-    .await?;
+    .fetch_all(c)
+    .await)?;
     let failure = RunFailure { message: RunMessage::UnknownError, detail: detail.to_string() };
     let mut failed = 0;
     for (id,) in abandoned {
-        failed += u64::from(fail_run(&mut *conn, ws, RunId(id), now_ms, &failure).await?);
+        failed += u64::from(fail_run(&mut *tx, ws, RunId(id), now_ms, &failure).await?);
     }
     Ok(failed)
 }
 
 /// Whether the workspace has a run of `direction` in progress (the in-progress index: a few rows).
 pub async fn has_runs_in_progress(
-    pool: &SqlitePool,
+    db: &Db,
     ws: &WorkspaceId,
     direction: Direction,
 ) -> Result<bool, StoreError> {
-    let (any,): (bool,) = sqlx::query_as(
-        "SELECT EXISTS (SELECT 1 FROM sync_runs WHERE workspace_id = ? AND status = 'in_progress' \
-         AND direction = ?)",
+    let (any,): (bool,) = on_db!(db, |pool| sqlx::query_as(
+        "SELECT EXISTS (SELECT 1 FROM sync_runs WHERE workspace_id = $1 AND status = 'in_progress' \
+         AND direction = $2)",
     )
     .bind(ws.as_str())
     .bind(direction.as_str())
     .fetch_one(pool)
-    .await?;
+    .await)?;
     Ok(any)
 }
 
 pub async fn get_run(
-    pool: &SqlitePool,
+    db: &Db,
     ws: &WorkspaceId,
     id: RunId,
 ) -> Result<Option<SyncRun>, StoreError> {
-    let sql = format!("SELECT {RUN_COLUMNS} FROM sync_runs r WHERE workspace_id = ? AND id = ?");
-    let row: Option<RunRow> =
-        sqlx::query_as(&sql).bind(ws.as_str()).bind(id.0).fetch_optional(pool).await?;
+    let sql = format!("SELECT {RUN_COLUMNS} FROM sync_runs r WHERE workspace_id = $1 AND id = $2");
+    let row: Option<RunRow> = on_db!(db, |pool| {
+        sqlx::query_as(&sql).bind(ws.as_str()).bind(id.0).fetch_optional(pool).await?
+    });
     row.map(SyncRun::try_from).transpose()
 }
 
@@ -338,15 +343,30 @@ fn id_col(f: &RunFilters) -> &'static str {
     }
 }
 
-/// `SELECT … FROM` the runs matching `f` (never the cursor).
-fn filtered<'a>(select: &str, ws: &'a WorkspaceId, f: &RunFilters) -> QueryBuilder<'a, Sqlite> {
+/// `SELECT … FROM` the runs matching `f` (never the cursor), in `pg`'s dialect or SQLite's.
+fn filtered<'a, DB>(
+    select: &str,
+    ws: &'a WorkspaceId,
+    f: &RunFilters,
+    pg: bool,
+) -> QueryBuilder<'a, DB>
+where
+    DB: Database,
+    &'a str: Encode<'a, DB> + Type<DB>,
+    Uuid: Encode<'a, DB> + Type<DB>,
+{
     let mut qb = QueryBuilder::new(select);
     let by = driver(f);
     match by {
         Driver::Message => {
             let m = f.message.expect("the message driver has a message");
-            // CROSS JOIN keeps run_messages the outer loop.
-            qb.push(" FROM run_messages m CROSS JOIN sync_runs r ON r.id = m.run_id WHERE m.workspace_id = ")
+            // SQLite's CROSS JOIN keeps run_messages the outer loop; PostgreSQL's planner picks
+            // the order from its statistics.
+            qb.push(if pg {
+                " FROM run_messages m JOIN sync_runs r ON r.id = m.run_id WHERE m.workspace_id = "
+            } else {
+                " FROM run_messages m CROSS JOIN sync_runs r ON r.id = m.run_id WHERE m.workspace_id = "
+            })
                 .push_bind(ws.as_str())
                 .push(" AND m.code = ")
                 .push_bind(m.code())
@@ -354,8 +374,12 @@ fn filtered<'a>(select: &str, ws: &'a WorkspaceId, f: &RunFilters) -> QueryBuild
                 .push_bind(ws.as_str());
         }
         Driver::Status => {
-            qb.push(" FROM sync_runs r INDEXED BY sync_runs_by_status WHERE r.workspace_id = ")
-                .push_bind(ws.as_str());
+            qb.push(if pg {
+                " FROM sync_runs r WHERE r.workspace_id = "
+            } else {
+                " FROM sync_runs r INDEXED BY sync_runs_by_status WHERE r.workspace_id = "
+            })
+            .push_bind(ws.as_str());
             if let Some(m) = f.message {
                 qb.push(" AND EXISTS (SELECT 1 FROM run_messages m WHERE m.workspace_id = r.workspace_id AND m.code = ")
                     .push_bind(m.code())
@@ -389,18 +413,21 @@ fn filtered<'a>(select: &str, ws: &'a WorkspaceId, f: &RunFilters) -> QueryBuild
 
 /// Whether any run matching `f` lies beyond `run` (older when `older`, else newer).
 async fn exists_beyond(
-    pool: &SqlitePool,
+    db: &Db,
     ws: &WorkspaceId,
     f: &RunFilters,
     run: RunId,
     older: bool,
 ) -> Result<bool, StoreError> {
-    let mut qb = filtered("SELECT 1", ws, f);
     let id = id_col(f);
-    qb.push(format!(" AND {id} {} ", if older { "<" } else { ">" }))
-        .push_bind(run.0)
-        .push(" LIMIT 1");
-    Ok(qb.build().fetch_optional(pool).await?.is_some())
+    let found = on_db!(db, |pool, pg| {
+        let mut qb = filtered("SELECT 1", ws, f, pg);
+        qb.push(format!(" AND {id} {} ", if older { "<" } else { ">" }))
+            .push_bind(run.0)
+            .push(" LIMIT 1");
+        qb.build().fetch_optional(pool).await?.is_some()
+    });
+    Ok(found)
 }
 
 /// One page of the list, newest first, with the cursors of its neighbours.
@@ -416,30 +443,33 @@ pub struct RunsPage {
 /// A page of runs by keyset: `before` / `after` in `f` position it; the cost does not depend on
 /// how deep the page is.
 pub async fn list_runs(
-    pool: &SqlitePool,
+    db: &Db,
     ws: &WorkspaceId,
     f: &RunFilters,
     limit: i64,
 ) -> Result<RunsPage, StoreError> {
-    let mut qb = filtered(&format!("SELECT {RUN_COLUMNS}"), ws, f);
     let id = id_col(f);
     let ascending = f.after.is_some() && f.before.is_none();
-    if let Some(before) = f.before {
-        qb.push(format!(" AND {id} < ")).push_bind(before.0);
-    } else if let Some(after) = f.after {
-        qb.push(format!(" AND {id} > ")).push_bind(after.0);
-    }
-    qb.push(format!(" ORDER BY {id} {}", if ascending { "ASC" } else { "DESC" }));
-    qb.push(" LIMIT ").push_bind(limit);
-    let rows: Vec<RunRow> = qb.build_query_as().fetch_all(pool).await?;
+    let select = format!("SELECT {RUN_COLUMNS}");
+    let rows: Vec<RunRow> = on_db!(db, |pool, pg| {
+        let mut qb = filtered(&select, ws, f, pg);
+        if let Some(before) = f.before {
+            qb.push(format!(" AND {id} < ")).push_bind(before.0);
+        } else if let Some(after) = f.after {
+            qb.push(format!(" AND {id} > ")).push_bind(after.0);
+        }
+        qb.push(format!(" ORDER BY {id} {}", if ascending { "ASC" } else { "DESC" }));
+        qb.push(" LIMIT ").push_bind(limit);
+        qb.build_query_as().fetch_all(pool).await?
+    });
     let mut runs = into_runs(rows)?;
     if ascending {
         runs.reverse();
     }
     let (newer, older) = match (runs.first(), runs.last()) {
         (Some(first), Some(last)) => (
-            exists_beyond(pool, ws, f, first.id, false).await?.then_some(first.id),
-            exists_beyond(pool, ws, f, last.id, true).await?.then_some(last.id),
+            exists_beyond(db, ws, f, first.id, false).await?.then_some(first.id),
+            exists_beyond(db, ws, f, last.id, true).await?.then_some(last.id),
         ),
         _ => (None, None),
     };
@@ -477,7 +507,7 @@ impl WatchedRun {
 /// since (so a poll where nothing moved answers with nothing). Its cost grows
 /// with what the page shows, not with the history.
 pub async fn poll_runs(
-    pool: &SqlitePool,
+    db: &Db,
     ws: &WorkspaceId,
     f: &RunFilters,
     newest: Option<RunId>,
@@ -485,11 +515,15 @@ pub async fn poll_runs(
 ) -> Result<Vec<SyncRun>, StoreError> {
     let mut out = Vec::new();
     if let Some(newest) = newest {
-        let mut qb = filtered(&format!("SELECT {RUN_COLUMNS}"), ws, f);
+        let select = format!("SELECT {RUN_COLUMNS}");
         let id = id_col(f);
-        qb.push(format!(" AND {id} > ")).push_bind(newest.0);
-        qb.push(format!(" ORDER BY {id} DESC LIMIT ")).push_bind(PAGE_SIZE);
-        out = into_runs(qb.build_query_as().fetch_all(pool).await?)?;
+        let rows: Vec<RunRow> = on_db!(db, |pool, pg| {
+            let mut qb = filtered(&select, ws, f, pg);
+            qb.push(format!(" AND {id} > ")).push_bind(newest.0);
+            qb.push(format!(" ORDER BY {id} DESC LIMIT ")).push_bind(PAGE_SIZE);
+            qb.build_query_as().fetch_all(pool).await?
+        });
+        out = into_runs(rows)?;
     }
     let watch: Vec<WatchedRun> = watch
         .iter()
@@ -498,26 +532,30 @@ pub async fn poll_runs(
         .take(MAX_WATCHED)
         .collect();
     if !watch.is_empty() {
-        let mut qb = QueryBuilder::new(format!(
-            "SELECT {RUN_COLUMNS} FROM sync_runs r WHERE workspace_id = "
-        ));
-        qb.push_bind(ws.as_str()).push(" AND id IN (");
-        let mut sep = qb.separated(", ");
-        for w in &watch {
-            sep.push_bind(w.id.0);
-        }
-        qb.push(") ORDER BY id DESC");
-        let current = into_runs(qb.build_query_as().fetch_all(pool).await?)?;
+        let rows: Vec<RunRow> = on_db!(db, |pool| {
+            let mut qb = QueryBuilder::new(format!(
+                "SELECT {RUN_COLUMNS} FROM sync_runs r WHERE workspace_id = "
+            ));
+            qb.push_bind(ws.as_str()).push(" AND id IN (");
+            let mut sep = qb.separated(", ");
+            for w in &watch {
+                sep.push_bind(w.id.0);
+            }
+            qb.push(") ORDER BY id DESC");
+            qb.build_query_as().fetch_all(pool).await?
+        });
+        let current = into_runs(rows)?;
         out.extend(current.into_iter().filter(|r| !watch.iter().any(|w| w.unchanged(r))));
     }
     Ok(out)
 }
 
 /// Whether the workspace has any run at all (tells "no sync activity yet" from "filters hide all").
-pub async fn workspace_has_runs(pool: &SqlitePool, ws: &WorkspaceId) -> Result<bool, StoreError> {
-    let row = sqlx::query("SELECT 1 FROM sync_runs WHERE workspace_id = ? LIMIT 1")
+pub async fn workspace_has_runs(db: &Db, ws: &WorkspaceId) -> Result<bool, StoreError> {
+    let found = on_db!(db, |pool| sqlx::query("SELECT 1 FROM sync_runs WHERE workspace_id = $1 LIMIT 1")
         .bind(ws.as_str())
         .fetch_optional(pool)
-        .await?;
-    Ok(row.is_some())
+        .await?
+        .is_some());
+    Ok(found)
 }

@@ -3,8 +3,8 @@
 use crate::domain::{
     Counts, ObjectType, RecordAction, RecordFilter, RecordMessage, RecordStatus, RunId, RunRecord,
 };
-use crate::store::{StoreError, WorkspaceId};
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
+use crate::store::{Db, StoreError, Tx, WorkspaceId};
+use sqlx::{Database, Encode, QueryBuilder, Type};
 use std::collections::HashMap;
 
 /// Rows per INSERT statement: 11 parameters each stays far below SQLite's parameter limit, and
@@ -28,15 +28,15 @@ pub struct NewRecord {
 /// Appends records to an in-progress run and adds them to its counts in the same transaction, so
 /// the counts always equal what the records say. Returns the run's counts after the append.
 pub async fn append_records(
-    pool: &SqlitePool,
+    db: &Db,
     ws: &WorkspaceId,
     run: RunId,
     records: &[NewRecord],
 ) -> Result<Counts, StoreError> {
-    // IMMEDIATE takes the write lock up front: a deferred transaction that reads first and then
-    // writes fails at once with SQLITE_BUSY (snapshot) when another writer got in between, while
-    // this waits its turn under the busy timeout.
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    // On SQLite the transaction takes the write lock up front (see [`Db::begin`]): a deferred one
+    // that reads first and then writes fails at once with SQLITE_BUSY (snapshot) when another
+    // writer got in between, while this waits its turn under the busy timeout.
+    let mut tx = db.begin().await?;
     let counts = append_records_in(&mut tx, ws, run, records.to_vec()).await?;
     tx.commit().await?;
     Ok(counts)
@@ -47,93 +47,96 @@ pub async fn append_records(
 /// crash can never count a record twice. The records are moved into the statement's arguments
 /// (a backfill binds a million of them: no string is copied on the way).
 pub async fn append_records_in(
-    conn: &mut SqliteConnection,
+    tx: &mut Tx,
     ws: &WorkspaceId,
     run: RunId,
     records: Vec<NewRecord>,
 ) -> Result<Counts, StoreError> {
-    let (next_seq, status, direction, object_type): (i64, String, String, String) =
-        sqlx::query_as("SELECT next_seq, status, direction, object_type FROM sync_runs WHERE workspace_id = ? AND id = ?")
-            .bind(ws.as_str())
-            .bind(run.0)
-            .fetch_optional(&mut *conn)
-            .await?
-            .ok_or(StoreError::RowNotFound)?;
-    if status != "in_progress" {
-        return Err(StoreError::Protocol(format!(
-            "run {run} is {status}; records can only be added while in progress"
-        )));
-    }
-    let mut delta = Counts::default();
-    // How many records of this append carry each message, for the list's message filter.
-    let mut messages: Vec<(RecordMessage, i64)> = Vec::new();
-    for r in &records {
-        delta.add(r.status, r.action);
-        if let Some(m) = r.message {
-            match messages.iter_mut().find(|(seen, _)| *seen == m) {
-                Some((_, n)) => *n += 1,
-                None => messages.push((m, 1)),
+    on_tx!(tx, |conn| {
+        let (next_seq, status, direction, object_type): (i64, String, String, String) =
+            sqlx::query_as("SELECT next_seq, status, direction, object_type FROM sync_runs WHERE workspace_id = $1 AND id = $2")
+                .bind(ws.as_str())
+                .bind(run.0)
+                .fetch_optional(&mut *conn)
+                .await?
+                .ok_or(StoreError::RowNotFound)?;
+        if status != "in_progress" {
+            return Err(StoreError::Protocol(format!(
+                "run {run} is {status}; records can only be added while in progress"
+            )));
+        }
+        let mut delta = Counts::default();
+        // How many records of this append carry each message, for the list's message filter.
+        let mut messages: Vec<(RecordMessage, i64)> = Vec::new();
+        for r in &records {
+            delta.add(r.status, r.action);
+            if let Some(m) = r.message {
+                match messages.iter_mut().find(|(seen, _)| *seen == m) {
+                    Some((_, n)) => *n += 1,
+                    None => messages.push((m, 1)),
+                }
             }
         }
-    }
-    let total = records.len() as i64;
-    let mut seq = next_seq;
-    let mut rest = records.into_iter();
-    loop {
-        let chunk: Vec<NewRecord> = rest.by_ref().take(INSERT_CHUNK).collect();
-        if chunk.is_empty() {
-            break;
+        let total = records.len() as i64;
+        let mut seq = next_seq;
+        let mut rest = records.into_iter();
+        loop {
+            let chunk: Vec<NewRecord> = rest.by_ref().take(INSERT_CHUNK).collect();
+            if chunk.is_empty() {
+                break;
+            }
+            let mut qb = QueryBuilder::new(
+                "INSERT INTO run_records (run_id, seq, status, action, message_code, detail, salesforce_id, \
+                 conversion_id, label, external_created_at, external_updated_at) ",
+            );
+            qb.push_values(chunk, |mut b, r| {
+                b.push_bind(run.0)
+                    .push_bind(seq)
+                    .push_bind(r.status.as_str())
+                    .push_bind(r.action.as_str())
+                    .push_bind(r.message.map(RecordMessage::code))
+                    .push_bind(r.detail)
+                    .push_bind(r.salesforce_id)
+                    .push_bind(r.conversion_id)
+                    .push_bind(r.label)
+                    .push_bind(r.external_created_at)
+                    .push_bind(r.external_updated_at);
+                seq += 1;
+            });
+            qb.build().execute(&mut *conn).await?;
         }
-        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "INSERT INTO run_records (run_id, seq, status, action, message_code, detail, salesforce_id, \
-             conversion_id, label, external_created_at, external_updated_at) ",
-        );
-        qb.push_values(chunk, |mut b, r| {
-            b.push_bind(run.0)
-                .push_bind(seq)
-                .push_bind(r.status.as_str())
-                .push_bind(r.action.as_str())
-                .push_bind(r.message.map(RecordMessage::code))
-                .push_bind(r.detail)
-                .push_bind(r.salesforce_id)
-                .push_bind(r.conversion_id)
-                .push_bind(r.label)
-                .push_bind(r.external_created_at)
-                .push_bind(r.external_updated_at);
-            seq += 1;
-        });
-        qb.build().execute(&mut *conn).await?;
-    }
-    for (message, n) in messages {
-        sqlx::query(
-            "INSERT INTO run_messages (workspace_id, code, run_id, direction, object_type, records) \
-             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET records = records + excluded.records",
+        for (message, n) in messages {
+            sqlx::query(
+                "INSERT INTO run_messages (workspace_id, code, run_id, direction, object_type, records) \
+                 VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (workspace_id, code, run_id) DO UPDATE SET records = run_messages.records + excluded.records",
+            )
+            .bind(ws.as_str())
+            .bind(message.code())
+            .bind(run.0)
+            .bind(&direction)
+            .bind(&object_type)
+            .bind(n)
+            .execute(&mut *conn)
+            .await?;
+        }
+        let c: (i64, i64, i64, i64, i64) = sqlx::query_as(
+            "UPDATE sync_runs SET created = created + $1, updated = updated + $2, deleted = deleted + $3, \
+             skipped = skipped + $4, failed = failed + $5, next_seq = next_seq + $6 \
+             WHERE workspace_id = $7 AND id = $8 RETURNING created, updated, deleted, skipped, failed",
         )
+        .bind(delta.created)
+        .bind(delta.updated)
+        .bind(delta.deleted)
+        .bind(delta.skipped)
+        .bind(delta.failed)
+        .bind(total)
         .bind(ws.as_str())
-        .bind(message.code())
         .bind(run.0)
-        .bind(&direction)
-        .bind(&object_type)
-        .bind(n)
-        .execute(&mut *conn)
+        .fetch_one(&mut *conn)
         .await?;
-    }
-    let c: (i64, i64, i64, i64, i64) = sqlx::query_as(
-        "UPDATE sync_runs SET created = created + ?, updated = updated + ?, deleted = deleted + ?, \
-         skipped = skipped + ?, failed = failed + ?, next_seq = next_seq + ? \
-         WHERE workspace_id = ? AND id = ? RETURNING created, updated, deleted, skipped, failed",
-    )
-    .bind(delta.created)
-    .bind(delta.updated)
-    .bind(delta.deleted)
-    .bind(delta.skipped)
-    .bind(delta.failed)
-    .bind(total)
-    .bind(ws.as_str())
-    .bind(run.0)
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(Counts { created: c.0, updated: c.1, deleted: c.2, skipped: c.3, failed: c.4 })
+        Ok(Counts { created: c.0, updated: c.1, deleted: c.2, skipped: c.3, failed: c.4 })
+    })
 }
 
 #[derive(sqlx::FromRow)]
@@ -188,11 +191,16 @@ pub struct RecordsPage {
     pub later: Option<i64>,
 }
 
-fn select_records(
+fn select_records<DB>(
     run: RunId,
     status: Option<RecordStatus>,
     columns: &str,
-) -> QueryBuilder<'static, Sqlite> {
+) -> QueryBuilder<'static, DB>
+where
+    DB: Database,
+    &'static str: Encode<'static, DB> + Type<DB>,
+    uuid::Uuid: Encode<'static, DB> + Type<DB>,
+{
     let mut qb = QueryBuilder::new(format!("SELECT {columns} FROM run_records WHERE run_id = "));
     qb.push_bind(run.0);
     if let Some(s) = status {
@@ -202,53 +210,57 @@ fn select_records(
 }
 
 async fn exists_beyond(
-    pool: &SqlitePool,
+    db: &Db,
     run: RunId,
     status: Option<RecordStatus>,
     seq: i64,
     later: bool,
 ) -> Result<bool, StoreError> {
-    let mut qb = select_records(run, status, "1");
-    qb.push(if later { " AND seq > " } else { " AND seq < " }).push_bind(seq).push(" LIMIT 1");
-    Ok(qb.build().fetch_optional(pool).await?.is_some())
+    let found = on_db!(db, |pool| {
+        let mut qb = select_records(run, status, "1");
+        qb.push(if later { " AND seq > " } else { " AND seq < " }).push_bind(seq).push(" LIMIT 1");
+        qb.build().fetch_optional(pool).await?.is_some()
+    });
+    Ok(found)
 }
 
 /// Whether `run` is one of the workspace's: records are reached only through their run, and a run
 /// of another workspace reads as empty.
-async fn run_in_workspace(
-    pool: &SqlitePool,
-    ws: &WorkspaceId,
-    run: RunId,
-) -> Result<bool, StoreError> {
-    let row = sqlx::query("SELECT 1 FROM sync_runs WHERE workspace_id = ? AND id = ?")
-        .bind(ws.as_str())
-        .bind(run.0)
-        .fetch_optional(pool)
-        .await?;
-    Ok(row.is_some())
+async fn run_in_workspace(db: &Db, ws: &WorkspaceId, run: RunId) -> Result<bool, StoreError> {
+    let found = on_db!(db, |pool| {
+        sqlx::query("SELECT 1 FROM sync_runs WHERE workspace_id = $1 AND id = $2")
+            .bind(ws.as_str())
+            .bind(run.0)
+            .fetch_optional(pool)
+            .await?
+            .is_some()
+    });
+    Ok(found)
 }
 
 /// A page of a run's records in order, positioned by `f`'s keyset cursor.
 pub async fn list_records(
-    pool: &SqlitePool,
+    db: &Db,
     ws: &WorkspaceId,
     run: RunId,
     f: &RecordFilter,
     limit: i64,
 ) -> Result<RecordsPage, StoreError> {
-    if !run_in_workspace(pool, ws, run).await? {
+    if !run_in_workspace(db, ws, run).await? {
         return Ok(RecordsPage { records: Vec::new(), earlier: None, later: None });
     }
-    let mut qb = select_records(run, f.status, RECORD_COLUMNS);
     let descending = f.before.is_some() && f.after.is_none();
-    if let Some(after) = f.after {
-        qb.push(" AND seq > ").push_bind(after);
-    } else if let Some(before) = f.before {
-        qb.push(" AND seq < ").push_bind(before);
-    }
-    qb.push(if descending { " ORDER BY seq DESC" } else { " ORDER BY seq ASC" });
-    qb.push(" LIMIT ").push_bind(limit);
-    let rows: Vec<RecordRow> = qb.build_query_as().fetch_all(pool).await?;
+    let rows: Vec<RecordRow> = on_db!(db, |pool| {
+        let mut qb = select_records(run, f.status, RECORD_COLUMNS);
+        if let Some(after) = f.after {
+            qb.push(" AND seq > ").push_bind(after);
+        } else if let Some(before) = f.before {
+            qb.push(" AND seq < ").push_bind(before);
+        }
+        qb.push(if descending { " ORDER BY seq DESC" } else { " ORDER BY seq ASC" });
+        qb.push(" LIMIT ").push_bind(limit);
+        qb.build_query_as().fetch_all(pool).await?
+    });
     let mut records: Vec<RunRecord> =
         rows.into_iter().map(RunRecord::try_from).collect::<Result<_, _>>()?;
     if descending {
@@ -256,8 +268,8 @@ pub async fn list_records(
     }
     let (earlier, later) = match (records.first(), records.last()) {
         (Some(first), Some(last)) => (
-            exists_beyond(pool, run, f.status, first.seq, false).await?.then_some(first.seq),
-            exists_beyond(pool, run, f.status, last.seq, true).await?.then_some(last.seq),
+            exists_beyond(db, run, f.status, first.seq, false).await?.then_some(first.seq),
+            exists_beyond(db, run, f.status, last.seq, true).await?.then_some(last.seq),
         ),
         _ => (None, None),
     };
@@ -266,22 +278,24 @@ pub async fn list_records(
 
 /// Records appended after `after_seq` (for a live run page with room left), at most `limit`.
 pub async fn poll_records(
-    pool: &SqlitePool,
+    db: &Db,
     ws: &WorkspaceId,
     run: RunId,
     status: Option<RecordStatus>,
     after_seq: Option<i64>,
     limit: i64,
 ) -> Result<Vec<RunRecord>, StoreError> {
-    if !run_in_workspace(pool, ws, run).await? {
+    if !run_in_workspace(db, ws, run).await? {
         return Ok(Vec::new());
     }
-    let mut qb = select_records(run, status, RECORD_COLUMNS);
-    if let Some(after) = after_seq {
-        qb.push(" AND seq > ").push_bind(after);
-    }
-    qb.push(" ORDER BY seq ASC LIMIT ").push_bind(limit);
-    let rows: Vec<RecordRow> = qb.build_query_as().fetch_all(pool).await?;
+    let rows: Vec<RecordRow> = on_db!(db, |pool| {
+        let mut qb = select_records(run, status, RECORD_COLUMNS);
+        if let Some(after) = after_seq {
+            qb.push(" AND seq > ").push_bind(after);
+        }
+        qb.push(" ORDER BY seq ASC LIMIT ").push_bind(limit);
+        qb.build_query_as().fetch_all(pool).await?
+    });
     rows.into_iter().map(RunRecord::try_from).collect()
 }
 
@@ -290,21 +304,21 @@ pub async fn poll_records(
 /// replacement Bulk API 2.0 job whose results hold them again. Read once per replacement job,
 /// through the runs' index and each run's records in order.
 pub async fn reported_since(
-    pool: &SqlitePool,
+    db: &Db,
     ws: &WorkspaceId,
     object: ObjectType,
     since: i64,
 ) -> Result<HashMap<String, i64>, StoreError> {
-    let rows: Vec<(String, i64)> = sqlx::query_as(
+    let rows: Vec<(String, i64)> = on_db!(db, |pool| sqlx::query_as(
         "SELECT rr.salesforce_id, rr.external_updated_at FROM sync_runs r \
          JOIN run_records rr ON rr.run_id = r.id \
-         WHERE r.workspace_id = ? AND r.direction = 'inbound' AND r.object_type = ? AND r.id >= ? \
+         WHERE r.workspace_id = $1 AND r.direction = 'inbound' AND r.object_type = $2 AND r.id >= $3 \
          AND rr.salesforce_id IS NOT NULL AND rr.external_updated_at IS NOT NULL",
     )
     .bind(ws.as_str())
     .bind(object.as_str())
     .bind(RunId::lower_bound(since).0)
     .fetch_all(pool)
-    .await?;
+    .await)?;
     Ok(rows.into_iter().collect())
 }
