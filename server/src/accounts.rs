@@ -93,7 +93,7 @@ pub enum FirstAdmin {
 /// A server without accounts gets one: an admin of its workspace, with `--admin-email` and the
 /// password from `--admin-password`, or a generated one kept in `<database>.first-admin`.
 pub async fn ensure_first_admin(
-    pool: &sqlx::SqlitePool,
+    pool: &app::store::Db,
     config: &Config,
     now_ms: i64,
 ) -> Result<FirstAdmin, String> {
@@ -134,7 +134,7 @@ pub async fn ensure_first_admin(
     if given.is_some() {
         return Ok(FirstAdmin::Made { email });
     }
-    let file = first_admin_file(&config.database);
+    let file = first_admin_file(&config.files_base());
     write_private(&file, &format!("{email}\n{password}\n"))?;
     Ok(FirstAdmin::Generated { email, password, file })
 }
@@ -149,7 +149,7 @@ pub const DEMO_MEMBER_EMAIL: &str = "member@example.com";
 /// first workspace who signs in with the same password as the first admin. Returns the member's
 /// email when they exist.
 pub async fn ensure_demo(
-    pool: &sqlx::SqlitePool,
+    pool: &app::store::Db,
     config: &Config,
     now_ms: i64,
 ) -> Result<Option<&'static str>, String> {
@@ -182,7 +182,7 @@ pub async fn ensure_demo(
     }
     let password = match &config.admin_password {
         Some(p) => p.expose().to_string(),
-        None => match read_first_admin(&config.database) {
+        None => match read_first_admin(&config.files_base()) {
             Some((_, p)) => p,
             // The first admin's password was changed: no shared one to give the member.
             None => return Ok(None),
@@ -230,7 +230,7 @@ pub fn read_first_admin(database: &Path) -> Option<(String, String)> {
 /// `server adduser`: creates the person (or sets a new password and name for an existing one)
 /// and gives them `role` in the workspace. Returns what was done, as a sentence.
 pub async fn add_user(
-    pool: &sqlx::SqlitePool,
+    pool: &app::store::Db,
     config: &Config,
     email: &str,
     name: Option<&str>,
@@ -272,9 +272,9 @@ pub async fn add_user(
         .await
         .map_err(|e| format!("The audit trail could not be written ({e})."))?;
     // A generated first password that has just been replaced is no longer kept.
-    if read_first_admin(&config.database).is_some_and(|(e, _)| e.eq_ignore_ascii_case(email.trim()))
+    if read_first_admin(&config.files_base()).is_some_and(|(e, _)| e.eq_ignore_ascii_case(email.trim()))
     {
-        let _ = std::fs::remove_file(first_admin_file(&config.database));
+        let _ = std::fs::remove_file(first_admin_file(&config.files_base()));
     }
     let what = if created { "Created" } else { "Updated" };
     Ok(format!(

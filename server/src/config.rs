@@ -24,7 +24,9 @@ pub struct Config {
     #[arg(long, env = "SYNC_ALLOWED_HOSTS", value_delimiter = ',')]
     pub allowed_hosts: Vec<String>,
 
-    /// SQLite database file; created and migrated on first start.
+    /// The database: a SQLite file (created on first start), or a PostgreSQL address
+    /// (`postgres://user@host:5432/database`, for several servers sharing one database). Either is
+    /// migrated at start.
     #[arg(long, env = "SYNC_DATABASE", default_value = "data/sync-activity.db")]
     pub database: PathBuf,
 
@@ -189,6 +191,35 @@ pub struct SalesforceArgs {
     /// browser reaches it, plus `/settings/crm/salesforce/callback`).
     #[arg(long = "salesforce-redirect-uri", env = "SALESFORCE_REDIRECT_URI")]
     pub redirect_uri: Option<String>,
+}
+
+impl Config {
+    /// Where the database is (`--database`): a SQLite file or a PostgreSQL address.
+    pub fn location(&self) -> app::store::Location {
+        match self.database.to_str() {
+            Some(s) => app::store::Location::parse(s),
+            None => app::store::Location::File(self.database.clone()),
+        }
+    }
+
+    /// The path the server's own files are named after (`<this>.keys`, `<this>.first-admin`): the
+    /// SQLite file, or for a PostgreSQL database `data/<its name>` (servers sharing a database on
+    /// one machine then share those files too).
+    pub fn files_base(&self) -> PathBuf {
+        match self.location() {
+            app::store::Location::File(path) => path,
+            app::store::Location::Postgres(url) => {
+                let name = url
+                    .split('?')
+                    .next()
+                    .and_then(|u| u.rsplit_once('/'))
+                    .map(|(_, db)| db)
+                    .filter(|db| !db.is_empty() && !db.contains('@') && !db.contains(':'))
+                    .unwrap_or("postgres");
+                PathBuf::from("data").join(name)
+            }
+        }
+    }
 }
 
 impl SalesforceArgs {

@@ -22,7 +22,7 @@ pub fn load(config: &Config) -> Result<Keyring, String> {
     }
     let (file, given) = match &config.keys_file {
         Some(f) => (f.clone(), true),
-        None => (default_file(&config.database), false),
+        None => (default_file(&config.files_base()), false),
     };
     if !given && !file.exists() {
         create(&file)?;

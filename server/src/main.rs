@@ -33,7 +33,7 @@ async fn run(config: Config) -> Result<(), server::startup::StartError> {
             return Ok(());
         }
         Some(server::config::Command::Addworkspace { id, name }) => {
-            let pool = app::store::open(&config.database).await?;
+            let pool = app::store::open(&config.location()).await?;
             let now = chrono::Utc::now().timestamp_millis();
             let ws = app::store::WorkspaceId(id.clone());
             app::store::ensure_workspace(&pool, &ws, name, now).await?;
@@ -53,7 +53,7 @@ async fn run(config: Config) -> Result<(), server::startup::StartError> {
                     line.trim_end_matches(['\r', '\n']).to_string()
                 }
             };
-            let pool = app::store::open(&config.database).await?;
+            let pool = app::store::open(&config.location()).await?;
             let now = chrono::Utc::now().timestamp_millis();
             let done = server::accounts::add_user(
                 &pool,
@@ -70,7 +70,7 @@ async fn run(config: Config) -> Result<(), server::startup::StartError> {
         }
         Some(server::config::Command::Rekey) => {
             let ring = server::keys::load(&config)?;
-            let pool = app::store::open(&config.database).await?;
+            let pool = app::store::open(&config.location()).await?;
             let n = app::store::reseal_refresh_tokens(&pool, &ring).await?;
             println!("Sealed {n} stored secret(s) again with key {}.", ring.active_id());
             return Ok(());

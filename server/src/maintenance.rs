@@ -116,7 +116,7 @@ fn return_freed_memory() {
 /// outbound pushes what waited and inbound carries on from its last saved batch (within one
 /// interval), in every workspace. A damaged file is not tried again: it does not heal.
 pub async fn watch_storage(
-    pool: SqlitePool,
+    pool: app::store::Db,
     storage: StorageHealth,
     clock: Arc<dyn Clock>,
     engines: Engines,

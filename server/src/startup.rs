@@ -67,9 +67,10 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
     let addr = leptos_options.site_addr;
     let assets = site::Assets::find(&mut leptos_options);
 
-    let storage = store::StorageHealth::new(&config.database);
-    let pool = store::open_with(&config.database, &storage).await?;
-    let not_written = |e: store::StoreError| store::OpenError::from_store(&config.database, e);
+    let location = config.location();
+    let storage = store::StorageHealth::new(&location.describe());
+    let pool = store::open_at(&location, &storage).await?;
+    let not_written = |e: store::StoreError| store::OpenError::from_store(&location, e);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let mut state = AppState {
         pool,
@@ -137,12 +138,17 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
     }
 
     let shutdown = CancellationToken::new();
-    let mut tasks = vec![tokio::spawn(maintenance::upkeep(
-        state.pool.clone(),
-        storage.clone(),
-        maintenance::CHECKPOINT_EVERY,
-        shutdown.clone(),
-    ))];
+    // SQLite's write-ahead log and page cache are the server's to look after; PostgreSQL looks
+    // after its own.
+    let mut tasks = Vec::new();
+    if let Some(sqlite) = state.pool.sqlite() {
+        tasks.push(tokio::spawn(maintenance::upkeep(
+            sqlite.clone(),
+            storage.clone(),
+            maintenance::CHECKPOINT_EVERY,
+            shutdown.clone(),
+        )));
+    }
     let (source, limit_pause_secs) = if let Some(client_config) = config.salesforce.client_config()
     {
         // A real org: the engines only, never a simulator.
@@ -192,6 +198,7 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
     )));
 
     let sessions = store::accounts::session_store(&state.pool);
+    store::accounts::prepare_session_store(&sessions).await.map_err(not_written)?;
     tasks.push(tokio::spawn(delete_expired_sessions(sessions.clone(), shutdown.clone())));
     let session_layer = SessionManagerLayer::new(sessions)
         .with_name(SESSION_COOKIE)
@@ -284,8 +291,8 @@ fn announce_first_admin(config: &Config, made: crate::accounts::FirstAdmin, memb
     match made {
         FirstAdmin::Made { email } => tracing::info!(%email, "made the first admin"),
         FirstAdmin::Generated { .. } | FirstAdmin::Existing => {
-            let Some((email, password)) = read_first_admin(&config.database) else { return };
-            let file = first_admin_file(&config.database);
+            let Some((email, password)) = read_first_admin(&config.files_base()) else { return };
+            let file = first_admin_file(&config.files_base());
             if config.demo {
                 tracing::info!(
                     "Sign in as {email} (an admin of both demo workspaces) with password {password} (kept in {} until `server adduser {email}` sets another)",

@@ -11,7 +11,7 @@ use serde_json::Value;
 use std::path::Path;
 
 mod common;
-use common::ServerProcess;
+use common::{ServerProcess, TestDatabase};
 
 const HOUR: i64 = 3_600_000;
 
@@ -53,7 +53,7 @@ async fn seed(
     db: &Path,
     server_started: impl std::future::Future<Output = ServerProcess>,
 ) -> (Seeded, ServerProcess) {
-    let pool = store::open(db).await.unwrap();
+    let pool = common::open_location(db).await;
     let ws = WorkspaceId("acme".into());
     let now = chrono::Utc::now().timestamp_millis();
     let t0 = now - 10 * HOUR;
@@ -165,8 +165,9 @@ fn instant(ms: i64) -> String {
 #[tokio::test]
 async fn every_filter_cursor_and_bad_parameter_of_the_read_api() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("sync.db");
-    let (seeded, server) = seed(&db, start(&db, dir.path())).await;
+    let database = TestDatabase::new(dir.path().join("sync.db")).await;
+    let db = database.path();
+    let (seeded, server) = seed(db, start(db, dir.path())).await;
     let api = Api { http: server.signed_in().await, base: server.base.clone() };
 
     // The whole list, newest first, with the document's shape.
@@ -358,8 +359,8 @@ async fn every_filter_cursor_and_bad_parameter_of_the_read_api() {
 #[tokio::test]
 async fn a_form_body_that_is_not_utf8_is_a_bad_request_with_a_reason() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("sync.db");
-    let server = start(&db, dir.path()).await;
+    let database = TestDatabase::new(dir.path().join("sync.db")).await;
+    let server = start(database.path(), dir.path()).await;
     let http = server.signed_in().await;
     // Latin-1 "Müller" and a stray continuation byte: not UTF-8, so not a form the server can read.
     let body: &[u8] = b"write_mode=upsert&excluded_domains=M\xfcller.example&interval_secs=\x80";

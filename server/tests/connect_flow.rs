@@ -205,12 +205,14 @@ async fn a_reconnect_to_another_org_asks_before_it_switches() {
     // The workspace is connected to another org (the local org serves one, so its address is
     // changed in the database).
     let elsewhere = "https://acme.my.salesforce.com";
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display())).await.unwrap();
-    sqlx::query("UPDATE sync_connection SET instance_url = ?")
-        .bind(elsewhere)
-        .execute(&pool)
-        .await
-        .unwrap();
+    let pool = common::outcomes::observe(&db).await;
+    app::on_db!(&pool, |p| {
+        sqlx::query("UPDATE sync_connection SET instance_url = $1")
+            .bind(elsewhere)
+            .execute(p)
+            .await
+            .unwrap();
+    });
     let connected_to = || async {
         json(&server, format!("{}/api/connection", server.base)).await["connection"]["instance_url"]
             .as_str()

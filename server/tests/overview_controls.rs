@@ -6,7 +6,8 @@
 use app::domain::access::{Role, Viewer};
 use app::domain::{ObjectType, Trigger};
 use app::state::Clock;
-use app::store::{self, WorkspaceId};
+use app::store::testing::TestDb;
+use app::store::{self, Db, WorkspaceId};
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use server::conversion::changes::{self, CompanyInput};
@@ -14,7 +15,6 @@ use server::fake_org::{self, FakeOrg, OrgConfig};
 use server::http::{self as api, ApiState};
 use server::salesforce::{Record, SalesforceClient};
 use server::sync::{inbound, outbound, scheduler, state, Engine, EngineConfig, Engines};
-use sqlx::SqlitePool;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -26,16 +26,18 @@ use common::ManualClock;
 struct Setup {
     org: FakeOrg,
     engine: Engine,
-    pool: SqlitePool,
+    pool: Db,
     ws: WorkspaceId,
     clock: Arc<ManualClock>,
     _dir: tempfile::TempDir,
+    _guard: Option<TestDb>,
 }
 
 /// An engine whose server default schedule is an hour, connected as at start-up.
 async fn setup() -> Setup {
     let dir = tempfile::tempdir().unwrap();
-    let pool = store::open(&dir.path().join("sync.db")).await.unwrap();
+    let database = common::TestDatabase::new(dir.path().join("sync.db")).await;
+    let pool = database.open().await;
     let ws = WorkspaceId("acme".into());
     store::ensure_workspace(&pool, &ws, "Acme", 0).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -56,7 +58,7 @@ async fn setup() -> Setup {
         CancellationToken::new(),
     );
     common::record_connection(&engine, &org).await;
-    Setup { org, engine, pool, ws, clock, _dir: dir }
+    Setup { org, engine, pool, ws, clock, _dir: dir, _guard: database.guard }
 }
 
 fn router(s: &Setup) -> axum::Router {
@@ -236,12 +238,13 @@ async fn the_company_field_mapping_decides_what_outbound_writes() {
     };
     let id = changes::create_company(&s.pool, &s.ws, &input, now).await.unwrap();
     assert_eq!(outbound::push_pending(&s.engine).await.unwrap().records, 1);
-    let (sf,): (Option<String>,) =
-        sqlx::query_as("SELECT salesforce_id FROM conversion_companies WHERE id = ?")
-            .bind(&id)
-            .fetch_one(&s.pool)
-            .await
-            .unwrap();
+    let (sf,): (Option<String>,) = app::on_db!(&s.pool, |p| sqlx::query_as(
+        "SELECT salesforce_id FROM conversion_companies WHERE id = $1"
+    )
+    .bind(&id)
+    .fetch_one(p)
+    .await
+    .unwrap());
     let sf = sf.expect("created in the org");
 
     // Only the website is mapped now: a name change has nothing to write.
@@ -270,12 +273,13 @@ async fn the_company_field_mapping_decides_what_outbound_writes() {
     .unwrap();
     let out = outbound::push_pending(&s.engine).await.unwrap();
     assert_eq!(out.runs.len(), 1);
-    let records: Vec<(String, Option<String>)> =
-        sqlx::query_as("SELECT status, message_code FROM run_records WHERE run_id = ?")
-            .bind(out.runs[0].0)
-            .fetch_all(&s.pool)
-            .await
-            .unwrap();
+    let records: Vec<(String, Option<String>)> = app::on_db!(&s.pool, |p| sqlx::query_as(
+        "SELECT status, message_code FROM run_records WHERE run_id = $1"
+    )
+    .bind(out.runs[0].0)
+    .fetch_all(p)
+    .await
+    .unwrap());
     assert_eq!(records, vec![("skipped".to_string(), Some("no_fields_to_update".to_string()))]);
 
     // A website change is written, and only the website: the org keeps the old name.

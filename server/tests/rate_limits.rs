@@ -14,10 +14,10 @@ use common::{browser, sign_in, without_redirects, InProcess, ADMIN_EMAIL, ADMIN_
 const LIMIT: usize = 4;
 
 async fn contacts_in(app: &InProcess) -> i64 {
-    sqlx::query_scalar("SELECT COUNT(*) FROM conversion_contacts")
-        .fetch_one(&app.pool)
+    app::on_db!(&app.pool, |p| sqlx::query_scalar("SELECT COUNT(*) FROM conversion_contacts")
+        .fetch_one(p)
         .await
-        .unwrap()
+        .unwrap())
 }
 
 async fn create_contact(http: &reqwest::Client, base: &str, n: usize) -> reqwest::Response {

@@ -3,13 +3,13 @@
 //! for real (SQLite file, org on 127.0.0.1:0).
 
 use app::domain::{ObjectType, Trigger};
+use app::store::Db;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use server::conversion::changes::{self, ContactInput};
 use server::fake_org::simulator::{self, Activity};
 use server::sync::mapping::INBOUND_ORDER;
 use server::sync::{inbound, outbound, Engine, EngineConfig};
-use sqlx::SqlitePool;
 
 mod common;
 use common::Setup;
@@ -26,11 +26,13 @@ async fn backfill_all(engine: &Engine) {
 }
 
 /// (message code, detail, Salesforce id) of every record with a message.
-async fn messages(pool: &SqlitePool) -> Vec<(String, Option<String>, Option<String>)> {
-    sqlx::query_as("SELECT message_code, detail, salesforce_id FROM run_records WHERE message_code IS NOT NULL")
-        .fetch_all(pool)
+async fn messages(db: &Db) -> Vec<(String, Option<String>, Option<String>)> {
+    app::on_db!(db, |p| {
+        sqlx::query_as("SELECT message_code, detail, salesforce_id FROM run_records WHERE message_code IS NOT NULL")
+        .fetch_all(p)
         .await
         .unwrap()
+    })
 }
 
 #[tokio::test]

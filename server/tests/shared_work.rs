@@ -4,8 +4,8 @@
 //! nothing when it wakes. Every record ends up reported once, and Conversion's data equals an
 //! uninterrupted sync's.
 
+use app::store::Db;
 use server::fake_org::{self, FakeOrg, FaultCommand, OrgConfig};
-use sqlx::SqlitePool;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 use common::outcomes::{caught_up, conversion_data, inbound_outcomes, observe, scalar};
-use common::{org_env, uninterrupted_reference, wait_for, ServerProcess};
+use common::{org_env, uninterrupted_reference, wait_for, Reference, ServerProcess, TestDatabase};
 
 /// Seconds a lease lasts unrenewed in these tests.
 const LEASE_SECS: u64 = 3;
@@ -31,15 +31,17 @@ async fn start_named(org: &FakeOrg, db: &Path, dir: &Path, name: &str) -> Server
 }
 
 /// The inbound work `name` holds now (a live lease), if any.
-async fn held_by(watch: &SqlitePool, name: &str, now_ms: i64) -> Option<String> {
-    sqlx::query_scalar(
-        "SELECT work FROM sync_leases WHERE holder = ? AND expires_at > ? AND work LIKE 'inbound:%'",
+async fn held_by(watch: &Db, name: &str, now_ms: i64) -> Option<String> {
+    app::on_db!(watch, |p| {
+        sqlx::query_scalar(
+        "SELECT work FROM sync_leases WHERE holder = $1 AND expires_at > $2 AND work LIKE 'inbound:%'",
     )
     .bind(name)
     .bind(now_ms)
-    .fetch_optional(watch)
+    .fetch_optional(p)
     .await
     .unwrap()
+    })
 }
 
 fn now_ms() -> i64 {
@@ -48,18 +50,18 @@ fn now_ms() -> i64 {
 
 /// No two runs of one object overlap: each is listed (its id's time) only after the one before
 /// it ended, whichever server made them.
-async fn assert_runs_never_overlap(watch: &SqlitePool) {
-    let rows: Vec<(String, String, i64)> = sqlx::query_as(
-        "SELECT object_type, hex(id), COALESCE(finished_at, 0) FROM sync_runs \
+async fn assert_runs_never_overlap(watch: &Db) {
+    let rows: Vec<(String, uuid::Uuid, i64)> = app::on_db!(watch, |p| sqlx::query_as(
+        "SELECT object_type, id, COALESCE(finished_at, 0) FROM sync_runs \
          WHERE direction = 'inbound' ORDER BY object_type, id",
     )
-    .fetch_all(watch)
+    .fetch_all(p)
     .await
-    .unwrap();
+    .unwrap());
     let mut by_object: BTreeMap<String, Vec<(i64, i64)>> = BTreeMap::new();
-    for (object, hex, finished) in rows {
+    for (object, id, finished) in rows {
         // A UUIDv7's first 48 bits are its Unix milliseconds.
-        let listed = i64::from_str_radix(&hex[..12], 16).unwrap();
+        let listed = id.as_bytes()[..6].iter().fold(0i64, |ms, b| ms << 8 | i64::from(*b));
         by_object.entry(object).or_default().push((listed, finished));
     }
     for (object, runs) in by_object {
@@ -76,31 +78,48 @@ async fn assert_runs_never_overlap(watch: &SqlitePool) {
 /// SIGSTOPs `pid` at a moment it is not inside a write transaction and has a run open. SQLite has
 /// one writer at a time: a process frozen inside a transaction holds the whole file's write lock,
 /// and no other server can write (nor claim its work) until it wakes, whatever the leases say.
-/// Between two objects (the next one's `SELECT COUNT()` and first page on their way) it has no
-/// run open, and the one taking over would have none to fail.
-async fn stop_outside_a_write(pid: &str, db: &Path) {
+/// (On PostgreSQL the rows it wrote stay locked: no session of the database but the test's may
+/// be inside a transaction.) Between two objects (the next one's `SELECT COUNT()` and first page
+/// on their way) it has no run open, and the one taking over would have none to fail.
+async fn stop_outside_a_write(pid: &str, db: &Path, watch: &Db) {
     use sqlx::sqlite::SqliteConnectOptions;
     use sqlx::{ConnectOptions, Connection, Executor};
     for _ in 0..100 {
         assert!(Command::new("kill").args(["-STOP", pid]).status().unwrap().success());
-        let mut probe = SqliteConnectOptions::new()
-            .filename(db)
-            .busy_timeout(Duration::from_millis(300))
-            .connect()
-            .await
-            .unwrap();
-        let mut free = probe.execute("BEGIN IMMEDIATE").await.is_ok();
+        let mut free = match watch {
+            Db::Sqlite(_) => {
+                let mut probe = SqliteConnectOptions::new()
+                    .filename(db)
+                    .busy_timeout(Duration::from_millis(300))
+                    .connect()
+                    .await
+                    .unwrap();
+                let free = probe.execute("BEGIN IMMEDIATE").await.is_ok();
+                if free {
+                    probe.execute("ROLLBACK").await.unwrap();
+                }
+                probe.close().await.unwrap();
+                free
+            }
+            Db::Postgres(pool) => {
+                let writing: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() \
+                     AND pid <> pg_backend_pid() AND xact_start IS NOT NULL",
+                )
+                .fetch_one(pool)
+                .await
+                .unwrap();
+                writing == 0
+            }
+        };
         if free {
-            probe.execute("ROLLBACK").await.unwrap();
-            let open: i64 = sqlx::query_scalar(
+            let open = scalar(
+                watch,
                 "SELECT COUNT(*) FROM sync_runs WHERE status = 'in_progress' AND direction = 'inbound'",
             )
-            .fetch_one(&mut probe)
-            .await
-            .unwrap();
+            .await;
             free = open > 0;
         }
-        probe.close().await.unwrap();
         if free {
             return;
         }
@@ -115,7 +134,7 @@ async fn stop_outside_a_write(pid: &str, db: &Path) {
 async fn slow_org_and_its_reference(
     records: usize,
     seed: u64,
-) -> (tempfile::TempDir, FakeOrg, SqlitePool) {
+) -> (tempfile::TempDir, FakeOrg, Reference) {
     let dir = tempfile::tempdir().unwrap();
     let org = org_with_records(records, seed).await;
     let reference = uninterrupted_reference(&org, &dir.path().join("reference.db")).await;
@@ -125,7 +144,7 @@ async fn slow_org_and_its_reference(
 
 /// Once every backfill is done: no two runs of one object overlapped, every record was reported
 /// once with the same outcome as the uninterrupted sync, and Conversion holds the same data.
-async fn assert_as_uninterrupted(watch: &SqlitePool, reference: &SqlitePool) {
+async fn assert_as_uninterrupted(watch: &Db, reference: &Db) {
     assert!(caught_up(watch).await, "every backfill completes");
     assert_runs_never_overlap(watch).await;
     let (got, want) = (inbound_outcomes(watch).await, inbound_outcomes(reference).await);
@@ -145,15 +164,16 @@ async fn a_killed_servers_backfill_is_finished_by_another_once_its_lease_runs_ou
     let (dir, org, reference) = slow_org_and_its_reference(8_000, 21).await;
 
     // Two servers on one database; the first is mid-backfill when the second joins.
-    let db = dir.path().join("sync.db");
-    let a = start_named(&org, &db, dir.path(), "server-a").await;
-    let watch = observe(&db).await;
+    let database = TestDatabase::new(dir.path().join("sync.db")).await;
+    let db = database.path();
+    let a = start_named(&org, db, dir.path(), "server-a").await;
+    let watch = observe(db).await;
     let started = wait_for(Duration::from_secs(60), || async {
         scalar(&watch, "SELECT COUNT(*) FROM run_records").await >= 1_000
     })
     .await;
     assert!(started, "the first server is backfilling");
-    let b = start_named(&org, &db, dir.path(), "server-b").await;
+    let b = start_named(&org, db, dir.path(), "server-b").await;
 
     // Killed while holding an object's backfill (the second server cannot have taken it: the
     // first renews its lease).
@@ -189,12 +209,13 @@ async fn a_killed_servers_backfill_is_finished_by_another_once_its_lease_runs_ou
         "{work}: first batch committed by the survivor {:.1} s after the kill (lease {LEASE_SECS} s)",
         killed_at.elapsed().as_secs_f64()
     );
-    let holder: String =
-        sqlx::query_scalar("SELECT COALESCE(holder, '') FROM sync_leases WHERE work = ?")
-            .bind(&work)
-            .fetch_one(&watch)
-            .await
-            .unwrap();
+    let holder: String = app::on_db!(&watch, |p| sqlx::query_scalar(
+        "SELECT COALESCE(holder, '') FROM sync_leases WHERE work = $1"
+    )
+    .bind(&work)
+    .fetch_one(p)
+    .await
+    .unwrap());
     assert!(holder.is_empty() || holder == "server-b", "{work} is held by {holder:?}");
     assert_eq!(
         scalar(&watch, "SELECT COUNT(*) FROM sync_runs WHERE status = 'failed'").await,
@@ -202,7 +223,7 @@ async fn a_killed_servers_backfill_is_finished_by_another_once_its_lease_runs_ou
         "only the run the kill interrupted failed"
     );
 
-    assert_as_uninterrupted(&watch, &reference).await;
+    assert_as_uninterrupted(&watch, &reference.db).await;
 
     // Operators see which server holds what: the survivor, or no one once the work is done.
     let cluster: serde_json::Value = b
@@ -230,9 +251,10 @@ async fn a_killed_servers_backfill_is_finished_by_another_once_its_lease_runs_ou
 async fn a_server_paused_past_its_lease_writes_nothing_when_it_wakes() {
     let (dir, org, reference) = slow_org_and_its_reference(6_000, 22).await;
 
-    let db = dir.path().join("sync.db");
-    let a = start_named(&org, &db, dir.path(), "server-a").await;
-    let watch = observe(&db).await;
+    let database = TestDatabase::new(dir.path().join("sync.db")).await;
+    let db = database.path();
+    let a = start_named(&org, db, dir.path(), "server-a").await;
+    let watch = observe(db).await;
     let holding = wait_for(Duration::from_secs(60), || async {
         scalar(&watch, "SELECT COUNT(*) FROM run_records").await >= 600
             && held_by(&watch, "server-a", now_ms()).await.is_some()
@@ -242,36 +264,41 @@ async fn a_server_paused_past_its_lease_writes_nothing_when_it_wakes() {
 
     // Frozen mid-backfill, with its run open and its lease running out.
     let pid = a.pid().to_string();
-    stop_outside_a_write(&pid, &db).await;
-    let _b = start_named(&org, &db, dir.path(), "server-b").await;
+    stop_outside_a_write(&pid, db, &watch).await;
+    let _b = start_named(&org, db, dir.path(), "server-b").await;
     let taken_over = wait_for(Duration::from_secs(30), || async {
         scalar(&watch, "SELECT COUNT(*) FROM sync_runs WHERE status = 'failed'").await > 0
     })
     .await;
     assert!(taken_over, "the second server takes the work over");
-    let (frozen_run, kept): (String, i64) = sqlx::query_as(
-        "SELECT hex(id), (SELECT COUNT(*) FROM run_records r WHERE r.run_id = s.id) FROM sync_runs s \
+    let (frozen_run, kept): (uuid::Uuid, i64) =
+        app::on_db!(&watch, |p| {
+            sqlx::query_as(
+        "SELECT id, (SELECT COUNT(*) FROM run_records r WHERE r.run_id = s.id) FROM sync_runs s \
          WHERE status = 'failed'",
     )
-    .fetch_one(&watch)
+    .fetch_one(p)
     .await
-    .unwrap();
+    .unwrap()
+        });
 
     // Woken: whatever it was about to write (records of its run, the cursor, the run's end) is
     // refused by the fence, so its run keeps what it had, and nothing is reported twice.
     assert!(Command::new("kill").args(["-CONT", &pid]).status().unwrap().success());
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let (status, now_kept): (String, i64) = sqlx::query_as(
+    let (status, now_kept): (String, i64) = app::on_db!(&watch, |p| {
+        sqlx::query_as(
         "SELECT status, (SELECT COUNT(*) FROM run_records r WHERE r.run_id = s.id) FROM sync_runs s \
-         WHERE hex(id) = ?",
+         WHERE id = $1",
     )
-    .bind(&frozen_run)
-    .fetch_one(&watch)
+    .bind(frozen_run)
+    .fetch_one(p)
     .await
-    .unwrap();
+    .unwrap()
+    });
     assert_eq!((status.as_str(), now_kept), ("failed", kept), "the woken server wrote to its run");
 
-    assert_as_uninterrupted(&watch, &reference).await;
+    assert_as_uninterrupted(&watch, &reference.db).await;
     drop(a);
     org.shutdown().await;
 }
@@ -280,9 +307,10 @@ async fn a_server_paused_past_its_lease_writes_nothing_when_it_wakes() {
 async fn a_change_written_through_another_server_is_pushed_within_about_a_second() {
     let dir = tempfile::tempdir().unwrap();
     let org = org_with_records(300, 23).await;
-    let db = dir.path().join("sync.db");
-    let _a = start_named(&org, &db, dir.path(), "server-a").await;
-    let watch = observe(&db).await;
+    let database = TestDatabase::new(dir.path().join("sync.db")).await;
+    let db = database.path();
+    let _a = start_named(&org, db, dir.path(), "server-a").await;
+    let watch = observe(db).await;
     assert!(caught_up(&watch).await);
 
     // Another server's write: Conversion's own change, with its outbox row, on the same file. No
@@ -296,12 +324,13 @@ async fn a_change_written_through_another_server_is_pushed_within_about_a_second
     let id =
         server::conversion::changes::create_contact(&watch, &ws, &input, now_ms()).await.unwrap();
     let pushed = wait_for(Duration::from_secs(15), || async {
-        let sf: Option<String> =
-            sqlx::query_scalar("SELECT salesforce_id FROM conversion_contacts WHERE id = ?")
-                .bind(&id)
-                .fetch_one(&watch)
-                .await
-                .unwrap();
+        let sf: Option<String> = app::on_db!(&watch, |p| sqlx::query_scalar(
+            "SELECT salesforce_id FROM conversion_contacts WHERE id = $1"
+        )
+        .bind(&id)
+        .fetch_one(p)
+        .await
+        .unwrap());
         sf.is_some()
     })
     .await;

@@ -91,7 +91,7 @@ fn lay_out_site(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
 
 /// A few runs, so the list and its JSON are worth compressing.
 async fn seed(db: &Path) {
-    let pool = store::open(db).await.unwrap();
+    let pool = common::open_location(db).await;
     let ws = WorkspaceId("acme".into());
     let now = chrono::Utc::now().timestamp_millis();
     store::ensure_workspace(&pool, &ws, "Acme Inc.", now - 10_000_000).await.unwrap();

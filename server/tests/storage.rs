@@ -7,7 +7,7 @@
 //! (CAP_LINUX_IMMUTABLE) and a file system with the immutable flag (ext4, xfs, btrfs, tmpfs).
 
 use app::domain::{Direction, ObjectType, RecordAction, RecordStatus, Trigger};
-use app::store::{self, NewRecord, NewRun, WorkspaceId};
+use app::store::{self, Db, NewRecord, NewRun, WorkspaceId};
 use server::fake_org::{self, FaultCommand, OrgConfig};
 use server::sync::mapping::INBOUND_ORDER;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
@@ -68,7 +68,7 @@ async fn scalar(pool: &SqlitePool, sql: &str) -> i64 {
 }
 
 /// Every Salesforce id Conversion holds, by table.
-async fn synced_ids(pool: &SqlitePool) -> BTreeSet<(String, String)> {
+async fn synced_ids(db: &Db) -> BTreeSet<(String, String)> {
     let mut all = BTreeSet::new();
     for table in [
         "conversion_contacts",
@@ -77,12 +77,9 @@ async fn synced_ids(pool: &SqlitePool) -> BTreeSet<(String, String)> {
         "conversion_opportunity_contacts",
         "conversion_events",
     ] {
-        let rows: Vec<(String,)> = sqlx::query_as(&format!(
-            "SELECT salesforce_id FROM {table} WHERE salesforce_id IS NOT NULL"
-        ))
-        .fetch_all(pool)
-        .await
-        .unwrap();
+        let sql = format!("SELECT salesforce_id FROM {table} WHERE salesforce_id IS NOT NULL");
+        let rows: Vec<(String,)> =
+            app::on_db!(db, |p| sqlx::query_as(&sql).fetch_all(p).await.unwrap());
         assert!(
             all.len() + rows.len() == all.len() + rows.iter().collect::<BTreeSet<_>>().len(),
             "{table}: a Salesforce id twice"
@@ -222,21 +219,26 @@ async fn after_the_database_could_not_be_written_for_a_while_the_server_carries_
 
     // Nothing lost, nothing twice: Conversion holds exactly what an uninterrupted sync holds, and
     // no org record was reported synced twice.
-    let (got, want) = (synced_ids(&watch).await, synced_ids(&reference).await);
+    // The server's file, beside the reference (a database of its own on PostgreSQL when the run
+    // names a server: only Salesforce ids are compared).
+    let watched = Db::Sqlite(watch.clone());
+    let (got, want) = (synced_ids(&watched).await, synced_ids(&reference.db).await);
     let missing: Vec<_> = want.difference(&got).take(10).collect();
     let extra: Vec<_> = got.difference(&want).take(10).collect();
     if !(missing.is_empty() && extra.is_empty()) {
         // What each side reported for a few of them, and the runs: where the two syncs parted.
         for (_, id) in missing.iter().take(3).chain(extra.iter().take(3)) {
-            for (side, pool) in [("server", &watch), ("reference", &reference)] {
-                let rows: Vec<(String, String, Option<String>, String)> = sqlx::query_as(
+            for (side, db) in [("server", &watched), ("reference", &reference.db)] {
+                let rows: Vec<(String, String, Option<String>, String)> = app::on_db!(db, |p| {
+                    sqlx::query_as(
                     "SELECT s.object_type, r.status, r.message_code, s.status FROM run_records r JOIN sync_runs s ON s.id = r.run_id \
-                     WHERE r.salesforce_id = ? ORDER BY s.id, r.seq",
+                     WHERE r.salesforce_id = $1 ORDER BY s.id, r.seq",
                 )
                 .bind(id)
-                .fetch_all(pool)
+                .fetch_all(p)
                 .await
-                .unwrap();
+                .unwrap()
+                });
                 eprintln!("{side} {id}: {rows:?}");
             }
         }
@@ -265,7 +267,8 @@ async fn after_the_database_could_not_be_written_for_a_while_the_server_carries_
 
 /// A real database with some history, closed (its WAL folded back into the file).
 async fn database_with_history(path: &Path) {
-    let pool = store::open(path).await.unwrap();
+    let file = store::open_file(path).await.unwrap();
+    let pool = Db::Sqlite(file.clone());
     let ws = WorkspaceId("acme".into());
     store::ensure_workspace(&pool, &ws, "Acme Inc.", 0).await.unwrap();
     for n in 0..20i64 {
@@ -294,7 +297,7 @@ async fn database_with_history(path: &Path) {
         store::finish_run(&pool, &ws, id, n * 60_000 + 1_000).await.unwrap();
     }
     // Everything into the file itself, so a copy of the file is the whole database.
-    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&pool).await.unwrap();
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&file).await.unwrap();
     pool.close().await;
 }
 
@@ -392,7 +395,8 @@ async fn a_damaged_database_file_stops_the_start_with_a_sentence_that_names_it()
 async fn the_write_ahead_log_is_emptied_once_a_large_write_settles() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("sync.db");
-    let pool = store::open(&db).await.unwrap();
+    let file = store::open_file(&db).await.unwrap();
+    let pool = Db::Sqlite(file.clone());
     let ws = WorkspaceId("acme".into());
     store::ensure_workspace(&pool, &ws, "Acme Inc.", 0).await.unwrap();
     let run = NewRun {
@@ -430,7 +434,7 @@ async fn the_write_ahead_log_is_emptied_once_a_large_write_settles() {
     // The server's upkeep, then nothing more is written.
     let cancel = CancellationToken::new();
     let upkeep = tokio::spawn(server::maintenance::checkpoint_wal_every(
-        pool.clone(),
+        file.clone(),
         Duration::from_millis(50),
         cancel.clone(),
     ));
@@ -441,7 +445,7 @@ async fn the_write_ahead_log_is_emptied_once_a_large_write_settles() {
         wal_size()
     );
     // Everything written is in the database file.
-    assert_eq!(scalar(&pool, "SELECT COUNT(*) FROM run_records").await, 40_000);
+    assert_eq!(scalar(&file, "SELECT COUNT(*) FROM run_records").await, 40_000);
     cancel.cancel();
     upkeep.await.unwrap();
 }

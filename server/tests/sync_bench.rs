@@ -6,7 +6,7 @@
 
 use app::domain::{ObjectType, Trigger};
 use app::state::SystemClock;
-use app::store::{self, WorkspaceId};
+use app::store::{self, Db, WorkspaceId};
 use server::conversion::changes::{self, ContactInput};
 use server::fake_org::{self, FakeOrg, OrgConfig};
 use server::sync::mapping::INBOUND_ORDER;
@@ -30,9 +30,10 @@ async fn setup(
     config: EngineConfig,
     dir: &std::path::Path,
 ) -> (FakeOrg, Engine, sqlx::SqlitePool) {
-    let pool = store::open(&dir.join("bench.db")).await.unwrap();
+    // Always SQLite (the benchmark compares with bare SQLite inserts), whatever the run names.
+    let pool = store::open_file(&dir.join("bench.db")).await.unwrap();
     let ws = WorkspaceId("bench".into());
-    store::ensure_workspace(&pool, &ws, "Bench", 0).await.unwrap();
+    store::ensure_workspace(&Db::Sqlite(pool.clone()), &ws, "Bench", 0).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     // BENCH_ORG_LATENCY_MS: each API call of the org takes this long, as a remote org's would.
     let latency: u64 =
@@ -46,7 +47,7 @@ async fn setup(
         .await
         .unwrap();
     let engine = Engine::new(
-        pool.clone(),
+        Db::Sqlite(pool.clone()),
         ws,
         org.client().unwrap(),
         Arc::new(SystemClock),
@@ -110,14 +111,16 @@ async fn bare_insert_of_the_same_rows(
     from: &sqlx::SqlitePool,
     dir: &std::path::Path,
 ) -> (Duration, usize) {
-    let bare = store::open(&dir.join("bare.db")).await.unwrap();
+    let bare = store::open_file(&dir.join("bare.db")).await.unwrap();
     // The same background checkpoints as the server and the backfill have.
     let checkpoints = tokio::spawn(server::maintenance::checkpoint_wal_every(
         bare.clone(),
         CHECKPOINT_EVERY,
         CancellationToken::new(),
     ));
-    store::ensure_workspace(&bare, &WorkspaceId("bench".into()), "Bench", 0).await.unwrap();
+    store::ensure_workspace(&Db::Sqlite(bare.clone()), &WorkspaceId("bench".into()), "Bench", 0)
+        .await
+        .unwrap();
     let tables = [
         "sync_runs",
         "conversion_companies",
@@ -287,6 +290,7 @@ async fn outbound_latency_from_change_to_salesforce_write() {
     for (per_sec, total) in [(10u32, 300usize), (1_000, 5_000)] {
         let dir = tempfile::tempdir().unwrap();
         let (org, engine, pool) = setup(10_000, EngineConfig::default(), dir.path()).await;
+        let pool = Db::Sqlite(pool);
         let worker = tokio::spawn(scheduler::run_outbound(engine.clone()));
         // Conversion's id -> when the change was made.
         let pending: Arc<std::sync::Mutex<std::collections::HashMap<String, Instant>>> =

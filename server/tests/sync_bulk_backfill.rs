@@ -5,11 +5,11 @@
 //! message, and the next sync makes a new job.
 
 use app::domain::{ObjectType, Trigger};
+use app::store::Db;
 use server::fake_org::FaultCommand;
 use server::sync::inbound;
 use server::sync::mapping::INBOUND_ORDER;
 use server::sync::{state, Engine, EngineConfig};
-use sqlx::SqlitePool;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,17 +36,17 @@ fn assert_same<K: Ord + std::fmt::Debug, V: PartialEq + std::fmt::Debug>(
     );
 }
 use common::outcomes::{conversion_data, inbound_outcomes, scalar};
-use common::{setup, uninterrupted_reference, wait_for, Setup};
+use common::{setup, uninterrupted_reference, wait_for, Setup, TestDatabase};
 
 /// Conversion's data and every record's outcome in `pool` are those of an uninterrupted REST
 /// backfill of `org` into a database of its own: every record once, none lost.
-async fn same_as_uninterrupted(org: &server::fake_org::FakeOrg, pool: &SqlitePool) {
+async fn same_as_uninterrupted(org: &server::fake_org::FakeOrg, pool: &Db) {
     let dir = tempfile::tempdir().unwrap();
-    same_as(pool, &uninterrupted_reference(org, &dir.path().join("rest.db")).await).await;
+    same_as(pool, &uninterrupted_reference(org, &dir.path().join("rest.db")).await.db).await;
 }
 
 /// Conversion's data and every record's outcome in `pool` are `reference`'s.
-async fn same_as(pool: &SqlitePool, reference: &SqlitePool) {
+async fn same_as(pool: &Db, reference: &Db) {
     assert_same(conversion_data(pool).await, conversion_data(reference).await, "Conversion's data");
     assert_same(
         inbound_outcomes(pool).await,
@@ -72,15 +72,15 @@ fn bulk_config() -> EngineConfig {
 }
 
 /// Backfill runs of `object`, and the records they hold, oldest first.
-async fn backfill_runs(pool: &SqlitePool, object: ObjectType) -> Vec<(String, i64)> {
-    sqlx::query_as(
-        "SELECT status, next_seq FROM sync_runs WHERE direction = 'inbound' AND object_type = ? \
+async fn backfill_runs(db: &Db, object: ObjectType) -> Vec<(String, i64)> {
+    app::on_db!(db, |p| sqlx::query_as(
+        "SELECT status, next_seq FROM sync_runs WHERE direction = 'inbound' AND object_type = $1 \
          AND trigger = 'backfill' ORDER BY id",
     )
     .bind(object.as_str())
-    .fetch_all(pool)
+    .fetch_all(p)
     .await
-    .unwrap()
+    .unwrap())
 }
 
 /// Records of each object in the org, as `SELECT COUNT()` counts them.
@@ -153,7 +153,7 @@ async fn a_bulk_backfill_makes_one_run_per_set_with_the_same_outcome_as_rest_pag
     let dir = tempfile::tempdir().unwrap();
     let reference = uninterrupted_reference(&s.org, &dir.path().join("rest.db")).await;
     let rest_requests = s.org.requests_received() - requests_before - requests;
-    same_as(&s.pool, &reference).await;
+    same_as(&s.pool, &reference.db).await;
     assert!(
         requests < rest_requests,
         "Bulk spent {requests} API requests, REST pages {rest_requests}"
@@ -297,14 +297,14 @@ async fn a_failed_or_aborted_job_fails_the_run_as_a_whole_and_the_next_sync_make
 }
 
 /// The Contact job's committed place: (job id, locator, offset), from beside the server.
-async fn contact_job(watch: &SqlitePool) -> Option<(String, Option<String>, i64)> {
-    sqlx::query_as(
+async fn contact_job(watch: &Db) -> Option<(String, Option<String>, i64)> {
+    app::on_db!(watch, |p| sqlx::query_as(
         "SELECT bulk_job_id, bulk_locator, bulk_offset FROM sync_cursors \
          WHERE object_type = 'contact' AND bulk_job_id IS NOT NULL",
     )
-    .fetch_optional(watch)
+    .fetch_optional(p)
     .await
-    .unwrap()
+    .unwrap())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -324,12 +324,13 @@ async fn killed_mid_job_the_restarted_server_reads_on_from_the_same_job() {
     env.push(("SYNC_BACKFILL_BATCH_SIZE", SET.to_string()));
     env.push(("SYNC_INSTANCE_NAME", "restarted".into()));
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let db = dir.path().join("sync.db");
+    let database = TestDatabase::new(dir.path().join("sync.db")).await;
+    let db = database.path();
 
     // Killed once the Contact job has sets written and more to read.
     org.apply_fault(FaultCommand::SetLatency { ms: 40 });
-    let first = ServerProcess::start(&db, dir.path(), &[], &env).await;
-    let watch = observe(&db).await;
+    let first = ServerProcess::start(db, dir.path(), &[], &env).await;
+    let watch = observe(db).await;
     let mid_job = wait_for(Duration::from_secs(60), || async {
         contact_job(&watch).await.is_some_and(|(_, locator, _)| locator.is_some())
     })
@@ -340,7 +341,7 @@ async fn killed_mid_job_the_restarted_server_reads_on_from_the_same_job() {
     let before = org.bulk_stats();
     org.apply_fault(FaultCommand::SetLatency { ms: 0 });
 
-    let second = ServerProcess::start(&db, dir.path(), &[], &env).await;
+    let second = ServerProcess::start(db, dir.path(), &[], &env).await;
     assert!(caught_up(&watch).await, "the backfill completes after the restart");
     drop(second);
     let after = org.bulk_stats();
@@ -367,12 +368,15 @@ async fn killed_mid_job_the_restarted_server_reads_on_from_the_same_job() {
     );
     assert!(reads_after.values().all(|n| *n <= 2), "{reads_after:?}");
 
-    let failed: Vec<(String,)> = sqlx::query_as(
+    let failed: Vec<(String,)> =
+        app::on_db!(&watch, |p| {
+            sqlx::query_as(
         "SELECT failure_detail FROM sync_runs WHERE status = 'failed' AND object_type = 'contact'",
     )
-    .fetch_all(&watch)
+    .fetch_all(p)
     .await
-    .unwrap();
+    .unwrap()
+        });
     assert!(failed.len() <= 1, "at most the run in progress at the kill failed: {failed:?}");
-    same_as(&watch, &reference).await;
+    same_as(&watch, &reference.db).await;
 }

@@ -1,14 +1,15 @@
-//! The sync engine with the store and the local org running for real (SQLite file, org on
-//! 127.0.0.1:0): batching, every inbound message from its data, whole-run failures from the org's
-//! fault controls with nothing lost, outbound messages, and the overlap's de-duplication.
+//! The sync engine with the store and the local org running for real (SQLite file, or a
+//! PostgreSQL database with `SYNC_TEST_DATABASE`; org on 127.0.0.1:0): batching, every inbound
+//! message from its data, whole-run failures from the org's fault controls with nothing lost,
+//! outbound messages, and the overlap's de-duplication.
 
 use app::domain::{ObjectType, RecordMessage, Trigger};
 use app::store::conversion as cstore;
+use app::store::Db;
 use server::conversion::changes::{self, CompanyInput, ContactInput};
 use server::fake_org::{FakeOrg, FaultCommand, RuleCondition, ValidationRule};
 use server::sync::mapping::INBOUND_ORDER;
 use server::sync::{inbound, outbound, state, Engine, EngineConfig};
-use sqlx::SqlitePool;
 use std::collections::BTreeSet;
 
 mod common;
@@ -24,24 +25,26 @@ fn small(batch: usize, backfill: usize, page: u32) -> EngineConfig {
 }
 
 /// (trigger, status, processed, failure code) of every run of an object, oldest first.
-async fn runs(pool: &SqlitePool, object: ObjectType) -> Vec<(String, String, i64, Option<String>)> {
-    sqlx::query_as(
+async fn runs(db: &Db, object: ObjectType) -> Vec<(String, String, i64, Option<String>)> {
+    app::on_db!(db, |p| {
+        sqlx::query_as(
         "SELECT trigger, status, created + updated + deleted + skipped + failed, failure_code FROM sync_runs \
-         WHERE object_type = ? AND direction = 'inbound' ORDER BY id",
+         WHERE object_type = $1 AND direction = 'inbound' ORDER BY id",
     )
     .bind(object.as_str())
-    .fetch_all(pool)
+    .fetch_all(p)
     .await
     .unwrap()
+    })
 }
 
-async fn messages(pool: &SqlitePool) -> BTreeSet<String> {
-    let rows: Vec<(String,)> = sqlx::query_as(
+async fn messages(db: &Db) -> BTreeSet<String> {
+    let rows: Vec<(String,)> = app::on_db!(db, |p| sqlx::query_as(
         "SELECT DISTINCT message_code FROM run_records WHERE message_code IS NOT NULL",
     )
-    .fetch_all(pool)
+    .fetch_all(p)
     .await
-    .unwrap();
+    .unwrap());
     rows.into_iter().map(|r| r.0).collect()
 }
 
@@ -96,13 +99,13 @@ async fn backfill_splits_into_batches_and_reports_every_org_record_once() {
         assert!(out.runs.is_empty(), "{object}");
     }
     // Conversion holds exactly the records that synced.
-    let (ok,): (i64,) = sqlx::query_as(
+    let (ok,): (i64,) = app::on_db!(&s.pool, |p| sqlx::query_as(
         "SELECT COUNT(*) FROM run_records r JOIN sync_runs s ON s.id = r.run_id \
         WHERE s.object_type = 'company' AND r.status = 'success'",
     )
-    .fetch_one(&s.pool)
+    .fetch_one(p)
     .await
-    .unwrap();
+    .unwrap());
     assert_eq!(cstore::count(&s.pool, &s.ws, ObjectType::Company).await.unwrap(), ok);
     s.org.shutdown().await;
 }
@@ -163,14 +166,20 @@ async fn every_data_driven_inbound_message_comes_from_its_condition() {
         assert!(seen.contains(m.code()), "{} never produced; got {seen:?}", m.code());
     }
     // Outdated record: Conversion has newer data for an ID than what Salesforce now sends.
-    let (sf, stamp): (String, i64) = sqlx::query_as("SELECT salesforce_id, external_updated_at FROM conversion_contacts WHERE salesforce_object = 'Contact' LIMIT 1")
-        .fetch_one(&s.pool).await.unwrap();
-    sqlx::query("UPDATE conversion_contacts SET external_updated_at = ? WHERE salesforce_id = ?")
+    let (sf, stamp): (String, i64) = app::on_db!(&s.pool, |p| {
+        sqlx::query_as("SELECT salesforce_id, external_updated_at FROM conversion_contacts WHERE salesforce_object = 'Contact' LIMIT 1")
+        .fetch_one(p).await.unwrap()
+    });
+    app::on_db!(&s.pool, |p| {
+        sqlx::query(
+            "UPDATE conversion_contacts SET external_updated_at = $1 WHERE salesforce_id = $2",
+        )
         .bind(stamp + 3_600_000 * 24 * 400)
         .bind(&sf)
-        .execute(&s.pool)
+        .execute(p)
         .await
         .unwrap();
+    });
     let now = chrono::Utc::now().timestamp_millis();
     s.org.with_store_mut(|st| {
         let t = st.table_mut("Contact").unwrap();
@@ -188,11 +197,12 @@ async fn every_data_driven_inbound_message_comes_from_its_condition() {
     assert!(seen.contains("write_mode_mismatch"), "{seen:?}");
     // A deletion arrives through queryAll and counts as deleted.
     let before = cstore::count(&s.pool, &s.ws, ObjectType::Company).await.unwrap();
-    let (victim,): (String,) =
-        sqlx::query_as("SELECT salesforce_id FROM conversion_companies LIMIT 1")
-            .fetch_one(&s.pool)
-            .await
-            .unwrap();
+    let (victim,): (String,) = app::on_db!(&s.pool, |p| sqlx::query_as(
+        "SELECT salesforce_id FROM conversion_companies LIMIT 1"
+    )
+    .fetch_one(p)
+    .await
+    .unwrap());
     s.org.client().unwrap().delete_record("Account", &victim).await.unwrap();
     let out = inbound::sync_object(&s.engine, ObjectType::Company, Trigger::Manual).await.unwrap();
     assert_eq!(out.records, 1);
@@ -253,9 +263,11 @@ async fn push(s: &Setup) -> outbound::OutboundOutcome {
     outbound::push_pending(&s.engine).await.unwrap()
 }
 
-async fn outbound_records(pool: &SqlitePool) -> Vec<(String, String, Option<String>)> {
-    sqlx::query_as("SELECT r.status, r.action, r.message_code FROM run_records r JOIN sync_runs s ON s.id = r.run_id \
-        WHERE s.direction = 'outbound' ORDER BY s.id, r.seq").fetch_all(pool).await.unwrap()
+async fn outbound_records(db: &Db) -> Vec<(String, String, Option<String>)> {
+    app::on_db!(db, |p| {
+        sqlx::query_as("SELECT r.status, r.action, r.message_code FROM run_records r JOIN sync_runs s ON s.id = r.run_id \
+        WHERE s.direction = 'outbound' ORDER BY s.id, r.seq").fetch_all(p).await.unwrap()
+    })
 }
 
 #[tokio::test]
@@ -281,23 +293,24 @@ async fn outbound_pushes_and_maps_every_record_message() {
     let out = push(&s).await;
     assert_eq!(out.records, 1);
     assert!(out.failure.is_none());
-    let (sf,): (Option<String>,) =
-        sqlx::query_as("SELECT salesforce_id FROM conversion_contacts WHERE id = ?")
-            .bind(&id)
-            .fetch_one(&s.pool)
-            .await
-            .unwrap();
+    let (sf,): (Option<String>,) = app::on_db!(&s.pool, |p| sqlx::query_as(
+        "SELECT salesforce_id FROM conversion_contacts WHERE id = $1"
+    )
+    .bind(&id)
+    .fetch_one(p)
+    .await
+    .unwrap());
     let sf = sf.expect("the Salesforce id is stored");
     assert!(s.org.with_store(|st| st.table("Contact").unwrap().find(&sf).is_some()));
     assert_eq!(changes::outbox_len(&s.pool, &s.ws).await.unwrap(), 0);
 
     // Per-record failures.
-    let existing_email: (String,) = sqlx::query_as(
+    let existing_email: (String,) = app::on_db!(&s.pool, |p| sqlx::query_as(
         "SELECT email FROM conversion_contacts WHERE salesforce_object = 'Contact' LIMIT 1",
     )
-    .fetch_one(&s.pool)
+    .fetch_one(p)
     .await
-    .unwrap();
+    .unwrap());
     changes::create_contact(&s.pool, &s.ws, &contact("no.last@example.org", None, None), now)
         .await
         .unwrap();

@@ -5,12 +5,12 @@
 //! its progress while it runs.
 
 use app::domain::{ObjectType, Trigger};
+use app::store::Db;
 use server::fake_org::{FakeOrg, FaultCommand};
 use server::sync::inbound::{self, InboundOutcome};
 use server::sync::mapping::INBOUND_ORDER;
 use server::sync::scheduler::{self, Pass};
 use server::sync::{state, EngineConfig};
-use sqlx::SqlitePool;
 use std::time::Duration;
 
 mod common;
@@ -20,15 +20,17 @@ use common::{setup, wait_for, Setup};
 /// object, oldest first.
 type RunRow = (String, String, i64, Option<String>, i64, Option<i64>);
 
-async fn runs(pool: &SqlitePool, object: ObjectType) -> Vec<RunRow> {
-    sqlx::query_as(
+async fn runs(db: &Db, object: ObjectType) -> Vec<RunRow> {
+    app::on_db!(db, |p| {
+        sqlx::query_as(
         "SELECT trigger, status, created + updated + deleted + skipped + failed, failure_code, started_at, finished_at \
-         FROM sync_runs WHERE object_type = ? AND direction = 'inbound' ORDER BY id",
+         FROM sync_runs WHERE object_type = $1 AND direction = 'inbound' ORDER BY id",
     )
     .bind(object.as_str())
-    .fetch_all(pool)
+    .fetch_all(p)
     .await
     .unwrap()
+    })
 }
 
 /// Sets SystemModstamp of the first `n` live rows of `sobject` to now, as an edit would.
@@ -212,11 +214,12 @@ async fn once_the_daily_limit_resets_syncing_resumes_long_before_the_pause_ends(
     // The org's rolling 24 hours move on: requests to spare again.
     s.org.apply_fault(FaultCommand::ResetDailyLimit);
     let backfilled = wait_for(Duration::from_secs(60), || async {
-        let (done,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM sync_cursors WHERE backfill_done = 1")
-                .fetch_one(&s.pool)
-                .await
-                .unwrap();
+        let (done,): (i64,) = app::on_db!(&s.pool, |p| sqlx::query_as(
+            "SELECT COUNT(*) FROM sync_cursors WHERE backfill_done = 1"
+        )
+        .fetch_one(p)
+        .await
+        .unwrap());
         done == INBOUND_ORDER.len() as i64
     })
     .await;

@@ -1,5 +1,5 @@
 //! Outbound against the local org's faults, with the store and the org running for real (SQLite
-//! file, org on 127.0.0.1:0):
+//! file, or a PostgreSQL database with `SYNC_TEST_DATABASE`; org on 127.0.0.1:0):
 //!
 //! - contacts deleted in Conversion while the push carrying their create is in flight are deleted
 //!   in Salesforce too, the activity shows the deletes, and the next inbound sync does not bring
@@ -10,13 +10,13 @@
 
 use app::domain::{ObjectType, Trigger};
 use app::state::Clock;
-use app::store::WorkspaceId;
+use app::store::testing::TestDb;
+use app::store::{Db, WorkspaceId};
 use server::conversion::changes::{self, CompanyInput, ContactInput};
 use server::fake_org::{FakeOrg, FaultCommand};
 use server::sync::batching::RecordRetry;
 use server::sync::mapping::INBOUND_ORDER;
 use server::sync::{inbound, outbound, Engine, EngineConfig};
-use sqlx::SqlitePool;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,18 +27,19 @@ use common::{wait_for, ManualClock};
 struct Bench {
     org: FakeOrg,
     engine: Engine,
-    pool: SqlitePool,
+    pool: Db,
     ws: WorkspaceId,
     clock: Arc<ManualClock>,
     _dir: tempfile::TempDir,
+    _guard: Option<TestDb>,
 }
 
 impl Bench {
     async fn new(records: usize, config: EngineConfig) -> Bench {
         let clock = ManualClock::now();
-        let common::Setup { org, engine, pool, ws, dir } =
+        let common::Setup { org, engine, pool, ws, dir, guard } =
             common::setup_on(records, config, clock.clone()).await;
-        Bench { org, engine, pool, ws, clock, _dir: dir }
+        Bench { org, engine, pool, ws, clock, _dir: dir, _guard: guard }
     }
 
     fn now(&self) -> i64 {
@@ -64,18 +65,20 @@ impl Bench {
 }
 
 /// One outbound record of a Conversion record: its run, status, action, message code and detail.
-type Attempt = (Vec<u8>, String, String, Option<String>, Option<String>);
+type Attempt = (uuid::Uuid, String, String, Option<String>, Option<String>);
 
 /// Every outbound record of `conversion_id`, oldest run first.
-async fn attempts(pool: &SqlitePool, conversion_id: &str) -> Vec<Attempt> {
-    sqlx::query_as(
+async fn attempts(db: &Db, conversion_id: &str) -> Vec<Attempt> {
+    app::on_db!(db, |p| {
+        sqlx::query_as(
         "SELECT s.id, r.status, r.action, r.message_code, r.detail FROM run_records r JOIN sync_runs s ON s.id = r.run_id \
-         WHERE s.direction = 'outbound' AND r.conversion_id = ? ORDER BY s.started_at, s.id, r.seq",
+         WHERE s.direction = 'outbound' AND r.conversion_id = $1 ORDER BY s.started_at, s.id, r.seq",
     )
     .bind(conversion_id)
-    .fetch_all(pool)
+    .fetch_all(p)
     .await
     .unwrap()
+    })
 }
 
 fn outcome(a: &Attempt) -> (&str, &str, Option<&str>) {
@@ -94,13 +97,10 @@ fn contact(email: &str) -> ContactInput {
     }
 }
 
-async fn salesforce_id(pool: &SqlitePool, table: &str, id: &str) -> String {
+async fn salesforce_id(db: &Db, table: &str, id: &str) -> String {
+    let sql = format!("SELECT salesforce_id FROM {table} WHERE id = $1");
     let (sf,): (Option<String>,) =
-        sqlx::query_as(&format!("SELECT salesforce_id FROM {table} WHERE id = ?"))
-            .bind(id)
-            .fetch_one(pool)
-            .await
-            .unwrap();
+        app::on_db!(db, |p| sqlx::query_as(&sql).bind(id).fetch_one(p).await.unwrap());
     sf.expect("pushed, so it has a Salesforce id")
 }
 
@@ -169,7 +169,7 @@ async fn a_locked_record_is_pushed_again_with_backoff_until_it_succeeds() {
         got,
         vec![("success", "created", None), locked, locked, locked, ("success", "updated", None)]
     );
-    let mut runs: Vec<_> = all.iter().map(|a| a.0.clone()).collect();
+    let mut runs: Vec<_> = all.iter().map(|a| a.0).collect();
     runs.dedup();
     assert_eq!(runs.len(), 5, "one run per attempt");
     assert!(detail(&all[1]).starts_with("UNABLE_TO_LOCK_ROW"), "{}", detail(&all[1]));
@@ -346,12 +346,15 @@ async fn contacts_deleted_while_their_create_is_in_flight_are_deleted_in_salesfo
     }
     let now = chrono::Utc::now().timestamp_millis();
     // Half with an account in Salesforce: those are what an inbound sync would bring back.
-    let companies: Vec<(String,)> = sqlx::query_as(
+    let companies: Vec<(String,)> =
+        app::on_db!(&s.pool, |p| {
+            sqlx::query_as(
         "SELECT id FROM conversion_companies WHERE salesforce_id IS NOT NULL ORDER BY id LIMIT 3",
     )
-    .fetch_all(&s.pool)
+    .fetch_all(p)
     .await
-    .unwrap();
+    .unwrap()
+        });
     let mut ids = Vec::new();
     for i in 0..6 {
         let input = ContactInput {
@@ -395,14 +398,16 @@ async fn contacts_deleted_while_their_create_is_in_flight_are_deleted_in_salesfo
         assert_eq!(rows.len(), 1, "{id}: created once");
         assert!(rows[0].1, "{id}: deleted in Salesforce");
         // The activity shows the create, then the delete of the same Salesforce contact.
-        let got: Vec<(String, String, Option<String>)> = sqlx::query_as(
+        let got: Vec<(String, String, Option<String>)> = app::on_db!(&s.pool, |p| {
+            sqlx::query_as(
             "SELECT r.action, r.status, r.salesforce_id FROM run_records r JOIN sync_runs s ON s.id = r.run_id \
-             WHERE s.direction = 'outbound' AND r.conversion_id = ? ORDER BY s.started_at, s.id, r.seq",
+             WHERE s.direction = 'outbound' AND r.conversion_id = $1 ORDER BY s.started_at, s.id, r.seq",
         )
         .bind(id)
-        .fetch_all(&s.pool)
+        .fetch_all(p)
         .await
-        .unwrap();
+        .unwrap()
+        });
         let sf = Some(rows[0].0.clone());
         assert_eq!(
             got,
@@ -425,11 +430,12 @@ async fn contacts_deleted_while_their_create_is_in_flight_are_deleted_in_salesfo
     // The next inbound sync reads the deletes and brings none of the contacts back.
     let out = inbound::sync_object(&s.engine, ObjectType::Contact, Trigger::Manual).await.unwrap();
     assert!(out.failure.is_none());
-    let (back,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM conversion_contacts WHERE email LIKE 'in.flight.%'")
-            .fetch_one(&s.pool)
-            .await
-            .unwrap();
+    let (back,): (i64,) = app::on_db!(&s.pool, |p| sqlx::query_as(
+        "SELECT COUNT(*) FROM conversion_contacts WHERE email LIKE 'in.flight.%'"
+    )
+    .fetch_one(p)
+    .await
+    .unwrap());
     assert_eq!(back, 0, "no deleted contact is back in Conversion");
     s.org.shutdown().await;
 }

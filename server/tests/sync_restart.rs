@@ -4,10 +4,10 @@
 //! resumes from the last committed batch: every org record reported once, Conversion's data equal
 //! to what an uninterrupted sync of the same org makes, every pushed change in the org exactly once.
 
+use app::store::Db;
 use server::fake_org::{self, FakeOrg, FaultCommand, OrgConfig};
 use server::salesforce::Record;
 use server::sync::mapping::INBOUND_ORDER;
-use sqlx::SqlitePool;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
@@ -18,22 +18,24 @@ use common::outcomes::{
     backfills_done, caught_up, conversion_data, inbound_outcomes, observe, scalar,
 };
 use common::uninterrupted_reference;
-use common::{org_env, wait_for, ServerProcess};
+use common::{org_env, wait_for, ServerProcess, TestDatabase};
 
 const INTERRUPTED: &str = "The server stopped while this batch was running";
 
 /// The failed runs of `direction` with how many records each kept, after checking that each says
 /// so: the records it had saved before the kill, which stay (and are not synced again: the
 /// comparison with the uninterrupted sync shows every record once).
-async fn interrupted_runs(pool: &SqlitePool, direction: &str) -> Vec<(String, i64)> {
-    let rows: Vec<(String, String, i64, Option<i64>)> = sqlx::query_as(
+async fn interrupted_runs(db: &Db, direction: &str) -> Vec<(String, i64)> {
+    let rows: Vec<(String, String, i64, Option<i64>)> = app::on_db!(db, |p| {
+        sqlx::query_as(
         "SELECT failure_code, failure_detail, (SELECT COUNT(*) FROM run_records r WHERE r.run_id = s.id), expected_total \
-         FROM sync_runs s WHERE status = 'failed' AND direction = ?",
+         FROM sync_runs s WHERE status = 'failed' AND direction = $1",
     )
     .bind(direction)
-    .fetch_all(pool)
+    .fetch_all(p)
     .await
-    .unwrap();
+    .unwrap()
+    });
     let (things, again) =
         if direction == "inbound" { ("records", "synced") } else { ("changes", "pushed") };
     rows.into_iter()
@@ -87,18 +89,18 @@ async fn start_mid_backfill(
     org: &FakeOrg,
     dir: &Path,
     records: i64,
-) -> (ServerProcess, SqlitePool, std::path::PathBuf) {
+) -> (ServerProcess, Db, TestDatabase) {
     org.apply_fault(FaultCommand::SetLatency { ms: 15 });
-    let db = dir.join("sync.db");
-    let server = start_server(org, &db, dir).await;
-    let watch = observe(&db).await;
+    let database = TestDatabase::new(dir.join("sync.db")).await;
+    let server = start_server(org, database.path(), dir).await;
+    let watch = observe(database.path()).await;
     let mid_backfill = wait_for(Duration::from_secs(60), || async {
         scalar(&watch, "SELECT COUNT(*) FROM run_records").await >= records
             && scalar(&watch, "SELECT COUNT(*) FROM sync_runs WHERE status = 'in_progress' AND direction = 'inbound'").await > 0
     })
     .await;
     assert!(mid_backfill, "caught the backfill in progress");
-    (server, watch, db)
+    (server, watch, database)
 }
 
 /// Every org record of `sobject` with `fields`, read over the wire.
@@ -122,11 +124,12 @@ async fn killed_mid_backfill_and_mid_push_the_restarted_server_loses_nothing_and
             .await
             .unwrap();
     let reference = uninterrupted_reference(&org, &dir.path().join("reference.db")).await;
-    let expected = conversion_data(&reference).await;
+    let expected = conversion_data(&reference.db).await;
     assert!(expected.len() > 5_000, "the reference sync holds the org's records");
 
     // 1. Killed mid-backfill: some batches committed, a run in progress, backfills unfinished.
-    let (first, watch, db) = start_mid_backfill(&org, dir.path(), 2_000).await;
+    let (first, watch, database) = start_mid_backfill(&org, dir.path(), 2_000).await;
+    let db = database.path();
     first.kill_9();
     let committed_before = scalar(&watch, "SELECT COUNT(*) FROM run_records").await;
     assert!(
@@ -135,7 +138,7 @@ async fn killed_mid_backfill_and_mid_push_the_restarted_server_loses_nothing_and
     );
 
     // 2. Restarted: the interrupted run is failed with its message, and the backfill completes.
-    let second = start_server(&org, &db, dir.path()).await;
+    let second = start_server(&org, db, dir.path()).await;
     let interrupted = interrupted_runs(&watch, "inbound").await;
     assert!(!interrupted.is_empty(), "the run left in progress is marked failed");
     assert_eq!(
@@ -153,7 +156,7 @@ async fn killed_mid_backfill_and_mid_push_the_restarted_server_loses_nothing_and
     // No record lost, none counted twice: the same outcome for every org record as the reference,
     // exactly once, and Conversion's data identical to the uninterrupted sync's.
     let got = inbound_outcomes(&watch).await;
-    let want = inbound_outcomes(&reference).await;
+    let want = inbound_outcomes(&reference.db).await;
     let twice: Vec<_> = got.iter().filter(|(_, v)| v.len() > 1).take(5).collect();
     assert!(twice.is_empty(), "records reported more than once: {twice:?}");
     assert_eq!(got.len(), want.len(), "every org record reported");
@@ -208,12 +211,13 @@ async fn killed_mid_backfill_and_mid_push_the_restarted_server_loses_nothing_and
             if !created.contains(&id) {
                 continue;
             }
-            let (sf,): (Option<String>,) =
-                sqlx::query_as("SELECT salesforce_id FROM conversion_contacts WHERE id = ?")
-                    .bind(&id)
-                    .fetch_one(&watch)
-                    .await
-                    .unwrap();
+            let (sf,): (Option<String>,) = app::on_db!(&watch, |p| sqlx::query_as(
+                "SELECT salesforce_id FROM conversion_contacts WHERE id = $1"
+            )
+            .bind(&id)
+            .fetch_one(p)
+            .await
+            .unwrap());
             any |= sf.is_none();
         }
         any
@@ -224,7 +228,7 @@ async fn killed_mid_backfill_and_mid_push_the_restarted_server_loses_nothing_and
     // 4. Restarted: the changes are pushed again, each lands in the org exactly once (upsert by
     // Conversion's id), and each is reported once.
     org.apply_fault(FaultCommand::DelayResponses { ms: 0 });
-    let _third = start_server(&org, &db, dir.path()).await;
+    let _third = start_server(&org, db, dir.path()).await;
     let drained = wait_for(Duration::from_secs(60), || async {
         scalar(&watch, "SELECT COUNT(*) FROM sync_outbox").await == 0
             && scalar(&watch, "SELECT COUNT(*) FROM sync_runs WHERE status = 'in_progress'").await
@@ -252,25 +256,26 @@ async fn killed_mid_backfill_and_mid_push_the_restarted_server_loses_nothing_and
         let copies = by_conversion_id.get(id).cloned().unwrap_or_default();
         assert_eq!(copies.len(), 1, "{id}: exactly one Salesforce contact, got {copies:?}");
         assert_eq!(copies[0].1, format!("restart.{i}@example.org"));
-        let (stored,): (Option<String>,) =
-            sqlx::query_as("SELECT salesforce_id FROM conversion_contacts WHERE id = ?")
-                .bind(id)
-                .fetch_one(&watch)
-                .await
-                .unwrap();
+        let (stored,): (Option<String>,) = app::on_db!(&watch, |p| sqlx::query_as(
+            "SELECT salesforce_id FROM conversion_contacts WHERE id = $1"
+        )
+        .bind(id)
+        .fetch_one(p)
+        .await
+        .unwrap());
         assert_eq!(
             stored.as_deref(),
             Some(copies[0].0.as_str()),
             "{id}: Conversion keeps the org's id"
         );
-        let reported: Vec<(String,)> = sqlx::query_as(
+        let reported: Vec<(String,)> = app::on_db!(&watch, |p| sqlx::query_as(
             "SELECT r.action FROM run_records r JOIN sync_runs s ON s.id = r.run_id \
-             WHERE s.direction = 'outbound' AND r.conversion_id = ? AND r.status = 'success'",
+             WHERE s.direction = 'outbound' AND r.conversion_id = $1 AND r.status = 'success'",
         )
         .bind(id)
-        .fetch_all(&watch)
+        .fetch_all(p)
         .await
-        .unwrap();
+        .unwrap());
         // A contact new in Conversion is a create, even when the interrupted push had already
         // created it and the push after the restart found it there.
         assert_eq!(reported, vec![("created".to_string(),)], "{id}: reported once, as created");
@@ -305,16 +310,20 @@ async fn contacts_deleted_while_their_create_is_in_flight_and_killed_there_are_d
         fake_org::start(listener, OrgConfig { records: 1_500, seed: 13, ..OrgConfig::default() })
             .await
             .unwrap();
-    let db = dir.path().join("sync.db");
-    let first = start_server(&org, &db, dir.path()).await;
-    let watch = observe(&db).await;
+    let database = TestDatabase::new(dir.path().join("sync.db")).await;
+    let db = database.path();
+    let first = start_server(&org, db, dir.path()).await;
+    let watch = observe(db).await;
     assert!(caught_up(&watch).await, "the backfill is done: later inbound syncs are incremental");
-    let companies: Vec<(String,)> = sqlx::query_as(
+    let companies: Vec<(String,)> =
+        app::on_db!(&watch, |p| {
+            sqlx::query_as(
         "SELECT id FROM conversion_companies WHERE salesforce_id IS NOT NULL ORDER BY id LIMIT 4",
     )
-    .fetch_all(&watch)
+    .fetch_all(p)
     .await
-    .unwrap();
+    .unwrap()
+        });
     assert_eq!(companies.len(), 4);
 
     // The org writes the push at once and holds its answer: the creates are in Salesforce, their
@@ -378,7 +387,7 @@ async fn contacts_deleted_while_their_create_is_in_flight_and_killed_there_are_d
     first.kill_9();
     org.apply_fault(FaultCommand::DelayResponses { ms: 0 });
 
-    let _second = start_server(&org, &db, dir.path()).await;
+    let _second = start_server(&org, db, dir.path()).await;
     let drained = wait_for(Duration::from_secs(60), || async {
         scalar(&watch, "SELECT COUNT(*) FROM sync_outbox").await == 0
             && scalar(&watch, "SELECT COUNT(*) FROM sync_runs WHERE status = 'in_progress'").await
@@ -400,14 +409,16 @@ async fn contacts_deleted_while_their_create_is_in_flight_and_killed_there_are_d
     // The activity shows each delete, with the Salesforce id it deleted, and each kept contact
     // as created, once.
     for id in &all {
-        let reported: Vec<(String, String, Option<String>)> = sqlx::query_as(
+        let reported: Vec<(String, String, Option<String>)> = app::on_db!(&watch, |p| {
+            sqlx::query_as(
             "SELECT r.action, r.status, r.salesforce_id FROM run_records r JOIN sync_runs s ON s.id = r.run_id \
-             WHERE s.direction = 'outbound' AND r.conversion_id = ? ORDER BY s.started_at, s.id, r.seq",
+             WHERE s.direction = 'outbound' AND r.conversion_id = $1 ORDER BY s.started_at, s.id, r.seq",
         )
         .bind(id)
-        .fetch_all(&watch)
+        .fetch_all(p)
         .await
-        .unwrap();
+        .unwrap()
+        });
         let sf = Some(in_org[id][0].0.clone());
         let want =
             if deleted.contains(id) { ("deleted", "success") } else { ("created", "success") };
@@ -419,20 +430,24 @@ async fn contacts_deleted_while_their_create_is_in_flight_and_killed_there_are_d
     // The next inbound sync sees the deletes and brings none of them back.
     let sf_ids: Vec<String> = deleted.iter().map(|id| in_org[id][0].0.clone()).collect();
     let seen = wait_for(Duration::from_secs(60), || async {
-        let rows: Vec<(String,)> = sqlx::query_as(
+        let rows: Vec<(String,)> = app::on_db!(&watch, |p| sqlx::query_as(
             "SELECT r.salesforce_id FROM run_records r JOIN sync_runs s ON s.id = r.run_id \
              WHERE s.direction = 'inbound' AND s.object_type = 'contact' AND r.action = 'deleted' AND r.salesforce_id IS NOT NULL",
         )
-        .fetch_all(&watch)
+        .fetch_all(p)
         .await
-        .unwrap();
+        .unwrap());
         sf_ids.iter().all(|sf| rows.iter().any(|(r,)| r == sf))
     })
     .await;
     assert!(seen, "an inbound sync has read the deletes");
+    // GLOB on SQLite; SIMILAR TO on PostgreSQL, where `.` is a dot too and `[0-7]` a class.
+    let matches = if watch.is_postgres() { "SIMILAR TO" } else { "GLOB" };
     let back = scalar(
         &watch,
-        "SELECT COUNT(*) FROM conversion_contacts WHERE email GLOB 'kill.flight.[0-7]@example.org'",
+        &format!(
+            "SELECT COUNT(*) FROM conversion_contacts WHERE email {matches} 'kill.flight.[0-7]@example.org'"
+        ),
     )
     .await;
     assert_eq!(back, 0, "no deleted contact is back in Conversion");
@@ -448,7 +463,7 @@ async fn sigterm_mid_backfill_finishes_the_page_in_hand_and_exits_cleanly() {
             .await
             .unwrap();
     let reference = uninterrupted_reference(&org, &dir.path().join("reference.db")).await;
-    let (mut server, watch, db) = start_mid_backfill(&org, dir.path(), 1_000).await;
+    let (mut server, watch, database) = start_mid_backfill(&org, dir.path(), 1_000).await;
     let pid = server.pid().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
     let start = Instant::now();
@@ -470,12 +485,12 @@ async fn sigterm_mid_backfill_finishes_the_page_in_hand_and_exits_cleanly() {
         "stopped before the backfill finished"
     );
 
-    let _again = start_server(&org, &db, dir.path()).await;
+    let _again = start_server(&org, database.path(), dir.path()).await;
     assert!(caught_up(&watch).await, "the backfill completes after the restart");
     assert!(
-        inbound_outcomes(&watch).await == inbound_outcomes(&reference).await,
+        inbound_outcomes(&watch).await == inbound_outcomes(&reference.db).await,
         "every record once, as uninterrupted"
     );
-    assert!(conversion_data(&watch).await == conversion_data(&reference).await);
+    assert!(conversion_data(&watch).await == conversion_data(&reference.db).await);
     org.shutdown().await;
 }

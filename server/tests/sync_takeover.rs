@@ -34,13 +34,14 @@ async fn a_record_naming_a_linked_contact_is_skipped_and_the_contact_keeps_its_r
     let out = outbound::push_pending(&s.engine).await.unwrap();
     assert_eq!((out.records, out.failure), (1, None));
     let linked = || async {
-        let row: (Option<String>, String, Option<String>) = sqlx::query_as(
-            "SELECT salesforce_id, email, last_name FROM conversion_contacts WHERE id = ?",
-        )
-        .bind(&id)
-        .fetch_one(&s.pool)
-        .await
-        .unwrap();
+        let row: (Option<String>, String, Option<String>) =
+            app::on_db!(&s.pool, |p| sqlx::query_as(
+                "SELECT salesforce_id, email, last_name FROM conversion_contacts WHERE id = $1",
+            )
+            .bind(&id)
+            .fetch_one(p)
+            .await
+            .unwrap());
         row
     };
     let (owner, _, _) = linked().await;
@@ -68,20 +69,26 @@ async fn a_record_naming_a_linked_contact_is_skipped_and_the_contact_keeps_its_r
         (Some(owner.clone()), "owner@acme.example".into(), Some("Owner".into())),
         "the contact keeps its record and its data"
     );
-    let (status, message, detail): (String, Option<String>, Option<String>) = sqlx::query_as(
-        "SELECT status, message_code, detail FROM run_records WHERE salesforce_id = ? ORDER BY run_id DESC, seq DESC LIMIT 1",
+    let (status, message, detail): (String, Option<String>, Option<String>) = app::on_db!(
+        &s.pool,
+        |p| {
+            sqlx::query_as(
+        "SELECT status, message_code, detail FROM run_records WHERE salesforce_id = $1 ORDER BY run_id DESC, seq DESC LIMIT 1",
     )
     .bind(&intruder)
-    .fetch_one(&s.pool)
+    .fetch_one(p)
     .await
-    .unwrap();
+    .unwrap()
+        }
+    );
     assert_eq!((status.as_str(), message.as_deref()), ("skipped", Some("conflicting_identifier")));
     assert!(detail.unwrap().contains(&owner));
-    let (copies,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM conversion_contacts WHERE salesforce_id = ?")
-            .bind(&intruder)
-            .fetch_one(&s.pool)
-            .await
-            .unwrap();
+    let (copies,): (i64,) = app::on_db!(&s.pool, |p| sqlx::query_as(
+        "SELECT COUNT(*) FROM conversion_contacts WHERE salesforce_id = $1"
+    )
+    .bind(&intruder)
+    .fetch_one(p)
+    .await
+    .unwrap());
     assert_eq!(copies, 0);
 }

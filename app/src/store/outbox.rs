@@ -143,7 +143,7 @@ pub async fn next_due_object(
     ws: &WorkspaceId,
     due: i64,
 ) -> Result<Option<String>, StoreError> {
-    on_db!(db, |pool| {
+    on_db!(db, |pool, pg| {
         // In `seq` (rowid) order, stopping at the first due row: the oldest rows are almost always
         // due, where the workspace index would read and sort the whole queue at every batch.
         let next: Option<(String,)> = sqlx::query_as(&format!(

@@ -794,3 +794,21 @@ async fn a_new_database_file_is_private_to_its_owner() {
     }
     pool.close().await;
 }
+
+#[tokio::test]
+async fn a_nul_character_in_a_records_text_is_kept_as_a_replacement_character() {
+    // A malformed record from Salesforce can carry a NUL, which PostgreSQL's text cannot hold: the
+    // record is still written, on either backend, with U+FFFD where the NUL was.
+    let (pool, ws) = db().await;
+    let run =
+        begin_run(&pool, &ws, &new_run(Direction::Inbound, ObjectType::Event, T0)).await.unwrap();
+    let bad = NewRecord {
+        label: Some("Webinar\0".into()),
+        detail: Some("Event_Name__c contains a NUL character".into()),
+        ..rec(RecordStatus::Failed, RecordAction::Created, Some(RecordMessage::EncodeFailed))
+    };
+    append_records(&pool, &ws, run, &[bad]).await.unwrap();
+    let page = list_records(&pool, &ws, run, &RecordFilter::default(), 10).await.unwrap();
+    assert_eq!(page.records[0].label.as_deref(), Some("Webinar\u{FFFD}"));
+    assert_eq!(page.records[0].message, Some(RecordMessage::EncodeFailed));
+}

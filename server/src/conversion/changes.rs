@@ -10,7 +10,7 @@ use app::store::conversion::Key;
 use app::store::outbox::{self, NewChange, Operation};
 use app::store::{StoreError, WorkspaceId};
 use serde::{Deserialize, Serialize};
-use sqlx::{SqliteConnection, SqlitePool};
+use app::store::Db;
 
 /// Why a change was refused: shown to the caller as a 4xx with this text.
 #[derive(Debug, thiserror::Error)]
@@ -92,7 +92,7 @@ fn check_email(email: &str) -> Result<String, ChangeError> {
 
 #[allow(clippy::too_many_arguments)]
 async fn queue(
-    conn: &mut SqliteConnection,
+    conn: &mut app::store::Tx,
     ws: &WorkspaceId,
     object: ObjectType,
     id: &str,
@@ -116,13 +116,13 @@ async fn queue(
 
 /// Creates a contact (an email address is required) and queues it for Salesforce.
 pub async fn create_contact(
-    pool: &SqlitePool,
+    pool: &Db,
     ws: &WorkspaceId,
     input: &ContactInput,
     now: i64,
 ) -> Result<String, ChangeError> {
     let email = check_email(input.email.as_deref().ok_or_else(|| invalid("email is required"))?)?;
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = pool.begin().await?;
     if let Some(c) = clean(&input.company_id) {
         if !rows::company_exists_in(&mut tx, ws, &c).await? {
             return Err(invalid(format!("company_id {c:?} does not exist")));
@@ -144,14 +144,14 @@ pub async fn create_contact(
 
 /// Changes the given fields of a contact and queues exactly those fields for Salesforce.
 pub async fn update_contact(
-    pool: &SqlitePool,
+    pool: &Db,
     ws: &WorkspaceId,
     id: &str,
     input: &ContactInput,
     now: i64,
 ) -> Result<(), ChangeError> {
     let email = input.email.as_deref().map(check_email).transpose()?;
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = pool.begin().await?;
     let Some((old_email, sf_object)) = rows::contact_email_in(&mut tx, ws, id).await? else {
         return Err(ChangeError::NotFound("contact"));
     };
@@ -191,12 +191,12 @@ pub async fn update_contact(
 
 /// Deletes a contact and queues its deletion in Salesforce (when it is there).
 pub async fn delete_contact(
-    pool: &SqlitePool,
+    pool: &Db,
     ws: &WorkspaceId,
     id: &str,
     now: i64,
 ) -> Result<(), ChangeError> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = pool.begin().await?;
     let Some(deleted) = rows::delete_contact_in(&mut tx, ws, id).await? else {
         return Err(ChangeError::NotFound("contact"));
     };
@@ -208,12 +208,12 @@ pub async fn delete_contact(
 }
 
 pub async fn delete_company(
-    pool: &SqlitePool,
+    pool: &Db,
     ws: &WorkspaceId,
     id: &str,
     now: i64,
 ) -> Result<(), ChangeError> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = pool.begin().await?;
     let Some(deleted) = rows::delete_company_in(&mut tx, ws, id).await? else {
         return Err(ChangeError::NotFound("company"));
     };
@@ -222,7 +222,7 @@ pub async fn delete_company(
 
 /// Queues the deletion of a record just deleted in `tx`, and commits both.
 async fn queue_delete(
-    mut tx: sqlx::Transaction<'_, sqlx::Sqlite>,
+    mut tx: app::store::Tx,
     ws: &WorkspaceId,
     object: ObjectType,
     id: &str,
@@ -237,13 +237,13 @@ async fn queue_delete(
 }
 
 pub async fn create_company(
-    pool: &SqlitePool,
+    pool: &Db,
     ws: &WorkspaceId,
     input: &CompanyInput,
     now: i64,
 ) -> Result<String, ChangeError> {
     let name = clean(&input.name).ok_or_else(|| invalid("name is required"))?;
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = pool.begin().await?;
     let company = NewCompany {
         id: uuid::Uuid::now_v7().to_string(),
         name,
@@ -257,7 +257,7 @@ pub async fn create_company(
 }
 
 pub async fn update_company(
-    pool: &SqlitePool,
+    pool: &Db,
     ws: &WorkspaceId,
     id: &str,
     input: &CompanyInput,
@@ -266,7 +266,7 @@ pub async fn update_company(
     if input.name.is_some() && clean(&input.name).is_none() {
         return Err(invalid("name cannot be empty"));
     }
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = pool.begin().await?;
     let Some(old_name) = rows::company_name_in(&mut tx, ws, id).await? else {
         return Err(ChangeError::NotFound("company"));
     };
@@ -292,7 +292,7 @@ pub async fn update_company(
 
 /// Records a custom event for the contact its identifiers resolve to.
 pub async fn record_event(
-    pool: &SqlitePool,
+    pool: &Db,
     ws: &WorkspaceId,
     input: &EventInput,
     now: i64,
@@ -307,7 +307,7 @@ pub async fn record_event(
             return Err(invalid("properties must be a JSON object"));
         }
     }
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = pool.begin().await?;
     let mut ids = Vec::new();
     for (key, v) in [
         (Key::Id, clean(&input.contact_id)),
@@ -340,6 +340,6 @@ pub async fn record_event(
 }
 
 /// Changes waiting for Salesforce.
-pub async fn outbox_len(pool: &SqlitePool, ws: &WorkspaceId) -> Result<i64, StoreError> {
+pub async fn outbox_len(pool: &Db, ws: &WorkspaceId) -> Result<i64, StoreError> {
     outbox::outbox_len(pool, ws).await
 }

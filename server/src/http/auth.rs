@@ -29,7 +29,7 @@ use axum::routing::{get, post};
 use axum::Extension;
 use axum::{Form, Router};
 use serde::Deserialize;
-use sqlx::SqlitePool;
+use app::store::Db;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -55,7 +55,7 @@ pub const TOO_MANY_TRIES: &str =
 /// What signing in needs.
 #[derive(Clone)]
 pub struct AuthState {
-    pub pool: SqlitePool,
+    pub pool: Db,
     pub clock: Arc<dyn Clock>,
     pub throttle: Throttle,
     /// Changes (any request but GET, HEAD and OPTIONS) per person and workspace, and per token.
@@ -67,7 +67,7 @@ impl AuthState {
     /// changes (0: unlimited). `throttle` is shared with the invitation page, where an existing
     /// account's password is tried too.
     pub fn new(
-        pool: SqlitePool,
+        pool: Db,
         clock: Arc<dyn Clock>,
         throttle: Throttle,
         changes_per_minute: u32,
@@ -519,7 +519,7 @@ fn signed_out(request: &Request) -> Response {
 /// Adds an entry to the workspace's audit trail for what `viewer` just did. The change itself is
 /// made already: an entry that cannot be written is logged, not a reason to undo it.
 pub async fn audit(
-    pool: &SqlitePool,
+    pool: &Db,
     viewer: &Viewer,
     now_ms: i64,
     action: AuditAction,

@@ -4,13 +4,13 @@ use super::error::ApiError;
 use crate::sync::{Engine, Engines};
 use app::state::Clock;
 use app::store::{StorageHealth, StoreError, WorkspaceId};
-use sqlx::SqlitePool;
+use app::store::Db;
 use std::sync::Arc;
 
 /// What the API handlers share.
 #[derive(Clone)]
 pub struct ApiState {
-    pub pool: SqlitePool,
+    pub pool: Db,
     pub clock: Arc<dyn Clock>,
     /// Each workspace's engine (none on a server without an org: `--demo false`).
     pub engines: Engines,

@@ -8,7 +8,6 @@ use app::domain::{ObjectType, RecordAction, RecordMessage, RecordStatus};
 use app::store::conversion::synced::SyncedRow;
 use app::store::conversion::{known_by, Key, Table};
 use app::store::{NewRecord, StoreError, WorkspaceId};
-use sqlx::SqliteConnection;
 use std::collections::HashMap;
 
 /// What a chunk does to Conversion, and the run records that report it.
@@ -27,7 +26,7 @@ fn keys<'a>(chunk: &'a [SfRecord], f: impl Fn(&'a SfRecord) -> Option<&'a str>) 
 }
 
 async fn lookups(
-    conn: &mut SqliteConnection,
+    conn: &mut app::store::Tx,
     ws: &WorkspaceId,
     object: ObjectType,
     chunk: &[SfRecord],
@@ -81,7 +80,7 @@ async fn lookups(
 
 /// Decides every record of `chunk`.
 pub async fn decide(
-    conn: &mut SqliteConnection,
+    conn: &mut app::store::Tx,
     ws: &WorkspaceId,
     object: ObjectType,
     chunk: &[SfRecord],

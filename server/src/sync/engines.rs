@@ -10,7 +10,7 @@ use super::{connection, scheduler, usage, Engine, EngineConfig};
 use crate::salesforce::{ClientConfig, SalesforceClient};
 use app::state::Clock;
 use app::store::{self, StorageHealth, WorkspaceId};
-use sqlx::SqlitePool;
+use app::store::Db;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -51,7 +51,7 @@ pub struct Engines {
 }
 
 struct Inner {
-    pool: SqlitePool,
+    pool: Db,
     clock: Arc<dyn Clock>,
     config: EngineConfig,
     source: OrgSource,
@@ -73,7 +73,7 @@ pub type StartError = Box<dyn std::error::Error + Send + Sync>;
 
 impl Engines {
     pub fn new(
-        pool: SqlitePool,
+        pool: Db,
         clock: Arc<dyn Clock>,
         config: EngineConfig,
         source: OrgSource,
@@ -103,7 +103,9 @@ impl Engines {
         let pool = first.first().map(|e| e.pool().clone());
         let registry = Engines::new(
             pool.unwrap_or_else(|| {
-                sqlx::SqlitePool::connect_lazy("sqlite::memory:").expect("an in-memory pool")
+                app::store::Db::Sqlite(
+                    sqlx::SqlitePool::connect_lazy("sqlite::memory:").expect("an in-memory pool"),
+                )
             }),
             Arc::new(app::state::SystemClock),
             EngineConfig::default(),

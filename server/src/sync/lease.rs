@@ -12,7 +12,6 @@
 use super::{Engine, SyncError};
 use app::domain::Direction;
 use app::store::leases::{self, Due, Refused};
-use sqlx::{Sqlite, Transaction};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -81,12 +80,12 @@ impl Held {
     /// Opens a write transaction fenced by this lease: its first statement renews the lease by
     /// its fence, so it fails with [`SyncError::LeaseLost`] once another server has claimed the
     /// work, and nobody can claim it before this transaction ends.
-    pub async fn begin(&self) -> Result<Transaction<'static, Sqlite>, SyncError> {
+    pub async fn begin(&self) -> Result<app::store::Tx, SyncError> {
         let engine = &self.engine;
-        let mut tx = engine.pool().begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = engine.pool().begin().await?;
         let ttl = super::millis(engine.config().lease_ttl);
         let ours = leases::renew(
-            &mut *tx,
+            &mut tx,
             engine.workspace(),
             &self.work,
             self.fence,
@@ -161,7 +160,7 @@ impl Held {
         listed_at: i64,
     ) -> Result<app::domain::RunId, SyncError> {
         let mut tx = self.begin().await?;
-        let id = app::store::begin_run_listed_at(&mut *tx, self.engine.workspace(), run, listed_at)
+        let id = app::store::begin_run_listed_at(&mut tx, self.engine.workspace(), run, listed_at)
             .await?;
         tx.commit().await?;
         Ok(id)
@@ -171,7 +170,7 @@ impl Held {
     pub async fn finish_run(&self, id: app::domain::RunId) -> Result<(), SyncError> {
         let mut tx = self.begin().await?;
         let now = self.engine.now_ms();
-        app::store::finish_run(&mut *tx, self.engine.workspace(), id, now).await?;
+        app::store::finish_run(&mut tx, self.engine.workspace(), id, now).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -29,7 +29,7 @@ use app::domain::connection::ConnectionState;
 use app::domain::ObjectType;
 use app::state::Clock;
 use app::store::{StorageHealth, StoreError, WorkspaceId};
-use sqlx::SqlitePool;
+use app::store::Db;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -62,7 +62,7 @@ pub struct Engine {
 }
 
 struct Inner {
-    pool: SqlitePool,
+    pool: Db,
     ws: WorkspaceId,
     client: SalesforceClient,
     clock: Arc<dyn Clock>,
@@ -112,7 +112,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Engine {
     pub fn new(
-        pool: SqlitePool,
+        pool: Db,
         ws: WorkspaceId,
         client: SalesforceClient,
         clock: Arc<dyn Clock>,
@@ -137,7 +137,7 @@ impl Engine {
         }
     }
 
-    pub fn pool(&self) -> &SqlitePool {
+    pub fn pool(&self) -> &Db {
         &self.inner.pool
     }
     pub fn workspace(&self) -> &WorkspaceId {
@@ -331,10 +331,10 @@ impl Engine {
             Some(id) => id,
             // Listed now, started when its work did (the fetch that failed, with its retries).
             None => {
-                app::store::begin_run_listed_at(&mut *tx, self.workspace(), &new_run, now).await?
+                app::store::begin_run_listed_at(&mut tx, self.workspace(), &new_run, now).await?
             }
         };
-        app::store::fail_run(&mut *tx, self.workspace(), id, now, &failure).await?;
+        app::store::fail_run(&mut tx, self.workspace(), id, now, &failure).await?;
         tx.commit().await?;
         tracing::warn!(run = %id, object = %new_run.object_type, direction = %new_run.direction, error = %error, "sync run failed");
         Ok(failure)

@@ -8,13 +8,13 @@ pub mod outcomes;
 
 use app::domain::Trigger;
 use app::state::{Clock, SystemClock};
-use app::store::{self, WorkspaceId};
+use app::store::testing::{self, TestDb};
+use app::store::{self, Db, Location, WorkspaceId};
 use server::fake_org::{self, FakeOrg, OrgConfig};
 use server::salesforce::{RetryPolicy, SalesforceClient};
 use server::sync::mapping::INBOUND_ORDER;
 use server::sync::{inbound, Engine, EngineConfig};
-use sqlx::SqlitePool;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -31,7 +31,8 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     /// Starts `server --database db` in `dir` with `args` and `env` added, and waits until it
-    /// answers `/api/health`.
+    /// answers `/api/health`. `db` is a SQLite file's path or a PostgreSQL address
+    /// ([`TestDatabase::path`]).
     pub async fn start(
         db: &Path,
         dir: &Path,
@@ -115,8 +116,10 @@ pub struct InProcess {
     pub base: String,
     pub stop: tokio::sync::oneshot::Sender<()>,
     pub dir: tempfile::TempDir,
-    pub pool: SqlitePool,
+    pub pool: Db,
     pub config: server::config::Config,
+    /// The test's PostgreSQL database (dropped with it), when the run names a server.
+    pub guard: Option<TestDb>,
 }
 
 impl InProcess {
@@ -128,11 +131,11 @@ impl InProcess {
     pub async fn start_with(args: &[&str]) -> InProcess {
         use clap::Parser;
         let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("sync.db");
+        let database = TestDatabase::new(dir.path().join("sync.db")).await;
         let mut argv = vec![
             "server",
             "--database",
-            db.to_str().unwrap(),
+            database.path().to_str().unwrap(),
             "--demo",
             "false",
             "--admin-password",
@@ -148,7 +151,7 @@ impl InProcess {
         tokio::spawn(app.serve(listener, async move {
             let _ = stopped.await;
         }));
-        InProcess { base, stop, dir, pool, config }
+        InProcess { base, stop, dir, pool, config, guard: database.guard }
     }
 
     /// Adds a person as `server adduser` does.
@@ -274,15 +277,66 @@ where
     false
 }
 
-/// An engine on a fresh database file, against a local org of `records` records on port 0 (its
-/// client retrying transient faults at once, so fault tests do not wait).
+/// A test's database, on the backend the run asks for: when `SYNC_TEST_DATABASE` names a
+/// PostgreSQL server, a fresh database of its own there (dropped with `guard`); else the SQLite
+/// file the test gave, in its temporary folder.
+pub struct TestDatabase {
+    /// What `--database` takes to reach it: the file's path, or the database's address.
+    location: PathBuf,
+    /// The PostgreSQL database, dropped when this is.
+    pub guard: Option<TestDb>,
+}
+
+impl TestDatabase {
+    /// A fresh database: the SQLite file `file` (made on first open) or, on PostgreSQL, a new
+    /// migrated database.
+    pub async fn new(file: PathBuf) -> TestDatabase {
+        match testing::postgres_server() {
+            Some(_) => {
+                let guard = testing::test_db().await.expect("a test database on PostgreSQL");
+                let url = guard.postgres_url().expect("a PostgreSQL database's address");
+                TestDatabase { location: PathBuf::from(url), guard: Some(guard) }
+            }
+            None => TestDatabase { location: file, guard: None },
+        }
+    }
+
+    /// `--database`'s value for it (a PostgreSQL address is passed as a path).
+    pub fn path(&self) -> &Path {
+        &self.location
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.guard.is_some()
+    }
+
+    /// A pool on it (the SQLite file opened, made and migrated as the server does).
+    pub async fn open(&self) -> Db {
+        match &self.guard {
+            Some(guard) => guard.db().clone(),
+            None => Db::Sqlite(store::open_file(&self.location).await.unwrap()),
+        }
+    }
+}
+
+/// Opens the database a server was started with (`db` as [`ServerProcess::start`] took it): a
+/// SQLite file's path or a PostgreSQL address.
+pub async fn open_location(db: &Path) -> Db {
+    store::open(&Location::parse(db.to_str().unwrap())).await.unwrap()
+}
+
+/// An engine on a fresh database (a file, or a PostgreSQL database of its own: see
+/// [`TestDatabase`]), against a local org of `records` records on port 0 (its client retrying
+/// transient faults at once, so fault tests do not wait).
 pub struct Setup {
     pub org: FakeOrg,
     pub engine: Engine,
-    pub pool: SqlitePool,
+    pub pool: Db,
     pub ws: WorkspaceId,
     /// Holds the database file; removed when dropped.
     pub dir: tempfile::TempDir,
+    /// The test's PostgreSQL database, dropped with it.
+    pub guard: Option<TestDb>,
 }
 
 pub async fn setup(records: usize, config: EngineConfig) -> Setup {
@@ -292,7 +346,8 @@ pub async fn setup(records: usize, config: EngineConfig) -> Setup {
 /// [`setup`] on the clock given (a [`ManualClock`] the test moves).
 pub async fn setup_on(records: usize, config: EngineConfig, clock: Arc<dyn Clock>) -> Setup {
     let dir = tempfile::tempdir().unwrap();
-    let pool = store::open(&dir.path().join("sync.db")).await.unwrap();
+    let database = TestDatabase::new(dir.path().join("sync.db")).await;
+    let pool = database.open().await;
     let ws = WorkspaceId("acme".into());
     store::ensure_workspace(&pool, &ws, "Acme", 0).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -311,7 +366,7 @@ pub async fn setup_on(records: usize, config: EngineConfig, clock: Arc<dyn Clock
         CancellationToken::new(),
     );
     record_connection(&engine, &org).await;
-    Setup { org, engine, pool, ws, dir }
+    Setup { org, engine, pool, ws, dir, guard: database.guard }
 }
 
 /// Records the engine's connection to `org` as a server's start does (without it the workspace
@@ -342,10 +397,18 @@ impl Clock for ManualClock {
     }
 }
 
+/// A database of a test's own, with what keeps it (a PostgreSQL one is dropped with it).
+pub struct Reference {
+    pub db: Db,
+    pub database: TestDatabase,
+}
+
 /// The same org synced by an engine that never meets a failure or an interruption, into its own
-/// database: what a test that breaks something compares its outcome with.
-pub async fn uninterrupted_reference(org: &FakeOrg, db: &Path) -> SqlitePool {
-    let pool = store::open(db).await.unwrap();
+/// database (the SQLite file `file`, or a PostgreSQL database of its own): what a test that
+/// breaks something compares its outcome with.
+pub async fn uninterrupted_reference(org: &FakeOrg, file: &Path) -> Reference {
+    let database = TestDatabase::new(file.to_path_buf()).await;
+    let pool = database.open().await;
     let ws = WorkspaceId("acme".into());
     store::ensure_workspace(&pool, &ws, "Acme Inc.", 0).await.unwrap();
     let client =
@@ -365,7 +428,7 @@ pub async fn uninterrupted_reference(org: &FakeOrg, db: &Path) -> SqlitePool {
         let out = inbound::sync_object(&engine, object, Trigger::Scheduled).await.unwrap();
         assert!(out.failure.is_none() && out.backfill_finished, "{object}: {:?}", out.failure);
     }
-    pool
+    Reference { db: pool, database }
 }
 
 /// `server fake-org` as a child process (killed when dropped), and the one line of JSON it prints

@@ -95,10 +95,10 @@ pub async fn append_records_in(
                     .push_bind(r.status.as_str())
                     .push_bind(r.action.as_str())
                     .push_bind(r.message.map(RecordMessage::code))
-                    .push_bind(r.detail)
-                    .push_bind(r.salesforce_id)
-                    .push_bind(r.conversion_id)
-                    .push_bind(r.label)
+                    .push_bind(r.detail.map(storable))
+                    .push_bind(r.salesforce_id.map(storable))
+                    .push_bind(r.conversion_id.map(storable))
+                    .push_bind(r.label.map(storable))
                     .push_bind(r.external_created_at)
                     .push_bind(r.external_updated_at);
                 seq += 1;
@@ -137,6 +137,17 @@ pub async fn append_records_in(
         .await?;
         Ok(Counts { created: c.0, updated: c.1, deleted: c.2, skipped: c.3, failed: c.4 })
     })
+}
+
+/// Text as a record row keeps it: a NUL character (which a malformed record from Salesforce can
+/// carry, and which PostgreSQL's text cannot hold) becomes U+FFFD, so the row is written on either
+/// backend and the page shows where the character was.
+fn storable(s: String) -> String {
+    if s.contains('\0') {
+        s.replace('\0', "\u{FFFD}")
+    } else {
+        s
+    }
 }
 
 #[derive(sqlx::FromRow)]

@@ -8,7 +8,6 @@ use app::domain::{ObjectType, RecordMessage};
 use app::store::conversion::changes::set_salesforce_id_in;
 use app::store::outbox::{self, Operation, QueuedChange};
 use app::store::StoreError;
-use sqlx::SqliteConnection;
 use std::collections::BTreeMap;
 
 /// One record's pending change (its outbox rows merged).
@@ -126,7 +125,7 @@ pub(super) async fn load_batch(
 /// Removes pushed changes from the outbox and stores the ids Salesforce gave new records. A delete
 /// queued while the create was in flight had no id to delete: it gets this one.
 pub(super) async fn settle_in(
-    conn: &mut SqliteConnection,
+    conn: &mut app::store::Tx,
     engine: &Engine,
     object: ObjectType,
     changes: &[Change],
@@ -150,7 +149,7 @@ pub(super) async fn settle_in(
 
 /// Keeps the rows of changes that failed for a passing reason, to be pushed again at `retry_at`.
 pub(super) async fn defer_in(
-    conn: &mut SqliteConnection,
+    conn: &mut app::store::Tx,
     engine: &Engine,
     deferred: &[Deferral],
 ) -> Result<(), StoreError> {
@@ -166,7 +165,7 @@ pub(super) async fn defer_in(
 /// backoff. Not in this pass (`now` + 1 ms is after its start): a pass pushes each waiting record
 /// at most once, so a record refused by a sharing rule does not use up its attempts in one pass.
 pub(super) async fn access_restored_in(
-    conn: &mut SqliteConnection,
+    conn: &mut app::store::Tx,
     engine: &Engine,
     object: ObjectType,
     now: i64,
