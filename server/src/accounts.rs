@@ -272,7 +272,8 @@ pub async fn add_user(
         .await
         .map_err(|e| format!("The audit trail could not be written ({e})."))?;
     // A generated first password that has just been replaced is no longer kept.
-    if read_first_admin(&config.files_base()).is_some_and(|(e, _)| e.eq_ignore_ascii_case(email.trim()))
+    if read_first_admin(&config.files_base())
+        .is_some_and(|(e, _)| e.eq_ignore_ascii_case(email.trim()))
     {
         let _ = std::fs::remove_file(first_admin_file(&config.files_base()));
     }

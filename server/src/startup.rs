@@ -184,6 +184,8 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
         shutdown.child_token(),
     );
     engines.start_all().await?;
+    // Servers sharing a PostgreSQL database hear of each other's changes (none on SQLite).
+    tasks.push(tokio::spawn(engines.clone().listen_for_wakeups(shutdown.clone())));
     state.settings_saved = {
         let engines = engines.clone();
         app::state::SettingsSaved::new(move |ws| engines.wake(ws))

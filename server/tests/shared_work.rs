@@ -271,16 +271,15 @@ async fn a_server_paused_past_its_lease_writes_nothing_when_it_wakes() {
     })
     .await;
     assert!(taken_over, "the second server takes the work over");
-    let (frozen_run, kept): (uuid::Uuid, i64) =
-        app::on_db!(&watch, |p| {
-            sqlx::query_as(
+    let (frozen_run, kept): (uuid::Uuid, i64) = app::on_db!(&watch, |p| {
+        sqlx::query_as(
         "SELECT id, (SELECT COUNT(*) FROM run_records r WHERE r.run_id = s.id) FROM sync_runs s \
          WHERE status = 'failed'",
     )
     .fetch_one(p)
     .await
     .unwrap()
-        });
+    });
 
     // Woken: whatever it was about to write (records of its run, the cursor, the run's end) is
     // refused by the fence, so its run keeps what it had, and nothing is reported twice.

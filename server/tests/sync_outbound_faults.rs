@@ -346,15 +346,14 @@ async fn contacts_deleted_while_their_create_is_in_flight_are_deleted_in_salesfo
     }
     let now = chrono::Utc::now().timestamp_millis();
     // Half with an account in Salesforce: those are what an inbound sync would bring back.
-    let companies: Vec<(String,)> =
-        app::on_db!(&s.pool, |p| {
-            sqlx::query_as(
+    let companies: Vec<(String,)> = app::on_db!(&s.pool, |p| {
+        sqlx::query_as(
         "SELECT id FROM conversion_companies WHERE salesforce_id IS NOT NULL ORDER BY id LIMIT 3",
     )
     .fetch_all(p)
     .await
     .unwrap()
-        });
+    });
     let mut ids = Vec::new();
     for i in 0..6 {
         let input = ContactInput {

@@ -315,15 +315,14 @@ async fn contacts_deleted_while_their_create_is_in_flight_and_killed_there_are_d
     let first = start_server(&org, db, dir.path()).await;
     let watch = observe(db).await;
     assert!(caught_up(&watch).await, "the backfill is done: later inbound syncs are incremental");
-    let companies: Vec<(String,)> =
-        app::on_db!(&watch, |p| {
-            sqlx::query_as(
+    let companies: Vec<(String,)> = app::on_db!(&watch, |p| {
+        sqlx::query_as(
         "SELECT id FROM conversion_companies WHERE salesforce_id IS NOT NULL ORDER BY id LIMIT 4",
     )
     .fetch_all(p)
     .await
     .unwrap()
-        });
+    });
     assert_eq!(companies.len(), 4);
 
     // The org writes the push at once and holds its answer: the creates are in Salesforce, their

@@ -86,15 +86,10 @@ pub struct Credentials {
 }
 
 pub async fn count_users(db: &Db) -> Result<i64, StoreError> {
-    on_db!(db, |pool| {
-        sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(pool).await
-    })
+    on_db!(db, |pool| { sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(pool).await })
 }
 
-pub async fn credentials(
-    db: &Db,
-    email: &str,
-) -> Result<Option<Credentials>, StoreError> {
+pub async fn credentials(db: &Db, email: &str) -> Result<Option<Credentials>, StoreError> {
     // Emails compare without regard to case: SQLite's column is NOCASE, PostgreSQL's unique
     // index is on lower(email).
     on_db!(db, |pool, pg| {
@@ -103,9 +98,9 @@ pub async fn credentials(
         } else {
             "SELECT id AS user_id, password_hash FROM users WHERE email = $1"
         })
-            .bind(email.trim())
-            .fetch_optional(pool)
-            .await
+        .bind(email.trim())
+        .fetch_optional(pool)
+        .await
     })
 }
 
@@ -125,9 +120,9 @@ pub async fn upsert_user(
         } else {
             "SELECT id FROM users WHERE email = $1"
         })
-            .bind(email.trim())
-            .fetch_optional(&mut *tx)
-            .await?;
+        .bind(email.trim())
+        .fetch_optional(&mut *tx)
+        .await?;
         let result = match existing {
             Some(id) => {
                 sqlx::query("UPDATE users SET name = $1, password_hash = $2 WHERE id = $3")
@@ -211,18 +206,15 @@ const VIEWER_SELECT: &str = "SELECT u.id AS user_id, u.email, u.name, w.id AS wo
      JOIN workspaces w ON w.id = m.workspace_id";
 
 /// The person as a member of the workspace, or `None` when they are not one (or do not exist).
-pub async fn viewer(
-    db: &Db,
-    user_id: i64,
-    ws: &WorkspaceId,
-) -> Result<Option<Viewer>, StoreError> {
+pub async fn viewer(db: &Db, user_id: i64, ws: &WorkspaceId) -> Result<Option<Viewer>, StoreError> {
     on_db!(db, |pool| {
-        let row: Option<ViewerRow> =
-            sqlx::query_as(&format!("{VIEWER_SELECT} WHERE m.user_id = $1 AND m.workspace_id = $2"))
-                .bind(user_id)
-                .bind(ws.as_str())
-                .fetch_optional(pool)
-                .await?;
+        let row: Option<ViewerRow> = sqlx::query_as(&format!(
+            "{VIEWER_SELECT} WHERE m.user_id = $1 AND m.workspace_id = $2"
+        ))
+        .bind(user_id)
+        .bind(ws.as_str())
+        .fetch_optional(pool)
+        .await?;
         row.map(ViewerRow::into_viewer).transpose()
     })
 }

@@ -14,11 +14,7 @@ pub struct NewToken<'a> {
     pub created_at: i64,
 }
 
-pub async fn create(
-    db: &Db,
-    ws: &WorkspaceId,
-    t: &NewToken<'_>,
-) -> Result<i64, StoreError> {
+pub async fn create(db: &Db, ws: &WorkspaceId, t: &NewToken<'_>) -> Result<i64, StoreError> {
     on_db!(db, |pool| {
         sqlx::query_scalar(
             "INSERT INTO api_tokens (workspace_id, name, token_hash, prefix, access, created_by, created_at) \

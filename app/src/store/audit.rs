@@ -41,11 +41,7 @@ pub async fn record(
 }
 
 /// The newest `limit` entries of the workspace's trail, newest first.
-pub async fn recent(
-    db: &Db,
-    ws: &WorkspaceId,
-    limit: u32,
-) -> Result<Vec<AuditEvent>, StoreError> {
+pub async fn recent(db: &Db, ws: &WorkspaceId, limit: u32) -> Result<Vec<AuditEvent>, StoreError> {
     on_db!(db, |pool| {
         let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
             "SELECT at, actor, action, detail FROM audit_events WHERE workspace_id = $1 ORDER BY id DESC LIMIT $2",

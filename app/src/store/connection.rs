@@ -31,10 +31,7 @@ type Row = (
 );
 
 /// What the Overview shows. A workspace without a row has never connected: disconnected, no org.
-pub async fn connection_view(
-    db: &Db,
-    ws: &WorkspaceId,
-) -> Result<ConnectionView, StoreError> {
+pub async fn connection_view(db: &Db, ws: &WorkspaceId) -> Result<ConnectionView, StoreError> {
     on_db!(db, |pool| {
         let row: Option<Row> = sqlx::query_as(
             "SELECT state, detail, limit_paused_until, instance_url, username, connected_since, api_used, api_max, api_measured_at \
@@ -111,10 +108,7 @@ pub async fn save_connected(
 }
 
 /// The refresh token an earlier Connect saved, sealed, unless the workspace disconnected since.
-pub async fn saved_refresh_token(
-    db: &Db,
-    ws: &WorkspaceId,
-) -> Result<Option<Sealed>, StoreError> {
+pub async fn saved_refresh_token(db: &Db, ws: &WorkspaceId) -> Result<Option<Sealed>, StoreError> {
     on_db!(db, |pool| {
         let token: Option<Option<String>> =
             sqlx::query_scalar("SELECT refresh_token FROM sync_connection WHERE workspace_id = $1 AND state != 'disconnected'")
@@ -137,10 +131,7 @@ pub enum ResealError {
 /// Seals every stored refresh token with the keyring's active key: those sealed with an older key
 /// (after a rotation) and any kept in plain text by a version before sealing. Each row is replaced
 /// only if it still holds what was read. Returns how many were sealed again.
-pub async fn reseal_refresh_tokens(
-    db: &Db,
-    ring: &Keyring,
-) -> Result<usize, ResealError> {
+pub async fn reseal_refresh_tokens(db: &Db, ring: &Keyring) -> Result<usize, ResealError> {
     on_db!(db, |pool| {
         let rows: Vec<(String, String)> = sqlx::query_as(
             "SELECT workspace_id, refresh_token FROM sync_connection WHERE refresh_token IS NOT NULL AND refresh_token <> ''",
@@ -175,11 +166,7 @@ pub async fn reseal_refresh_tokens(
 }
 
 /// Disconnect (or never connected yet): stop syncing and forget the tokens.
-pub async fn save_disconnected(
-    db: &Db,
-    ws: &WorkspaceId,
-    now: i64,
-) -> Result<(), StoreError> {
+pub async fn save_disconnected(db: &Db, ws: &WorkspaceId, now: i64) -> Result<(), StoreError> {
     on_db!(db, |pool| {
         sqlx::query(
             "INSERT INTO sync_connection (workspace_id, state, updated_at) VALUES ($2, 'disconnected', $1) \
@@ -231,10 +218,7 @@ impl SyncConnection {
 
 /// The engine's reading of the row. A workspace without one is disconnected (see the module's
 /// documentation).
-pub async fn sync_connection(
-    db: &Db,
-    ws: &WorkspaceId,
-) -> Result<SyncConnection, StoreError> {
+pub async fn sync_connection(db: &Db, ws: &WorkspaceId) -> Result<SyncConnection, StoreError> {
     on_db!(db, |pool| {
         let row: Option<(String, Option<String>, Option<i64>)> = sqlx::query_as(
             "SELECT state, detail, limit_paused_until FROM sync_connection WHERE workspace_id = $1",
@@ -392,11 +376,13 @@ mod tests {
         assert_eq!(new_only.open(&ws, &saved).unwrap(), "5Aep861token");
 
         // A token kept in plain text by a version before sealing is sealed at the next start.
-        on_db!(pool.db(), |p| sqlx::query("UPDATE sync_connection SET refresh_token = 'plain-token'")
-            .execute(p)
-            .await
-            .map(|_| ())
-            .unwrap());
+        on_db!(pool.db(), |p| sqlx::query(
+            "UPDATE sync_connection SET refresh_token = 'plain-token'"
+        )
+        .execute(p)
+        .await
+        .map(|_| ())
+        .unwrap());
         assert_eq!(reseal_refresh_tokens(&pool, &new_only).await.unwrap(), 1);
         let saved = saved_refresh_token(&pool, &ws).await.unwrap().unwrap();
         assert_eq!(new_only.open(&ws, &saved).unwrap(), "plain-token");

@@ -52,7 +52,9 @@ fn lock(m: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
 /// the caller's or the code's, not the disk's).
 pub fn storage_failure(e: &StoreError) -> Option<StorageFailure> {
     match e {
-        StoreError::Database(d) if d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_some() => {
+        StoreError::Database(d)
+            if d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_some() =>
+        {
             postgres_failure(d.code()?.as_ref())
         }
         StoreError::Database(d) => {
@@ -195,10 +197,7 @@ pub async fn check_writable(db: &Db, now_ms: i64) -> Result<(), StoreError> {
     };
     let options = pool.connect_options();
     let mut conn = SqliteConnection::connect_with(&options).await?;
-    let written = sqlx::query(SQL)
-    .bind(now_ms)
-    .execute(&mut conn)
-    .await;
+    let written = sqlx::query(SQL).bind(now_ms).execute(&mut conn).await;
     let _ = conn.close().await;
     written.map(|_| ())
 }

@@ -13,11 +13,7 @@ pub struct NewInvitation<'a> {
     pub expires_at: i64,
 }
 
-pub async fn create(
-    db: &Db,
-    ws: &WorkspaceId,
-    i: &NewInvitation<'_>,
-) -> Result<i64, StoreError> {
+pub async fn create(db: &Db, ws: &WorkspaceId, i: &NewInvitation<'_>) -> Result<i64, StoreError> {
     on_db!(db, |pool| {
         sqlx::query_scalar(
             "INSERT INTO invitations (workspace_id, email, role, token_hash, created_by, created_at, expires_at) \
@@ -134,7 +130,14 @@ pub async fn list_open(
         .await?;
         rows.into_iter()
             .map(|(id, email, r, invited_by, created_at, expires_at)| {
-                Ok(InvitationView { id, email, role: role(&r)?, invited_by, created_at, expires_at })
+                Ok(InvitationView {
+                    id,
+                    email,
+                    role: role(&r)?,
+                    invited_by,
+                    created_at,
+                    expires_at,
+                })
             })
             .collect()
     })

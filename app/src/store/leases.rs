@@ -12,7 +12,6 @@
 use super::{Db, Exec, StoreError, WorkspaceId};
 use crate::domain::{Direction, ObjectType};
 
-
 /// The lease's name for a piece of work.
 pub fn inbound_work(object: ObjectType) -> String {
     format!("inbound:{}", object.as_str())
@@ -183,10 +182,7 @@ pub async fn release(
 /// When any server last finished a piece of the workspace's inbound sync (`None`: never). The
 /// schedule of every server counts from it, so all of them wake at about the same time and which
 /// one syncs is left to chance, rather than to whichever started first.
-pub async fn last_inbound_done(
-    db: &Db,
-    ws: &WorkspaceId,
-) -> Result<Option<i64>, StoreError> {
+pub async fn last_inbound_done(db: &Db, ws: &WorkspaceId) -> Result<Option<i64>, StoreError> {
     on_db!(db, |pool| {
         let (last,): (Option<i64>,) = sqlx::query_as(
             "SELECT MAX(done_at) FROM sync_leases WHERE workspace_id = $1 AND work LIKE 'inbound:%' \

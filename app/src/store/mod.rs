@@ -37,6 +37,7 @@ pub mod outbox;
 mod runs;
 mod settings;
 pub mod testing;
+pub mod wakeups;
 
 pub use connection::{
     connection_view, mark_reconnect_needed, record_api_usage, reseal_refresh_tokens,

@@ -6,7 +6,6 @@
 use super::{Db, StoreError, Tx, WorkspaceId};
 use crate::domain::ObjectType;
 
-
 /// What a change does to the Salesforce record (`sync_outbox.operation`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Operation {
@@ -54,8 +53,10 @@ pub async fn queue_in(
     change: &NewChange<'_>,
 ) -> Result<(), StoreError> {
     on_tx!(tx, |conn| {
-        let fields =
-            change.fields.as_ref().map(|f| serde_json::to_string(f).unwrap_or_else(|_| "[]".into()));
+        let fields = change
+            .fields
+            .as_ref()
+            .map(|f| serde_json::to_string(f).unwrap_or_else(|_| "[]".into()));
         sqlx::query(
             "INSERT INTO sync_outbox (workspace_id, object_type, conversion_id, operation, fields, salesforce_id, \
              salesforce_object, label, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -78,10 +79,11 @@ pub async fn queue_in(
 /// Changes waiting for Salesforce.
 pub async fn outbox_len(db: &Db, ws: &WorkspaceId) -> Result<i64, StoreError> {
     on_db!(db, |pool| {
-        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM sync_outbox WHERE workspace_id = $1")
-            .bind(ws.as_str())
-            .fetch_one(pool)
-            .await?;
+        let (n,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM sync_outbox WHERE workspace_id = $1")
+                .bind(ws.as_str())
+                .fetch_one(pool)
+                .await?;
         Ok(n)
     })
 }
@@ -146,8 +148,10 @@ pub async fn next_due_object(
     on_db!(db, |pool, pg| {
         // In `seq` (rowid) order, stopping at the first due row: the oldest rows are almost always
         // due, where the workspace index would read and sort the whole queue at every batch.
+        // (PostgreSQL has no NOT INDEXED; its planner reads the primary key in order by itself.)
         let next: Option<(String,)> = sqlx::query_as(&format!(
-            "SELECT object_type FROM sync_outbox NOT INDEXED WHERE workspace_id = $1 AND {DUE} ORDER BY seq LIMIT 1"
+            "SELECT object_type FROM sync_outbox {} WHERE workspace_id = $1 AND {DUE} ORDER BY seq LIMIT 1",
+            if pg { "" } else { "NOT INDEXED" }
         ))
         .bind(ws.as_str())
         .bind(due)
@@ -158,11 +162,7 @@ pub async fn next_due_object(
 }
 
 /// Drops every row of an object type (its code, as stored).
-pub async fn drop_object(
-    db: &Db,
-    ws: &WorkspaceId,
-    code: &str,
-) -> Result<(), StoreError> {
+pub async fn drop_object(db: &Db, ws: &WorkspaceId, code: &str) -> Result<(), StoreError> {
     on_db!(db, |pool| {
         sqlx::query("DELETE FROM sync_outbox WHERE workspace_id = $1 AND object_type = $2")
             .bind(ws.as_str())
@@ -217,11 +217,7 @@ pub async fn waiting_changes(
 }
 
 /// Removes rows (pushed, or settled for good).
-pub async fn remove_in(
-    tx: &mut Tx,
-    ws: &WorkspaceId,
-    seqs: &[i64],
-) -> Result<(), StoreError> {
+pub async fn remove_in(tx: &mut Tx, ws: &WorkspaceId, seqs: &[i64]) -> Result<(), StoreError> {
     on_tx!(tx, |conn| {
         for seq in seqs {
             sqlx::query("DELETE FROM sync_outbox WHERE workspace_id = $1 AND seq = $2")

@@ -15,10 +15,7 @@ fn json<T: serde::Serialize>(v: &[T]) -> Result<String, StoreError> {
 /// The columns in the order `load_settings` selects them.
 type Row = (i64, i64, i64, String, String, String, String, Option<i64>, String);
 
-pub async fn load_settings(
-    db: &Db,
-    ws: &WorkspaceId,
-) -> Result<SyncSettings, StoreError> {
+pub async fn load_settings(db: &Db, ws: &WorkspaceId) -> Result<SyncSettings, StoreError> {
     on_db!(db, |pool| {
         let row: Option<Row> = sqlx::query_as(
             "SELECT write_contacts, write_companies, write_events, inbound_write_mode, excluded_domains, contact_fields, \
@@ -27,7 +24,8 @@ pub async fn load_settings(
         .bind(ws.as_str())
         .fetch_optional(pool)
         .await?;
-        let Some((wc, wco, we, mode, domains, fields, objects, interval, company_fields)) = row else {
+        let Some((wc, wco, we, mode, domains, fields, objects, interval, company_fields)) = row
+        else {
             return Ok(SyncSettings::default());
         };
         Ok(SyncSettings {
@@ -44,11 +42,7 @@ pub async fn load_settings(
     })
 }
 
-pub async fn save_settings(
-    db: &Db,
-    ws: &WorkspaceId,
-    s: &SyncSettings,
-) -> Result<(), StoreError> {
+pub async fn save_settings(db: &Db, ws: &WorkspaceId, s: &SyncSettings) -> Result<(), StoreError> {
     on_db!(db, |pool| {
         sqlx::query(
             "INSERT INTO sync_settings (workspace_id, write_contacts, write_companies, write_events, inbound_write_mode, \

@@ -74,13 +74,12 @@ async fn counts_always_equal_the_records() {
         .collect();
     let c = append_records(&pool, &ws, id, &chunk2).await.unwrap();
     assert_eq!(c.processed(), 453);
-    let (by_records,): (i64,) = on_db!(pool.db(), |p| sqlx::query_as(
-        "SELECT COUNT(*) FROM run_records WHERE run_id = $1"
-    )
-    .bind(id.0)
-    .fetch_one(p)
-    .await
-    .unwrap());
+    let (by_records,): (i64,) =
+        on_db!(pool.db(), |p| sqlx::query_as("SELECT COUNT(*) FROM run_records WHERE run_id = $1")
+            .bind(id.0)
+            .fetch_one(p)
+            .await
+            .unwrap());
     assert_eq!(by_records, 453);
     let (failed,): (i64,) = on_db!(pool.db(), |p| sqlx::query_as(
         "SELECT COUNT(*) FROM run_records WHERE run_id = $1 AND status = 'failed'"
@@ -195,7 +194,7 @@ async fn abandoned_runs_fail_only_for_their_direction_and_object() {
         Direction::Inbound,
         Some(ObjectType::Contact),
         T0 + 9,
-        "could not save"
+        "could not save",
     )
     .await
     .unwrap();
@@ -212,29 +211,13 @@ async fn abandoned_runs_fail_only_for_their_direction_and_object() {
     }
     // Every object of a direction; nothing left to fail the second time.
     let mut tx = pool.begin().await.unwrap();
-    let failed = fail_abandoned_runs(
-        &mut tx,
-        &ws,
-        Direction::Outbound,
-        None,
-        T0 + 10,
-        "x"
-    )
-    .await
-    .unwrap();
+    let failed =
+        fail_abandoned_runs(&mut tx, &ws, Direction::Outbound, None, T0 + 10, "x").await.unwrap();
     tx.commit().await.unwrap();
     assert_eq!(failed, 1);
     let mut tx = pool.begin().await.unwrap();
-    let failed = fail_abandoned_runs(
-        &mut tx,
-        &ws,
-        Direction::Outbound,
-        None,
-        T0 + 11,
-        "x"
-    )
-    .await
-    .unwrap();
+    let failed =
+        fail_abandoned_runs(&mut tx, &ws, Direction::Outbound, None, T0 + 11, "x").await.unwrap();
     tx.commit().await.unwrap();
     assert_eq!(failed, 0);
 }

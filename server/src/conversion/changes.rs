@@ -8,9 +8,9 @@ use app::store::conversion::changes::{
 };
 use app::store::conversion::Key;
 use app::store::outbox::{self, NewChange, Operation};
+use app::store::Db;
 use app::store::{StoreError, WorkspaceId};
 use serde::{Deserialize, Serialize};
-use app::store::Db;
 
 /// Why a change was refused: shown to the caller as a 4xx with this text.
 #[derive(Debug, thiserror::Error)]

@@ -19,6 +19,7 @@ use app::domain::href::{in_workspace, split_workspace};
 use app::state::Clock;
 use app::store::api_tokens;
 use app::store::audit::{self, Actor};
+use app::store::Db;
 use app::store::{accounts as store, WorkspaceId};
 use axum::extract::{FromRequestParts, Query, Request, State};
 use axum::http::request::Parts;
@@ -29,7 +30,6 @@ use axum::routing::{get, post};
 use axum::Extension;
 use axum::{Form, Router};
 use serde::Deserialize;
-use app::store::Db;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -518,13 +518,7 @@ fn signed_out(request: &Request) -> Response {
 
 /// Adds an entry to the workspace's audit trail for what `viewer` just did. The change itself is
 /// made already: an entry that cannot be written is logged, not a reason to undo it.
-pub async fn audit(
-    pool: &Db,
-    viewer: &Viewer,
-    now_ms: i64,
-    action: AuditAction,
-    detail: &str,
-) {
+pub async fn audit(pool: &Db, viewer: &Viewer, now_ms: i64, action: AuditAction, detail: &str) {
     let ws = WorkspaceId(viewer.workspace.clone());
     let actor = Actor::Person { user_id: viewer.user_id, email: &viewer.email };
     if let Err(e) = audit::record(pool, &ws, now_ms, actor, action, detail).await {

@@ -32,9 +32,7 @@ type Created = (StatusCode, Json<serde_json::Value>);
 fn saved<T>(s: &ApiState, ws: &WorkspaceId, result: Result<T, ChangeError>) -> Result<T, ApiError> {
     match result {
         Ok(v) => {
-            if let Some(engine) = s.engines.get(ws) {
-                engine.outbox_changed();
-            }
+            s.engines.outbox_changed(ws);
             Ok(v)
         }
         Err(ChangeError::Invalid(m)) => Err(ApiError::Unprocessable(m)),

@@ -3,8 +3,8 @@
 use super::error::ApiError;
 use crate::sync::{Engine, Engines};
 use app::state::Clock;
-use app::store::{StorageHealth, StoreError, WorkspaceId};
 use app::store::Db;
+use app::store::{StorageHealth, StoreError, WorkspaceId};
 use std::sync::Arc;
 
 /// What the API handlers share.

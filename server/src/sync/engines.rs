@@ -9,8 +9,9 @@
 use super::{connection, scheduler, usage, Engine, EngineConfig};
 use crate::salesforce::{ClientConfig, SalesforceClient};
 use app::state::Clock;
-use app::store::{self, StorageHealth, WorkspaceId};
+use app::store::wakeups::{self, Wakeup};
 use app::store::Db;
+use app::store::{self, StorageHealth, WorkspaceId};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -157,10 +158,77 @@ impl Engines {
         Ok(())
     }
 
-    /// Rings the workspace's engine: its settings were saved (or storage works again).
+    /// Rings the workspace's engine: its settings were saved (or storage works again). Servers
+    /// sharing a PostgreSQL database are told too ([`wakeups`]).
     pub fn wake(&self, ws: &WorkspaceId) {
+        self.wake_here(ws);
+        self.publish(Wakeup::Schedule(ws.clone()));
+    }
+
+    /// Changes were queued in the workspace's outbox: its outbound worker pushes them now, on
+    /// whichever server holds the workspace's outbound work.
+    pub fn outbox_changed(&self, ws: &WorkspaceId) {
+        self.outbox_changed_here(ws);
+        self.publish(Wakeup::Outbox(ws.clone()));
+    }
+
+    fn wake_here(&self, ws: &WorkspaceId) {
         if let Some(engine) = self.get(ws) {
             engine.wake();
+        }
+    }
+
+    fn outbox_changed_here(&self, ws: &WorkspaceId) {
+        if let Some(engine) = self.get(ws) {
+            engine.outbox_changed();
+        }
+    }
+
+    /// Sends `wakeup` to the other servers in the background (a request does not wait for it).
+    fn publish(&self, wakeup: Wakeup) {
+        if !self.inner.pool.is_postgres() {
+            return;
+        }
+        let pool = self.inner.pool.clone();
+        tokio::spawn(async move {
+            if let Err(e) = wakeups::publish(&pool, &wakeup).await {
+                tracing::warn!(error = %e, "could not tell the other servers about a change");
+            }
+        });
+    }
+
+    /// Until `cancel`: rings this server's engines for the wake-ups other servers (and this one)
+    /// publish. Only on PostgreSQL; a lost connection is made again.
+    pub async fn listen_for_wakeups(self, cancel: CancellationToken) {
+        loop {
+            let mut listener = match wakeups::listen(&self.inner.pool).await {
+                Ok(Some(listener)) => listener,
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not listen for other servers' changes; trying again");
+                    tokio::select! {
+                        _ = cancel.cancelled() => return,
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                    }
+                }
+            };
+            loop {
+                let received = tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    n = listener.recv() => n,
+                };
+                match received {
+                    Ok(n) => match Wakeup::parse(n.payload()) {
+                        Some(Wakeup::Outbox(ws)) => self.outbox_changed_here(&ws),
+                        Some(Wakeup::Schedule(ws)) => self.wake_here(&ws),
+                        None => tracing::debug!(payload = n.payload(), "unknown wake-up"),
+                    },
+                    Err(e) => {
+                        tracing::warn!(error = %e, "lost the wake-up channel; listening again");
+                        break;
+                    }
+                }
+            }
         }
     }
 

@@ -2,7 +2,7 @@
 //! the outbox too), and what the outbound worker reads of a record to push it.
 
 use super::synced::Values;
-use super::{Key, Db, StoreError, Tx, Table, WorkspaceId};
+use super::{Db, Key, StoreError, Table, Tx, WorkspaceId};
 use crate::domain::{CompanyField, ContactField, ObjectType};
 use sqlx::{QueryBuilder, Row};
 
@@ -138,8 +138,9 @@ pub async fn insert_company_in(
     now: i64,
 ) -> Result<(), StoreError> {
     on_tx!(tx, |conn| {
-        let mut qb: QueryBuilder<_> =
-            QueryBuilder::new("INSERT INTO conversion_companies (id, workspace_id, name, updated_at");
+        let mut qb: QueryBuilder<_> = QueryBuilder::new(
+            "INSERT INTO conversion_companies (id, workspace_id, name, updated_at",
+        );
         for (field, _) in &c.values {
             qb.push(", ").push(field.as_str());
         }
@@ -161,12 +162,13 @@ pub async fn company_name_in(
     id: &str,
 ) -> Result<Option<String>, StoreError> {
     on_tx!(tx, |conn| {
-        let row: Option<(String,)> =
-            sqlx::query_as("SELECT name FROM conversion_companies WHERE workspace_id = $1 AND id = $2")
-                .bind(ws.as_str())
-                .bind(id)
-                .fetch_optional(conn)
-                .await?;
+        let row: Option<(String,)> = sqlx::query_as(
+            "SELECT name FROM conversion_companies WHERE workspace_id = $1 AND id = $2",
+        )
+        .bind(ws.as_str())
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
         Ok(row.map(|r| r.0))
     })
 }
@@ -179,7 +181,8 @@ pub async fn update_company_in(
     set: Vec<(CompanyField, Option<String>)>,
     now: i64,
 ) -> Result<(), StoreError> {
-    update_in(tx, ws, Table::Companies, id, set.into_iter().map(|(f, v)| (f.as_str(), v)), now).await
+    update_in(tx, ws, Table::Companies, id, set.into_iter().map(|(f, v)| (f.as_str(), v)), now)
+        .await
 }
 
 async fn update_in(
@@ -396,7 +399,10 @@ pub async fn company_to_push(
         .fetch_optional(pool)
         .await?;
         row.map(|row| {
-            Ok(CompanyToPush { salesforce_id: row.try_get(0)?, values: values_from(&row, 1, fields)? })
+            Ok(CompanyToPush {
+                salesforce_id: row.try_get(0)?,
+                values: values_from(&row, 1, fields)?,
+            })
         })
         .transpose()
     })

@@ -144,11 +144,7 @@ fn object_filter(object: ObjectType) -> &'static str {
 }
 
 /// How many records of an object Conversion holds, for tests comparing Conversion with the org.
-pub async fn count(
-    db: &Db,
-    ws: &WorkspaceId,
-    object: ObjectType,
-) -> Result<i64, StoreError> {
+pub async fn count(db: &Db, ws: &WorkspaceId, object: ObjectType) -> Result<i64, StoreError> {
     on_db!(db, |pool| {
         let sql = format!(
             "SELECT COUNT(*) FROM {} WHERE workspace_id = $1{}",

@@ -19,8 +19,17 @@ pub async fn health(
 ) -> Result<SyncHealth, StoreError> {
     let since = RunId::lower_bound(since_ms).0;
     // Sums are cast back to integers: PostgreSQL sums BIGINTs as NUMERIC.
-    let (completed, failed, in_progress, created, updated, deleted, skipped, rec_failed): (i64, i64, i64, i64, i64, i64, i64, i64) =
-        on_db!(db, |pool| sqlx::query_as(
+    let (completed, failed, in_progress, created, updated, deleted, skipped, rec_failed): (
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+    ) = on_db!(db, |pool| {
+        sqlx::query_as(
             "SELECT CAST(COUNT(*) FILTER (WHERE status = 'completed') AS BIGINT), \
                     CAST(COUNT(*) FILTER (WHERE status = 'failed') AS BIGINT), \
                     CAST(COUNT(*) FILTER (WHERE status = 'in_progress') AS BIGINT), \
@@ -32,7 +41,8 @@ pub async fn health(
         .bind(ws.as_str())
         .bind(since)
         .fetch_one(pool)
-        .await)?;
+        .await
+    })?;
     let mut last = Vec::new();
     for d in [Direction::Inbound, Direction::Outbound] {
         let sql = format!(
@@ -48,7 +58,8 @@ pub async fn health(
     // skipped and failed records by message; the direction and object type come along when a
     // message is specific to one of them, so its link can narrow the activity to them.
     // PostgreSQL has no MAX of a UUID: the newest run is the first of them in descending order.
-    let groups: Vec<GroupRow> = on_db!(db, |pool, pg| sqlx::query_as(&format!(
+    let groups: Vec<GroupRow> = on_db!(db, |pool, pg| {
+        sqlx::query_as(&format!(
         "SELECT code, CAST(SUM(records) AS BIGINT), COUNT(*), {newest}, \
                 COUNT(DISTINCT direction), MIN(direction), COUNT(DISTINCT object_type), MIN(object_type) \
          FROM run_messages WHERE workspace_id = $1 AND run_id >= $2 AND records > 0 \
@@ -58,7 +69,8 @@ pub async fn health(
     .bind(ws.as_str())
     .bind(since)
     .fetch_all(pool)
-    .await)?;
+    .await
+    })?;
     let run_failures: Vec<(String, i64)> = on_db!(db, |pool| sqlx::query_as(
         "SELECT failure_code, COUNT(*) FROM sync_runs WHERE workspace_id = $1 AND id >= $2 \
          AND status = 'failed' GROUP BY failure_code ORDER BY COUNT(*) DESC",
@@ -67,7 +79,8 @@ pub async fn health(
     .bind(since)
     .fetch_all(pool)
     .await)?;
-    let hours: Vec<(i64, i64, i64, i64, i64)> = on_db!(db, |pool| sqlx::query_as(
+    let hours: Vec<(i64, i64, i64, i64, i64)> = on_db!(db, |pool| {
+        sqlx::query_as(
         "SELECT started_at / 3600000 * 3600000 AS hour, CAST(SUM(created + updated + deleted) AS BIGINT), \
                 CAST(SUM(skipped) AS BIGINT), CAST(SUM(failed) AS BIGINT), \
                 COUNT(*) FILTER (WHERE status = 'failed') \
@@ -76,7 +89,8 @@ pub async fn health(
     .bind(ws.as_str())
     .bind(since)
     .fetch_all(pool)
-    .await)?;
+    .await
+    })?;
     let mut last = last.into_iter();
     Ok(SyncHealth {
         hourly: hourly_buckets(now_ms, &hours),

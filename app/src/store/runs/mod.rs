@@ -93,11 +93,7 @@ pub struct NewRun {
 }
 
 /// Starts a run (status in progress, all counts zero).
-pub async fn begin_run(
-    db: &Db,
-    ws: &WorkspaceId,
-    run: &NewRun,
-) -> Result<RunId, StoreError> {
+pub async fn begin_run(db: &Db, ws: &WorkspaceId, run: &NewRun) -> Result<RunId, StoreError> {
     begin_run_listed_at(db, ws, run, run.started_at).await
 }
 
@@ -113,7 +109,8 @@ pub async fn begin_run_listed_at<'a>(
     listed_at: i64,
 ) -> Result<RunId, StoreError> {
     let id = RunId::new_at(listed_at.max(run.started_at));
-    on_exec!(on.into(), |e| sqlx::query(
+    on_exec!(on.into(), |e| {
+        sqlx::query(
         "INSERT INTO sync_runs (id, workspace_id, direction, object_type, trigger, status, started_at, expected_total) \
          VALUES ($1, $2, $3, $4, $5, 'in_progress', $6, $7)",
     )
@@ -126,7 +123,8 @@ pub async fn begin_run_listed_at<'a>(
     .bind(run.expected_total)
     .execute(e)
     .await
-    .map(|_| ()))?;
+    .map(|_| ())
+    })?;
     Ok(id)
 }
 
@@ -158,7 +156,8 @@ pub async fn fail_run<'a>(
     finished_at: i64,
     failure: &RunFailure,
 ) -> Result<bool, StoreError> {
-    let done = on_exec!(on.into(), |e| sqlx::query(
+    let done = on_exec!(on.into(), |e| {
+        sqlx::query(
         "UPDATE sync_runs SET status = 'failed', finished_at = $1, failure_code = $2, failure_detail = $3 \
          WHERE workspace_id = $4 AND id = $5 AND status = 'in_progress'",
     )
@@ -169,7 +168,8 @@ pub async fn fail_run<'a>(
     .bind(id.0)
     .execute(e)
     .await?
-    .rows_affected());
+    .rows_affected()
+    });
     Ok(done == 1)
 }
 
@@ -186,7 +186,8 @@ pub async fn fail_interrupted_runs(
     let mut tx = db.begin().await?;
     // A run whose work is leased to a live server is that server's to finish (several servers
     // share one database).
-    let left: Vec<(Uuid, String, i64, Option<i64>)> = on_tx!(&mut tx, |c| sqlx::query_as(
+    let left: Vec<(Uuid, String, i64, Option<i64>)> = on_tx!(&mut tx, |c| {
+        sqlx::query_as(
         "SELECT id, direction, created + updated + deleted + skipped + failed, expected_total FROM sync_runs r \
          WHERE workspace_id = $1 AND status = 'in_progress' AND NOT EXISTS (\
            SELECT 1 FROM sync_leases l WHERE l.workspace_id = r.workspace_id AND l.holder IS NOT NULL \
@@ -196,7 +197,8 @@ pub async fn fail_interrupted_runs(
     .bind(ws.as_str())
     .bind(now_ms)
     .fetch_all(c)
-    .await)?;
+    .await
+    })?;
     fail_left_in(&mut tx, ws, &left, now_ms, None).await?;
     tx.commit().await?;
     Ok(left.len() as u64)
@@ -213,7 +215,8 @@ pub async fn fail_taken_over_in(
     now_ms: i64,
     server: &str,
 ) -> Result<u64, StoreError> {
-    let left: Vec<(Uuid, String, i64, Option<i64>)> = on_tx!(tx, |c| sqlx::query_as(
+    let left: Vec<(Uuid, String, i64, Option<i64>)> = on_tx!(tx, |c| {
+        sqlx::query_as(
         "SELECT id, direction, created + updated + deleted + skipped + failed, expected_total FROM sync_runs \
          WHERE workspace_id = $1 AND status = 'in_progress' AND direction = $2 AND ($3 IS NULL OR object_type = $3)",
     )
@@ -221,7 +224,8 @@ pub async fn fail_taken_over_in(
     .bind(direction.as_str())
     .bind(object.map(|o| o.as_str()))
     .fetch_all(c)
-    .await)?;
+    .await
+    })?;
     fail_left_in(tx, ws, &left, now_ms, Some(server)).await?;
     Ok(left.len() as u64)
 }
@@ -238,7 +242,8 @@ async fn fail_left_in(
             Direction::parse(direction).ok_or_else(|| decode_err("direction", direction))?;
         let detail =
             crate::domain::interrupted::interrupted_on(direction, *saved, *expected, server);
-        on_tx!(&mut *tx, |c| sqlx::query(
+        on_tx!(&mut *tx, |c| {
+            sqlx::query(
             "UPDATE sync_runs SET status = 'failed', finished_at = $1, failure_code = $2, failure_detail = $3 \
              WHERE workspace_id = $4 AND id = $5",
         )
@@ -249,7 +254,8 @@ async fn fail_left_in(
         .bind(id)
         .execute(c)
         .await
-        .map(|_| ()))?;
+        .map(|_| ())
+        })?;
     }
     Ok(())
 }
@@ -266,7 +272,8 @@ pub async fn fail_abandoned_runs(
     now_ms: i64,
     detail: &str,
 ) -> Result<u64, StoreError> {
-    let abandoned: Vec<(Uuid,)> = on_tx!(&mut *tx, |c| sqlx::query_as(
+    let abandoned: Vec<(Uuid,)> = on_tx!(&mut *tx, |c| {
+        sqlx::query_as(
         "SELECT id FROM sync_runs WHERE workspace_id = $1 AND status = 'in_progress' AND direction = $2 \
          AND ($3 IS NULL OR object_type = $3)",
     )
@@ -274,7 +281,8 @@ pub async fn fail_abandoned_runs(
     .bind(direction.as_str())
     .bind(object.map(|o| o.as_str()))
     .fetch_all(c)
-    .await)?;
+    .await
+    })?;
     let failure = RunFailure { message: RunMessage::UnknownError, detail: detail.to_string() };
     let mut failed = 0;
     for (id,) in abandoned {
@@ -289,22 +297,20 @@ pub async fn has_runs_in_progress(
     ws: &WorkspaceId,
     direction: Direction,
 ) -> Result<bool, StoreError> {
-    let (any,): (bool,) = on_db!(db, |pool| sqlx::query_as(
+    let (any,): (bool,) = on_db!(db, |pool| {
+        sqlx::query_as(
         "SELECT EXISTS (SELECT 1 FROM sync_runs WHERE workspace_id = $1 AND status = 'in_progress' \
          AND direction = $2)",
     )
     .bind(ws.as_str())
     .bind(direction.as_str())
     .fetch_one(pool)
-    .await)?;
+    .await
+    })?;
     Ok(any)
 }
 
-pub async fn get_run(
-    db: &Db,
-    ws: &WorkspaceId,
-    id: RunId,
-) -> Result<Option<SyncRun>, StoreError> {
+pub async fn get_run(db: &Db, ws: &WorkspaceId, id: RunId) -> Result<Option<SyncRun>, StoreError> {
     let sql = format!("SELECT {RUN_COLUMNS} FROM sync_runs r WHERE workspace_id = $1 AND id = $2");
     let row: Option<RunRow> = on_db!(db, |pool| {
         sqlx::query_as(&sql).bind(ws.as_str()).bind(id.0).fetch_optional(pool).await?
@@ -552,10 +558,11 @@ pub async fn poll_runs(
 
 /// Whether the workspace has any run at all (tells "no sync activity yet" from "filters hide all").
 pub async fn workspace_has_runs(db: &Db, ws: &WorkspaceId) -> Result<bool, StoreError> {
-    let found = on_db!(db, |pool| sqlx::query("SELECT 1 FROM sync_runs WHERE workspace_id = $1 LIMIT 1")
-        .bind(ws.as_str())
-        .fetch_optional(pool)
-        .await?
-        .is_some());
+    let found =
+        on_db!(db, |pool| sqlx::query("SELECT 1 FROM sync_runs WHERE workspace_id = $1 LIMIT 1")
+            .bind(ws.as_str())
+            .fetch_optional(pool)
+            .await?
+            .is_some());
     Ok(found)
 }

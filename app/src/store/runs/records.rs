@@ -320,7 +320,8 @@ pub async fn reported_since(
     object: ObjectType,
     since: i64,
 ) -> Result<HashMap<String, i64>, StoreError> {
-    let rows: Vec<(String, i64)> = on_db!(db, |pool| sqlx::query_as(
+    let rows: Vec<(String, i64)> = on_db!(db, |pool| {
+        sqlx::query_as(
         "SELECT rr.salesforce_id, rr.external_updated_at FROM sync_runs r \
          JOIN run_records rr ON rr.run_id = r.id \
          WHERE r.workspace_id = $1 AND r.direction = 'inbound' AND r.object_type = $2 AND r.id >= $3 \
@@ -330,6 +331,7 @@ pub async fn reported_since(
     .bind(object.as_str())
     .bind(RunId::lower_bound(since).0)
     .fetch_all(pool)
-    .await)?;
+    .await
+    })?;
     Ok(rows.into_iter().collect())
 }
