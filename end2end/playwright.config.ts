@@ -1,3 +1,4 @@
+import path from "node:path";
 import { defineConfig } from "@playwright/test";
 
 // Two servers from the same build: one with the live demo history, one with an empty workspace.
@@ -22,10 +23,26 @@ export const SIGNED_IN_STATE = ".data/signed-in.json";
 // (`site-root` in Cargo.toml).
 const TARGET = process.env.CARGO_TARGET_DIR ?? "../target";
 
+// E2E_POSTGRES (a PostgreSQL server, `postgres://postgres@127.0.0.1:5432`) runs both servers on
+// fresh PostgreSQL databases there (e2e_demo, e2e_empty) instead of SQLite files.
+const POSTGRES = process.env.E2E_POSTGRES;
+export const ON_POSTGRES = Boolean(POSTGRES);
+const database = (name: string) =>
+  POSTGRES
+    ? `psql "${POSTGRES}/postgres" -qc "DROP DATABASE IF EXISTS e2e_${name} WITH (FORCE)" -qc "CREATE DATABASE e2e_${name}" && ` +
+      `rm -rf .data/${name} && mkdir -p .data/${name} && cd .data/${name} && ` +
+      `${TARGET.startsWith("/") ? TARGET : `../../${TARGET}`}/debug/server --database ${POSTGRES}/e2e_${name}`
+    : `rm -rf .data/${name} && ${TARGET}/debug/server --database .data/${name}/sync.db`;
+
 const server = (name: string, host: string, port: number, extra: string) => ({
-  command: `rm -rf .data/${name} && ${TARGET}/debug/server --database .data/${name}/sync.db --addr ${host}:${port} ${extra}`,
+  command: `${database(name)} --addr ${host}:${port} ${extra}`,
   url: `http://${host}:${port}/healthz`,
-  env: { LEPTOS_SITE_ROOT: "../target/site", RUST_LOG: "warn", SYNC_ADMIN_PASSWORD: ADMIN_PASSWORD },
+  env: {
+    // Absolute: a server on PostgreSQL starts in its own folder under .data/.
+    LEPTOS_SITE_ROOT: path.resolve("../target/site"),
+    RUST_LOG: "warn",
+    SYNC_ADMIN_PASSWORD: ADMIN_PASSWORD,
+  },
   reuseExistingServer: false,
   timeout: 120_000,
 });
