@@ -50,7 +50,11 @@ async fn cluster(
             })
         })
         .collect();
-    Ok(Json(serde_json::json!({ "instance": s.instance, "leases": leases })))
+    Ok(Json(serde_json::json!({
+        "instance": s.instance,
+        "database": s.pool.backend().name(),
+        "leases": leases,
+    })))
 }
 
 #[derive(Deserialize)]
