@@ -141,6 +141,12 @@ impl InProcess {
             "--admin-password",
             ADMIN_PASSWORD,
         ];
+        // On PostgreSQL the key file would be `data/<database>.keys` under this process's folder
+        // (the package's): the keys are given instead, so the test leaves nothing behind.
+        let keys = app::store::keyring::Keyring::generate_entry("test");
+        if database.is_postgres() {
+            argv.extend_from_slice(&["--keys", &keys]);
+        }
         argv.extend_from_slice(args);
         let config = server::config::Config::try_parse_from(argv).unwrap();
         let app = server::startup::build(&config).await.unwrap();
