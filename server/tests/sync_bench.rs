@@ -1,6 +1,7 @@
 //! Benchmarks of the sync engine (ignored by default; see docs/BENCHMARKS.md, "Sync engine"):
 //! backfill throughput from the local org over loopback into SQLite, against a bare SQLite insert
-//! of the same rows in the same run; peak memory of a backfill batch; outbound latency.
+//! of the same rows in the same run, and into PostgreSQL beside SQLite; peak memory of a backfill
+//! batch; outbound latency.
 //!
 //! cargo test --release -p server --test sync_bench -- --ignored --nocapture --test-threads 1
 
@@ -32,8 +33,14 @@ async fn setup(
 ) -> (FakeOrg, Engine, sqlx::SqlitePool) {
     // Always SQLite (the benchmark compares with bare SQLite inserts), whatever the run names.
     let pool = store::open_file(&dir.join("bench.db")).await.unwrap();
+    let (org, engine) = setup_on(records, config, Db::Sqlite(pool.clone())).await;
+    (org, engine, pool)
+}
+
+/// A local org of `records` and an engine syncing it into `db`.
+async fn setup_on(records: usize, config: EngineConfig, db: Db) -> (FakeOrg, Engine) {
     let ws = WorkspaceId("bench".into());
-    store::ensure_workspace(&Db::Sqlite(pool.clone()), &ws, "Bench", 0).await.unwrap();
+    store::ensure_workspace(&db, &ws, "Bench", 0).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     // BENCH_ORG_LATENCY_MS: each API call of the org takes this long, as a remote org's would.
     let latency: u64 =
@@ -47,7 +54,7 @@ async fn setup(
         .await
         .unwrap();
     let engine = Engine::new(
-        Db::Sqlite(pool.clone()),
+        db,
         ws,
         org.client().unwrap(),
         Arc::new(SystemClock),
@@ -56,7 +63,61 @@ async fn setup(
         CancellationToken::new(),
     );
     common::record_connection(&engine, &org).await;
-    (org, engine, pool)
+    (org, engine)
+}
+
+/// Every object's backfill: records, runs, time taken.
+async fn backfill(engine: &Engine) -> (usize, usize, Duration) {
+    let started = Instant::now();
+    let (mut synced, mut runs) = (0, 0);
+    for object in INBOUND_ORDER {
+        let out = inbound::sync_object(engine, object, Trigger::Scheduled).await.unwrap();
+        assert!(out.failure.is_none());
+        synced += out.records;
+        runs += out.runs.len();
+    }
+    (synced, runs, started.elapsed())
+}
+
+/// The same backfill into PostgreSQL (a fresh database on the server `SYNC_TEST_DATABASE` names,
+/// by default the local one) and into a SQLite file, one after the other in one run, through REST
+/// pages and through Bulk API 2.0 as the engine chooses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run with --release -- --ignored --nocapture"]
+async fn backfill_throughput_on_postgres_beside_sqlite() {
+    server::tune_allocator();
+    let n = records();
+    let server = app::store::testing::postgres_server()
+        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let name = app::store::testing::fresh_database(&server).await.unwrap();
+    let pg =
+        store::open(&store::Location::Postgres(app::store::testing::with_database(&server, &name)))
+            .await
+            .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = Db::Sqlite(store::open_file(&dir.path().join("bench.db")).await.unwrap());
+    for (backend, db) in [("PostgreSQL", pg.clone()), ("SQLite", sqlite)] {
+        let (org, engine) = setup_on(n, EngineConfig::default(), db.clone()).await;
+        let checkpoints = db.sqlite().map(|pool| {
+            tokio::spawn(server::maintenance::checkpoint_wal_every(
+                pool.clone(),
+                CHECKPOINT_EVERY,
+                CancellationToken::new(),
+            ))
+        });
+        let (synced, runs, took) = backfill(&engine).await;
+        if let Some(c) = checkpoints {
+            c.abort();
+        }
+        println!(
+            "{backend}: backfill of {synced} records in {runs} runs, {:.2} s, {:.0} records/s",
+            took.as_secs_f64(),
+            synced as f64 / took.as_secs_f64()
+        );
+        org.shutdown().await;
+        db.close().await;
+    }
+    app::store::testing::drop_database(&server, &name).await.unwrap();
 }
 
 /// One SQLite value, as read back from the backfill's tables.
@@ -225,16 +286,7 @@ async fn backfill_throughput_against_bare_sqlite() {
         CancellationToken::new(),
     ));
     let requests_before = org.requests_received();
-    let started = Instant::now();
-    let mut synced = 0;
-    let mut runs = 0;
-    for object in INBOUND_ORDER {
-        let out = inbound::sync_object(&engine, object, Trigger::Scheduled).await.unwrap();
-        assert!(out.failure.is_none());
-        synced += out.records;
-        runs += out.runs.len();
-    }
-    let took = started.elapsed();
+    let (synced, runs, took) = backfill(&engine).await;
     checkpoints.abort();
     let rate = synced as f64 / took.as_secs_f64();
     println!(
