@@ -5,7 +5,8 @@
 //! cargo bench -p app --features ssr --bench history -- [--runs 1000000] [--records 20000000] [--db PATH-or-postgres-URL]... [--iterations 200]
 //! ```
 //!
-//! `--db` is a SQLite file (default `target/bench/history.db`) or a PostgreSQL address
+//! `--db` is a SQLite file (default `target/bench/history.db`; a relative path is taken from the
+//! workspace root) or a PostgreSQL address
 //! (`postgres://postgres@127.0.0.1:5432/history_bench`; the database is created when missing);
 //! given more than once, each database is measured in turn and a table puts them side by side.
 //! Each database is filled once (it is reused when it already has the requested size) with
@@ -40,7 +41,7 @@ fn args() -> Args {
         match argv[i].as_str() {
             "--runs" => a.runs = value.parse().expect("--runs takes a number"),
             "--records" => a.records = value.parse().expect("--records takes a number"),
-            "--db" => a.dbs.push(value),
+            "--db" => a.dbs.push(from_workspace(value)),
             "--iterations" => a.iterations = value.parse().expect("--iterations takes a number"),
             _ => {
                 i += 1;
@@ -50,9 +51,22 @@ fn args() -> Args {
         i += 2;
     }
     if a.dbs.is_empty() {
-        a.dbs.push(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/bench/history.db").into());
+        a.dbs.push(from_workspace("target/bench/history.db".into()));
     }
     a
+}
+
+/// A relative SQLite path from the workspace root: cargo runs a bench in its package's folder
+/// (`app/`), not where the command was typed.
+fn from_workspace(db: String) -> String {
+    match Location::parse(&db) {
+        Location::File(path) if path.is_relative() => {
+            let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+            let root = root.canonicalize().unwrap_or(root);
+            root.join(path).display().to_string()
+        }
+        _ => db,
+    }
 }
 
 const WS: &str = "bench";

@@ -426,11 +426,16 @@ async fn exists_beyond(
     older: bool,
 ) -> Result<bool, StoreError> {
     let id = id_col(f);
+    // Ordered by the key it is a range on, so the nearest run is read from the index whatever the
+    // plan: PostgreSQL reuses a plan made without the bound values after a few executions, and
+    // without the order that plan can be a scan of the whole table (hundreds of ms at a million
+    // runs; docs/BENCHMARKS.md).
+    let (op, order) = if older { ("<", "DESC") } else { (">", "ASC") };
     let found = on_db!(db, |pool, pg| {
         let mut qb = filtered("SELECT 1", ws, f, pg);
-        qb.push(format!(" AND {id} {} ", if older { "<" } else { ">" }))
+        qb.push(format!(" AND {id} {op} "))
             .push_bind(run.0)
-            .push(" LIMIT 1");
+            .push(format!(" ORDER BY {id} {order} LIMIT 1"));
         qb.build().fetch_optional(pool).await?.is_some()
     });
     Ok(found)

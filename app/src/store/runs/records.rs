@@ -227,11 +227,14 @@ async fn exists_beyond(
     seq: i64,
     later: bool,
 ) -> Result<bool, StoreError> {
-    let found = on_db!(db, |pool| {
-        let mut qb = select_records(run, status, "1");
-        qb.push(if later { " AND seq > " } else { " AND seq < " }).push_bind(seq).push(" LIMIT 1");
-        qb.build().fetch_optional(pool).await?.is_some()
-    });
+    let found =
+        on_db!(db, |pool| {
+            let mut qb = select_records(run, status, "1");
+            qb.push(if later { " AND seq > " } else { " AND seq < " }).push_bind(seq).push(
+                if later { " ORDER BY seq ASC LIMIT 1" } else { " ORDER BY seq DESC LIMIT 1" },
+            );
+            qb.build().fetch_optional(pool).await?.is_some()
+        });
     Ok(found)
 }
 
