@@ -62,13 +62,6 @@ impl Db {
         }
     }
 
-    pub fn postgres(&self) -> Option<&PgPool> {
-        match self {
-            Db::Postgres(pool) => Some(pool),
-            Db::Sqlite(_) => None,
-        }
-    }
-
     /// A write transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`), so a
     /// transaction that reads before it writes never fails halfway on another writer's lock; on
     /// PostgreSQL rows are locked as they are written, and the statements that must see no other
