@@ -85,6 +85,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/settings/crm") view=pages::crm_overview::CrmOverviewPage ssr=SsrMode::Async/>
                 <Route path=path!("/settings/crm/sync-activity") view=pages::sync_activity::SyncActivityPage ssr=SsrMode::Async/>
                 <Route path=path!("/settings/crm/sync-activity/runs/:id") view=pages::run::RunPage ssr=SsrMode::Async/>
+                <Route path=path!("/settings/crm/sync-activity/records/:key") view=pages::record::RecordPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

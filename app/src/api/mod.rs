@@ -5,6 +5,7 @@ pub mod activity;
 pub mod connection;
 pub mod health;
 pub mod members;
+pub mod record;
 pub mod run;
 
 /// The signed-in person of the request being rendered (pages show who is signed in, and hide an

@@ -10,6 +10,8 @@ pub mod href;
 pub mod interrupted;
 pub mod messages;
 pub mod objects;
+pub mod records;
+pub mod salesforce_id;
 pub mod settings;
 
 use serde::{Deserialize, Serialize};

@@ -3,6 +3,7 @@
 pub mod crm_connection;
 pub mod crm_overview;
 pub mod not_found;
+pub mod record;
 pub mod run;
 pub mod sign_in;
 pub mod sync_activity;

@@ -14,8 +14,10 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 mod filter_bar;
+mod record_search;
 
 use filter_bar::{latest_filter_year, FilterBar};
+use record_search::{RecordSearchForm, RecordSearchResults};
 
 pub use crate::domain::href::{href_with, run_href, run_path};
 
@@ -35,7 +37,8 @@ pub fn SyncActivityPage() -> impl IntoView {
             after: p.get("after"),
         })
     });
-    let page = Resource::new(move || query.get(), list_runs);
+    // A search (`?record=…`) shows the records it finds in place of the run list.
+    let search = params.with_untracked(|p| p.get("record")).filter(|t| !t.trim().is_empty());
 
     view! {
         <Title text="Sync activity"/>
@@ -50,6 +53,21 @@ pub fn SyncActivityPage() -> impl IntoView {
                     </div>
                     <TimesIn/>
                 </header>
+                <RecordSearchForm text=search.clone()/>
+                {match search {
+                    Some(text) => Either::Left(view! { <RecordSearchResults text/> }),
+                    None => Either::Right(view! { <RunsPanel query/> }),
+                }}
+            </section>
+        </SettingsLayout>
+    }
+}
+
+/// The tabs, the filters and the runs of one page.
+#[component]
+fn RunsPanel(query: Memo<RunsQuery>) -> impl IntoView {
+    let page = Resource::new(move || query.get(), list_runs);
+    view! {
                 <DirectionTabs query=query.get_untracked()/>
                 <FilterBar query=query.get_untracked() latest_year=latest_filter_year()/>
                 <MessageFilter query=query.get_untracked()/>
@@ -71,8 +89,6 @@ pub fn SyncActivityPage() -> impl IntoView {
                         })}
                     </Transition>
                 </div>
-            </section>
-        </SettingsLayout>
     }
 }
 

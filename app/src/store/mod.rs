@@ -50,6 +50,9 @@ pub use runs::records::{
     append_records, append_records_in, list_records, poll_records, reported_since, NewRecord,
     RecordsPage,
 };
+pub use runs::touches::{
+    find_record, keys_of, record_timeline, search_records, SearchResults, TimelinePage,
+};
 pub use runs::{
     begin_run, begin_run_listed_at, fail_abandoned_runs, fail_interrupted_runs, fail_run,
     fail_taken_over_in, finish_run, get_run, has_runs_in_progress, list_runs, poll_runs,
@@ -453,3 +456,5 @@ pub async fn ensure_workspace(
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod record_tests;

@@ -18,7 +18,7 @@ pub mod csv_row;
 pub mod datetime;
 pub mod error;
 pub mod identity;
-pub mod ids;
+pub use app::domain::salesforce_id as ids;
 pub mod query;
 pub mod sobjects;
 pub mod types;

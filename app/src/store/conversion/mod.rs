@@ -9,6 +9,7 @@
 //!   transaction), and what the outbound worker reads to push them.
 
 pub mod changes;
+pub mod current;
 pub mod synced;
 
 use super::{Db, StoreError, Tx, WorkspaceId};

@@ -52,9 +52,9 @@ pub async fn append_records_in(
     run: RunId,
     records: Vec<NewRecord>,
 ) -> Result<Counts, StoreError> {
-    on_tx!(tx, |conn| {
-        let (next_seq, status, direction, object_type): (i64, String, String, String) =
-            sqlx::query_as("SELECT next_seq, status, direction, object_type FROM sync_runs WHERE workspace_id = $1 AND id = $2")
+    let (counts, direction, object_type, started_at, entries) = on_tx!(tx, |conn| {
+        let (next_seq, status, direction, object_type, started_at): (i64, String, String, String, i64) =
+            sqlx::query_as("SELECT next_seq, status, direction, object_type, started_at FROM sync_runs WHERE workspace_id = $1 AND id = $2")
                 .bind(ws.as_str())
                 .bind(run.0)
                 .fetch_optional(&mut *conn)
@@ -78,6 +78,7 @@ pub async fn append_records_in(
             }
         }
         let total = records.len() as i64;
+        let entries = super::touches::entries(&records, next_seq);
         let mut seq = next_seq;
         let mut rest = records.into_iter();
         loop {
@@ -135,8 +136,17 @@ pub async fn append_records_in(
         .bind(run.0)
         .fetch_one(&mut *conn)
         .await?;
-        Ok(Counts { created: c.0, updated: c.1, deleted: c.2, skipped: c.3, failed: c.4 })
-    })
+        let counts = Counts { created: c.0, updated: c.1, deleted: c.2, skipped: c.3, failed: c.4 };
+        Ok::<_, StoreError>((counts, direction, object_type, started_at, entries))
+    })?;
+    let of = super::touches::RunOf {
+        id: run,
+        direction: &direction,
+        object_type: &object_type,
+        started_at,
+    };
+    super::touches::index_in(tx, ws, &of, entries).await?;
+    Ok(counts)
 }
 
 /// Text as a record row keeps it: a NUL character (which a malformed record from Salesforce can

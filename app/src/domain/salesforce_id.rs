@@ -64,6 +64,32 @@ impl SalesforceId {
         Ok(Self(full))
     }
 
+    /// An ID as a person may paste it: 15 characters exactly as Salesforce shows them, or 18 in
+    /// any letter case (a spreadsheet or an email may have changed it). The 18-character form's
+    /// checksum says which of the first fifteen letters are upper case, so the case is restored
+    /// from it; an ID whose letters cannot match its checksum is refused.
+    pub fn parse_any_case(s: &str) -> Result<Self, IdError> {
+        let s = s.trim();
+        if s.len() != 18 || !s.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Self::parse(s);
+        }
+        let sum = s.as_bytes()[15..].to_ascii_uppercase();
+        let mut head = [0u8; 15];
+        for (block, c) in sum.iter().enumerate() {
+            let bits = CHECKSUM_ALPHABET.iter().position(|a| a == c).ok_or(IdError::Checksum)?;
+            for i in 0..5 {
+                let b = s.as_bytes()[block * 5 + i];
+                let upper = bits & (1 << i) != 0;
+                if upper && !b.is_ascii_alphabetic() {
+                    return Err(IdError::Checksum);
+                }
+                head[block * 5 + i] =
+                    if upper { b.to_ascii_uppercase() } else { b.to_ascii_lowercase() };
+            }
+        }
+        Self::from_15(&head)
+    }
+
     /// Builds the 18-character ID from a 15-character one made of letters and digits.
     pub fn from_15(id15: &[u8; 15]) -> Result<Self, IdError> {
         let s = std::str::from_utf8(id15).map_err(|_| IdError::Character)?;
@@ -118,6 +144,28 @@ mod tests {
         assert!(SalesforceId::parse("001D000000IRFmaiah").is_ok(), "suffix is case-insensitive");
         assert_eq!(SalesforceId::parse("001D000000IRFmaIAA"), Err(IdError::Checksum));
         assert_eq!(SalesforceId::parse("001d000000IRFmaIAH"), Err(IdError::Checksum));
+    }
+
+    #[test]
+    fn an_eighteen_character_id_in_any_case_is_restored_from_its_checksum() {
+        for pasted in ["001D000000IRFmaIAH", "001d000000irfmaiah", "001D000000IRFMAIAH"] {
+            assert_eq!(
+                SalesforceId::parse_any_case(pasted).unwrap().as_str(),
+                "001D000000IRFmaIAH"
+            );
+        }
+        // Fifteen characters carry no checksum: their case is the ID.
+        assert_eq!(
+            SalesforceId::parse_any_case("001D000000IRFma").unwrap().as_str(),
+            "001D000000IRFmaIAH"
+        );
+        assert_ne!(
+            SalesforceId::parse_any_case("001d000000irfma").unwrap().as_str(),
+            "001D000000IRFmaIAH"
+        );
+        // A checksum asking for an upper-case digit cannot be right.
+        assert_eq!(SalesforceId::parse_any_case("001D000000IRFma555"), Err(IdError::Checksum));
+        assert!(SalesforceId::parse_any_case("jane@acme.com").is_err());
     }
 
     #[test]
