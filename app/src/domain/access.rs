@@ -177,6 +177,7 @@ pub enum AuditAction {
     InvitationRevoked,
     MemberJoined,
     MemberRemoved,
+    AlertsChanged,
 }
 
 impl AuditAction {
@@ -195,6 +196,7 @@ impl AuditAction {
         AuditAction::InvitationRevoked,
         AuditAction::MemberJoined,
         AuditAction::MemberRemoved,
+        AuditAction::AlertsChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -213,6 +215,7 @@ impl AuditAction {
             AuditAction::InvitationRevoked => "invitation_revoked",
             AuditAction::MemberJoined => "member_joined",
             AuditAction::MemberRemoved => "member_removed",
+            AuditAction::AlertsChanged => "alerts_changed",
         }
     }
 
@@ -237,6 +240,7 @@ impl AuditAction {
             AuditAction::InvitationRevoked => "withdrew an invitation",
             AuditAction::MemberJoined => "joined through an invitation",
             AuditAction::MemberRemoved => "removed a member",
+            AuditAction::AlertsChanged => "changed the alert webhook",
         }
     }
 }

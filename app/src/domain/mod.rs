@@ -2,6 +2,7 @@
 //! and the message catalog taken from the help article.
 
 pub mod access;
+pub mod alerts;
 pub mod connection;
 pub mod email;
 pub mod filters;

@@ -19,11 +19,13 @@
 //! - [`api_tokens`] owns `api_tokens`;
 //! - [`invitations`] owns `invitations`;
 //! - [`leases`] owns `sync_leases` (who does which sync work now);
+//! - [`alerts`] owns the alert webhooks, their folding, deliveries and attempts (`alert_*`);
 //! - this module owns `workspaces`, and opens, checks and checkpoints the database.
 
 #[macro_use]
 mod db;
 pub mod accounts;
+pub mod alerts;
 pub mod api_tokens;
 pub mod audit;
 mod connection;
