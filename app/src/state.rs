@@ -34,6 +34,9 @@ pub struct AppState {
     /// Whether the database can be written, as the server last found it: the health card shows
     /// a problem, and a change it refuses answers 503.
     pub storage: StorageHealth,
+    /// The keys stored secrets are sealed with (an alert webhook's signing secret is sealed when
+    /// the Overview saves it).
+    pub keyring: crate::store::keyring::Keyring,
 }
 
 /// A handle on the sync engines' wake-up. Without engines (no org) nobody listens and ringing

@@ -142,6 +142,26 @@ pub struct Config {
     #[arg(long, env = "SYNC_CONVERSION_CHANGES_PER_MINUTE", default_value_t = 8)]
     pub conversion_changes_per_minute: u32,
 
+    /// Where people reach this server, e.g. https://sync.example.com (behind a proxy, its
+    /// address there): the run links in alerts start with it. Default: http://localhost and the
+    /// port listened on.
+    #[arg(long, env = "SYNC_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Seconds to wait between the attempts of an alert its webhook did not take (no answer, or
+    /// not 2xx), comma-separated; after the last, the alert is given up.
+    #[arg(long, env = "SYNC_ALERT_BACKOFF_SECS", value_delimiter = ',', value_parser = parse_secs,
+          default_values_t = app::domain::alerts::DEFAULT_BACKOFF_SECS.map(|s| s as f64))]
+    pub alert_backoff_secs: Vec<f64>,
+
+    /// Milliseconds between the alert task's looks for finished runs and alerts due.
+    #[arg(long, env = "SYNC_ALERT_POLL_MS", default_value_t = 2_000)]
+    pub alert_poll_ms: u64,
+
+    /// Seconds a webhook has to answer an alert before the attempt counts as failed.
+    #[arg(long, env = "SYNC_ALERT_TIMEOUT_SECS", default_value_t = 10)]
+    pub alert_timeout_secs: u64,
+
     #[command(flatten)]
     pub salesforce: SalesforceArgs,
 }
@@ -194,6 +214,27 @@ pub struct SalesforceArgs {
 }
 
 impl Config {
+    /// The alert task's settings; `addr`: where the server listens (the default public address).
+    pub fn alerts(&self, addr: std::net::SocketAddr) -> crate::alerts::AlertsConfig {
+        let public_url = match self.public_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => format!("http://localhost:{}", addr.port()),
+        };
+        crate::alerts::AlertsConfig {
+            poll: std::time::Duration::from_millis(self.alert_poll_ms.max(10)),
+            backoff: self
+                .alert_backoff_secs
+                .iter()
+                .map(|s| std::time::Duration::from_secs_f64(*s))
+                .collect(),
+            timeout: std::time::Duration::from_secs(self.alert_timeout_secs.max(1)),
+            public_url,
+            instance: self.instance_name.clone(),
+            lease_ttl_ms: i64::try_from(self.lease_secs.max(1).saturating_mul(1_000))
+                .unwrap_or(i64::MAX),
+        }
+    }
+
     /// Where the database is (`--database`): a SQLite file or a PostgreSQL address.
     pub fn location(&self) -> app::store::Location {
         match self.database.to_str() {
@@ -233,6 +274,14 @@ impl SalesforceArgs {
         }
         config.redirect_uri = self.redirect_uri.clone().filter(|s| !s.is_empty());
         Some(config)
+    }
+}
+
+/// A wait in seconds (fractions allowed): not negative, at most a day.
+fn parse_secs(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if (0.0..=86_400.0).contains(&v) => Ok(v),
+        _ => Err("seconds from 0 to 86400, e.g. 10,60,300,1800".to_string()),
     }
 }
 
@@ -293,6 +342,7 @@ pub enum Command {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn salesforce_settings_come_from_flags_and_their_secrets_stay_out_of_debug() {
@@ -314,6 +364,27 @@ mod tests {
         assert_eq!(config.salesforce.refresh_token.expose(), "5Aep861");
         let printed = format!("{config:?} {client:?}");
         assert!(!printed.contains("s3cr3t") && !printed.contains("5Aep861"), "{printed}");
+    }
+
+    #[test]
+    fn alerts_take_a_backoff_schedule_and_a_public_address() {
+        let addr: SocketAddr = "127.0.0.1:3000".parse().unwrap();
+        let default = Config::try_parse_from(["server"]).unwrap().alerts(addr);
+        let secs: Vec<u64> = default.backoff.iter().map(|d| d.as_secs()).collect();
+        assert_eq!(secs, [10, 60, 300, 1_800]);
+        assert_eq!(default.public_url, "http://localhost:3000");
+        let given = Config::try_parse_from([
+            "server",
+            "--alert-backoff-secs",
+            "0.5,2",
+            "--public-url",
+            "https://sync.example.com/",
+        ])
+        .unwrap()
+        .alerts(addr);
+        assert_eq!(given.backoff, [Duration::from_millis(500), Duration::from_secs(2)]);
+        assert_eq!(given.public_url, "https://sync.example.com");
+        assert!(Config::try_parse_from(["server", "--alert-backoff-secs", "10,-1"]).is_err());
     }
 
     #[test]

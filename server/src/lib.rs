@@ -7,6 +7,8 @@
 #![recursion_limit = "256"]
 
 pub mod accounts;
+/// Alerts to a workspace's webhook when runs fail (the task that finds them and delivers them).
+pub mod alerts;
 pub mod config;
 pub mod conversion;
 /// The demo's history and simulated Conversion changes (feature `local-org`, on by default).

@@ -71,7 +71,8 @@ async fn run(config: Config) -> Result<(), server::startup::StartError> {
         Some(server::config::Command::Rekey) => {
             let ring = server::keys::load(&config)?;
             let pool = app::store::open(&config.location()).await?;
-            let n = app::store::reseal_refresh_tokens(&pool, &ring).await?;
+            let n = app::store::reseal_refresh_tokens(&pool, &ring).await?
+                + app::store::alerts::reseal_secrets(&pool, &ring).await?;
             println!("Sealed {n} stored secret(s) again with key {}.", ring.active_id());
             return Ok(());
         }

@@ -72,6 +72,7 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
     let pool = store::open_at(&location, &storage).await?;
     let not_written = |e: store::StoreError| store::OpenError::from_store(&location, e);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let keyring = crate::keys::load(config)?;
     let mut state = AppState {
         pool,
         workspace: WorkspaceId(config.workspace.clone()),
@@ -80,6 +81,7 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
         settings_saved: Default::default(),
         default_interval_secs: config.sync_interval_secs.max(1),
         storage: storage.clone(),
+        keyring: keyring.clone(),
     };
     store::ensure_workspace(&state.pool, &state.workspace, &config.workspace_name, state.now_ms())
         .await
@@ -92,10 +94,13 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
         None
     };
     announce_first_admin(config, first_admin, member);
-    let keyring = crate::keys::load(config)?;
     let resealed = store::reseal_refresh_tokens(&state.pool, &keyring).await.map_err(|e| {
         format!("The stored Salesforce connection could not be read ({e}). Give the key it was sealed with in --keys or --keys-file (docs/SECURITY.md).")
     })?;
+    let resealed = resealed
+        + store::alerts::reseal_secrets(&state.pool, &keyring).await.map_err(|e| {
+            format!("The stored alert webhook secrets could not be read ({e}). Give the key they were sealed with in --keys or --keys-file (docs/SECURITY.md).")
+        })?;
     if resealed > 0 {
         tracing::info!(
             resealed,
@@ -199,6 +204,20 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
         shutdown.clone(),
     )));
 
+    // Alerts to each workspace's webhook: the runs' ends are found by a scan, not a hook in the
+    // engine, so the task runs on servers without an engine too.
+    if let Some(url) = config.public_url.as_deref().filter(|u| !u.trim().is_empty()) {
+        app::domain::alerts::check_url(url).map_err(|e| format!("--public-url: {e}"))?;
+    }
+    let alerts = crate::alerts::Alerts::new(
+        state.pool.clone(),
+        state.clock.clone(),
+        keyring.clone(),
+        config.alerts(addr),
+    )
+    .map_err(|e| format!("The HTTP client for alerts could not be made ({e})."))?;
+    tasks.push(tokio::spawn(alerts.clone().run(shutdown.clone())));
+
     let sessions = store::accounts::session_store(&state.pool);
     store::accounts::prepare_session_store(&sessions).await.map_err(not_written)?;
     tasks.push(tokio::spawn(delete_expired_sessions(sessions.clone(), shutdown.clone())));
@@ -231,6 +250,7 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
         oauth_flows: Default::default(),
         throttle,
         instance: config.instance_name.clone(),
+        alerts,
     });
     let site_options = leptos_options.clone();
     let router = axum::Router::new()

@@ -70,6 +70,13 @@ fn router(s: &Setup) -> axum::Router {
         oauth_flows: Default::default(),
         throttle: Default::default(),
         instance: "test".into(),
+        alerts: server::alerts::Alerts::new(
+            s.pool.clone(),
+            s.clock.clone(),
+            app::store::keyring::Keyring::ephemeral(),
+            Default::default(),
+        )
+        .unwrap(),
     })
 }
 

@@ -1,6 +1,7 @@
 //! Everything that answers HTTP beside the Leptos pages: the JSON API, the Connect flow, the
 //! middleware over every request and how the built files are served.
 //!
+//! - [`alerts`]: the workspace's alert webhook (`GET|PUT /api/alerts`, `POST /api/alerts/test`).
 //! - [`sync_controls`]: `POST /api/sync/now`, `GET /api/sync/status`, `GET|PUT /api/sync/settings`.
 //! - [`conversion`]: Conversion's records (`/api/conversion/...`).
 //! - [`export`]: a run's records as CSV (`/api/runs/{id}/records.csv`).
@@ -14,6 +15,7 @@
 //! ([`state`]). Both are leaves: the resources import them from there, not from this module,
 //! which mounts the resources.
 
+pub mod alerts;
 pub mod allowed_hosts;
 pub mod auth;
 pub mod bad_request;
@@ -39,6 +41,7 @@ use axum::Router;
 /// The JSON API and the Connect flow.
 pub fn router(state: ApiState) -> Router {
     Router::new()
+        .merge(alerts::routes())
         .merge(conversion::routes())
         .merge(export::routes())
         .merge(oauth::routes())

@@ -23,6 +23,9 @@ pub struct ApiState {
     pub throttle: super::auth::Throttle,
     /// This server's name among several on one database (`--instance-name`).
     pub instance: String,
+    /// The alert task (woken when a test alert is queued) and the keys webhook secrets are
+    /// sealed with.
+    pub alerts: crate::alerts::Alerts,
 }
 
 impl ApiState {
