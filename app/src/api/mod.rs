@@ -2,6 +2,7 @@
 //! path under `/api`, so it doubles as the JSON API documented in `docs/API.md`.
 
 pub mod activity;
+pub mod alerts;
 pub mod connection;
 pub mod health;
 pub mod members;

@@ -1,5 +1,6 @@
 //! Settings → CRM & Syncing → Overview, with the Recent sync health card and its View logs link.
 
+use crate::api::alerts::get_alerts;
 use crate::api::connection::get_connection;
 use crate::api::health::{get_health_card, get_sync_health};
 use crate::components::health_card::health_view;
@@ -8,6 +9,7 @@ use crate::components::live::{use_interval_while, POLL_MS};
 use crate::components::time::{browser_offset_minutes, display_in_offset};
 use crate::domain::health::ConnectionPulse;
 use crate::domain::href::at;
+use crate::pages::alerts_card::AlertsCard;
 use crate::pages::crm_connection::{
     ApiTokensCard, AuditCard, ConnectionCard, RateLimitsCard, SettingsCard,
 };
@@ -20,6 +22,7 @@ use wasm_bindgen::JsCast;
 pub fn CrmOverviewPage() -> impl IntoView {
     let health = Resource::new(|| (), |_| get_sync_health());
     let connection = Resource::new(|| (), |_| get_connection());
+    let alerts = Resource::new(|| (), |_| get_alerts());
     view! {
         <Title text="CRM & Syncing"/>
         <SettingsLayout active=CrmTab::Overview>
@@ -65,6 +68,9 @@ pub fn CrmOverviewPage() -> impl IntoView {
                             {data.audit.map(|events| view! { <AuditCard events/> })}
                         })
                     })}
+                </Transition>
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move { alerts.await.ok().map(|alerts| view! { <AlertsCard alerts/> }) })}
                 </Transition>
             </div>
         </SettingsLayout>

@@ -1,5 +1,6 @@
 //! One page per file.
 
+pub mod alerts_card;
 pub mod crm_connection;
 pub mod crm_overview;
 pub mod not_found;
