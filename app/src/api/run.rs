@@ -17,6 +17,11 @@ pub struct RunDetail {
     /// Cursor of the next page of records (`after=`), when there is one.
     pub later: Option<i64>,
     pub notes: Vec<String>,
+    /// The connected org's address, for links to records in Salesforce.
+    pub salesforce_base: Option<String>,
+    /// Whether the viewer may retry failed records (admins).
+    #[serde(default)]
+    pub can_retry: bool,
     pub as_of: i64,
 }
 
@@ -82,12 +87,16 @@ pub async fn get_run(
     let page = store::list_records(&st.pool, &st.workspace, run_id, &filter, RECORDS_PAGE_SIZE)
         .await
         .map_err(internal)?;
+    let salesforce_base =
+        store::connection_view(&st.pool, &st.workspace).await.map_err(internal)?.instance_url;
     Ok(Some(RunDetail {
         run,
         records: page.records,
         earlier: page.earlier,
         later: page.later,
         notes,
+        salesforce_base,
+        can_retry: super::ssr::viewer().is_ok_and(|v| v.is_admin()),
         as_of: st.now_ms(),
     }))
 }

@@ -138,7 +138,7 @@ impl ObjectType {
 
 coded_enum! {
     /// What started a run.
-    Trigger { Scheduled = "scheduled", Backfill = "backfill", Push = "push", Manual = "manual" }
+    Trigger { Scheduled = "scheduled", Backfill = "backfill", Push = "push", Manual = "manual", Retry = "retry" }
 }
 
 impl Trigger {
@@ -148,6 +148,7 @@ impl Trigger {
             Self::Backfill => "Backfill",
             Self::Push => "Push",
             Self::Manual => "Manual",
+            Self::Retry => "Retry",
         }
     }
 }
@@ -316,6 +317,9 @@ pub struct SyncRun {
     /// How many records the batch holds, when known in advance.
     pub expected_total: Option<i64>,
     pub failure: Option<RunFailure>,
+    /// The run whose failed records this one retries (trigger "Retry").
+    #[serde(default)]
+    pub retry_of: Option<RunId>,
 }
 
 impl SyncRun {

@@ -8,8 +8,10 @@ use crate::components::live::{use_interval_while, POLL_MS};
 use crate::components::time::{client_now_ms, LocalTime, RunDuration, TimesIn};
 use crate::domain::filters::href_with;
 use crate::domain::href::at;
+use crate::domain::records::{salesforce_record_url, RecordKey};
 use crate::domain::{
-    format_count, RecordStatus, RecordsQuery, RunMessage, RunRecord, RunStatus, SyncRun,
+    format_count, ObjectType, RecordStatus, RecordsQuery, RunId, RunMessage, RunRecord, RunStatus,
+    SyncRun,
 };
 use crate::pages::sync_activity::{run_path, Notes};
 use leptos::either::{Either, EitherOf3};
@@ -44,6 +46,7 @@ pub fn RunPage() -> impl IntoView {
                     match detail.await {
                         Ok(Some(d)) => EitherOf3::A(view! {
                             <Title text=d.run.description()/>
+                            <RetriedNotice/>
                             <RunView detail=d query=query.get_untracked()/>
                         }),
                         Ok(None) => EitherOf3::B(view! { <RunNotFound/> }),
@@ -58,6 +61,40 @@ pub fn RunPage() -> impl IntoView {
             </Transition>
         </SettingsLayout>
     }
+}
+
+/// After "Retry" on an outbound run's records (a form post), what was queued.
+#[component]
+fn RetriedNotice() -> impl IntoView {
+    let q = use_query_map().get_untracked();
+    let n = |k: &str| q.get(k).and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+    q.get("retried")?;
+    let (retried, already, gone) = (n("retried"), n("already"), n("gone"));
+    let mut parts = Vec::new();
+    if retried > 0 {
+        parts.push(format!(
+            "{} queued for the next push. It appears as a Retry run in Sync activity.",
+            if retried == 1 {
+                "1 record".to_string()
+            } else {
+                format!("{} records", format_count(retried))
+            }
+        ));
+    }
+    if already > 0 {
+        parts.push(format!("{} already waiting to be pushed: pushed now.", format_count(already)));
+    }
+    if gone > 0 {
+        parts.push(format!("{} no longer in Conversion: nothing to push.", format_count(gone)));
+    }
+    if parts.is_empty() {
+        parts.push("No failed record to retry.".to_string());
+    }
+    Some(view! {
+        <div class="notice notice--success" role="status" data-testid="retried">
+            {parts.into_iter().map(|p| view! { <p>{p}</p> }).collect_view()}
+        </div>
+    })
 }
 
 #[component]
@@ -154,6 +191,9 @@ fn RunView(detail: RunDetail, query: RecordsQuery) -> impl IntoView {
                 </div>
                 <div><dt>"Records"</dt><dd class="num" data-testid="processed">{move || progress_text(&run.get())}</dd></div>
                 <div><dt>"Run ID"</dt><dd><code class="run-id">{first.id.to_string()}</code></dd></div>
+                {first.retry_of.map(|of| view! {
+                    <div data-testid="retry-of"><dt>"Retry of"</dt><dd><a href=href_with(&run_path(of), &[])><code class="run-id">{of.to_string()}</code></a></dd></div>
+                })}
             </dl>
             <Show when=move || run.with(|r| r.status == RunStatus::InProgress && r.expected_total.is_some())>
                 <div class="progress" role="progressbar" aria-label="Records processed"
@@ -176,6 +216,11 @@ fn RunView(detail: RunDetail, query: RecordsQuery) -> impl IntoView {
                     <h2 id="records-title" class="card__title">"Records"</h2>
                     <p class="card__subtitle">"Each record this batch touched. Skipped and failed records carry a message explaining why."</p>
                 </div>
+                {(detail.can_retry && first.counts.failed > 0).then(|| view! {
+                    <form method="post" action=at(&format!("/api/runs/{}/retry", first.id)) class="inline-form">
+                        <button class="btn btn--secondary btn--sm" type="submit" data-testid="retry-all">"Retry all failed"</button>
+                    </form>
+                })}
                 <a class="btn btn--secondary btn--sm" href=export_href(&first, query.status.as_deref()) download
                     data-testid="export-csv">
                     {match query.status.as_deref().filter(|s| *s != "all") {
@@ -186,7 +231,7 @@ fn RunView(detail: RunDetail, query: RecordsQuery) -> impl IntoView {
             </header>
             <StatusFilter run_id=first.id.to_string() current=status_filter run/>
             <div role="tabpanel" id="records-panel">
-                <RecordTable records run/>
+                <RecordTable records run salesforce_base=detail.salesforce_base.clone() can_retry=detail.can_retry/>
             </div>
             <nav class="pager" aria-label="Record pages">
                 {earlier.map(|seq| {
@@ -308,7 +353,15 @@ fn StatusFilter(
 }
 
 #[component]
-fn RecordTable(records: RwSignal<Vec<RunRecord>>, run: RwSignal<SyncRun>) -> impl IntoView {
+fn RecordTable(
+    records: RwSignal<Vec<RunRecord>>,
+    run: RwSignal<SyncRun>,
+    salesforce_base: Option<String>,
+    can_retry: bool,
+) -> impl IntoView {
+    let object = run.with_untracked(|r| r.object_type);
+    let run_id = run.with_untracked(|r| r.id);
+    let salesforce_base = StoredValue::new(salesforce_base);
     let empty = move || {
         run.with(|r| match (r.status, r.counts.processed()) {
             (RunStatus::Failed, 0) => ("No records were processed", "The whole batch failed before any record was read. Its records are synced again on a later run."),
@@ -341,7 +394,7 @@ fn RecordTable(records: RwSignal<Vec<RunRecord>>, run: RwSignal<SyncRun>) -> imp
                         </tr>
                     </thead>
                     <tbody>
-                        <For each=move || records.get() key=|r| r.seq children=|r| view! { <RecordRow record=r/> }/>
+                        <For each=move || records.get() key=|r| r.seq children=move |r| view! { <RecordRow record=r object run_id can_retry salesforce_base=salesforce_base.get_value()/> }/>
                     </tbody>
                 </table>
             </div>
@@ -350,7 +403,13 @@ fn RecordTable(records: RwSignal<Vec<RunRecord>>, run: RwSignal<SyncRun>) -> imp
 }
 
 #[component]
-fn RecordRow(record: RunRecord) -> impl IntoView {
+fn RecordRow(
+    record: RunRecord,
+    object: ObjectType,
+    run_id: RunId,
+    can_retry: bool,
+    salesforce_base: Option<String>,
+) -> impl IntoView {
     let RunRecord {
         seq,
         status,
@@ -370,6 +429,15 @@ fn RecordRow(record: RunRecord) -> impl IntoView {
         Some((name, email)) => (name.to_string(), Some(email.to_string())),
         None => (label, None),
     };
+    // The name opens the record's story; the Salesforce ID opens the record in Salesforce.
+    let story = RecordKey::of(salesforce_id.as_deref(), conversion_id.as_deref())
+        .map(|k| href_with(&at(&k.path()), &[]));
+    let in_salesforce = match (&salesforce_base, &salesforce_id) {
+        (Some(base), Some(id)) if !id.trim().is_empty() => {
+            Some(salesforce_record_url(base, object, id))
+        }
+        _ => None,
+    };
     let time = |ms: Option<i64>| match ms {
         Some(ms) => Either::Left(view! { <LocalTime ms/> }),
         None => Either::Right(view! { <span class="muted">"—"</span> }),
@@ -380,7 +448,10 @@ fn RecordRow(record: RunRecord) -> impl IntoView {
                 // One box for the name and the Conversion id, so a narrow screen wraps the id
                 // beside the cell's label instead of widening the page.
                 <div class="record-row__who">
-                    <div class="record-row__label">{name}</div>
+                    {match story {
+                        Some(href) => Either::Left(view! { <a class="record-row__label" href=href data-testid="record-link">{name}</a> }),
+                        None => Either::Right(view! { <div class="record-row__label">{name}</div> }),
+                    }}
                     {email.map(|e| {
                         // A narrow column breaks the address before its domain, not inside a word.
                         let (user, domain) = match e.split_once('@') {
@@ -393,13 +464,26 @@ fn RecordRow(record: RunRecord) -> impl IntoView {
                 </div>
             </td>
             <td data-label="Salesforce ID">
-                {match salesforce_id {
-                    Some(id) => Either::Left(view! { <code>{id}</code> }),
-                    None => Either::Right(view! { <span class="muted">"—"</span> }),
+                {match (salesforce_id, in_salesforce) {
+                    (Some(id), Some(url)) => EitherOf3::A(view! {
+                        <a href=url target="_blank" rel="noopener noreferrer" class="external" data-testid="salesforce-link">
+                            <code>{id}</code><span aria-hidden="true">" ↗"</span>
+                            <span class="visually-hidden">" (opens Salesforce in a new tab)"</span>
+                        </a>
+                    }),
+                    (Some(id), None) => EitherOf3::B(view! { <code>{id}</code> }),
+                    (None, _) => EitherOf3::C(view! { <span class="muted">"—"</span> }),
                 }}
             </td>
             <td data-label="Action">{action.label()}</td>
-            <td data-label="Status"><RecordStatusBadge status/></td>
+            <td data-label="Status">
+                <RecordStatusBadge status/>
+                {(can_retry && status == RecordStatus::Failed).then(|| view! {
+                    <form method="post" action=at(&format!("/api/runs/{run_id}/retry?seq={seq}")) class="inline-form">
+                        <button class="btn btn--ghost btn--sm retry-one" type="submit" data-testid="retry">"Retry"</button>
+                    </form>
+                })}
+            </td>
             <td data-label="Message" class="record-row__message">
                 {match message {
                     Some(m) => Either::Left(view! {

@@ -57,8 +57,8 @@ pub use runs::touches::{
 };
 pub use runs::{
     begin_run, begin_run_listed_at, fail_abandoned_runs, fail_interrupted_runs, fail_run,
-    fail_taken_over_in, finish_run, get_run, has_runs_in_progress, list_runs, poll_runs,
-    workspace_has_runs, NewRun, RunsPage, WatchedRun, PAGE_SIZE,
+    fail_taken_over_in, finish_run, get_run, has_runs_in_progress, link_retry, list_runs,
+    poll_runs, workspace_has_runs, NewRun, RunsPage, WatchedRun, PAGE_SIZE,
 };
 pub use settings::{load_settings, save_settings};
 
@@ -457,6 +457,6 @@ pub async fn ensure_workspace(
 }
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod record_tests;
+#[cfg(test)]
+mod tests;

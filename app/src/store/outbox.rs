@@ -4,7 +4,7 @@
 //! again, is the worker's business: this module only reads and writes the rows it is told.
 
 use super::{Db, StoreError, Tx, WorkspaceId};
-use crate::domain::ObjectType;
+use crate::domain::{ObjectType, RunId};
 
 /// What a change does to the Salesforce record (`sync_outbox.operation`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,6 +76,58 @@ pub async fn queue_in(
     })
 }
 
+/// Queues a retry of a record whose push failed in run `retry_of`: its current Conversion data
+/// (every field), pushed by the next pass in a run of its own. Idempotent: when a change of the
+/// record is already waiting, that change is made due now and counts as the retry instead of a
+/// second one. Returns whether a new row was queued.
+pub async fn queue_retry(
+    db: &Db,
+    ws: &WorkspaceId,
+    change: &NewChange<'_>,
+    retry_of: RunId,
+) -> Result<bool, StoreError> {
+    let mut tx = db.begin().await?;
+    let queued = on_tx!(&mut tx, |conn| {
+        let waiting = sqlx::query(
+            "UPDATE sync_outbox SET retry_at = NULL, attempts = 0, retry_of = COALESCE(retry_of, $1) \
+             WHERE workspace_id = $2 AND object_type = $3 AND conversion_id = $4 AND operation = $5",
+        )
+        .bind(retry_of.0)
+        .bind(ws.as_str())
+        .bind(change.object.as_str())
+        .bind(change.conversion_id)
+        .bind(change.operation.as_str())
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        if waiting == 0 {
+            let fields = change
+                .fields
+                .as_ref()
+                .map(|f| serde_json::to_string(f).unwrap_or_else(|_| "[]".into()));
+            sqlx::query(
+                "INSERT INTO sync_outbox (workspace_id, object_type, conversion_id, operation, fields, salesforce_id, \
+                 salesforce_object, label, created_at, retry_of) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(ws.as_str())
+            .bind(change.object.as_str())
+            .bind(change.conversion_id)
+            .bind(change.operation.as_str())
+            .bind(fields)
+            .bind(change.salesforce.map(|s| s.0))
+            .bind(change.salesforce.map(|s| s.1))
+            .bind(change.label)
+            .bind(change.created_at)
+            .bind(retry_of.0)
+            .execute(&mut *conn)
+            .await?;
+        }
+        Ok::<bool, StoreError>(waiting == 0)
+    })?;
+    tx.commit().await?;
+    Ok(queued)
+}
+
 /// Changes waiting for Salesforce.
 pub async fn outbox_len(db: &Db, ws: &WorkspaceId) -> Result<i64, StoreError> {
     on_db!(db, |pool| {
@@ -100,6 +152,8 @@ pub struct QueuedChange {
     pub label: Option<String>,
     /// Pushes of it that failed so far for a passing reason.
     pub attempts: i64,
+    /// The run whose failed record this change retries ("Retry" queued it).
+    pub retry_of: Option<RunId>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -111,6 +165,7 @@ struct Row {
     salesforce_id: Option<String>,
     label: Option<String>,
     attempts: i64,
+    retry_of: Option<uuid::Uuid>,
 }
 
 impl TryFrom<Row> for QueuedChange {
@@ -127,6 +182,7 @@ impl TryFrom<Row> for QueuedChange {
             salesforce_id: r.salesforce_id,
             label: r.label,
             attempts: r.attempts,
+            retry_of: r.retry_of.map(RunId),
         })
     }
 }
@@ -135,7 +191,8 @@ fn decode(rows: Vec<Row>) -> Result<Vec<QueuedChange>, StoreError> {
     rows.into_iter().map(QueuedChange::try_from).collect()
 }
 
-const COLUMNS: &str = "seq, conversion_id, operation, fields, salesforce_id, label, attempts";
+const COLUMNS: &str =
+    "seq, conversion_id, operation, fields, salesforce_id, label, attempts, retry_of";
 /// Due at the time bound as `$2`: never held back, or its retry time has come.
 const DUE: &str = "(retry_at IS NULL OR retry_at <= $2)";
 

@@ -19,6 +19,7 @@ pub mod generator;
 pub mod oauth;
 pub mod org;
 pub mod query;
+pub mod record_page;
 pub mod schema;
 pub mod simulator;
 pub mod sobjects;
@@ -313,6 +314,7 @@ pub fn router(org: Arc<Org>) -> Router {
         .route("/services/oauth2/revoke", post(oauth::revoke))
         .route("/services/oauth2/userinfo", get(oauth::userinfo).post(oauth::userinfo))
         .route("/services/data", get(api::versions))
+        .route("/lightning/r/{object}/{id}/view", get(record_page::record_page))
         .nest("/services/data", data)
         .route("/__fake_org/faults", get(admin_faults).post(admin_apply))
         .route("/__fake_org/stats", get(admin_stats))

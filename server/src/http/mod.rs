@@ -26,6 +26,7 @@ pub mod headers;
 pub mod members;
 pub mod oauth;
 pub mod rate_limit;
+pub mod retry;
 pub mod same_origin;
 pub mod site;
 pub mod state;
@@ -44,6 +45,7 @@ pub fn router(state: ApiState) -> Router {
         .merge(alerts::routes())
         .merge(conversion::routes())
         .merge(export::routes())
+        .merge(retry::routes())
         .merge(oauth::routes())
         .merge(sync_controls::routes())
         .merge(tokens::routes())

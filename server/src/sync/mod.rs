@@ -20,6 +20,7 @@ pub mod lease;
 pub mod mapping;
 pub mod objects;
 pub mod outbound;
+pub mod retry;
 pub mod scheduler;
 pub mod state;
 pub mod usage;

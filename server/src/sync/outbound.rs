@@ -141,10 +141,11 @@ async fn push_batch(
     for c in &changes {
         planned.push(plan(engine, object, c, &settings).await?);
     }
+    let retry_of = changes.first().and_then(|c| c.retry_of);
     let new_run = |expected: usize| NewRun {
         direction: Direction::Outbound,
         object_type: object,
-        trigger: Trigger::Push,
+        trigger: if retry_of.is_some() { Trigger::Retry } else { Trigger::Push },
         started_at,
         expected_total: Some(expected as i64),
     };
@@ -178,6 +179,9 @@ async fn push_batch(
     }
     let new_run = new_run(reportable);
     let run = held.begin_run(&new_run, new_run.started_at).await?;
+    if let Some(of) = retry_of {
+        store::link_retry(pool, ws, run, of).await?;
+    }
     let mut done: Vec<(usize, NewRecord)> = Vec::new();
     let mut updates = Vec::new();
     let mut creates = Vec::new();

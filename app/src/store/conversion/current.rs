@@ -16,6 +16,9 @@ pub struct CurrentRecord {
     pub updated_at: i64,
 }
 
+/// A row found: its id, Salesforce ID, change time and the shown columns' values.
+type Found = (String, Option<String>, i64, Vec<Option<String>>);
+
 /// The columns shown for each table, with their labels.
 fn shown(table: Table) -> &'static [(&'static str, &'static str)] {
     match table {
@@ -65,7 +68,7 @@ pub async fn current_record(
     for (key, value) in [("id", conversion_id), ("salesforce_id", salesforce_id)] {
         let Some(value) = value else { continue };
         let sql = sql_by(key);
-        let row: Option<(String, Option<String>, i64, Vec<Option<String>>)> = on_db!(db, |pool| {
+        let row: Option<Found> = on_db!(db, |pool| {
             use sqlx::Row;
             let row = sqlx::query(&sql).bind(ws.as_str()).bind(value).fetch_optional(pool).await?;
             match row {

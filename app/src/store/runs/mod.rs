@@ -21,7 +21,7 @@ const MAX_WATCHED: usize = 100;
 
 /// A run's columns, of `sync_runs r` (qualified: `run_messages` has a direction and object type too).
 pub(super) const RUN_COLUMNS: &str = "r.id, r.direction, r.object_type, r.trigger, r.status, r.started_at, r.finished_at, \
-    r.expected_total, r.created, r.updated, r.deleted, r.skipped, r.failed, r.failure_code, r.failure_detail";
+    r.expected_total, r.created, r.updated, r.deleted, r.skipped, r.failed, r.failure_code, r.failure_detail, r.retry_of";
 
 #[derive(sqlx::FromRow)]
 pub(super) struct RunRow {
@@ -40,6 +40,7 @@ pub(super) struct RunRow {
     failed: i64,
     failure_code: Option<String>,
     failure_detail: Option<String>,
+    retry_of: Option<Uuid>,
 }
 
 fn decode_err(what: &str, value: &str) -> StoreError {
@@ -75,6 +76,7 @@ impl TryFrom<RunRow> for SyncRun {
             },
             expected_total: r.expected_total,
             failure,
+            retry_of: r.retry_of.map(RunId),
         })
     }
 }
@@ -127,6 +129,24 @@ pub async fn begin_run_listed_at<'a>(
     .map(|_| ())
     })?;
     Ok(id)
+}
+
+/// Links a run started by "Retry" to the run whose records it retries.
+pub async fn link_retry<'a>(
+    on: impl Into<Exec<'a>>,
+    ws: &WorkspaceId,
+    run: RunId,
+    retry_of: RunId,
+) -> Result<(), StoreError> {
+    on_exec!(on.into(), |e| sqlx::query(
+        "UPDATE sync_runs SET retry_of = $1 WHERE workspace_id = $2 AND id = $3"
+    )
+    .bind(retry_of.0)
+    .bind(ws.as_str())
+    .bind(run.0)
+    .execute(e)
+    .await
+    .map(|_| ()))
 }
 
 /// Marks a run completed. Returns false if it was not in progress (already finished or failed).

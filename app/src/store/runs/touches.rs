@@ -411,7 +411,7 @@ pub async fn record_timeline(
         });
         rows.extend(found);
     }
-    rows.sort_by(|a, b| (b.run_id, b.seq).cmp(&(a.run_id, a.seq)));
+    rows.sort_by_key(|r| std::cmp::Reverse((r.run_id, r.seq)));
     rows.dedup_by(|a, b| (a.run_id, a.seq) == (b.run_id, b.seq));
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);

@@ -4,7 +4,7 @@
 //! The rows are read and written through [`app::store::outbox`].
 
 use crate::sync::Engine;
-use app::domain::{ObjectType, RecordMessage};
+use app::domain::{ObjectType, RecordMessage, RunId};
 use app::store::conversion::changes::set_salesforce_id_in;
 use app::store::outbox::{self, Operation, QueuedChange};
 use app::store::StoreError;
@@ -26,6 +26,8 @@ pub(super) struct Change {
     pub created_in_conversion: bool,
     /// Pushes of this record that failed so far for a passing reason.
     pub failures: u32,
+    /// The run whose failed record this change retries: pushed in a "Retry" run of its own.
+    pub retry_of: Option<RunId>,
 }
 
 /// A change held back after a passing failure, until `retry_at`.
@@ -79,9 +81,11 @@ pub(super) async fn load_batch(
         salesforce_id: sf,
         label,
         attempts,
+        retry_of,
     } in rows
     {
-        let create = op == Operation::Upsert && fields.is_none();
+        // A retry queues every field too, but is no create.
+        let create = op == Operation::Upsert && fields.is_none() && retry_of.is_none();
         let fields: Option<Vec<String>> = fields.and_then(|f| serde_json::from_str(&f).ok());
         let failures = u32::try_from(attempts).unwrap_or(0);
         match by_id.get_mut(&id) {
@@ -99,6 +103,7 @@ pub(super) async fn load_batch(
                 c.label = label.or(c.label.take());
                 c.created_in_conversion |= create;
                 c.failures = c.failures.max(failures);
+                c.retry_of = c.retry_of.or(retry_of);
             }
             None => {
                 if by_id.len() >= batch {
@@ -114,12 +119,19 @@ pub(super) async fn load_batch(
                     label,
                     created_in_conversion: create,
                     failures,
+                    retry_of,
                 };
                 by_id.insert(id, change);
             }
         }
     }
-    Ok(order.into_iter().filter_map(|id| by_id.remove(&id)).collect())
+    let mut batch: Vec<Change> = order.into_iter().filter_map(|id| by_id.remove(&id)).collect();
+    // A retry is a run of its own: the batch holds the changes of the oldest one's kind (retries
+    // of one run, or ordinary changes); the rest wait for the next batch of the pass.
+    if let Some(kind) = batch.first().map(|c| c.retry_of) {
+        batch.retain(|c| c.retry_of == kind);
+    }
+    Ok(batch)
 }
 
 /// Removes pushed changes from the outbox and stores the ids Salesforce gave new records. A delete

@@ -1,0 +1,80 @@
+import { test, expect, open, hydrated } from "./fixtures";
+
+const LIST = "/settings/crm/sync-activity";
+
+test("Retry on a failed outbound record pushes it again once the cause is fixed, in a Retry run linked to the first", async ({ page, request }) => {
+  test.setTimeout(180_000);
+  const { org_url } = await (await request.get("/api/sync/status")).json();
+  const stamp = `${Date.now()}`;
+  const blocked = `Blocked title ${stamp}`;
+  // Salesforce refuses this title: the push of the contact fails on a validation rule.
+  const rule = { object: "Contact", field: "Title", condition: { kind: "equals", value: blocked }, message: "Titles like this are not allowed" };
+  expect((await request.post(`${org_url}/__fake_org/faults`, { data: { action: "add_validation_rule", rule } })).ok()).toBe(true);
+  const settings = await (await request.get("/api/sync/settings")).json();
+  try {
+    const email = `retry.${stamp}@example.com`;
+    const made = await request.post("/api/conversion/contacts", { data: { email, last_name: "Retry", title: blocked } });
+    expect(made.status()).toBe(201);
+    let failedRun = "";
+    await expect
+      .poll(async () => {
+        const { records } = await (await request.get(`/api/records/search?record=${encodeURIComponent(email)}`)).json();
+        const r = records[0];
+        failedRun = r?.last_status === "failed" ? r.last_run : "";
+        return failedRun;
+      }, { timeout: 60_000 })
+      .not.toBe("");
+
+    // The cause goes: titles are no longer pushed to Salesforce.
+    const fixed = await request.put("/api/sync/settings", {
+      data: { ...settings, contact_fields: settings.contact_fields.filter((f: string) => f !== "title") },
+    });
+    expect(fixed.status()).toBe(200);
+
+    await open(page, `${LIST}/runs/${failedRun}?status=failed`);
+    await hydrated(page);
+    const row = page.locator("tr.record-row").filter({ hasText: email });
+    await expect(row.locator(".badge")).toHaveText(/Failed/);
+    await row.getByTestId("retry").click();
+    await expect(page.getByTestId("retried")).toContainText("1 record queued for the next push");
+
+    // Twice quickly queues once.
+    const again = await request.post(`/api/runs/${failedRun}/retry?seq=${await row.getAttribute("data-seq")}`);
+    expect([202]).toContain(again.status());
+
+    // The record's story: the failure, then the retry's success, in a run triggered by Retry.
+    await expect(async () => {
+      await open(page, `${LIST}?record=${encodeURIComponent(email)}`);
+      await expect(page.locator("tr.record-result .badge")).toHaveText(/Success/, { timeout: 1_000 });
+    }).toPass({ timeout: 60_000 });
+    await page.locator("tr.record-result a.record-row__label").click();
+    const timeline = page.locator("[data-testid=timeline] tr.record-row");
+    await expect(timeline.first()).toHaveAttribute("data-status", "success");
+    await expect(timeline.first()).toContainText("Retry");
+    await expect(timeline.last()).toHaveAttribute("data-status", "failed");
+    await timeline.first().locator("a.timeline__run").click();
+    await expect(page.getByTestId("retry-of")).toContainText(failedRun);
+    await expect(page.locator(".run-summary__meta")).toContainText("Retry");
+    // The pushes after the fix: exactly one retry run for the record.
+    const { runs } = await (await request.get("/api/runs?direction=outbound&object=contact")).json();
+    expect(runs.filter((r: any) => r.retry_of === failedRun)).toHaveLength(1);
+  } finally {
+    await request.put("/api/sync/settings", { data: settings });
+    await request.post(`${org_url}/__fake_org/faults`, { data: { action: "clear" } });
+  }
+});
+
+test("Retry all failed on an inbound run fetches the records again and applies them now", async ({ page, request }) => {
+  test.setTimeout(120_000);
+  // An inbound run with a failed record from the demo history, if the workspace has one.
+  const { runs } = await (await request.get("/api/runs?direction=inbound&status=completed")).json();
+  const withFailures = runs.find((r: any) => r.counts.failed > 0 && r.trigger !== "backfill");
+  test.skip(!withFailures, "no inbound run with failed records in this history");
+  await open(page, `${LIST}/runs/${withFailures.id}?status=failed`);
+  await hydrated(page);
+  await page.getByTestId("retry-all").click();
+  // Either the records were fetched in a new Retry run, or none of them exists in Salesforce.
+  await expect(page).toHaveURL(/\/runs\//);
+  await expect(page.locator(".run-summary__meta")).toContainText(/Retry/);
+  await expect(page.getByTestId("retry-of")).toContainText(withFailures.id);
+});
