@@ -64,10 +64,38 @@ await fullPage(`${out}/overview.png`);
 // The Overview's other states, made with the local org's fault controls (docs/SALESFORCE.md).
 /** The product's API, as the signed-in person (the page's cookies). */
 const api = (path, options = {}) =>
-  page.request.fetch(`${base}${path}`, { ...options, headers: { Origin: base, ...(options.headers ?? {}) } });
+  page.request.fetch(`${base}${path}`, { ...options, headers: { Origin: new URL(base).origin, ...(options.headers ?? {}) } });
 const status = async () => (await (await api("/api/sync/status")).json());
 const orgUrl = (await status()).org_url;
 const fault = (action) => fetch(`${orgUrl}/__fake_org/faults`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ action }) });
+
+// A record's story and the retry flow: a contact whose push a validation rule refuses, found by
+// searching, its page, its failed run with Retry, and the page after Retry once the cause is gone.
+{
+  const rule = { object: "Contact", field: "Title", condition: { kind: "equals", value: "Chief Blocker" }, message: "This title is not allowed" };
+  await fetch(`${orgUrl}/__fake_org/faults`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ action: "add_validation_rule", rule }) });
+  await api("/api/conversion/contacts", { method: "POST", data: { email: "jane.doe@acme.example", first_name: "Jane", last_name: "Doe", title: "Chief Blocker" } });
+  let found;
+  for (let i = 0; i < 60 && !found; i++) {
+    const { records } = await (await api("/api/records/search?record=jane.doe%40acme")).json();
+    found = records.find((r) => r.last_status === "failed");
+    if (!found) await page.waitForTimeout(500);
+  }
+  await open(`${base}/settings/crm/sync-activity?record=jane`);
+  await fullPage(`${out}/record-search.png`);
+  await page.locator("tr.record-result a.record-row__label").first().click();
+  await page.waitForSelector("body[data-hydrated]");
+  await fullPage(`${out}/record.png`);
+  const settings = await (await api("/api/sync/settings")).json();
+  await api("/api/sync/settings", { method: "PUT", data: { ...settings, contact_fields: settings.contact_fields.filter((f) => f !== "title") } });
+  await open(`${base}/settings/crm/sync-activity/runs/${found.last_run}?status=failed`);
+  await page.getByTestId("retry").first().click();
+  await page.waitForSelector("[data-testid=retried]");
+  await page.screenshot({ path: `${out}/retry.png`, fullPage: false });
+  await api("/api/sync/settings", { method: "PUT", data: settings });
+  await fault("clear");
+}
+
 
 /** Asks for a sync of `object` and waits for its run started after `since` to fail. */
 async function failedRun(object, since) {
