@@ -21,6 +21,7 @@ pub mod fake_org;
 pub mod http;
 pub mod keys;
 pub mod maintenance;
+pub mod retention;
 pub mod salesforce;
 pub mod secret;
 pub mod startup;

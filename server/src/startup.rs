@@ -218,6 +218,14 @@ pub async fn build(config: &Config) -> Result<App, StartError> {
     .map_err(|e| format!("The HTTP client for alerts could not be made ({e})."))?;
     tasks.push(tokio::spawn(alerts.clone().run(shutdown.clone())));
 
+    // History older than each workspace keeps.
+    tasks.push(tokio::spawn(crate::retention::run(
+        state.pool.clone(),
+        state.clock.clone(),
+        crate::retention::EVERY,
+        shutdown.clone(),
+    )));
+
     let sessions = store::accounts::session_store(&state.pool);
     store::accounts::prepare_session_store(&sessions).await.map_err(not_written)?;
     tasks.push(tokio::spawn(delete_expired_sessions(sessions.clone(), shutdown.clone())));

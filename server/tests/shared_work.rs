@@ -176,9 +176,24 @@ async fn a_killed_servers_backfill_is_finished_by_another_once_its_lease_runs_ou
     let b = start_named(&org, db, dir.path(), "server-b").await;
 
     // Killed while holding an object's backfill (the second server cannot have taken it: the
-    // first renews its lease).
+    // first renews its lease) with a batch of it running: between two batches the lease is held
+    // while the next page is fetched, and there is no run yet to be left behind.
     let holding = wait_for(Duration::from_secs(30), || async {
-        held_by(&watch, "server-a", now_ms()).await.is_some()
+        match held_by(&watch, "server-a", now_ms()).await {
+            Some(work) => {
+                let object = work.trim_start_matches("inbound:").to_string();
+                scalar(
+                    &watch,
+                    &format!(
+                        "SELECT COUNT(*) FROM sync_runs WHERE status = 'in_progress' \
+                         AND direction = 'inbound' AND object_type = '{object}'"
+                    ),
+                )
+                .await
+                    > 0
+            }
+            None => false,
+        }
     })
     .await;
     assert!(holding, "the first server holds an object's sync");

@@ -5,9 +5,11 @@ pub mod activity;
 pub mod alerts;
 pub mod connection;
 pub mod health;
+pub mod history;
 pub mod members;
 pub mod record;
 pub mod run;
+pub mod schedule;
 
 /// The signed-in person of the request being rendered (pages show who is signed in, and hide an
 /// admin's controls from members).

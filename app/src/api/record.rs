@@ -97,10 +97,18 @@ pub async fn get_record(
 
     no_cache();
     let st = state()?;
-    let record = match RecordKey::parse(&query.key) {
-        Some(key) => store::find_record(&st.pool, &st.workspace, &key).await.map_err(internal)?,
-        None => None,
-    };
+    // The key as filed first (an ID exactly as Salesforce sent it), then as a person may have
+    // typed it (a 15-character or re-cased 18-character ID).
+    let mut record = None;
+    for key in [RecordKey::from_stored(query.key.trim()), RecordKey::parse(&query.key)]
+        .into_iter()
+        .flatten()
+    {
+        record = store::find_record(&st.pool, &st.workspace, &key).await.map_err(internal)?;
+        if record.is_some() {
+            break;
+        }
+    }
     let Some(record) = record else {
         not_found();
         return Ok(None);

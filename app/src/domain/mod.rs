@@ -12,6 +12,7 @@ pub mod interrupted;
 pub mod messages;
 pub mod objects;
 pub mod records;
+pub mod retention;
 pub mod salesforce_id;
 pub mod settings;
 

@@ -44,6 +44,15 @@ impl RecordKey {
         }
     }
 
+    /// A key as the store keeps it, exactly (no change of the ID's form).
+    pub fn from_stored(s: &str) -> Option<RecordKey> {
+        match s.split_once(':')? {
+            ("sf", id) if !id.is_empty() => Some(RecordKey::Salesforce(id.to_string())),
+            ("cv", id) if !id.is_empty() => Some(RecordKey::Conversion(id.to_string())),
+            _ => None,
+        }
+    }
+
     pub fn id(&self) -> &str {
         match self {
             RecordKey::Salesforce(id) | RecordKey::Conversion(id) => id,

@@ -3,6 +3,7 @@
 use crate::api::alerts::get_alerts;
 use crate::api::connection::get_connection;
 use crate::api::health::{get_health_card, get_sync_health};
+use crate::api::history::get_history;
 use crate::components::health_card::health_view;
 use crate::components::layout::{CrmTab, SettingsLayout};
 use crate::components::live::{use_interval_while, POLL_MS};
@@ -13,6 +14,7 @@ use crate::pages::alerts_card::AlertsCard;
 use crate::pages::crm_connection::{
     ApiTokensCard, AuditCard, ConnectionCard, RateLimitsCard, SettingsCard,
 };
+use crate::pages::history_card::HistoryCard;
 use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -23,6 +25,7 @@ pub fn CrmOverviewPage() -> impl IntoView {
     let health = Resource::new(|| (), |_| get_sync_health());
     let connection = Resource::new(|| (), |_| get_connection());
     let alerts = Resource::new(|| (), |_| get_alerts());
+    let history = Resource::new(|| (), |_| get_history());
     view! {
         <Title text="CRM & Syncing"/>
         <SettingsLayout active=CrmTab::Overview>
@@ -71,6 +74,9 @@ pub fn CrmOverviewPage() -> impl IntoView {
                 </Transition>
                 <Transition fallback=|| ()>
                     {move || Suspend::new(async move { alerts.await.ok().map(|alerts| view! { <AlertsCard alerts/> }) })}
+                </Transition>
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move { history.await.ok().map(|history| view! { <HistoryCard history/> }) })}
                 </Transition>
             </div>
         </SettingsLayout>

@@ -3,6 +3,7 @@
 pub mod alerts_card;
 pub mod crm_connection;
 pub mod crm_overview;
+pub mod history_card;
 pub mod not_found;
 pub mod record;
 pub mod run;

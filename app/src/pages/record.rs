@@ -102,8 +102,9 @@ fn RecordView(detail: RecordDetail) -> impl IntoView {
                     <dd data-testid="record-salesforce-id">
                         {match (record.salesforce_id.clone(), salesforce_url) {
                             (Some(id), Some(url)) => Either::Left(view! {
-                                <a href=url target="_blank" rel="noopener noreferrer" class="external" data-testid="salesforce-link">
-                                    <code>{id}</code>" ↗"<span class="visually-hidden">" (opens Salesforce in a new tab)"</span>
+                                <a href=url target="_blank" rel="noopener noreferrer" class="external" data-testid="salesforce-link"
+                                    aria-label=format!("{id} (opens Salesforce in a new tab)")>
+                                    <code>{id.clone()}</code><span aria-hidden="true">" ↗"</span>
                                 </a>
                             }.into_any()),
                             (Some(id), None) => Either::Left(view! { <code>{id}</code> }.into_any()),

@@ -1,5 +1,6 @@
 //! One run: what happened, why a failed run failed, and every record it touched.
 
+use crate::api::history::{run_expired, ExpiredQuery};
 use crate::api::run::{get_run, poll_run, RunDetail, RunPollQuery, RunQuery, RECORDS_PAGE_SIZE};
 use crate::components::badges::{RecordStatusBadge, StatusBadge};
 use crate::components::counts::CountBreakdown;
@@ -49,7 +50,7 @@ pub fn RunPage() -> impl IntoView {
                             <RetriedNotice/>
                             <RunView detail=d query=query.get_untracked()/>
                         }),
-                        Ok(None) => EitherOf3::B(view! { <RunNotFound/> }),
+                        Ok(None) => EitherOf3::B(view! { <RunNotFound id=id.get_untracked()/> }),
                         Err(_) => EitherOf3::C(view! {
                             <div class="card empty-state" role="alert">
                                 <h3>"This run could not be loaded"</h3>
@@ -97,20 +98,43 @@ fn RetriedNotice() -> impl IntoView {
     })
 }
 
+/// No run at this address: past the history the workspace keeps ("This run is older than your
+/// 90-day history"), or never one of its runs.
 #[component]
-fn RunNotFound() -> impl IntoView {
+fn RunNotFound(id: String) -> impl IntoView {
     #[cfg(feature = "ssr")]
     if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
         resp.set_status(axum::http::StatusCode::NOT_FOUND);
     }
+    let expired = Resource::new(move || id.clone(), |id| run_expired(ExpiredQuery { id }));
+    let back = || {
+        view! { <a class="btn btn--primary" href=href_with(&at("/settings/crm/sync-activity"), &[])>"Back to Sync activity"</a> }
+    };
     view! {
-        <Title text="Run not found"/>
-        <div class="card empty-state" data-testid="run-not-found">
-            <p class="empty-state__code">"404"</p>
-            <h2>"Run not found"</h2>
-            <p>"There is no sync run at this address in this workspace. The link may be incomplete or mistyped."</p>
-            <a class="btn btn--primary" href=href_with(&at("/settings/crm/sync-activity"), &[])>"Back to Sync activity"</a>
-        </div>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match expired.await.ok().flatten() {
+                    Some(message) => Either::Left(view! {
+                        <Title text="Run past the history kept"/>
+                        <div class="card empty-state" data-testid="run-expired">
+                            <p class="empty-state__code">"404"</p>
+                            <h2>{message}</h2>
+                            <p>"Runs, their records and their place in each record's timeline are deleted once they are older than the history this workspace keeps. Admins choose how long on the Overview."</p>
+                            {back()}
+                        </div>
+                    }),
+                    None => Either::Right(view! {
+                        <Title text="Run not found"/>
+                        <div class="card empty-state" data-testid="run-not-found">
+                            <p class="empty-state__code">"404"</p>
+                            <h2>"Run not found"</h2>
+                            <p>"There is no sync run at this address in this workspace. The link may be incomplete or mistyped."</p>
+                            {back()}
+                        </div>
+                    }),
+                }
+            })}
+        </Suspense>
     }
 }
 
@@ -466,9 +490,9 @@ fn RecordRow(
             <td data-label="Salesforce ID">
                 {match (salesforce_id, in_salesforce) {
                     (Some(id), Some(url)) => EitherOf3::A(view! {
-                        <a href=url target="_blank" rel="noopener noreferrer" class="external" data-testid="salesforce-link">
-                            <code>{id}</code><span aria-hidden="true">" ↗"</span>
-                            <span class="visually-hidden">" (opens Salesforce in a new tab)"</span>
+                        <a href=url target="_blank" rel="noopener noreferrer" class="external" data-testid="salesforce-link"
+                            aria-label=format!("{id} (opens Salesforce in a new tab)")>
+                            <code>{id.clone()}</code>
                         </a>
                     }),
                     (Some(id), None) => EitherOf3::B(view! { <code>{id}</code> }),

@@ -14,9 +14,11 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 mod filter_bar;
+mod next_sync;
 mod record_search;
 
 use filter_bar::{latest_filter_year, FilterBar};
+use next_sync::NextSync;
 use record_search::{RecordSearchForm, RecordSearchResults};
 
 pub use crate::domain::href::{href_with, run_href, run_path};
@@ -37,6 +39,7 @@ pub fn SyncActivityPage() -> impl IntoView {
             after: p.get("after"),
         })
     });
+    let schedule = Resource::new(|| (), |_| crate::api::schedule::get_schedule());
     // A search (`?record=…`) shows the records it finds in place of the run list.
     let search = params.with_untracked(|p| p.get("record")).filter(|t| !t.trim().is_empty());
 
@@ -53,6 +56,11 @@ pub fn SyncActivityPage() -> impl IntoView {
                     </div>
                     <TimesIn/>
                 </header>
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        schedule.await.ok().map(|view| view! { <NextSync view/> })
+                    })}
+                </Transition>
                 <RecordSearchForm text=search.clone()/>
                 {match search {
                     Some(text) => Either::Left(view! { <RecordSearchResults text/> }),
@@ -71,6 +79,11 @@ fn RunsPanel(query: Memo<RunsQuery>) -> impl IntoView {
                 <DirectionTabs query=query.get_untracked()/>
                 <FilterBar query=query.get_untracked() latest_year=latest_filter_year()/>
                 <MessageFilter query=query.get_untracked()/>
+                <div class="list-actions">
+                    <a class="btn btn--secondary btn--sm" href=runs_csv_href(&query.get_untracked()) download data-testid="export-runs">
+                        {if query.with_untracked(RunsQuery::has_filters) { "Download these runs as CSV" } else { "Download as CSV" }}
+                    </a>
+                </div>
                 <div role="tabpanel" id="runs-panel" class="activity__panel">
                     <Transition fallback=|| view! { <p class="loading">"Loading sync activity…"</p> }>
                         {move || Suspend::new(async move {
@@ -125,6 +138,16 @@ fn DirectionTabs(query: RunsQuery) -> impl IntoView {
                 })
                 .collect_view()}
         </TabKeys>
+    }
+}
+
+/// The run list as CSV with the filters shown (`GET /api/runs.csv`), every page of it.
+fn runs_csv_href(query: &RunsQuery) -> String {
+    let href = query.first_page().href();
+    let path = crate::domain::href::at("/api/runs.csv");
+    match href.split_once('?') {
+        Some((_, q)) if !q.is_empty() => format!("{path}?{q}"),
+        _ => path,
     }
 }
 

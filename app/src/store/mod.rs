@@ -52,6 +52,7 @@ pub use runs::records::{
     append_records, append_records_in, list_records, poll_records, reported_since, NewRecord,
     RecordsPage,
 };
+pub use runs::retention::{delete_expired_step, oldest_run_at, Step as RetentionStep};
 pub use runs::touches::{
     find_record, keys_of, record_timeline, search_records, SearchResults, TimelinePage,
 };
@@ -60,7 +61,7 @@ pub use runs::{
     fail_taken_over_in, finish_run, get_run, has_runs_in_progress, link_retry, list_runs,
     poll_runs, workspace_has_runs, NewRun, RunsPage, WatchedRun, PAGE_SIZE,
 };
-pub use settings::{load_settings, save_settings};
+pub use settings::{load_retention_days, load_settings, save_retention_days, save_settings};
 
 pub use db::{Backend, Db, Exec, Tx};
 
@@ -458,5 +459,7 @@ pub async fn ensure_workspace(
 
 #[cfg(test)]
 mod record_tests;
+#[cfg(test)]
+mod retention_tests;
 #[cfg(test)]
 mod tests;

@@ -69,3 +69,30 @@ pub async fn save_settings(db: &Db, ws: &WorkspaceId, s: &SyncSettings) -> Resul
         Ok(())
     })
 }
+
+/// How many days of sync history the workspace keeps.
+pub async fn load_retention_days(db: &Db, ws: &WorkspaceId) -> Result<i64, StoreError> {
+    let days: Option<(i64,)> = on_db!(db, |pool| {
+        sqlx::query_as("SELECT retention_days FROM sync_settings WHERE workspace_id = $1")
+            .bind(ws.as_str())
+            .fetch_optional(pool)
+            .await?
+    });
+    Ok(days.map_or(crate::domain::retention::DEFAULT_RETENTION_DAYS, |(d,)| d))
+}
+
+/// Keeps `days` of sync history from now on (the other settings keep their values, or their
+/// defaults when none were saved).
+pub async fn save_retention_days(db: &Db, ws: &WorkspaceId, days: i64) -> Result<(), StoreError> {
+    on_db!(db, |pool| {
+        sqlx::query(
+            "INSERT INTO sync_settings (workspace_id, retention_days) VALUES ($1, $2) \
+             ON CONFLICT (workspace_id) DO UPDATE SET retention_days = excluded.retention_days",
+        )
+        .bind(ws.as_str())
+        .bind(days)
+        .execute(pool)
+        .await?;
+        Ok(())
+    })
+}

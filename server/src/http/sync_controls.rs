@@ -66,7 +66,21 @@ async fn sync_now(
     State(s): State<ApiState>,
     Admin(viewer): Admin,
     Query(p): Query<NowParams>,
+    headers: axum::http::HeaderMap,
 ) -> Result<Response, ApiError> {
+    // The activity view's button is a plain form: the browser goes back to the view, where the
+    // new runs appear.
+    let form = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    let back = || {
+        axum::response::Redirect::to(&app::domain::href::in_workspace(
+            &viewer.workspace,
+            "/settings/crm/sync-activity",
+        ))
+        .into_response()
+    };
     let engine = s.engine(&viewer.ws()).await?;
     let object = match p.object.as_deref() {
         None | Some("") => None,
@@ -76,7 +90,13 @@ async fn sync_now(
         })?),
     };
     if !scheduler::sync_now(&engine, object) {
+        if form {
+            return Ok(back());
+        }
         return Err(ApiError::Conflict("that object is already syncing".into()));
+    }
+    if form {
+        return Ok(back());
     }
     let started = object.map(|o| o.as_str()).unwrap_or("all");
     Ok((StatusCode::ACCEPTED, Json(serde_json::json!({ "started": started }))).into_response())

@@ -4,6 +4,7 @@
 
 pub mod health;
 pub mod records;
+pub mod retention;
 pub mod touches;
 
 use super::{Db, Exec, StoreError, Tx, WorkspaceId};

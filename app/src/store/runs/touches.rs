@@ -191,7 +191,7 @@ impl TryFrom<DirectoryRow> for RecordSummary {
     type Error = StoreError;
     fn try_from(r: DirectoryRow) -> Result<Self, StoreError> {
         Ok(RecordSummary {
-            key: RecordKey::parse(&r.record_key).ok_or_else(|| bad("key", &r.record_key))?,
+            key: RecordKey::from_stored(&r.record_key).ok_or_else(|| bad("key", &r.record_key))?,
             object_type: ObjectType::parse(&r.object_type)
                 .ok_or_else(|| bad("object type", &r.object_type))?,
             label: r.label,
