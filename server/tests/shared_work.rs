@@ -84,7 +84,9 @@ async fn assert_runs_never_overlap(watch: &Db) {
 async fn stop_outside_a_write(pid: &str, db: &Path, watch: &Db) {
     use sqlx::sqlite::SqliteConnectOptions;
     use sqlx::{ConnectOptions, Connection, Executor};
-    for _ in 0..100 {
+    // Each try stops it for a moment; a backfill spends most of its time inside a write, so it
+    // may take a few hundred.
+    for _ in 0..400 {
         assert!(Command::new("kill").args(["-STOP", pid]).status().unwrap().success());
         let mut free = match watch {
             Db::Sqlite(_) => {

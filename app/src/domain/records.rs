@@ -113,9 +113,16 @@ impl RecordSearch {
         }
         let text: String = text.chars().take(MAX_SEARCH_LEN).collect();
         Some(RecordSearch {
+            // A well-formed ID, its case restored; or the text as it is when it has an ID's shape
+            // but not its checksum (looked up exactly: it finds what was filed under it).
             salesforce_id: SalesforceId::parse_any_case(&text)
                 .ok()
-                .map(|id| id.as_str().to_string()),
+                .map(|id| id.as_str().to_string())
+                .or_else(|| {
+                    let shaped = matches!(text.len(), 15 | 18)
+                        && text.bytes().all(|b| b.is_ascii_alphanumeric());
+                    shaped.then(|| text.clone())
+                }),
             conversion_id: text.clone(),
             prefix: text.to_lowercase(),
         })

@@ -86,46 +86,36 @@ pub async fn queue_retry(
     change: &NewChange<'_>,
     retry_of: RunId,
 ) -> Result<bool, StoreError> {
-    let mut tx = db.begin().await?;
-    let queued = on_tx!(&mut tx, |conn| {
-        let waiting = sqlx::query(
-            "UPDATE sync_outbox SET retry_at = NULL, attempts = 0, retry_of = COALESCE(retry_of, $1) \
-             WHERE workspace_id = $2 AND object_type = $3 AND conversion_id = $4 AND operation = $5",
-        )
-        .bind(retry_of.0)
-        .bind(ws.as_str())
-        .bind(change.object.as_str())
-        .bind(change.conversion_id)
-        .bind(change.operation.as_str())
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
-        if waiting == 0 {
-            let fields = change
-                .fields
-                .as_ref()
-                .map(|f| serde_json::to_string(f).unwrap_or_else(|_| "[]".into()));
-            sqlx::query(
-                "INSERT INTO sync_outbox (workspace_id, object_type, conversion_id, operation, fields, salesforce_id, \
-                 salesforce_object, label, created_at, retry_of) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    // A change of the record already waiting (none, after the insert below) counts as the retry.
+    async fn mark_waiting(
+        tx: &mut Tx,
+        ws: &WorkspaceId,
+        change: &NewChange<'_>,
+        retry_of: RunId,
+    ) -> Result<u64, StoreError> {
+        on_tx!(tx, |conn| {
+            let marked = sqlx::query(
+                "UPDATE sync_outbox SET retry_at = NULL, attempts = 0, retry_of = COALESCE(retry_of, $1) \
+                 WHERE workspace_id = $2 AND object_type = $3 AND conversion_id = $4 AND operation = $5",
             )
+            .bind(retry_of.0)
             .bind(ws.as_str())
             .bind(change.object.as_str())
             .bind(change.conversion_id)
             .bind(change.operation.as_str())
-            .bind(fields)
-            .bind(change.salesforce.map(|s| s.0))
-            .bind(change.salesforce.map(|s| s.1))
-            .bind(change.label)
-            .bind(change.created_at)
-            .bind(retry_of.0)
-            .execute(&mut *conn)
+            .execute(conn)
             .await?;
-        }
-        Ok::<bool, StoreError>(waiting == 0)
-    })?;
+            Ok(marked.rows_affected())
+        })
+    }
+    let mut tx = db.begin().await?;
+    let waiting = mark_waiting(&mut tx, ws, change, retry_of).await?;
+    if waiting == 0 {
+        queue_in(&mut tx, ws, change).await?;
+        mark_waiting(&mut tx, ws, change, retry_of).await?;
+    }
     tx.commit().await?;
-    Ok(queued)
+    Ok(waiting == 0)
 }
 
 /// Changes waiting for Salesforce.
