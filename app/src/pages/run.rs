@@ -70,7 +70,7 @@ fn RetriedNotice() -> impl IntoView {
     let q = use_query_map().get_untracked();
     let n = |k: &str| q.get(k).and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
     q.get("retried")?;
-    let (retried, already, gone) = (n("retried"), n("already"), n("gone"));
+    let (retried, already, synced, gone) = (n("retried"), n("already"), n("synced"), n("gone"));
     let mut parts = Vec::new();
     if retried > 0 {
         parts.push(format!(
@@ -84,6 +84,12 @@ fn RetriedNotice() -> impl IntoView {
     }
     if already > 0 {
         parts.push(format!("{} already waiting to be pushed: pushed now.", format_count(already)));
+    }
+    if synced > 0 {
+        parts.push(format!(
+            "{} already synced by a later run: nothing to retry.",
+            format_count(synced)
+        ));
     }
     if gone > 0 {
         parts.push(format!("{} no longer in Conversion: nothing to push.", format_count(gone)));

@@ -90,8 +90,8 @@ fn back_to(id: RunId, o: &RetryOutcome) -> String {
     match o.runs.first() {
         Some(new) => format!("/settings/crm/sync-activity/runs/{new}"),
         None => format!(
-            "/settings/crm/sync-activity/runs/{id}?status=failed&retried={}&already={}&gone={}",
-            o.retried, o.already_queued, o.gone
+            "/settings/crm/sync-activity/runs/{id}?status=failed&retried={}&already={}&synced={}&gone={}",
+            o.retried, o.already_queued, o.already_synced, o.gone
         ),
     }
 }

@@ -7,6 +7,7 @@
 use super::lease::Held;
 use super::mapping::SfRecord;
 use super::{apply, inbound, state, Engine, SyncError};
+use app::domain::records::RecordKey;
 use app::domain::{
     Direction, ObjectType, RecordAction, RecordFilter, RecordStatus, RunId, RunRecord, SyncRun,
     Trigger,
@@ -27,6 +28,8 @@ pub struct RetryOutcome {
     pub retried: usize,
     /// Records whose change was already waiting to be pushed: made due now, not queued twice.
     pub already_queued: usize,
+    /// Records a later run already synced (a retry made before this one, or the next sync).
+    pub already_synced: usize,
     /// Records Conversion no longer holds: nothing to push.
     pub gone: usize,
     /// The inbound "Retry" runs made.
@@ -39,8 +42,17 @@ pub async fn retry_failed(
     run: &SyncRun,
     only: Option<i64>,
 ) -> Result<RetryOutcome, SyncError> {
-    let failed = failed_records(engine, run.id, only).await?;
-    match run.direction {
+    let mut failed = failed_records(engine, run.id, only).await?;
+    let before = failed.len();
+    let mut pending = Vec::with_capacity(failed.len());
+    for r in failed.drain(..) {
+        if !synced_since(engine, run.id, &r).await? {
+            pending.push(r);
+        }
+    }
+    let already_synced = before - pending.len();
+    let failed = pending;
+    let outcome = match run.direction {
         Direction::Outbound => queue_pushes(engine, run, &failed).await,
         Direction::Inbound => {
             let mut ids: Vec<String> =
@@ -49,7 +61,18 @@ pub async fn retry_failed(
             ids.dedup();
             fetch_and_apply(engine, run.object_type, run.id, &ids).await
         }
-    }
+    }?;
+    Ok(RetryOutcome { already_synced, ..outcome })
+}
+
+/// Whether a run after `run` synced the record successfully: retrying it again would only repeat
+/// that (a second "Retry" once the first went through queues nothing).
+async fn synced_since(engine: &Engine, run: RunId, r: &RunRecord) -> Result<bool, SyncError> {
+    let Some(key) = RecordKey::of(r.salesforce_id.as_deref(), r.conversion_id.as_deref()) else {
+        return Ok(false);
+    };
+    let found = store::find_record(engine.pool(), engine.workspace(), &key).await?;
+    Ok(found.is_some_and(|f| f.last_run > run && f.last_status == RecordStatus::Success))
 }
 
 async fn failed_records(

@@ -285,9 +285,12 @@ async fn by_conversion_id(
     ws: &WorkspaceId,
     id: &str,
 ) -> Result<Vec<DirectoryRow>, StoreError> {
-    let rows = on_db!(db, |pool| {
+    let rows = on_db!(db, |pool, pg| {
+        // SQLite, without statistics, walks the whole directory by its primary key for this
+        // (measured: 10 ms against 0.04 ms at 50,000 records) unless told to use the id's index.
+        let hint = if pg { "" } else { " INDEXED BY sync_records_by_conversion_id" };
         sqlx::query_as(&format!(
-            "SELECT {DIRECTORY_COLUMNS} FROM sync_records WHERE workspace_id = $1 AND conversion_id = $2 \
+            "SELECT {DIRECTORY_COLUMNS} FROM sync_records{hint} WHERE workspace_id = $1 AND conversion_id = $2 \
              ORDER BY record_key LIMIT 5"
         ))
         .bind(ws.as_str())
