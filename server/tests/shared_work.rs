@@ -12,6 +12,11 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 mod common;
+
+/// Each test runs several servers, an org and a backfill: run side by side on two cores they
+/// starve each other's timing (a lease that should run out, a moment outside a write), so they
+/// take turns.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 use common::outcomes::{caught_up, conversion_data, inbound_outcomes, observe, scalar};
 use common::{org_env, uninterrupted_reference, wait_for, Reference, ServerProcess, TestDatabase};
 
@@ -163,6 +168,7 @@ async fn org_with_records(records: usize, seed: u64) -> FakeOrg {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_servers_backfill_is_finished_by_another_once_its_lease_runs_out() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let (dir, org, reference) = slow_org_and_its_reference(8_000, 21).await;
 
     // Two servers on one database; the first is mid-backfill when the second joins.
@@ -266,6 +272,7 @@ async fn a_killed_servers_backfill_is_finished_by_another_once_its_lease_runs_ou
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_paused_past_its_lease_writes_nothing_when_it_wakes() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let (dir, org, reference) = slow_org_and_its_reference(6_000, 22).await;
 
     let database = TestDatabase::new(dir.path().join("sync.db")).await;
@@ -321,6 +328,7 @@ async fn a_server_paused_past_its_lease_writes_nothing_when_it_wakes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_written_through_another_server_is_pushed_within_about_a_second() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let org = org_with_records(300, 23).await;
     let database = TestDatabase::new(dir.path().join("sync.db")).await;
