@@ -83,8 +83,8 @@ async fn assert_runs_never_overlap(watch: &Db) {
 /// SIGSTOPs `pid` at a moment it is not inside a write transaction and has a run open. SQLite has
 /// one writer at a time: a process frozen inside a transaction holds the whole file's write lock,
 /// and no other server can write (nor claim its work) until it wakes, whatever the leases say.
-/// (On PostgreSQL the rows it wrote stay locked: no session of the database but the test's may
-/// be inside a transaction.) Between two objects (the next one's `SELECT COUNT()` and first page
+/// (On PostgreSQL the rows it wrote stay locked: no session of the database may be left idle in a
+/// transaction.) Between two objects (the next one's `SELECT COUNT()` and first page
 /// on their way) it has no run open, and the one taking over would have none to fail.
 async fn stop_outside_a_write(pid: &str, db: &Path, watch: &Db) {
     use sqlx::sqlite::SqliteConnectOptions;
@@ -109,9 +109,12 @@ async fn stop_outside_a_write(pid: &str, db: &Path, watch: &Db) {
                 free
             }
             Db::Postgres(pool) => {
+                // A statement the stopped server sent on its own ends (and commits) without it;
+                // a transaction it opened waits for it, "idle in transaction", holding its locks.
+                tokio::time::sleep(Duration::from_millis(50)).await;
                 let writing: i64 = sqlx::query_scalar(
                     "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() \
-                     AND pid <> pg_backend_pid() AND xact_start IS NOT NULL",
+                     AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'",
                 )
                 .fetch_one(pool)
                 .await
