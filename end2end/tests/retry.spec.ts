@@ -69,15 +69,26 @@ test("Retry on a failed outbound record pushes it again once the cause is fixed,
 
 test("Retry all failed on an inbound run fetches the records again and applies them now", async ({ page, request }) => {
   test.setTimeout(120_000);
-  // An inbound run with a failed record from the demo history, if the workspace has one.
-  const { runs } = await (await request.get("/api/runs?direction=inbound&status=completed")).json();
-  const withFailures = runs.find((r: any) => r.counts.failed > 0 && r.trigger !== "backfill");
-  test.skip(!withFailures, "no inbound run with failed records in this history");
+  // The local org's events include names with a NUL character, which Conversion refuses ("Failed
+  // to encode data"): the newest inbound run with one, however far back the history holds it.
+  const { runs } = await (await request.get("/api/runs?direction=inbound&object=event&message=encode_failed")).json();
+  const withFailures = runs.find((r: any) => r.status === "completed" && r.counts.failed > 0);
+  expect(withFailures, "an inbound run of events with a record Conversion could not encode").toBeTruthy();
   await open(page, `${LIST}/runs/${withFailures.id}?status=failed`);
   await hydrated(page);
   await page.getByTestId("retry-all").click();
-  // Either the records were fetched in a new Retry run, or none of them exists in Salesforce.
-  await expect(page).toHaveURL(/\/runs\//);
+  // The records are fetched again in a new Retry run, linked to the run retried; the NUL is still
+  // in Salesforce, so that record fails again, with the same message.
+  await expect(page).not.toHaveURL(new RegExp(`/runs/${withFailures.id}`));
   await expect(page.locator(".run-summary__meta")).toContainText(/Retry/);
   await expect(page.getByTestId("retry-of")).toContainText(withFailures.id);
+  const retried = page.url().match(/\/runs\/([^/?#]+)/)![1];
+  const { run } = await (await request.get(`/api/run?id=${retried}`)).json();
+  expect(run.trigger).toBe("retry");
+  expect(run.counts.failed).toBeGreaterThan(0);
+
+  // Retrying is an admin's action the audit trail keeps.
+  await open(page, "/settings/crm");
+  await expect(page.getByTestId("audit-trail")).toContainText("retried failed records");
+  await expect(page.getByTestId("audit-trail")).toContainText(`Run ${withFailures.id}, all failed`);
 });

@@ -23,4 +23,12 @@ test("the activity view counts down to the next scheduled sync, and Sync now sta
   await expect
     .poll(async () => (await (await request.get("/api/runs?direction=inbound")).json()).runs[0]?.id ?? "", { timeout: 30_000 })
     .not.toBe(before);
+
+  // A sync started now is in the audit trail, naming what it started (one object through the API;
+  // 409 while that object is already syncing).
+  await expect.poll(async () => (await request.post("/api/sync/now?object=company")).status(), { timeout: 30_000 }).toBe(202);
+  await open(page, "/settings/crm");
+  const trail = page.getByTestId("audit-trail");
+  await expect(trail.locator(".audit__event").first()).toContainText("started a sync now");
+  await expect(trail.locator(".audit__event").first()).toContainText("Companies");
 });

@@ -3,6 +3,7 @@
 pub mod badges;
 pub mod chart;
 pub mod counts;
+pub mod detail;
 pub mod health_card;
 pub mod layout;
 pub mod live;

@@ -178,6 +178,8 @@ pub enum AuditAction {
     MemberJoined,
     MemberRemoved,
     AlertsChanged,
+    RetriedRecords,
+    StartedSync,
 }
 
 impl AuditAction {
@@ -197,6 +199,8 @@ impl AuditAction {
         AuditAction::MemberJoined,
         AuditAction::MemberRemoved,
         AuditAction::AlertsChanged,
+        AuditAction::RetriedRecords,
+        AuditAction::StartedSync,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -216,6 +220,8 @@ impl AuditAction {
             AuditAction::MemberJoined => "member_joined",
             AuditAction::MemberRemoved => "member_removed",
             AuditAction::AlertsChanged => "alerts_changed",
+            AuditAction::RetriedRecords => "retried_records",
+            AuditAction::StartedSync => "started_sync",
         }
     }
 
@@ -241,6 +247,8 @@ impl AuditAction {
             AuditAction::MemberJoined => "joined through an invitation",
             AuditAction::MemberRemoved => "removed a member",
             AuditAction::AlertsChanged => "changed the alert webhook",
+            AuditAction::RetriedRecords => "retried failed records",
+            AuditAction::StartedSync => "started a sync now",
         }
     }
 }

@@ -4,8 +4,8 @@
 
 use crate::api::record::{get_record, ConversionRecord, RecordDetail, RecordQuery};
 use crate::components::badges::RecordStatusBadge;
-use crate::components::layout::{CrmTab, SettingsLayout};
-use crate::components::time::{LocalTimeIsland, TimesIn};
+use crate::components::detail::{ActivityDetail, LoadFailed, NotThere};
+use crate::components::time::LocalTimeIsland;
 use crate::domain::filters::href_with;
 use crate::domain::href::{at, run_path};
 use crate::domain::records::{decode_segment, RecordTouch};
@@ -26,11 +26,7 @@ pub fn RecordPage() -> impl IntoView {
     });
     let detail = Resource::new(move || query.get(), get_record);
     view! {
-        <SettingsLayout active=CrmTab::SyncActivity>
-            <div class="page-bar">
-                <a class="back-link" href=href_with(&at("/settings/crm/sync-activity"), &[])>"← All sync activity"</a>
-                <TimesIn/>
-            </div>
+        <ActivityDetail>
             <Transition fallback=|| view! { <p class="loading">"Loading record…"</p> }>
                 {move || Suspend::new(async move {
                     match detail.await {
@@ -38,34 +34,16 @@ pub fn RecordPage() -> impl IntoView {
                             <Title text=d.record.label.clone().unwrap_or_else(|| "Record".into())/>
                             <RecordView detail=d/>
                         }),
-                        Ok(None) => EitherOf3::B(view! { <RecordNotFound/> }),
-                        Err(_) => EitherOf3::C(view! {
-                            <div class="card empty-state" role="alert">
-                                <h3>"This record could not be loaded"</h3>
-                                <p>"Try again in a moment."</p>
-                            </div>
+                        Ok(None) => EitherOf3::B(view! {
+                            <NotThere title="Record not found".to_string() testid="record-not-found">
+                                <p>"No sync run of this workspace touched a record with this ID. Search by email, name or ID from Sync activity."</p>
+                            </NotThere>
                         }),
+                        Err(_) => EitherOf3::C(view! { <LoadFailed what="record"/> }),
                     }
                 })}
             </Transition>
-        </SettingsLayout>
-    }
-}
-
-#[component]
-fn RecordNotFound() -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
-        resp.set_status(axum::http::StatusCode::NOT_FOUND);
-    }
-    view! {
-        <Title text="Record not found"/>
-        <div class="card empty-state" data-testid="record-not-found">
-            <p class="empty-state__code">"404"</p>
-            <h2>"Record not found"</h2>
-            <p>"No sync run of this workspace touched a record with this ID. Search by email, name or ID from Sync activity."</p>
-            <a class="btn btn--primary" href=href_with(&at("/settings/crm/sync-activity"), &[])>"Back to Sync activity"</a>
-        </div>
+        </ActivityDetail>
     }
 }
 

@@ -4,9 +4,9 @@ use crate::api::history::{run_expired, ExpiredQuery};
 use crate::api::run::{get_run, poll_run, RunDetail, RunPollQuery, RunQuery, RECORDS_PAGE_SIZE};
 use crate::components::badges::{RecordStatusBadge, StatusBadge};
 use crate::components::counts::CountBreakdown;
-use crate::components::layout::{CrmTab, SettingsLayout};
+use crate::components::detail::{ActivityDetail, LoadFailed, NotThere};
 use crate::components::live::{use_interval_while, POLL_MS};
-use crate::components::time::{client_now_ms, LocalTime, RunDuration, TimesIn};
+use crate::components::time::{client_now_ms, LocalTime, RunDuration};
 use crate::domain::filters::href_with;
 use crate::domain::href::at;
 use crate::domain::records::{salesforce_record_url, RecordKey};
@@ -37,11 +37,7 @@ pub fn RunPage() -> impl IntoView {
         |(id, records)| get_run(RunQuery { id, records }),
     );
     view! {
-        <SettingsLayout active=CrmTab::SyncActivity>
-            <div class="page-bar">
-                <a class="back-link" href=href_with(&at("/settings/crm/sync-activity"), &[])>"← All sync activity"</a>
-                <TimesIn/>
-            </div>
+        <ActivityDetail>
             <Transition fallback=|| view! { <p class="loading">"Loading run…"</p> }>
                 {move || Suspend::new(async move {
                     match detail.await {
@@ -51,16 +47,11 @@ pub fn RunPage() -> impl IntoView {
                             <RunView detail=d query=query.get_untracked()/>
                         }),
                         Ok(None) => EitherOf3::B(view! { <RunNotFound id=id.get_untracked()/> }),
-                        Err(_) => EitherOf3::C(view! {
-                            <div class="card empty-state" role="alert">
-                                <h3>"This run could not be loaded"</h3>
-                                <p>"Try again in a moment."</p>
-                            </div>
-                        }),
+                        Err(_) => EitherOf3::C(view! { <LoadFailed what="run"/> }),
                     }
                 })}
             </Transition>
-        </SettingsLayout>
+        </ActivityDetail>
     }
 }
 
@@ -108,35 +99,20 @@ fn RetriedNotice() -> impl IntoView {
 /// 90-day history"), or never one of its runs.
 #[component]
 fn RunNotFound(id: String) -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
-        resp.set_status(axum::http::StatusCode::NOT_FOUND);
-    }
     let expired = Resource::new(move || id.clone(), |id| run_expired(ExpiredQuery { id }));
-    let back = || {
-        view! { <a class="btn btn--primary" href=href_with(&at("/settings/crm/sync-activity"), &[])>"Back to Sync activity"</a> }
-    };
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 match expired.await.ok().flatten() {
                     Some(message) => Either::Left(view! {
-                        <Title text="Run past the history kept"/>
-                        <div class="card empty-state" data-testid="run-expired">
-                            <p class="empty-state__code">"404"</p>
-                            <h2>{message}</h2>
+                        <NotThere title="Run past the history kept".to_string() heading=message testid="run-expired">
                             <p>"Runs, their records and their place in each record's timeline are deleted once they are older than the history this workspace keeps. Admins choose how long on the Overview."</p>
-                            {back()}
-                        </div>
+                        </NotThere>
                     }),
                     None => Either::Right(view! {
-                        <Title text="Run not found"/>
-                        <div class="card empty-state" data-testid="run-not-found">
-                            <p class="empty-state__code">"404"</p>
-                            <h2>"Run not found"</h2>
+                        <NotThere title="Run not found".to_string() testid="run-not-found">
                             <p>"There is no sync run at this address in this workspace. The link may be incomplete or mistyped."</p>
-                            {back()}
-                        </div>
+                        </NotThere>
                     }),
                 }
             })}

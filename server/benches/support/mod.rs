@@ -65,6 +65,12 @@ impl ServerProcess {
         Ok(server)
     }
 
+    /// A process the benchmark started itself (its own command line, environment and readiness
+    /// check), stopped like the others when dropped.
+    pub fn adopt(child: Child, base: String) -> Self {
+        ServerProcess { child, base, started: Instant::now() }
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }

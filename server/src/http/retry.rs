@@ -6,11 +6,12 @@
 //! The run page's buttons are plain forms: a browser's form post (`Accept: text/html`) is answered
 //! with a redirect to the run page, which says what was retried; anything else gets JSON.
 
-use super::auth::Admin;
+use super::auth::{audit, Admin};
 use super::error::ApiError;
 use super::state::ApiState;
 use crate::sync::retry::{retry_failed, RetryOutcome};
 use crate::sync::SyncError;
+use app::domain::access::AuditAction;
 use app::domain::href::in_workspace;
 use app::domain::RunId;
 use axum::extract::{Path, Query, State};
@@ -72,6 +73,8 @@ async fn retry(
         }
     };
     tracing::info!(run = %id, by = %viewer.email, ?outcome, "retried failed records");
+    let detail = audit_detail(id, only, &outcome);
+    audit(&s.pool, &viewer, s.clock.now_ms(), AuditAction::RetriedRecords, &detail).await;
     let wants_html = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -82,6 +85,25 @@ async fn retry(
         );
     }
     Ok((StatusCode::ACCEPTED, Json(outcome)).into_response())
+}
+
+/// The audit trail's particulars: which run (and record), and what came of it.
+fn audit_detail(id: RunId, only: Option<i64>, o: &RetryOutcome) -> String {
+    let what = match only {
+        Some(_) => format!("Run {id}, one failed record"),
+        None => format!("Run {id}, all failed"),
+    };
+    let mut parts = vec![format!("{} retried", o.retried)];
+    for (n, label) in [
+        (o.already_queued, "already queued"),
+        (o.already_synced, "already synced"),
+        (o.gone, "gone"),
+    ] {
+        if n > 0 {
+            parts.push(format!("{n} {label}"));
+        }
+    }
+    format!("{what}: {}", parts.join(", "))
 }
 
 /// Where a form's retry lands: the new run when an inbound retry made one, otherwise the run

@@ -90,15 +90,18 @@ async fn sync_now(
         })?),
     };
     if !scheduler::sync_now(&engine, object) {
+        // Already syncing: nothing started, nothing to record.
         if form {
             return Ok(back());
         }
         return Err(ApiError::Conflict("that object is already syncing".into()));
     }
+    let started = object.map(|o| o.as_str()).unwrap_or("all");
+    let detail = object.map_or_else(|| "All objects".to_string(), |o| o.label().to_string());
+    audit(&s.pool, &viewer, s.clock.now_ms(), AuditAction::StartedSync, &detail).await;
     if form {
         return Ok(back());
     }
-    let started = object.map(|o| o.as_str()).unwrap_or("all");
     Ok((StatusCode::ACCEPTED, Json(serde_json::json!({ "started": started }))).into_response())
 }
 

@@ -5,7 +5,6 @@
 
 use super::{Db, StoreError, WorkspaceId};
 use crate::domain::RunId;
-use uuid::Uuid;
 
 /// Rows deleted per step.
 pub const STEP_ROWS: i64 = 1_000;
@@ -21,52 +20,31 @@ pub struct Step {
     pub done: bool,
 }
 
-/// One step of deleting the workspace's history from before `cutoff_ms` (Unix ms; a run still in
-/// progress stays until it ends): up to
-/// [`STEP_ROWS`] records of the oldest such run, or its touches, or the run itself once it is
-/// empty (its message rows go with it); then the directory entries whose latest run is older.
+/// The oldest expired runs a step works on: those still in progress stay until they end.
+const OLDEST_EXPIRED: &str = "SELECT id FROM sync_runs WHERE workspace_id = $1 AND id < $2 \
+     AND status <> 'in_progress' ORDER BY id LIMIT $3";
+
+/// One step of deleting the workspace's history from before `cutoff_ms` (Unix ms): up to
+/// [`STEP_ROWS`] records of the oldest expired runs (up to [`STEP_ROWS`] runs, so a minute's small
+/// runs go a thousand records at a time, not a run at a time), or else their touches, or else
+/// those runs themselves, now empty (their message rows go with them); once no expired run is
+/// left, the directory's entries whose latest run is older.
 pub async fn delete_expired_step(
     db: &Db,
     ws: &WorkspaceId,
     cutoff_ms: i64,
 ) -> Result<Step, StoreError> {
-    let bound = RunId::lower_bound(cutoff_ms);
-    let oldest: Option<(Uuid,)> = on_db!(db, |pool| {
-        sqlx::query_as(
-            "SELECT id FROM sync_runs WHERE workspace_id = $1 AND id < $2 AND status <> 'in_progress' \
-             ORDER BY id LIMIT 1",
-        )
-        .bind(ws.as_str())
-        .bind(bound.0)
-        .fetch_optional(pool)
-        .await?
-    });
+    let bound = RunId::lower_bound(cutoff_ms).0;
     let mut step = Step::default();
-    let Some((run,)) = oldest else {
-        // The runs are gone: the directory's entries for records no kept run touched go too.
-        let n = on_db!(db, |pool| {
-            sqlx::query(
-                "DELETE FROM sync_records WHERE workspace_id = $1 AND record_key IN \
-                 (SELECT record_key FROM sync_records WHERE workspace_id = $1 AND last_run_id < $2 \
-                  ORDER BY last_run_id LIMIT $3)",
-            )
-            .bind(ws.as_str())
-            .bind(bound.0)
-            .bind(STEP_ROWS)
-            .execute(pool)
-            .await?
-            .rows_affected()
-        });
-        step.index_rows = n;
-        step.done = n == 0;
-        return Ok(step);
-    };
+    // Rows are deleted by key, found through the oldest runs' ids (no order within them needed:
+    // every one of them goes).
     let records = on_db!(db, |pool| {
-        sqlx::query(
-            "DELETE FROM run_records WHERE run_id = $1 AND seq IN \
-             (SELECT seq FROM run_records WHERE run_id = $1 ORDER BY seq LIMIT $2)",
-        )
-        .bind(run)
+        sqlx::query(&format!(
+            "DELETE FROM run_records WHERE (run_id, seq) IN \
+             (SELECT run_id, seq FROM run_records WHERE run_id IN ({OLDEST_EXPIRED}) LIMIT $3)"
+        ))
+        .bind(ws.as_str())
+        .bind(bound)
         .bind(STEP_ROWS)
         .execute(pool)
         .await?
@@ -77,11 +55,12 @@ pub async fn delete_expired_step(
         return Ok(step);
     }
     let touches = on_db!(db, |pool| {
-        sqlx::query(
-            "DELETE FROM record_touches WHERE run_id = $1 AND record_key IN \
-             (SELECT record_key FROM record_touches WHERE run_id = $1 LIMIT $2)",
-        )
-        .bind(run)
+        sqlx::query(&format!(
+            "DELETE FROM record_touches WHERE workspace_id = $1 AND (record_key, run_id, seq) IN \
+             (SELECT record_key, run_id, seq FROM record_touches WHERE run_id IN ({OLDEST_EXPIRED}) LIMIT $3)"
+        ))
+        .bind(ws.as_str())
+        .bind(bound)
         .bind(STEP_ROWS)
         .execute(pool)
         .await?
@@ -91,14 +70,41 @@ pub async fn delete_expired_step(
         step.index_rows = touches;
         return Ok(step);
     }
+    // A run that ended since the records' delete may still hold some: it waits for the next step.
     step.runs = on_db!(db, |pool| {
-        sqlx::query("DELETE FROM sync_runs WHERE workspace_id = $1 AND id = $2")
-            .bind(ws.as_str())
-            .bind(run)
-            .execute(pool)
-            .await?
-            .rows_affected()
+        sqlx::query(&format!(
+            "DELETE FROM sync_runs WHERE id IN ({OLDEST_EXPIRED}) \
+             AND NOT EXISTS (SELECT 1 FROM run_records r WHERE r.run_id = sync_runs.id) \
+             AND NOT EXISTS (SELECT 1 FROM record_touches t WHERE t.run_id = sync_runs.id)"
+        ))
+        .bind(ws.as_str())
+        .bind(bound)
+        .bind(STEP_ROWS)
+        .execute(pool)
+        .await?
+        .rows_affected()
     });
+    if step.runs > 0 {
+        return Ok(step);
+    }
+    // The runs are gone: the directory's entries for records no kept run touched go too.
+    let n = on_db!(db, |pool| {
+        sqlx::query(
+            "DELETE FROM sync_records WHERE workspace_id = $1 AND record_key IN \
+             (SELECT record_key FROM sync_records WHERE workspace_id = $1 AND last_run_id < $2 \
+              ORDER BY last_run_id LIMIT $3)",
+        )
+        .bind(ws.as_str())
+        .bind(bound)
+        .bind(STEP_ROWS)
+        .execute(pool)
+        .await?
+        .rows_affected()
+    });
+    step.index_rows = n;
+    // Done when nothing was left, unless a run is still in progress past the cutoff: it is not
+    // expired yet (it waits for a later pass), so it does not hold this one.
+    step.done = n == 0;
     Ok(step)
 }
 
