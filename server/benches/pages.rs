@@ -7,15 +7,19 @@
 //!
 //! Starts the release server (`target/release/server`) on the history benchmark's database
 //! (`app/benches/history.rs` fills it: 1,000,000 runs, ~20,000,000 records, workspace `bench`)
-//! with `--demo false`: no engine, no local org, so the memory is the server's own. Then fetches
-//! each page `--requests` times one after another over loopback (the time to the last byte of
-//! the HTML, which is the server's render plus a loopback round trip). Prints a Markdown table.
+//! with `--demo false`: no engine, no local org, so the memory is the server's own. A database
+//! without accounts gets its first admin at start, an admin of `--workspace`; the benchmark signs
+//! in as them through the sign-in form, as a browser does. Then it fetches each page of the
+//! workspace (`/w/{workspace}/…`) `--requests` times one after another over loopback (the time to
+//! the last byte of the HTML, which is the server's render plus a loopback round trip). Prints a
+//! Markdown table.
 
 mod support;
 
+use app::api::activity::RunsResponse;
+use app::domain::RunId;
 use clap::Parser;
-use serde_json::Value;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use support::{mb, ms, percentile, BenchError, ServerProcess};
 
@@ -24,7 +28,7 @@ struct Args {
     /// The history database (`cargo bench -p app --features ssr --bench history` fills it).
     #[arg(long)]
     db: Option<PathBuf>,
-    /// Its workspace.
+    /// Its workspace (the history benchmark's runs are in `bench`).
     #[arg(long, default_value = "bench")]
     workspace: String,
     /// Timed requests per page (after 10 unmeasured ones).
@@ -65,6 +69,7 @@ async fn time_page(
         let status = resp.status();
         let body = resp.bytes().await?;
         let took = started.elapsed().as_micros() as u64;
+        // A redirect (to the sign-in page, or into another workspace) is not the page.
         if !status.is_success() {
             return Err(format!("{url}: status {status}").into());
         }
@@ -87,7 +92,7 @@ async fn main() -> Result<(), BenchError> {
     let args = Args::parse();
     let target = support::target_dir();
     let binary = args.server.clone().unwrap_or_else(|| target.join("release/server"));
-    let site = args.site.clone().unwrap_or_else(|| target.join("site"));
+    let site_root = args.site.clone().unwrap_or_else(|| target.join("site"));
     let db = args.db.clone().unwrap_or_else(|| support::bench_dir().join("history.db"));
     if !db.exists() {
         return Err(format!("{} not found: run the history benchmark first", db.display()).into());
@@ -102,48 +107,47 @@ async fn main() -> Result<(), BenchError> {
         "--demo".into(),
         "false".into(),
     ];
-    let server = ServerProcess::start(&binary, &site, args.port, &server_args).await?;
+    let server = ServerProcess::start(&binary, &site_root, args.port, &server_args).await?;
     let ready_in = server.started.elapsed();
     let pid = server.pid();
-    let http = reqwest::Client::new();
 
-    // Idle: started and answered its readiness probe (one list), then left alone.
+    // Idle: started and answered its readiness probe (`/healthz`), then left alone; then signed in
+    // (an argon2id check, 19 MiB of working memory) and one list.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let idle = support::sample(pid)?;
-    let page: Value = http.get(format!("{}/api/runs", server.base)).send().await?.json().await?;
+    let (email, password) = admin(&db);
+    let cookie = support::sign_in(&server.base, &email, &password).await?;
+    // Not following redirects: a page that sends the browser elsewhere is an error, not timed.
+    let http = support::signed_in(&cookie).redirect(reqwest::redirect::Policy::none()).build()?;
+    let site = format!("{}/w/{}", server.base, args.workspace);
+    let page = list_runs(&http, &site, "").await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let after_list = support::sample(pid)?;
-    let run_id =
-        page["runs"][0]["id"].as_str().ok_or("the history database has no runs")?.to_string();
+    let run_id = page.runs.first().ok_or("the history database has no runs")?.id;
     // The largest run is the heaviest run page; the history database's 50,000-record backfill
     // runs are its oldest, so look on the oldest page (runs after the smallest UUIDv7).
-    let oldest: Value = http
-        .get(format!("{}/api/runs?after=00000000-0000-7000-8000-000000000000", server.base))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let big_run = biggest_run_on_page(&oldest).unwrap_or_else(|| run_id.clone());
+    let oldest = list_runs(&http, &site, &format!("?after={}", RunId::MIN)).await?;
+    let big_run = biggest_run_on_page(&oldest).unwrap_or(run_id);
 
     let mut pages = vec![
         time_page(
             &http,
             "Sync activity, first page",
-            &format!("{}/settings/crm/sync-activity", server.base),
+            &format!("{site}/settings/crm/sync-activity"),
             args.requests,
         )
         .await?,
         time_page(
             &http,
             "Sync activity, inbound, object=company",
-            &format!("{}/settings/crm/sync-activity?direction=inbound&object=company", server.base),
+            &format!("{site}/settings/crm/sync-activity?direction=inbound&object=company"),
             args.requests,
         )
         .await?,
         time_page(
             &http,
             "A run page (newest run)",
-            &format!("{}/settings/crm/sync-activity/runs/{run_id}", server.base),
+            &format!("{site}/settings/crm/sync-activity/runs/{run_id}"),
             args.requests,
         )
         .await?,
@@ -153,7 +157,7 @@ async fn main() -> Result<(), BenchError> {
             time_page(
                 &http,
                 "A run page (largest run: a backfill of 50,000 records)",
-                &format!("{}/settings/crm/sync-activity/runs/{big_run}", server.base),
+                &format!("{site}/settings/crm/sync-activity/runs/{big_run}"),
                 args.requests,
             )
             .await?,
@@ -163,7 +167,7 @@ async fn main() -> Result<(), BenchError> {
         time_page(
             &http,
             "JSON `/api/runs` (for comparison)",
-            &format!("{}/api/runs", server.base),
+            &format!("{site}/api/runs"),
             args.requests,
         )
         .await?,
@@ -181,8 +185,9 @@ async fn main() -> Result<(), BenchError> {
     );
     println!("| Start to first answer | {:.2} s |", ready_in.as_secs_f64());
     println!(
-        "| RSS idle (after start and one list) | {} |",
-        mb(after_list.rss_kb.max(idle.rss_kb))
+        "| RSS idle (after start; after one sign-in and one list) | {}; {} |",
+        mb(idle.rss_kb),
+        mb(after_list.rss_kb)
     );
     println!(
         "| RSS after {} page renders | {} (peak {}) |",
@@ -198,18 +203,37 @@ async fn main() -> Result<(), BenchError> {
     Ok(())
 }
 
+/// `GET /api/runs` in the workspace at `site`, with `query`.
+async fn list_runs(
+    http: &reqwest::Client,
+    site: &str,
+    query: &str,
+) -> Result<RunsResponse, BenchError> {
+    let url = format!("{site}/api/runs{query}");
+    let resp = http.get(&url).send().await?;
+    if !resp.status().is_success() {
+        // 404: the workspace does not exist, or the admin is not a member of it (a database
+        // whose accounts were made for another workspace).
+        return Err(format!("{url}: status {}", resp.status()).into());
+    }
+    Ok(resp.json().await?)
+}
+
+/// Who signs in: the first admin this benchmark starts the server with, unless a server started
+/// on this database without a password made them with a generated one, kept beside the database
+/// (`<database>.first-admin`: their email, then the password) until it is changed.
+fn admin(db: &Path) -> (String, String) {
+    let mut file = db.as_os_str().to_owned();
+    file.push(".first-admin");
+    let kept = std::fs::read_to_string(file).ok().and_then(|text| {
+        let mut lines = text.lines().map(str::trim);
+        Some((lines.next()?.to_string(), lines.next()?.to_string()))
+    });
+    kept.unwrap_or_else(|| (support::ADMIN_EMAIL.into(), support::ADMIN_PASSWORD.into()))
+}
+
 /// The run with the most records among a page's runs (by its counts: a run that failed before
 /// any record expected many but holds none).
-fn biggest_run_on_page(page: &Value) -> Option<String> {
-    let records = |r: &Value| -> i64 {
-        ["created", "updated", "deleted", "skipped", "failed"]
-            .iter()
-            .map(|k| r["counts"][k].as_i64().unwrap_or(0))
-            .sum()
-    };
-    page["runs"]
-        .as_array()?
-        .iter()
-        .max_by_key(|r| records(r))
-        .and_then(|r| r["id"].as_str().map(String::from))
+fn biggest_run_on_page(page: &RunsResponse) -> Option<RunId> {
+    page.runs.iter().max_by_key(|r| r.counts.processed()).map(|r| r.id)
 }

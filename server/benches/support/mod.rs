@@ -1,5 +1,6 @@
 //! What the server benchmarks share: a release server started as a child process on loopback,
-//! its CPU time and memory read from `/proc`, and percentiles.
+//! signing in to it as its first admin, its CPU time and memory read from `/proc`, and
+//! percentiles.
 //!
 //! Each benchmark is its own crate that includes this module and uses part of it.
 #![allow(dead_code)]
@@ -7,6 +8,7 @@
 //! The server runs as its own process (not in the benchmark's runtime) so that its CPU and memory
 //! are its own, and the load generator's work does not count against it.
 
+use reqwest::header::{self, HeaderMap, HeaderValue};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -28,6 +30,15 @@ pub fn bench_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench")
 }
 
+/// The first admin of a server started by [`ServerProcess::start`]: a server without accounts
+/// makes them at start (`SYNC_ADMIN_EMAIL`, `SYNC_ADMIN_PASSWORD`), an admin of its
+/// `--workspace`.
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+pub const ADMIN_PASSWORD: &str = "bench admin password";
+
+/// The sign-in cookie's name (server/src/startup.rs).
+const SESSION_COOKIE: &str = "conversion_session";
+
 /// A server process; stopped (SIGTERM, then SIGKILL) when dropped, so a failed benchmark never
 /// leaves one listening.
 pub struct ServerProcess {
@@ -37,7 +48,8 @@ pub struct ServerProcess {
 }
 
 impl ServerProcess {
-    /// Starts `binary` on `127.0.0.1:port` with `args`, and waits until it answers `/api/runs`.
+    /// Starts `binary` on `127.0.0.1:port` with `args` and [`ADMIN_EMAIL`] as its first admin,
+    /// and waits until it answers `/healthz` (which needs nobody signed in).
     pub async fn start(
         binary: &Path,
         site_root: &Path,
@@ -57,6 +69,11 @@ impl ServerProcess {
             .arg(format!("127.0.0.1:{port}"))
             .args(args)
             .env("LEPTOS_SITE_ROOT", site_root)
+            // The site's file names, for a binary built by plain `cargo build` (cargo-leptos
+            // compiles the name in).
+            .env("LEPTOS_OUTPUT_NAME", "sync-activity")
+            .env("SYNC_ADMIN_EMAIL", ADMIN_EMAIL)
+            .env("SYNC_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("RUST_LOG", std::env::var("BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()))
             .stdin(Stdio::null())
             .spawn()?;
@@ -77,7 +94,7 @@ impl ServerProcess {
 
     async fn wait_ready(&self, limit: Duration) -> Result<(), BenchError> {
         let client = reqwest::Client::new();
-        let url = format!("{}/api/runs", self.base);
+        let url = format!("{}/healthz", self.base);
         while self.started.elapsed() < limit {
             if let Ok(r) = client.get(&url).send().await {
                 if r.status().is_success() {
@@ -116,6 +133,48 @@ impl Drop for ServerProcess {
     fn drop(&mut self) {
         self.terminate();
     }
+}
+
+/// Signs in at `base` through the sign-in form, as a browser does (`POST /sign-in` with the
+/// site's `Origin`: the server takes changes only from its own pages), and returns the `Cookie`
+/// header that carries the session from then on ([`signed_in`]).
+pub async fn sign_in(base: &str, email: &str, password: &str) -> Result<HeaderValue, BenchError> {
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
+    let answer = http
+        .post(format!("{base}/sign-in"))
+        .header(header::ORIGIN, base)
+        .form(&[("email", email), ("password", password), ("next", "/healthz")])
+        .send()
+        .await?;
+    let landed = answer.headers().get(header::LOCATION).and_then(|l| l.to_str().ok());
+    if !answer.status().is_redirection() || landed != Some("/healthz") {
+        // A refusal goes back to the sign-in page with the reason: `?error=invalid` (email or
+        // password), `not_member`, `throttled`.
+        return Err(format!(
+            "signing in as {email} at {base} was refused: {} to {}",
+            answer.status(),
+            landed.unwrap_or("nowhere")
+        )
+        .into());
+    }
+    let cookie = answer
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|c| c.to_str().ok()?.split(';').next())
+        .find(|c| c.strip_prefix(SESSION_COOKIE).is_some_and(|rest| rest.starts_with('=')))
+        .ok_or_else(|| format!("signing in at {base} set no {SESSION_COOKIE} cookie"))?;
+    let mut cookie = HeaderValue::from_str(cookie)?;
+    cookie.set_sensitive(true);
+    Ok(cookie)
+}
+
+/// A client that sends the session `cookie` from [`sign_in`] with every request, as the
+/// signed-in browser does.
+pub fn signed_in(cookie: &HeaderValue) -> reqwest::ClientBuilder {
+    let mut headers = HeaderMap::new();
+    headers.insert(header::COOKIE, cookie.clone());
+    reqwest::Client::builder().default_headers(headers)
 }
 
 /// CPU time and memory of a process, from `/proc/<pid>/stat` and `/proc/<pid>/status`.
