@@ -73,15 +73,8 @@ struct Args {
     /// 3200-3299).
     #[arg(long, default_value_t = 3230)]
     port: u16,
-    /// Server binary; default `<target>/release/server`.
-    #[arg(long)]
-    server: Option<PathBuf>,
-    /// Site root (`LEPTOS_SITE_ROOT`); default `<target>/site`.
-    #[arg(long)]
-    site: Option<PathBuf>,
-    /// cargo bench passes `--bench`; ignored.
-    #[arg(long, hide = true)]
-    bench: bool,
+    #[command(flatten)]
+    build: support::Build,
 }
 
 /// The name under which the benchmark holds the outbound leases while it queues the changes.
@@ -196,8 +189,7 @@ async fn main() -> Result<(), BenchError> {
     if !args.db_name.starts_with("cluster_bench") || !name_ok {
         return Err("--db-name: the benchmark drops it, so it must start with cluster_bench (lowercase letters, digits, _)".into());
     }
-    let target = support::target_dir();
-    let binary = args.server.clone().unwrap_or_else(|| target.join("release/server"));
+    let binary = args.build.binary();
     if !binary.exists() {
         return Err(format!(
             "{} not found: build it first (cargo build --release -p server --bin server, or cargo leptos build --release)",
@@ -209,7 +201,7 @@ async fn main() -> Result<(), BenchError> {
     std::fs::create_dir_all(&dir)?;
     let launcher = Launcher {
         binary,
-        site: args.site.clone().unwrap_or_else(|| target.join("site")),
+        site: args.build.site_root(),
         dir,
         interval_secs: args.sync_interval_secs.max(1),
         keys: Keyring::generate_entry("cluster-bench"),

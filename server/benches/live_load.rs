@@ -64,18 +64,11 @@ struct Args {
     /// Loopback port of the server (the benchmarks use 3200-3299).
     #[arg(long, default_value_t = 3210)]
     port: u16,
-    /// Server binary; default `<target>/release/server`.
-    #[arg(long)]
-    server: Option<PathBuf>,
-    /// Site root (`LEPTOS_SITE_ROOT`); default `<target>/site`.
-    #[arg(long)]
-    site: Option<PathBuf>,
     /// Database file, removed and created fresh; default `target/bench/live-load.db`.
     #[arg(long)]
     db: Option<PathBuf>,
-    /// cargo bench passes `--bench`; ignored.
-    #[arg(long, hide = true)]
-    bench: bool,
+    #[command(flatten)]
+    build: support::Build,
 }
 
 /// One answered request.
@@ -246,9 +239,8 @@ async fn main() -> Result<(), BenchError> {
     if args.clients == 0 || args.clients > 2_000 || args.secs == 0 || args.secs > 600 {
         return Err("--clients must be 1-2,000 and --secs 1-600".into());
     }
-    let target = support::target_dir();
-    let binary = args.server.clone().unwrap_or_else(|| target.join("release/server"));
-    let site_root = args.site.clone().unwrap_or_else(|| target.join("site"));
+    let binary = args.build.binary();
+    let site_root = args.build.site_root();
     let db = args.db.clone().unwrap_or_else(|| support::bench_dir().join("live-load.db"));
     if let Some(dir) = db.parent() {
         std::fs::create_dir_all(dir)?;

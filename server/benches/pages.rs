@@ -37,15 +37,8 @@ struct Args {
     /// Loopback port of the server (the benchmarks use 3200-3299).
     #[arg(long, default_value_t = 3211)]
     port: u16,
-    /// Server binary; default `<target>/release/server`.
-    #[arg(long)]
-    server: Option<PathBuf>,
-    /// Site root (`LEPTOS_SITE_ROOT`); default `<target>/site`.
-    #[arg(long)]
-    site: Option<PathBuf>,
-    /// cargo bench passes `--bench`; ignored.
-    #[arg(long, hide = true)]
-    bench: bool,
+    #[command(flatten)]
+    build: support::Build,
 }
 
 struct PageTiming {
@@ -90,9 +83,8 @@ async fn time_page(
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), BenchError> {
     let args = Args::parse();
-    let target = support::target_dir();
-    let binary = args.server.clone().unwrap_or_else(|| target.join("release/server"));
-    let site_root = args.site.clone().unwrap_or_else(|| target.join("site"));
+    let binary = args.build.binary();
+    let site_root = args.build.site_root();
     let db = args.db.clone().unwrap_or_else(|| support::bench_dir().join("history.db"));
     if !db.exists() {
         return Err(format!("{} not found: run the history benchmark first", db.display()).into());

@@ -30,6 +30,31 @@ pub fn bench_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench")
 }
 
+/// The release build a benchmark starts its servers from (`#[command(flatten)]` in its
+/// arguments), and `--bench`, which cargo bench passes.
+#[derive(Debug, clap::Args)]
+pub struct Build {
+    /// Server binary; default `<target>/release/server`.
+    #[arg(long)]
+    pub server: Option<PathBuf>,
+    /// Site root (`LEPTOS_SITE_ROOT`); default `<target>/site`.
+    #[arg(long)]
+    pub site: Option<PathBuf>,
+    /// cargo bench passes `--bench`; ignored.
+    #[arg(long, hide = true)]
+    pub bench: bool,
+}
+
+impl Build {
+    pub fn binary(&self) -> PathBuf {
+        self.server.clone().unwrap_or_else(|| target_dir().join("release/server"))
+    }
+
+    pub fn site_root(&self) -> PathBuf {
+        self.site.clone().unwrap_or_else(|| target_dir().join("site"))
+    }
+}
+
 /// The first admin of a server started by [`ServerProcess::start`]: a server without accounts
 /// makes them at start (`SYNC_ADMIN_EMAIL`, `SYNC_ADMIN_PASSWORD`), an admin of its
 /// `--workspace`.

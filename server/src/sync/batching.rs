@@ -5,6 +5,8 @@ use crate::salesforce::bulk::Polling;
 use crate::salesforce::SalesforceError;
 use app::domain::{RecordMessage, RunMessage};
 use app::store::keyring::Keyring;
+use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Everything tunable about the engine. Defaults are the help article's.
@@ -51,6 +53,10 @@ pub struct EngineConfig {
     /// A lease not renewed for this long can be taken over by another server; it is renewed
     /// every third of it, and by every write made under it.
     pub lease_ttl: Duration,
+    /// How many pieces of work this server holds now, counted across the engines of all its
+    /// workspaces (they share this config): a busy server waits a little longer before a
+    /// scheduled pass, so an idle one takes the next workspace's work.
+    pub held: Arc<AtomicUsize>,
 }
 
 /// This process's default name: the host and the process id.
@@ -142,6 +148,7 @@ impl Default for EngineConfig {
             keyring: Keyring::ephemeral(),
             instance: default_instance_name(),
             lease_ttl: Duration::from_secs(30),
+            held: Arc::new(AtomicUsize::new(0)),
         }
     }
 }

@@ -12,6 +12,7 @@
 use super::{Engine, SyncError};
 use app::domain::Direction;
 use app::store::leases::{self, Due, Refused};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -54,6 +55,7 @@ impl Engine {
         if let Some(from) = claimed.taken_from.as_deref().filter(|f| *f != cfg.instance) {
             tracing::warn!(%work, server = from, fence = claimed.fence, "took over work whose server stopped renewing its lease");
         }
+        cfg.held.fetch_add(1, Ordering::Relaxed);
         let heartbeat = self.cancel_token().child_token();
         tokio::spawn(beat(self.clone(), work.clone(), claimed.fence, heartbeat.clone()));
         Ok(Ok(Held {
@@ -196,6 +198,7 @@ impl Held {
 
 impl Drop for Held {
     fn drop(&mut self) {
+        self.engine.config().held.fetch_sub(1, Ordering::Relaxed);
         self.heartbeat.cancel();
         if self.released {
             return;

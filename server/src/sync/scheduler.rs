@@ -29,7 +29,11 @@ pub enum Pass {
 
 /// Runs the inbound schedule until cancelled.
 pub async fn run_inbound(engine: Engine) {
+    let mut first = true;
     loop {
+        if !make_way(&engine, std::mem::take(&mut first)).await {
+            return;
+        }
         let pass = scheduled_pass(&engine).await;
         tracing::debug!(?pass, "inbound pass over");
         let interval = inbound_interval(&engine).await;
@@ -37,6 +41,37 @@ pub async fn run_inbound(engine: Engine) {
         if !wait_for_pass(&engine, pass_end, interval, pass == Pass::Paused).await {
             return;
         }
+    }
+}
+
+/// The most a server waits before a scheduled pass for each piece of work it already holds.
+const MAKE_WAY_STEP: Duration = Duration::from_millis(250);
+
+/// Before a scheduled pass, a server makes way for the others on the same database: a step (a
+/// tenth of the interval, at most [`MAKE_WAY_STEP`]) for each piece of work it holds, so an idle
+/// server takes the next workspace's pass before a busy one does; and before its first pass a
+/// random part of a step, so servers started together do not all reach every workspace in the
+/// same order (the one that answered first would otherwise take every workspace's backfill). The
+/// later passes have their random part already ([`jitter_ms`]). False when cancelled.
+async fn make_way(engine: &Engine, first: bool) -> bool {
+    let step = (inbound_interval(engine).await / 10).min(MAKE_WAY_STEP);
+    if first {
+        let part = step.mul_f64(rand::Rng::gen_range(&mut rand::thread_rng(), 0.0..1.0));
+        if !sleep_unless_cancelled(engine, part).await {
+            return false;
+        }
+    }
+    let held = engine.config().held.load(std::sync::atomic::Ordering::Relaxed);
+    sleep_unless_cancelled(engine, step * u32::try_from(held.min(8)).unwrap_or(8)).await
+}
+
+async fn sleep_unless_cancelled(engine: &Engine, wait: Duration) -> bool {
+    if wait.is_zero() {
+        return !engine.is_cancelled();
+    }
+    tokio::select! {
+        _ = engine.cancel_token().cancelled() => false,
+        _ = tokio::time::sleep(wait) => true,
     }
 }
 

@@ -34,78 +34,63 @@ pub async fn delete_expired_step(
     ws: &WorkspaceId,
     cutoff_ms: i64,
 ) -> Result<Step, StoreError> {
-    let bound = RunId::lower_bound(cutoff_ms).0;
-    let mut step = Step::default();
+    let bound = RunId::lower_bound(cutoff_ms);
     // Rows are deleted by key, found through the oldest runs' ids (no order within them needed:
     // every one of them goes).
-    let records = on_db!(db, |pool| {
-        sqlx::query(&format!(
+    let records = delete_rows(
+        db,
+        ws,
+        bound,
+        &format!(
             "DELETE FROM run_records WHERE (run_id, seq) IN \
              (SELECT run_id, seq FROM run_records WHERE run_id IN ({OLDEST_EXPIRED}) LIMIT $3)"
-        ))
-        .bind(ws.as_str())
-        .bind(bound)
-        .bind(STEP_ROWS)
-        .execute(pool)
-        .await?
-        .rows_affected()
-    });
+        ),
+    )
+    .await?;
     if records > 0 {
-        step.records = records;
-        return Ok(step);
+        return Ok(Step { records, ..Step::default() });
     }
-    let touches = on_db!(db, |pool| {
-        sqlx::query(&format!(
+    let touches = delete_rows(
+        db,
+        ws,
+        bound,
+        &format!(
             "DELETE FROM record_touches WHERE workspace_id = $1 AND (record_key, run_id, seq) IN \
              (SELECT record_key, run_id, seq FROM record_touches WHERE run_id IN ({OLDEST_EXPIRED}) LIMIT $3)"
-        ))
-        .bind(ws.as_str())
-        .bind(bound)
-        .bind(STEP_ROWS)
-        .execute(pool)
-        .await?
-        .rows_affected()
-    });
+        ),
+    )
+    .await?;
     if touches > 0 {
-        step.index_rows = touches;
-        return Ok(step);
+        return Ok(Step { index_rows: touches, ..Step::default() });
     }
     // A run that ended since the records' delete may still hold some: it waits for the next step.
-    step.runs = on_db!(db, |pool| {
-        sqlx::query(&format!(
+    let runs = delete_rows(
+        db,
+        ws,
+        bound,
+        &format!(
             "DELETE FROM sync_runs WHERE id IN ({OLDEST_EXPIRED}) \
              AND NOT EXISTS (SELECT 1 FROM run_records r WHERE r.run_id = sync_runs.id) \
              AND NOT EXISTS (SELECT 1 FROM record_touches t WHERE t.run_id = sync_runs.id)"
-        ))
-        .bind(ws.as_str())
-        .bind(bound)
-        .bind(STEP_ROWS)
-        .execute(pool)
-        .await?
-        .rows_affected()
-    });
-    if step.runs > 0 {
-        return Ok(step);
+        ),
+    )
+    .await?;
+    if runs > 0 {
+        return Ok(Step { runs, ..Step::default() });
     }
     // The runs are gone: the directory's entries for records no kept run touched go too.
-    let n = on_db!(db, |pool| {
-        sqlx::query(
-            "DELETE FROM sync_records WHERE workspace_id = $1 AND record_key IN \
-             (SELECT record_key FROM sync_records WHERE workspace_id = $1 AND last_run_id < $2 \
-              ORDER BY last_run_id LIMIT $3)",
-        )
-        .bind(ws.as_str())
-        .bind(bound)
-        .bind(STEP_ROWS)
-        .execute(pool)
-        .await?
-        .rows_affected()
-    });
-    step.index_rows = n;
+    let n = delete_rows(
+        db,
+        ws,
+        bound,
+        "DELETE FROM sync_records WHERE workspace_id = $1 AND record_key IN \
+         (SELECT record_key FROM sync_records WHERE workspace_id = $1 AND last_run_id < $2 \
+          ORDER BY last_run_id LIMIT $3)",
+    )
+    .await?;
     // Done when nothing was left, unless a run is still in progress past the cutoff: it is not
     // expired yet (it waits for a later pass), so it does not hold this one.
-    step.done = n == 0;
-    Ok(step)
+    Ok(Step { index_rows: n, done: n == 0, ..Step::default() })
 }
 
 /// When the workspace's oldest kept run started: how far back its history goes.
@@ -119,4 +104,23 @@ pub async fn oldest_run_at(db: &Db, ws: &WorkspaceId) -> Result<Option<i64>, Sto
         .await?
     });
     Ok(row.map(|(t,)| t))
+}
+
+/// Runs one of a step's deletes (`$1` the workspace, `$2` the cutoff's lowest run id, `$3`
+/// [`STEP_ROWS`]) in a transaction of its own, and says how many rows went.
+async fn delete_rows(
+    db: &Db,
+    ws: &WorkspaceId,
+    bound: RunId,
+    sql: &str,
+) -> Result<u64, StoreError> {
+    Ok(on_db!(db, |pool| {
+        sqlx::query(sql)
+            .bind(ws.as_str())
+            .bind(bound.0)
+            .bind(STEP_ROWS)
+            .execute(pool)
+            .await?
+            .rows_affected()
+    }))
 }
