@@ -63,10 +63,14 @@ async fn index(db: &Db) {
                 .execute(pool)
                 .await
                 .expect("index");
-            sqlx::raw_sql("VACUUM ANALYZE record_touches; VACUUM ANALYZE sync_records;")
-                .execute(pool)
-                .await
-                .expect("analyze");
+            // One statement each: several in one string run as one transaction, and VACUUM
+            // cannot run inside one.
+            for table in ["record_touches", "sync_records"] {
+                sqlx::raw_sql(&format!("VACUUM ANALYZE {table}"))
+                    .execute(pool)
+                    .await
+                    .expect("analyze");
+            }
         }
     }
     eprintln!("  story index built in {:.1?}", started.elapsed());

@@ -391,6 +391,38 @@ async fn a_damaged_database_file_stops_the_start_with_a_sentence_that_names_it()
     let _server = ServerProcess::start(&good, dir.path(), &["--demo", "false"], &[]).await;
 }
 
+/// A file too large to check before the server starts (`store::open_with` checks those in the
+/// background) is checked by `store::check_pages`: damage is reported to the storage state, which
+/// the Overview's health card shows, and a sound file reports nothing.
+#[tokio::test]
+async fn a_large_files_background_check_reports_damage_to_the_health_card() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.db");
+    database_with_history(&good).await;
+    let pages = std::fs::metadata(&good).unwrap().len() / 4096;
+    let damaged = dir.path().join("damaged.db");
+    std::fs::copy(&good, &damaged).unwrap();
+    overwrite_pages(&damaged, pages / 2..pages / 2 + 3);
+
+    for (file, is_damaged) in [(&good, false), (&damaged, true)] {
+        // Opened without the check at open, as a large file is.
+        let pool = SqlitePoolOptions::new()
+            .connect_with(SqliteConnectOptions::new().filename(file))
+            .await
+            .unwrap();
+        let storage = store::StorageHealth::new(&file.display().to_string());
+        store::check_pages(pool, storage.clone()).await;
+        let problem = storage.problem();
+        if is_damaged {
+            let problem = problem.expect("the damage is reported");
+            assert_eq!(problem.failure, app::domain::health::StorageFailure::Damaged);
+            assert!(problem.message().contains("damaged"), "{}", problem.message());
+        } else {
+            assert!(problem.is_none(), "{problem:?}");
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_write_ahead_log_is_emptied_once_a_large_write_settles() {
     let dir = tempfile::tempdir().unwrap();

@@ -127,6 +127,21 @@ impl StorageHealth {
         Some(failure)
     }
 
+    /// SQLite's check found the file damaged (`finding`, its first words): reported as
+    /// [`StorageFailure::Damaged`], which stays until the server is restarted on a sound file.
+    pub fn damaged(&self, finding: &str, now_ms: i64) {
+        let mut s = lock(&self.inner.state);
+        let database = s.database.clone();
+        tracing::error!(%finding, database = %database, "the database file is damaged: SQLite's check of its pages found it; restore the file from a backup");
+        let first = s.problem.is_none();
+        s.problem =
+            Some(StorageProblem { failure: StorageFailure::Damaged, since_ms: now_ms, database });
+        drop(s);
+        if first {
+            self.inner.reported.notify_one();
+        }
+    }
+
     /// The problem being seen now, if any.
     pub fn problem(&self) -> Option<StorageProblem> {
         lock(&self.inner.state).problem.clone()
