@@ -277,6 +277,10 @@ async fn a_killed_servers_backfill_is_finished_by_another_once_its_lease_runs_ou
 async fn a_server_paused_past_its_lease_writes_nothing_when_it_wakes() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let (dir, org, reference) = slow_org_and_its_reference(6_000, 22).await;
+    // Slower still: the server waits on the org outside its writes for longer than it writes, so
+    // it can be caught there while a run is open (writing a page into PostgreSQL takes tens of
+    // milliseconds, and the next page is fetched while one is written).
+    org.apply_fault(FaultCommand::SetLatency { ms: 60 });
 
     let database = TestDatabase::new(dir.path().join("sync.db")).await;
     let db = database.path();
