@@ -30,16 +30,20 @@ pub enum Pass {
 /// Runs the inbound schedule until cancelled.
 pub async fn run_inbound(engine: Engine) {
     let mut first = true;
+    // The schedule in effect: read before the first pass and after each one (a pass can be long,
+    // and the setting may change meanwhile), and again whenever a wait is woken.
+    let mut interval = inbound_interval(&engine).await;
     loop {
-        if !make_way(&engine, std::mem::take(&mut first)).await {
+        if !make_way(&engine, std::mem::take(&mut first), interval).await {
             return;
         }
-        let pass = scheduled_pass(&engine).await;
+        let pass = scheduled_pass(&engine, interval).await;
         tracing::debug!(?pass, "inbound pass over");
-        let interval = inbound_interval(&engine).await;
+        interval = inbound_interval(&engine).await;
         let pass_end = shared_pass_end(&engine, interval).await + jitter_ms(interval);
-        if !wait_for_pass(&engine, pass_end, interval, pass == Pass::Paused).await {
-            return;
+        match wait_for_pass(&engine, pass_end, interval, pass == Pass::Paused).await {
+            Some(now_in_effect) => interval = now_in_effect,
+            None => return,
         }
     }
 }
@@ -53,8 +57,8 @@ const MAKE_WAY_STEP: Duration = Duration::from_millis(250);
 /// random part of a step, so servers started together do not all reach every workspace in the
 /// same order (the one that answered first would otherwise take every workspace's backfill). The
 /// later passes have their random part already ([`jitter_ms`]). False when cancelled.
-async fn make_way(engine: &Engine, first: bool) -> bool {
-    let step = (inbound_interval(engine).await / 10).min(MAKE_WAY_STEP);
+async fn make_way(engine: &Engine, first: bool, interval: Duration) -> bool {
+    let step = (interval / 10).min(MAKE_WAY_STEP);
     if first {
         let part = step.mul_f64(rand::Rng::gen_range(&mut rand::thread_rng(), 0.0..1.0));
         if !sleep_unless_cancelled(engine, part).await {
@@ -118,26 +122,26 @@ async fn inbound_interval(engine: &Engine) -> Duration {
 /// interval from the same `pass_end`, so shortening it from an hour to a minute does not wait out
 /// the hour. False when cancelled.
 pub async fn next_pass_due(engine: &Engine, pass_end: i64, interval: Duration) -> bool {
-    wait_for_pass(engine, pass_end, interval, false).await
+    wait_for_pass(engine, pass_end, interval, false).await.is_some()
 }
 
 /// [`next_pass_due`]; after a paused pass (`held_back`), also as soon as a wake finds that calls
-/// are allowed again.
+/// are allowed again. The schedule in effect when the wait ends; `None` when cancelled.
 async fn wait_for_pass(
     engine: &Engine,
     pass_end: i64,
     mut interval: Duration,
     held_back: bool,
-) -> bool {
+) -> Option<Duration> {
     loop {
         let left = pass_end.saturating_add(super::millis(interval)).saturating_sub(engine.now_ms());
         let left = Duration::from_millis(u64::try_from(left).unwrap_or(0));
         tokio::select! {
-            _ = engine.cancel_token().cancelled() => return false,
-            _ = tokio::time::sleep(left) => return true,
+            _ = engine.cancel_token().cancelled() => return None,
+            _ = tokio::time::sleep(left) => return Some(interval),
             _ = engine.wake_notified() => {
                 if held_back && engine.may_call().await.unwrap_or(false) {
-                    return true;
+                    return Some(interval);
                 }
                 interval = inbound_interval(engine).await;
             }
@@ -147,10 +151,9 @@ async fn wait_for_pass(
 
 /// The schedule's pass: each object switched on that no server has synced for an interval. With
 /// several servers sharing a workspace's work, each object is synced once per interval, by
-/// whichever server's pass comes first.
-pub async fn scheduled_pass(engine: &Engine) -> Pass {
-    let due = Due::Every(super::millis(inbound_interval(engine).await));
-    pass(engine, None, Trigger::Scheduled, due).await
+/// whichever server's pass comes first. `interval` is the schedule in effect.
+pub async fn scheduled_pass(engine: &Engine, interval: Duration) -> Pass {
+    pass(engine, None, Trigger::Scheduled, Due::Every(super::millis(interval))).await
 }
 
 /// Syncs `only` (or every object switched on) once, now, unless a server is syncing it. Errors
