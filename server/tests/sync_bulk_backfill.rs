@@ -29,7 +29,7 @@ fn assert_same<K: Ord + std::fmt::Debug, V: PartialEq + std::fmt::Debug>(
         .map(|(k, v)| (k, v, got.get(k)))
         .take(5)
         .collect();
-    let extra: Vec<_> = got.keys().filter(|k| !want.contains_key(*k)).take(5).collect();
+    let extra: Vec<_> = got.iter().filter(|(k, _)| !want.contains_key(*k)).take(5).collect();
     assert!(
         differ.is_empty() && extra.is_empty(),
         "{what}: (key, want, got) {differ:?}; extra {extra:?}"

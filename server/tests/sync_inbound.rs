@@ -14,6 +14,7 @@ use server::sync::{state, EngineConfig};
 use std::time::Duration;
 
 mod common;
+use common::outcomes::scalar;
 use common::{setup, wait_for, Setup};
 
 /// (trigger, status, records, failure code, started_at, finished_at) of every inbound run of an
@@ -331,4 +332,86 @@ async fn when_writing_is_slow_a_page_commits_in_smaller_slices() {
     assert!(between.len() >= 2, "the run showed {seen:?} on its way to {total}");
     assert!(seen.windows(2).all(|w| w[0] < w[1]), "counts only grow: {seen:?}");
     s.org.shutdown().await;
+}
+
+/// One Salesforce ID chosen by `sql` (its first column).
+async fn one_id(db: &Db, sql: &str) -> String {
+    let row: (String,) =
+        app::on_db!(db, |p| sqlx::query_as(sql).fetch_one(p).await.expect("a record to delete"));
+    row.0
+}
+
+/// `queryAll` brings every record deleted since the last sync, also those no sync ever brought: a
+/// record made and deleted between two syncs, one deleted before the backfill read it. Their
+/// deletion is not reported (Conversion had nothing to delete), and the cursor moves past them.
+/// A deletion is reported when Conversion holds the record, and when a run told of it before
+/// (a skipped record's story ends with it).
+#[tokio::test]
+async fn deletions_of_records_no_sync_brought_are_not_reported() {
+    let s = setup(600, EngineConfig::default()).await;
+    for object in [ObjectType::Company, ObjectType::Contact] {
+        let out = inbound::sync_object(&s.engine, object, Trigger::Scheduled).await.unwrap();
+        assert!(out.backfill_finished, "{object}: {:?}", out.failure);
+    }
+    let held = one_id(
+        &s.pool,
+        "SELECT salesforce_id FROM conversion_contacts WHERE salesforce_object = 'Contact' \
+         AND salesforce_id IS NOT NULL ORDER BY salesforce_id LIMIT 1",
+    )
+    .await;
+    let told = one_id(
+        &s.pool,
+        "SELECT r.salesforce_id FROM run_records r JOIN sync_runs s ON s.id = r.run_id \
+         WHERE s.object_type = 'contact' AND r.status = 'skipped' AND r.salesforce_id IS NOT NULL \
+         AND r.salesforce_id NOT IN (SELECT salesforce_id FROM conversion_contacts \
+                                     WHERE salesforce_id IS NOT NULL) \
+         ORDER BY r.salesforce_id LIMIT 1",
+    )
+    .await;
+    let now = chrono::Utc::now().timestamp_millis();
+    let unheard = s.org.with_store_mut(|st| {
+        let t = st.table_mut("Contact").unwrap();
+        let ext = t.def.field_index("Conversion_Id__c").unwrap();
+        for id in [&held, &told] {
+            let r = t.find(id).unwrap();
+            // Neither carries Conversion's id: what decides is what Conversion and its runs know.
+            t.rows[r as usize].set(ext, server::fake_org::store::Value::Null);
+            t.delete(r, now);
+        }
+        let made = t.insert(server::fake_org::store::Row::blank(&t.def, now));
+        t.delete(made, now + 1);
+        t.id_of(made)
+    });
+
+    let out =
+        inbound::sync_object(&s.engine, ObjectType::Contact, Trigger::Scheduled).await.unwrap();
+    assert!(out.failure.is_none(), "{:?}", out.failure);
+    let mut reported: Vec<(String, String, String)> = app::on_db!(&s.pool, |p| {
+        sqlx::query_as(
+        "SELECT r.salesforce_id, r.action, r.status FROM run_records r JOIN sync_runs s ON s.id = r.run_id \
+         WHERE s.object_type = 'contact' AND s.trigger = 'scheduled'",
+    )
+    .fetch_all(p)
+    .await
+    .unwrap()
+    });
+    reported.sort();
+    let deleted = |id: &String| (id.clone(), "deleted".to_string(), "success".to_string());
+    let mut want = vec![deleted(&held), deleted(&told)];
+    want.sort();
+    assert_eq!(reported, want, "{unheard} is not reported");
+    let left = scalar(
+        &s.pool,
+        &format!("SELECT COUNT(*) FROM conversion_contacts WHERE salesforce_id = '{held}'"),
+    )
+    .await;
+    assert_eq!(left, 0, "the contact Conversion held is deleted");
+    let cursor = state::load_cursor(&s.pool, &s.ws, ObjectType::Contact).await.unwrap();
+    assert_eq!(cursor.position, Some((now + 1, unheard.clone())), "the cursor is past {unheard}");
+
+    // The next sync reads the same deletions again (they are inside its overlap) and has nothing
+    // new to tell: no run.
+    let again =
+        inbound::sync_object(&s.engine, ObjectType::Contact, Trigger::Scheduled).await.unwrap();
+    assert!(again.runs.is_empty() && again.failure.is_none(), "{again:?}");
 }

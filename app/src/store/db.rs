@@ -73,6 +73,15 @@ impl Db {
         })
     }
 
+    /// A transaction that only reads: one consistent view for several queries, taking no write
+    /// lock on SQLite (`BEGIN`, deferred). Roll it back when done.
+    pub async fn begin_read(&self) -> Result<Tx, sqlx::Error> {
+        Ok(match self {
+            Db::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
     /// Closes every connection (waits for those in use to come back).
     pub async fn close(&self) {
         match self {

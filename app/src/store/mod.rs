@@ -54,7 +54,7 @@ pub use runs::records::{
 };
 pub use runs::retention::{delete_expired_step, oldest_run_at, Step as RetentionStep};
 pub use runs::touches::{
-    find_record, keys_of, record_timeline, search_records, SearchResults, TimelinePage,
+    find_record, keys_of, record_timeline, reported, search_records, SearchResults, TimelinePage,
 };
 pub use runs::{
     begin_run, begin_run_listed_at, fail_abandoned_runs, fail_interrupted_runs, fail_run,

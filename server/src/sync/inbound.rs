@@ -200,6 +200,12 @@ async fn sync_held(
                 _ => true,
             })
             .collect();
+        // The backfill reads live records only; incremental syncs may drop deletions.
+        let (records, unheard) = if backfill {
+            (records, None)
+        } else {
+            drop_unheard_deletions(engine, object, records).await?
+        };
         let commit_page = async {
             let mut rest = &records[..];
             let slice = &mut slice;
@@ -275,6 +281,13 @@ async fn sync_held(
         }
         fetched = next;
         consumed += page_len - records.len() as u64;
+        // The position moves past deletions that were not reported, as past those that were.
+        if let Some(passed) = unheard.filter(|p| cursor.position.as_ref().is_none_or(|c| p > c)) {
+            cursor.position = Some(passed);
+            let mut tx = held.begin().await?;
+            state::save_cursor(&mut tx, ws, object, &cursor).await?;
+            tx.commit().await?;
+        }
         if last_page {
             if backfill && !cursor.backfill_done {
                 // The backfill ended on dropped records or an empty object.
@@ -291,6 +304,66 @@ async fn sync_held(
         held.finish_run(o.id).await?;
     }
     Ok(out)
+}
+
+/// Drops from `records` the deletions of records that no sync has brought into Conversion or
+/// reported: `queryAll` returns every record deleted since the position (less the overlap), which
+/// includes records deleted before the backfill read them and records made and deleted between
+/// two syncs. Conversion has nothing to delete and the activity nothing to tell of them, so they
+/// are left out of the runs. A deletion is kept when Conversion holds the record, when a run has
+/// reported it (its story ends with it), or when it carries Conversion's id (a record Conversion
+/// pushed, whose row may not have its Salesforce ID yet). Returns the records kept and the newest
+/// `(SystemModstamp, Id)` of those dropped, which the cursor moves past.
+async fn drop_unheard_deletions(
+    engine: &Engine,
+    object: ObjectType,
+    records: Vec<SfRecord>,
+) -> Result<(Vec<SfRecord>, Option<(i64, String)>), SyncError> {
+    let candidates: Vec<&str> = records
+        .iter()
+        .filter(|r| r.deleted() && super::mapping::present(&r.conversion_id).is_none())
+        .filter_map(|r| super::mapping::present(&r.id))
+        .collect();
+    if candidates.is_empty() {
+        return Ok((records, None));
+    }
+    let ws = engine.workspace();
+    let mut tx = engine.pool().begin_read().await?;
+    let table = store::conversion::Table::of(object);
+    let held = store::conversion::known_by(
+        &mut tx,
+        ws,
+        table,
+        store::conversion::Key::SalesforceId,
+        &candidates,
+    )
+    .await?;
+    let reported = store::reported(&mut tx, ws, &candidates).await?;
+    let unheard: std::collections::HashSet<String> = candidates
+        .into_iter()
+        .filter(|id| !held.contains_key(*id) && !reported.contains(*id))
+        .map(str::to_string)
+        .collect();
+    tx.rollback().await?;
+    if unheard.is_empty() {
+        return Ok((records, None));
+    }
+    let mut newest = None;
+    let kept = records
+        .into_iter()
+        .filter(|r| {
+            let dropped = r.deleted()
+                && super::mapping::present(&r.conversion_id).is_none()
+                && super::mapping::present(&r.id).is_some_and(|id| unheard.contains(id));
+            if dropped {
+                if let (Some(m), Some(id)) = (r.modstamp(), r.id.clone()) {
+                    newest = newest.take().max(Some((m, id)));
+                }
+            }
+            !dropped
+        })
+        .collect();
+    Ok((kept, newest))
 }
 
 /// An inbound run of `object` that started at `started_at`, expecting `expected` records.

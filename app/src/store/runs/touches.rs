@@ -13,7 +13,7 @@ use crate::domain::{
 };
 use crate::store::{Db, StoreError, Tx, WorkspaceId};
 use sqlx::QueryBuilder;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 /// Rows per INSERT of touches (4 parameters each) and of directory rows (13 each).
@@ -164,6 +164,34 @@ pub(super) async fn index_in(
         }
         Ok::<(), StoreError>(())
     })
+}
+
+/// The Salesforce IDs among `ids` (18 characters, as the API sends them) that a run has reported:
+/// those with a row in the directory.
+pub async fn reported(
+    tx: &mut Tx,
+    ws: &WorkspaceId,
+    ids: &[&str],
+) -> Result<HashSet<String>, StoreError> {
+    let mut out = HashSet::new();
+    on_tx!(tx, |conn| {
+        for chunk in ids.chunks(TOUCH_CHUNK) {
+            let mut qb =
+                QueryBuilder::new("SELECT record_key FROM sync_records WHERE workspace_id = ");
+            qb.push_bind(ws.as_str()).push(" AND record_key IN (");
+            let mut list = qb.separated(", ");
+            for id in chunk {
+                list.push_bind(RecordKey::Salesforce((*id).to_string()).to_string());
+            }
+            qb.push(")");
+            let rows: Vec<(String,)> = qb.build_query_as().fetch_all(&mut *conn).await?;
+            out.extend(
+                rows.into_iter().filter_map(|(k,)| k.strip_prefix("sf:").map(str::to_string)),
+            );
+        }
+        Ok::<(), StoreError>(())
+    })?;
+    Ok(out)
 }
 
 #[derive(sqlx::FromRow)]
