@@ -78,7 +78,7 @@ pub async fn upkeep(
                 last_frames = 0;
                 match store::release_idle_memory(&pool).await {
                     Ok(n) => {
-                        let _ = tokio::task::spawn_blocking(return_freed_memory).await;
+                        let _ = tokio::task::spawn_blocking(store::return_freed_memory).await;
                         tracing::info!(
                             wal_bytes = size,
                             connections = n,
@@ -95,19 +95,6 @@ pub async fn upkeep(
                 tracing::warn!(error = %e, "emptying the WAL failed");
             }
         }
-    }
-}
-
-/// Hands the memory SQLite freed back to the OS. SQLite allocates its page cache with the C
-/// library's `malloc` (mimalloc is only Rust's allocator), one glibc arena per connection thread,
-/// and glibc keeps freed pages inside those arenas: measured after a 200,000-record backfill, the
-/// eight connections' `shrink_memory` alone left RSS where it was, and `malloc_trim` gave back
-/// 87 MB (docs/BENCHMARKS.md).
-fn return_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only walks glibc's own arenas under their locks; it takes no pointers.
-    unsafe {
-        libc::malloc_trim(0);
     }
 }
 
