@@ -319,11 +319,7 @@ async fn drop_unheard_deletions(
     object: ObjectType,
     records: Vec<SfRecord>,
 ) -> Result<(Vec<SfRecord>, Option<(i64, String)>), SyncError> {
-    let candidates: Vec<&str> = records
-        .iter()
-        .filter(|r| r.deleted() && super::mapping::present(&r.conversion_id).is_none())
-        .filter_map(|r| super::mapping::present(&r.id))
-        .collect();
+    let candidates: Vec<&str> = records.iter().filter_map(bare_deletion).collect();
     if candidates.is_empty() {
         return Ok((records, None));
     }
@@ -352,9 +348,7 @@ async fn drop_unheard_deletions(
     let kept = records
         .into_iter()
         .filter(|r| {
-            let dropped = r.deleted()
-                && super::mapping::present(&r.conversion_id).is_none()
-                && super::mapping::present(&r.id).is_some_and(|id| unheard.contains(id));
+            let dropped = bare_deletion(r).is_some_and(|id| unheard.contains(id));
             if dropped {
                 if let (Some(m), Some(id)) = (r.modstamp(), r.id.clone()) {
                     newest = newest.take().max(Some((m, id)));
@@ -364,6 +358,16 @@ async fn drop_unheard_deletions(
         })
         .collect();
     Ok((kept, newest))
+}
+
+/// The ID of a deletion that does not carry Conversion's id: whether it is reported depends on
+/// what Conversion and the runs know of the record ([`drop_unheard_deletions`]).
+fn bare_deletion(r: &SfRecord) -> Option<&str> {
+    if r.deleted() && super::mapping::present(&r.conversion_id).is_none() {
+        super::mapping::present(&r.id)
+    } else {
+        None
+    }
 }
 
 /// An inbound run of `object` that started at `started_at`, expecting `expected` records.
