@@ -795,3 +795,64 @@ async fn a_nul_character_in_a_records_text_is_kept_as_a_replacement_character() 
     assert_eq!(page.records[0].label.as_deref(), Some("Webinar\u{FFFD}"));
     assert_eq!(page.records[0].message, Some(RecordMessage::EncodeFailed));
 }
+
+/// Every foreign key's columns lead an index of the child table. Deleting a parent row (retention
+/// deleting runs, above all) looks up its children by exactly those columns, for the cascade or
+/// the check: without such an index each deleted row reads the whole child table (a step of
+/// 1,000 runs took 34 s on PostgreSQL with 2.3 million message rows).
+#[tokio::test]
+async fn every_foreign_key_leads_an_index_of_its_table() {
+    let (db, _) = db().await;
+    let unindexed: Vec<String> = match &*db {
+        Db::Sqlite(pool) => {
+            let keys: Vec<(String, i64, String)> = sqlx::query_as(
+                "SELECT m.name, f.id, group_concat(f.\"from\", ',') \
+                 FROM sqlite_master m, pragma_foreign_key_list(m.name) f \
+                 WHERE m.type = 'table' GROUP BY m.name, f.id",
+            )
+            .fetch_all(pool)
+            .await
+            .unwrap();
+            let mut out = Vec::new();
+            for (table, _, columns) in keys {
+                let mut want: Vec<&str> = columns.split(',').collect();
+                want.sort_unstable();
+                let indexes: Vec<(String,)> =
+                    sqlx::query_as("SELECT name FROM pragma_index_list(?)")
+                        .bind(&table)
+                        .fetch_all(pool)
+                        .await
+                        .unwrap();
+                let mut led = false;
+                for (index,) in indexes {
+                    let mut lead: Vec<String> = sqlx::query_scalar(
+                        "SELECT name FROM pragma_index_info(?) WHERE seqno < ? ORDER BY seqno",
+                    )
+                    .bind(&index)
+                    .bind(want.len() as i64)
+                    .fetch_all(pool)
+                    .await
+                    .unwrap();
+                    lead.sort_unstable();
+                    led |= lead == want;
+                }
+                if !led {
+                    out.push(format!("{table} ({columns})"));
+                }
+            }
+            out
+        }
+        Db::Postgres(pool) => sqlx::query_scalar(
+            "SELECT c.conrelid::regclass::text || ' ' || pg_get_constraintdef(c.oid) \
+             FROM pg_constraint c WHERE c.contype = 'f' AND NOT EXISTS ( \
+               SELECT 1 FROM pg_index i WHERE i.indrelid = c.conrelid \
+               AND (i.indkey::int2[])[0:cardinality(c.conkey) - 1] @> c.conkey \
+               AND (i.indkey::int2[])[0:cardinality(c.conkey) - 1] <@ c.conkey) \
+             ORDER BY 1",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap(),
+    };
+    assert!(unindexed.is_empty(), "foreign keys no index starts with: {unindexed:#?}");
+}
